@@ -1,0 +1,16 @@
+//! Pure wire formats, sans-IO: bytes in, events out; events in, bytes out.
+//!
+//! Nothing in `codec/` does I/O, reads a clock, or imports tokio, `graph`, `nodes`, `servers` or `control`.
+//! Each module is usable and testable on its own, like an external library.
+
+pub mod amf0;
+pub mod aac;
+pub mod avc;
+pub mod describe;
+pub mod flv;
+pub mod hevc;
+pub mod mp3;
+pub mod mp4;
+pub mod mpegts;
+pub mod opus;
+pub mod rtmp;

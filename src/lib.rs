@@ -1,0 +1,18 @@
+//! srs: a live media server and media pipeline tool built from typed graphs.
+//!
+//! Layers, from the inside out (see ARCHITECTURE.md):
+//! - [`media`]: the vocabulary on graph edges (descriptions, frames, `MediaTime`); no I/O.
+//! - [`codec`]: pure wire formats (AMF0, FLV, RTMP, MPEG-TS, MP4, bitstream facts); sans-IO.
+//! - [`graph`]: the protocol-agnostic engine: graph files, checking, hubs, stream lifetimes.
+//! - [`nodes`]: node glue, one module per node kind; the only place codec events become frames.
+//! - [`servers`]: sockets and HTTP routing shared by nodes.
+//! - [`cli`]: the command line.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod codec;
+pub mod graph;
+pub mod media;
+pub mod nodes;
+pub mod servers;
