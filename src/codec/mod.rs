@@ -3,9 +3,11 @@
 //! Nothing in `codec/` does I/O, reads a clock, or imports tokio, `graph`, `nodes`, `servers` or `control`.
 //! Each module is usable and testable on its own, like an external library.
 
-pub mod amf0;
 pub mod aac;
+pub mod amf0;
+pub mod av1;
 pub mod avc;
+pub mod bits;
 pub mod describe;
 pub mod flv;
 pub mod hevc;
