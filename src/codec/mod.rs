@@ -14,5 +14,6 @@ pub mod hevc;
 pub mod mp3;
 pub mod mp4;
 pub mod mpegts;
+pub mod nal;
 pub mod opus;
 pub mod rtmp;

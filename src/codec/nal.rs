@@ -1,0 +1,1 @@
+//! Placeholder: written in its own change.
