@@ -1,0 +1,330 @@
+//! `srs graph check`: everything that can be known about a graph before it runs.
+//!
+//! Reads only node declarations (ports, listeners), never running nodes. Every problem names
+//! the node or edge at fault and, where there is one, the fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+
+use petgraph::algo::{is_cyclic_directed, kosaraju_scc};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, EdgeRef};
+use petgraph::Direction;
+
+use super::port::{Caps, Ports};
+use super::{GraphFile, Listen, NamedNode};
+use crate::media::MediaKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{label}: {}", self.message)
+    }
+}
+
+/// A graph that passed the check, indexed for the engine.
+#[derive(Debug, Clone)]
+pub struct CheckedGraph {
+    pub file: GraphFile,
+    /// Node weights are indexes into `file.nodes`.
+    pub dag: DiGraph<usize, ()>,
+    /// What each node receives, after propagation.
+    pub input_caps: Vec<Caps>,
+    /// What each node emits, after propagation.
+    pub output_caps: Vec<Caps>,
+}
+
+impl CheckedGraph {
+    pub fn node(&self, index: NodeIndex) -> &NamedNode {
+        &self.file.nodes[self.dag[index]]
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<NodeIndex> {
+        self.dag.node_indices().find(|i| self.node(*i).name == name)
+    }
+
+    pub fn children(&self, index: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.dag.neighbors_directed(index, Direction::Outgoing)
+    }
+}
+
+#[derive(Debug)]
+pub struct CheckReport {
+    pub problems: Vec<Problem>,
+    pub graph: Option<CheckedGraph>,
+}
+
+impl CheckReport {
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.severity == Severity::Error)
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors().next().is_none()
+    }
+}
+
+/// Checks a graph: names, edges, cycles, listeners, codec sets, reachability.
+pub fn check(file: &GraphFile) -> CheckReport {
+    let mut problems = Vec::new();
+    let mut error = |message: String| problems.push(Problem { severity: Severity::Error, message });
+
+    let mut dag = DiGraph::new();
+    let mut by_name: HashMap<&str, NodeIndex> = HashMap::new();
+    for (i, node) in file.nodes.iter().enumerate() {
+        if node.name.trim().is_empty() {
+            error(format!("node #{} has an empty name: give every node a unique name", i + 1));
+        }
+        if by_name.insert(&node.name, dag.add_node(i)).is_some() {
+            error(format!("node `{}` is defined twice: node names must be unique", node.name));
+        }
+        if let Err(reason) = node.node.validate() {
+            error(format!("node `{}` ({}): {reason}", node.name, node.node.kind_name()));
+        }
+    }
+    for edge in &file.edges {
+        let from = by_name.get(edge.from.as_str());
+        let to = by_name.get(edge.to.as_str());
+        for (end, name, found) in [("from", &edge.from, from), ("to", &edge.to, to)] {
+            if found.is_none() {
+                error(format!(
+                    "edge `{} → {}`: {end} names unknown node `{name}`{}",
+                    edge.from,
+                    edge.to,
+                    suggest(name, file)
+                ));
+            }
+        }
+        if let (Some(&from), Some(&to)) = (from, to) {
+            if dag.contains_edge(from, to) {
+                continue;
+            }
+            check_edge_roles(file, dag[from], dag[to], &mut error);
+            dag.add_edge(from, to, ());
+        }
+    }
+    if is_cyclic_directed(&dag) {
+        for scc in kosaraju_scc(&dag) {
+            if scc.len() > 1 || scc.iter().any(|n| dag.contains_edge(*n, *n)) {
+                let mut names: Vec<&str> = scc.iter().map(|n| file.nodes[dag[*n]].name.as_str()).collect();
+                names.sort_unstable();
+                error(format!(
+                    "cycle through nodes {}: media must flow one way; remove one of the edges between them",
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    check_listeners(file, &mut error);
+    check_reachability(file, &dag, &mut error);
+
+    let mut report = CheckReport { problems, graph: None };
+    if report.is_ok() {
+        let (input_caps, output_caps) = propagate_caps(file, &dag, &mut report.problems);
+        if report.is_ok() {
+            report.graph = Some(CheckedGraph { file: file.clone(), dag, input_caps, output_caps });
+        }
+    }
+    report
+}
+
+fn suggest(name: &str, file: &GraphFile) -> String {
+    let close = file.nodes.iter().map(|n| n.name.as_str()).find(|candidate| {
+        candidate.eq_ignore_ascii_case(name) || (name.len() > 3 && candidate.contains(name))
+    });
+    match close {
+        Some(candidate) => format!(" (did you mean `{candidate}`?)"),
+        None => {
+            let names: Vec<&str> = file.nodes.iter().map(|n| n.name.as_str()).collect();
+            format!(" (nodes are: {})", names.join(", "))
+        }
+    }
+}
+
+fn check_edge_roles(file: &GraphFile, from: usize, to: usize, error: &mut impl FnMut(String)) {
+    let (from_node, to_node) = (&file.nodes[from], &file.nodes[to]);
+    if matches!(from_node.node.ports(), Ports::Sink { .. }) {
+        error(format!(
+            "edge `{} → {}`: `{}` is a {} sink and has no output; edges must start at a source or transform",
+            from_node.name,
+            to_node.name,
+            from_node.name,
+            from_node.node.kind_name()
+        ));
+    }
+    if matches!(to_node.node.ports(), Ports::Source { .. }) {
+        error(format!(
+            "edge `{} → {}`: `{}` is a {} source and takes no input; point the edge at a transform or sink",
+            from_node.name,
+            to_node.name,
+            to_node.name,
+            to_node.node.kind_name()
+        ));
+    }
+}
+
+fn check_listeners(file: &GraphFile, error: &mut impl FnMut(String)) {
+    let mut by_port: BTreeMap<(u16, super::Transport), Vec<(Listen, &str)>> = BTreeMap::new();
+    for node in &file.nodes {
+        match node.node.listens() {
+            Ok(listens) => {
+                for listen in listens {
+                    by_port
+                        .entry((listen.addr.port(), listen.transport))
+                        .or_default()
+                        .push((listen, &node.name));
+                }
+            }
+            Err(reason) => error(format!("node `{}` ({}): {reason}", node.name, node.node.kind_name())),
+        }
+    }
+    for users in by_port.values() {
+        for (i, (a, a_name)) in users.iter().enumerate() {
+            for (b, b_name) in &users[i + 1..] {
+                if !overlaps(a.addr, b.addr) {
+                    continue;
+                }
+                if a.protocol != b.protocol {
+                    error(format!(
+                        "listener conflict on {}: node `{a_name}` serves {} and node `{b_name}` serves {}; \
+                         give one of them another port",
+                        a.addr, a.protocol, b.protocol
+                    ));
+                } else if a.addr != b.addr {
+                    error(format!(
+                        "listener conflict: node `{a_name}` listens on {} and node `{b_name}` on {}; \
+                         nodes sharing a {} server must use the same address",
+                        a.addr, b.addr, a.protocol
+                    ));
+                } else if a.exclusive_role.is_some() && a.exclusive_role == b.exclusive_role {
+                    error(format!(
+                        "listener conflict on {}: nodes `{a_name}` and `{b_name}` both take the {} role; \
+                         keep one (route by vhost with `vhost` nodes after it)",
+                        a.addr,
+                        a.exclusive_role.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+fn check_reachability(file: &GraphFile, dag: &DiGraph<usize, ()>, error: &mut impl FnMut(String)) {
+    let mut reached = vec![false; file.nodes.len()];
+    for start in dag.node_indices() {
+        if matches!(file.nodes[dag[start]].node.ports(), Ports::Source { .. }) {
+            let mut dfs = Dfs::new(dag, start);
+            while let Some(n) = dfs.next(dag) {
+                reached[dag[n]] = true;
+            }
+        }
+    }
+    for index in dag.node_indices() {
+        let node = &file.nodes[dag[index]];
+        if reached[dag[index]] {
+            continue;
+        }
+        let has_input = dag.edges_directed(index, Direction::Incoming).next().is_some();
+        let what = if has_input { "is not reachable from any source" } else { "has no input edge" };
+        error(format!(
+            "node `{}` ({}) {what}: add an edge from a source (e.g. an `RtmpIn` node) to it, or remove it",
+            node.name,
+            node.node.kind_name()
+        ));
+    }
+}
+
+/// Propagates codec sets in topological order; disjoint sets are errors, partial overlaps warnings.
+fn propagate_caps(
+    file: &GraphFile,
+    dag: &DiGraph<usize, ()>,
+    problems: &mut Vec<Problem>,
+) -> (Vec<Caps>, Vec<Caps>) {
+    let mut input = vec![Caps::default(); dag.node_count()];
+    let mut output = vec![Caps::default(); dag.node_count()];
+    let order = petgraph::algo::toposort(dag, None).unwrap_or_default();
+    for index in order {
+        let node = &file.nodes[dag[index]];
+        let ports = node.node.ports();
+        let mut incoming = Caps::default();
+        for edge in dag.edges_directed(index, Direction::Incoming) {
+            incoming = incoming.union(output[edge.source().index()]);
+        }
+        input[index.index()] = incoming;
+        if let Some(accepts) = ports.accepts() {
+            for edge in dag.edges_directed(index, Direction::Incoming) {
+                let carried = output[edge.source().index()];
+                let upstream = &file.nodes[dag[edge.source()]].name;
+                check_edge_caps(upstream, node, carried, accepts, problems);
+            }
+        }
+        output[index.index()] = ports.output(incoming).unwrap_or_default();
+    }
+    (input, output)
+}
+
+fn check_edge_caps(
+    upstream: &str,
+    node: &NamedNode,
+    carried: Caps,
+    accepts: Caps,
+    problems: &mut Vec<Problem>,
+) {
+    let mut usable = 0;
+    let mut partial = Vec::new();
+    for kind in [MediaKind::Video, MediaKind::Audio] {
+        let (have, want) = (carried.get(kind), accepts.get(kind));
+        if have.is_empty() {
+            continue;
+        }
+        let common = have.intersection(want);
+        if !common.is_empty() {
+            usable += 1;
+        }
+        if common != have {
+            partial.push((kind, have, want));
+        }
+    }
+    if carried.is_empty() {
+        return;
+    }
+    let edge = format!("{upstream} → {}", node.name);
+    for (kind, have, want) in &partial {
+        let fix = match (kind, want.is_empty()) {
+            (_, true) => format!("its {kind} is dropped"),
+            (MediaKind::Audio, false) if want.contains(crate::media::Codec::Opus) => {
+                "insert an `aac_to_opus` node for AAC".to_owned()
+            }
+            (_, false) => format!("only {want} {kind} is carried"),
+        };
+        let severity = if usable == 0 { Severity::Error } else { Severity::Warning };
+        problems.push(Problem {
+            severity,
+            message: format!(
+                "node `{}` ({}) takes {kind} {want} but edge `{edge}` may carry {kind} {have}: {fix}",
+                node.name,
+                node.node.kind_name()
+            ),
+        });
+    }
+}

@@ -1,0 +1,358 @@
+//! The running graph: graph-scoped servers, stream-scoped node instances, publish/play routing.
+//!
+//! A publish of `vhost/app/stream` at a source node instantiates every node downstream of it
+//! (choosing at router nodes the branch for the stream's vhost), wires them with bounded,
+//! lossless channels, and hands the publisher the senders. Serving sinks put what they
+//! serialize into per-stream hubs that players find here, so a player may arrive first and
+//! wait. Shutdown stops the sources; every instance then sees its input end and finalizes.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use petgraph::graph::NodeIndex;
+use tokio::sync::{mpsc, watch, Notify};
+
+use super::hub::{Hub, HubConfig};
+use super::{CheckedGraph, StreamKey};
+use crate::media::MediaEvent;
+use crate::nodes::{self, NodeSpec};
+
+/// Events buffered on one graph edge before the upstream waits.
+const EDGE_CAPACITY: usize = 512;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PublishError {
+    #[error("stream {0} is already being published")]
+    Busy(StreamKey),
+    #[error("no vhost node matches vhost `{vhost}` of stream {key} (and there is no `__defaultVhost__`)")]
+    VhostNotFound { vhost: String, key: StreamKey },
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// A handle on the running graph; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    graph: Arc<CheckedGraph>,
+    publishers: Mutex<HashMap<StreamKey, u64>>,
+    hubs: Mutex<HashMap<(NodeIndex, StreamKey), Arc<Hub>>>,
+    next_id: AtomicU64,
+    running_tasks: AtomicUsize,
+    tasks_changed: Notify,
+    shutdown: watch::Sender<bool>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poisoning means a task panicked while holding a map; the map itself is still valid.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Engine {
+    /// An engine for a checked graph; nothing runs until `start`.
+    pub fn new(graph: CheckedGraph) -> Engine {
+        let (shutdown, _) = watch::channel(false);
+        Engine {
+            inner: Arc::new(Inner {
+                graph: Arc::new(graph),
+                publishers: Mutex::default(),
+                hubs: Mutex::default(),
+                next_id: AtomicU64::new(1),
+                running_tasks: AtomicUsize::new(0),
+                tasks_changed: Notify::new(),
+                shutdown,
+            }),
+        }
+    }
+
+    /// Binds listeners and starts graph-scoped work (servers, file sources).
+    pub async fn start(&self) -> anyhow::Result<()> {
+        nodes::start_graph_scope(self).await
+    }
+
+    pub fn graph(&self) -> &Arc<CheckedGraph> {
+        &self.inner.graph
+    }
+
+    pub fn spec(&self, node: NodeIndex) -> &NodeSpec {
+        &self.inner.graph.node(node).node
+    }
+
+    /// A fresh id for a connection or publication, used in logs and the API.
+    pub fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs `future` as a tracked task: `wait_idle` and shutdown wait for it.
+    pub fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.inner.running_tasks.fetch_add(1, Ordering::SeqCst);
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            future.await;
+            inner.running_tasks.fetch_sub(1, Ordering::SeqCst);
+            inner.tasks_changed.notify_waiters();
+        });
+    }
+
+    /// Resolves once no tracked task runs (every stream finalized, every source done).
+    pub async fn wait_idle(&self) {
+        loop {
+            let changed = self.inner.tasks_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.inner.running_tasks.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    pub fn running_tasks(&self) -> usize {
+        self.inner.running_tasks.load(Ordering::SeqCst)
+    }
+
+    /// Tells sources and servers to stop; resolves when every task ended or `grace` passed.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.inner.shutdown.send_replace(true);
+        for hub in lock(&self.inner.hubs).values() {
+            hub.close();
+        }
+        tokio::time::timeout(grace, self.wait_idle()).await.is_ok()
+    }
+
+    /// Resolves when shutdown starts.
+    pub fn shutdown_signal(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut receiver = self.inner.shutdown.subscribe();
+        async move {
+            let _ = receiver.wait_for(|stopping| *stopping).await;
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
+    /// The hub of a serving sink for one stream, created on first use (a player may come first).
+    pub fn hub(&self, node: NodeIndex, key: &StreamKey, config: impl FnOnce() -> HubConfig) -> Arc<Hub> {
+        let mut hubs = lock(&self.inner.hubs);
+        Arc::clone(hubs.entry((node, key.clone())).or_insert_with(|| Hub::new(config())))
+    }
+
+    /// Forgets hubs nobody uses: no publisher and no consumer.
+    pub fn sweep_hubs(&self) {
+        lock(&self.inner.hubs).retain(|_, hub| hub.is_publishing() || hub.consumer_count() > 0);
+    }
+
+    /// Streams being published now.
+    pub fn live_streams(&self) -> Vec<StreamKey> {
+        lock(&self.inner.publishers).keys().cloned().collect()
+    }
+
+    /// Starts a publication of `key` at `source`: instantiates the nodes downstream.
+    pub fn publish(&self, source: NodeIndex, key: StreamKey) -> Result<Publication, PublishError> {
+        if self.is_shutting_down() {
+            return Err(PublishError::ShuttingDown);
+        }
+        let route = self.route(source, &key)?;
+        let id = self.next_id();
+        {
+            let mut publishers = lock(&self.inner.publishers);
+            if publishers.contains_key(&key) {
+                return Err(PublishError::Busy(key));
+            }
+            publishers.insert(key.clone(), id);
+        }
+        let mut inputs: HashMap<NodeIndex, mpsc::Sender<MediaEvent>> = HashMap::new();
+        let mut receivers = Vec::new();
+        for &node in &route.order[1..] {
+            let (sender, receiver) = mpsc::channel(EDGE_CAPACITY);
+            inputs.insert(node, sender);
+            receivers.push((node, receiver));
+        }
+        let outputs_of = |node: NodeIndex| Outputs {
+            senders: route.children[&node].iter().map(|child| inputs[child].clone()).collect(),
+        };
+        let source_outputs = outputs_of(source);
+        for (node, receiver) in receivers {
+            let ctx = StreamCtx {
+                engine: self.clone(),
+                key: key.clone(),
+                node,
+                path: route.path_to(node),
+                publication_id: id,
+            };
+            let outputs = outputs_of(node);
+            self.spawn(nodes::run_stream_node(ctx, receiver, outputs));
+        }
+        drop(inputs);
+        tracing::info!(stream = %key, id, nodes = route.order.len(), "publish started");
+        Ok(Publication { engine: self.clone(), key, id, outputs: source_outputs })
+    }
+
+    fn route(&self, source: NodeIndex, key: &StreamKey) -> Result<Route, PublishError> {
+        let graph = &self.inner.graph;
+        let mut route = Route { order: vec![source], children: HashMap::new(), parent: HashMap::new() };
+        let mut seen = HashSet::from([source]);
+        let mut queue = VecDeque::from([source]);
+        while let Some(node) = queue.pop_front() {
+            let children: Vec<NodeIndex> = graph.children(node).collect();
+            let routers: Vec<NodeIndex> =
+                children.iter().copied().filter(|c| graph.node(*c).node.routes_vhost().is_some()).collect();
+            let chosen_router = if routers.is_empty() {
+                None
+            } else {
+                let named = |name: &str| {
+                    routers.iter().copied().find(|r| graph.node(*r).node.routes_vhost() == Some(name))
+                };
+                let router = named(&key.vhost).or_else(|| named(super::stream_key::DEFAULT_VHOST));
+                Some(router.ok_or_else(|| PublishError::VhostNotFound {
+                    vhost: key.vhost.clone(),
+                    key: key.clone(),
+                })?)
+            };
+            let selected: Vec<NodeIndex> =
+                children.into_iter().filter(|c| !routers.contains(c) || Some(*c) == chosen_router).collect();
+            for &child in &selected {
+                if seen.insert(child) {
+                    route.parent.insert(child, node);
+                    route.order.push(child);
+                    queue.push_back(child);
+                }
+            }
+            route.children.insert(node, selected);
+        }
+        Ok(route)
+    }
+
+    fn end_publication(&self, key: &StreamKey, id: u64) {
+        let mut publishers = lock(&self.inner.publishers);
+        if publishers.get(key) == Some(&id) {
+            publishers.remove(key);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Route {
+    /// Nodes in discovery order, the source first.
+    order: Vec<NodeIndex>,
+    children: HashMap<NodeIndex, Vec<NodeIndex>>,
+    parent: HashMap<NodeIndex, NodeIndex>,
+}
+
+impl Route {
+    fn path_to(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut path = vec![node];
+        let mut at = node;
+        while let Some(&parent) = self.parent.get(&at) {
+            path.push(parent);
+            at = parent;
+        }
+        path.reverse();
+        path
+    }
+}
+
+/// What a stream-scoped node instance knows about where it runs.
+#[derive(Debug, Clone)]
+pub struct StreamCtx {
+    pub engine: Engine,
+    pub key: StreamKey,
+    pub node: NodeIndex,
+    /// The route from the source to this node, both included.
+    pub path: Vec<NodeIndex>,
+    pub publication_id: u64,
+}
+
+impl StreamCtx {
+    pub fn spec(&self) -> &NodeSpec {
+        self.engine.spec(self.node)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.engine.graph().node(self.node).name
+    }
+
+    /// The nearest node upstream (this one included) for which `pick` says yes.
+    pub fn upstream<'a, T>(&'a self, pick: impl Fn(&'a NodeSpec) -> Option<T>) -> Option<T> {
+        self.path.iter().rev().find_map(|n| pick(self.engine.spec(*n)))
+    }
+}
+
+/// The senders to a node's children; sending clones the (cheap) event to each.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    senders: Vec<mpsc::Sender<MediaEvent>>,
+}
+
+impl Outputs {
+    /// Sends to every child still listening; `false` once none is.
+    pub async fn send(&mut self, event: MediaEvent) -> bool {
+        if let [only] = self.senders.as_slice() {
+            if only.send(event).await.is_err() {
+                self.senders.clear();
+            }
+            return !self.senders.is_empty();
+        }
+        let mut closed = Vec::new();
+        for (i, sender) in self.senders.iter().enumerate() {
+            if sender.send(event.clone()).await.is_err() {
+                closed.push(i);
+            }
+        }
+        for i in closed.into_iter().rev() {
+            self.senders.remove(i);
+        }
+        !self.senders.is_empty()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.senders.is_empty()
+    }
+}
+
+/// A live publication: what the publisher sends goes to the nodes downstream of its source.
+/// Dropping it ends the stream (every instance sees its input close and finalizes).
+#[derive(Debug)]
+pub struct Publication {
+    engine: Engine,
+    key: StreamKey,
+    id: u64,
+    outputs: Outputs,
+}
+
+impl Publication {
+    pub async fn send(&mut self, event: MediaEvent) {
+        self.outputs.send(event).await;
+    }
+
+    pub fn key(&self) -> &StreamKey {
+        &self.key
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Sends end of stream and releases the stream name.
+    pub async fn end(mut self) {
+        self.outputs.send(MediaEvent::End).await;
+    }
+}
+
+impl Drop for Publication {
+    fn drop(&mut self) {
+        self.engine.end_publication(&self.key, self.id);
+        tracing::info!(stream = %self.key, id = self.id, "publish ended");
+    }
+}

@@ -1,0 +1,54 @@
+//! Listeners a node needs: graph-scoped sockets shared by every node that names the same address.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+/// One listening socket a node needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub addr: SocketAddr,
+    pub transport: Transport,
+    /// The server behind the socket ("rtmp", "http"): nodes of the same protocol share it.
+    pub protocol: &'static str,
+    /// A role only one node may hold on one address (e.g. "rtmp publish"), if any.
+    pub exclusive_role: Option<&'static str>,
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let transport = match self.transport {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        };
+        write!(f, "{} {}/{}", self.protocol, self.addr, transport)
+    }
+}
+
+/// Parses an SRS-style listen address: `1935`, `127.0.0.1:1935` or `[::1]:1935`.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("`{text}` is not a listen address (write a port like `1935` or `ip:port`)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_srs_listen_forms() {
+        assert_eq!(parse_listen("1935").unwrap().to_string(), "0.0.0.0:1935");
+        assert_eq!(parse_listen("127.0.0.1:8080").unwrap().port(), 8080);
+        assert_eq!(parse_listen("[::1]:80").unwrap().port(), 80);
+        assert!(parse_listen("localhost").unwrap_err().contains("localhost"));
+    }
+}

@@ -1,0 +1,135 @@
+//! `Vhost`: SRS's vhost as a router node: streams whose vhost matches `name` take this branch,
+//! with SRS's play and publish settings for the nodes after it.
+//!
+//! Passes media through, applying `time_jitter` (unless `atc`) once for the stream. Serving
+//! sinks downstream read `gop_cache`, `queue_length`, `mw_latency`, `chunk_size`... from here.
+//!
+//! ```dhall
+//! srs.Node.Vhost srs.Vhost::{ name = "__defaultVhost__", mw_latency = 350 }
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+use tokio::sync::mpsc;
+
+use super::jitter::{JitterCorrector, TimeJitter};
+use crate::graph::engine::Outputs;
+use crate::graph::hub::HubConfig;
+use crate::media::MediaEvent;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    /// The vhost name; `__defaultVhost__` takes streams no other vhost claims.
+    pub name: String,
+    /// `play.gop_cache`: keep the last gop so players start at once.
+    pub gop_cache: bool,
+    /// `play.gop_cache_max_frames`: clear the cache past this many messages (0: no cap).
+    pub gop_cache_max_frames: u64,
+    /// `play.queue_length` in seconds: how far a player may fall behind before it skips.
+    pub queue_length: u64,
+    /// `play.mw_latency` in milliseconds: batch writes to players this long.
+    pub mw_latency: u64,
+    /// `play.mw_msgs`: batch at least this many messages (ignored in realtime mode).
+    pub mw_msgs: u64,
+    /// `min_latency`: realtime mode, every frame written as it comes.
+    pub min_latency: bool,
+    /// `play.time_jitter`.
+    pub time_jitter: TimeJitter,
+    /// `play.mix_correct`: interleave audio and video in timestamp order.
+    pub mix_correct: bool,
+    /// `play.atc`: absolute time, no jitter correction.
+    pub atc: bool,
+    /// `publish.firstpkt_timeout` in milliseconds.
+    pub firstpkt_timeout: u64,
+    /// `publish.normal_timeout` in milliseconds.
+    pub normal_timeout: u64,
+    /// `tcp_nodelay` on player and publisher sockets.
+    pub tcp_nodelay: bool,
+    /// RTMP chunk size sent to players.
+    pub chunk_size: u64,
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("field `name` is empty: name the vhost, or use `__defaultVhost__`".into());
+        }
+        if !(128..=65_536).contains(&self.chunk_size) {
+            return Err(format!("field `chunk_size` is {}: SRS accepts 128 to 65536", self.chunk_size));
+        }
+        if self.queue_length == 0 {
+            return Err("field `queue_length` is 0: give players at least 1 second of queue".into());
+        }
+        Ok(())
+    }
+
+    pub fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("name", self.name.clone()),
+            ("gop_cache", self.gop_cache.to_string()),
+            ("mw_latency", format!("{} ms", self.effective_mw_latency_ms())),
+            ("time_jitter", format!("{:?}", self.time_jitter).to_lowercase()),
+        ]
+    }
+
+    pub fn hub_config(&self) -> HubConfig {
+        HubConfig {
+            gop_cache: self.gop_cache,
+            gop_cache_max_frames: usize::try_from(self.gop_cache_max_frames).unwrap_or(usize::MAX),
+            queue_length_ms: i64::try_from(self.queue_length.saturating_mul(1000)).unwrap_or(i64::MAX),
+            ..HubConfig::default()
+        }
+    }
+
+    /// Merged-write latency; realtime mode writes each frame as it comes.
+    pub fn effective_mw_latency_ms(&self) -> u64 {
+        if self.min_latency {
+            0
+        } else {
+            self.mw_latency
+        }
+    }
+}
+
+impl Default for Config {
+    /// SRS's defaults; the Dhall catalogue's `Vhost.default` must equal these (tested).
+    fn default() -> Config {
+        Config {
+            name: crate::graph::stream_key::DEFAULT_VHOST.to_owned(),
+            gop_cache: true,
+            gop_cache_max_frames: 2500,
+            queue_length: 30,
+            mw_latency: 350,
+            mw_msgs: 8,
+            min_latency: false,
+            time_jitter: TimeJitter::Full,
+            mix_correct: false,
+            atc: false,
+            firstpkt_timeout: 20_000,
+            normal_timeout: 5_000,
+            tcp_nodelay: false,
+            chunk_size: 60_000,
+        }
+    }
+}
+
+pub async fn run(config: &Config, mut input: mpsc::Receiver<MediaEvent>, mut outputs: Outputs) {
+    let algorithm = if config.atc { TimeJitter::Off } else { config.time_jitter };
+    let mut corrector = JitterCorrector::new(algorithm);
+    let mut mixer = config.mix_correct.then(super::jitter::MixCorrector::default);
+    while let Some(event) = input.recv().await {
+        let end = matches!(event, MediaEvent::End);
+        let ready = match mixer.as_mut() {
+            Some(mixer) => mixer.push(event),
+            None => vec![event],
+        };
+        for event in ready {
+            if !outputs.send(corrector.correct_event(event)).await {
+                return;
+            }
+        }
+        if end {
+            break;
+        }
+    }
+}
