@@ -1,7 +1,66 @@
-//! The command line: `srs run`, `srs graph check|dot`, `srs remux`.
+//! The command line: `srs run`, `srs graph check|dot`, `srs remux`. The only place `anyhow` is used
+//! for errors shown to the user.
 
+mod embedded;
+mod graph;
+mod remux;
+mod run;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "srs",
+    version,
+    about = "A live media server and media pipeline tool, driven by Dhall graphs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the server on a graph file (without one: the embedded default graph, like graphs/live.dhall).
+    Run { graph: Option<PathBuf> },
+    /// Checks or draws graph files.
+    #[command(subcommand)]
+    Graph(GraphCommand),
+    /// Converts a media file to another (formats by extension), through the same nodes as the server.
+    Remux(remux::RemuxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum GraphCommand {
+    /// Validates graph files: exit 0 when clean, 1 with every problem listed.
+    Check { graphs: Vec<PathBuf> },
+    /// Prints a graph in Graphviz DOT (`srs graph dot g.dhall | dot -Tsvg > g.svg`).
+    Dot { graph: PathBuf },
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { graph } => run::run(graph),
+        Command::Graph(GraphCommand::Check { graphs }) => graph::check(&graphs),
+        Command::Graph(GraphCommand::Dot { graph }) => graph::dot(&graph),
+        Command::Remux(args) => remux::remux(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("srs: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, `RUST_LOG` filtering (info by default).
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

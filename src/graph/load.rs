@@ -55,22 +55,52 @@ fn finish(
 ) -> Result<GraphFile, LoadError> {
     match result {
         Ok(Ok(graph)) => Ok(graph),
-        Ok(Err(e)) => Err(LoadError::Dhall { path, reason: describe_dhall_error(&e.to_string()) }),
+        Ok(Err(e)) => {
+            let reason = describe_dhall_error(&path, &e.to_string());
+            Err(LoadError::Dhall { path, reason })
+        }
         Err(_) => Err(LoadError::Dhall { path, reason: "the Dhall evaluator failed on this file".into() }),
     }
 }
 
-/// serde_dhall reports a type mismatch against the whole graph type; say what that means.
-fn describe_dhall_error(text: &str) -> String {
-    let text = text.trim().to_owned();
-    if text.contains("annot_mismatch") || text.contains("Type error: annot") || text.contains("type mismatch")
-    {
-        return format!(
-            "{text}\n(the graph does not have the type the server expects: build nodes with the catalogue's \
-             constructors, `srs.RtmpIn::{{ ... }}`, so that Dhall names the field at fault)"
-        );
+/// serde_dhall reports a type mismatch as two whole record types; name the fields that differ.
+fn describe_dhall_error(path: &Path, text: &str) -> String {
+    let text = text.trim().replace("<current file>", &path.display().to_string());
+    let Some(first_line) = text.lines().next() else { return text };
+    let Some((_, types)) = first_line.split_once("annot mismatch: ") else { return text };
+    let Some((found, wanted)) = types.split_once(" != ") else { return text };
+    let (found, wanted) = (field_names(found), field_names(wanted));
+    let extra: Vec<&String> = found.iter().filter(|f| !wanted.contains(f)).collect();
+    let missing: Vec<&String> = wanted.iter().filter(|f| !found.contains(f)).collect();
+    let mut hints = Vec::new();
+    for field in &extra {
+        let close = missing.iter().find(|m| m.starts_with(field.as_str()) || field.starts_with(m.as_str()));
+        match close {
+            Some(m) => hints.push(format!("field `{field}` is unknown (did you mean `{m}`?)")),
+            None => hints.push(format!("field `{field}` is unknown")),
+        }
     }
-    text
+    for field in &missing {
+        if !hints.iter().any(|h| h.contains(&format!("`{field}`?"))) {
+            hints.push(format!("field `{field}` is missing"));
+        }
+    }
+    if hints.is_empty() {
+        return text;
+    }
+    format!("{}\n{text}", hints.join("; "))
+}
+
+/// Field names (`name :`) appearing in a printed Dhall type.
+fn field_names(printed: &str) -> Vec<String> {
+    let mut names: Vec<String> = printed
+        .split(['{', ',', '|', '<'])
+        .filter_map(|part| part.trim().split_once(" :").map(|(name, _)| name.trim().to_owned()))
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 enum Import {
