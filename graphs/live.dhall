@@ -1,4 +1,23 @@
---| SRS's default server.
+--| SRS's default server, node by node: RTMP on 1935 (publish and play), HTTP-FLV on 8080 at
+--  [vhost]/[app]/[stream].flv. `examples/live-classic.dhall` is the same server in srs.conf form.
 let srs = ../nodes/package.dhall
 
-in  srs.Graph::{ nodes = [ srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{=}) ] }
+let vhost = "__defaultVhost__"
+
+in  srs.Graph::{
+    , nodes =
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "1935" })
+      , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "1935" })
+      , srs.node vhost (srs.Node.Vhost srs.Vhost::{ name = vhost })
+      , srs.node
+          "${vhost}/http_remux"
+          ( srs.Node.HttpRemux
+              srs.HttpRemux::{ listen = "8080", mount = "[vhost]/[app]/[stream].flv" }
+          )
+      ]
+    , edges =
+      [ srs.edge "rtmp" vhost
+      , srs.edge vhost "rtmp_play"
+      , srs.edge vhost "${vhost}/http_remux"
+      ]
+    }

@@ -1,9 +1,14 @@
 --| The node catalogue: a `{ Type, default }` per node kind (use `::` completion), the `Node`
---  union, `Graph`, `Edge` and helpers, and `classic`: the srs.conf-shaped form.
+--  union, `Graph`, `Edge`, helpers, and `classic`: the srs.conf-shaped form.
 --
 --  let srs = ../nodes/package.dhall
---  in  srs.Graph::{ nodes = [ srs.node "v" (srs.Node.Vhost srs.Vhost::{=}) ], edges = [] : List srs.Edge }
-{ Jitter = ./jitter.dhall
+--  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
+{ FileIn = ./file_in.dhall
+, FileOut = ./file_out.dhall
+, HttpRemux = ./http_remux.dhall
+, Jitter = ./jitter.dhall
+, RtmpIn = ./rtmp_in.dhall
+, RtmpOut = ./rtmp_out.dhall
 , Vhost = ./vhost.dhall
 , TimeJitter = ./TimeJitter.dhall
 , Node = ./Node.dhall
@@ -12,4 +17,5 @@
 , Edge = ./Edge.dhall
 , edge = ./edge.dhall
 , node = ./node.dhall
+, classic = ./classic/package.dhall
 }

@@ -328,3 +328,50 @@ fn check_edge_caps(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::Codec;
+    use crate::nodes::{http_remux, NodeSpec};
+
+    fn remux_node(mount: &str) -> NamedNode {
+        NamedNode {
+            name: "rtc".into(),
+            node: NodeSpec::HttpRemux(http_remux::Config {
+                listen: "8080".into(),
+                mount: mount.into(),
+                crossdomain: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn disjoint_codecs_are_an_error_with_the_fix() {
+        let mut problems = Vec::new();
+        let node = remux_node("[app]/[stream].mp3");
+        check_edge_caps(
+            "live",
+            &node,
+            Caps::new(&[], &[Codec::Aac]),
+            Caps::new(&[], &[Codec::Opus]),
+            &mut problems,
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].severity, Severity::Error);
+        assert!(problems[0].message.contains("edge `live → rtc` may carry audio {AAC}"), "{}", problems[0]);
+        assert!(problems[0].message.contains("insert an `aac_to_opus` node"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn partial_overlap_is_a_warning() {
+        let mut problems = Vec::new();
+        let node = remux_node("[app]/[stream].ts");
+        let carried = Caps::new(&[Codec::H264, Codec::Av1], &[Codec::Aac]);
+        let accepts = Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]);
+        check_edge_caps("live", &node, carried, accepts, &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].severity, Severity::Warning);
+        assert!(problems[0].message.contains("video {H264, H265}"), "{}", problems[0]);
+    }
+}

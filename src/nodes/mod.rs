@@ -4,7 +4,12 @@
 //! listeners as data (read by `graph check`) and runs a stream-scoped instance per live stream.
 //! This is the only layer where codec events become media frames and back.
 
+pub mod file_in;
+pub mod file_out;
+pub mod http_remux;
 pub mod jitter;
+pub mod rtmp_in;
+pub mod rtmp_out;
 pub mod vhost;
 
 use serde::{Deserialize, Serialize};
@@ -12,13 +17,18 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use crate::graph::engine::{Outputs, StreamCtx};
-use crate::graph::{Engine, Listen, Ports};
+use crate::graph::{Caps, Engine, Listen, Ports};
 use crate::media::MediaEvent;
 
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
+    FileIn(file_in::Config),
+    FileOut(file_out::Config),
+    HttpRemux(http_remux::Config),
     Jitter(jitter::Config),
+    RtmpIn(rtmp_in::Config),
+    RtmpOut(rtmp_out::Config),
     Vhost(vhost::Config),
 }
 
@@ -26,44 +36,68 @@ impl NodeSpec {
     /// The kind's name as written in graph files.
     pub fn kind_name(&self) -> &'static str {
         match self {
+            NodeSpec::FileIn(_) => "FileIn",
+            NodeSpec::FileOut(_) => "FileOut",
+            NodeSpec::HttpRemux(_) => "HttpRemux",
             NodeSpec::Jitter(_) => "Jitter",
+            NodeSpec::RtmpIn(_) => "RtmpIn",
+            NodeSpec::RtmpOut(_) => "RtmpOut",
             NodeSpec::Vhost(_) => "Vhost",
         }
     }
 
     pub fn ports(&self) -> Ports {
         match self {
+            NodeSpec::FileIn(_) => file_in::ports(),
+            NodeSpec::FileOut(config) => file_out::ports(config),
+            NodeSpec::HttpRemux(config) => http_remux::ports(config),
             NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => Ports::passthrough(),
+            NodeSpec::RtmpIn(_) => rtmp_in::ports(),
+            NodeSpec::RtmpOut(_) => rtmp_out::ports(),
         }
     }
 
     /// Graph-scoped sockets the node needs; `Err` names a bad address field.
     pub fn listens(&self) -> Result<Vec<Listen>, String> {
         match self {
-            NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => Ok(Vec::new()),
+            NodeSpec::HttpRemux(config) => http_remux::listens(config),
+            NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
+            NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
+            NodeSpec::FileIn(_) | NodeSpec::FileOut(_) | NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => {
+                Ok(Vec::new())
+            }
         }
     }
 
     /// Settings checks beyond what Dhall's types catch.
     pub fn validate(&self) -> Result<(), String> {
         match self {
+            NodeSpec::FileIn(config) => config.validate(),
+            NodeSpec::FileOut(config) => config.validate(),
+            NodeSpec::HttpRemux(config) => config.validate(),
             NodeSpec::Vhost(config) => config.validate(),
-            NodeSpec::Jitter(_) => Ok(()),
+            NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => Ok(()),
         }
     }
 
     /// For router nodes: the vhost whose streams take this branch.
     pub fn routes_vhost(&self) -> Option<&str> {
-        match self {
-            NodeSpec::Vhost(config) => Some(&config.name),
-            _ => None,
-        }
+        self.as_vhost().map(|config| config.name.as_str())
     }
 
     /// Key settings shown by `srs graph dot`.
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         match self {
+            NodeSpec::FileIn(config) => {
+                vec![("path", config.path.clone()), ("stream", config.stream.clone())]
+            }
+            NodeSpec::FileOut(config) => vec![("path", config.path.clone())],
+            NodeSpec::HttpRemux(config) => {
+                vec![("listen", config.listen.clone()), ("mount", config.mount.clone())]
+            }
             NodeSpec::Jitter(config) => vec![("algorithm", format!("{:?}", config.algorithm).to_lowercase())],
+            NodeSpec::RtmpIn(config) => vec![("listen", config.listen.clone())],
+            NodeSpec::RtmpOut(config) => vec![("listen", config.listen.clone())],
             NodeSpec::Vhost(config) => config.summary(),
         }
     }
@@ -73,6 +107,29 @@ impl NodeSpec {
             NodeSpec::Vhost(config) => Some(config),
             _ => None,
         }
+    }
+}
+
+/// File formats known by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Flv,
+}
+
+impl FileFormat {
+    pub fn caps(self) -> Caps {
+        match self {
+            FileFormat::Flv => rtmp_in::rtmp_caps(),
+        }
+    }
+}
+
+/// The format a path's extension names.
+pub fn file_format(path: &str) -> Result<FileFormat, String> {
+    let extension = std::path::Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default();
+    match extension.to_ascii_lowercase().as_str() {
+        "flv" => Ok(FileFormat::Flv),
+        other => Err(format!("unknown file format `.{other}` (known: .flv)")),
     }
 }
 
@@ -87,5 +144,11 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
     match ctx.spec().clone() {
         NodeSpec::Jitter(config) => jitter::run(config.algorithm, input, outputs).await,
         NodeSpec::Vhost(config) => vhost::run(&config, input, outputs).await,
+        NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
+            tracing::error!(node = ctx.name(), "a source node cannot take input");
+        }
+        NodeSpec::FileOut(_) | NodeSpec::HttpRemux(_) | NodeSpec::RtmpOut(_) => {
+            tracing::error!(node = ctx.name(), "this node kind is not built yet");
+        }
     }
 }

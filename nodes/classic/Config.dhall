@@ -1,0 +1,18 @@
+--| A whole srs.conf: global settings and vhosts (blocks arrive here as their nodes do).
+let Vhost = ./Vhost.dhall
+
+let HttpServer = ./HttpServer.dhall
+
+in  { Type =
+        { listen : Text
+        , chunk_size : Natural
+        , http_server : Optional HttpServer.Type
+        , vhosts : List Vhost.Type
+        }
+    , default =
+      { listen = "1935"
+      , chunk_size = 60000
+      , http_server = None HttpServer.Type
+      , vhosts = [ Vhost.default ]
+      }
+    }

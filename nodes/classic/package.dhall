@@ -1,0 +1,11 @@
+--| The classic form: records shaped like srs.conf, and `toGraph` turning one into a graph.
+--
+--  srs.classic.toGraph srs.classic.Config::{ vhosts = [ srs.classic.Vhost::{=} ] }
+{ Config = ./Config.dhall
+, Vhost = ./Vhost.dhall
+, Play = ./Play.dhall
+, Publish = ./Publish.dhall
+, HttpServer = ./HttpServer.dhall
+, HttpRemux = ./HttpRemux.dhall
+, toGraph = ./toGraph.dhall
+}

@@ -1,0 +1,41 @@
+//! `RtmpIn`: publishers over RTMP (ffmpeg, OBS) become streams `vhost/app/stream`.
+//!
+//! Produces video {H264, H265, AV1} (legacy and Enhanced RTMP) and audio {AAC, MP3, Opus}.
+//! Shares its listener with `RtmpOut` nodes on the same address: a connection's intent
+//! (publish or play) picks the node. Uses `codec::rtmp` and the FLV adapters.
+//!
+//! ```dhall
+//! srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "1935" })
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+
+use crate::graph::listen::parse_listen;
+use crate::graph::{Caps, Listen, Ports, Transport};
+use crate::media::Codec;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    /// RTMP listen address, as SRS's `listen`: `1935` or `ip:port`.
+    pub listen: String,
+}
+
+pub fn ports() -> Ports {
+    Ports::Source { produces: rtmp_caps() }
+}
+
+/// What RTMP and FLV can carry.
+pub fn rtmp_caps() -> Caps {
+    Caps::new(&[Codec::H264, Codec::H265, Codec::Av1], &[Codec::Aac, Codec::Mp3, Codec::Opus])
+}
+
+pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
+    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
+    Ok(vec![Listen {
+        addr,
+        transport: Transport::Tcp,
+        protocol: "rtmp",
+        exclusive_role: Some("rtmp publish"),
+    }])
+}
