@@ -48,6 +48,8 @@ struct Inner {
     running_tasks: AtomicUsize,
     tasks_changed: Notify,
     shutdown: watch::Sender<bool>,
+    failures: Mutex<Vec<String>>,
+    progress_bytes: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -68,6 +70,8 @@ impl Engine {
                 running_tasks: AtomicUsize::new(0),
                 tasks_changed: Notify::new(),
                 shutdown,
+                failures: Mutex::default(),
+                progress_bytes: AtomicU64::new(0),
             }),
         }
     }
@@ -151,6 +155,25 @@ impl Engine {
     /// Forgets hubs nobody uses: no publisher and no consumer.
     pub fn sweep_hubs(&self) {
         lock(&self.inner.hubs).retain(|_, hub| hub.is_publishing() || hub.consumer_count() > 0);
+    }
+
+    /// Records a failure that should change the exit status of a batch run (`srs remux`).
+    pub fn report_failure(&self, message: String) {
+        tracing::error!("{message}");
+        lock(&self.inner.failures).push(message);
+    }
+
+    pub fn failures(&self) -> Vec<String> {
+        lock(&self.inner.failures).clone()
+    }
+
+    /// Counts input bytes consumed by sources, for progress bars.
+    pub fn add_progress(&self, n_bytes: u64) {
+        self.inner.progress_bytes.fetch_add(n_bytes, Ordering::Relaxed);
+    }
+
+    pub fn progress_bytes(&self) -> u64 {
+        self.inner.progress_bytes.load(Ordering::Relaxed)
     }
 
     /// Streams being published now.

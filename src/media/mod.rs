@@ -12,4 +12,4 @@ pub use codec::{Codec, CodecSet, MediaKind};
 pub use description::{AudioTrack, StreamDescription, VideoTrack};
 pub use event::{MediaEvent, Metadata};
 pub use frame::Frame;
-pub use time::{MediaTime, Timebase};
+pub use time::{MediaTime, Timebase, TimestampUnwrapper};

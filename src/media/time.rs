@@ -131,6 +131,33 @@ impl fmt::Display for MediaTime {
     }
 }
 
+/// Turns 32-bit millisecond timestamps (RTMP, FLV) into a continuous timeline: a step back by more
+/// than half the range is a wrap-around, not a jump back, so sessions longer than 49.7 days (or
+/// streams that start near the top of the range) keep increasing.
+#[derive(Debug, Clone, Default)]
+pub struct TimestampUnwrapper {
+    last: Option<u32>,
+    epoch: i64,
+}
+
+impl TimestampUnwrapper {
+    const RANGE: i64 = 1 << 32;
+
+    pub fn unwrap(&mut self, ts: u32) -> i64 {
+        if let Some(last) = self.last {
+            let step = i64::from(ts) - i64::from(last);
+            if step < -Self::RANGE / 2 {
+                self.epoch += 1;
+            } else if step > Self::RANGE / 2 && self.epoch > 0 {
+                // A late packet from before the wrap: place it in the previous epoch.
+                return (self.epoch - 1) * Self::RANGE + i64::from(ts);
+            }
+        }
+        self.last = Some(ts);
+        self.epoch * Self::RANGE + i64::from(ts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +170,15 @@ mod tests {
         assert_eq!(back.ticks(), 1000);
         let negative = MediaTime::new(-1, Timebase::MPEG).rescale(Timebase::MILLIS);
         assert_eq!(negative.ticks(), -1);
+    }
+
+    #[test]
+    fn unwraps_32_bit_millisecond_timestamps() {
+        let mut unwrapper = TimestampUnwrapper::default();
+        let top = u32::MAX - 20;
+        let out: Vec<i64> = [top, u32::MAX, 19, top + 10, 59].iter().map(|t| unwrapper.unwrap(*t)).collect();
+        let base = i64::from(top);
+        assert_eq!(out, [base, base + 20, base + 40, base + 10, base + 80]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod file_in;
 pub mod file_out;
+pub mod flv_frames;
 pub mod http_remux;
 pub mod jitter;
 pub mod rtmp_in;
@@ -135,7 +136,12 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
 
 /// Starts what lives as long as the graph: listeners, servers, file sources.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
-    let _ = engine;
+    let graph = std::sync::Arc::clone(engine.graph());
+    for index in graph.dag.node_indices() {
+        if let NodeSpec::FileIn(config) = &graph.node(index).node {
+            engine.spawn(file_in::run(engine.clone(), index, config.clone()));
+        }
+    }
     Ok(())
 }
 
@@ -147,7 +153,8 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
-        NodeSpec::FileOut(_) | NodeSpec::HttpRemux(_) | NodeSpec::RtmpOut(_) => {
+        NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
+        NodeSpec::HttpRemux(_) | NodeSpec::RtmpOut(_) => {
             tracing::error!(node = ctx.name(), "this node kind is not built yet");
         }
     }
