@@ -139,7 +139,8 @@ impl AudioTagHeader {
         if sound_format == FORMAT_EX_HEADER {
             return parse_enhanced(first, cursor);
         }
-        let params = SoundParams { rate_index: (first >> 2) & 3, sixteen_bit: first & 2 != 0, stereo: first & 1 != 0 };
+        let params =
+            SoundParams { rate_index: (first >> 2) & 3, sixteen_bit: first & 2 != 0, stereo: first & 1 != 0 };
         let codec = match sound_format {
             FORMAT_AAC => AudioCodec::Aac,
             FORMAT_MP3 | FORMAT_MP3_8K => AudioCodec::Mp3,
@@ -179,13 +180,21 @@ impl AudioTagHeader {
             FORMAT_EX_HEADER => 5,
             _ => 1,
         };
-        Some(AudioTagHeader { sound_format, codec: audio_codec, packet, params, timestamp_offset_nanos: 0, header_len })
+        Some(AudioTagHeader {
+            sound_format,
+            codec: audio_codec,
+            packet,
+            params,
+            timestamp_offset_nanos: 0,
+            header_len,
+        })
     }
 
     /// Writes the header.
     pub fn write(&self, out: &mut BytesMut) -> Result<(), FlvError> {
         if self.sound_format == FORMAT_EX_HEADER {
-            let fourcc = self.codec.fourcc().ok_or(FlvError::UnsupportedCodec("this codec in enhanced form"))?;
+            let fourcc =
+                self.codec.fourcc().ok_or(FlvError::UnsupportedCodec("this codec in enhanced form"))?;
             let packet_type = match self.packet {
                 AudioPacketKind::SequenceHeader => PACKET_SEQUENCE_START,
                 AudioPacketKind::CodedFrames => PACKET_CODED_FRAMES,
@@ -252,7 +261,10 @@ mod tests {
     #[test]
     fn legacy_aac_sequence_header_and_raw() {
         let header = AudioTagHeader::parse(&[0xaf, 0x00, 0x12, 0x10]).unwrap();
-        assert_eq!((header.codec, header.packet, header.header_len), (AudioCodec::Aac, AudioPacketKind::SequenceHeader, 2));
+        assert_eq!(
+            (header.codec, header.packet, header.header_len),
+            (AudioCodec::Aac, AudioPacketKind::SequenceHeader, 2)
+        );
         assert_eq!(header.params, Some(SoundParams { rate_index: 3, sixteen_bit: true, stereo: true }));
         assert_eq!(written(&header), [0xaf, 0x00]);
         let raw = AudioTagHeader::parse(&[0xaf, 0x01, 0x21]).unwrap();
@@ -274,13 +286,21 @@ mod tests {
     #[test]
     fn enhanced_opus_and_other_fourccs() {
         let header = AudioTagHeader::parse(b"\x90OpusOpusHead").unwrap();
-        assert_eq!((header.codec, header.packet, header.header_len), (AudioCodec::Opus, AudioPacketKind::SequenceHeader, 5));
+        assert_eq!(
+            (header.codec, header.packet, header.header_len),
+            (AudioCodec::Opus, AudioPacketKind::SequenceHeader, 5)
+        );
         assert_eq!(header.params, None);
         assert_eq!(written(&header), b"\x90Opus");
         let built = AudioTagHeader::for_codec(Codec::Opus, AudioPacketKind::CodedFrames, 48_000, 2).unwrap();
         assert_eq!(written(&built), b"\x91Opus");
         assert_eq!(built.header_len, 5);
-        for (fourcc, codec) in [(b"mp4a", AudioCodec::Aac), (b".mp3", AudioCodec::Mp3), (b"fLaC", AudioCodec::Flac), (b"ac-3", AudioCodec::Ac3)] {
+        for (fourcc, codec) in [
+            (b"mp4a", AudioCodec::Aac),
+            (b".mp3", AudioCodec::Mp3),
+            (b"fLaC", AudioCodec::Flac),
+            (b"ac-3", AudioCodec::Ac3),
+        ] {
             let mut body = vec![0x91];
             body.extend_from_slice(fourcc);
             assert_eq!(AudioTagHeader::parse(&body).unwrap().codec, codec);
@@ -291,10 +311,16 @@ mod tests {
     #[test]
     fn errors_are_typed() {
         assert_eq!(AudioTagHeader::parse(&[0xaf, 0x03]), Err(FlvError::UnknownAacPacketType(3)));
-        assert_eq!(AudioTagHeader::parse(&[0xaf]), Err(FlvError::BodyTooShort { what: "audio", len: 1, needed: 2 }));
+        assert_eq!(
+            AudioTagHeader::parse(&[0xaf]),
+            Err(FlvError::BodyTooShort { what: "audio", len: 1, needed: 2 })
+        );
         assert_eq!(AudioTagHeader::parse(b"\x93Opus"), Err(FlvError::UnknownAudioPacketType(3)));
         assert_eq!(AudioTagHeader::parse(b"\x95\x00Opus"), Err(FlvError::MultitrackUnsupported("audio")));
-        assert_eq!(AudioTagHeader::parse(b"\x91Op"), Err(FlvError::BodyTooShort { what: "audio", len: 3, needed: 5 }));
+        assert_eq!(
+            AudioTagHeader::parse(b"\x91Op"),
+            Err(FlvError::BodyTooShort { what: "audio", len: 3, needed: 5 })
+        );
         assert_eq!(AudioTagHeader::for_codec(Codec::H264, AudioPacketKind::CodedFrames, 0, 0), None);
     }
 }

@@ -58,7 +58,10 @@ impl<'a> BodyCursor<'a> {
 
 /// Reads the Enhanced RTMP v2 "ModEx" prefix chain that may precede the real packet type, returning the
 /// final packet type and the timestamp offset in nanoseconds it carried (0 when none).
-pub(super) fn read_mod_ex(cursor: &mut BodyCursor<'_>, mod_ex_packet_type: u8) -> Result<(u8, u32), FlvError> {
+pub(super) fn read_mod_ex(
+    cursor: &mut BodyCursor<'_>,
+    mod_ex_packet_type: u8,
+) -> Result<(u8, u32), FlvError> {
     // Every modifier costs at least two bytes, so a body cannot make this loop run unbounded.
     let mut nanos = 0;
     loop {

@@ -4,6 +4,7 @@
 //! tag body, because a body also arrives alone as an RTMP message payload. No recovery logic lives here.
 
 use crate::codec::amf0::Amf0Error;
+use crate::codec::nal::NalError;
 
 /// Errors of `codec::flv`. Messages are lowercase and name the byte offset where one is known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,8 +37,8 @@ pub enum FlvError {
     ScriptData(#[from] Amf0Error),
     #[error("{codec} sequence header: {reason}")]
     BadSequenceHeader { codec: &'static str, reason: String },
-    #[error("{codec} frame: nal unit length {len} at byte {offset} overruns the {size}-byte payload")]
-    BadNalLength { codec: &'static str, len: usize, offset: usize, size: usize },
+    #[error("video frame: {0}")]
+    NalFraming(#[from] NalError),
     #[error("tag body of {0} bytes exceeds the 24-bit size field")]
     BodyTooLarge(usize),
     #[error("{0} cannot be written as an flv tag")]

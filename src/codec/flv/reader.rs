@@ -97,7 +97,8 @@ impl FlvReader {
                     };
                     self.consume(HEADER_LEN);
                     self.header = Some(header);
-                    let skip = u64::from(header.data_offset) - HEADER_LEN as u64 + PREVIOUS_TAG_SIZE_LEN as u64;
+                    let skip =
+                        u64::from(header.data_offset) - HEADER_LEN as u64 + PREVIOUS_TAG_SIZE_LEN as u64;
                     self.state = ReaderState::Skip(skip);
                 }
                 ReaderState::Skip(remaining) => {
@@ -124,7 +125,8 @@ impl FlvReader {
         if type_byte & FILTER_BIT != 0 {
             return Err(FlvError::EncryptedTag(offset));
         }
-        let tag_type = TagType::from_u8(type_byte).ok_or(FlvError::UnknownTagType { tag_type: type_byte, offset })?;
+        let tag_type =
+            TagType::from_u8(type_byte).ok_or(FlvError::UnknownTagType { tag_type: type_byte, offset })?;
         let body_len = u24(&head[1..4]) as usize;
         let timestamp_ms = u24(&head[4..7]) | u32::from(head[7]) << 24;
         let stream_id = u24(&head[8..11]);
@@ -148,7 +150,14 @@ impl FlvReader {
         if previous_tag_size_mismatch {
             self.n_size_mismatches += 1;
         }
-        Ok(Some(FlvTag { tag_type, timestamp_ms, stream_id, body: unit.freeze(), offset, previous_tag_size_mismatch }))
+        Ok(Some(FlvTag {
+            tag_type,
+            timestamp_ms,
+            stream_id,
+            body: unit.freeze(),
+            offset,
+            previous_tag_size_mismatch,
+        }))
     }
 
     /// `Ok(None)` (wait for more) unless input ended with bytes left, then a truncation error at the
@@ -275,7 +284,10 @@ mod tests {
             }
         }
         let (tags, error) = read_all(&H264_AAC[..5]);
-        assert_eq!((tags.len(), error), (0, Some(FlvError::Truncated { what: "flv header", offset: 0, missing: 4 })));
+        assert_eq!(
+            (tags.len(), error),
+            (0, Some(FlvError::Truncated { what: "flv header", offset: 0, missing: 4 }))
+        );
         // A cut right after a body loses only the trailing size field: no error.
         let last = full.last().unwrap();
         let (tags, error) = read_all(&H264_AAC[..H264_AAC.len() - 4]);
@@ -340,7 +352,8 @@ mod tests {
                     TagType::Script => crate::codec::flv::on_metadata(&tag.body).map(|_| 0),
                 };
             }
-            if let Some(FlvError::Truncated { offset, .. } | FlvError::UnknownTagType { offset, .. }) = error {
+            if let Some(FlvError::Truncated { offset, .. } | FlvError::UnknownTagType { offset, .. }) = error
+            {
                 assert!(offset <= data.len() as u64);
             }
         }

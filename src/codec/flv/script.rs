@@ -57,13 +57,20 @@ mod tests {
     use super::*;
 
     fn sample_object() -> Amf0Value {
-        Amf0Value::EcmaArray(vec![("width".into(), Amf0Value::Number(320.0)), ("encoder".into(), Amf0Value::string("x"))])
+        Amf0Value::EcmaArray(vec![
+            ("width".into(), Amf0Value::Number(320.0)),
+            ("encoder".into(), Amf0Value::string("x")),
+        ])
     }
 
     #[test]
     fn unwraps_set_data_frame_without_copying_the_rest() {
         let bare = metadata_body(&sample_object());
-        let wrapped = amf0::encode_all(&[Amf0Value::string(SET_DATA_FRAME), Amf0Value::string(ON_METADATA), sample_object()]);
+        let wrapped = amf0::encode_all(&[
+            Amf0Value::string(SET_DATA_FRAME),
+            Amf0Value::string(ON_METADATA),
+            sample_object(),
+        ]);
         let unwrapped = unwrap_set_data_frame(wrapped.clone()).unwrap().unwrap();
         assert_eq!(unwrapped, bare);
         assert_eq!(unwrapped.as_ptr(), wrapped[16..].as_ptr());

@@ -209,7 +209,12 @@ impl VideoTagHeader {
 
     /// The header for a packet of `codec` in the form this server writes: legacy for H.264,
     /// enhanced for H.265 and AV1.
-    pub fn for_codec(codec: Codec, packet: VideoPacketKind, keyframe: bool, composition_time_ms: i32) -> Self {
+    pub fn for_codec(
+        codec: Codec,
+        packet: VideoPacketKind,
+        keyframe: bool,
+        composition_time_ms: i32,
+    ) -> Self {
         let frame_type = if keyframe { VideoFrameType::Key } else { VideoFrameType::Inter };
         let video_codec = VideoCodec::from_media_codec(codec).unwrap_or(VideoCodec::Unspecified);
         let mut header = VideoTagHeader {
@@ -372,14 +377,20 @@ mod tests {
         let compact = [0xa3, b'h', b'v', b'c', b'1', 0x00];
         let header = VideoTagHeader::parse(&compact).unwrap();
         assert_eq!(header.frame_type, VideoFrameType::Inter);
-        assert_eq!((header.packet, header.composition_time_ms, header.header_len), (VideoPacketKind::CodedFrames, 0, 5));
+        assert_eq!(
+            (header.packet, header.composition_time_ms, header.header_len),
+            (VideoPacketKind::CodedFrames, 0, 5)
+        );
         assert_eq!(written(&header), &compact[..5]);
     }
 
     #[test]
     fn enhanced_av1_sequence_start_and_metadata() {
         let header = VideoTagHeader::parse(b"\x90av01\x81").unwrap();
-        assert_eq!((header.codec, header.packet, header.header_len), (VideoCodec::Av1, VideoPacketKind::SequenceHeader, 5));
+        assert_eq!(
+            (header.codec, header.packet, header.header_len),
+            (VideoCodec::Av1, VideoPacketKind::SequenceHeader, 5)
+        );
         let header = VideoTagHeader::parse(b"\x94vp09\x02").unwrap();
         assert_eq!((header.codec, header.packet), (VideoCodec::Vp9, VideoPacketKind::Metadata));
         let av1 = VideoTagHeader::for_codec(Codec::Av1, VideoPacketKind::CodedFrames, true, 0);
@@ -393,7 +404,10 @@ mod tests {
         let body = [0x97, 0x02, 0x00, 0x01, 0xf4, 0x03, b'h', b'v', b'c', b'1', 0xee];
         let header = VideoTagHeader::parse(&body).unwrap();
         assert_eq!(header.timestamp_offset_nanos, 500);
-        assert_eq!((header.codec, header.packet, header.header_len), (VideoCodec::H265, VideoPacketKind::CodedFrames, 10));
+        assert_eq!(
+            (header.codec, header.packet, header.header_len),
+            (VideoCodec::H265, VideoPacketKind::CodedFrames, 10)
+        );
     }
 
     #[test]
@@ -410,7 +424,10 @@ mod tests {
             VideoTagHeader::parse(&[0x17, 0x01, 0x00]),
             Err(FlvError::BodyTooShort { what: "video", len: 3, needed: 5 })
         );
-        assert_eq!(VideoTagHeader::parse(&[]), Err(FlvError::BodyTooShort { what: "video", len: 0, needed: 1 }));
+        assert_eq!(
+            VideoTagHeader::parse(&[]),
+            Err(FlvError::BodyTooShort { what: "video", len: 0, needed: 1 })
+        );
         // A legacy codec this server does not carry still parses, with a one-byte header.
         let vp6 = VideoTagHeader::parse(&[0x24, 0x00]).unwrap();
         assert_eq!((vp6.codec, vp6.header_len, vp6.codec.media_codec()), (VideoCodec::Legacy(4), 1, None));
