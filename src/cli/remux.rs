@@ -1,19 +1,97 @@
-//! `srs remux IN OUT`: a generated file-to-file graph.
+//! `srs remux IN OUT`: a generated file-to-file graph (`FileIn → FileOut`) run by the same engine
+//! as the server. A progress bar shows on a terminal; a damaged input exits non-zero and leaves an
+//! output that plays up to the damage.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::graph::{self, Edge, Engine, GraphFile, NamedNode};
+use crate::nodes::{file_in, file_out, NodeSpec};
 
 #[derive(Debug, clap::Args)]
 pub struct RemuxArgs {
-    /// Input file.
+    /// Input file; its extension picks the format.
     pub input: PathBuf,
-    /// Output file.
+    /// Output file; its extension picks the format.
     pub output: PathBuf,
     /// Paces the input in real time, like a live source.
     #[arg(long)]
     pub realtime: bool,
 }
 
+/// The graph `srs remux` runs.
+pub fn remux_graph(args: &RemuxArgs) -> GraphFile {
+    let text = |path: &PathBuf| path.to_string_lossy().into_owned();
+    GraphFile {
+        nodes: vec![
+            NamedNode {
+                name: "input".into(),
+                node: NodeSpec::FileIn(file_in::Config {
+                    path: text(&args.input),
+                    stream: "remux/file".into(),
+                    realtime: args.realtime,
+                    repeat: false,
+                }),
+            },
+            NamedNode {
+                name: "output".into(),
+                node: NodeSpec::FileOut(file_out::Config { path: text(&args.output) }),
+            },
+        ],
+        edges: vec![Edge { from: "input".into(), to: "output".into() }],
+    }
+}
+
 pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("remux of {} is not available yet", args.input.display())
+    super::init_logging_quiet();
+    let input_len =
+        std::fs::metadata(&args.input).with_context(|| format!("{}", args.input.display()))?.len();
+    let report = graph::check(&remux_graph(&args));
+    let Some(checked) = report.graph else {
+        let errors: Vec<String> = report.errors().map(|p| p.message.clone()).collect();
+        anyhow::bail!("{}", errors.join("\n"));
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let failures = runtime.block_on(async move {
+        let engine = Engine::new(checked);
+        engine.start().await?;
+        let bar = std::io::stderr().is_terminal().then(|| progress_bar(input_len));
+        let idle = engine.wait_idle();
+        tokio::pin!(idle);
+        loop {
+            tokio::select! {
+                _ = &mut idle => break,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if let Some(bar) = &bar {
+                        bar.set_position(engine.progress_bytes());
+                    }
+                }
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        anyhow::Ok(engine.failures())
+    })?;
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("srs remux: {}", failures.join("\nsrs remux: "));
+        eprintln!("srs remux: {} keeps what was converted before the error", args.output.display());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }

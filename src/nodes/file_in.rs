@@ -37,8 +37,9 @@ pub struct Config {
 
 impl Config {
     pub fn stream_key(&self) -> Result<StreamKey, String> {
-        StreamKey::parse(&self.stream)
-            .ok_or_else(|| format!("field `stream` is `{}`: write `app/stream` or `vhost/app/stream`", self.stream))
+        StreamKey::parse(&self.stream).ok_or_else(|| {
+            format!("field `stream` is `{}`: write `app/stream` or `vhost/app/stream`", self.stream)
+        })
     }
 
     pub fn validate(&self) -> Result<(), String> {

@@ -34,8 +34,9 @@ impl Config {
 }
 
 pub fn ports(config: &Config) -> Ports {
-    let accepts =
-        super::file_format(&config.path).map(super::FileFormat::caps).unwrap_or_else(|_| crate::graph::Caps::any());
+    let accepts = super::file_format(&config.path)
+        .map(super::FileFormat::caps)
+        .unwrap_or_else(|_| crate::graph::Caps::any());
     Ports::Sink { accepts }
 }
 

@@ -1,0 +1,95 @@
+//! Helpers shared by integration tests: real ffmpeg/ffprobe, temporary directories, free ports.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh directory under the system temp dir, unique per test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("srs-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Runs ffmpeg with `args`, panicking with its stderr on failure.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs (scripts/install-test-deps installs it)");
+    assert!(out.status.success(), "ffmpeg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// An H.264 + AAC test clip: `seconds` long, 320x240 at 25 fps, keyframe every second.
+pub fn make_h264_aac(path: &Path, container: &str, seconds: u32) {
+    let t = seconds.to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        &t,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-f",
+        container,
+        path.to_str().expect("utf-8 path"),
+    ]);
+}
+
+/// What ffprobe reports about one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    pub codec: String,
+    pub width: u64,
+    pub height: u64,
+    pub frames: u64,
+    pub duration: f64,
+    pub start: f64,
+}
+
+/// ffprobe's view of a file (or URL): streams with decoded frame counts.
+pub fn probe(target: &str) -> Vec<StreamInfo> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", target])
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe {target} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    let format_duration = json["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    json["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| StreamInfo {
+            codec: s["codec_name"].as_str().unwrap_or_default().to_owned(),
+            width: s["width"].as_u64().unwrap_or(0),
+            height: s["height"].as_u64().unwrap_or(0),
+            frames: s["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0),
+            duration: s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(format_duration),
+            start: s["start_time"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0),
+        })
+        .collect()
+}
+
+pub fn srs_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_srs")
+}
