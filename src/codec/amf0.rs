@@ -387,7 +387,7 @@ mod tests {
         }
         assert!(matches!(decode_all(&bytes[..5]), Err(Amf0Error::Truncated(_))));
         assert!(matches!(decode_all(&[0x42]), Err(Amf0Error::UnknownMarker { marker: 0x42, offset: 0 })));
-        let deep = vec![STRICT_ARRAY, 0, 0, 0, 1].repeat(100);
+        let deep = [STRICT_ARRAY, 0, 0, 0, 1].repeat(100);
         assert!(matches!(decode_all(&deep), Err(Amf0Error::TooDeep(_))));
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {

@@ -8,12 +8,27 @@
 //! srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{ listen = "8080", mount = "[vhost]/[app]/[stream].flv" })
 //! ```
 
+use std::net::SocketAddr;
+
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, Response, StatusCode};
+use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
+use tokio::sync::mpsc;
 
+use super::flv_frames::FramesToFlv;
+use super::serve::{self, Batcher, HubBody};
+use super::vhost;
+use crate::codec::flv::{tag_bytes, FlvHeader, TagType};
+use crate::graph::engine::StreamCtx;
+use crate::graph::hub::{Hub, Packet, PacketClass};
 use crate::graph::listen::parse_listen;
-use crate::graph::{Caps, Listen, Ports, Transport};
-use crate::media::Codec;
+use crate::graph::stream_key::DEFAULT_VHOST;
+use crate::graph::{Caps, Engine, Listen, Ports, StreamKey, Transport};
+use crate::media::{Codec, MediaEvent};
+use crate::servers::http::{self, HttpRoute, ResponseFuture};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -73,4 +88,159 @@ pub fn ports(config: &Config) -> Ports {
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
     Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "http", exclusive_role: None }])
+}
+
+/// Runs the serializer of one stream: frames in, packets into the stream's hub.
+pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+    let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
+    hub.start_publish();
+    let mut to_flv = FramesToFlv::default();
+    while let Some(event) = input.recv().await {
+        if event == MediaEvent::End {
+            break;
+        }
+        match config.format() {
+            Ok(RemuxFormat::Flv) => push_flv(&hub, &mut to_flv, &event),
+            _ => {}
+        }
+    }
+    hub.stop_publish();
+}
+
+/// Serializes one event as FLV tags, once for every player.
+pub fn push_flv(hub: &Hub, to_flv: &mut FramesToFlv, event: &MediaEvent) {
+    for tag in to_flv.push(event) {
+        let class = packet_class(event, tag.tag_type);
+        match tag_bytes(tag.tag_type, tag.timestamp_ms, &tag.body) {
+            Ok(bytes) => hub.push(Packet { bytes, time_ms: i64::from(tag.timestamp_ms), class }),
+            Err(e) => tracing::warn!("dropping a tag: {e}"),
+        }
+    }
+}
+
+/// How the hub's cache rules see a tag made from `event`.
+pub fn packet_class(event: &MediaEvent, tag_type: TagType) -> PacketClass {
+    match (event, tag_type) {
+        (MediaEvent::Description(_), TagType::Video) => PacketClass::VideoHeader,
+        (MediaEvent::Description(_), _) => PacketClass::AudioHeader,
+        (MediaEvent::Frame(frame), TagType::Video) if frame.keyframe => PacketClass::VideoKeyframe,
+        (MediaEvent::Frame(_), TagType::Video) => PacketClass::Video,
+        (_, TagType::Script) => PacketClass::Metadata,
+        _ => PacketClass::Audio,
+    }
+}
+
+/// The HTTP side: matches GET requests against the mount and streams the hub to the player.
+#[derive(Debug)]
+pub struct Route {
+    engine: Engine,
+    node: NodeIndex,
+    config: Config,
+}
+
+impl Route {
+    pub fn new(engine: Engine, node: NodeIndex, config: Config) -> Route {
+        Route { engine, node, config }
+    }
+
+    fn stream_key(&self, request: &Request<Incoming>) -> Option<StreamKey> {
+        let host_routed = self.config.mount.starts_with("[vhost]");
+        let pattern = self.config.mount.trim_start_matches("[vhost]");
+        let (app, stream) = match_mount(pattern, request.uri().path())?;
+        let host =
+            request.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        let requested = if host_routed { host } else { DEFAULT_VHOST };
+        let vhost = vhost::resolve(&self.engine, requested)?;
+        Some(StreamKey::new(vhost, app, stream))
+    }
+}
+
+impl HttpRoute for Route {
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<ResponseFuture, Request<Incoming>> {
+        if request.method() != Method::GET && request.method() != Method::OPTIONS {
+            return Err(request);
+        }
+        let Some(key) = self.stream_key(&request) else { return Err(request) };
+        let crossdomain = self.config.crossdomain;
+        if request.method() == Method::OPTIONS {
+            return Ok(Box::pin(async move {
+                let mut response = http::text_response(StatusCode::OK, "");
+                if crossdomain {
+                    http::add_cors(&mut response);
+                }
+                response
+            }));
+        }
+        let hub = serve::hub_for(&self.engine, self.node, &key);
+        let settings = vhost::settings_for(&self.engine, self.node, &key);
+        let id = self.engine.next_id();
+        tracing::info!(conn = id, %peer, stream = %key, "http-flv play");
+        let prefix = FlvHeader::new(true, true).file_start();
+        let body =
+            HubBody::new(Some(prefix), Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms()));
+        Ok(Box::pin(async move {
+            let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
+            response
+                .headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("video/x-flv"));
+            if crossdomain {
+                http::add_cors(&mut response);
+            }
+            response
+        }))
+    }
+}
+
+/// Matches a URL path against a mount pattern with `[app]` and `[stream]`; `[app]` may span
+/// several path segments, `[stream]` one.
+pub fn match_mount(pattern: &str, path: &str) -> Option<(String, String)> {
+    let pattern = format!("/{}", pattern.trim_start_matches('/'));
+    let (before_stream, after_stream) = pattern.split_once("[stream]")?;
+    let rest = path.strip_suffix(after_stream)?;
+    let (app, stream) = match before_stream.split_once("[app]") {
+        Some((prefix, between)) => {
+            let rest = rest.strip_prefix(prefix)?;
+            let (app, stream) = rest.rsplit_once(between)?;
+            (app.to_owned(), stream.to_owned())
+        }
+        None => {
+            let stream = rest.strip_prefix(before_stream)?;
+            (String::from("live"), stream.to_owned())
+        }
+    };
+    let valid = |s: &str| !s.is_empty() && !s.contains("..");
+    (valid(&app) && valid(&stream) && !stream.contains('/')).then_some((app, stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mounts_match_as_srs_templates() {
+        let m = |pattern: &str, path: &str| match_mount(pattern, path);
+        assert_eq!(
+            m("/[app]/[stream].flv", "/live/livestream.flv"),
+            Some(("live".into(), "livestream".into()))
+        );
+        assert_eq!(m("[app]/[stream].flv", "/a/b/s.flv"), Some(("a/b".into(), "s".into())));
+        assert_eq!(m("/[app]/[stream].flv", "/live/livestream.ts"), None);
+        assert_eq!(m("/[app]/[stream].flv", "/livestream.flv"), None);
+        assert_eq!(m("/hls/[app]/[stream].ts", "/hls/live/x.ts"), Some(("live".into(), "x".into())));
+        assert_eq!(m("/[app]/[stream].flv", "/../etc/passwd.flv"), None);
+    }
+
+    #[test]
+    fn format_follows_the_extension() {
+        let config = |mount: &str| Config { listen: "8080".into(), mount: mount.into(), crossdomain: true };
+        assert_eq!(config("[vhost]/[app]/[stream].flv").format(), Ok(RemuxFormat::Flv));
+        assert_eq!(config("[app]/[stream].mp3").format(), Ok(RemuxFormat::Mp3));
+        assert!(config("[app]/[stream].mp4").validate().is_err());
+        assert!(config("[app]/live.flv").validate().is_err());
+    }
 }

@@ -11,6 +11,7 @@ pub mod http_remux;
 pub mod jitter;
 pub mod rtmp_in;
 pub mod rtmp_out;
+pub mod serve;
 pub mod vhost;
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use tokio::sync::mpsc;
 use crate::graph::engine::{Outputs, StreamCtx};
 use crate::graph::{Caps, Engine, Listen, Ports};
 use crate::media::MediaEvent;
+use crate::servers::http::HttpRoute;
 
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -137,10 +139,27 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
 /// Starts what lives as long as the graph: listeners, servers, file sources.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     let graph = std::sync::Arc::clone(engine.graph());
+    let mut http_routes: std::collections::BTreeMap<
+        std::net::SocketAddr,
+        Vec<std::sync::Arc<dyn HttpRoute>>,
+    > = Default::default();
     for index in graph.dag.node_indices() {
-        if let NodeSpec::FileIn(config) = &graph.node(index).node {
-            engine.spawn(file_in::run(engine.clone(), index, config.clone()));
+        let spec = &graph.node(index).node;
+        match spec {
+            NodeSpec::FileIn(config) => engine.spawn(file_in::run(engine.clone(), index, config.clone())),
+            NodeSpec::HttpRemux(config) => {
+                for listen in spec.listens().map_err(anyhow::Error::msg)? {
+                    let route = http_remux::Route::new(engine.clone(), index, config.clone());
+                    http_routes.entry(listen.addr).or_default().push(std::sync::Arc::new(route));
+                }
+            }
+            _ => {}
         }
+    }
+    for (addr, routes) in http_routes {
+        crate::servers::http::serve(engine, addr, routes)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for http on {addr}: {e}"))?;
     }
     Ok(())
 }
@@ -154,7 +173,8 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
-        NodeSpec::HttpRemux(_) | NodeSpec::RtmpOut(_) => {
+        NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
+        NodeSpec::RtmpOut(_) => {
             tracing::error!(node = ctx.name(), "this node kind is not built yet");
         }
     }

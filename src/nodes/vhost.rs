@@ -8,6 +8,8 @@
 //! srs.Node.Vhost srs.Vhost::{ name = "__defaultVhost__", mw_latency = 350 }
 //! ```
 
+use petgraph::algo::has_path_connecting;
+use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
@@ -15,6 +17,8 @@ use tokio::sync::mpsc;
 use super::jitter::{JitterCorrector, TimeJitter};
 use crate::graph::engine::Outputs;
 use crate::graph::hub::HubConfig;
+use crate::graph::stream_key::DEFAULT_VHOST;
+use crate::graph::{Engine, StreamKey};
 use crate::media::MediaEvent;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -95,7 +99,7 @@ impl Default for Config {
     /// SRS's defaults; the Dhall catalogue's `Vhost.default` must equal these (tested).
     fn default() -> Config {
         Config {
-            name: crate::graph::stream_key::DEFAULT_VHOST.to_owned(),
+            name: DEFAULT_VHOST.to_owned(),
             gop_cache: true,
             gop_cache_max_frames: 2500,
             queue_length: 30,
@@ -132,4 +136,29 @@ pub async fn run(config: &Config, mut input: mpsc::Receiver<MediaEvent>, mut out
             break;
         }
     }
+}
+
+/// SRS's vhost lookup: the `Vhost` node named `requested`, else `__defaultVhost__`; `None` when
+/// the graph has vhost nodes but neither matches. A graph without vhost nodes takes every stream
+/// as the default vhost.
+pub fn resolve(engine: &Engine, requested: &str) -> Option<String> {
+    let graph = engine.graph();
+    let names: Vec<&str> =
+        graph.dag.node_indices().filter_map(|n| graph.node(n).node.routes_vhost()).collect();
+    if names.is_empty() {
+        return Some(DEFAULT_VHOST.to_owned());
+    }
+    [requested, DEFAULT_VHOST].into_iter().find(|wanted| names.contains(wanted)).map(str::to_owned)
+}
+
+/// The settings of the vhost serving `key` at `node`: its `Vhost` node upstream, else SRS's defaults.
+pub fn settings_for(engine: &Engine, node: NodeIndex, key: &StreamKey) -> Config {
+    let graph = engine.graph();
+    graph
+        .dag
+        .node_indices()
+        .filter_map(|n| graph.node(n).node.as_vhost().map(|config| (n, config)))
+        .find(|(n, config)| config.name == key.vhost && has_path_connecting(&graph.dag, *n, node, None))
+        .map(|(_, config)| config.clone())
+        .unwrap_or_default()
 }
