@@ -199,7 +199,8 @@ impl AudioReader {
             _ => facts.sample_rate == found.sample_rate && facts.channels == found.channels,
         });
         if !same {
-            self.facts = Some(AudioFacts { config, sample_rate: found.sample_rate, channels: found.channels });
+            self.facts =
+                Some(AudioFacts { config, sample_rate: found.sample_rate, channels: found.channels });
             self.changed = true;
         }
     }

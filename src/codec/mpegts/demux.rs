@@ -340,7 +340,9 @@ impl TsDemuxer {
 
     fn on_new_config(&mut self, codec: Codec, config: Bytes) {
         let described = match codec.kind() {
-            MediaKind::Video => describe::video_track(codec, config).map(|track| self.description.video = Some(track)),
+            MediaKind::Video => {
+                describe::video_track(codec, config).map(|track| self.description.video = Some(track))
+            }
             MediaKind::Audio => describe::audio_track(codec, config).map(|mut track| {
                 if codec == Codec::Mp3 {
                     // MP3 has no configuration record: the first frame only served to describe it.

@@ -123,7 +123,11 @@ impl ElementaryStream {
     }
 
     /// Ends the PES in progress and turns it into frames, timestamps unwrapped on `unwrapper`.
-    pub fn complete(&mut self, unwrapper: &mut TimestampUnwrapper, output: &mut StreamOutput) -> Result<(), TsError> {
+    pub fn complete(
+        &mut self,
+        unwrapper: &mut TimestampUnwrapper,
+        output: &mut StreamOutput,
+    ) -> Result<(), TsError> {
         let Some(mut pes) = self.pes.take() else { return Ok(()) };
         let Some(pts_raw) = pes.pts.filter(|_| !pes.broken) else {
             output.dropped += 1;

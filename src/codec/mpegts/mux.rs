@@ -145,16 +145,20 @@ impl TsMuxer {
         let dts = frame.dts.rescale(Timebase::MPEG).ticks();
         let pts = frame.pts.rescale(Timebase::MPEG).ticks();
         // Negative times wrap into the 33-bit range like any other, as the clock is modular.
-        let (pts_wrapped, dts_wrapped) = ((pts as u64) & pes::TIMESTAMP_MASK, (dts as u64) & pes::TIMESTAMP_MASK);
+        let (pts_wrapped, dts_wrapped) =
+            ((pts as u64) & pes::TIMESTAMP_MASK, (dts as u64) & pes::TIMESTAMP_MASK);
         self.pes.clear();
         let (pid, random_access) = match frame.kind() {
             MediaKind::Video => {
-                let Some((codec, writer)) = self.video.as_ref().filter(|(codec, _)| *codec == frame.codec) else {
+                let Some((codec, writer)) = self.video.as_ref().filter(|(codec, _)| *codec == frame.codec)
+                else {
                     return Err(TsError::NoTrackFor { codec: frame.codec });
                 };
                 debug_assert_eq!(*codec, frame.codec);
                 pes::write_header(&mut self.pes, STREAM_ID_VIDEO, pts_wrapped, Some(dts_wrapped), 0);
-                writer.write(&frame.data, frame.keyframe, &mut self.pes).map_err(|e| with_pid(e, PID_VIDEO))?;
+                writer
+                    .write(&frame.data, frame.keyframe, &mut self.pes)
+                    .map_err(|e| with_pid(e, PID_VIDEO))?;
                 (PID_VIDEO, frame.keyframe)
             }
             MediaKind::Audio => {
@@ -179,7 +183,8 @@ impl TsMuxer {
             self.last_pcr = Some(dts);
             dts_wrapped
         });
-        let continuity = if pid == PID_VIDEO { &mut self.continuity_video } else { &mut self.continuity_audio };
+        let continuity =
+            if pid == PID_VIDEO { &mut self.continuity_video } else { &mut self.continuity_audio };
         write_payload(&mut out, pid, continuity, &self.pes, FirstPacket { pcr, random_access }, false);
         Ok(out.freeze())
     }

@@ -17,7 +17,13 @@ pub(crate) const TIMESTAMP_MASK: u64 = (1 << 33) - 1;
 
 /// Writes the PES header for a payload of `payload_len` bytes. `dts` is written only when it
 /// differs from `pts`. PES_packet_length is 0 (unbounded) for video and whenever it would not fit.
-pub(crate) fn write_header(out: &mut BytesMut, stream_id: u8, pts: u64, dts: Option<u64>, payload_len: usize) {
+pub(crate) fn write_header(
+    out: &mut BytesMut,
+    stream_id: u8,
+    pts: u64,
+    dts: Option<u64>,
+    payload_len: usize,
+) {
     let dts = dts.filter(|dts| (dts & TIMESTAMP_MASK) != (pts & TIMESTAMP_MASK));
     let header_data_len = if dts.is_some() { 10 } else { 5 };
     let after_length = 3 + header_data_len + payload_len;

@@ -99,7 +99,8 @@ fn open_section(section: &[u8], table_id: u8) -> Result<(u16, &[u8]), TsError> {
         return Err(TsError::Section { table_id, reason: "section_syntax_indicator not set" });
     }
     let crc_at = section.len() - 4;
-    let stored = u32::from_be_bytes([section[crc_at], section[crc_at + 1], section[crc_at + 2], section[crc_at + 3]]);
+    let stored =
+        u32::from_be_bytes([section[crc_at], section[crc_at + 1], section[crc_at + 2], section[crc_at + 3]]);
     if crc32_mpeg2(&section[..crc_at]) != stored {
         return Err(TsError::Crc { table_id });
     }
@@ -153,10 +154,9 @@ impl SectionAssembler {
                 table_id: 0xff,
                 reason: "empty payload where pointer_field was expected",
             })?);
-            let tail = payload.get(1..1 + pointer).ok_or(TsError::Section {
-                table_id: 0xff,
-                reason: "pointer_field points past the packet",
-            })?;
+            let tail = payload
+                .get(1..1 + pointer)
+                .ok_or(TsError::Section { table_id: 0xff, reason: "pointer_field points past the packet" })?;
             // The bytes before the pointer end the previous section; the new one starts after them.
             if self.aligned {
                 self.buffer.extend_from_slice(tail);
@@ -219,7 +219,8 @@ mod tests {
     fn pat_round_trips_and_matches_ffmpeg_bytes() {
         let pat = write_pat(1, 1, 0x1000);
         // ffmpeg's default PAT section (transport_stream_id 1, program 1 on PID 0x1000).
-        let expected = [0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00, 0x2a, 0xb1, 0x04, 0xb2];
+        let expected =
+            [0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00, 0x2a, 0xb1, 0x04, 0xb2];
         assert_eq!(&pat[..], &expected);
         assert_eq!(parse_pat(&pat).unwrap(), vec![(1, 0x1000)]);
     }
@@ -229,7 +230,10 @@ mod tests {
         let pmt = Pmt {
             program_number: 1,
             pcr_pid: 0x100,
-            streams: vec![PmtStream { stream_type: 0x1b, pid: 0x100 }, PmtStream { stream_type: 0x0f, pid: 0x101 }],
+            streams: vec![
+                PmtStream { stream_type: 0x1b, pid: 0x100 },
+                PmtStream { stream_type: 0x0f, pid: 0x101 },
+            ],
         };
         let bytes = write_pmt(1, 3, &pmt);
         assert_eq!(parse_pmt(&bytes).unwrap(), pmt);

@@ -154,7 +154,11 @@ fn ffprobe(path: &std::path::Path) -> Vec<(String, Option<String>, u64, f64)> {
         .arg(path)
         .output()
         .expect("ffprobe is installed (scripts/install-test-deps)");
-    assert!(output.status.success() && output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json = String::from_utf8(output.stdout).unwrap();
     json.split("\"index\": ")
         .skip(1)
@@ -171,7 +175,12 @@ fn ffprobe(path: &std::path::Path) -> Vec<(String, Option<String>, u64, f64)> {
 }
 
 fn ffmpeg_decode_errors(path: &std::path::Path) -> String {
-    let output = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(path).args(["-f", "null", "-"]).output().unwrap();
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -187,7 +196,12 @@ fn check_remux(name: &str, source: &[u8], frame_durations: &[f64]) {
     assert_eq!(got.len(), expected.len(), "{name}: {got:?}");
     for ((want, have), frame_duration) in expected.iter().zip(&got).zip(frame_durations) {
         assert_eq!((&have.0, &have.1, have.2), (&want.0, &want.1, want.2), "{name}: codec, width, frames");
-        assert!((have.3 - want.3).abs() <= *frame_duration + 1e-6, "{name}: duration {} vs {}", have.3, want.3);
+        assert!(
+            (have.3 - want.3).abs() <= *frame_duration + 1e-6,
+            "{name}: duration {} vs {}",
+            have.3,
+            want.3
+        );
     }
     let errors = ffmpeg_decode_errors(&remuxed);
     assert!(errors.is_empty(), "{name}: ffmpeg reported: {errors}");
@@ -244,7 +258,8 @@ fn timestamps_and_counters_survive_the_33_bit_wrap() {
     let mut bytes = Vec::new();
     for lap in 0..3 {
         for frame in demuxed.video() {
-            let offset = crate::media::MediaTime::new(start + lap * 180_000 - 18_000, crate::media::Timebase::MPEG);
+            let offset =
+                crate::media::MediaTime::new(start + lap * 180_000 - 18_000, crate::media::Timebase::MPEG);
             let frame = Frame { dts: frame.dts + offset, pts: frame.pts + offset, ..frame.clone() };
             bytes.extend_from_slice(&muxer.write_frame(&frame).unwrap());
             shifted.push(frame);
@@ -277,12 +292,19 @@ fn damaged_input_is_reported_and_resynchronised() {
     assert!(noisy_out.video().len() >= 30, "frames after resync: {}", noisy_out.video().len());
     assert!(noisy_out.audio().len() >= 50);
     // Every 50th packet dropped.
-    let dropped: Vec<u8> =
-        H264_AAC.chunks(PACKET_LEN).enumerate().filter(|(i, _)| i % 50 != 49).flat_map(|(_, p)| p.to_vec()).collect();
+    let dropped: Vec<u8> = H264_AAC
+        .chunks(PACKET_LEN)
+        .enumerate()
+        .filter(|(i, _)| i % 50 != 49)
+        .flat_map(|(_, p)| p.to_vec())
+        .collect();
     let dropped_out = demux(&dropped, 1000);
     assert!(dropped_out.errors.iter().any(|e| matches!(e, TsError::Continuity { .. })));
     assert!(dropped_out.video().len() >= 30 && dropped_out.video().len() < clean.video().len());
-    assert!(dropped_out.frames.iter().all(|f| f.kind() != crate::media::MediaKind::Video || !f.data.is_empty()));
+    assert!(dropped_out
+        .frames
+        .iter()
+        .all(|f| f.kind() != crate::media::MediaKind::Video || !f.data.is_empty()));
 }
 
 struct XorShift(u64);
@@ -302,7 +324,9 @@ impl XorShift {
 #[test]
 fn fuzzed_mutations_give_errors_not_panics() {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-    for (round, source) in [H264_AAC, H265_AAC, H264_BFRAMES, AAC_ONLY, MP3_ONLY].iter().cycle().take(60).enumerate() {
+    for (round, source) in
+        [H264_AAC, H265_AAC, H264_BFRAMES, AAC_ONLY, MP3_ONLY].iter().cycle().take(60).enumerate()
+    {
         let mut bytes = source.to_vec();
         for _ in 0..rng.below(64) + 1 {
             let at = rng.below(bytes.len());

@@ -72,7 +72,8 @@ impl AnnexbWriter {
                 config.sps.into_iter().chain(config.pps).collect()
             }
             Codec::H265 => {
-                let config = hevc::HevcConfig::parse(&track.config).map_err(|e| config_error(e.to_string()))?;
+                let config =
+                    hevc::HevcConfig::parse(&track.config).map_err(|e| config_error(e.to_string()))?;
                 config.vps.into_iter().chain(config.sps).chain(config.pps).collect()
             }
             codec => return Err(TsError::UnsupportedCodec { codec }),
@@ -177,16 +178,20 @@ impl AnnexbReader {
 
     /// The decoder configuration record built from the latest parameter sets, once, after they change.
     pub fn take_changed_config(&mut self) -> Option<Result<Bytes, TsError>> {
-        let complete = !self.sps.is_empty() && !self.pps.is_empty() && (self.codec != Codec::H265 || !self.vps.is_empty());
+        let complete = !self.sps.is_empty()
+            && !self.pps.is_empty()
+            && (self.codec != Codec::H265 || !self.vps.is_empty());
         if !self.changed || !complete {
             return None;
         }
         self.changed = false;
         let codec = self.codec;
         let record = match codec {
-            Codec::H265 => hevc::HevcConfig::from_parameter_sets(self.vps.clone(), self.sps.clone(), self.pps.clone())
-                .map(|config| config.encode())
-                .map_err(|e| e.to_string()),
+            Codec::H265 => {
+                hevc::HevcConfig::from_parameter_sets(self.vps.clone(), self.sps.clone(), self.pps.clone())
+                    .map(|config| config.encode())
+                    .map_err(|e| e.to_string())
+            }
             _ => avc::AvcConfig::from_parameter_sets(self.sps.clone(), self.pps.clone())
                 .map(|config| config.encode())
                 .map_err(|e| e.to_string()),
