@@ -222,3 +222,66 @@ fn ticks_of(samples: u64, sample_rate: u32) -> i64 {
     }
     (i128::from(samples) * i128::from(MPEG_HZ) / i128::from(sample_rate)) as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adts_frames(asc: &aac::AudioSpecificConfig, payloads: &[&[u8]]) -> Vec<u8> {
+        payloads
+            .iter()
+            .flat_map(|p| [asc.adts_header(p.len()).unwrap().to_vec(), p.to_vec()].concat())
+            .collect()
+    }
+
+    fn asc() -> aac::AudioSpecificConfig {
+        aac::AudioSpecificConfig { object_type: 2, sample_rate_index: 4, sample_rate: 44_100, channels: 2 }
+    }
+
+    #[test]
+    fn splits_adts_with_per_frame_timestamps_and_reports_the_config_once() {
+        let bytes = adts_frames(&asc(), &[&[1; 10], &[2; 20], &[3; 30]]);
+        let mut reader = AudioReader::new(Codec::Aac);
+        let mut out = Vec::new();
+        reader.read(Bytes::from(bytes.clone()), 1000, &mut out).unwrap();
+        assert_eq!(out.iter().map(|u| u.data.len()).collect::<Vec<_>>(), vec![10, 20, 30]);
+        // 1024 samples at 44.1 kHz are 2089.8 ticks: floors of 0, 2089.8 and 4179.6.
+        assert_eq!(out.iter().map(|u| u.pts).collect::<Vec<_>>(), vec![1000, 3089, 5179]);
+        let facts = reader.take_changed_facts().unwrap();
+        assert_eq!((facts.sample_rate, facts.channels, facts.config), (44_100, 2, asc().encode()));
+        assert!(reader.take_changed_facts().is_none());
+    }
+
+    #[test]
+    fn joins_a_frame_cut_by_the_pes_boundary_and_skips_garbage() {
+        let bytes = adts_frames(&asc(), &[&[1; 10], &[2; 20]]);
+        let mut reader = AudioReader::new(Codec::Aac);
+        let mut out = Vec::new();
+        reader.read(Bytes::copy_from_slice(&bytes[..25]), 0, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        reader.read(Bytes::copy_from_slice(&bytes[25..]), 2090, &mut out).unwrap();
+        assert_eq!((out[1].data.len(), out[1].pts), (20, 2089), "timed from where it started");
+        let mut noisy = vec![0x12, 0x34, 0x56];
+        noisy.extend_from_slice(&bytes);
+        let mut out = Vec::new();
+        let error = reader.read(Bytes::from(noisy), 0, &mut out).unwrap_err();
+        assert!(matches!(error, TsError::Elementary { codec: Codec::Aac, .. }));
+        assert_eq!(out.len(), 2, "both frames found after the garbage");
+    }
+
+    #[test]
+    fn writer_prefixes_adts_for_aac_and_nothing_for_mp3() {
+        let track = AudioTrack {
+            codec: Codec::Aac,
+            config: asc().encode(),
+            sample_rate: 44_100,
+            channels: 2,
+            profile: String::new(),
+        };
+        let header = AudioWriter::new(&track).unwrap().header(100).unwrap();
+        let parsed = aac::parse_adts(&header).unwrap();
+        assert_eq!((parsed.frame_len, parsed.config), (107, asc()));
+        let mp3 = AudioTrack { codec: Codec::Mp3, config: Bytes::new(), ..track };
+        assert!(AudioWriter::new(&mp3).unwrap().header(100).unwrap().is_empty());
+    }
+}

@@ -60,6 +60,8 @@ pub struct TsDemuxer {
     buffer: BytesMut,
     /// Stream offset of `buffer[0]`, for error messages.
     offset: u64,
+    /// True while packets follow each other at 188-byte steps; a new sync must be confirmed first.
+    locked: bool,
     events: VecDeque<Result<MediaEvent, TsError>>,
     pat: SectionAssembler,
     pmt_pid: Option<u16>,
@@ -87,6 +89,7 @@ impl TsDemuxer {
             stats: TsDemuxerStats::default(),
             buffer: BytesMut::new(),
             offset: 0,
+            locked: false,
             events: VecDeque::new(),
             pat: SectionAssembler::default(),
             pmt_pid: None,
@@ -141,7 +144,9 @@ impl TsDemuxer {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
             }
-            if self.buffer.len() < PACKET_LEN || self.finished {
+            // Until sync is confirmed, a packet is taken only once the byte after it can be checked.
+            let needed = if self.locked { PACKET_LEN } else { PACKET_LEN + 1 };
+            if self.buffer.len() < needed || self.finished {
                 return None;
             }
             self.next_packet();
@@ -150,10 +155,14 @@ impl TsDemuxer {
 
     /// Consumes one packet from the buffer, or skips garbage up to the next plausible sync.
     fn next_packet(&mut self) {
-        if self.buffer[0] != SYNC_BYTE {
+        let confirmed =
+            self.locked || self.finished || self.buffer.get(PACKET_LEN).is_none_or(|b| *b == SYNC_BYTE);
+        if self.buffer[0] != SYNC_BYTE || !confirmed {
+            self.locked = false;
             self.resync();
             return;
         }
+        self.locked = self.buffer.get(PACKET_LEN).is_some_and(|b| *b == SYNC_BYTE);
         let packet = self.buffer.split_to(PACKET_LEN);
         self.offset += PACKET_LEN as u64;
         self.stats.packets += 1;
@@ -398,4 +407,94 @@ impl TsDemuxer {
 /// A 90 kHz tick count as a `MediaTime`.
 pub(crate) fn mpeg_time(ticks: i64) -> MediaTime {
     MediaTime::new(ticks, Timebase::MPEG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::mpegts::TsMuxer;
+    use crate::media::AudioTrack;
+
+    /// A short AAC-only stream from our own muxer: 20 frames of 23 ms.
+    fn aac_stream() -> Vec<u8> {
+        let asc = crate::codec::aac::AudioSpecificConfig {
+            object_type: 2,
+            sample_rate_index: 4,
+            sample_rate: 44_100,
+            channels: 2,
+        };
+        let track = AudioTrack {
+            codec: Codec::Aac,
+            config: asc.encode(),
+            sample_rate: 44_100,
+            channels: 2,
+            profile: String::new(),
+        };
+        let mut muxer = TsMuxer::from_tracks(None, Some(track)).unwrap();
+        (0..20)
+            .flat_map(|i| {
+                let time = MediaTime::from_millis(i * 23);
+                let frame = Frame {
+                    codec: Codec::Aac,
+                    dts: time,
+                    pts: time,
+                    keyframe: true,
+                    data: Bytes::from(vec![i as u8; 200]),
+                };
+                muxer.write_frame(&frame).unwrap().to_vec()
+            })
+            .collect()
+    }
+
+    fn frames_of(demuxer: &mut TsDemuxer) -> (usize, Vec<TsError>) {
+        let (mut frames, mut errors) = (0, Vec::new());
+        while let Some(event) = demuxer.poll() {
+            match event {
+                Ok(MediaEvent::Frame(_)) => frames += 1,
+                Ok(_) => {}
+                Err(error) => errors.push(error),
+            }
+        }
+        (frames, errors)
+    }
+
+    #[test]
+    fn byte_by_byte_input_after_garbage_gives_every_frame() {
+        let mut input = vec![0x47, 0x00, 0x47, 0x12];
+        input.extend(aac_stream());
+        let mut demuxer = TsDemuxer::default();
+        let mut frames = 0;
+        let mut errors = Vec::new();
+        for byte in &input {
+            demuxer.push(std::slice::from_ref(byte));
+            let (n, e) = frames_of(&mut demuxer);
+            frames += n;
+            errors.extend(e);
+        }
+        demuxer.finish();
+        frames += frames_of(&mut demuxer).0;
+        assert_eq!(frames, 20);
+        assert_eq!(demuxer.stats().bytes_skipped, 4);
+        assert!(matches!(errors[..], [TsError::Resynced { offset: 0, .. }, ..]));
+    }
+
+    #[test]
+    fn duplicate_packets_are_ignored_and_oversized_pes_dropped() {
+        let stream = aac_stream();
+        // Repeat the fourth packet (an audio PES start): allowed once, must not double a frame.
+        let mut input = stream[..4 * PACKET_LEN].to_vec();
+        input.extend_from_slice(&stream[3 * PACKET_LEN..]);
+        let mut demuxer = TsDemuxer::default();
+        demuxer.push(&input);
+        demuxer.finish();
+        let (frames, errors) = frames_of(&mut demuxer);
+        assert_eq!((frames, errors.len()), (20, 0));
+        let mut small = TsDemuxer::new(TsDemuxerLimits { max_pes_bytes: 100, ..TsDemuxerLimits::default() });
+        small.push(&stream);
+        small.finish();
+        let (frames, errors) = frames_of(&mut small);
+        assert_eq!(frames, 0);
+        assert!(errors.iter().all(|e| matches!(e, TsError::PesTooLarge { limit: 100, .. })));
+        assert_eq!(small.stats().pes_dropped, 20);
+    }
 }

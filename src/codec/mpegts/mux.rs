@@ -2,8 +2,8 @@
 //!
 //! PIDs, table layout and stream types follow SRS and ffmpeg (PMT 0x1000, video 0x100, audio
 //! 0x101), so players and segment tools treat the output like theirs. PAT and PMT are written
-//! before the first frame, after every description change and before every video keyframe, so
-//! any segment cut at a keyframe starts with tables. It does no I/O and does not pace output.
+//! before the first frame, after every description change and before every video keyframe (every
+//! second for audio-only output), so any segment cut at a keyframe starts with tables. It does no I/O and does not pace output.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -19,6 +19,8 @@ const PROGRAM_NUMBER: u16 = 1;
 const TRANSPORT_STREAM_ID: u16 = 1;
 /// ISO 13818-1 asks for a PCR at least every 100 ms.
 const PCR_INTERVAL_TICKS: i64 = 9_000;
+/// How often audio-only output repeats PAT and PMT.
+const AUDIO_TABLES_INTERVAL_TICKS: i64 = 90_000;
 
 /// Turns frames into transport packets. Tracks whose codec TS cannot carry here (AV1, Opus) are
 /// left out of the PMT; their frames are refused with [`TsError::NoTrackFor`].
@@ -36,6 +38,8 @@ pub struct TsMuxer {
     tables_due: bool,
     /// Decode time (90 kHz) of the last PCR written.
     last_pcr: Option<i64>,
+    /// Decode time (90 kHz) of the frame the last tables went before.
+    last_tables: Option<i64>,
     /// The PES being built; kept to reuse its allocation.
     pes: BytesMut,
 }
@@ -54,6 +58,7 @@ impl TsMuxer {
             continuity_audio: 0,
             tables_due: true,
             last_pcr: None,
+            last_tables: None,
             pes: BytesMut::new(),
         };
         muxer.apply(description)?;
@@ -175,11 +180,15 @@ impl TsMuxer {
             }
         };
         let mut out = BytesMut::with_capacity(self.pes.len() / 184 * 188 + 3 * 188);
-        if self.tables_due || (pid == PID_VIDEO && frame.keyframe) {
+        // Without video there are no keyframes to cut at: repeat the tables every second instead.
+        let audio_tables_due = self.video.is_none()
+            && self.last_tables.is_none_or(|last| dts - last >= AUDIO_TABLES_INTERVAL_TICKS || dts < last);
+        if self.tables_due || (pid == PID_VIDEO && frame.keyframe) || audio_tables_due {
             self.put_tables(&mut out);
+            self.last_tables = Some(dts);
         }
         let pcr_due = self.last_pcr.is_none_or(|last| dts - last >= PCR_INTERVAL_TICKS || dts < last);
-        let pcr = (pid == self.pmt.pcr_pid && (pcr_due || random_access)).then(|| {
+        let pcr = (pid == self.pmt.pcr_pid && (pcr_due || (pid == PID_VIDEO && frame.keyframe))).then(|| {
             self.last_pcr = Some(dts);
             dts_wrapped
         });
@@ -194,5 +203,84 @@ fn with_pid(error: TsError, pid: u16) -> TsError {
     match error {
         TsError::Elementary { codec, reason, .. } => TsError::Elementary { pid, codec, reason },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::aac::AudioSpecificConfig;
+    use crate::codec::mpegts::packet::parse_header;
+    use crate::media::MediaTime;
+
+    fn aac_track() -> AudioTrack {
+        let asc =
+            AudioSpecificConfig { object_type: 2, sample_rate_index: 4, sample_rate: 44_100, channels: 2 };
+        AudioTrack {
+            codec: Codec::Aac,
+            config: asc.encode(),
+            sample_rate: 44_100,
+            channels: 2,
+            profile: String::new(),
+        }
+    }
+
+    fn aac_frame(millis: i64) -> Frame {
+        let time = MediaTime::from_millis(millis);
+        Frame { codec: Codec::Aac, dts: time, pts: time, keyframe: true, data: Bytes::from_static(&[7; 300]) }
+    }
+
+    #[test]
+    fn audio_only_output_carries_pcr_every_100_ms_and_continuous_counters() {
+        let mut muxer = TsMuxer::from_tracks(None, Some(aac_track())).unwrap();
+        let mut pcrs = Vec::new();
+        let mut last_counter: Option<u8> = None;
+        for i in 0..40 {
+            let bytes = muxer.write_frame(&aac_frame(i * 23)).unwrap();
+            for packet in bytes.chunks(super::super::PACKET_LEN) {
+                let header = parse_header(packet).unwrap();
+                if header.pid != PID_AUDIO {
+                    continue;
+                }
+                if let Some(last) = last_counter {
+                    assert_eq!(header.continuity_counter, (last + 1) & 0x0f);
+                }
+                last_counter = Some(header.continuity_counter);
+                pcrs.extend(header.pcr);
+            }
+        }
+        assert!(pcrs.windows(2).all(|w| w[1] - w[0] <= 9_000 + 23 * 90), "{pcrs:?}");
+        // At 0 ms, then at the first frame 100 ms after the last PCR: 115, 230, ... 805 ms.
+        assert_eq!(pcrs.len(), 8);
+    }
+
+    #[test]
+    fn description_changes_bump_the_pmt_version_and_resend_tables() {
+        let mut muxer = TsMuxer::from_tracks(None, Some(aac_track())).unwrap();
+        assert_eq!(muxer.write_frame(&aac_frame(0)).unwrap().len(), 4 * 188, "PAT, PMT, two PES packets");
+        assert_eq!(muxer.write_frame(&aac_frame(23)).unwrap().len(), 2 * 188);
+        let mp3 = AudioTrack {
+            codec: Codec::Mp3,
+            config: Bytes::new(),
+            sample_rate: 22_050,
+            channels: 1,
+            profile: String::new(),
+        };
+        muxer.update_description(&StreamDescription { video: None, audio: Some(mp3) }).unwrap();
+        assert_eq!(muxer.pmt_version, 1);
+        assert_eq!(muxer.pmt.streams[0].stream_type, stream_type::MPEG2_AUDIO, "22.05 kHz is MPEG-2 audio");
+        assert!(matches!(muxer.write_frame(&aac_frame(46)), Err(TsError::NoTrackFor { codec: Codec::Aac })));
+        let mp3_frame = Frame { codec: Codec::Mp3, ..aac_frame(46) };
+        let bytes = muxer.write_frame(&mp3_frame).unwrap();
+        assert_eq!(parse_header(&bytes[..188]).unwrap().pid, PID_PAT, "tables again after the change");
+    }
+
+    #[test]
+    fn unsupported_tracks_are_left_out() {
+        let opus = AudioTrack { codec: Codec::Opus, ..aac_track() };
+        let mut muxer = TsMuxer::from_tracks(None, Some(opus)).unwrap();
+        assert!(muxer.pmt.streams.is_empty());
+        let frame = Frame { codec: Codec::Opus, ..aac_frame(0) };
+        assert!(matches!(muxer.write_frame(&frame), Err(TsError::NoTrackFor { codec: Codec::Opus })));
     }
 }

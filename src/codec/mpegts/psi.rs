@@ -235,6 +235,12 @@ mod tests {
                 PmtStream { stream_type: 0x0f, pid: 0x101 },
             ],
         };
+        // ffmpeg's PMT for H.264 on 0x100 and AAC on 0x101 (version 0), byte for byte.
+        let ffmpeg = [
+            0x02, 0xb0, 0x17, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe1, 0x00, 0xf0, 0x00, 0x1b, 0xe1, 0x00, 0xf0,
+            0x00, 0x0f, 0xe1, 0x01, 0xf0, 0x00, 0x2f, 0x44, 0xb9, 0x9b,
+        ];
+        assert_eq!(&write_pmt(1, 0, &pmt)[..], &ffmpeg);
         let bytes = write_pmt(1, 3, &pmt);
         assert_eq!(parse_pmt(&bytes).unwrap(), pmt);
         let mut damaged = bytes.to_vec();

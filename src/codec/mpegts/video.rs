@@ -199,3 +199,76 @@ impl AnnexbReader {
         Some(record.map_err(|reason| TsError::Config { codec, reason }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 160x120 Main-profile SPS of the h264_aac fixture.
+    const SPS: &[u8] = &[
+        0x67, 0x4d, 0x40, 0x0c, 0xda, 0x0a, 0x11, 0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00,
+        0x03, 0x00, 0x32, 0x0f, 0x14, 0x2a, 0xa0,
+    ];
+    const PPS: &[u8] = &[0x68, 0xef, 0x3c, 0x80];
+    const IDR: &[u8] = &[0x65, 0x88, 0x84];
+    const NON_IDR: &[u8] = &[0x41, 0x9a, 0x26];
+
+    fn track_without_config() -> VideoTrack {
+        VideoTrack {
+            codec: Codec::H264,
+            config: Bytes::new(),
+            width: 0,
+            height: 0,
+            profile: String::new(),
+            level: String::new(),
+        }
+    }
+
+    #[test]
+    fn writer_puts_aud_first_and_drops_the_frames_own_aud() {
+        let writer = AnnexbWriter::new(&track_without_config()).unwrap();
+        let frame = nal::to_length_prefixed([&AUD_H264[..], NON_IDR]);
+        let mut out = BytesMut::new();
+        writer.write(&frame, false, &mut out).unwrap();
+        assert_eq!(&out[..], &[0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x41, 0x9a, 0x26]);
+    }
+
+    #[test]
+    fn writer_inserts_configured_parameter_sets_only_when_missing() {
+        let config = avc::AvcConfig {
+            profile_idc: 0x4d,
+            profile_compat: 0x40,
+            level_idc: 0x0c,
+            length_size: 4,
+            sps: vec![Bytes::from_static(SPS)],
+            pps: vec![Bytes::from_static(PPS)],
+        };
+        let track = VideoTrack { config: config.encode(), ..track_without_config() };
+        let writer = AnnexbWriter::new(&track).unwrap();
+        let mut out = BytesMut::new();
+        writer.write(&nal::to_length_prefixed([IDR]), true, &mut out).unwrap();
+        let units: Vec<&[u8]> = nal::annexb(&out).collect();
+        assert_eq!(units, vec![&AUD_H264[..], SPS, PPS, IDR]);
+        out.clear();
+        writer.write(&nal::to_length_prefixed([SPS, PPS, IDR]), true, &mut out).unwrap();
+        assert_eq!(nal::annexb(&out).count(), 4, "the frame's own SPS/PPS are not doubled");
+        assert!(writer.write(&[0, 0, 0, 9, 1], false, &mut out).is_err(), "a length past the end");
+    }
+
+    #[test]
+    fn reader_detects_keyframes_and_reports_changed_parameter_sets_once() {
+        let mut reader = AnnexbReader::new(Codec::H264);
+        let key = nal::to_annexb([&AUD_H264[..], SPS, PPS, IDR]);
+        let unit = reader.read(&key).unwrap();
+        assert!(unit.keyframe);
+        assert_eq!(unit.data, nal::to_length_prefixed([SPS, PPS, IDR]), "AUD dropped, sets kept in-band");
+        let record = reader.take_changed_config().unwrap().unwrap();
+        assert_eq!(avc::AvcConfig::parse(&record).unwrap().sps, vec![Bytes::from_static(SPS)]);
+        assert!(reader.take_changed_config().is_none());
+        reader.read(&key).unwrap();
+        assert!(reader.take_changed_config().is_none(), "same sets again: no new record");
+        let delta = reader.read(&nal::to_annexb([NON_IDR])).unwrap();
+        assert!(!delta.keyframe);
+        assert!(reader.read(&nal::to_annexb([&AUD_H264[..]])).is_none(), "no picture, no frame");
+    }
+}
