@@ -280,11 +280,6 @@ impl<'a> Cursor<'a> {
         self.array(what).map(u16::from_be_bytes)
     }
 
-    pub(crate) fn u24(&mut self, what: &'static str) -> Result<u32, Mp4Error> {
-        let [a, b, c] = self.array(what)?;
-        Ok(u32::from_be_bytes([0, a, b, c]))
-    }
-
     pub(crate) fn u32(&mut self, what: &'static str) -> Result<u32, Mp4Error> {
         self.array(what).map(u32::from_be_bytes)
     }

@@ -7,12 +7,20 @@
 //! `crate::codec::describe`; this module only moves them between boxes and the media model.
 
 mod boxes;
+mod classic;
 mod error;
+mod faststart;
 mod fragment;
+mod fragment_reader;
 mod init;
+mod reader;
 mod sample_entry;
+mod sample_table;
 mod track;
 
+pub use classic::{ClassicFinish, ClassicWriter, FilePatch};
 pub use error::{FourCc, Mp4Error};
+pub use faststart::{faststart, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};
 pub use init::init_segment;
+pub use reader::{read_mp4, Mp4Contents};

@@ -145,6 +145,8 @@ pub(crate) fn write_mvhd(writer: &mut BoxWriter, duration_millis: u64, next_trac
 pub(crate) struct TrackDurations {
     pub(crate) movie: u64,
     pub(crate) media: u64,
+    /// Time before the track's first sample, in the movie timescale: an empty edit in `edts`.
+    pub(crate) start_delay: u64,
 }
 
 /// Writes `trak` down to `stbl/stsd`, then lets `write_tables` add the other sample tables.
@@ -155,7 +157,10 @@ pub(crate) fn write_trak(
     write_tables: impl FnOnce(&mut BoxWriter),
 ) -> Result<(), Mp4Error> {
     writer.begin(b"trak");
-    write_tkhd(writer, layout, durations.movie);
+    write_tkhd(writer, layout, durations.movie.saturating_add(durations.start_delay));
+    if durations.start_delay > 0 {
+        write_start_delay_edit(writer, durations);
+    }
     writer.begin(b"mdia");
     let version = version_for(durations.media);
     writer.begin_full(b"mdhd", version, 0);
@@ -196,6 +201,27 @@ pub(crate) fn write_trak(
     writer.end(); // mdia
     writer.end(); // trak
     Ok(())
+}
+
+/// An edit list that plays nothing for `start_delay`, then the whole media from its start.
+fn write_start_delay_edit(writer: &mut BoxWriter, durations: TrackDurations) {
+    let version = version_for(durations.start_delay.max(durations.movie));
+    writer.begin(b"edts");
+    writer.begin_full(b"elst", version, 0);
+    writer.u32(2);
+    for (segment_duration, media_time) in [(durations.start_delay, -1i64), (durations.movie, 0)] {
+        if version == 1 {
+            writer.u64(segment_duration);
+            writer.u64(media_time as u64);
+        } else {
+            // Version 0 is only chosen when both durations fit 32 bits.
+            writer.u32(segment_duration as u32);
+            writer.i32(media_time as i32);
+        }
+        writer.u32(0x0001_0000); // media rate 1.0
+    }
+    writer.end();
+    writer.end();
 }
 
 fn write_tkhd(writer: &mut BoxWriter, layout: &TrackLayout, duration: u64) {
