@@ -144,7 +144,8 @@ fn read_trun(
     let per_sample_len = per_sample_fields.iter().filter(|field| flags & **field != 0).count() * 4;
     // Every sample either has bytes in this box or (with only defaults) at least a place in the file.
     let backed = if per_sample_len == 0 { file_len } else { (cursor.remaining() / per_sample_len) as u64 };
-    let limit = backed.min(MAX_SAMPLES_PER_TRACK).min(file_len).saturating_sub(track.samples.len() as u64);
+    let track_room = MAX_SAMPLES_PER_TRACK.min(file_len).saturating_sub(track.samples.len() as u64);
+    let limit = backed.min(track_room);
     if count > limit {
         return Err(Mp4Error::TooMany { offset: count_offset, what: "trun samples", count, limit });
     }

@@ -24,3 +24,6 @@ pub use faststart::{faststart, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};
 pub use init::init_segment;
 pub use reader::{read_mp4, Mp4Contents};
+
+#[cfg(test)]
+mod roundtrip_tests;
