@@ -213,7 +213,9 @@ impl<'a> Iterator for BoxIter<'a> {
             })
         });
         match &result {
-            Ok(found) => self.position += found.payload.len() + (found.payload_offset - found.offset) as usize,
+            Ok(found) => {
+                self.position += found.payload.len() + (found.payload_offset - found.offset) as usize
+            }
             Err(_) => self.failed = true,
         }
         Some(result)

@@ -92,14 +92,18 @@ impl ClassicWriter {
         let (dts, pts) = layout.ticks(frame);
         let table = &mut self.tables[track_idx];
         check_monotonic(frame.codec, table.decode_ticks.last().copied(), &[dts])?;
-        let size = u32::try_from(frame.data.len())
-            .map_err(|_| Mp4Error::UnwritableTrack { codec: frame.codec, reason: "frame over 4 GiB".into() })?;
+        let size = u32::try_from(frame.data.len()).map_err(|_| Mp4Error::UnwritableTrack {
+            codec: frame.codec,
+            reason: "frame over 4 GiB".into(),
+        })?;
         table.decode_ticks.push(dts);
         table.composition_offsets.push(pts.saturating_sub(dts));
         table.sizes.push(size);
         table.sync.push(frame.keyframe || layout.kind() == MediaKind::Audio);
         match table.chunks.last_mut() {
-            Some((_, count)) if self.open_chunk_track == Some(track_idx) && *count < MAX_SAMPLES_PER_CHUNK => {
+            Some((_, count))
+                if self.open_chunk_track == Some(track_idx) && *count < MAX_SAMPLES_PER_CHUNK =>
+            {
                 *count += 1
             }
             _ => table.chunks.push((self.position, 1)),
@@ -116,7 +120,9 @@ impl ClassicWriter {
             .layouts
             .iter()
             .zip(&self.tables)
-            .map(|(layout, table)| table.decode_ticks.first().map(|ticks| MediaTime::new(*ticks, layout.timebase)))
+            .map(|(layout, table)| {
+                table.decode_ticks.first().map(|ticks| MediaTime::new(*ticks, layout.timebase))
+            })
             .collect();
         let earliest = starts.iter().flatten().min().copied();
         let mut writer = BoxWriter::default();
@@ -134,8 +140,12 @@ impl ClassicWriter {
         }
         let movie_duration = plans.iter().map(|(_, d)| d.movie + d.start_delay).max().unwrap_or(0);
         write_mvhd(&mut writer, movie_duration, self.layouts.len() as u32 + 1);
-        for ((layout, table), (durations, track_durations)) in self.layouts.iter().zip(&self.tables).zip(&plans) {
-            write_trak(&mut writer, layout, *track_durations, |writer| write_tables(writer, table, durations))?;
+        for ((layout, table), (durations, track_durations)) in
+            self.layouts.iter().zip(&self.tables).zip(&plans)
+        {
+            write_trak(&mut writer, layout, *track_durations, |writer| {
+                write_tables(writer, table, durations)
+            })?;
         }
         writer.end();
         Ok(ClassicFinish {
@@ -241,7 +251,13 @@ mod tests {
 
     fn mp3_frame(dts: i64) -> Frame {
         let time = MediaTime::from_millis(dts);
-        Frame { codec: Codec::Mp3, dts: time, pts: time, keyframe: true, data: Bytes::from_static(&[1, 2, 3]) }
+        Frame {
+            codec: Codec::Mp3,
+            dts: time,
+            pts: time,
+            keyframe: true,
+            data: Bytes::from_static(&[1, 2, 3]),
+        }
     }
 
     #[test]

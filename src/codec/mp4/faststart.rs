@@ -21,7 +21,8 @@ const MAX_CHUNKS_PER_TABLE: u32 = 1 << 24;
 /// The whole file, moov first. A file whose `moov` already precedes its media data is returned as is.
 pub fn faststart(file: &[u8]) -> Result<Vec<u8>, Mp4Error> {
     let top: Vec<Mp4Box<'_>> = BoxIter::new(file, 0).collect::<Result<_, _>>()?;
-    let moov_idx = top.iter().position(|b| b.is(b"moov")).ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))?;
+    let moov_idx =
+        top.iter().position(|b| b.is(b"moov")).ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))?;
     let Some(first_mdat_idx) = top.iter().position(|b| b.is(b"mdat")) else {
         return Ok(file.to_vec());
     };
@@ -62,10 +63,13 @@ pub fn faststart_moov(moov: &[u8], insert_at: u64) -> Result<Bytes, Mp4Error> {
 
 /// Rebuilds `moov` with chunk offsets mapped by `map(offset, new_moov_len)`, iterating until the
 /// moov length used for the mapping equals the length of the result.
-fn relocate(moov: &[u8], moov_offset: u64, map: impl Fn(u64, u64) -> Option<u64>) -> Result<Vec<u8>, Mp4Error> {
-    let root = BoxIter::new(moov, moov_offset)
-        .next()
-        .ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))??;
+fn relocate(
+    moov: &[u8],
+    moov_offset: u64,
+    map: impl Fn(u64, u64) -> Option<u64>,
+) -> Result<Vec<u8>, Mp4Error> {
+    let root =
+        BoxIter::new(moov, moov_offset).next().ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))??;
     if !root.is(b"moov") {
         return Err(Mp4Error::Faststart(format!("expected `moov`, found `{}`", root.fourcc)));
     }
@@ -82,7 +86,11 @@ fn relocate(moov: &[u8], moov_offset: u64, map: impl Fn(u64, u64) -> Option<u64>
     Err(Mp4Error::Faststart("moov size did not settle".into()))
 }
 
-fn rewrite_box(writer: &mut BoxWriter, found: &Mp4Box<'_>, map: &dyn Fn(u64) -> Option<u64>) -> Result<(), Mp4Error> {
+fn rewrite_box(
+    writer: &mut BoxWriter,
+    found: &Mp4Box<'_>,
+    map: &dyn Fn(u64) -> Option<u64>,
+) -> Result<(), Mp4Error> {
     if CONTAINERS.iter().any(|code| found.is(code)) {
         writer.begin(&found.fourcc.0);
         for child in found.children() {
@@ -109,7 +117,10 @@ fn rewrite_box(writer: &mut BoxWriter, found: &Mp4Box<'_>, map: &dyn Fn(u64) -> 
         let mut offsets = Vec::with_capacity(count as usize);
         for _ in 0..count {
             let offset = if wide { cursor.u64("co64 entry")? } else { u64::from(cursor.u32("stco entry")?) };
-            offsets.push(map(offset).ok_or_else(|| Mp4Error::Faststart(format!("chunk offset {offset} cannot move")))?);
+            offsets.push(
+                map(offset)
+                    .ok_or_else(|| Mp4Error::Faststart(format!("chunk offset {offset} cannot move")))?,
+            );
         }
         write_chunk_offsets(writer, offsets.into_iter());
         return Ok(());

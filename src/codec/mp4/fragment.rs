@@ -52,7 +52,12 @@ impl FragmentWriter {
     }
 
     /// One fragment holding `video` and `audio` frames (each in decode order).
-    pub fn fragment(&mut self, sequence_number: u32, video: &[&Frame], audio: &[&Frame]) -> Result<Bytes, Mp4Error> {
+    pub fn fragment(
+        &mut self,
+        sequence_number: u32,
+        video: &[&Frame],
+        audio: &[&Frame],
+    ) -> Result<Bytes, Mp4Error> {
         self.fragment_until(sequence_number, video, audio, NextDecodeTimes::default())
     }
 
@@ -66,12 +71,15 @@ impl FragmentWriter {
         next: NextDecodeTimes,
     ) -> Result<Bytes, Mp4Error> {
         let mut runs = Vec::new();
-        for (frames, next_dts, kind) in [(video, next.video, MediaKind::Video), (audio, next.audio, MediaKind::Audio)] {
+        for (frames, next_dts, kind) in
+            [(video, next.video, MediaKind::Video), (audio, next.audio, MediaKind::Audio)]
+        {
             if frames.is_empty() {
                 continue;
             }
             let track_idx = self.layouts.iter().position(|layout| layout.kind() == kind);
-            let stray = frames.iter().find(|f| track_idx.is_none_or(|idx| f.codec != self.layouts[idx].codec()));
+            let stray =
+                frames.iter().find(|f| track_idx.is_none_or(|idx| f.codec != self.layouts[idx].codec()));
             let track_idx = match (track_idx, stray) {
                 (Some(track_idx), None) => track_idx,
                 (_, stray) => {
@@ -114,7 +122,8 @@ impl FragmentWriter {
             .iter()
             .map(|(dts, pts)| {
                 let offset = pts.saturating_sub(*dts);
-                i32::try_from(offset).map_err(|_| Mp4Error::TimestampOutOfRange { codec: layout.codec(), ticks: offset })
+                i32::try_from(offset)
+                    .map_err(|_| Mp4Error::TimestampOutOfRange { codec: layout.codec(), ticks: offset })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(TrackRun {
@@ -164,7 +173,11 @@ fn write_moof_mdat(sequence_number: u32, runs: &[TrackRun<'_>]) -> Result<Bytes,
         for (index, frame) in run.frames.iter().enumerate() {
             writer.u32(run.durations[index]);
             writer.u32(sample_size(frame)?);
-            writer.u32(if run.all_sync || frame.keyframe { SAMPLE_FLAGS_SYNC } else { SAMPLE_FLAGS_NON_SYNC });
+            writer.u32(if run.all_sync || frame.keyframe {
+                SAMPLE_FLAGS_SYNC
+            } else {
+                SAMPLE_FLAGS_NON_SYNC
+            });
             writer.i32(run.composition_offsets[index]);
         }
         writer.end();
@@ -172,7 +185,8 @@ fn write_moof_mdat(sequence_number: u32, runs: &[TrackRun<'_>]) -> Result<Bytes,
     }
     writer.end();
     let moof_len = writer.len();
-    let mdat_payload: usize = runs.iter().flat_map(|run| run.frames.iter()).map(|frame| frame.data.len()).sum();
+    let mdat_payload: usize =
+        runs.iter().flat_map(|run| run.frames.iter()).map(|frame| frame.data.len()).sum();
     let mdat_len = u32::try_from(mdat_payload + 8).map_err(|_| Mp4Error::BoxTooLarge(FourCc(*b"mdat")))?;
     let mut offset = moof_len + 8;
     for (run, position) in runs.iter().zip(data_offset_positions) {

@@ -62,7 +62,11 @@ pub(crate) fn read_trex(mvex: &Mp4Box<'_>) -> Result<Vec<(u32, SampleDefaults)>,
 }
 
 /// Appends the samples of every `traf` in `moof` to the matching track; unknown tracks are skipped.
-pub(crate) fn read_moof(moof: &Mp4Box<'_>, tracks: &mut [TrackSamples], file_len: u64) -> Result<(), Mp4Error> {
+pub(crate) fn read_moof(
+    moof: &Mp4Box<'_>,
+    tracks: &mut [TrackSamples],
+    file_len: u64,
+) -> Result<(), Mp4Error> {
     let mut previous_traf_end: Option<u64> = None;
     for traf in moof.children() {
         let traf = traf?;
@@ -139,11 +143,12 @@ fn read_trun(
     } else {
         data_position
     };
-    let first_flags = if flags & TRUN_FIRST_SAMPLE_FLAGS != 0 { Some(cursor.u32("trun first flags")?) } else { None };
+    let first_flags =
+        if flags & TRUN_FIRST_SAMPLE_FLAGS != 0 { Some(cursor.u32("trun first flags")?) } else { None };
     let per_sample_fields = [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_COMPOSITION_OFFSET];
     let per_sample_len = per_sample_fields.iter().filter(|field| flags & **field != 0).count() * 4;
     // Every sample either has bytes in this box or (with only defaults) at least a place in the file.
-    let backed = if per_sample_len == 0 { file_len } else { (cursor.remaining() / per_sample_len) as u64 };
+    let backed = cursor.remaining().checked_div(per_sample_len).map_or(file_len, |n| n as u64);
     let track_room = MAX_SAMPLES_PER_TRACK.min(file_len).saturating_sub(track.samples.len() as u64);
     let limit = backed.min(track_room);
     if count > limit {
@@ -154,14 +159,19 @@ fn read_trun(
         let duration =
             if flags & TRUN_DURATION != 0 { cursor.u32("trun sample duration")? } else { defaults.duration };
         let size = if flags & TRUN_SIZE != 0 { cursor.u32("trun sample size")? } else { defaults.size };
-        let mut sample_flags = if flags & TRUN_FLAGS != 0 { cursor.u32("trun sample flags")? } else { defaults.flags };
+        let mut sample_flags =
+            if flags & TRUN_FLAGS != 0 { cursor.u32("trun sample flags")? } else { defaults.flags };
         if index == 0 {
             sample_flags = first_flags.unwrap_or(sample_flags);
         }
         let composition_offset = if flags & TRUN_COMPOSITION_OFFSET != 0 {
             let raw = cursor.u32("trun composition offset")?;
             // Version 1 offsets are signed; version 0 ones are not, by the letter of the spec.
-            if version == 0 { i64::from(raw) } else { i64::from(raw as i32) }
+            if version == 0 {
+                i64::from(raw)
+            } else {
+                i64::from(raw as i32)
+            }
         } else {
             0
         };

@@ -181,11 +181,14 @@ fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> Result<
     for sample in samples {
         let payload = slice_sample(file, sample)?;
         let data = match track.entry.nal_length_size {
-            Some(length_size) if length_size != 4 => to_four_byte_lengths(&payload, length_size, sample.offset)?,
+            Some(length_size) if length_size != 4 => {
+                to_four_byte_lengths(&payload, length_size, sample.offset)?
+            }
             _ => payload,
         };
         let dts = MediaTime::new(sample.decode_ticks, track.timebase);
-        let pts = MediaTime::new(sample.decode_ticks.saturating_add(sample.composition_offset), track.timebase);
+        let pts =
+            MediaTime::new(sample.decode_ticks.saturating_add(sample.composition_offset), track.timebase);
         frames.push(Frame { codec, dts, pts, keyframe: audio || sample.sync, data });
     }
     Ok(frames)
@@ -253,6 +256,71 @@ fn interleave(per_track: Vec<Vec<Frame>>) -> Vec<Frame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FIXTURES: [&[u8]; 4] = [
+        include_bytes!("../../../tests/fixtures/mp4/h264_aac.mp4"),
+        include_bytes!("../../../tests/fixtures/mp4/h264_aac_frag.mp4"),
+        include_bytes!("../../../tests/fixtures/mp4/mp3.mp4"),
+        include_bytes!("../../../tests/fixtures/mp4/opus.mp4"),
+    ];
+
+    /// xorshift64: deterministic pseudo-random numbers without a dependency.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_and_truncated_files_give_errors_not_panics() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut n_errors = 0;
+        for round in 0..1200 {
+            let mut file = FIXTURES[round % FIXTURES.len()].to_vec();
+            match round % 3 {
+                0 => file.truncate(rng.below(file.len())),
+                1 => {
+                    for _ in 0..1 + rng.below(8) {
+                        let at = rng.below(file.len());
+                        file[at] = rng.next() as u8;
+                    }
+                }
+                _ => {
+                    // Hit box headers and table counts: write a large value at a random offset.
+                    let at = rng.below(file.len() - 4);
+                    let value = [0xffff_ffffu32, 0x7fff_ffff, 0, 1, 0x0100_0000][rng.below(5)];
+                    file[at..at + 4].copy_from_slice(&value.to_be_bytes());
+                }
+            }
+            let file = Bytes::from(file);
+            if read_mp4(&file).is_err() {
+                n_errors += 1;
+            }
+            let _ = super::super::faststart(&file);
+        }
+        // Truncations alone (a third of the rounds) nearly always cut a box.
+        assert!(n_errors > 300, "only {n_errors} of 1200 damaged files were refused");
+    }
+
+    #[test]
+    fn hostile_sample_count_is_refused_before_allocating() {
+        let mut file = FIXTURES[2].to_vec();
+        let stsz = file.windows(4).position(|window| window == b"stsz").unwrap();
+        // stsz payload: version/flags, sample_size, sample_count.
+        file[stsz + 8..stsz + 12].copy_from_slice(&1u32.to_be_bytes());
+        file[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
+        let error = read_mp4(&Bytes::from(file)).unwrap_err();
+        assert!(matches!(error, Mp4Error::TooMany { what: "stsz samples", .. }), "{error}");
+    }
 
     #[test]
     fn short_nal_lengths_become_four_bytes() {

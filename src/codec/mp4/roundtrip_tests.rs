@@ -66,19 +66,34 @@ fn reader_reports_ffprobe_facts_for_every_fixture() {
             let video = contents.description.video.as_ref().unwrap();
             assert_eq!((video.codec, video.width, video.height), (codec, width, height), "{}", fixture.name);
             assert_eq!(count(&contents.frames, MediaKind::Video), n_frames, "{}", fixture.name);
-            let keyframes = contents.frames.iter().filter(|f| f.kind() == MediaKind::Video && f.keyframe).count();
+            let keyframes =
+                contents.frames.iter().filter(|f| f.kind() == MediaKind::Video && f.keyframe).count();
             assert_eq!(keyframes, n_keyframes, "{}", fixture.name);
             // B-frames: some pictures are presented later than decoded.
             assert!(contents.frames.iter().any(|f| f.pts > f.dts), "{}", fixture.name);
         }
         if let Some((codec, rate, channels, n_frames)) = fixture.audio {
             let audio = contents.description.audio.as_ref().unwrap();
-            assert_eq!((audio.codec, audio.sample_rate, audio.channels), (codec, rate, channels), "{}", fixture.name);
+            assert_eq!(
+                (audio.codec, audio.sample_rate, audio.channels),
+                (codec, rate, channels),
+                "{}",
+                fixture.name
+            );
             assert_eq!(count(&contents.frames, MediaKind::Audio), n_frames, "{}", fixture.name);
         }
-        assert!(contents.frames.windows(2).all(|pair| pair[0].dts <= pair[1].dts), "{} interleaved", fixture.name);
+        assert!(
+            contents.frames.windows(2).all(|pair| pair[0].dts <= pair[1].dts),
+            "{} interleaved",
+            fixture.name
+        );
         for frame in contents.frames.iter().filter(|f| matches!(f.codec, Codec::H264 | Codec::H265)) {
-            assert_eq!(nal_lengths_total(&frame.data), frame.data.len(), "{} 4-byte NAL lengths", fixture.name);
+            assert_eq!(
+                nal_lengths_total(&frame.data),
+                frame.data.len(),
+                "{} 4-byte NAL lengths",
+                fixture.name
+            );
         }
     }
 }
@@ -102,7 +117,8 @@ fn fragment_groups(frames: &[Frame]) -> Vec<&[Frame]> {
     let mut groups = Vec::new();
     let mut start = 0;
     for (index, frame) in frames.iter().enumerate() {
-        let cut = if has_video { frame.kind() == MediaKind::Video && frame.keyframe } else { index - start == 25 };
+        let cut =
+            if has_video { frame.kind() == MediaKind::Video && frame.keyframe } else { index - start == 25 };
         if cut && index > start {
             groups.push(&frames[start..index]);
             start = index;
@@ -120,7 +136,8 @@ fn write_fragmented(contents: &Mp4Contents) -> (Vec<u8>, Vec<usize>) {
     let groups = fragment_groups(&contents.frames);
     for (index, group) in groups.iter().enumerate() {
         let of_kind = |kind| group.iter().filter(|f| f.kind() == kind).collect::<Vec<&Frame>>();
-        let first_of = |kind| groups.get(index + 1).and_then(|g| g.iter().find(|f| f.kind() == kind)).map(|f| f.dts);
+        let first_of =
+            |kind| groups.get(index + 1).and_then(|g| g.iter().find(|f| f.kind() == kind)).map(|f| f.dts);
         let next = NextDecodeTimes { video: first_of(MediaKind::Video), audio: first_of(MediaKind::Audio) };
         let fragment = writer
             .fragment_until(index as u32 + 1, &of_kind(MediaKind::Video), &of_kind(MediaKind::Audio), next)
@@ -178,8 +195,12 @@ fn ffprobe_streams(name: &str, bytes: &[u8], strict: bool) -> Vec<HashMap<String
 /// What `ffmpeg -v error -i file -f null -` prints: nothing for a clean file.
 fn ffmpeg_decode_errors(name: &str, bytes: &[u8]) -> String {
     let path = temp_file(name, bytes);
-    let output =
-        Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&path).args(["-f", "null", "-"]).output().unwrap();
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&path);
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -221,7 +242,10 @@ fn check_probe(name: &str, bytes: &[u8], contents: &Mp4Contents) {
         let frame_duration = (frames[1].dts - frames[0].dts).as_secs_f64();
         let expected = (frames[frames.len() - 1].dts - frames[0].dts).as_secs_f64() + frame_duration;
         let probed: f64 = stream["duration"].parse().unwrap();
-        assert!((probed - expected).abs() <= frame_duration + 1e-6, "{name}: {kind} duration {probed} vs {expected}");
+        assert!(
+            (probed - expected).abs() <= frame_duration + 1e-6,
+            "{name}: {kind} duration {probed} vs {expected}"
+        );
     }
     assert_eq!(ffmpeg_decode_errors(name, bytes), "", "{name}: ffmpeg decode errors");
 }
@@ -235,7 +259,11 @@ fn assert_same_frames(name: &str, got: &[Frame], want: &[Frame]) {
     got_sorted.sort_by_key(|f| f.kind());
     want_sorted.sort_by_key(|f| f.kind());
     for (got, want) in got_sorted.iter().zip(want_sorted) {
-        assert_eq!((got.codec, got.dts, got.pts, got.keyframe), (want.codec, want.dts, want.pts, want.keyframe), "{name}");
+        assert_eq!(
+            (got.codec, got.dts, got.pts, got.keyframe),
+            (want.codec, want.dts, want.pts, want.keyframe),
+            "{name}"
+        );
         assert_eq!(got.data, want.data, "{name}: payload");
     }
 }

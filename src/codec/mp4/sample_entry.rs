@@ -39,7 +39,10 @@ pub(crate) fn write_sample_entry(writer: &mut BoxWriter, layout: &TrackLayout) -
             if let Some(index) = length_byte {
                 let byte = config.get_mut(index).ok_or_else(|| Mp4Error::UnwritableTrack {
                     codec: video.codec,
-                    reason: format!("decoder configuration record of {} bytes is too short", video.config.len()),
+                    reason: format!(
+                        "decoder configuration record of {} bytes is too short",
+                        video.config.len()
+                    ),
                 })?;
                 *byte |= 0x03;
             }
@@ -162,11 +165,12 @@ pub(crate) fn parse_stsd(stsd: &Mp4Box<'_>) -> Result<SampleEntry, Mp4Error> {
     cursor.version_flags("stsd")?;
     let count = cursor.u32("stsd entry count")?;
     let entry_offset = cursor.offset();
-    let entry = super::boxes::BoxIter::new(cursor.rest(), entry_offset).next().ok_or(Mp4Error::Invalid {
-        offset: stsd.offset,
-        what: "stsd",
-        reason: format!("{count} entries declared, none present"),
-    })??;
+    let entry =
+        super::boxes::BoxIter::new(cursor.rest(), entry_offset).next().ok_or(Mp4Error::Invalid {
+            offset: stsd.offset,
+            what: "stsd",
+            reason: format!("{count} entries declared, none present"),
+        })??;
     match &entry.fourcc.0 {
         b"avc1" | b"avc3" => parse_visual(&entry, Codec::H264, b"avcC", Some(AVCC_LENGTH_SIZE_BYTE)),
         b"hvc1" | b"hev1" => parse_visual(&entry, Codec::H265, b"hvcC", Some(HVCC_LENGTH_SIZE_BYTE)),
@@ -188,7 +192,12 @@ fn parse_visual(
     let height = u32::from(cursor.u16("visual sample entry height")?);
     cursor.skip(50, "visual sample entry")?;
     let children_offset = cursor.offset();
-    let children = Mp4Box { fourcc: entry.fourcc, offset: entry.offset, payload_offset: children_offset, payload: cursor.rest() };
+    let children = Mp4Box {
+        fourcc: entry.fourcc,
+        offset: entry.offset,
+        payload_offset: children_offset,
+        payload: cursor.rest(),
+    };
     let config_found = children.require(config_box)?;
     let mut config = config_found.payload.to_vec();
     let mut nal_length_size = None;
@@ -228,7 +237,12 @@ fn parse_audio(entry: &Mp4Box<'_>) -> Result<SampleEntry, Mp4Error> {
         _ => {}
     }
     let children_offset = cursor.offset();
-    let children = Mp4Box { fourcc: entry.fourcc, offset: entry.offset, payload_offset: children_offset, payload: cursor.rest() };
+    let children = Mp4Box {
+        fourcc: entry.fourcc,
+        offset: entry.offset,
+        payload_offset: children_offset,
+        payload: cursor.rest(),
+    };
     let (codec, config) = match &entry.fourcc.0 {
         b"Opus" => (Codec::Opus, parse_dops(&children.require(b"dOps")?)?),
         b".mp3" => (Codec::Mp3, Bytes::new()),

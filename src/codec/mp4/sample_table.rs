@@ -33,7 +33,12 @@ pub(crate) fn table_entries<'a>(
     let count = cursor.u32(what)?;
     let limit = cursor.remaining() / entry_len;
     if count as usize > limit {
-        return Err(Mp4Error::TooMany { offset: count_offset, what, count: u64::from(count), limit: limit as u64 });
+        return Err(Mp4Error::TooMany {
+            offset: count_offset,
+            what,
+            count: u64::from(count),
+            limit: limit as u64,
+        });
     }
     Ok((version, count, cursor))
 }
@@ -113,7 +118,8 @@ pub(crate) fn read_sample_table(stbl: &Mp4Box<'_>, file_len: u64) -> Result<Vec<
         while runs.get(run_idx + 1).is_some_and(|(first, _)| u64::from(*first) <= chunk_number) {
             run_idx += 1;
         }
-        let per_chunk = runs.get(run_idx).filter(|(first, _)| u64::from(*first) <= chunk_number).map_or(0, |r| r.1);
+        let per_chunk =
+            runs.get(run_idx).filter(|(first, _)| u64::from(*first) <= chunk_number).map_or(0, |r| r.1);
         let mut offset = *chunk_offset;
         for _ in 0..per_chunk {
             let Some(sample) = samples.get_mut(index) else { break };

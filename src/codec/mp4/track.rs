@@ -227,7 +227,7 @@ fn write_start_delay_edit(writer: &mut BoxWriter, durations: TrackDurations) {
 fn write_tkhd(writer: &mut BoxWriter, layout: &TrackLayout, duration: u64) {
     let version = version_for(duration);
     writer.begin_full(b"tkhd", version, 0x3); // enabled, in movie
-    // Unlike mvhd and mdhd, tkhd has a reserved u32 between track_ID and duration.
+                                              // Unlike mvhd and mdhd, tkhd has a reserved u32 between track_ID and duration.
     if version == 1 {
         writer.zeros(16);
         writer.u32(layout.track_id);
@@ -270,7 +270,11 @@ pub(crate) fn sample_durations(decode_ticks: &[i64], last: Option<u32>) -> Vec<u
 }
 
 /// Checks that decode times never go backwards, which MP4 sample tables cannot express.
-pub(crate) fn check_monotonic(codec: Codec, previous: Option<i64>, decode_ticks: &[i64]) -> Result<(), Mp4Error> {
+pub(crate) fn check_monotonic(
+    codec: Codec,
+    previous: Option<i64>,
+    decode_ticks: &[i64],
+) -> Result<(), Mp4Error> {
     let mut last = previous;
     for &current in decode_ticks {
         if let Some(previous_ticks) = last {
