@@ -39,9 +39,9 @@ pub fn faststart(file: &[u8]) -> Result<Vec<u8>, Mp4Error> {
     let new_moov = relocate(moov_bytes, moov_start, |offset, new_len| {
         if offset >= moov_end {
             // After the old moov: moved by the growth of moov only.
-            Some(offset + new_len - old_len)
+            offset.checked_add(new_len).and_then(|moved| moved.checked_sub(old_len))
         } else if offset >= insert_at {
-            Some(offset + new_len)
+            offset.checked_add(new_len)
         } else {
             Some(offset)
         }
@@ -57,8 +57,12 @@ pub fn faststart(file: &[u8]) -> Result<Vec<u8>, Mp4Error> {
 /// A `moov` box (as found at the end of a file) rewritten for insertion at file offset `insert_at`:
 /// every chunk offset at or after `insert_at` moves by the new moov's length.
 pub fn faststart_moov(moov: &[u8], insert_at: u64) -> Result<Bytes, Mp4Error> {
-    relocate(moov, 0, |offset, new_len| Some(if offset >= insert_at { offset + new_len } else { offset }))
-        .map(Bytes::from)
+    relocate(
+        moov,
+        0,
+        |offset, new_len| if offset >= insert_at { offset.checked_add(new_len) } else { Some(offset) },
+    )
+    .map(Bytes::from)
 }
 
 /// Rebuilds `moov` with chunk offsets mapped by `map(offset, new_moov_len)`, iterating until the
@@ -129,4 +133,63 @@ fn rewrite_box(
     writer.bytes(found.payload);
     writer.end();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal moov/trak/mdia/minf/stbl chain holding one stco with the given offsets.
+    fn moov_with_offsets(offsets: &[u32]) -> Vec<u8> {
+        let mut writer = BoxWriter::default();
+        for container in CONTAINERS {
+            writer.begin(container);
+        }
+        writer.begin_full(b"stco", 0, 0);
+        writer.u32(offsets.len() as u32);
+        offsets.iter().for_each(|offset| writer.u32(*offset));
+        writer.end();
+        for _ in CONTAINERS {
+            writer.end();
+        }
+        writer.finish().unwrap()
+    }
+
+    fn chunk_table(moov: &[u8]) -> Mp4Box<'_> {
+        let mut current = BoxIter::new(moov, 0).next().unwrap().unwrap();
+        for container in &CONTAINERS[1..] {
+            current = current.require(container).unwrap();
+        }
+        current.children().next().unwrap().unwrap()
+    }
+
+    #[test]
+    fn offsets_after_the_insertion_point_move_by_the_new_moov_length() {
+        let moov = moov_with_offsets(&[10, 500]);
+        let moved = faststart_moov(&moov, 100).unwrap();
+        assert_eq!(moved.len(), moov.len());
+        let stco = chunk_table(&moved);
+        assert!(stco.is(b"stco"));
+        let shift = moov.len() as u32;
+        assert_eq!(&stco.payload[8..16], &[&10u32.to_be_bytes()[..], &(500 + shift).to_be_bytes()].concat());
+    }
+
+    #[test]
+    fn offsets_pushed_past_four_gib_switch_the_table_to_co64() {
+        let moov = moov_with_offsets(&[u32::MAX - 10]);
+        let moved = faststart_moov(&moov, 0).unwrap();
+        let co64 = chunk_table(&moved);
+        assert!(co64.is(b"co64"));
+        // The shift is the length of the rewritten (larger) moov, not of the original one.
+        let expected = u64::from(u32::MAX - 10) + moved.len() as u64;
+        assert_eq!(&co64.payload[8..16], &expected.to_be_bytes());
+    }
+
+    #[test]
+    fn moov_first_file_is_returned_unchanged() {
+        let mut file = moov_with_offsets(&[40]);
+        file.extend_from_slice(&[0, 0, 0, 9, b'm', b'd', b'a', b't', 1]);
+        assert_eq!(faststart(&file).unwrap(), file);
+        assert!(matches!(faststart(&file[..8]), Err(Mp4Error::Truncated { offset: 0, .. })));
+    }
 }
