@@ -8,7 +8,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::codec::{aac, describe};
+use crate::codec::describe;
 use crate::media::{AudioTrack, Codec, Frame, MediaKind, MediaTime, StreamDescription, Timebase, VideoTrack};
 
 use super::boxes::{BoxIter, Mp4Box};
@@ -55,7 +55,7 @@ pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
         match head.entry.codec.kind() {
             MediaKind::Video => description.video = Some(describe_video(&head.entry)?),
             MediaKind::Audio => {
-                let first_payload = frames.first().map(|frame| frame.data.as_ref());
+                let first_payload = frames.first().map(|frame| &frame.data);
                 description.audio = Some(describe_audio(&head.entry, first_payload)?);
             }
         }
@@ -133,21 +133,20 @@ fn describe_video(entry: &SampleEntry) -> Result<VideoTrack, Mp4Error> {
     Ok(video)
 }
 
-/// Audio facts, trusted in this order: the codec configuration, for MP3 the first frame header,
-/// and last the sample entry, whose channel count is often a placeholder (ffmpeg writes 2 for mono).
-fn describe_audio(entry: &SampleEntry, first_payload: Option<&[u8]>) -> Result<AudioTrack, Mp4Error> {
-    let mut audio = if entry.codec == Codec::Mp3 {
-        let (sample_rate, channels) = first_payload.and_then(mp3_rate_and_channels).unwrap_or((0, 0));
-        AudioTrack { codec: Codec::Mp3, config: Bytes::new(), sample_rate, channels, profile: String::new() }
-    } else {
-        describe::audio_track(entry.codec, entry.config.clone())?
+/// Audio facts from the codec configuration (for MP3, the first frame), falling back to the sample
+/// entry, whose channel count is often a placeholder (ffmpeg writes 2 for mono AAC).
+fn describe_audio(entry: &SampleEntry, first_payload: Option<&Bytes>) -> Result<AudioTrack, Mp4Error> {
+    let mut audio = match (entry.codec, first_payload) {
+        (Codec::Mp3, Some(first_frame)) => describe::audio_track(Codec::Mp3, first_frame.clone())?,
+        (Codec::Mp3, None) => AudioTrack {
+            codec: Codec::Mp3,
+            config: Bytes::new(),
+            sample_rate: 0,
+            channels: 0,
+            profile: String::new(),
+        },
+        (codec, _) => describe::audio_track(codec, entry.config.clone())?,
     };
-    if entry.codec == Codec::Aac && (audio.sample_rate == 0 || audio.channels == 0) {
-        if let Ok(asc) = aac::AudioSpecificConfig::parse(&entry.config) {
-            audio.sample_rate = if audio.sample_rate == 0 { asc.sample_rate } else { audio.sample_rate };
-            audio.channels = if audio.channels == 0 { asc.channels } else { audio.channels };
-        }
-    }
     if audio.sample_rate == 0 {
         audio.sample_rate = entry.sample_rate;
     }
@@ -155,23 +154,6 @@ fn describe_audio(entry: &SampleEntry, first_payload: Option<&[u8]>) -> Result<A
         audio.channels = entry.channels;
     }
     Ok(audio)
-}
-
-/// Sample rate and channel count from an MPEG audio frame header (sync, version, rate index, mode).
-fn mp3_rate_and_channels(frame: &[u8]) -> Option<(u32, u8)> {
-    let header = u32::from_be_bytes(frame.get(..4)?.try_into().ok()?);
-    if header >> 21 != 0x7ff {
-        return None;
-    }
-    let base_rate = [44_100, 48_000, 32_000].get(((header >> 10) & 0x3) as usize).copied()?;
-    let divisor = match (header >> 19) & 0x3 {
-        3 => 1, // MPEG-1
-        2 => 2, // MPEG-2
-        0 => 4, // MPEG-2.5
-        _ => return None,
-    };
-    let channels = if (header >> 6) & 0x3 == 3 { 1 } else { 2 };
-    Some((base_rate / divisor, channels))
 }
 
 fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> Result<Vec<Frame>, Mp4Error> {

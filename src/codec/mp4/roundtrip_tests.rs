@@ -24,6 +24,7 @@ const OPUS: &[u8] = include_bytes!("../../../tests/fixtures/mp4/opus.mp4");
 /// `ffprobe -v error -show_streams -count_frames -of compact=p=0 tests/fixtures/mp4/<name>.mp4`
 /// (frame counts are `nb_frames`, i.e. samples in the file before edit lists trim anything) and
 /// `ffprobe -v error -select_streams v -show_entries packet=flags -of csv=p=0 <file> | grep -c K`.
+/// Profiles (`-show_entries stream=profile`): High for H.264, Main for H.265, LC for AAC.
 struct Expected {
     name: &'static str,
     bytes: &'static [u8],
@@ -65,6 +66,8 @@ fn reader_reports_ffprobe_facts_for_every_fixture() {
         if let Some((codec, width, height, n_frames, n_keyframes)) = fixture.video {
             let video = contents.description.video.as_ref().unwrap();
             assert_eq!((video.codec, video.width, video.height), (codec, width, height), "{}", fixture.name);
+            let profile = if codec == Codec::H264 { "High" } else { "Main" };
+            assert_eq!(video.profile, profile, "{}", fixture.name);
             assert_eq!(count(&contents.frames, MediaKind::Video), n_frames, "{}", fixture.name);
             let keyframes =
                 contents.frames.iter().filter(|f| f.kind() == MediaKind::Video && f.keyframe).count();
@@ -81,6 +84,9 @@ fn reader_reports_ffprobe_facts_for_every_fixture() {
                 fixture.name
             );
             assert_eq!(count(&contents.frames, MediaKind::Audio), n_frames, "{}", fixture.name);
+            if codec == Codec::Aac {
+                assert_eq!(audio.profile, "LC", "{}", fixture.name);
+            }
         }
         assert!(
             contents.frames.windows(2).all(|pair| pair[0].dts <= pair[1].dts),
