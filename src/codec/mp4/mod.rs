@@ -1,1 +1,29 @@
-//! Placeholder: written in its own change.
+//! MP4 (ISO BMFF), sans-IO: fragmented output for HLS fMP4 and DASH, classic files with the movie
+//! header at the end (and a faststart rewrite that moves it to the front), and a reader that turns
+//! either kind of file back into a stream description and frames.
+//!
+//! Nothing here touches a file: writers return the bytes to append (and, for classic files, the one
+//! patch to apply at the end), the reader takes a byte slice. Codec configuration fields are read by
+//! `crate::codec::describe`; this module only moves them between boxes and the media model.
+
+mod boxes;
+mod classic;
+mod error;
+mod faststart;
+mod fragment;
+mod fragment_reader;
+mod init;
+mod reader;
+mod sample_entry;
+mod sample_table;
+mod track;
+
+pub use classic::{ClassicFinish, ClassicWriter, FilePatch};
+pub use error::{FourCc, Mp4Error};
+pub use faststart::{faststart, faststart_moov};
+pub use fragment::{FragmentWriter, NextDecodeTimes};
+pub use init::init_segment;
+pub use reader::{read_mp4, Mp4Contents};
+
+#[cfg(test)]
+mod roundtrip_tests;

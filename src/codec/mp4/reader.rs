@@ -1,0 +1,315 @@
+//! The MP4 demuxer: a whole file (classic or fragmented) in a byte buffer becomes a stream
+//! description and its frames in decode order, audio and video interleaved by time.
+//!
+//! Timestamps stay in each track's own timescale; payloads are canonical (H.264/H.265 NAL units get
+//! 4-byte lengths whatever the file used) and shared with the input buffer when no rewrite is needed.
+//! Edit lists are not applied: decode times start where the sample tables say. Only the first video
+//! and the first audio track are read, as a `StreamDescription` holds one of each.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::codec::describe;
+use crate::media::{AudioTrack, Codec, Frame, MediaKind, MediaTime, StreamDescription, Timebase, VideoTrack};
+
+use super::boxes::{BoxIter, Mp4Box};
+use super::error::{FourCc, Mp4Error};
+use super::fragment_reader::{read_moof, read_trex, SampleDefaults, TrackSamples};
+use super::sample_entry::{parse_stsd, SampleEntry};
+use super::sample_table::{read_sample_table, SampleInfo};
+
+/// What a file holds: its tracks and every frame, in decode order across tracks.
+#[derive(Debug, Clone)]
+pub struct Mp4Contents {
+    pub description: StreamDescription,
+    pub frames: Vec<Frame>,
+}
+
+/// One track being read: what its sample entry and media header said.
+struct TrackHead {
+    entry: SampleEntry,
+    timebase: Timebase,
+}
+
+/// Reads a complete MP4 file. Errors name the byte offset of the damage.
+pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
+    let file_len = file.len() as u64;
+    let mut moov = None;
+    let mut moofs = Vec::new();
+    for found in BoxIter::new(file, 0) {
+        let found = found?;
+        if found.is(b"moov") {
+            moov.get_or_insert(found);
+        } else if found.is(b"moof") {
+            moofs.push(found);
+        }
+    }
+    let moov = moov.ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))?;
+    let (heads, mut samples) = read_tracks(&moov, file_len)?;
+    for moof in &moofs {
+        read_moof(moof, &mut samples, file_len)?;
+    }
+    let mut description = StreamDescription::default();
+    let mut per_track_frames = Vec::new();
+    for (head, samples) in heads.iter().zip(&samples) {
+        let frames = frames_of(head, &samples.samples, file)?;
+        match head.entry.codec.kind() {
+            MediaKind::Video => description.video = Some(describe_video(&head.entry)?),
+            MediaKind::Audio => {
+                let first_payload = frames.first().map(|frame| &frame.data);
+                description.audio = Some(describe_audio(&head.entry, first_payload)?);
+            }
+        }
+        per_track_frames.push(frames);
+    }
+    Ok(Mp4Contents { description, frames: interleave(per_track_frames) })
+}
+
+/// The first video and first audio `trak`, with their classic samples (empty in fragmented files).
+fn read_tracks(moov: &Mp4Box<'_>, file_len: u64) -> Result<(Vec<TrackHead>, Vec<TrackSamples>), Mp4Error> {
+    let trex = match moov.child(b"mvex")? {
+        Some(mvex) => read_trex(&mvex)?,
+        None => Vec::new(),
+    };
+    let mut heads: Vec<TrackHead> = Vec::new();
+    let mut tracks = Vec::new();
+    for trak in moov.children() {
+        let trak = trak?;
+        if !trak.is(b"trak") {
+            continue;
+        }
+        let mdia = trak.require(b"mdia")?;
+        let mut hdlr = mdia.require(b"hdlr")?.cursor();
+        hdlr.skip(8, "hdlr")?;
+        let handler = hdlr.fourcc("hdlr handler type")?;
+        let kind = match &handler {
+            b"vide" => MediaKind::Video,
+            b"soun" => MediaKind::Audio,
+            _ => continue,
+        };
+        if heads.iter().any(|head| head.entry.codec.kind() == kind) {
+            continue;
+        }
+        let mut tkhd = trak.require(b"tkhd")?.cursor();
+        let (version, _) = tkhd.version_flags("tkhd")?;
+        tkhd.skip(if version == 1 { 16 } else { 8 }, "tkhd times")?;
+        let track_id = tkhd.u32("tkhd track id")?;
+        let mdhd = mdia.require(b"mdhd")?;
+        let mut cursor = mdhd.cursor();
+        let (version, _) = cursor.version_flags("mdhd")?;
+        cursor.skip(if version == 1 { 16 } else { 8 }, "mdhd times")?;
+        let timescale_offset = cursor.offset();
+        let timebase = Timebase::new(cursor.u32("mdhd timescale")?).ok_or(Mp4Error::Invalid {
+            offset: timescale_offset,
+            what: "mdhd",
+            reason: "timescale is zero".into(),
+        })?;
+        let stbl = mdia.require(b"minf")?.require(b"stbl")?;
+        let entry = parse_stsd(&stbl.require(b"stsd")?)?;
+        if entry.codec.kind() != kind {
+            return Err(Mp4Error::Invalid {
+                offset: trak.offset,
+                what: "trak",
+                reason: format!("{kind} handler with a {} sample entry", entry.codec),
+            });
+        }
+        let samples = read_sample_table(&stbl, file_len)?;
+        let next_decode_ticks = samples.last().map_or(0, |last| last.decode_ticks);
+        let defaults = trex.iter().find(|(id, _)| *id == track_id).map_or(SampleDefaults::default(), |t| t.1);
+        heads.push(TrackHead { entry, timebase });
+        tracks.push(TrackSamples { track_id, defaults, samples, next_decode_ticks });
+    }
+    if heads.is_empty() {
+        return Err(Mp4Error::NoTracks);
+    }
+    Ok((heads, tracks))
+}
+
+fn describe_video(entry: &SampleEntry) -> Result<VideoTrack, Mp4Error> {
+    let mut video = describe::video_track(entry.codec, entry.config.clone())?;
+    if video.width == 0 || video.height == 0 {
+        video.width = entry.width;
+        video.height = entry.height;
+    }
+    Ok(video)
+}
+
+/// Audio facts from the codec configuration (for MP3, the first frame), falling back to the sample
+/// entry, whose channel count is often a placeholder (ffmpeg writes 2 for mono AAC).
+fn describe_audio(entry: &SampleEntry, first_payload: Option<&Bytes>) -> Result<AudioTrack, Mp4Error> {
+    let mut audio = match (entry.codec, first_payload) {
+        (Codec::Mp3, Some(first_frame)) => describe::audio_track(Codec::Mp3, first_frame.clone())?,
+        (Codec::Mp3, None) => AudioTrack {
+            codec: Codec::Mp3,
+            config: Bytes::new(),
+            sample_rate: 0,
+            channels: 0,
+            profile: String::new(),
+        },
+        (codec, _) => describe::audio_track(codec, entry.config.clone())?,
+    };
+    if audio.sample_rate == 0 {
+        audio.sample_rate = entry.sample_rate;
+    }
+    if audio.channels == 0 {
+        audio.channels = entry.channels;
+    }
+    Ok(audio)
+}
+
+fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> Result<Vec<Frame>, Mp4Error> {
+    let codec = track.entry.codec;
+    let audio = codec.kind() == MediaKind::Audio;
+    let mut frames = Vec::with_capacity(samples.len());
+    for sample in samples {
+        let payload = slice_sample(file, sample)?;
+        let data = match track.entry.nal_length_size {
+            Some(length_size) if length_size != 4 => {
+                to_four_byte_lengths(&payload, length_size, sample.offset)?
+            }
+            _ => payload,
+        };
+        let dts = MediaTime::new(sample.decode_ticks, track.timebase);
+        let pts =
+            MediaTime::new(sample.decode_ticks.saturating_add(sample.composition_offset), track.timebase);
+        frames.push(Frame { codec, dts, pts, keyframe: audio || sample.sync, data });
+    }
+    Ok(frames)
+}
+
+fn slice_sample(file: &Bytes, sample: &SampleInfo) -> Result<Bytes, Mp4Error> {
+    let end = sample.offset.saturating_add(u64::from(sample.size));
+    if end > file.len() as u64 {
+        return Err(Mp4Error::Truncated {
+            offset: sample.offset,
+            what: "sample",
+            needed: u64::from(sample.size),
+            available: (file.len() as u64).saturating_sub(sample.offset),
+        });
+    }
+    // `end <= file.len()` was just checked, so both bounds fit usize and the slice is in range.
+    Ok(file.slice(sample.offset as usize..end as usize))
+}
+
+/// Rewrites NAL units prefixed by 1-, 2- or 3-byte lengths into the canonical 4-byte form.
+fn to_four_byte_lengths(payload: &[u8], length_size: u8, file_offset: u64) -> Result<Bytes, Mp4Error> {
+    let length_size = usize::from(length_size);
+    let mut out = BytesMut::with_capacity(payload.len() + payload.len() / 2);
+    let mut position = 0;
+    while position < payload.len() {
+        let header = payload.get(position..position + length_size).ok_or(Mp4Error::Truncated {
+            offset: file_offset + position as u64,
+            what: "NAL unit length",
+            needed: length_size as u64,
+            available: (payload.len() - position) as u64,
+        })?;
+        let nal_len = header.iter().fold(0usize, |acc, byte| (acc << 8) | usize::from(*byte));
+        position += length_size;
+        let nal = payload.get(position..position + nal_len).ok_or(Mp4Error::Truncated {
+            offset: file_offset + position as u64,
+            what: "NAL unit",
+            needed: nal_len as u64,
+            available: (payload.len() - position) as u64,
+        })?;
+        // A NAL from a 1..3-byte length field is below 2^24 bytes, so it fits the u32 prefix.
+        out.put_u32(nal_len as u32);
+        out.extend_from_slice(nal);
+        position += nal_len;
+    }
+    Ok(out.freeze())
+}
+
+/// Merges per-track frame lists (each in decode order) by decode time; ties keep track order.
+fn interleave(per_track: Vec<Vec<Frame>>) -> Vec<Frame> {
+    let total = per_track.iter().map(Vec::len).sum();
+    let mut iterators: Vec<_> = per_track.into_iter().map(|frames| frames.into_iter().peekable()).collect();
+    let mut out = Vec::with_capacity(total);
+    loop {
+        let next = iterators
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(idx, frames)| frames.peek().map(|frame| (idx, frame.dts)))
+            .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        let Some((idx, _)) = next else { break };
+        out.extend(iterators[idx].next());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: [&[u8]; 4] = [
+        include_bytes!("../../../tests/fixtures/mp4/h264_aac.mp4"),
+        include_bytes!("../../../tests/fixtures/mp4/h264_aac_frag.mp4"),
+        include_bytes!("../../../tests/fixtures/mp4/mp3.mp4"),
+        include_bytes!("../../../tests/fixtures/mp4/opus.mp4"),
+    ];
+
+    /// xorshift64: deterministic pseudo-random numbers without a dependency.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_and_truncated_files_give_errors_not_panics() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut n_errors = 0;
+        for round in 0..1200 {
+            let mut file = FIXTURES[round % FIXTURES.len()].to_vec();
+            match round % 3 {
+                0 => file.truncate(rng.below(file.len())),
+                1 => {
+                    for _ in 0..1 + rng.below(8) {
+                        let at = rng.below(file.len());
+                        file[at] = rng.next() as u8;
+                    }
+                }
+                _ => {
+                    // Hit box headers and table counts: write a large value at a random offset.
+                    let at = rng.below(file.len() - 4);
+                    let value = [0xffff_ffffu32, 0x7fff_ffff, 0, 1, 0x0100_0000][rng.below(5)];
+                    file[at..at + 4].copy_from_slice(&value.to_be_bytes());
+                }
+            }
+            let file = Bytes::from(file);
+            if read_mp4(&file).is_err() {
+                n_errors += 1;
+            }
+            let _ = super::super::faststart(&file);
+        }
+        // Truncations alone (a third of the rounds) nearly always cut a box.
+        assert!(n_errors > 300, "only {n_errors} of 1200 damaged files were refused");
+    }
+
+    #[test]
+    fn hostile_sample_count_is_refused_before_allocating() {
+        let mut file = FIXTURES[2].to_vec();
+        let stsz = file.windows(4).position(|window| window == b"stsz").unwrap();
+        // stsz payload: version/flags, sample_size, sample_count.
+        file[stsz + 8..stsz + 12].copy_from_slice(&1u32.to_be_bytes());
+        file[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
+        let error = read_mp4(&Bytes::from(file)).unwrap_err();
+        assert!(matches!(error, Mp4Error::TooMany { what: "stsz samples", .. }), "{error}");
+    }
+
+    #[test]
+    fn short_nal_lengths_become_four_bytes() {
+        let payload = [0, 2, 0x65, 0x88, 0, 1, 0x41];
+        let converted = to_four_byte_lengths(&payload, 2, 0).unwrap();
+        assert_eq!(converted.as_ref(), &[0, 0, 0, 2, 0x65, 0x88, 0, 0, 0, 1, 0x41]);
+        let error = to_four_byte_lengths(&[0, 9, 1], 2, 100).unwrap_err();
+        assert!(matches!(error, Mp4Error::Truncated { offset: 102, needed: 9, .. }));
+    }
+}
