@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::codec::avc::AvcConfig;
 use crate::codec::describe;
 use crate::codec::flv::{
     unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType, VideoPacketKind,
     VideoTagHeader,
 };
+use crate::codec::hevc::HevcConfig;
 use crate::codec::nal;
 use crate::media::{
     AudioTrack, Codec, Frame, MediaEvent, MediaTime, Metadata, StreamDescription, VideoTrack,
@@ -164,19 +166,14 @@ impl FlvToFrames {
     }
 }
 
-/// The NAL length size a decoder configuration record announces: `lengthSizeMinusOne` sits in the low
-/// two bits of byte 4 of an avcC and byte 21 of an hvcC. AV1 frames are not length-prefixed.
+/// The NAL length size a decoder configuration record announces. AV1 frames are not length-prefixed.
 fn nal_length_size(codec: Codec, config: &[u8]) -> Result<u8, FlvError> {
-    let at = match codec {
-        Codec::H264 => 4,
-        Codec::H265 => 21,
+    let parsed = match codec {
+        Codec::H264 => AvcConfig::parse(config).map(|c| c.length_size).map_err(|e| e.to_string()),
+        Codec::H265 => HevcConfig::parse(config).map(|c| c.length_size).map_err(|e| e.to_string()),
         _ => return Ok(0),
     };
-    let byte = config.get(at).ok_or_else(|| FlvError::BadSequenceHeader {
-        codec: codec.name(),
-        reason: format!("{} bytes, too short to hold the nal length size", config.len()),
-    })?;
-    Ok((byte & 0x03) + 1)
+    parsed.map_err(|reason| FlvError::BadSequenceHeader { codec: codec.name(), reason })
 }
 
 /// Checks the NAL framing and rewrites it with 4-byte lengths when the stream uses shorter ones.
@@ -378,6 +375,9 @@ mod tests {
         let audio_track = descriptions[1].audio.as_ref().unwrap();
         assert_eq!(audio_track.codec, Codec::Aac);
         assert_eq!(audio_track.config[..2], [0x12, 0x10], "AAC LC, 44.1 kHz, stereo");
+        assert_eq!((audio_track.sample_rate, audio_track.channels), (44_100, 2));
+        let video_track = descriptions[1].video.as_ref().unwrap();
+        assert_eq!((video_track.width, video_track.height), (160, 120));
         assert!(
             matches!(&events[0], MediaEvent::Metadata(m) if amf0::decode_all(&m.amf0).unwrap()[0].as_str() == Some("onMetaData"))
         );
@@ -392,6 +392,9 @@ mod tests {
     fn h264_aac_round_trip_gives_equal_events() {
         let (events, _) = to_events(H264_AAC);
         let rewritten = to_file(&events, true, true);
+        // Every tag again but the end of sequence; one sequence header per track despite two descriptions.
+        let (original_tags, rewritten_tags) = (read_all(H264_AAC).0, read_all(&rewritten).0);
+        assert_eq!(rewritten_tags.len(), original_tags.len() - 1);
         assert_eq!(to_events(&rewritten).0, events);
     }
 
@@ -402,6 +405,8 @@ mod tests {
         assert_eq!(video.len(), 30);
         assert_eq!(video.iter().filter(|f| f.keyframe).count(), 3);
         assert_eq!(video[29].dts, MediaTime::from_millis(29 * 40));
+        let track = descriptions(&events)[0].video.clone().unwrap();
+        assert_eq!((track.codec, track.width, track.height), (Codec::H265, 160, 120));
         let rewritten = to_file(&events, false, true);
         let (tags, _) = read_all(&rewritten);
         assert!(tags
@@ -418,6 +423,8 @@ mod tests {
             matches!(&events[1], MediaEvent::Description(d) if d.audio.as_ref().unwrap().codec == Codec::Mp3)
         );
         assert_eq!(descriptions(&events).len(), 1);
+        let track = descriptions(&events)[0].audio.clone().unwrap();
+        assert_eq!((track.sample_rate, track.channels), (22_050, 1));
         assert_eq!(frames(&events, Codec::Mp3).len(), 41);
         assert_eq!(to_events(&to_file(&events, true, false)).0, events);
     }
