@@ -9,6 +9,7 @@ pub mod file_out;
 pub mod flv_frames;
 pub mod http_remux;
 pub mod jitter;
+pub mod remux_serializer;
 pub mod rtmp_in;
 pub mod rtmp_out;
 pub mod serve;
