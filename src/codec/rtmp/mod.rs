@@ -1,1 +1,5 @@
-//! Placeholder: written in its own change.
+//! RTMP (wip).
+pub mod chunk;
+pub mod chunk_encoder;
+pub mod error;
+pub mod message;
