@@ -3,3 +3,5 @@ pub mod chunk;
 pub mod chunk_encoder;
 pub mod error;
 pub mod message;
+pub mod digest;
+pub mod handshake;
