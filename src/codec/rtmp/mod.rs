@@ -5,3 +5,5 @@ pub mod error;
 pub mod message;
 pub mod digest;
 pub mod handshake;
+pub mod command;
+pub mod reply;
