@@ -7,3 +7,5 @@ pub mod digest;
 pub mod handshake;
 pub mod command;
 pub mod reply;
+pub mod aggregate;
+pub mod url;
