@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use super::error::RtmpError;
 use super::message::{message_type, Message};
@@ -328,6 +328,8 @@ impl AcknowledgementCounter {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
     use crate::codec::rtmp::chunk_encoder::encode_message;
 

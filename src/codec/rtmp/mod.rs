@@ -9,3 +9,4 @@ pub mod command;
 pub mod reply;
 pub mod aggregate;
 pub mod url;
+pub mod session;
