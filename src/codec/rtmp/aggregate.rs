@@ -23,7 +23,10 @@ pub fn split_aggregate(aggregate: &Message) -> Result<Vec<Message>, RtmpError> {
         let header = data.get(at..at + TAG_HEADER_SIZE).ok_or(RtmpError::TruncatedAggregate(at))?;
         let size = usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3]);
         let timestamp = i64::from(
-            (u32::from(header[7]) << 24 | u32::from(header[4]) << 16 | u32::from(header[5]) << 8 | u32::from(header[6]))
+            (u32::from(header[7]) << 24
+                | u32::from(header[4]) << 16
+                | u32::from(header[5]) << 8
+                | u32::from(header[6]))
                 & 0x7fff_ffff,
         );
         let body_start = at + TAG_HEADER_SIZE;
@@ -71,7 +74,8 @@ mod tests {
         tag(&mut payload, 8, 1020, &[0xaf, 1, 2]);
         tag(&mut payload, 9, 0x0100_0040, &[0x27, 1]);
         let messages = split_aggregate(&aggregate(5000, payload)).unwrap();
-        let summary: Vec<(u8, u32, usize)> = messages.iter().map(|m| (m.type_id, m.timestamp, m.payload.len())).collect();
+        let summary: Vec<(u8, u32, usize)> =
+            messages.iter().map(|m| (m.type_id, m.timestamp, m.payload.len())).collect();
         assert_eq!(summary, [(9, 5000, 2), (8, 5020, 3), (9, 0x0100_0040 + 4000, 2)]);
         assert!(messages.iter().all(|m| m.stream_id == 1));
     }

@@ -220,7 +220,11 @@ impl ChunkDecoder {
     }
 
     /// Consumes one chunk whose bytes are all buffered; returns the message it completes, if any.
-    fn apply_chunk(&mut self, header: ChunkHeader, chunk_payload: usize) -> Result<Option<Message>, RtmpError> {
+    fn apply_chunk(
+        &mut self,
+        header: ChunkHeader,
+        chunk_payload: usize,
+    ) -> Result<Option<Message>, RtmpError> {
         if !self.streams.contains_key(&header.chunk_stream_id)
             && self.streams.len() >= self.limits.max_chunk_streams
         {
@@ -324,7 +328,6 @@ impl AcknowledgementCounter {
         Some(self.received as u32)
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -442,7 +445,8 @@ mod tests {
     fn chunk_size_zero_and_above_the_cap_are_errors() {
         let error = decode_all(&mut ChunkDecoder::default(), &set_chunk_size(0)).unwrap_err();
         assert_eq!(error, RtmpError::ChunkSize(0));
-        let error = decode_all(&mut ChunkDecoder::default(), &set_chunk_size(MAX_CHUNK_SIZE + 1)).unwrap_err();
+        let error =
+            decode_all(&mut ChunkDecoder::default(), &set_chunk_size(MAX_CHUNK_SIZE + 1)).unwrap_err();
         assert_eq!(error, RtmpError::ChunkSize(MAX_CHUNK_SIZE + 1));
     }
 

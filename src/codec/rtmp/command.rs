@@ -51,24 +51,59 @@ pub struct PlayCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Connect(ConnectCommand),
-    CreateStream { transaction_id: f64 },
-    ReleaseStream { transaction_id: f64, stream_name: String },
-    FcPublish { transaction_id: f64, stream_name: String },
-    FcUnpublish { transaction_id: f64, stream_name: String },
+    CreateStream {
+        transaction_id: f64,
+    },
+    ReleaseStream {
+        transaction_id: f64,
+        stream_name: String,
+    },
+    FcPublish {
+        transaction_id: f64,
+        stream_name: String,
+    },
+    FcUnpublish {
+        transaction_id: f64,
+        stream_name: String,
+    },
     Publish(PublishCommand),
     Play(PlayCommand),
-    DeleteStream { transaction_id: f64, stream_id: f64 },
-    CloseStream { transaction_id: f64 },
-    GetStreamLength { transaction_id: f64, stream_name: String },
-    Pause { transaction_id: f64, paused: bool, time_millis: f64 },
+    DeleteStream {
+        transaction_id: f64,
+        stream_id: f64,
+    },
+    CloseStream {
+        transaction_id: f64,
+    },
+    GetStreamLength {
+        transaction_id: f64,
+        stream_name: String,
+    },
+    Pause {
+        transaction_id: f64,
+        paused: bool,
+        time_millis: f64,
+    },
     /// `_result`: the values after the transaction id.
-    Result { transaction_id: f64, values: Vec<Amf0Value> },
+    Result {
+        transaction_id: f64,
+        values: Vec<Amf0Value>,
+    },
     /// `_error`: the values after the transaction id.
-    Error { transaction_id: f64, values: Vec<Amf0Value> },
+    Error {
+        transaction_id: f64,
+        values: Vec<Amf0Value>,
+    },
     /// `onStatus`: the info object (level, code, description).
-    OnStatus { info: Amf0Value },
+    OnStatus {
+        info: Amf0Value,
+    },
     /// Anything else, kept by name (onBWDone, _checkbw, FCSubscribe, receiveAudio, ...).
-    Other { name: String, transaction_id: f64, values: Vec<Amf0Value> },
+    Other {
+        name: String,
+        transaction_id: f64,
+        values: Vec<Amf0Value>,
+    },
 }
 
 impl Command {
@@ -102,7 +137,9 @@ impl Command {
             "releaseStream" => {
                 Command::ReleaseStream { transaction_id, stream_name: string_argument(0).unwrap_or_default() }
             }
-            "FCPublish" => Command::FcPublish { transaction_id, stream_name: string_argument(0).unwrap_or_default() },
+            "FCPublish" => {
+                Command::FcPublish { transaction_id, stream_name: string_argument(0).unwrap_or_default() }
+            }
             "FCUnpublish" => {
                 Command::FcUnpublish { transaction_id, stream_name: string_argument(0).unwrap_or_default() }
             }
@@ -127,9 +164,10 @@ impl Command {
                 stream_id: argument(0).and_then(Amf0Value::as_f64).unwrap_or(0.0),
             },
             "closeStream" => Command::CloseStream { transaction_id },
-            "getStreamLength" => {
-                Command::GetStreamLength { transaction_id, stream_name: string_argument(0).unwrap_or_default() }
-            }
+            "getStreamLength" => Command::GetStreamLength {
+                transaction_id,
+                stream_name: string_argument(0).unwrap_or_default(),
+            },
             "pause" => Command::Pause {
                 transaction_id,
                 paused: matches!(argument(0), Some(Amf0Value::Boolean(true))),
@@ -174,7 +212,12 @@ mod tests {
     use super::*;
 
     fn command_message(values: &[Amf0Value]) -> Message {
-        Message { type_id: message_type::COMMAND_AMF0, timestamp: 0, stream_id: 0, payload: amf0::encode_all(values) }
+        Message {
+            type_id: message_type::COMMAND_AMF0,
+            timestamp: 0,
+            stream_id: 0,
+            payload: amf0::encode_all(values),
+        }
     }
 
     #[test]
@@ -230,15 +273,23 @@ mod tests {
     fn amf3_command_skips_its_format_byte() {
         let mut payload = BytesMut::new();
         payload.put_u8(0);
-        payload.extend_from_slice(&amf0::encode_all(&[Amf0Value::string("createStream"), Amf0Value::Number(2.0)]));
-        let message =
-            Message { type_id: message_type::COMMAND_AMF3, timestamp: 0, stream_id: 0, payload: payload.freeze() };
+        payload.extend_from_slice(&amf0::encode_all(&[
+            Amf0Value::string("createStream"),
+            Amf0Value::Number(2.0),
+        ]));
+        let message = Message {
+            type_id: message_type::COMMAND_AMF3,
+            timestamp: 0,
+            stream_id: 0,
+            payload: payload.freeze(),
+        };
         assert_eq!(Command::decode(&message).unwrap(), Command::CreateStream { transaction_id: 2.0 });
     }
 
     #[test]
     fn unknown_commands_are_kept_by_name_and_bad_ones_are_errors() {
-        let other = command_message(&[Amf0Value::string("FCSubscribe"), Amf0Value::Number(6.0), Amf0Value::Null]);
+        let other =
+            command_message(&[Amf0Value::string("FCSubscribe"), Amf0Value::Number(6.0), Amf0Value::Null]);
         assert_eq!(
             Command::decode(&other).unwrap(),
             Command::Other { name: "FCSubscribe".into(), transaction_id: 6.0, values: vec![Amf0Value::Null] }

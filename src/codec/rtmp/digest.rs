@@ -14,8 +14,8 @@ pub const DIGEST_SIZE: usize = 32;
 
 /// The 32 bytes both published keys end with.
 const KEY_TAIL: [u8; 32] = [
-    0xf0, 0xee, 0xc2, 0x4a, 0x80, 0x68, 0xbe, 0xe8, 0x2e, 0x00, 0xd0, 0xd1, 0x02, 0x9e, 0x7e, 0x57, 0x6e, 0xec,
-    0x5d, 0x2d, 0x29, 0x80, 0x6f, 0xab, 0x93, 0xb8, 0xe6, 0x36, 0xcf, 0xeb, 0x31, 0xae,
+    0xf0, 0xee, 0xc2, 0x4a, 0x80, 0x68, 0xbe, 0xe8, 0x2e, 0x00, 0xd0, 0xd1, 0x02, 0x9e, 0x7e, 0x57, 0x6e,
+    0xec, 0x5d, 0x2d, 0x29, 0x80, 0x6f, 0xab, 0x93, 0xb8, 0xe6, 0x36, 0xcf, 0xeb, 0x31, 0xae,
 ];
 const FLASH_PLAYER_TEXT: &[u8; 30] = b"Genuine Adobe Flash Player 001";
 const FLASH_MEDIA_SERVER_TEXT: &[u8; 36] = b"Genuine Adobe Flash Media Server 001";
@@ -78,7 +78,11 @@ fn packet_digest(packet: &[u8; HANDSHAKE_SIZE], offset: usize, signer: Signer) -
 }
 
 /// Writes the digest into C1/S1 at the place `scheme` derives; returns the digest.
-pub fn sign_packet(packet: &mut [u8; HANDSHAKE_SIZE], scheme: DigestScheme, signer: Signer) -> [u8; DIGEST_SIZE] {
+pub fn sign_packet(
+    packet: &mut [u8; HANDSHAKE_SIZE],
+    scheme: DigestScheme,
+    signer: Signer,
+) -> [u8; DIGEST_SIZE] {
     let offset = scheme.digest_offset(packet);
     let digest = packet_digest(packet, offset, signer);
     packet[offset..offset + DIGEST_SIZE].copy_from_slice(&digest);
@@ -86,7 +90,10 @@ pub fn sign_packet(packet: &mut [u8; HANDSHAKE_SIZE], scheme: DigestScheme, sign
 }
 
 /// Finds a valid digest in C1/S1, trying both schemes; returns the scheme and the digest.
-pub fn find_digest(packet: &[u8; HANDSHAKE_SIZE], signer: Signer) -> Option<(DigestScheme, [u8; DIGEST_SIZE])> {
+pub fn find_digest(
+    packet: &[u8; HANDSHAKE_SIZE],
+    signer: Signer,
+) -> Option<(DigestScheme, [u8; DIGEST_SIZE])> {
     [DigestScheme::DigestFirst, DigestScheme::KeyFirst].into_iter().find_map(|scheme| {
         let offset = scheme.digest_offset(packet);
         let expected = packet_digest(packet, offset, signer);

@@ -62,7 +62,13 @@ impl Default for ServerHandshake {
 impl ServerHandshake {
     /// `seed` varies the filler bytes between connections; `time_millis` goes in S1's time field.
     pub fn new(seed: u64, time_millis: u32) -> Self {
-        ServerHandshake { state: ServerState::AwaitC0C1, received: BytesMut::new(), seed, time: time_millis, kind: None }
+        ServerHandshake {
+            state: ServerState::AwaitC0C1,
+            received: BytesMut::new(),
+            seed,
+            time: time_millis,
+            kind: None,
+        }
     }
 
     /// The handshake answered, once C1 has been read.
@@ -108,7 +114,8 @@ impl ServerHandshake {
         digest::fill_noise(&mut s1, self.seed);
         digest::fill_noise(&mut s2, self.seed.rotate_left(17) ^ 0x9e37_79b9);
         s1[..4].copy_from_slice(&self.time.to_be_bytes());
-        let client_digest = if c1[4..8] == [0; 4] { None } else { digest::find_digest(c1, Signer::FlashPlayer) };
+        let client_digest =
+            if c1[4..8] == [0; 4] { None } else { digest::find_digest(c1, Signer::FlashPlayer) };
         match client_digest {
             Some((scheme, c1_digest)) => {
                 self.kind = Some(HandshakeKind::Complex(scheme));
@@ -251,7 +258,10 @@ mod tests {
         assert_eq!(server.kind(), Some(HandshakeKind::Complex(DigestScheme::DigestFirst)));
         let mut s1 = [0u8; HANDSHAKE_SIZE];
         s1.copy_from_slice(&s0s1s2[1..1 + HANDSHAKE_SIZE]);
-        assert_eq!(digest::find_digest(&s1, Signer::FlashMediaServer).map(|f| f.0), Some(DigestScheme::DigestFirst));
+        assert_eq!(
+            digest::find_digest(&s1, Signer::FlashMediaServer).map(|f| f.0),
+            Some(DigestScheme::DigestFirst)
+        );
         assert_eq!(&leftover[..], b"next");
     }
 
@@ -268,7 +278,10 @@ mod tests {
         assert_eq!(server.kind(), Some(HandshakeKind::Complex(DigestScheme::KeyFirst)));
         let mut s1 = [0u8; HANDSHAKE_SIZE];
         s1.copy_from_slice(&progress.send[1..1 + HANDSHAKE_SIZE]);
-        assert_eq!(digest::find_digest(&s1, Signer::FlashMediaServer).map(|f| f.0), Some(DigestScheme::KeyFirst));
+        assert_eq!(
+            digest::find_digest(&s1, Signer::FlashMediaServer).map(|f| f.0),
+            Some(DigestScheme::KeyFirst)
+        );
     }
 
     #[test]

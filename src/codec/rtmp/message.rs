@@ -111,27 +111,52 @@ impl MediaMessage {
 /// User control events (message type 4), RTMP specification §7.1.7.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserControlEvent {
-    StreamBegin { stream_id: u32 },
-    StreamEof { stream_id: u32 },
-    StreamDry { stream_id: u32 },
-    SetBufferLength { stream_id: u32, buffer_millis: u32 },
-    StreamIsRecorded { stream_id: u32 },
-    PingRequest { timestamp: u32 },
-    PingResponse { timestamp: u32 },
+    StreamBegin {
+        stream_id: u32,
+    },
+    StreamEof {
+        stream_id: u32,
+    },
+    StreamDry {
+        stream_id: u32,
+    },
+    SetBufferLength {
+        stream_id: u32,
+        buffer_millis: u32,
+    },
+    StreamIsRecorded {
+        stream_id: u32,
+    },
+    PingRequest {
+        timestamp: u32,
+    },
+    PingResponse {
+        timestamp: u32,
+    },
     /// An event type we do not interpret (e.g. SWF verification), kept raw.
-    Other { event_type: u16, data: Bytes },
+    Other {
+        event_type: u16,
+        data: Bytes,
+    },
 }
 
 /// The protocol control messages (types 1 to 6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlMessage {
     SetChunkSize(u32),
-    Abort { chunk_stream_id: u32 },
-    Acknowledgement { sequence_number: u32 },
+    Abort {
+        chunk_stream_id: u32,
+    },
+    Acknowledgement {
+        sequence_number: u32,
+    },
     UserControl(UserControlEvent),
     WindowAckSize(u32),
     /// `limit_type`: 0 hard, 1 soft, 2 dynamic.
-    SetPeerBandwidth { window_size: u32, limit_type: u8 },
+    SetPeerBandwidth {
+        window_size: u32,
+        limit_type: u8,
+    },
 }
 
 /// Peer bandwidth limit type "dynamic", the one SRS sends.
@@ -164,7 +189,9 @@ impl ControlMessage {
                     0 => UserControlEvent::StreamBegin { stream_id: u32_at(2)? },
                     1 => UserControlEvent::StreamEof { stream_id: u32_at(2)? },
                     2 => UserControlEvent::StreamDry { stream_id: u32_at(2)? },
-                    3 => UserControlEvent::SetBufferLength { stream_id: u32_at(2)?, buffer_millis: u32_at(6)? },
+                    3 => {
+                        UserControlEvent::SetBufferLength { stream_id: u32_at(2)?, buffer_millis: u32_at(6)? }
+                    }
                     4 => UserControlEvent::StreamIsRecorded { stream_id: u32_at(2)? },
                     6 => UserControlEvent::PingRequest { timestamp: u32_at(2)? },
                     7 => UserControlEvent::PingResponse { timestamp: u32_at(2)? },
@@ -246,7 +273,10 @@ mod tests {
             ControlMessage::WindowAckSize(2_500_000),
             ControlMessage::SetPeerBandwidth { window_size: 2_500_000, limit_type: 2 },
             ControlMessage::UserControl(UserControlEvent::StreamBegin { stream_id: 1 }),
-            ControlMessage::UserControl(UserControlEvent::SetBufferLength { stream_id: 1, buffer_millis: 3000 }),
+            ControlMessage::UserControl(UserControlEvent::SetBufferLength {
+                stream_id: 1,
+                buffer_millis: 3000,
+            }),
             ControlMessage::UserControl(UserControlEvent::PingRequest { timestamp: 77 }),
             ControlMessage::UserControl(UserControlEvent::PingResponse { timestamp: 77 }),
         ];
@@ -254,7 +284,8 @@ mod tests {
             let message = control.to_message();
             assert_eq!(ControlMessage::parse(&message).unwrap(), Some(control));
         }
-        let bandwidth = ControlMessage::SetPeerBandwidth { window_size: 2_500_000, limit_type: 2 }.to_message();
+        let bandwidth =
+            ControlMessage::SetPeerBandwidth { window_size: 2_500_000, limit_type: 2 }.to_message();
         assert_eq!(&bandwidth.payload[..], &[0x00, 0x26, 0x25, 0xa0, 0x02]);
         let begin = ControlMessage::UserControl(UserControlEvent::StreamBegin { stream_id: 1 }).to_message();
         assert_eq!(&begin.payload[..], &[0, 0, 0, 0, 0, 1]);

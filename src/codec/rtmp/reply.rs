@@ -34,7 +34,12 @@ impl Default for ServerIdentity {
 
 /// A command message (type 20) from AMF0 values.
 pub fn command_message(values: &[Amf0Value], stream_id: u32) -> Message {
-    Message { type_id: message_type::COMMAND_AMF0, timestamp: 0, stream_id, payload: amf0::encode_all(values) }
+    Message {
+        type_id: message_type::COMMAND_AMF0,
+        timestamp: 0,
+        stream_id,
+        payload: amf0::encode_all(values),
+    }
 }
 
 /// A data message (type 18) from AMF0 values.
@@ -72,20 +77,30 @@ pub fn connect_result(transaction_id: f64, object_encoding: f64, identity: &Serv
 
 /// `_result` to createStream with the stream id.
 pub fn create_stream_result(transaction_id: f64, stream_id: u32) -> Message {
-    let values =
-        [text("_result"), Amf0Value::Number(transaction_id), Amf0Value::Null, Amf0Value::Number(f64::from(stream_id))];
+    let values = [
+        text("_result"),
+        Amf0Value::Number(transaction_id),
+        Amf0Value::Null,
+        Amf0Value::Number(f64::from(stream_id)),
+    ];
     command_message(&values, 0)
 }
 
 /// `_result` to releaseStream, FCPublish and FCUnpublish: null then undefined, as SRS answers.
 pub fn empty_result(transaction_id: f64) -> Message {
-    command_message(&[text("_result"), Amf0Value::Number(transaction_id), Amf0Value::Null, Amf0Value::Undefined], 0)
+    command_message(
+        &[text("_result"), Amf0Value::Number(transaction_id), Amf0Value::Null, Amf0Value::Undefined],
+        0,
+    )
 }
 
 /// `_error` with a NetConnection.Call.Failed-style info object, for calls we do not support.
 pub fn call_error(transaction_id: f64, code: &str, description: &str) -> Message {
-    let information =
-        Amf0Value::object([("level", text("error")), ("code", text(code)), ("description", text(description))]);
+    let information = Amf0Value::object([
+        ("level", text("error")),
+        ("code", text(code)),
+        ("description", text(description)),
+    ]);
     command_message(&[text("_error"), Amf0Value::Number(transaction_id), Amf0Value::Null, information], 0)
 }
 
@@ -139,7 +154,12 @@ impl StreamStatus {
 
 /// `onStatus` on message stream `stream_id`; `description` overrides SRS's text when given, and
 /// `details` (the stream name) is added for play statuses as SRS does.
-pub fn on_status(status: StreamStatus, stream_id: u32, description: Option<&str>, details: Option<&str>) -> Message {
+pub fn on_status(
+    status: StreamStatus,
+    stream_id: u32,
+    description: Option<&str>,
+    details: Option<&str>,
+) -> Message {
     let mut information = vec![
         ("level".to_owned(), text(status.level())),
         ("code".to_owned(), text(status.code())),
@@ -234,7 +254,10 @@ mod tests {
         assert_eq!(values[0].get("mode").and_then(Amf0Value::as_f64), Some(1.0));
         assert_eq!(status_code(&values[1]), Some("NetConnection.Connect.Success"));
         assert_eq!(values[1].get("objectEncoding").and_then(Amf0Value::as_f64), Some(0.0));
-        assert_eq!(values[1].get("data").and_then(|d| d.get("srs_sig")).and_then(Amf0Value::as_str), Some("SRS"));
+        assert_eq!(
+            values[1].get("data").and_then(|d| d.get("srs_sig")).and_then(Amf0Value::as_str),
+            Some("SRS")
+        );
     }
 
     #[test]

@@ -33,16 +33,22 @@ impl StreamRequest {
     /// Resolves the tcUrl from connect and the stream name from publish or play.
     pub fn discover(tc_url: &str, stream_name: &str) -> StreamRequest {
         let legacy_fixed = tc_url.replace("...vhost...", "?vhost=");
-        let full = move_query_after_stream(&format!("{legacy_fixed}/{stream_name}")).replace("/_definst_", "");
+        let full =
+            move_query_after_stream(&format!("{legacy_fixed}/{stream_name}")).replace("/_definst_", "");
         let parts = UrlParts::parse(&full);
         let (mut app, mut stream) = match parts.path.rfind('/') {
             Some(slash) => (parts.path[..slash].to_owned(), parts.path[slash + 1..].to_owned()),
             None => (String::new(), parts.path.to_owned()),
         };
         let mut query = parts.query.to_owned();
-        let mut vhost = query_value(&query, "vhost").or_else(|| query_value(&query, "domain")).unwrap_or_default();
+        let mut vhost =
+            query_value(&query, "vhost").or_else(|| query_value(&query, "domain")).unwrap_or_default();
         if vhost == DEFAULT_VHOST {
-            query = query.split('&').filter(|pair| *pair != format!("vhost={DEFAULT_VHOST}")).collect::<Vec<_>>().join("&");
+            query = query
+                .split('&')
+                .filter(|pair| *pair != format!("vhost={DEFAULT_VHOST}"))
+                .collect::<Vec<_>>()
+                .join("&");
             vhost.clear();
         }
         if vhost.is_empty() {
@@ -182,8 +188,14 @@ mod tests {
     #[test]
     fn plain_url_takes_the_host_as_vhost() {
         let request = StreamRequest::discover("rtmp://127.0.0.1:19350/live", "livestream");
-        assert_eq!((request.host.as_str(), request.port, request.schema.as_str()), ("127.0.0.1", 19350, "rtmp"));
-        assert_eq!(parts("rtmp://127.0.0.1:19350/live", "livestream"), expect("127.0.0.1", "live", "livestream", ""));
+        assert_eq!(
+            (request.host.as_str(), request.port, request.schema.as_str()),
+            ("127.0.0.1", 19350, "rtmp")
+        );
+        assert_eq!(
+            parts("rtmp://127.0.0.1:19350/live", "livestream"),
+            expect("127.0.0.1", "live", "livestream", "")
+        );
         assert_eq!(StreamRequest::discover("rtmp://ossrs.net/live", "s").port, 1935);
     }
 
@@ -193,12 +205,18 @@ mod tests {
             parts("rtmp://127.0.0.1/live", "livestream?vhost=test.com&token=1"),
             expect("test.com", "live", "livestream", "?vhost=test.com&token=1")
         );
-        assert_eq!(parts("rtmp://127.0.0.1/live", "s?domain=d.com"), expect("d.com", "live", "s", "?domain=d.com"));
+        assert_eq!(
+            parts("rtmp://127.0.0.1/live", "s?domain=d.com"),
+            expect("d.com", "live", "s", "?domain=d.com")
+        );
     }
 
     #[test]
     fn fmle_query_on_the_app_moves_after_the_stream() {
-        assert_eq!(parts("rtmp://127.0.0.1/live?vhost=v.com", "livestream"), expect("v.com", "live", "livestream", "?vhost=v.com"));
+        assert_eq!(
+            parts("rtmp://127.0.0.1/live?vhost=v.com", "livestream"),
+            expect("v.com", "live", "livestream", "?vhost=v.com")
+        );
         assert_eq!(
             parts("rtmp://127.0.0.1/live?vhost=v.com", "livestream?token=x"),
             expect("v.com", "live", "livestream", "?token=x&vhost=v.com")
@@ -207,19 +225,31 @@ mod tests {
 
     #[test]
     fn legacy_triple_dot_vhost_is_a_query() {
-        assert_eq!(parts("rtmp://127.0.0.1/live...vhost...v.com", "livestream"), expect("v.com", "live", "livestream", "?vhost=v.com"));
+        assert_eq!(
+            parts("rtmp://127.0.0.1/live...vhost...v.com", "livestream"),
+            expect("v.com", "live", "livestream", "?vhost=v.com")
+        );
     }
 
     #[test]
     fn definst_is_removed_and_multi_level_apps_are_kept() {
-        assert_eq!(parts("rtmp://h.com/live/_definst_", "livestream"), expect("h.com", "live", "livestream", ""));
-        assert_eq!(parts("rtmp://h.com/live/sub", "livestream"), expect("h.com", "live/sub", "livestream", ""));
+        assert_eq!(
+            parts("rtmp://h.com/live/_definst_", "livestream"),
+            expect("h.com", "live", "livestream", "")
+        );
+        assert_eq!(
+            parts("rtmp://h.com/live/sub", "livestream"),
+            expect("h.com", "live/sub", "livestream", "")
+        );
     }
 
     #[test]
     fn default_vhost_query_is_ignored_and_cleared() {
         assert_eq!(parts("rtmp://h.com/live", "s?vhost=__defaultVhost__"), expect("h.com", "live", "s", ""));
-        assert_eq!(parts("rtmp://h.com/live", "s?vhost=__defaultVhost__&a=1"), expect("h.com", "live", "s", "?a=1"));
+        assert_eq!(
+            parts("rtmp://h.com/live", "s?vhost=__defaultVhost__&a=1"),
+            expect("h.com", "live", "s", "?a=1")
+        );
     }
 
     #[test]
@@ -230,7 +260,10 @@ mod tests {
 
     #[test]
     fn whitespace_is_stripped_and_ipv6_hosts_parse() {
-        assert_eq!(parts("rtmp://h.com/ live\t", " livestream\r\n"), expect("h.com", "live", "livestream", ""));
+        assert_eq!(
+            parts("rtmp://h.com/ live\t", " livestream\r\n"),
+            expect("h.com", "live", "livestream", "")
+        );
         let request = StreamRequest::discover("rtmp://[::1]:1936/live", "s");
         assert_eq!((request.host.as_str(), request.port), ("::1", 1936));
     }

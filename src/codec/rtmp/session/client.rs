@@ -13,7 +13,9 @@ use crate::codec::rtmp::chunk::ChunkLimits;
 use crate::codec::rtmp::command::{status_code, Command};
 use crate::codec::rtmp::error::RtmpError;
 use crate::codec::rtmp::handshake::{ClientHandshake, ClientHandshakeMode};
-use crate::codec::rtmp::message::{message_type, ControlMessage, MediaMessage, MediaMessageKind, UserControlEvent};
+use crate::codec::rtmp::message::{
+    message_type, ControlMessage, MediaMessage, MediaMessageKind, UserControlEvent,
+};
 use crate::codec::rtmp::reply::request;
 use crate::codec::rtmp::session::connection::{Connection, Incoming};
 
@@ -127,8 +129,12 @@ impl ClientSession {
             let Some(leftover) = progress.finished else { return Ok(()) };
             self.connection.count_handshake_bytes(data.len() - leftover.len());
             self.connection.set_out_chunk_size(self.config.chunk_size);
-            let connect =
-                request::connect(CONNECT_TRANSACTION, &self.config.app, &self.config.tc_url, &self.config.flash_ver);
+            let connect = request::connect(
+                CONNECT_TRANSACTION,
+                &self.config.app,
+                &self.config.tc_url,
+                &self.config.flash_ver,
+            );
             self.connection.send_command(&connect);
             self.stage = Stage::AwaitConnect;
             leftover
@@ -141,13 +147,22 @@ impl ClientSession {
                 Incoming::Message(message) => {
                     if let Some(kind) = MediaMessageKind::from_type_id(message.type_id) {
                         if self.stage == Stage::Started && self.config.intent == ClientIntent::Play {
-                            self.on_media(MediaMessage { kind, timestamp: message.timestamp, payload: message.payload });
+                            self.on_media(MediaMessage {
+                                kind,
+                                timestamp: message.timestamp,
+                                payload: message.payload,
+                            });
                         }
-                    } else if matches!(message.type_id, message_type::COMMAND_AMF0 | message_type::COMMAND_AMF3) {
+                    } else if matches!(
+                        message.type_id,
+                        message_type::COMMAND_AMF0 | message_type::COMMAND_AMF3
+                    ) {
                         self.on_command(Command::decode(&message)?);
                     }
                 }
-                Incoming::UserControl(UserControlEvent::StreamEof { .. }) => self.events.push_back(ClientEvent::StreamEof),
+                Incoming::UserControl(UserControlEvent::StreamEof { .. }) => {
+                    self.events.push_back(ClientEvent::StreamEof)
+                }
                 Incoming::UserControl(_) => {}
             }
         }
@@ -210,7 +225,9 @@ impl ClientSession {
 
     fn on_command(&mut self, command: Command) {
         match (self.stage, command) {
-            (Stage::AwaitConnect, Command::Result { transaction_id, .. }) if transaction_id == CONNECT_TRANSACTION => {
+            (Stage::AwaitConnect, Command::Result { transaction_id, .. })
+                if transaction_id == CONNECT_TRANSACTION =>
+            {
                 self.events.push_back(ClientEvent::Connected);
                 self.request_stream();
             }
@@ -251,7 +268,7 @@ impl ClientSession {
         if self.config.intent == ClientIntent::Publish {
             let name = Amf0Value::string(self.config.stream.clone());
             let transaction = self.take_transaction();
-            self.connection.send_command(&request::call("releaseStream", transaction, &[name.clone()], 0));
+            self.connection.send_command(&request::call("releaseStream", transaction, std::slice::from_ref(&name), 0));
             let transaction = self.take_transaction();
             self.connection.send_command(&request::call("FCPublish", transaction, &[name], 0));
         }
@@ -268,7 +285,8 @@ impl ClientSession {
                 request::call("publish", transaction, &[name, Amf0Value::string("live")], self.stream_id)
             }
             ClientIntent::Play => {
-                let buffer = UserControlEvent::SetBufferLength { stream_id: self.stream_id, buffer_millis: 3000 };
+                let buffer =
+                    UserControlEvent::SetBufferLength { stream_id: self.stream_id, buffer_millis: 3000 };
                 self.connection.send_control(ControlMessage::UserControl(buffer));
                 request::call("play", transaction, &[name, Amf0Value::Number(-2000.0)], self.stream_id)
             }

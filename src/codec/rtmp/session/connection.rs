@@ -73,7 +73,8 @@ impl Connection {
 
     /// Sends a command or data message on the chunk stream its message stream calls for.
     pub(crate) fn send_command(&mut self, message: &Message) {
-        let chunk_stream_id = if message.stream_id == 0 { chunk_stream::COMMAND } else { chunk_stream::STREAM_COMMAND };
+        let chunk_stream_id =
+            if message.stream_id == 0 { chunk_stream::COMMAND } else { chunk_stream::STREAM_COMMAND };
         self.send(message, chunk_stream_id);
     }
 
@@ -109,9 +110,13 @@ impl Connection {
             }
             match ControlMessage::parse(&message)? {
                 None => return Ok(Some(Incoming::Message(message))),
-                Some(ControlMessage::WindowAckSize(window)) => self.decoder.acknowledgements().set_window(window),
+                Some(ControlMessage::WindowAckSize(window)) => {
+                    self.decoder.acknowledgements().set_window(window)
+                }
                 Some(ControlMessage::UserControl(UserControlEvent::PingRequest { timestamp })) => {
-                    self.send_control(ControlMessage::UserControl(UserControlEvent::PingResponse { timestamp }));
+                    self.send_control(ControlMessage::UserControl(UserControlEvent::PingResponse {
+                        timestamp,
+                    }));
                 }
                 Some(ControlMessage::UserControl(event)) => return Ok(Some(Incoming::UserControl(event))),
                 // The peer asks us to acknowledge at this window: say we will, as librtmp and ffmpeg do.

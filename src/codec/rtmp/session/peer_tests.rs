@@ -104,9 +104,13 @@ fn pattern(length: usize) -> Vec<u8> {
 fn publish_reaches_the_server_with_connect_and_request_details() {
     for handshake in [ClientHandshakeMode::Simple, ClientHandshakeMode::Complex] {
         let peers = Peers::publishing(handshake);
-        let ServerEvent::Connect(connect) = &peers.server_events[0] else { panic!("{:?}", peers.server_events) };
+        let ServerEvent::Connect(connect) = &peers.server_events[0] else {
+            panic!("{:?}", peers.server_events)
+        };
         assert_eq!((connect.app.as_str(), connect.tc_url.as_str()), ("live", "rtmp://127.0.0.1:1935/live"));
-        let ServerEvent::Publish(publish) = &peers.server_events[1] else { panic!("{:?}", peers.server_events) };
+        let ServerEvent::Publish(publish) = &peers.server_events[1] else {
+            panic!("{:?}", peers.server_events)
+        };
         assert_eq!(publish.request.app, "live");
         assert_eq!(publish.request.stream, "livestream");
         assert_eq!(publish.request.vhost, "127.0.0.1");
@@ -136,7 +140,9 @@ fn server_sends_window_bandwidth_and_chunk_size_before_the_connect_result() {
     assert_eq!(types, [5, 6, 1, 20, 20]);
     assert_eq!(&messages[0].payload[..], &2_500_000u32.to_be_bytes());
     assert_eq!(&messages[2].payload[..], &60000u32.to_be_bytes());
-    assert!(matches!(Command::decode(&messages[3]).unwrap(), Command::Result { transaction_id, .. } if transaction_id == 1.0));
+    assert!(
+        matches!(Command::decode(&messages[3]).unwrap(), Command::Result { transaction_id, .. } if transaction_id == 1.0)
+    );
 }
 
 #[test]
@@ -182,12 +188,20 @@ fn aggregate_messages_become_separate_media_events() {
         payload.put_slice(body);
         payload.put_u32(11 + body.len() as u32);
     }
-    let aggregate = Message { type_id: message_type::AGGREGATE, timestamp: 1100, stream_id: 1, payload: payload.freeze() };
+    let aggregate = Message {
+        type_id: message_type::AGGREGATE,
+        timestamp: 1100,
+        stream_id: 1,
+        payload: payload.freeze(),
+    };
     peers.client.send_message(&aggregate, chunk_stream::VIDEO);
     peers.exchange().unwrap();
     assert_eq!(
         peers.server_media(),
-        [media(MediaMessageKind::Video, 1100, &[0x17, 1]), media(MediaMessageKind::Audio, 1120, &[0xaf, 1, 7])]
+        [
+            media(MediaMessageKind::Video, 1100, &[0x17, 1]),
+            media(MediaMessageKind::Audio, 1120, &[0xaf, 1, 7])
+        ]
     );
 }
 
@@ -197,7 +211,9 @@ fn unpublish_is_reported_and_answered() {
     peers.client.unpublish();
     peers.exchange().unwrap();
     assert_eq!(peers.server_events.last(), Some(&ServerEvent::Unpublish));
-    assert!(peers.client_events.contains(&ClientEvent::Status { code: "NetStream.Unpublish.Success".into() }));
+    assert!(peers
+        .client_events
+        .contains(&ClientEvent::Status { code: "NetStream.Unpublish.Success".into() }));
 }
 
 #[test]
@@ -207,7 +223,10 @@ fn play_gets_srs_sequence_then_media() {
     let ServerEvent::Play(play) = &peers.server_events[1] else { panic!("{:?}", peers.server_events) };
     assert_eq!((play.request.stream.as_str(), play.command.start), ("livestream", -2000.0));
     peers.server.accept_play().unwrap();
-    let sent = [media(MediaMessageKind::Video, 0, &[0x17, 0]), media(MediaMessageKind::Audio, 0x0123_4567, &pattern(90_000))];
+    let sent = [
+        media(MediaMessageKind::Video, 0, &[0x17, 0]),
+        media(MediaMessageKind::Audio, 0x0123_4567, &pattern(90_000)),
+    ];
     for message in &sent {
         peers.server.send_media(message).unwrap();
     }
@@ -252,7 +271,10 @@ fn rejected_publish_and_play_reach_the_client_with_their_codes() {
     peers.server.reject_publish("Stream is busy.").unwrap();
     peers.exchange().unwrap();
     assert!(peers.server.is_closing());
-    let rejected = ClientEvent::Rejected { code: "NetStream.Publish.BadName".into(), description: "Stream is busy.".into() };
+    let rejected = ClientEvent::Rejected {
+        code: "NetStream.Publish.BadName".into(),
+        description: "Stream is busy.".into(),
+    };
     assert_eq!(peers.client_events.last(), Some(&rejected));
 
     let mut peers = Peers::new(ClientIntent::Play, ClientHandshakeMode::Simple, ServerConfig::default());
@@ -260,7 +282,9 @@ fn rejected_publish_and_play_reach_the_client_with_their_codes() {
     assert_eq!(peers.server.accept_publish(), Err(RtmpError::WrongState("accept_publish")));
     peers.server.reject_play("no such stream").unwrap();
     peers.exchange().unwrap();
-    assert!(matches!(peers.client_events.last(), Some(ClientEvent::Rejected { code, .. }) if code == "NetStream.Play.StreamNotFound"));
+    assert!(
+        matches!(peers.client_events.last(), Some(ClientEvent::Rejected { code, .. }) if code == "NetStream.Play.StreamNotFound")
+    );
 }
 
 #[test]
@@ -268,25 +292,38 @@ fn unknown_command_is_answered_with_error_and_the_connection_lives() {
     let mut peers = Peers::publishing(ClientHandshakeMode::Simple);
     peers.client.send_message(&request::call("customCall", 42.0, &[], 0), chunk_stream::COMMAND);
     peers.exchange().unwrap();
-    assert!(matches!(peers.client_events.last(), Some(ClientEvent::Rejected { code, .. }) if code == "NetConnection.Call.Failed"));
+    assert!(
+        matches!(peers.client_events.last(), Some(ClientEvent::Rejected { code, .. }) if code == "NetConnection.Call.Failed")
+    );
     peers.client.send_media(&media(MediaMessageKind::Audio, 5, &[0xaf, 1])).unwrap();
     peers.exchange().unwrap();
     assert_eq!(peers.server_media(), [media(MediaMessageKind::Audio, 5, &[0xaf, 1])]);
 }
 
 fn set_chunk_size(size: u32) -> Message {
-    Message { type_id: message_type::SET_CHUNK_SIZE, timestamp: 0, stream_id: 0, payload: Bytes::copy_from_slice(&size.to_be_bytes()) }
+    Message {
+        type_id: message_type::SET_CHUNK_SIZE,
+        timestamp: 0,
+        stream_id: 0,
+        payload: Bytes::copy_from_slice(&size.to_be_bytes()),
+    }
 }
 
 #[test]
 fn bad_chunk_sizes_and_long_messages_are_typed_errors() {
-    for (size, expected) in [(0, RtmpError::ChunkSize(0)), (MAX_CHUNK_SIZE + 1, RtmpError::ChunkSize(MAX_CHUNK_SIZE + 1))] {
+    for (size, expected) in
+        [(0, RtmpError::ChunkSize(0)), (MAX_CHUNK_SIZE + 1, RtmpError::ChunkSize(MAX_CHUNK_SIZE + 1))]
+    {
         let mut peers = Peers::publishing(ClientHandshakeMode::Simple);
         peers.client.send_message(&set_chunk_size(size), chunk_stream::PROTOCOL_CONTROL);
         assert_eq!(peers.exchange(), Err(expected));
     }
     let limits = ChunkLimits { max_message_length: 100_000, ..ChunkLimits::default() };
-    let mut peers = Peers::new(ClientIntent::Publish, ClientHandshakeMode::Simple, ServerConfig { limits, ..ServerConfig::default() });
+    let mut peers = Peers::new(
+        ClientIntent::Publish,
+        ClientHandshakeMode::Simple,
+        ServerConfig { limits, ..ServerConfig::default() },
+    );
     peers.exchange().unwrap();
     peers.server.accept_publish().unwrap();
     peers.exchange().unwrap();
@@ -323,7 +360,10 @@ fn commands_before_connect_are_errors() {
 fn mutated_publish_sessions_give_errors_not_panics() {
     let mut peers = Peers::publishing(ClientHandshakeMode::Simple);
     for index in 0..30u32 {
-        peers.client.send_media(&media(MediaMessageKind::Video, index * 40, &pattern(3000 + index as usize))).unwrap();
+        peers
+            .client
+            .send_media(&media(MediaMessageKind::Video, index * 40, &pattern(3000 + index as usize)))
+            .unwrap();
     }
     peers.client.unpublish();
     peers.exchange().unwrap();

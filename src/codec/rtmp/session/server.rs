@@ -191,11 +191,18 @@ impl ServerSession {
     }
 
     pub fn accept_publish(&mut self) -> Result<(), RtmpError> {
-        let Role::PublishPending(style) = self.role else { return Err(RtmpError::WrongState("accept_publish")) };
+        let Role::PublishPending(style) = self.role else {
+            return Err(RtmpError::WrongState("accept_publish"));
+        };
         if style == PublishStyle::Fmle {
             self.connection.send_command(&reply::on_fc_publish(DEFAULT_STREAM_ID));
         }
-        self.connection.send_command(&reply::on_status(StreamStatus::PublishStart, DEFAULT_STREAM_ID, None, None));
+        self.connection.send_command(&reply::on_status(
+            StreamStatus::PublishStart,
+            DEFAULT_STREAM_ID,
+            None,
+            None,
+        ));
         self.role = Role::Publishing(style);
         Ok(())
     }
@@ -205,7 +212,8 @@ impl ServerSession {
         if !matches!(self.role, Role::PublishPending(_)) {
             return Err(RtmpError::WrongState("reject_publish"));
         }
-        let status = reply::on_status(StreamStatus::PublishBadName, DEFAULT_STREAM_ID, Some(description), None);
+        let status =
+            reply::on_status(StreamStatus::PublishBadName, DEFAULT_STREAM_ID, Some(description), None);
         self.connection.send_command(&status);
         self.role = Role::Closing;
         Ok(())
@@ -217,7 +225,8 @@ impl ServerSession {
         let Role::PlayPending(stream) = &self.role else { return Err(RtmpError::WrongState("accept_play")) };
         let stream = stream.clone();
         let id = DEFAULT_STREAM_ID;
-        self.connection.send_control(ControlMessage::UserControl(UserControlEvent::StreamBegin { stream_id: id }));
+        self.connection
+            .send_control(ControlMessage::UserControl(UserControlEvent::StreamBegin { stream_id: id }));
         self.connection.send_command(&reply::on_status(StreamStatus::PlayReset, id, None, Some(&stream)));
         self.connection.send_command(&reply::on_status(StreamStatus::PlayStart, id, None, Some(&stream)));
         self.connection.send_command(&reply::sample_access(id));
@@ -229,8 +238,12 @@ impl ServerSession {
     /// Refuses the play with NetStream.Play.StreamNotFound.
     pub fn reject_play(&mut self, description: &str) -> Result<(), RtmpError> {
         let Role::PlayPending(stream) = &self.role else { return Err(RtmpError::WrongState("reject_play")) };
-        let status =
-            reply::on_status(StreamStatus::PlayStreamNotFound, DEFAULT_STREAM_ID, Some(description), Some(stream));
+        let status = reply::on_status(
+            StreamStatus::PlayStreamNotFound,
+            DEFAULT_STREAM_ID,
+            Some(description),
+            Some(stream),
+        );
         self.connection.send_command(&status);
         self.role = Role::Closing;
         Ok(())
@@ -273,7 +286,9 @@ impl ServerSession {
 
     fn on_connect(&mut self, command: Command) -> Result<(), RtmpError> {
         let Command::Connect(connect) = command else {
-            return Err(RtmpError::NotConnected { command: format!("{command:?}").chars().take(40).collect() });
+            return Err(RtmpError::NotConnected {
+                command: format!("{command:?}").chars().take(40).collect(),
+            });
         };
         self.connection.send_control(ControlMessage::WindowAckSize(self.config.window_ack_size));
         self.connection.send_control(ControlMessage::SetPeerBandwidth {
@@ -281,7 +296,8 @@ impl ServerSession {
             limit_type: PEER_BANDWIDTH_DYNAMIC,
         });
         self.connection.set_out_chunk_size(self.config.chunk_size);
-        let result = reply::connect_result(connect.transaction_id, connect.object_encoding, &self.config.identity);
+        let result =
+            reply::connect_result(connect.transaction_id, connect.object_encoding, &self.config.identity);
         self.connection.send_command(&result);
         self.connection.send_command(&reply::request::call("onBWDone", 0.0, &[], 0));
         self.events.push_back(ServerEvent::Connect(connect.clone()));
@@ -302,7 +318,11 @@ impl ServerSession {
                 let style = if self.fmle_announced { PublishStyle::Fmle } else { PublishStyle::Flash };
                 let request = StreamRequest::discover(&self.tc_url(), &publish.stream_name);
                 self.role = Role::PublishPending(style);
-                self.events.push_back(ServerEvent::Publish(PublishRequest { request, command: publish, style }));
+                self.events.push_back(ServerEvent::Publish(PublishRequest {
+                    request,
+                    command: publish,
+                    style,
+                }));
             }
             Command::Play(play) => {
                 let request = StreamRequest::discover(&self.tc_url(), &play.stream_name);
@@ -313,7 +333,8 @@ impl ServerSession {
                 if matches!(self.role, Role::Publishing(_) | Role::PublishPending(_)) {
                     self.connection.send_command(&reply::on_fc_unpublish(DEFAULT_STREAM_ID));
                     self.connection.send_command(&reply::empty_result(transaction_id));
-                    let status = reply::on_status(StreamStatus::UnpublishSuccess, DEFAULT_STREAM_ID, None, None);
+                    let status =
+                        reply::on_status(StreamStatus::UnpublishSuccess, DEFAULT_STREAM_ID, None, None);
                     self.connection.send_command(&status);
                     self.stop_role();
                 } else {
@@ -325,7 +346,10 @@ impl ServerSession {
                 let (status, event) = if paused {
                     (StreamStatus::PauseNotify, UserControlEvent::StreamEof { stream_id: DEFAULT_STREAM_ID })
                 } else {
-                    (StreamStatus::UnpauseNotify, UserControlEvent::StreamBegin { stream_id: DEFAULT_STREAM_ID })
+                    (
+                        StreamStatus::UnpauseNotify,
+                        UserControlEvent::StreamBegin { stream_id: DEFAULT_STREAM_ID },
+                    )
                 };
                 self.connection.send_command(&reply::on_status(status, DEFAULT_STREAM_ID, None, None));
                 self.connection.send_control(ControlMessage::UserControl(event));
@@ -335,7 +359,11 @@ impl ServerSession {
             // ignores some of these, FMS answers them the same way.
             Command::Other { name, transaction_id, .. } if transaction_id > 0.0 && !name.starts_with('_') => {
                 let description = format!("Method not found ({name}).");
-                self.connection.send_command(&reply::call_error(transaction_id, "NetConnection.Call.Failed", &description));
+                self.connection.send_command(&reply::call_error(
+                    transaction_id,
+                    "NetConnection.Call.Failed",
+                    &description,
+                ));
             }
             _ => {}
         }
