@@ -268,7 +268,12 @@ impl ClientSession {
         if self.config.intent == ClientIntent::Publish {
             let name = Amf0Value::string(self.config.stream.clone());
             let transaction = self.take_transaction();
-            self.connection.send_command(&request::call("releaseStream", transaction, std::slice::from_ref(&name), 0));
+            self.connection.send_command(&request::call(
+                "releaseStream",
+                transaction,
+                std::slice::from_ref(&name),
+                0,
+            ));
             let transaction = self.take_transaction();
             self.connection.send_command(&request::call("FCPublish", transaction, &[name], 0));
         }

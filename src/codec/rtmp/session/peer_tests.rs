@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::*;
 use crate::codec::amf0::{self, Amf0Value};
 use crate::codec::rtmp::chunk::{ChunkDecoder, ChunkLimits, MAX_CHUNK_SIZE};
-use crate::codec::rtmp::command::{status_code, Command};
+use crate::codec::rtmp::command::Command;
 use crate::codec::rtmp::error::RtmpError;
 use crate::codec::rtmp::handshake::ClientHandshakeMode;
 use crate::codec::rtmp::message::{chunk_stream, message_type, MediaMessage, MediaMessageKind, Message};
@@ -397,5 +397,72 @@ fn mutated_publish_sessions_give_errors_not_panics() {
         n_errors += usize::from(failed);
     }
     assert!(n_errors > 0, "some mutations must be reported as errors");
-    let _ = status_code;
+}
+
+/// What ffmpeg's RTMP client sent while publishing 1 s of 160x120 H.264 + AAC (scripts/fixtures/rtmp.sh).
+const FFMPEG_PUBLISH: &[u8] = include_bytes!("../../../../tests/fixtures/rtmp/ffmpeg_publish.bin");
+
+/// Feeds `bytes` in pieces of `piece` bytes, accepting any publish; returns the events or the first error.
+fn serve_capture(bytes: &[u8], piece: usize) -> Result<Vec<ServerEvent>, RtmpError> {
+    let mut server = ServerSession::new(ServerConfig::default());
+    let mut events = Vec::new();
+    for part in bytes.chunks(piece.max(1)) {
+        server.handle_input(part)?;
+        while let Some(event) = server.poll_event() {
+            if matches!(event, ServerEvent::Publish(_)) {
+                server.accept_publish()?;
+            }
+            events.push(event);
+        }
+        while server.poll_output().is_some() {}
+    }
+    Ok(events)
+}
+
+#[test]
+fn captured_ffmpeg_publish_decodes_to_one_second_of_media() {
+    let events = serve_capture(FFMPEG_PUBLISH, 1000).unwrap();
+    let ServerEvent::Connect(connect) = &events[0] else { panic!("first event is not connect") };
+    assert_eq!(connect.app, "live");
+    assert!(connect.flash_ver.starts_with("FMLE/3.0"), "{}", connect.flash_ver);
+    let ServerEvent::Publish(publish) = &events[1] else { panic!("second event is not publish") };
+    assert_eq!((publish.request.stream.as_str(), publish.style), ("livestream", PublishStyle::Fmle));
+    let media: Vec<&MediaMessage> = events
+        .iter()
+        .filter_map(|event| match event {
+            ServerEvent::Media(media) => Some(media),
+            _ => None,
+        })
+        .collect();
+    let video: Vec<&&MediaMessage> = media.iter().filter(|m| m.kind == MediaMessageKind::Video).collect();
+    let audio: Vec<&&MediaMessage> = media.iter().filter(|m| m.kind == MediaMessageKind::Audio).collect();
+    assert_eq!(&video[0].payload[..2], &[0x17, 0x00]);
+    assert_eq!(&audio[0].payload[..2], &[0xaf, 0x00]);
+    assert_eq!(video.iter().filter(|m| m.payload[1] == 1).count(), 25, "1 s at 25 fps");
+    assert!(video.windows(2).all(|pair| pair[0].timestamp <= pair[1].timestamp));
+    assert_eq!(events.last(), Some(&ServerEvent::Unpublish));
+    // Byte-at-a-time feeding must give exactly the same events.
+    assert!(serve_capture(FFMPEG_PUBLISH, 1).unwrap() == events);
+}
+
+#[test]
+fn mutated_ffmpeg_capture_gives_errors_not_panics() {
+    let mut state = 0x0123_4567_89ab_cdef_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut n_errors = 0;
+    for _ in 0..400 {
+        let mut mutated = FFMPEG_PUBLISH.to_vec();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() as usize) % mutated.len();
+            mutated[at] = next() as u8;
+        }
+        mutated.truncate(1 + (next() as usize) % mutated.len());
+        n_errors += usize::from(serve_capture(&mutated, 1 + (next() as usize) % 3000).is_err());
+    }
+    assert!(n_errors > 0, "some mutations must be reported as errors");
 }

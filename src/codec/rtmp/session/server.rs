@@ -355,9 +355,12 @@ impl ServerSession {
                 self.connection.send_control(ControlMessage::UserControl(event));
                 self.events.push_back(ServerEvent::Pause { paused, time_millis });
             }
-            // A call that expects an answer gets `_error`, so the client does not wait forever; SRS
-            // ignores some of these, FMS answers them the same way.
-            Command::Other { name, transaction_id, .. } if transaction_id > 0.0 && !name.starts_with('_') => {
+            // A call that expects an answer gets `_error`, so the client does not wait forever (FMS
+            // answers the same way). Like SRS we stay silent to `_checkbw` and FCSubscribe, which
+            // ffmpeg and Flash send speculatively.
+            Command::Other { name, transaction_id, .. }
+                if transaction_id > 0.0 && !name.starts_with('_') && name != "FCSubscribe" =>
+            {
                 let description = format!("Method not found ({name}).");
                 self.connection.send_command(&reply::call_error(
                     transaction_id,
