@@ -181,6 +181,29 @@ impl Command {
     }
 }
 
+impl Command {
+    /// The command's name as sent on the wire, for logs and error messages.
+    pub fn name(&self) -> &str {
+        match self {
+            Command::Connect(_) => "connect",
+            Command::CreateStream { .. } => "createStream",
+            Command::ReleaseStream { .. } => "releaseStream",
+            Command::FcPublish { .. } => "FCPublish",
+            Command::FcUnpublish { .. } => "FCUnpublish",
+            Command::Publish(_) => "publish",
+            Command::Play(_) => "play",
+            Command::DeleteStream { .. } => "deleteStream",
+            Command::CloseStream { .. } => "closeStream",
+            Command::GetStreamLength { .. } => "getStreamLength",
+            Command::Pause { .. } => "pause",
+            Command::Result { .. } => "_result",
+            Command::Error { .. } => "_error",
+            Command::OnStatus { .. } => "onStatus",
+            Command::Other { name, .. } => name,
+        }
+    }
+}
+
 fn connect_from(transaction_id: f64, rest: &[Amf0Value]) -> Result<ConnectCommand, RtmpError> {
     let command_object = match rest.first() {
         Some(object @ (Amf0Value::Object(_) | Amf0Value::EcmaArray(_))) => object.clone(),

@@ -72,7 +72,8 @@ pub enum ClientEvent {
     Playing,
     /// The server refused: connect `_error`, or an onStatus with level "error".
     Rejected { code: String, description: String },
-    /// Any other onStatus code (Play.Reset, Unpublish.Success, Pause.Notify, ...).
+    /// Any other onStatus code (Play.Reset, Unpublish.Success, Pause.Notify, ...), or the code of a
+    /// non-fatal `_error` (to releaseStream, FCPublish or an unknown call).
     Status { code: String },
     /// Media received while playing.
     Media(MediaMessage),
@@ -231,9 +232,16 @@ impl ClientSession {
                 self.events.push_back(ClientEvent::Connected);
                 self.request_stream();
             }
-            (_, Command::Error { values, .. }) => {
+            // Only a refused connect or createStream is fatal; servers answer releaseStream, FCPublish
+            // and unknown calls with `_error` too, which ffmpeg also treats as a warning.
+            (_, Command::Error { transaction_id, values }) => {
                 let info = values.get(1).cloned().unwrap_or(Amf0Value::Null);
-                self.reject(&info);
+                if transaction_id == CONNECT_TRANSACTION || transaction_id == self.create_stream_transaction {
+                    self.reject(&info);
+                } else {
+                    let code = status_code(&info).unwrap_or_default().to_owned();
+                    self.events.push_back(ClientEvent::Status { code });
+                }
             }
             (Stage::AwaitCreateStream, Command::Result { transaction_id, values })
                 if transaction_id == self.create_stream_transaction =>

@@ -292,8 +292,9 @@ fn unknown_command_is_answered_with_error_and_the_connection_lives() {
     let mut peers = Peers::publishing(ClientHandshakeMode::Simple);
     peers.client.send_message(&request::call("customCall", 42.0, &[], 0), chunk_stream::COMMAND);
     peers.exchange().unwrap();
-    assert!(
-        matches!(peers.client_events.last(), Some(ClientEvent::Rejected { code, .. }) if code == "NetConnection.Call.Failed")
+    assert_eq!(
+        peers.client_events.last(),
+        Some(&ClientEvent::Status { code: "NetConnection.Call.Failed".into() })
     );
     peers.client.send_media(&media(MediaMessageKind::Audio, 5, &[0xaf, 1])).unwrap();
     peers.exchange().unwrap();
@@ -341,19 +342,59 @@ fn random_bytes_and_truncated_handshakes_never_panic() {
     assert_eq!(server.poll_event(), None);
 }
 
+/// A server that completed a handshake with a simple client.
+fn server_after_handshake() -> ServerSession {
+    let mut server = ServerSession::new(ServerConfig::default());
+    let (mut client_handshake, c0c1) =
+        crate::codec::rtmp::handshake::ClientHandshake::start(ClientHandshakeMode::Simple, 1, 0);
+    server.handle_input(&c0c1).unwrap();
+    let s0s1s2 = server.poll_output().unwrap();
+    server.handle_input(&client_handshake.handle_input(&s0s1s2).unwrap().send).unwrap();
+    server
+}
+
+/// Sends hand-built command messages to the server, as a client we do not implement would.
+fn send_commands(server: &mut ServerSession, commands: &[Message]) -> Result<(), RtmpError> {
+    let mut input = Vec::new();
+    for command in commands {
+        input.extend_from_slice(&crate::codec::rtmp::chunk_encoder::encode_message(command, 128, 3));
+    }
+    server.handle_input(&input)
+}
+
 #[test]
 fn commands_before_connect_are_errors() {
-    let mut peers = Peers::new(ClientIntent::Publish, ClientHandshakeMode::Simple, ServerConfig::default());
-    // Replace the client's connect with createStream by feeding the server by hand.
-    let c0c1 = peers.client.poll_output().unwrap();
-    peers.server.handle_input(&c0c1).unwrap();
-    let s0s1s2 = peers.server.poll_output().unwrap();
-    peers.client.handle_input(&s0s1s2).unwrap();
-    let c2 = peers.client.poll_output().unwrap();
-    let mut input = c2.to_vec();
+    let mut server = server_after_handshake();
     let create = request::call("createStream", 2.0, &[], 0);
-    input.extend_from_slice(&crate::codec::rtmp::chunk_encoder::encode_message(&create, 128, 3));
-    assert!(matches!(peers.server.handle_input(&input), Err(RtmpError::NotConnected { .. })));
+    assert_eq!(
+        send_commands(&mut server, &[create]),
+        Err(RtmpError::NotConnected { command: "createStream".into() })
+    );
+}
+
+#[test]
+fn flash_style_publish_and_pause_while_playing() {
+    let mut server = server_after_handshake();
+    let commands = [
+        request::connect(1.0, "live", "rtmp://h.com/live", "WIN 32,0,0,465"),
+        request::call("createStream", 2.0, &[], 0),
+        request::call("publish", 0.0, &[Amf0Value::string("cam")], 1),
+    ];
+    send_commands(&mut server, &commands).unwrap();
+    let events: Vec<ServerEvent> = std::iter::from_fn(|| server.poll_event()).collect();
+    let ServerEvent::Publish(publish) = &events[1] else { panic!("no publish event") };
+    assert_eq!((publish.style, publish.request.stream.as_str()), (PublishStyle::Flash, "cam"));
+    assert_eq!(publish.command.publish_type, "live");
+
+    let mut peers = Peers::new(ClientIntent::Play, ClientHandshakeMode::Simple, ServerConfig::default());
+    peers.exchange().unwrap();
+    peers.server.accept_play().unwrap();
+    let pause = request::call("pause", 0.0, &[Amf0Value::Boolean(true), Amf0Value::Number(1500.0)], 1);
+    peers.client.send_message(&pause, chunk_stream::STREAM_COMMAND);
+    peers.exchange().unwrap();
+    assert_eq!(peers.server_events.last(), Some(&ServerEvent::Pause { paused: true, time_millis: 1500.0 }));
+    assert!(peers.client_events.contains(&ClientEvent::Status { code: "NetStream.Pause.Notify".into() }));
+    assert!(peers.client_events.contains(&ClientEvent::StreamEof));
 }
 
 #[test]

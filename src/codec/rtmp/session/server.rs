@@ -269,7 +269,12 @@ impl ServerSession {
             let is_publisher = matches!(self.role, Role::PublishPending(_) | Role::Publishing(_));
             // SRS reads data messages as commands before publishing; only a publisher's media counts.
             if is_publisher {
-                let media = MediaMessage { kind, timestamp: message.timestamp, payload: message.payload };
+                // AMF3 data messages carry AMF0 after one format byte; hand out AMF0 only.
+                let payload = match (message.type_id, message.payload.first()) {
+                    (message_type::DATA_AMF3, Some(0)) => message.payload.slice(1..),
+                    _ => message.payload,
+                };
+                let media = MediaMessage { kind, timestamp: message.timestamp, payload };
                 self.events.push_back(ServerEvent::Media(media));
             }
             return Ok(());
@@ -286,9 +291,7 @@ impl ServerSession {
 
     fn on_connect(&mut self, command: Command) -> Result<(), RtmpError> {
         let Command::Connect(connect) = command else {
-            return Err(RtmpError::NotConnected {
-                command: format!("{command:?}").chars().take(40).collect(),
-            });
+            return Err(RtmpError::NotConnected { command: command.name().to_owned() });
         };
         self.connection.send_control(ControlMessage::WindowAckSize(self.config.window_ack_size));
         self.connection.send_control(ControlMessage::SetPeerBandwidth {
