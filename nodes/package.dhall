@@ -5,10 +5,14 @@
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
 { FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
+, FlvPostIn = ./flv_post_in.dhall
 , HttpRemux = ./http_remux.dhall
 , Jitter = ./jitter.dhall
+, MpegtsUdpIn = ./mpegts_udp_in.dhall
 , RtmpIn = ./rtmp_in.dhall
 , RtmpOut = ./rtmp_out.dhall
+, SrtIn = ./srt_in.dhall
+, SrtOut = ./srt_out.dhall
 , Vhost = ./vhost.dhall
 , TimeJitter = ./TimeJitter.dhall
 , Node = ./Node.dhall

@@ -17,3 +17,4 @@ pub mod mpegts;
 pub mod nal;
 pub mod opus;
 pub mod rtmp;
+pub mod srt_streamid;

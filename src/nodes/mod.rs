@@ -7,13 +7,22 @@
 pub mod file_in;
 pub mod file_out;
 pub mod flv_frames;
+pub mod flv_post_in;
 pub mod http_remux;
 pub mod jitter;
+pub mod mpegts_udp_in;
 pub mod remux_serializer;
 pub mod rtmp_in;
 pub mod rtmp_out;
 pub mod serve;
+pub mod srt_in;
+pub mod srt_out;
+pub mod ts_source;
 pub mod vhost;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
@@ -23,16 +32,21 @@ use crate::graph::engine::{Outputs, StreamCtx};
 use crate::graph::{Caps, Engine, Listen, Ports};
 use crate::media::MediaEvent;
 use crate::servers::http::HttpRoute;
+use crate::servers::srt::{SrtListenSettings, SrtRoute};
 
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
     FileIn(file_in::Config),
     FileOut(file_out::Config),
+    FlvPostIn(flv_post_in::Config),
     HttpRemux(http_remux::Config),
     Jitter(jitter::Config),
+    MpegtsUdpIn(mpegts_udp_in::Config),
     RtmpIn(rtmp_in::Config),
     RtmpOut(rtmp_out::Config),
+    SrtIn(srt_in::Config),
+    SrtOut(srt_out::Config),
     Vhost(vhost::Config),
 }
 
@@ -42,10 +56,14 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
+            NodeSpec::FlvPostIn(_) => "FlvPostIn",
             NodeSpec::HttpRemux(_) => "HttpRemux",
             NodeSpec::Jitter(_) => "Jitter",
+            NodeSpec::MpegtsUdpIn(_) => "MpegtsUdpIn",
             NodeSpec::RtmpIn(_) => "RtmpIn",
             NodeSpec::RtmpOut(_) => "RtmpOut",
+            NodeSpec::SrtIn(_) => "SrtIn",
+            NodeSpec::SrtOut(_) => "SrtOut",
             NodeSpec::Vhost(_) => "Vhost",
         }
     }
@@ -54,19 +72,27 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
+            NodeSpec::FlvPostIn(_) => flv_post_in::ports(),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
             NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => Ports::passthrough(),
+            NodeSpec::MpegtsUdpIn(_) => mpegts_udp_in::ports(),
             NodeSpec::RtmpIn(_) => rtmp_in::ports(),
             NodeSpec::RtmpOut(_) => rtmp_out::ports(),
+            NodeSpec::SrtIn(_) => srt_in::ports(),
+            NodeSpec::SrtOut(_) => srt_out::ports(),
         }
     }
 
     /// Graph-scoped sockets the node needs; `Err` names a bad address field.
     pub fn listens(&self) -> Result<Vec<Listen>, String> {
         match self {
+            NodeSpec::FlvPostIn(config) => flv_post_in::listens(config),
             NodeSpec::HttpRemux(config) => http_remux::listens(config),
+            NodeSpec::MpegtsUdpIn(config) => mpegts_udp_in::listens(config),
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
+            NodeSpec::SrtIn(config) => srt_in::listens(config),
+            NodeSpec::SrtOut(config) => srt_out::listens(config),
             NodeSpec::FileIn(_) | NodeSpec::FileOut(_) | NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => {
                 Ok(Vec::new())
             }
@@ -79,8 +105,12 @@ impl NodeSpec {
             NodeSpec::FileIn(config) => config.validate(),
             NodeSpec::FileOut(config) => config.validate(),
             NodeSpec::HttpRemux(config) => config.validate(),
+            NodeSpec::MpegtsUdpIn(config) => config.validate(),
+            NodeSpec::SrtIn(config) | NodeSpec::SrtOut(config) => config.validate(),
             NodeSpec::Vhost(config) => config.validate(),
-            NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => Ok(()),
+            NodeSpec::FlvPostIn(_) | NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => {
+                Ok(())
+            }
         }
     }
 
@@ -96,12 +126,19 @@ impl NodeSpec {
                 vec![("path", config.path.clone()), ("stream", config.stream.clone())]
             }
             NodeSpec::FileOut(config) => vec![("path", config.path.clone())],
+            NodeSpec::FlvPostIn(config) => vec![("listen", config.listen.clone())],
             NodeSpec::HttpRemux(config) => {
                 vec![("listen", config.listen.clone()), ("mount", config.mount.clone())]
             }
             NodeSpec::Jitter(config) => vec![("algorithm", format!("{:?}", config.algorithm).to_lowercase())],
+            NodeSpec::MpegtsUdpIn(config) => {
+                vec![("listen", config.listen.clone()), ("stream", config.stream.clone())]
+            }
             NodeSpec::RtmpIn(config) => vec![("listen", config.listen.clone())],
             NodeSpec::RtmpOut(config) => vec![("listen", config.listen.clone())],
+            NodeSpec::SrtIn(config) | NodeSpec::SrtOut(config) => {
+                vec![("listen", config.listen.clone()), ("latency", format!("{} ms", config.latency))]
+            }
             NodeSpec::Vhost(config) => config.summary(),
         }
     }
@@ -139,22 +176,41 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
 
 /// Starts what lives as long as the graph: listeners, servers, file sources.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
-    let graph = std::sync::Arc::clone(engine.graph());
-    let mut http_routes: std::collections::BTreeMap<
-        std::net::SocketAddr,
-        Vec<std::sync::Arc<dyn HttpRoute>>,
-    > = Default::default();
+    let graph = Arc::clone(engine.graph());
+    let mut http_routes: BTreeMap<SocketAddr, Vec<Arc<dyn HttpRoute>>> = BTreeMap::new();
+    let mut srt_servers: BTreeMap<SocketAddr, SrtServerPlan> = BTreeMap::new();
     for index in graph.dag.node_indices() {
         let spec = &graph.node(index).node;
-        match spec {
-            NodeSpec::FileIn(config) => engine.spawn(file_in::run(engine.clone(), index, config.clone())),
-            NodeSpec::HttpRemux(config) => {
-                for listen in spec.listens().map_err(anyhow::Error::msg)? {
+        let listens = spec.listens().map_err(anyhow::Error::msg)?;
+        for listen in &listens {
+            match spec {
+                NodeSpec::HttpRemux(config) => {
                     let route = http_remux::Route::new(engine.clone(), index, config.clone());
-                    http_routes.entry(listen.addr).or_default().push(std::sync::Arc::new(route));
+                    http_routes.entry(listen.addr).or_default().push(Arc::new(route));
                 }
+                NodeSpec::FlvPostIn(_) => {
+                    let route = flv_post_in::Route::new(engine.clone(), index);
+                    http_routes.entry(listen.addr).or_default().push(Arc::new(route));
+                }
+                NodeSpec::MpegtsUdpIn(config) => {
+                    let socket = crate::servers::udp::bind(listen.addr).await.map_err(|e| {
+                        anyhow::anyhow!("cannot listen for mpeg-ts on udp {}: {e}", listen.addr)
+                    })?;
+                    engine.spawn(mpegts_udp_in::run(engine.clone(), index, config.clone(), socket));
+                }
+                NodeSpec::SrtIn(config) | NodeSpec::SrtOut(config) => {
+                    let route: Arc<dyn SrtRoute> = match spec {
+                        NodeSpec::SrtIn(_) => srt_in::Route::new(engine.clone(), index),
+                        _ => srt_out::Route::new(engine.clone(), index),
+                    };
+                    let name = &graph.node(index).name;
+                    srt_servers.entry(listen.addr).or_default().add(name, config.listen_settings(), route)?;
+                }
+                _ => {}
             }
-            _ => {}
+        }
+        if let NodeSpec::FileIn(config) = spec {
+            engine.spawn(file_in::run(engine.clone(), index, config.clone()));
         }
     }
     for (addr, routes) in http_routes {
@@ -162,7 +218,41 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for http on {addr}: {e}"))?;
     }
+    for (addr, plan) in srt_servers {
+        let Some((_, settings)) = plan.settings else { continue };
+        crate::servers::srt::serve(engine, addr, settings, plan.routes)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for srt on udp {addr}: {e}"))?;
+    }
     Ok(())
+}
+
+/// The SRT nodes of one address: their routes and the settings they must agree on.
+#[derive(Default)]
+struct SrtServerPlan {
+    /// The first node's name and settings.
+    settings: Option<(String, SrtListenSettings)>,
+    routes: Vec<Arc<dyn SrtRoute>>,
+}
+
+impl SrtServerPlan {
+    fn add(
+        &mut self,
+        name: &str,
+        settings: SrtListenSettings,
+        route: Arc<dyn SrtRoute>,
+    ) -> anyhow::Result<()> {
+        match &self.settings {
+            Some((first, agreed)) if *agreed != settings => anyhow::bail!(
+                "srt nodes `{first}` and `{name}` share a listener but differ in latency, passphrase, \
+                 pbkeylen or default_app; give them the same settings"
+            ),
+            Some(_) => {}
+            None => self.settings = Some((name.to_owned(), settings)),
+        }
+        self.routes.push(route);
+        Ok(())
+    }
 }
 
 /// Runs one node's instance for one stream until its input ends.
@@ -170,11 +260,16 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
     match ctx.spec().clone() {
         NodeSpec::Jitter(config) => jitter::run(config.algorithm, input, outputs).await,
         NodeSpec::Vhost(config) => vhost::run(&config, input, outputs).await,
-        NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
+        NodeSpec::FileIn(_)
+        | NodeSpec::FlvPostIn(_)
+        | NodeSpec::MpegtsUdpIn(_)
+        | NodeSpec::RtmpIn(_)
+        | NodeSpec::SrtIn(_) => {
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
+        NodeSpec::SrtOut(_) => srt_out::run(ctx, input).await,
         NodeSpec::RtmpOut(_) => {
             tracing::error!(node = ctx.name(), "this node kind is not built yet");
         }

@@ -23,7 +23,7 @@ mod tests;
 
 pub use demux::{TsDemuxer, TsDemuxerLimits, TsDemuxerStats};
 pub use mux::TsMuxer;
-pub use packet::PACKET_LEN;
+pub use packet::{PACKET_LEN, SYNC_BYTE};
 
 use crate::media::Codec;
 
@@ -46,6 +46,15 @@ pub mod stream_type {
     pub const AAC_ADTS: u8 = 0x0f;
     pub const H264: u8 = 0x1b;
     pub const H265: u8 = 0x24;
+}
+
+/// The whole packets of one datagram (MPEG-TS over UDP, SRT): from the first sync byte, without
+/// the trailing bytes that do not fill a packet, as SRS reads a datagram. A datagram is a unit
+/// of loss, so a partial packet must not be joined to the next datagram's bytes.
+pub fn whole_packets(datagram: &[u8]) -> &[u8] {
+    let Some(start) = datagram.iter().position(|b| *b == SYNC_BYTE) else { return &[] };
+    let rest = &datagram[start..];
+    &rest[..rest.len() / PACKET_LEN * PACKET_LEN]
 }
 
 /// The codec a PMT stream_type carries, if this module handles it.

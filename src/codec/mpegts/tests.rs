@@ -353,3 +353,14 @@ fn fuzzed_mutations_give_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn datagrams_are_cut_to_whole_packets_from_the_first_sync() {
+    let mut datagram = vec![0x00, 0x11];
+    datagram.extend(std::iter::repeat_n(0x47u8, 2 * PACKET_LEN + 50));
+    let packets = super::whole_packets(&datagram);
+    assert_eq!(packets.len(), 2 * PACKET_LEN);
+    assert_eq!(packets[0], SYNC_BYTE);
+    assert!(super::whole_packets(&[0u8; 400]).is_empty());
+    assert!(super::whole_packets(&[0x47u8; 100]).is_empty());
+}
