@@ -14,11 +14,15 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use srt_tokio::access::{RejectReason, ServerRejectReason};
-use srt_tokio::options::{KeySize, Passphrase};
+use srt_tokio::options::{ByteCount, KeySize, Passphrase};
 use srt_tokio::{ConnectionRequest, SrtListener};
 
 use crate::codec::srt_streamid::SrtStreamId;
 use crate::graph::Engine;
+
+/// SRS's `sendbuf`/`recvbuf` default, 8192 × (1500 − 28) bytes. srt-tokio's default send buffer
+/// (46 KB) holds less than one gop burst to a new player: the rest would be dropped unsent.
+const SOCKET_BUFFER_BYTES: u64 = 8192 * (1500 - 28);
 
 pub type SessionFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -102,6 +106,8 @@ pub async fn serve(
     let (listener, mut incoming) = SrtListener::builder()
         .latency(latency)
         .set(|options| {
+            options.sender.buffer_size = ByteCount(SOCKET_BUFFER_BYTES);
+            options.receiver.buffer_size = ByteCount(SOCKET_BUFFER_BYTES);
             options.encryption.key_size = key_size;
             options.encryption.passphrase = passphrase;
         })
