@@ -13,17 +13,17 @@ in      live
             # [ srs.node "srt" (srs.Node.SrtIn srs.SrtIn::{ listen = "10080" })
               , srs.node "srt_play" (srs.Node.SrtOut srs.SrtOut::{ listen = "10080" })
               , srs.node
-                  "mpegts_udp"
+                  "stream_caster/mpegts_over_udp/8935"
                   ( srs.Node.MpegtsUdpIn
                       srs.MpegtsUdpIn::{ listen = "8935", stream = "live/livestream" }
                   )
-              , srs.node "flv_post" (srs.Node.FlvPostIn srs.FlvPostIn::{ listen = "8936" })
+              , srs.node "stream_caster/flv/8936" (srs.Node.FlvPostIn srs.FlvPostIn::{ listen = "8936" })
               ]
         , edges =
               live.edges
             # [ srs.edge "srt" vhost
               , srs.edge vhost "srt_play"
-              , srs.edge "mpegts_udp" vhost
-              , srs.edge "flv_post" vhost
+              , srs.edge "stream_caster/mpegts_over_udp/8935" vhost
+              , srs.edge "stream_caster/flv/8936" vhost
               ]
         }

@@ -32,6 +32,13 @@ fn classic_form_yields_the_same_graph_as_the_node_form() {
 }
 
 #[test]
+fn classic_casters_yield_the_same_graph_as_the_node_form() {
+    let nodes = load_file(&root().join("graphs/casters.dhall")).expect("casters graph loads");
+    let classic = load_file(&root().join("examples/casters-classic.dhall")).expect("classic graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
 fn dhall_vhost_defaults_equal_srs_defaults_in_rust() {
     let dir = tempdir();
     let file = dir.join("vhost.dhall");

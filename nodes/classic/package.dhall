@@ -7,5 +7,7 @@
 , Publish = ./Publish.dhall
 , HttpServer = ./HttpServer.dhall
 , HttpRemux = ./HttpRemux.dhall
+, SrtServer = ./SrtServer.dhall
+, StreamCaster = ./StreamCaster.dhall
 , toGraph = ./toGraph.dhall
 }

@@ -1,11 +1,17 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
 --  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server).
+--  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
+--  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
 
 let HttpServer = ./HttpServer.dhall
+
+let StreamCaster = ./StreamCaster.dhall
+
+let SrtServer = ./SrtServer.dhall
 
 let NamedNode = ../NamedNode.dhall
 
@@ -79,6 +85,69 @@ let vhostNodes =
       \(vhost : Vhost.Type) ->
         [ vhostNode config vhost ] # httpRemuxNodes config vhost
 
+let casterName =
+      \(caster : StreamCaster.Type) ->
+        merge
+          { MpegtsOverUdp = "stream_caster/mpegts_over_udp/${caster.listen}"
+          , Flv = "stream_caster/flv/${caster.listen}"
+          }
+          caster.caster
+
+let casterNodes =
+      \(config : Config.Type) ->
+        concatMap
+          StreamCaster.Type
+          NamedNode
+          ( \(caster : StreamCaster.Type) ->
+              if    caster.enabled
+              then  [ node
+                        (casterName caster)
+                        ( merge
+                            { MpegtsOverUdp =
+                                Node.MpegtsUdpIn
+                                  { listen = caster.listen
+                                  , stream = caster.stream
+                                  , idle_timeout = 5000
+                                  }
+                            , Flv = Node.FlvPostIn { listen = caster.listen }
+                            }
+                            caster.caster
+                        )
+                    ]
+              else  [] : List NamedNode
+          )
+          config.stream_casters
+
+let srtServers =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List SrtServer.Type
+          , Some =
+              \(server : SrtServer.Type) ->
+                if server.enabled then [ server ] else [] : List SrtServer.Type
+          }
+          config.srt_server
+
+let srtNodes =
+      \(config : Config.Type) ->
+        concatMap
+          SrtServer.Type
+          NamedNode
+          ( \(server : SrtServer.Type) ->
+              let settings =
+                    { listen = server.listen
+                    , latency = server.latency
+                    , passphrase = server.passphrase
+                    , pbkeylen = server.pbkeylen
+                    , default_app = server.default_app
+                    }
+
+              in  [ node "srt" (Node.SrtIn settings)
+                  , node "srt_play" (Node.SrtOut settings)
+                  ]
+          )
+          (srtServers config)
+
 let vhostEdges =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
@@ -88,6 +157,18 @@ let vhostEdges =
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
             (httpRemuxNodes config vhost)
+        # concatMap
+            NamedNode
+            Edge
+            (\(n : NamedNode) -> [ edge n.name vhost.name ])
+            (casterNodes config)
+        # concatMap
+            SrtServer.Type
+            Edge
+            ( \(server : SrtServer.Type) ->
+                [ edge "srt" vhost.name, edge vhost.name "srt_play" ]
+            )
+            (srtServers config)
 
 let toGraph
     : Config.Type -> Graph.Type
@@ -96,6 +177,8 @@ let toGraph
               [ node "rtmp" (Node.RtmpIn { listen = config.listen })
               , node "rtmp_play" (Node.RtmpOut { listen = config.listen })
               ]
+            # casterNodes config
+            # srtNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }
