@@ -168,3 +168,41 @@ pub fn record(url: &str, seconds: u32, out: &Path) {
         out.to_str().expect("utf-8"),
     ]);
 }
+
+/// A UDP port free on 127.0.0.1 at the time of asking.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Waits until the server's log contains `needle` (e.g. a UDP listener's start line).
+pub fn wait_for_log(server: &Server, needle: &str) {
+    for _ in 0..200 {
+        if server.log().contains(needle) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("log never said `{needle}`:\n{}", server.log());
+}
+
+/// A background ffmpeg (a live publisher), killed when dropped.
+pub struct Background(pub std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts ffmpeg with `args` in the background (stderr discarded unless it fails to start).
+pub fn spawn_ffmpeg(args: &[&str]) -> Background {
+    let child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg starts");
+    Background(child)
+}
