@@ -5,4 +5,5 @@
 
 pub mod http;
 pub mod srt;
+pub mod tcp;
 pub mod udp;

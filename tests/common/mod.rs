@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod rtmp_client;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
