@@ -24,16 +24,19 @@ fn graph(port: u16) -> String {
     )
 }
 
-/// POSTs `body` to `path` with `content_length` announced, then half-closes; returns the answer.
+/// POSTs `body` to `path` with `content_length` announced and returns the answer. A body shorter
+/// than announced is ended by half-closing (hyper then drops the connection, answer or not).
 fn raw_post(port: u16, path: &str, content_length: usize, body: &[u8]) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/x-flv\r\nContent-Length: {content_length}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/x-flv\r\nConnection: close\r\nContent-Length: {content_length}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).expect("write head");
     stream.write_all(body).expect("write body");
-    let _ = stream.shutdown(Shutdown::Write);
+    if body.len() < content_length {
+        let _ = stream.shutdown(Shutdown::Write);
+    }
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer
@@ -59,8 +62,9 @@ fn posted_flv_plays_busy_is_409_and_bad_bodies_end_only_their_publish() {
     std::thread::sleep(Duration::from_millis(500));
     let clip_bytes = std::fs::read(&clip).expect("clip");
 
-    // The live stream again: busy.
-    let busy = raw_post(port, "/live/test.flv", clip_bytes.len(), &clip_bytes[..4096]);
+    // The live stream again: busy. (No body: the server answers without reading one, and unread
+    // bytes would make the kernel reset the connection before the answer is read.)
+    let busy = raw_post(port, "/live/test.flv", 0, &[]);
     assert!(busy.starts_with("HTTP/1.1 409"), "second publish refused: {busy}");
     assert!(busy.contains("1028"), "SRS's stream-busy code: {busy}");
 

@@ -117,8 +117,9 @@ async fn receive(
     };
     tracing::info!(conn = id, %peer, stream = %key, "flv post publishing");
     let shutdown = engine.shutdown_signal();
+    let mut body = request.into_body();
     let result = tokio::select! {
-        result = relay_body(request.into_body(), &mut publication, id) => result,
+        result = relay_body(&mut body, &mut publication, id) => result,
         _ = shutdown => Ok(()),
     };
     publication.end().await;
@@ -129,13 +130,32 @@ async fn receive(
         }
         Err(cause) => {
             tracing::warn!(conn = id, %peer, stream = %key, "flv post ended the publish: {cause}");
+            discard_rest(&mut body).await;
             http::text_response(StatusCode::BAD_REQUEST, &format!("{cause}\n"))
         }
     }
 }
 
+/// Most of a refused body read and dropped so the client gets the answer; closing a socket with
+/// unread bytes makes the kernel reset the connection, and the answer is lost.
+const MAX_DISCARD_BYTES: usize = 1 << 20;
+const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn discard_rest(body: &mut Incoming) {
+    let discard = async {
+        let mut n_bytes = 0;
+        while n_bytes < MAX_DISCARD_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => n_bytes += frame.data_ref().map_or(0, |data| data.len()),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DISCARD_TIMEOUT, discard).await;
+}
+
 /// Reads the body, sending the tags' events as they complete; `Err` names what broke.
-async fn relay_body(mut body: Incoming, publication: &mut Publication, id: u64) -> Result<(), String> {
+async fn relay_body(body: &mut Incoming, publication: &mut Publication, id: u64) -> Result<(), String> {
     let mut reader = FlvReader::default();
     let mut frames = FlvToFrames::default();
     let mut unwrapper = TimestampUnwrapper::default();

@@ -90,12 +90,12 @@ impl Route {
 }
 
 impl SrtRoute for Route {
-    fn handle(&self, caller: SrtCaller) -> Result<SessionFuture, SrtCaller> {
+    fn handle(&self, caller: Box<SrtCaller>) -> Result<SessionFuture, Box<SrtCaller>> {
         if caller.stream_id.mode != SrtMode::Publish {
             return Err(caller);
         }
         let (engine, node) = (self.engine.clone(), self.node);
-        Ok(Box::pin(publish_session(engine, node, caller)))
+        Ok(Box::pin(publish_session(engine, node, *caller)))
     }
 }
 

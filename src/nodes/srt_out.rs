@@ -88,7 +88,7 @@ impl Route {
 }
 
 impl SrtRoute for Route {
-    fn handle(&self, caller: SrtCaller) -> Result<SessionFuture, SrtCaller> {
+    fn handle(&self, caller: Box<SrtCaller>) -> Result<SessionFuture, Box<SrtCaller>> {
         if caller.stream_id.mode != SrtMode::Request {
             return Err(caller);
         }
@@ -101,7 +101,7 @@ impl SrtRoute for Route {
             return Err(caller);
         }
         let key = StreamKey::new(vhost, caller.stream_id.app.clone(), caller.stream_id.stream.clone());
-        Ok(Box::pin(play_session(self.engine.clone(), self.node, key, caller)))
+        Ok(Box::pin(play_session(self.engine.clone(), self.node, key, *caller)))
     }
 }
 

@@ -80,7 +80,7 @@ impl SrtCaller {
 /// A node's part of an SRT listener.
 pub trait SrtRoute: Send + Sync {
     /// Takes the caller (returning its session) or gives it back for the next route.
-    fn handle(&self, caller: SrtCaller) -> Result<SessionFuture, SrtCaller>;
+    fn handle(&self, caller: Box<SrtCaller>) -> Result<SessionFuture, Box<SrtCaller>>;
 }
 
 /// Binds `addr` and serves `routes` until shutdown.
@@ -142,7 +142,7 @@ pub async fn serve(
                 }
             };
             tracing::info!(conn = id, %peer, stream_id = %text, mode = %stream_id.mode, "srt caller");
-            let caller = SrtCaller { id, peer, stream_id, request };
+            let caller = Box::new(SrtCaller { id, peer, stream_id, request });
             match dispatch(&routes, caller) {
                 Ok(session) => {
                     tokio::spawn(session);
@@ -158,7 +158,10 @@ pub async fn serve(
     Ok(())
 }
 
-fn dispatch(routes: &[Arc<dyn SrtRoute>], mut caller: SrtCaller) -> Result<SessionFuture, SrtCaller> {
+fn dispatch(
+    routes: &[Arc<dyn SrtRoute>],
+    mut caller: Box<SrtCaller>,
+) -> Result<SessionFuture, Box<SrtCaller>> {
     for route in routes {
         match route.handle(caller) {
             Ok(session) => return Ok(session),
