@@ -32,7 +32,7 @@ fn graph(srt: u16, http: u16) -> String {
 fn srt_publish_plays_over_http_flv_ffmpeg_srt_and_srt_live_transmit() {
     let dir = temp_dir("casters-srt");
     let clip = dir.join("in.ts");
-    make_h264_aac(&clip, "mpegts", 12);
+    make_h264_aac(&clip, "mpegts", 20);
     let (srt, http) = (free_udp_port(), free_port());
     let server = run_graph(&dir, &graph(srt, http), &[http]);
     wait_for_log(&server, "srt server listening");
@@ -40,6 +40,15 @@ fn srt_publish_plays_over_http_flv_ffmpeg_srt_and_srt_live_transmit() {
     let _publisher =
         spawn_ffmpeg(&["-re", "-i", clip.to_str().unwrap(), "-c", "copy", "-f", "mpegts", &publish_url]);
     wait_for_log(&server, "srt publishing");
+
+    // A second publisher of a live stream is refused in the handshake (SRS: stream busy).
+    let second = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", clip.to_str().unwrap()])
+        .args(["-t", "1", "-c", "copy", "-f", "mpegts", &publish_url])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(!second.status.success(), "a second publisher must be refused");
+    assert!(server.log().contains("is already being published"), "{}", server.log());
     std::thread::sleep(std::time::Duration::from_millis(1500));
 
     let play_url = format!("srt://127.0.0.1:{srt}?streamid=#!::r=live/test,m=request");
@@ -80,13 +89,4 @@ fn srt_publish_plays_over_http_flv_ffmpeg_srt_and_srt_live_transmit() {
     let video = flv.iter().find(|s| s.codec == "h264").unwrap();
     assert!(video.frames >= 60, "about 3 s of 25 fps video over http-flv, got {}", video.frames);
     assert!(video.duration >= 2.5, "duration {}", video.duration);
-
-    // A second publisher of a live stream is refused in the handshake (SRS: stream busy).
-    let second = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", clip.to_str().unwrap()])
-        .args(["-t", "1", "-c", "copy", "-f", "mpegts", &publish_url])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(!second.status.success(), "a second publisher must be refused");
-    assert!(server.log().contains("is already being published"), "{}", server.log());
 }
