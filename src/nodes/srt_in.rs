@@ -20,7 +20,6 @@ use srt_tokio::access::ServerRejectReason;
 
 use super::ts_source::TsSource;
 use super::vhost;
-use crate::codec::mpegts::whole_packets;
 use crate::codec::srt_streamid::SrtMode;
 use crate::graph::engine::PublishError;
 use crate::graph::listen::parse_listen;
@@ -130,7 +129,9 @@ async fn publish_session(engine: Engine, node: NodeIndex, caller: SrtCaller) {
             _ = &mut shutdown => break,
         };
         match received {
-            Some(Ok((_, payload))) => source.push(&mut publication, whole_packets(&payload)).await,
+            // SRT delivers bytes in order, and some senders (srt-live-transmit from a pipe) do not
+            // align messages to packets: the demuxer takes any chunking and resyncs after a drop.
+            Some(Ok((_, payload))) => source.push(&mut publication, &payload).await,
             Some(Err(e)) => {
                 tracing::warn!(conn = id, %peer, "srt receive failed: {e}");
                 break;

@@ -48,7 +48,7 @@ pub mod stream_type {
     pub const H265: u8 = 0x24;
 }
 
-/// The whole packets of one datagram (MPEG-TS over UDP, SRT): from the first sync byte, without
+/// The whole packets of one datagram (MPEG-TS over UDP): from the first sync byte, without
 /// the trailing bytes that do not fill a packet, as SRS reads a datagram. A datagram is a unit
 /// of loss, so a partial packet must not be joined to the next datagram's bytes.
 pub fn whole_packets(datagram: &[u8]) -> &[u8] {
