@@ -16,11 +16,16 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         None => super::embedded::unpack_default_graph()?,
     };
     let checked = super::graph::load_checked(&path)?;
+    serve(checked, &path.display().to_string())
+}
+
+/// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0).
+pub(crate) fn serve(checked: crate::graph::CheckedGraph, label: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
         engine.start().await?;
-        tracing::info!(graph = %path.display(), "server running");
+        tracing::info!(graph = %label, "server running");
         wait_for_signal().await;
         tracing::info!("shutting down");
         if !engine.shutdown(SHUTDOWN_GRACE).await {

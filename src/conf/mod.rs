@@ -18,7 +18,7 @@ pub mod process;
 pub mod values;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use parse::{Directive, FileSystem, SourceReader};
@@ -115,16 +115,6 @@ pub fn load(sources: &Sources, reader: &dyn SourceReader) -> Result<Loaded, Conf
 pub fn describe(sources: &Sources) -> String {
     match &sources.file {
         Some(path) => path.display().to_string(),
-        None => "the SRS_* environment".to_owned(),
-    }
-}
-
-/// `path` resolved against `base` when relative.
-pub fn resolve(base: &Path, path: &str) -> PathBuf {
-    let path = Path::new(path);
-    if path.is_absolute() {
-        path.to_owned()
-    } else {
-        base.join(path)
+        None => "SRS_* environment".to_owned(),
     }
 }
