@@ -71,15 +71,20 @@ fn log_warnings(loaded: &Loaded) {
 }
 
 /// The classic config evaluated by `classic.toGraph` and checked.
-pub fn build_graph(loaded: &Loaded, catalogue: &Path) -> anyhow::Result<(GraphFile, CheckedGraph)> {
-    let text = print::graph_text(&loaded.config, &print::import_path(catalogue), &[]);
-    check_text(&text, catalogue)
+fn build_graph(loaded: &Loaded, catalogue: &Path) -> anyhow::Result<(GraphFile, CheckedGraph)> {
+    let file = conf::graph_file(&loaded.config, catalogue).context("the classic form did not evaluate")?;
+    check_graph(file)
 }
 
-/// Loads graph text importing `catalogue` and checks it; warnings are logged, errors fail.
+/// Loads graph text importing `catalogue` and checks it.
 fn check_text(text: &str, catalogue: &Path) -> anyhow::Result<(GraphFile, CheckedGraph)> {
     let base = catalogue.parent().unwrap_or(Path::new("."));
     let file = graph::load::load_text(text, base).context("the classic form did not evaluate")?;
+    check_graph(file)
+}
+
+/// Checks a graph: warnings are logged, errors fail.
+fn check_graph(file: GraphFile) -> anyhow::Result<(GraphFile, CheckedGraph)> {
     let report = graph::check(&file);
     for problem in &report.problems {
         if problem.severity == Severity::Warning {

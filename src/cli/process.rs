@@ -25,7 +25,11 @@ pub fn init_logging(settings: &ProcessSettings) -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     match settings.log_tank {
         LogTank::Console => {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .try_init();
         }
         LogTank::File => {
             let path = Path::new(&settings.log_file);

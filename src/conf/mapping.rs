@@ -196,9 +196,13 @@ fn http_remux(block: &Directive, parent: &mut Scope) -> Result<Option<HttpRemux>
             "enabled" if scope.once(d) => enabled = flag_default_off(d),
             "mount" if scope.once(d) => {
                 remux.mount = text(d)?;
-                if !remux.mount.ends_with(".flv") {
-                    return Err(bad(d, "only `.flv` mounts are served so far".into()));
-                }
+                // The node's own check (extension picks the format, `[stream]` is required).
+                let node = crate::nodes::http_remux::Config {
+                    listen: String::new(),
+                    mount: remux.mount.clone(),
+                    crossdomain: true,
+                };
+                node.validate().map_err(|reason| bad(d, reason.replace("field `mount` ", "")))?;
             }
             "enabled" | "mount" => {}
             _ => scope.unsupported(d),
@@ -390,7 +394,12 @@ mod tests {
         assert!(error.starts_with("srs.conf:1: `vhost`: bad value"), "{error}");
         let error =
             map_text("vhost a { http_remux { enabled on; mount [app]/[stream].m3u8; } }\n").unwrap_err();
-        assert!(error.contains("only `.flv`"), "{error}");
+        assert!(
+            error.ends_with("ends in `.m3u8`: use .flv, .ts, .aac or .mp3 (the extension picks the format)")
+        );
+        let mapped =
+            map_text("vhost a { http_remux { enabled on; mount [vhost]/[app]/[stream].ts; } }\n").unwrap();
+        assert_eq!(mapped.config.vhosts[0].http_remux.as_ref().unwrap().mount, "[vhost]/[app]/[stream].ts");
     }
 
     #[test]

@@ -18,10 +18,12 @@ pub mod process;
 pub mod values;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use parse::{Directive, FileSystem, SourceReader};
+
+use crate::graph::{GraphFile, LoadError};
 
 /// Where a directive came from: a file and line, or an environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,4 +119,11 @@ pub fn describe(sources: &Sources) -> String {
         Some(path) => path.display().to_string(),
         None => "SRS_* environment".to_owned(),
     }
+}
+
+/// The graph `config` gives: its classic form evaluated by the catalogue's `classic.toGraph`
+/// (the catalogue's `package.dhall` at `catalogue`, an absolute path).
+pub fn graph_file(config: &classic::Config, catalogue: &Path) -> Result<GraphFile, LoadError> {
+    let text = print::graph_text(config, &print::import_path(catalogue), &[]);
+    crate::graph::load::load_text(&text, catalogue.parent().unwrap_or(Path::new("/")))
 }

@@ -63,25 +63,18 @@ pub fn apply(
     match directive.name.as_str() {
         "work_dir" => settings.work_dir = text(directive)?,
         "pid" => settings.pid = text(directive)?,
-        "daemon" => {
-            if flag_default_on(directive) {
-                warnings.push(Warning {
-                    at: directive.origin.clone(),
-                    message:
-                        "`daemon on`: srs never daemonizes and stays in the foreground (as SRS in docker)"
-                            .into(),
-                });
-            }
-        }
+        "daemon" if flag_default_on(directive) => warnings.push(Warning {
+            at: directive.origin.clone(),
+            message: "`daemon on`: srs never daemonizes and stays in the foreground (as SRS in docker)"
+                .into(),
+        }),
         "srs_log_tank" => {
             settings.log_tank = if directive.arg0() == "console" { LogTank::Console } else { LogTank::File };
         }
         "srs_log_file" => settings.log_file = text(directive)?,
-        "srs_log_level" => {
-            // srs_log_level_v2 wins over srs_log_level wherever it appears.
-            if settings.log_filter.is_none() {
-                settings.log_filter = Some(log_filter(directive, false, warnings));
-            }
+        // srs_log_level_v2 wins over srs_log_level wherever it appears.
+        "srs_log_level" if settings.log_filter.is_none() => {
+            settings.log_filter = Some(log_filter(directive, false, warnings));
         }
         "srs_log_level_v2" => settings.log_filter = Some(log_filter(directive, true, warnings)),
         _ => {}
