@@ -50,10 +50,10 @@ pub fn import(file: Option<PathBuf>, env_only: bool, catalogue: Option<PathBuf>)
         Some(path) => path,
         None => super::embedded::lasting_catalogue()?,
     };
-    let absolute = std::env::current_dir().context("current directory")?.join(&catalogue);
     let text =
         print::graph_text(&loaded.config, &print::import_path(&catalogue), &comments(&sources, &loaded));
-    check_text(&text, &absolute)?;
+    // A relative catalogue resolves from the current directory, as inline Dhall text does.
+    check_text(&text, &std::env::current_dir().context("current directory")?)?;
     print!("{text}");
     Ok(ExitCode::SUCCESS)
 }
@@ -76,9 +76,8 @@ fn build_graph(loaded: &Loaded, catalogue: &Path) -> anyhow::Result<(GraphFile, 
     check_graph(file)
 }
 
-/// Loads graph text importing `catalogue` and checks it.
-fn check_text(text: &str, catalogue: &Path) -> anyhow::Result<(GraphFile, CheckedGraph)> {
-    let base = catalogue.parent().unwrap_or(Path::new("."));
+/// Loads graph text (relative imports from `base`) and checks it.
+fn check_text(text: &str, base: &Path) -> anyhow::Result<(GraphFile, CheckedGraph)> {
     let file = graph::load::load_text(text, base).context("the classic form did not evaluate")?;
     check_graph(file)
 }
