@@ -32,26 +32,70 @@ struct TrackHead {
 
 /// Reads a complete MP4 file. Errors name the byte offset of the damage.
 pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
+    match read_mp4_partial(file)? {
+        (contents, None) => Ok(contents),
+        (_, Some(damage)) => Err(damage),
+    }
+}
+
+/// Reads as much of a damaged file as can be trusted: every sample before the first damage (a
+/// truncated or corrupt top-level box, fragment or sample), with the damage reported beside it.
+/// A file killed while a fragmented MP4 was being written reads up to its last whole fragment.
+/// `Err` only when nothing is usable (no readable `moov`).
+pub fn read_mp4_partial(file: &Bytes) -> Result<(Mp4Contents, Option<Mp4Error>), Mp4Error> {
     let file_len = file.len() as u64;
     let mut moov = None;
     let mut moofs = Vec::new();
+    let mut damage = None;
+    let mut last_was_moof = false;
     for found in BoxIter::new(file, 0) {
-        let found = found?;
-        if found.is(b"moov") {
-            moov.get_or_insert(found);
-        } else if found.is(b"moof") {
-            moofs.push(found);
+        match found {
+            Ok(found) => {
+                last_was_moof = found.is(b"moof");
+                if found.is(b"moov") {
+                    moov.get_or_insert(found);
+                } else if last_was_moof {
+                    moofs.push(found);
+                }
+            }
+            Err(error) => {
+                // A torn box right after a moof is that fragment's mdat: the fragment goes too.
+                if last_was_moof {
+                    moofs.pop();
+                }
+                damage = Some(error);
+                break;
+            }
         }
     }
-    let moov = moov.ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))?;
+    let moov = match (moov, damage) {
+        (Some(moov), found_damage) => {
+            damage = found_damage;
+            moov
+        }
+        (None, Some(error)) => return Err(error),
+        (None, None) => return Err(Mp4Error::MissingTopLevelBox(FourCc(*b"moov"))),
+    };
     let (heads, mut samples) = read_tracks(&moov, file_len)?;
     for moof in &moofs {
-        read_moof(moof, &mut samples, file_len)?;
+        let kept: Vec<(usize, i64)> = samples.iter().map(|t| (t.samples.len(), t.next_decode_ticks)).collect();
+        if let Err(error) = read_moof(moof, &mut samples, file_len) {
+            // A fragment read halfway is dropped whole, so every track stops at the same fragment.
+            for (track, (len, next)) in samples.iter_mut().zip(kept) {
+                track.samples.truncate(len);
+                track.next_decode_ticks = next;
+            }
+            damage.get_or_insert(error);
+            break;
+        }
     }
     let mut description = StreamDescription::default();
     let mut per_track_frames = Vec::new();
     for (head, samples) in heads.iter().zip(&samples) {
-        let frames = frames_of(head, &samples.samples, file)?;
+        let (frames, sample_damage) = frames_of(head, &samples.samples, file);
+        if let Some(error) = sample_damage {
+            damage.get_or_insert(error);
+        }
         match head.entry.codec.kind() {
             MediaKind::Video => description.video = Some(describe_video(&head.entry)?),
             MediaKind::Audio => {
@@ -61,7 +105,7 @@ pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
         }
         per_track_frames.push(frames);
     }
-    Ok(Mp4Contents { description, frames: interleave(per_track_frames) })
+    Ok((Mp4Contents { description, frames: interleave(per_track_frames) }, damage))
 }
 
 /// The first video and first audio `trak`, with their classic samples (empty in fragmented files).
@@ -156,24 +200,31 @@ fn describe_audio(entry: &SampleEntry, first_payload: Option<&Bytes>) -> Result<
     Ok(audio)
 }
 
-fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> Result<Vec<Frame>, Mp4Error> {
+/// The track's frames up to the first sample that cannot be read, and that sample's error.
+fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> (Vec<Frame>, Option<Mp4Error>) {
     let codec = track.entry.codec;
     let audio = codec.kind() == MediaKind::Audio;
     let mut frames = Vec::with_capacity(samples.len());
     for sample in samples {
-        let payload = slice_sample(file, sample)?;
-        let data = match track.entry.nal_length_size {
-            Some(length_size) if length_size != 4 => {
-                to_four_byte_lengths(&payload, length_size, sample.offset)?
-            }
-            _ => payload,
+        let data = match slice_sample(file, sample) {
+            Ok(payload) => match track.entry.nal_length_size {
+                Some(length_size) if length_size != 4 => {
+                    to_four_byte_lengths(&payload, length_size, sample.offset)
+                }
+                _ => Ok(payload),
+            },
+            Err(error) => Err(error),
+        };
+        let data = match data {
+            Ok(data) => data,
+            Err(error) => return (frames, Some(error)),
         };
         let dts = MediaTime::new(sample.decode_ticks, track.timebase);
         let pts =
             MediaTime::new(sample.decode_ticks.saturating_add(sample.composition_offset), track.timebase);
         frames.push(Frame { codec, dts, pts, keyframe: audio || sample.sync, data });
     }
-    Ok(frames)
+    (frames, None)
 }
 
 fn slice_sample(file: &Bytes, sample: &SampleInfo) -> Result<Bytes, Mp4Error> {

@@ -336,3 +336,21 @@ fn truncated_fragmented_file_still_decodes_its_complete_fragments() {
     let error = read_mp4(&Bytes::copy_from_slice(truncated)).unwrap_err();
     assert!(matches!(error, Mp4Error::Truncated { offset, .. } if offset >= last_complete as u64), "{error}");
 }
+
+#[test]
+fn partial_read_keeps_every_whole_fragment_of_a_torn_file() {
+    let contents = read_mp4(&Bytes::from_static(H264_AAC)).unwrap();
+    let (file, ends) = write_fragmented(&contents);
+    let last_complete = ends[ends.len() - 2];
+    let complete = read_mp4(&Bytes::copy_from_slice(&file[..last_complete])).unwrap();
+    // Cut inside the last mdat (its moof whole) and inside the last moof: both keep the same frames.
+    for cut in [file.len() - 10, last_complete + 20] {
+        let (partial, damage) = read_mp4_partial(&Bytes::copy_from_slice(&file[..cut])).unwrap();
+        assert!(damage.is_some(), "cut at {cut} reports damage");
+        assert_same_frames("partial", &partial.frames, &complete.frames);
+        assert_eq!(partial.description, complete.description);
+    }
+    let (whole, damage) = read_mp4_partial(&Bytes::from(file)).unwrap();
+    assert!(damage.is_none());
+    assert_eq!(whole.frames.len(), contents.frames.len());
+}
