@@ -44,8 +44,8 @@ pub struct FileMuxer {
     container: Container,
     description: Option<Arc<StreamDescription>>,
     started: bool,
-    /// Decode time of the first frame of an MP4 file: its time zero.
-    mp4_start: Option<MediaTime>,
+    /// Decode time of the first frame of an MP4 or FLV file: its time zero.
+    timeline_start: Option<MediaTime>,
     /// Frames the container could not take.
     pub n_dropped: u64,
 }
@@ -66,7 +66,7 @@ impl FileMuxer {
             (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
             (FileFormat::Mp4, Mp4Layout::Classic | Mp4Layout::Faststart) => Container::Classic(None),
         };
-        FileMuxer { container, description: None, started: false, mp4_start: None, n_dropped: 0 }
+        FileMuxer { container, description: None, started: false, timeline_start: None, n_dropped: 0 }
     }
 
     /// Appends to `out` the bytes for `event`; `true` when the output now ends at a point a reader
@@ -170,8 +170,10 @@ impl FileMuxer {
     fn push_frame(&mut self, frame: &Frame, out: &mut Vec<Bytes>) -> Result<bool, String> {
         match &mut self.container {
             Container::Flv(to_flv) => {
-                flv_tags(to_flv, &MediaEvent::Frame(frame.clone()), out);
-                Ok(frame.keyframe && frame.kind() == MediaKind::Video)
+                let video_keyframe = frame.keyframe && frame.kind() == MediaKind::Video;
+                let frame = rebase(&mut self.timeline_start, frame)?;
+                flv_tags(to_flv, &MediaEvent::Frame(frame), out);
+                Ok(video_keyframe)
             }
             Container::Ts(muxer) => {
                 let muxer = muxer.as_mut().ok_or("no mpeg-ts output")?;
@@ -179,11 +181,11 @@ impl FileMuxer {
                 Ok(frame.keyframe && frame.kind() == MediaKind::Video)
             }
             Container::Fragmented(fragmented) => {
-                let frame = rebase(&mut self.mp4_start, frame)?;
+                let frame = rebase(&mut self.timeline_start, frame)?;
                 fragmented.as_mut().ok_or("no mp4 output")?.push(&frame, out)
             }
             Container::Classic(classic) => {
-                let frame = rebase(&mut self.mp4_start, frame)?;
+                let frame = rebase(&mut self.timeline_start, frame)?;
                 let classic = classic.as_mut().ok_or("no mp4 output")?;
                 out.push(classic.write_frame(&frame).map_err(|e| e.to_string())?);
                 Ok(false)
@@ -199,8 +201,9 @@ impl FileMuxer {
     }
 }
 
-/// MP4 has no negative decode times and players start at zero: the file's timeline starts at its
-/// first frame (MPEG-TS sources start anywhere in the 33-bit clock), keeping the tracks' offsets.
+/// MP4 has no negative decode times and players start MP4 and FLV at zero: the file's timeline
+/// starts at its first frame (MPEG-TS sources start anywhere in the 33-bit clock), keeping the
+/// tracks' offsets. MPEG-TS output keeps the source's clock.
 fn rebase(start: &mut Option<MediaTime>, frame: &Frame) -> Result<Frame, String> {
     let start = *start.get_or_insert(frame.dts);
     if frame.dts < start {
