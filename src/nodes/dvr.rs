@@ -157,8 +157,9 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
                 let has_video = recording.description.as_ref().is_some_and(|d| d.video.is_some());
                 // SRS reaps on video keyframes only; a stream without video has none, so any frame goes.
                 let may_cut = !config.dvr_wait_keyframe || video_keyframe || !has_video;
-                let full = match (&recording.writer, segment_length) {
-                    (Some(writer), Some(length)) => writer.duration() >= length,
+                // As SRS, the incoming frame counts: a 2 s file is cut at the keyframe at 2 s.
+                let full = match (recording.writer.as_ref().and_then(|w| w.first_dts()), segment_length) {
+                    (Some(first_dts), Some(length)) => frame.dts - first_dts >= length,
                     _ => false,
                 };
                 if full && may_cut {

@@ -79,6 +79,11 @@ impl MediaFileWriter {
         &self.path
     }
 
+    /// Decode time of the first frame written.
+    pub fn first_dts(&self) -> Option<MediaTime> {
+        self.first_dts
+    }
+
     /// Media time covered so far (first to last decode time).
     pub fn duration(&self) -> MediaTime {
         match (self.first_dts, self.last_dts) {
