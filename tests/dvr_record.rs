@@ -88,7 +88,9 @@ fn kill_9_mid_recording_leaves_a_playable_fragmented_mp4() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let temporary = loop {
         let found = recordings(&dir, "tmp");
-        if let Some(file) = found.first().filter(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0) > 60_000) {
+        if let Some(file) =
+            found.first().filter(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0) > 60_000)
+        {
             break file.clone();
         }
         assert!(Instant::now() < deadline, "recording did not start");
@@ -98,7 +100,11 @@ fn kill_9_mid_recording_leaves_a_playable_fragmented_mp4() {
     server.wait().unwrap();
     let streams = probe(temporary.to_str().unwrap());
     let video = streams.iter().find(|s| s.codec == "h264").expect("video decodes");
-    assert!(video.frames >= 25 && video.frames % 25 == 0, "whole one-second fragments: {} frames", video.frames);
+    assert!(
+        video.frames >= 25 && video.frames % 25 == 0,
+        "whole one-second fragments: {} frames",
+        video.frames
+    );
     assert!(streams.iter().any(|s| s.codec == "aac" && s.frames > 0), "audio decodes");
 }
 
@@ -107,7 +113,8 @@ fn remux_graph_runs_to_completion_under_srs_run() {
     let dir = temp_dir("dvr-batch");
     let input = dir.join("in.ts");
     make_clip(&input, "mpegts", 2, "libx264");
-    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs/remux.dhall")).unwrap();
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs/remux.dhall")).unwrap();
     let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
     let output = dir.join("out.mp4");
     let graph = dir.join("remux.dhall");

@@ -42,12 +42,25 @@ fn assert_same_media(name: &str, input: &Path, output: &Path) {
     );
     assert_eq!(a_out.codec, a_in.codec, "{name}: audio codec");
     // ffmpeg's MP4 drops the AAC priming frame through its edit list; other containers keep it.
-    assert!(a_out.frames.abs_diff(a_in.frames) <= 1, "{name}: audio frames {} vs {}", a_out.frames, a_in.frames);
-    assert!((v_out.duration - v_in.duration).abs() <= 2.0 * FRAME + 0.01, "{name}: video duration {} vs {}", v_out.duration, v_in.duration);
+    assert!(
+        a_out.frames.abs_diff(a_in.frames) <= 1,
+        "{name}: audio frames {} vs {}",
+        a_out.frames,
+        a_in.frames
+    );
+    assert!(
+        (v_out.duration - v_in.duration).abs() <= 2.0 * FRAME + 0.01,
+        "{name}: video duration {} vs {}",
+        v_out.duration,
+        v_in.duration
+    );
     let offset_in = v_in.start - a_in.start;
     let offset_out = v_out.start - a_out.start;
     assert!(offset_out.abs() <= FRAME, "{name}: video starts {offset_out}s after audio");
-    assert!((offset_out - offset_in).abs() <= FRAME, "{name}: A/V offset {offset_out} vs {offset_in} in the input");
+    assert!(
+        (offset_out - offset_in).abs() <= FRAME,
+        "{name}: A/V offset {offset_out} vs {offset_in} in the input"
+    );
 }
 
 #[test]

@@ -128,8 +128,8 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         return;
     }
     let (template, format) = config.file_template();
-    let segment_length =
-        (config.dvr_plan == DvrPlan::Segment).then(|| MediaTime::from_millis(config.dvr_duration as i64 * 1000));
+    let segment_length = (config.dvr_plan == DvrPlan::Segment)
+        .then(|| MediaTime::from_millis(config.dvr_duration as i64 * 1000));
     let mut jitter = JitterCorrector::new(config.time_jitter);
     let mut recording = Recording::default();
     while let Some(event) = input.recv().await {
@@ -148,7 +148,10 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
             }
             MediaEvent::Frame(frame) => {
                 let video_keyframe = frame.kind() == MediaKind::Video && frame.keyframe;
-                if config.dvr_wait_keyframe && frame.kind() == MediaKind::Video && !recording.seen_video_keyframe {
+                if config.dvr_wait_keyframe
+                    && frame.kind() == MediaKind::Video
+                    && !recording.seen_video_keyframe
+                {
                     if !video_keyframe {
                         continue;
                     }

@@ -118,10 +118,9 @@ impl FileMuxer {
                 }
                 None
             }
-            Container::Classic(Some(classic)) => classic
-                .finish()
-                .map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}"))
-                .ok(),
+            Container::Classic(Some(classic)) => {
+                classic.finish().map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}")).ok()
+            }
             _ => None,
         }
     }
@@ -289,7 +288,11 @@ impl FragmentedMp4 {
         Ok(durable)
     }
 
-    fn flush(&mut self, next: NextDecodeTimes, out: &mut Vec<Bytes>) -> Result<(), crate::codec::mp4::Mp4Error> {
+    fn flush(
+        &mut self,
+        next: NextDecodeTimes,
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), crate::codec::mp4::Mp4Error> {
         if self.video.is_empty() && self.audio.is_empty() {
             return Ok(());
         }

@@ -56,11 +56,12 @@ mod tests {
         let key = StreamKey::parse("live/cam").unwrap();
         // 2024-02-29 13:05:09.042 UTC.
         let now = UNIX_EPOCH + Duration::from_millis(1_709_211_909_042);
-        let path = fill_path("/r/[vhost]/[app]/[stream]-[2006][01][02]-[15][04][05].[999]-[timestamp].mp4", &key, now);
-        assert_eq!(
-            path,
-            PathBuf::from("/r/__defaultVhost__/live/cam-20240229-130509.042-1709211909042.mp4")
+        let path = fill_path(
+            "/r/[vhost]/[app]/[stream]-[2006][01][02]-[15][04][05].[999]-[timestamp].mp4",
+            &key,
+            now,
         );
+        assert_eq!(path, PathBuf::from("/r/__defaultVhost__/live/cam-20240229-130509.042-1709211909042.mp4"));
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub fn read_mp4_partial(file: &Bytes) -> Result<(Mp4Contents, Option<Mp4Error>),
     };
     let (heads, mut samples) = read_tracks(&moov, file_len)?;
     for moof in &moofs {
-        let kept: Vec<(usize, i64)> = samples.iter().map(|t| (t.samples.len(), t.next_decode_ticks)).collect();
+        let kept: Vec<(usize, i64)> =
+            samples.iter().map(|t| (t.samples.len(), t.next_decode_ticks)).collect();
         if let Err(error) = read_moof(moof, &mut samples, file_len) {
             // A fragment read halfway is dropped whole, so every track stops at the same fragment.
             for (track, (len, next)) in samples.iter_mut().zip(kept) {
@@ -199,7 +200,8 @@ fn edit_list_shift(elst: &Mp4Box<'_>, movie: Timebase, track: Timebase) -> Resul
         };
         cursor.u32("elst media rate")?;
         if media_time == -1 {
-            delay_movie_ticks = delay_movie_ticks.saturating_add(i64::try_from(segment_duration).unwrap_or(0));
+            delay_movie_ticks =
+                delay_movie_ticks.saturating_add(i64::try_from(segment_duration).unwrap_or(0));
             continue;
         }
         let delay = MediaTime::new(delay_movie_ticks, movie).rescale(track).ticks();
