@@ -1,6 +1,7 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server).
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server;
+--  `dvr` → a `Dvr` node named "<vhost>/dvr").
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -74,10 +75,20 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let dvrNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dvr : (./Dvr.dhall).Type) ->
+                [ node "${vhost.name}/dvr" (Node.Dvr dvr) ]
+          }
+          vhost.dvr
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # httpRemuxNodes config vhost
+        [ vhostNode config vhost ] # httpRemuxNodes config vhost # dvrNodes vhost
 
 let vhostEdges =
       \(config : Config.Type) ->
@@ -87,7 +98,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (httpRemuxNodes config vhost)
+            (httpRemuxNodes config vhost # dvrNodes vhost)
 
 let toGraph
     : Config.Type -> Graph.Type

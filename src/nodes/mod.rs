@@ -4,11 +4,15 @@
 //! listeners as data (read by `graph check`) and runs a stream-scoped instance per live stream.
 //! This is the only layer where codec events become media frames and back.
 
+pub mod dvr;
 pub mod file_in;
+pub mod file_muxer;
 pub mod file_out;
+pub mod file_writer;
 pub mod flv_frames;
 pub mod http_remux;
 pub mod jitter;
+pub mod path_template;
 pub mod remux_serializer;
 pub mod rtmp_conn;
 pub mod rtmp_in;
@@ -22,12 +26,13 @@ use tokio::sync::mpsc;
 
 use crate::graph::engine::{Outputs, StreamCtx};
 use crate::graph::{Caps, Engine, Listen, Ports};
-use crate::media::MediaEvent;
+use crate::media::{Codec, MediaEvent};
 use crate::servers::http::HttpRoute;
 
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
+    Dvr(dvr::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
     HttpRemux(http_remux::Config),
@@ -41,6 +46,7 @@ impl NodeSpec {
     /// The kind's name as written in graph files.
     pub fn kind_name(&self) -> &'static str {
         match self {
+            NodeSpec::Dvr(_) => "Dvr",
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
             NodeSpec::HttpRemux(_) => "HttpRemux",
@@ -53,6 +59,7 @@ impl NodeSpec {
 
     pub fn ports(&self) -> Ports {
         match self {
+            NodeSpec::Dvr(config) => dvr::ports(config),
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
@@ -68,15 +75,18 @@ impl NodeSpec {
             NodeSpec::HttpRemux(config) => http_remux::listens(config),
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
-            NodeSpec::FileIn(_) | NodeSpec::FileOut(_) | NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => {
-                Ok(Vec::new())
-            }
+            NodeSpec::Dvr(_)
+            | NodeSpec::FileIn(_)
+            | NodeSpec::FileOut(_)
+            | NodeSpec::Jitter(_)
+            | NodeSpec::Vhost(_) => Ok(Vec::new()),
         }
     }
 
     /// Settings checks beyond what Dhall's types catch.
     pub fn validate(&self) -> Result<(), String> {
         match self {
+            NodeSpec::Dvr(config) => config.validate(),
             NodeSpec::FileIn(config) => config.validate(),
             NodeSpec::FileOut(config) => config.validate(),
             NodeSpec::HttpRemux(config) => config.validate(),
@@ -93,6 +103,9 @@ impl NodeSpec {
     /// Key settings shown by `srs graph dot`.
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         match self {
+            NodeSpec::Dvr(config) => {
+                vec![("dvr_path", config.dvr_path.clone()), ("dvr_plan", format!("{:?}", config.dvr_plan))]
+            }
             NodeSpec::FileIn(config) => {
                 vec![("path", config.path.clone()), ("stream", config.stream.clone())]
             }
@@ -116,15 +129,29 @@ impl NodeSpec {
 }
 
 /// File formats known by extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
 pub enum FileFormat {
     Flv,
+    Ts,
+    Mp4,
 }
 
 impl FileFormat {
     pub fn caps(self) -> Caps {
         match self {
             FileFormat::Flv => rtmp_in::rtmp_caps(),
+            FileFormat::Ts => Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]),
+            FileFormat::Mp4 => Caps::any(),
+        }
+    }
+
+    /// The format named as `srs remux --format` spells it.
+    pub fn from_name(name: &str) -> Option<FileFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "flv" => Some(FileFormat::Flv),
+            "ts" | "mpegts" => Some(FileFormat::Ts),
+            "mp4" => Some(FileFormat::Mp4),
+            _ => None,
         }
     }
 }
@@ -134,7 +161,9 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
     let extension = std::path::Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default();
     match extension.to_ascii_lowercase().as_str() {
         "flv" => Ok(FileFormat::Flv),
-        other => Err(format!("unknown file format `.{other}` (known: .flv)")),
+        "ts" => Ok(FileFormat::Ts),
+        "mp4" | "m4a" | "m4v" | "mov" => Ok(FileFormat::Mp4),
+        other => Err(format!("unknown file format `.{other}` (known: .flv, .ts, .mp4, .m4a, .m4v, .mov)")),
     }
 }
 
@@ -199,6 +228,7 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
+        NodeSpec::Dvr(config) => dvr::run(ctx, config, input).await,
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
         NodeSpec::RtmpOut(_) => rtmp_out::run(ctx, input).await,
