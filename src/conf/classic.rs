@@ -54,6 +54,8 @@ pub struct Vhost {
     pub publish: Publish,
     /// Present only when `http_remux { enabled on; }`.
     pub http_remux: Option<HttpRemux>,
+    /// Present only when `dvr { enabled on; }`; the `Dvr` node's own settings.
+    pub dvr: Option<crate::nodes::dvr::Config>,
 }
 
 impl Default for Vhost {
@@ -66,6 +68,7 @@ impl Default for Vhost {
             play: Play::default(),
             publish: Publish::default(),
             http_remux: None,
+            dvr: None,
         }
     }
 }

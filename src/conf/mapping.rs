@@ -119,7 +119,9 @@ fn vhost(block: &Directive, name: String, parent: &mut Scope) -> Result<(Vhost, 
                 vhost.http_remux = http_remux(d, &mut scope)?;
                 remux_origin = vhost.http_remux.as_ref().map(|_| d.origin.clone());
             }
-            "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux" => {}
+            "dvr" if scope.once(d) => vhost.dvr = super::media_blocks::dvr(d, &mut scope)?,
+            "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux"
+            | "dvr" => {}
             _ => scope.unsupported(d),
         }
     }
@@ -213,7 +215,7 @@ fn http_remux(block: &Directive, parent: &mut Scope) -> Result<Option<HttpRemux>
 }
 
 /// One block being mapped: which directives were seen (to report repeats) and the warnings.
-struct Scope {
+pub(super) struct Scope {
     /// The block's name for messages ("" at the top level).
     block: &'static str,
     seen: Vec<(String, Origin)>,
@@ -225,16 +227,16 @@ impl Scope {
         Scope { block, seen: Vec::new(), warnings: Vec::new() }
     }
 
-    fn child(&self, block: &'static str) -> Scope {
+    pub(super) fn child(&self, block: &'static str) -> Scope {
         Scope::new(block)
     }
 
-    fn absorb(&mut self, child: Scope) {
+    pub(super) fn absorb(&mut self, child: Scope) {
         self.warnings.extend(child.warnings);
     }
 
     /// True for the first directive of its name in this block; a repeat is reported.
-    fn once(&mut self, directive: &Directive) -> bool {
+    pub(super) fn once(&mut self, directive: &Directive) -> bool {
         if let Some((_, first)) = self.seen.iter().find(|(name, _)| *name == directive.name) {
             let message = format!("`{}` repeated: SRS uses the first, at {first}", directive.name);
             self.warnings.push(Warning { at: directive.origin.clone(), message });
@@ -244,11 +246,11 @@ impl Scope {
         true
     }
 
-    fn warn(&mut self, directive: &Directive, message: String) {
+    pub(super) fn warn(&mut self, directive: &Directive, message: String) {
         self.warnings.push(Warning { at: directive.origin.clone(), message });
     }
 
-    fn unsupported(&mut self, directive: &Directive) {
+    pub(super) fn unsupported(&mut self, directive: &Directive) {
         let place = if self.block.is_empty() { String::new() } else { format!(" in `{}`", self.block) };
         let what = if directive.is_block {
             format!("block `{} {{ }}`{place} is not supported: ignored", directive.name)
@@ -319,6 +321,7 @@ mod tests {
                 },
                 publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
                 http_remux: Some(HttpRemux::default()),
+                dvr: None,
             }],
         };
         assert_eq!(mapped.config, expected);

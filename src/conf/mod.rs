@@ -12,6 +12,7 @@
 pub mod classic;
 pub mod env;
 pub mod mapping;
+mod media_blocks;
 pub mod parse;
 pub mod print;
 pub mod process;

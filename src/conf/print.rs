@@ -151,7 +151,32 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(remux) => Expr::Some(Box::new(http_remux_expr(remux))),
         None => Expr::Lit("None srs.classic.HttpRemux.Type".into()),
     });
+    changed(&mut fields, "dvr", &vhost.dvr, &default.dvr, |v| match v {
+        Some(dvr) => Expr::Some(Box::new(dvr_expr(dvr))),
+        None => Expr::Lit("None srs.classic.Dvr.Type".into()),
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
+}
+
+fn dvr_expr(dvr: &crate::nodes::dvr::Config) -> Expr {
+    use crate::nodes::dvr::DvrPlan;
+    let default = crate::nodes::dvr::Config::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "dvr_apply", &dvr.dvr_apply, &default.dvr_apply, |v| {
+        let items: Vec<String> = v.iter().map(|item| text_literal(item)).collect();
+        Expr::Lit(format!("[ {} ]", items.join(", ")))
+    });
+    changed(&mut fields, "dvr_plan", &dvr.dvr_plan, &default.dvr_plan, |v| {
+        Expr::Lit(format!("srs.DvrPlan.{}", if *v == DvrPlan::Segment { "Segment" } else { "Session" }))
+    });
+    changed(&mut fields, "dvr_path", &dvr.dvr_path, &default.dvr_path, |v| text(v));
+    changed(&mut fields, "dvr_duration", &dvr.dvr_duration, &default.dvr_duration, |v| natural(*v));
+    let keyframe = (&dvr.dvr_wait_keyframe, &default.dvr_wait_keyframe);
+    changed(&mut fields, "dvr_wait_keyframe", keyframe.0, keyframe.1, |v| boolean(*v));
+    changed(&mut fields, "time_jitter", &dvr.time_jitter, &default.time_jitter, |v| {
+        Expr::Lit(format!("srs.TimeJitter.{}", time_jitter_tag(*v)))
+    });
+    Expr::Record { completion: "srs.classic.Dvr", fields }
 }
 
 fn play_expr(play: &Play) -> Expr {
@@ -288,6 +313,10 @@ mod tests {
             },
             publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
             http_remux: Some(HttpRemux { mount: "[vhost]/live/[stream] \"$x\".flv".into() }),
+            dvr: Some(crate::nodes::dvr::Config {
+                dvr_plan: crate::nodes::dvr::DvrPlan::Segment,
+                ..crate::nodes::dvr::Config::default()
+            }),
         };
         let config = Config {
             listen: "127.0.0.1:1936".into(),

@@ -55,6 +55,20 @@ pub struct Config {
     pub time_jitter: TimeJitter,
 }
 
+impl Default for Config {
+    /// SRS's defaults; the Dhall `Dvr.default` must equal these (tested in `conf::classic`).
+    fn default() -> Config {
+        Config {
+            dvr_apply: vec!["all".into()],
+            dvr_plan: DvrPlan::Session,
+            dvr_path: "./objs/nginx/html/[app]/[stream].[timestamp].flv".into(),
+            dvr_duration: 30,
+            dvr_wait_keyframe: true,
+            time_jitter: TimeJitter::Full,
+        }
+    }
+}
+
 impl Config {
     /// Whether `dvr_apply` selects the stream.
     pub fn applies_to(&self, key: &StreamKey) -> bool {
