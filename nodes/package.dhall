@@ -5,11 +5,14 @@
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
 { FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
+, HlsOut = ./hls_out.dhall
 , HttpRemux = ./http_remux.dhall
+, HttpStatic = ./http_static.dhall
 , Jitter = ./jitter.dhall
 , RtmpIn = ./rtmp_in.dhall
 , RtmpOut = ./rtmp_out.dhall
 , Vhost = ./vhost.dhall
+, SegmentFormat = ./SegmentFormat.dhall
 , TimeJitter = ./TimeJitter.dhall
 , Node = ./Node.dhall
 , NamedNode = ./NamedNode.dhall

@@ -7,8 +7,11 @@
 pub mod file_in;
 pub mod file_out;
 pub mod flv_frames;
+pub mod hls_out;
 pub mod http_remux;
+pub mod http_static;
 pub mod jitter;
+pub mod live_playlists;
 pub mod rtmp_in;
 pub mod rtmp_out;
 pub mod serve;
@@ -28,7 +31,9 @@ use crate::servers::http::HttpRoute;
 pub enum NodeSpec {
     FileIn(file_in::Config),
     FileOut(file_out::Config),
+    HlsOut(hls_out::Config),
     HttpRemux(http_remux::Config),
+    HttpStatic(http_static::Config),
     Jitter(jitter::Config),
     RtmpIn(rtmp_in::Config),
     RtmpOut(rtmp_out::Config),
@@ -41,7 +46,9 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
+            NodeSpec::HlsOut(_) => "HlsOut",
             NodeSpec::HttpRemux(_) => "HttpRemux",
+            NodeSpec::HttpStatic(_) => "HttpStatic",
             NodeSpec::Jitter(_) => "Jitter",
             NodeSpec::RtmpIn(_) => "RtmpIn",
             NodeSpec::RtmpOut(_) => "RtmpOut",
@@ -53,7 +60,9 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
+            NodeSpec::HlsOut(config) => hls_out::ports(config),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
+            NodeSpec::HttpStatic(_) => http_static::ports(),
             NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => Ports::passthrough(),
             NodeSpec::RtmpIn(_) => rtmp_in::ports(),
             NodeSpec::RtmpOut(_) => rtmp_out::ports(),
@@ -64,11 +73,14 @@ impl NodeSpec {
     pub fn listens(&self) -> Result<Vec<Listen>, String> {
         match self {
             NodeSpec::HttpRemux(config) => http_remux::listens(config),
+            NodeSpec::HttpStatic(config) => http_static::listens(config),
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
-            NodeSpec::FileIn(_) | NodeSpec::FileOut(_) | NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => {
-                Ok(Vec::new())
-            }
+            NodeSpec::FileIn(_)
+            | NodeSpec::FileOut(_)
+            | NodeSpec::HlsOut(_)
+            | NodeSpec::Jitter(_)
+            | NodeSpec::Vhost(_) => Ok(Vec::new()),
         }
     }
 
@@ -77,7 +89,9 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(config) => config.validate(),
             NodeSpec::FileOut(config) => config.validate(),
+            NodeSpec::HlsOut(config) => config.validate(),
             NodeSpec::HttpRemux(config) => config.validate(),
+            NodeSpec::HttpStatic(config) => config.validate(),
             NodeSpec::Vhost(config) => config.validate(),
             NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => Ok(()),
         }
@@ -95,8 +109,14 @@ impl NodeSpec {
                 vec![("path", config.path.clone()), ("stream", config.stream.clone())]
             }
             NodeSpec::FileOut(config) => vec![("path", config.path.clone())],
+            NodeSpec::HlsOut(config) => {
+                vec![("hls_path", config.hls_path.clone()), ("m3u8", config.hls_m3u8_file.clone())]
+            }
             NodeSpec::HttpRemux(config) => {
                 vec![("listen", config.listen.clone()), ("mount", config.mount.clone())]
+            }
+            NodeSpec::HttpStatic(config) => {
+                vec![("listen", config.listen.clone()), ("dir", config.dir.clone())]
             }
             NodeSpec::Jitter(config) => vec![("algorithm", format!("{:?}", config.algorithm).to_lowercase())],
             NodeSpec::RtmpIn(config) => vec![("listen", config.listen.clone())],
@@ -139,10 +159,10 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
 /// Starts what lives as long as the graph: listeners, servers, file sources.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     let graph = std::sync::Arc::clone(engine.graph());
-    let mut http_routes: std::collections::BTreeMap<
-        std::net::SocketAddr,
-        Vec<std::sync::Arc<dyn HttpRoute>>,
-    > = Default::default();
+    type Routes = std::collections::BTreeMap<std::net::SocketAddr, Vec<std::sync::Arc<dyn HttpRoute>>>;
+    let mut http_routes: Routes = Default::default();
+    // Static file routes answer everything under their mount, so they go after the others.
+    let mut fallback_routes: Routes = Default::default();
     for index in graph.dag.node_indices() {
         let spec = &graph.node(index).node;
         match spec {
@@ -153,8 +173,17 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
                     http_routes.entry(listen.addr).or_default().push(std::sync::Arc::new(route));
                 }
             }
+            NodeSpec::HttpStatic(config) => {
+                for listen in spec.listens().map_err(anyhow::Error::msg)? {
+                    let route = http_static::Route::new(engine.clone(), config.clone());
+                    fallback_routes.entry(listen.addr).or_default().push(std::sync::Arc::new(route));
+                }
+            }
             _ => {}
         }
+    }
+    for (addr, routes) in fallback_routes {
+        http_routes.entry(addr).or_default().extend(routes);
     }
     for (addr, routes) in http_routes {
         crate::servers::http::serve(engine, addr, routes)
@@ -173,7 +202,11 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
+        NodeSpec::HlsOut(config) => hls_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
+        NodeSpec::HttpStatic(_) => {
+            tracing::error!(node = ctx.name(), "a service node takes no media");
+        }
         NodeSpec::RtmpOut(_) => {
             tracing::error!(node = ctx.name(), "this node kind is not built yet");
         }
