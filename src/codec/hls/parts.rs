@@ -24,8 +24,8 @@ pub struct Part {
 #[derive(Debug, Clone)]
 pub struct PartCutter {
     target: Duration,
-    /// Start time of the open part and whether it starts at a random access point.
-    open: Option<(MediaTime, bool)>,
+    /// The open part: start time, whether it is independent, whether it holds video yet.
+    open: Option<(MediaTime, bool, bool)>,
     n_closed: u32,
     last_dts: [Option<MediaTime>; 2],
     interval: [Duration; 2],
@@ -61,22 +61,27 @@ impl PartCutter {
             }
         }
         self.last_dts[slot(kind)] = Some(dts);
-        let Some((start, independent)) = self.open else {
-            self.open = Some((dts, random_access));
+        let is_video = kind == MediaKind::Video;
+        let Some((start, independent, has_video)) = self.open else {
+            self.open = Some((dts, random_access, is_video));
             return None;
         };
         let elapsed = between(start, dts);
         if elapsed.is_zero() || elapsed + self.interval[slot(kind)] <= self.target {
+            // A part opened by audio is independent when its first video frame is a keyframe.
+            if is_video && !has_video {
+                self.open = Some((start, independent || random_access, true));
+            }
             return None;
         }
-        self.open = Some((dts, random_access));
+        self.open = Some((dts, random_access, is_video));
         Some(self.close(elapsed, independent))
     }
 
     /// Closes the open part at `end` because its segment ends there; the next frame opens part 0
     /// of the next segment.
     pub fn end_segment(&mut self, end: MediaTime) -> Option<Part> {
-        let part = self.open.take().and_then(|(start, independent)| {
+        let part = self.open.take().and_then(|(start, independent, _)| {
             let elapsed = between(start, end);
             (!elapsed.is_zero()).then(|| self.close(elapsed, independent))
         });

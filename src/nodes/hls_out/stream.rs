@@ -102,7 +102,7 @@ impl HlsStreams {
 
 #[derive(Debug)]
 enum Container {
-    Ts(TsSegments),
+    Ts(Box<TsSegments>),
     Fmp4(Fmp4Segments),
 }
 
@@ -182,7 +182,9 @@ impl HlsStream {
         self.description = Some(filtered.clone());
         match (self.config.segment_format, &mut self.container) {
             (SegmentFormat::Ts, Some(Container::Ts(ts))) => ts.update_description(&filtered)?,
-            (SegmentFormat::Ts, _) => self.container = Some(Container::Ts(TsSegments::new(&filtered)?)),
+            (SegmentFormat::Ts, _) => {
+                self.container = Some(Container::Ts(Box::new(TsSegments::new(&filtered)?)))
+            }
             (SegmentFormat::Fmp4, _) => {
                 // Frames already buffered belong to the old tracks: end their segment first.
                 if let Some(closed) = self.parked.segmenter.close() {
