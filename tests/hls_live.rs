@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{catalogue, http_request, make_clip, probe, temp_dir, wait_for_port, ClipKind, SrsServer};
+use common::{catalogue, http_request, make_clip, probe, temp_dir, wait_for_listener, ClipKind, SrsServer};
 
 /// One `#EXTINF` entry of a playlist.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,7 +262,7 @@ fn ts_playlist_follows_srs_rules_and_plays() {
     let port = 18610;
     let fields = "hls_fragment = 2.0, hls_window = 10.0, hls_dispose = 4";
     let server = SrsServer::start(&dir, &hls_graph(&dir, port, &clip, fields));
-    wait_for_port(port, Duration::from_secs(10));
+    wait_for_listener(port, Duration::from_secs(10));
     let watched = watch(&server, port, "/live/livestream.m3u8", true, Duration::from_secs(40));
     assert_live_rules(&watched, 2.0, 10.0);
     for (uri, (streams, keyframe_first)) in &watched.probes {
@@ -308,7 +308,7 @@ fn audio_only_streams_cut_at_the_aof_ratio() {
     // Timestamps from AAC sample counts (hls_dts_directly off) as SRS offers.
     let fields = "hls_fragment = 2.0, hls_window = 30.0, hls_dts_directly = False";
     let server = SrsServer::start(&dir, &hls_graph(&dir, port, &aac, fields));
-    wait_for_port(port, Duration::from_secs(10));
+    wait_for_listener(port, Duration::from_secs(10));
     let watched = watch(&server, port, "/live/livestream.m3u8", true, Duration::from_secs(40));
     // Pure audio: cut at hls_fragment × hls_aof_ratio = 4.2 s.
     assert_live_rules(&watched, 4.2, 30.0);
@@ -335,7 +335,7 @@ fn mp3_stream_plays_from_ts_segments() {
     let port = 18630;
     let server =
         SrsServer::start(&dir, &hls_graph(&dir, port, &mp3, "hls_fragment = 1.0, hls_aof_ratio = 2.0"));
-    wait_for_port(port, Duration::from_secs(10));
+    wait_for_listener(port, Duration::from_secs(10));
     let watched = watch(&server, port, "/live/livestream.m3u8", true, Duration::from_secs(30));
     assert_live_rules(&watched, 2.0, 60.0);
     for (uri, (streams, _)) in &watched.probes {
@@ -351,7 +351,7 @@ fn fmp4_playlist_plays_with_its_init_segment() {
     let port = 18640;
     let fields = "hls_fragment = 2.0, segment_format = srs.SegmentFormat.Fmp4";
     let server = SrsServer::start(&dir, &hls_graph(&dir, port, &clip, fields));
-    wait_for_port(port, Duration::from_secs(10));
+    wait_for_listener(port, Duration::from_secs(10));
     let watched = watch(&server, port, "/live/livestream.m3u8", false, Duration::from_secs(30));
     assert_live_rules(&watched, 2.0, 60.0);
     let last = watched.snapshots.last().unwrap();
@@ -376,7 +376,7 @@ fn low_latency_playlist_has_parts_and_blocks_until_the_part_exists() {
     let fields =
         "hls_fragment = 2.0, segment_format = srs.SegmentFormat.Fmp4, low_latency = True, part_target = 500";
     let server = SrsServer::start(&dir, &hls_graph(&dir, port, &clip, fields));
-    wait_for_port(port, Duration::from_secs(10));
+    wait_for_listener(port, Duration::from_secs(10));
     let m3u8 = "/live/livestream.m3u8";
     let start = Instant::now();
     let playlist = loop {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{catalogue, http_request, temp_dir, wait_for_port, SrsServer};
+use common::{catalogue, http_request, temp_dir, wait_for_listener, SrsServer};
 
 #[test]
 fn serves_files_and_refuses_paths_leaving_the_directory() {
@@ -23,7 +23,7 @@ fn serves_files_and_refuses_paths_leaving_the_directory() {
         served.display()
     );
     let _server = SrsServer::start(&dir, &graph);
-    wait_for_port(port, Duration::from_secs(10));
+    wait_for_listener(port, Duration::from_secs(10));
 
     let playlist = http_request(port, "GET", "/live/s.m3u8").unwrap();
     assert_eq!((playlist.status, playlist.text().as_str()), (200, "#EXTM3U\n"));

@@ -12,6 +12,8 @@ pub mod http_remux;
 pub mod http_static;
 pub mod jitter;
 pub mod live_playlists;
+pub mod remux_serializer;
+pub mod rtmp_conn;
 pub mod rtmp_in;
 pub mod rtmp_out;
 pub mod serve;
@@ -185,6 +187,31 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     for (addr, routes) in fallback_routes {
         http_routes.entry(addr).or_default().extend(routes);
     }
+    let mut rtmp_listeners: std::collections::BTreeMap<std::net::SocketAddr, rtmp_conn::RtmpNodes> =
+        Default::default();
+    for index in graph.dag.node_indices() {
+        let spec = &graph.node(index).node;
+        if let NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) = spec {
+            for listen in spec.listens().map_err(anyhow::Error::msg)? {
+                let nodes = rtmp_listeners
+                    .entry(listen.addr)
+                    .or_insert(rtmp_conn::RtmpNodes { publish: None, play: None });
+                match spec {
+                    NodeSpec::RtmpIn(_) => nodes.publish = Some(index),
+                    _ => nodes.play = Some(index),
+                }
+            }
+        }
+    }
+    for (addr, nodes) in rtmp_listeners {
+        let handler_engine = engine.clone();
+        let handler: crate::servers::tcp::Handler = std::sync::Arc::new(move |stream, peer, id| {
+            Box::pin(rtmp_conn::handle(handler_engine.clone(), nodes, stream, peer, id))
+        });
+        crate::servers::tcp::serve(engine, addr, "rtmp", handler)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for rtmp on {addr}: {e}"))?;
+    }
     for (addr, routes) in http_routes {
         crate::servers::http::serve(engine, addr, routes)
             .await
@@ -207,8 +234,6 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::HttpStatic(_) => {
             tracing::error!(node = ctx.name(), "a service node takes no media");
         }
-        NodeSpec::RtmpOut(_) => {
-            tracing::error!(node = ctx.name(), "this node kind is not built yet");
-        }
+        NodeSpec::RtmpOut(_) => rtmp_out::run(ctx, input).await,
     }
 }

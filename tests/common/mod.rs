@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod rtmp_client;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -177,7 +179,32 @@ impl Drop for SrsServer {
     }
 }
 
-/// The catalogue path for graph files written by tests.
+/// A port free on 127.0.0.1 at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A running `srs` process, killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// The server's log so far (stderr is written to `srs.log` in its directory).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("srs.log")).unwrap_or_default()
+    }
+}
+
+/// The catalogue's path, for graphs written by tests.
 pub fn catalogue() -> String {
     format!("{}/nodes/package.dhall", env!("CARGO_MANIFEST_DIR"))
 }
@@ -224,10 +251,55 @@ pub fn http_request(port: u16, method: &str, path: &str) -> std::io::Result<Http
 }
 
 /// Waits for something to listen on 127.0.0.1:`port`.
-pub fn wait_for_port(port: u16, limit: std::time::Duration) {
+pub fn wait_for_listener(port: u16, limit: std::time::Duration) {
     let start = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(start.elapsed() < limit, "nothing listens on port {port}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// Writes `graph` (Dhall, `srs` bound to the catalogue) and runs `srs run` on it in `dir`;
+/// waits until every port in `tcp_ports` accepts connections.
+pub fn run_graph(dir: &Path, graph: &str, tcp_ports: &[u16]) -> Server {
+    let path = dir.join("graph.dhall");
+    std::fs::write(&path, format!("let srs = {}\nin {graph}", catalogue())).expect("write graph");
+    let log = std::fs::File::create(dir.join("srs.log")).expect("log file");
+    let child = Command::new(srs_bin())
+        .arg("run")
+        .arg(&path)
+        .current_dir(dir)
+        .stderr(log)
+        .spawn()
+        .expect("srs starts");
+    let server = Server { child, dir: dir.to_owned() };
+    for port in tcp_ports {
+        wait_for_port(*port, &server);
+    }
+    server
+}
+
+pub fn wait_for_port(port: u16, server: &Server) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("port {port} never opened; log:\n{}", server.log());
+}
+
+/// Records `seconds` of a live URL with ffmpeg (`-c copy`) into `out`.
+pub fn record(url: &str, seconds: u32, out: &Path) {
+    ffmpeg(&[
+        "-rw_timeout",
+        "10000000",
+        "-i",
+        url,
+        "-t",
+        &seconds.to_string(),
+        "-c",
+        "copy",
+        out.to_str().expect("utf-8"),
+    ]);
 }
