@@ -11,6 +11,7 @@ in  srs.classic.toGraph
           , http_remux = Some srs.classic.HttpRemux::{
             , mount = "[vhost]/[app]/[stream].flv"
             }
+          , hls = Some srs.classic.Hls::{=}
           , dvr = Some srs.classic.Dvr::{
             , dvr_path = "./objs/dvr/[app]/[stream].[timestamp].mp4"
             , dvr_plan = srs.DvrPlan.Session

@@ -8,5 +8,6 @@
 , HttpServer = ./HttpServer.dhall
 , HttpRemux = ./HttpRemux.dhall
 , Dvr = ./Dvr.dhall
+, Hls = ./Hls.dhall
 , toGraph = ./toGraph.dhall
 }

@@ -1,7 +1,8 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server;
---  `dvr` → a `Dvr` node named "<vhost>/dvr").
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server; `hls` → an
+--  `HlsOut` node named "<vhost>/hls"; `dvr` → a `Dvr` node named "<vhost>/dvr"), and for
+--  `http_server` an `HttpStatic` node named "http_server" serving its `dir`.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -85,10 +86,44 @@ let dvrNodes =
           }
           vhost.dvr
 
+let hlsNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(hls : (./Hls.dhall).Type) ->
+                [ node "${vhost.name}/hls" (Node.HlsOut hls) ]
+          }
+          vhost.hls
+
+let mediaNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        httpRemuxNodes config vhost # hlsNodes vhost # dvrNodes vhost
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # httpRemuxNodes config vhost # dvrNodes vhost
+        [ vhostNode config vhost ] # mediaNodes config vhost
+
+let httpServerNodes =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(server : HttpServer.Type) ->
+                [ node
+                    "http_server"
+                    ( Node.HttpStatic
+                        { listen = server.listen
+                        , dir = server.dir
+                        , mount = "/"
+                        , crossdomain = server.crossdomain
+                        }
+                    )
+                ]
+          }
+          config.http_server
 
 let vhostEdges =
       \(config : Config.Type) ->
@@ -98,7 +133,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (httpRemuxNodes config vhost # dvrNodes vhost)
+            (mediaNodes config vhost)
 
 let toGraph
     : Config.Type -> Graph.Type
@@ -108,6 +143,7 @@ let toGraph
               , node "rtmp_play" (Node.RtmpOut { listen = config.listen })
               ]
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
+            # httpServerNodes config
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }
 

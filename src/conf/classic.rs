@@ -56,6 +56,8 @@ pub struct Vhost {
     pub http_remux: Option<HttpRemux>,
     /// Present only when `dvr { enabled on; }`; the `Dvr` node's own settings.
     pub dvr: Option<crate::nodes::dvr::Config>,
+    /// Present only when `hls { enabled on; }`; the `HlsOut` node's own settings.
+    pub hls: Option<crate::nodes::hls_out::Config>,
 }
 
 impl Default for Vhost {
@@ -69,6 +71,7 @@ impl Default for Vhost {
             publish: Publish::default(),
             http_remux: None,
             dvr: None,
+            hls: None,
         }
     }
 }
@@ -149,5 +152,9 @@ mod tests {
         assert_eq!(dhall::<Publish>("srs.classic.Publish::{=}"), Publish::default());
         assert_eq!(dhall::<HttpServer>("srs.classic.HttpServer::{=}"), HttpServer::default());
         assert_eq!(dhall::<HttpRemux>("srs.classic.HttpRemux::{=}"), HttpRemux::default());
+        let dvr = crate::nodes::dvr::Config::default();
+        assert_eq!(dhall::<crate::nodes::dvr::Config>("srs.classic.Dvr::{=}"), dvr);
+        let hls = crate::nodes::hls_out::Config::default();
+        assert_eq!(dhall::<crate::nodes::hls_out::Config>("srs.classic.Hls::{=}"), hls);
     }
 }

@@ -120,8 +120,9 @@ fn vhost(block: &Directive, name: String, parent: &mut Scope) -> Result<(Vhost, 
                 remux_origin = vhost.http_remux.as_ref().map(|_| d.origin.clone());
             }
             "dvr" if scope.once(d) => vhost.dvr = super::media_blocks::dvr(d, &mut scope)?,
+            "hls" if scope.once(d) => vhost.hls = super::media_blocks::hls(d, &mut scope)?,
             "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux"
-            | "dvr" => {}
+            | "dvr" | "hls" => {}
             _ => scope.unsupported(d),
         }
     }
@@ -322,6 +323,7 @@ mod tests {
                 publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
                 http_remux: Some(HttpRemux::default()),
                 dvr: None,
+                hls: None,
             }],
         };
         assert_eq!(mapped.config, expected);
@@ -361,7 +363,6 @@ mod tests {
             [
                 "srs.conf:1: `max_connections` is not supported: ignored",
                 "srs.conf:2: block `http_api { }` is not supported: ignored",
-                "srs.conf:4: block `hls { }` in `vhost` is not supported: ignored",
                 "srs.conf:5: `send_min_interval` in `play` is not supported: ignored",
                 "srs.conf:6: `fast_cache` in `http_remux` is not supported: ignored",
                 "srs.conf:6: `http_remux` is enabled but `http_server` is not: nothing serves it (as in SRS)",

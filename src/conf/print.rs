@@ -155,7 +155,20 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(dvr) => Expr::Some(Box::new(dvr_expr(dvr))),
         None => Expr::Lit("None srs.classic.Dvr.Type".into()),
     });
+    changed(&mut fields, "hls", &vhost.hls, &default.hls, |v| match v {
+        Some(hls) => Expr::Some(Box::new(node_block_expr("srs.classic.Hls", hls))),
+        None => Expr::Lit("None srs.classic.Hls.Type".into()),
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
+}
+
+/// A block whose record is a node's own settings, written whole (`Block::{ every field }`):
+/// serde_dhall prints it from the Rust type, so a new field can never be forgotten here.
+fn node_block_expr<T: serde::Serialize + serde_dhall::StaticType>(completion: &str, value: &T) -> Expr {
+    match serde_dhall::serialize(value).static_type_annotation().to_string() {
+        Ok(text) => Expr::Lit(format!("{completion}::{text}")),
+        Err(e) => Expr::Lit(format!("{completion}.default {{- not printable: {e} -}}")),
+    }
 }
 
 fn dvr_expr(dvr: &crate::nodes::dvr::Config) -> Expr {
@@ -316,6 +329,11 @@ mod tests {
             dvr: Some(crate::nodes::dvr::Config {
                 dvr_plan: crate::nodes::dvr::DvrPlan::Segment,
                 ..crate::nodes::dvr::Config::default()
+            }),
+            hls: Some(crate::nodes::hls_out::Config {
+                hls_fragment: 2.5,
+                segment_format: crate::nodes::hls_out::SegmentFormat::Fmp4,
+                ..crate::nodes::hls_out::Config::default()
             }),
         };
         let config = Config {
