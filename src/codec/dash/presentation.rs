@@ -263,3 +263,99 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     }
     a
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::media::{AudioTrack, Codec};
+
+    fn config(addressing: SegmentAddressing) -> PresentationConfig {
+        PresentationConfig {
+            addressing,
+            fragment_ms: 2000,
+            update_period_ms: 5000,
+            timeshift_ms: 30_000,
+            window_size: 2,
+            prefix: "live/".into(),
+        }
+    }
+
+    fn audio_init() -> InitSegment {
+        InitSegment {
+            track: TrackDescription::Audio(AudioTrack {
+                codec: Codec::Mp3,
+                config: Bytes::new(),
+                sample_rate: 1000,
+                channels: 1,
+                profile: String::new(),
+            }),
+            timebase: Timebase::MILLIS,
+            bytes: Bytes::new(),
+        }
+    }
+
+    fn segment(number: u64, start: u64) -> MediaSegment {
+        MediaSegment {
+            kind: MediaKind::Audio,
+            number,
+            start,
+            duration: 2000,
+            timebase: Timebase::MILLIS,
+            n_frames: 10,
+            bytes: Bytes::from(vec![0; 1000]),
+        }
+    }
+
+    #[test]
+    fn window_keeps_the_newest_segments_and_names_their_files() {
+        let mut presentation = DashPresentation::new(config(SegmentAddressing::Time));
+        assert!(presentation.mpd(0, false).is_none(), "no MPD before a segment");
+        presentation.set_track(&audio_init()).unwrap();
+        presentation.set_origin(MediaTime::from_millis(1000), 1_700_000_000_000);
+        assert!(presentation.add_segment(&segment(1, 1000)).is_empty());
+        assert!(presentation.add_segment(&segment(2, 3000)).is_empty());
+        let dropped = presentation.add_segment(&segment(3, 5000));
+        assert_eq!(dropped, [SegmentRecord { number: 1, start: 1000, duration: 2000 }]);
+        assert_eq!(presentation.segment_file(MediaKind::Audio, &dropped[0]), "live/audio-1000.m4s");
+        assert_eq!(
+            presentation.files(),
+            ["live/audio-init.mp4", "live/audio-3000.m4s", "live/audio-5000.m4s"]
+        );
+        let xml = presentation.mpd(1_700_000_007_000, false).unwrap().to_xml();
+        assert!(xml.contains(r#"availabilityStartTime="2023-11-14T22:13:20Z""#), "{xml}");
+        assert!(xml.contains(r#"bandwidth="4000""#), "8000 bits in 2 s: {xml}");
+        assert!(xml.contains(r#"<SegmentTemplate timescale="1000" presentationTimeOffset="1000" initialization="live/audio-init.mp4" media="live/audio-$Time$.m4s">"#), "{xml}");
+        assert!(xml.contains(r#"<S t="3000" d="2000" r="1"/>"#), "{xml}");
+        let ended = presentation.mpd(1_700_000_009_000, true).unwrap();
+        assert_eq!(ended.presentation, Presentation::Static { media_presentation_duration_ms: 4000 });
+        assert_eq!(ended.adaptation_sets[0].template.presentation_time_offset, 3000);
+    }
+
+    #[test]
+    fn number_addressing_counts_from_the_first_segment_while_live() {
+        let mut presentation = DashPresentation::new(config(SegmentAddressing::Number));
+        presentation.set_track(&audio_init()).unwrap();
+        presentation.set_origin(MediaTime::ZERO, 0);
+        for (number, start) in [(4, 0), (5, 2000), (6, 4000)] {
+            presentation.add_segment(&segment(number, start));
+        }
+        let live = presentation.mpd(6000, false).unwrap();
+        let template = &live.adaptation_sets[0].template;
+        assert_eq!(template.addressing, Addressing::Number { start_number: 4, duration: 2000 });
+        assert_eq!(template.media, "live/audio-$Number$.m4s");
+        let ended = presentation.mpd(6000, true).unwrap();
+        assert_eq!(
+            ended.adaptation_sets[0].template.addressing,
+            Addressing::Number { start_number: 5, duration: 2000 }
+        );
+    }
+
+    #[test]
+    fn frame_rates_are_integers_or_small_fractions() {
+        assert_eq!(frame_rate_text(50 * 90_000, 180_000).as_deref(), Some("25"));
+        assert_eq!(frame_rate_text(60 * 90_000, 180_180).as_deref(), Some("30000/1001"));
+        assert_eq!(frame_rate_text(7, 1_000_003), None);
+    }
+}

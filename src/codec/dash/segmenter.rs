@@ -339,3 +339,137 @@ fn start_track(track: &TrackDescription) -> Result<(TrackState, InitSegment), Da
         TrackState { track: track.clone(), writer, timebase, pending: Vec::new(), last_sample_ticks: 0 };
     Ok((state, init))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::Codec;
+
+    fn description(video: bool, audio: bool) -> StreamDescription {
+        let fixture = |name: &str| Bytes::from(std::fs::read(format!("tests/fixtures/bits/{name}")).unwrap());
+        StreamDescription {
+            video: video.then(|| VideoTrack {
+                codec: Codec::H264,
+                config: fixture("high_320x240.avcc"),
+                width: 320,
+                height: 240,
+                profile: "High".into(),
+                level: "3.1".into(),
+            }),
+            audio: audio.then(|| AudioTrack {
+                codec: Codec::Aac,
+                config: fixture("lc_44100_stereo.asc"),
+                sample_rate: 44_100,
+                channels: 2,
+                profile: "LC".into(),
+            }),
+        }
+    }
+
+    fn frame(codec: Codec, ms: i64, keyframe: bool) -> Frame {
+        let time = MediaTime::from_millis(ms);
+        Frame { codec, dts: time, pts: time, keyframe, data: Bytes::from_static(&[0, 0, 0, 1, 0x65]) }
+    }
+
+    /// 25 fps video with a keyframe every second and 20 ms audio frames, interleaved by time.
+    fn frames_until(end_ms: i64) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        for ms in 0..end_ms {
+            if ms % 40 == 0 {
+                frames.push(frame(Codec::H264, ms, ms % 1000 == 0));
+            }
+            if ms % 20 == 0 {
+                frames.push(frame(Codec::Aac, ms, true));
+            }
+        }
+        frames
+    }
+
+    fn segments(outputs: &[SegmenterOutput]) -> Vec<&MediaSegment> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                SegmenterOutput::Segment(segment) => Some(segment),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn video_cuts_at_keyframes_and_audio_follows_the_cut_time() {
+        let mut segmenter = DashSegmenter::new(MediaTime::from_millis(2000), 1);
+        let mut outputs = segmenter.push_description(&description(true, true));
+        assert_eq!(outputs.iter().filter(|o| matches!(o, SegmenterOutput::Init(_))).count(), 2);
+        for frame in frames_until(6000) {
+            outputs.extend(segmenter.push_frame(frame).unwrap());
+        }
+        outputs.extend(segmenter.finish());
+        let all = segments(&outputs);
+        let video: Vec<_> = all.iter().filter(|s| s.kind == MediaKind::Video).collect();
+        let audio: Vec<_> = all.iter().filter(|s| s.kind == MediaKind::Audio).collect();
+        assert_eq!(video.iter().map(|s| s.number).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(audio.iter().map(|s| s.number).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            video.iter().map(|s| (s.start, s.duration)).collect::<Vec<_>>(),
+            [(0, 180_000), (180_000, 180_000), (360_000, 180_000)]
+        );
+        assert_eq!(video.iter().map(|s| s.n_frames).collect::<Vec<_>>(), [50, 50, 50]);
+        // Audio at 44.1 kHz: the segment ends where the first frame past the cut begins.
+        assert_eq!(
+            audio.iter().map(|s| (s.start, s.duration)).collect::<Vec<_>>(),
+            [(0, 88_200), (88_200, 88_200), (176_400, 88_200)]
+        );
+        assert_eq!(audio.iter().map(|s| s.n_frames).collect::<Vec<_>>(), [100, 100, 100]);
+    }
+
+    #[test]
+    fn leading_non_keyframes_are_dropped_and_audio_only_cuts_on_duration() {
+        let mut segmenter = DashSegmenter::new(MediaTime::from_millis(1000), 7);
+        segmenter.push_description(&description(true, false));
+        assert!(segmenter.push_frame(frame(Codec::H264, 0, false)).unwrap().is_empty());
+        assert_eq!(segmenter.origin(), None, "a frame before the first keyframe is not taken");
+        let mut audio_only = DashSegmenter::new(MediaTime::from_millis(1000), 1);
+        audio_only.push_description(&description(false, true));
+        let mut outputs = Vec::new();
+        for ms in (0..3000).step_by(20) {
+            outputs.extend(audio_only.push_frame(frame(Codec::Aac, ms, true)).unwrap());
+        }
+        let cut = segments(&outputs);
+        assert_eq!(cut.iter().map(|s| (s.number, s.n_frames)).collect::<Vec<_>>(), [(1, 50), (2, 50)]);
+    }
+
+    #[test]
+    fn a_changed_description_ends_the_segment_and_restarts_the_track() {
+        let mut segmenter = DashSegmenter::new(MediaTime::from_millis(2000), 1);
+        segmenter.push_description(&description(true, true));
+        for frame in frames_until(1000) {
+            segmenter.push_frame(frame).unwrap();
+        }
+        assert!(segmenter.push_description(&description(true, true)).is_empty(), "same tracks: no change");
+        let outputs = segmenter.push_description(&description(true, false));
+        let flushed = segments(&outputs);
+        assert_eq!(
+            flushed.iter().map(|s| (s.kind, s.number)).collect::<Vec<_>>(),
+            [(MediaKind::Video, 1), (MediaKind::Audio, 1)]
+        );
+        assert!(!outputs.iter().any(|o| matches!(o, SegmenterOutput::Init(_))), "video is unchanged");
+        assert!(segmenter.push_frame(frame(Codec::Aac, 1000, true)).unwrap().is_empty());
+        assert!(segmenter.push_frame(frame(Codec::H264, 1040, false)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stalled_video_still_cuts_on_audio() {
+        let mut segmenter = DashSegmenter::new(MediaTime::from_millis(1000), 1);
+        segmenter.push_description(&description(true, true));
+        segmenter.push_frame(frame(Codec::H264, 0, true)).unwrap();
+        let mut outputs = Vec::new();
+        for ms in (0..3100).step_by(20) {
+            outputs.extend(segmenter.push_frame(frame(Codec::Aac, ms, true)).unwrap());
+        }
+        let cut = segments(&outputs);
+        assert_eq!(
+            cut.iter().map(|s| (s.kind, s.number)).collect::<Vec<_>>(),
+            [(MediaKind::Video, 1), (MediaKind::Audio, 1)]
+        );
+    }
+}
