@@ -1,5 +1,6 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
-< FileIn : (./file_in.dhall).Type
+< DashOut : (./dash_out.dhall).Type
+| FileIn : (./file_in.dhall).Type
 | FileOut : (./file_out.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type
 | Jitter : (./jitter.dhall).Type

@@ -3,13 +3,15 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ FileIn = ./file_in.dhall
+{ DashOut = ./dash_out.dhall
+, FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
 , HttpRemux = ./http_remux.dhall
 , Jitter = ./jitter.dhall
 , RtmpIn = ./rtmp_in.dhall
 , RtmpOut = ./rtmp_out.dhall
 , Vhost = ./vhost.dhall
+, DashSegmentTemplate = ./DashSegmentTemplate.dhall
 , TimeJitter = ./TimeJitter.dhall
 , Node = ./Node.dhall
 , NamedNode = ./NamedNode.dhall

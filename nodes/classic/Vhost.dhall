@@ -5,6 +5,8 @@ let Publish = ./Publish.dhall
 
 let HttpRemux = ./HttpRemux.dhall
 
+let Dash = ./Dash.dhall
+
 in  { Type =
         { name : Text
         , min_latency : Bool
@@ -13,6 +15,7 @@ in  { Type =
         , play : Play.Type
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
+        , dash : Optional Dash.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -22,5 +25,6 @@ in  { Type =
       , play = Play.default
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
+      , dash = None Dash.Type
       }
     }

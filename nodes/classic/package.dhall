@@ -7,5 +7,6 @@
 , Publish = ./Publish.dhall
 , HttpServer = ./HttpServer.dhall
 , HttpRemux = ./HttpRemux.dhall
+, Dash = ./Dash.dhall
 , toGraph = ./toGraph.dhall
 }

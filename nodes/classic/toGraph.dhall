@@ -1,6 +1,7 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server).
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server;
+--  `dash` → a `DashOut` node named "<vhost>/dash").
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -74,10 +75,25 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let dashNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dash : (./Dash.dhall).Type) ->
+                [ node "${vhost.name}/dash" (Node.DashOut dash) ]
+          }
+          vhost.dash
+
+let outputNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        httpRemuxNodes config vhost # dashNodes vhost
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # httpRemuxNodes config vhost
+        [ vhostNode config vhost ] # outputNodes config vhost
 
 let vhostEdges =
       \(config : Config.Type) ->
@@ -87,7 +103,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (httpRemuxNodes config vhost)
+            (outputNodes config vhost)
 
 let toGraph
     : Config.Type -> Graph.Type

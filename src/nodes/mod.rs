@@ -4,6 +4,7 @@
 //! listeners as data (read by `graph check`) and runs a stream-scoped instance per live stream.
 //! This is the only layer where codec events become media frames and back.
 
+pub mod dash_out;
 pub mod file_in;
 pub mod file_out;
 pub mod flv_frames;
@@ -26,6 +27,7 @@ use crate::servers::http::HttpRoute;
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
+    DashOut(dash_out::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
     HttpRemux(http_remux::Config),
@@ -39,6 +41,7 @@ impl NodeSpec {
     /// The kind's name as written in graph files.
     pub fn kind_name(&self) -> &'static str {
         match self {
+            NodeSpec::DashOut(_) => "DashOut",
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
             NodeSpec::HttpRemux(_) => "HttpRemux",
@@ -51,6 +54,7 @@ impl NodeSpec {
 
     pub fn ports(&self) -> Ports {
         match self {
+            NodeSpec::DashOut(_) => dash_out::ports(),
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
@@ -66,15 +70,18 @@ impl NodeSpec {
             NodeSpec::HttpRemux(config) => http_remux::listens(config),
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
-            NodeSpec::FileIn(_) | NodeSpec::FileOut(_) | NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => {
-                Ok(Vec::new())
-            }
+            NodeSpec::DashOut(_)
+            | NodeSpec::FileIn(_)
+            | NodeSpec::FileOut(_)
+            | NodeSpec::Jitter(_)
+            | NodeSpec::Vhost(_) => Ok(Vec::new()),
         }
     }
 
     /// Settings checks beyond what Dhall's types catch.
     pub fn validate(&self) -> Result<(), String> {
         match self {
+            NodeSpec::DashOut(config) => config.validate(),
             NodeSpec::FileIn(config) => config.validate(),
             NodeSpec::FileOut(config) => config.validate(),
             NodeSpec::HttpRemux(config) => config.validate(),
@@ -91,6 +98,9 @@ impl NodeSpec {
     /// Key settings shown by `srs graph dot`.
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         match self {
+            NodeSpec::DashOut(config) => {
+                vec![("dash_path", config.dash_path.clone()), ("dash_mpd_file", config.dash_mpd_file.clone())]
+            }
             NodeSpec::FileIn(config) => {
                 vec![("path", config.path.clone()), ("stream", config.stream.clone())]
             }
@@ -172,6 +182,7 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
+        NodeSpec::DashOut(config) => dash_out::run(ctx, config, input).await,
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
         NodeSpec::RtmpOut(_) => {
