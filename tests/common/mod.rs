@@ -68,8 +68,15 @@ pub struct StreamInfo {
 
 /// ffprobe's view of a file (or URL): streams with decoded frame counts.
 pub fn probe(target: &str) -> Vec<StreamInfo> {
+    probe_with(&[], target)
+}
+
+/// `probe` with extra ffprobe options before the target (e.g. `-read_intervals %+5` for live input).
+pub fn probe_with(options: &[&str], target: &str) -> Vec<StreamInfo> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", target])
+        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
+        .args(options)
+        .arg(target)
         .output()
         .expect("ffprobe runs");
     assert!(out.status.success(), "ffprobe {target} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -92,4 +99,79 @@ pub fn probe(target: &str) -> Vec<StreamInfo> {
 
 pub fn srs_bin() -> &'static str {
     env!("CARGO_BIN_EXE_srs")
+}
+
+/// A child process killed (by its own id) when dropped, so a failing test leaves nothing running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `srs run` on a graph written to `dir/graph.dhall`; `{catalogue}` in `graph` is replaced by
+/// the path of `nodes/package.dhall`.
+pub fn run_graph(dir: &Path, graph: &str) -> KillOnDrop {
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
+    let file = dir.join("graph.dhall");
+    std::fs::write(&file, graph.replace("{catalogue}", catalogue.to_str().expect("utf-8 path")))
+        .expect("graph file");
+    let log = std::fs::File::create(dir.join("srs.log")).expect("log file");
+    let child = Command::new(srs_bin())
+        .arg("run")
+        .arg(&file)
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("srs runs");
+    KillOnDrop(child)
+}
+
+/// A static file server for `dir` on 127.0.0.1 (Python's http.server on a free port): stands in
+/// for any HTTP server in front of files a sink writes.
+pub struct StaticServer {
+    _child: KillOnDrop,
+    pub port: u16,
+}
+
+impl StaticServer {
+    pub fn start(dir: &Path) -> StaticServer {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("server announces its port");
+        // "Serving HTTP on 127.0.0.1 port 38755 (http://127.0.0.1:38755/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|word| *word != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        StaticServer { _child: KillOnDrop(child), port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+    }
+}
+
+/// Polls `check` every 100 ms until it gives a value or `seconds` pass.
+pub fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
