@@ -13,8 +13,7 @@ use common::{make_h264_aac, probe, probe_with, run_graph, temp_dir, wait_for, St
 /// A graph publishing `in.flv` as live/test into a `DashOut` writing under `dir/html`.
 fn dash_graph(dir: &Path, realtime: bool, dash: &str) -> String {
     format!(
-        r#"let srs = {{catalogue}}
-in  srs.Graph::{{
+        r#"srs.Graph::{{
     , nodes =
       [ srs.node "file" (srs.Node.FileIn srs.FileIn::{{ path = "{input}", stream = "live/test", realtime = {realtime}, repeat = False }})
       , srs.node "dash" (srs.Node.DashOut srs.DashOut::{{ dash_path = "{html}", dash_fragment = 2.0, {dash} }})
@@ -123,7 +122,7 @@ fn live_dash_plays_over_http_keeps_its_window_and_is_disposed() {
     let dir = temp_dir("dash-live");
     make_h264_aac(&dir.join("in.flv"), "flv", 12);
     std::fs::create_dir_all(dir.join("html")).expect("html dir");
-    let _srs = run_graph(&dir, &dash_graph(&dir, true, "dash_window_size = 3, dash_dispose = 2.0"));
+    let _srs = run_graph(&dir, &dash_graph(&dir, true, "dash_window_size = 3, dash_dispose = 2.0"), &[]);
     let server = StaticServer::start(&dir.join("html"));
     let mpd_path = dir.join("html/live/test.mpd");
 
@@ -216,7 +215,7 @@ fn number_template_writes_a_static_presentation_that_plays_whole() {
     std::fs::create_dir_all(dir.join("html")).expect("html dir");
     let dash =
         "dash_window_size = 100, dash_dispose = 0.0, segment_template = srs.DashSegmentTemplate.Number";
-    let _srs = run_graph(&dir, &dash_graph(&dir, false, dash));
+    let _srs = run_graph(&dir, &dash_graph(&dir, false, dash), &[]);
     let server = StaticServer::start(&dir.join("html"));
     let mpd_path = dir.join("html/live/test.mpd");
     let mpd = wait_for(30, "the static MPD", || read_mpd(&mpd_path).filter(|mpd| mpd.kind == "static"));

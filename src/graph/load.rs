@@ -36,7 +36,11 @@ pub fn load_text(text: &str, base: &Path) -> Result<GraphFile, LoadError> {
     }
     let text = text.to_owned();
     let result = std::panic::catch_unwind(|| {
-        serde_dhall::from_str(&text).static_type_annotation().imports(true).parse::<GraphFile>()
+        serde_dhall::from_str(&text)
+            .static_type_annotation()
+            .imports(true)
+            .parse::<GraphFile>()
+            .map_err(|e| e.to_string())
     });
     finish(path, result)
 }
@@ -44,19 +48,22 @@ pub fn load_text(text: &str, base: &Path) -> Result<GraphFile, LoadError> {
 fn load_unchecked(path: &Path) -> Result<GraphFile, LoadError> {
     let owned = path.to_owned();
     let result = std::panic::catch_unwind(move || {
-        serde_dhall::from_file(&owned).static_type_annotation().parse::<GraphFile>()
+        serde_dhall::from_file(&owned)
+            .static_type_annotation()
+            .parse::<GraphFile>()
+            .map_err(|e| e.to_string())
     });
     finish(path.to_owned(), result)
 }
 
 fn finish(
     path: PathBuf,
-    result: std::thread::Result<serde_dhall::Result<GraphFile>>,
+    result: std::thread::Result<Result<GraphFile, String>>,
 ) -> Result<GraphFile, LoadError> {
     match result {
         Ok(Ok(graph)) => Ok(graph),
         Ok(Err(e)) => {
-            let reason = describe_dhall_error(&path, &e.to_string());
+            let reason = describe_dhall_error(&path, &e);
             Err(LoadError::Dhall { path, reason })
         }
         Err(_) => Err(LoadError::Dhall { path, reason: "the Dhall evaluator failed on this file".into() }),
@@ -156,8 +163,8 @@ fn scan_imports(text: &str) -> Vec<Import> {
         } else if rest.starts_with("{-") {
             block_depth = 1;
             i += 2;
-        } else if rest.starts_with("''") {
-            i += 2 + rest[2..].find("''").map_or(rest.len() - 2, |end| end + 2);
+        } else if let Some(after) = rest.strip_prefix("''") {
+            i += 2 + after.find("''").map_or(after.len(), |end| end + 2);
         } else if rest.starts_with('"') {
             let mut j = 1;
             while j < rest.len() {

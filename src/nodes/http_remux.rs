@@ -18,12 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
-use super::flv_frames::FramesToFlv;
+use super::remux_serializer::RemuxSerializer;
 use super::serve::{self, Batcher, HubBody};
 use super::vhost;
-use crate::codec::flv::{tag_bytes, FlvHeader, TagType};
+use crate::codec::flv::FlvHeader;
 use crate::graph::engine::StreamCtx;
-use crate::graph::hub::{Hub, Packet, PacketClass};
 use crate::graph::listen::parse_listen;
 use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{Caps, Engine, Listen, Ports, StreamKey, Transport};
@@ -92,41 +91,29 @@ pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
 
 /// Runs the serializer of one stream: frames in, packets into the stream's hub.
 pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+    let Ok(format) = config.format() else { return };
     let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
     hub.start_publish();
-    let mut to_flv = FramesToFlv::default();
+    let mut serializer = RemuxSerializer::new(format);
     while let Some(event) = input.recv().await {
         if event == MediaEvent::End {
             break;
         }
-        match config.format() {
-            Ok(RemuxFormat::Flv) => push_flv(&hub, &mut to_flv, &event),
-            _ => {}
+        for packet in serializer.push(&event) {
+            hub.push(packet);
         }
     }
     hub.stop_publish();
 }
 
-/// Serializes one event as FLV tags, once for every player.
-pub fn push_flv(hub: &Hub, to_flv: &mut FramesToFlv, event: &MediaEvent) {
-    for tag in to_flv.push(event) {
-        let class = packet_class(event, tag.tag_type);
-        match tag_bytes(tag.tag_type, tag.timestamp_ms, &tag.body) {
-            Ok(bytes) => hub.push(Packet { bytes, time_ms: i64::from(tag.timestamp_ms), class }),
-            Err(e) => tracing::warn!("dropping a tag: {e}"),
+impl RemuxFormat {
+    fn content_type(self) -> &'static str {
+        match self {
+            RemuxFormat::Flv => "video/x-flv",
+            RemuxFormat::Ts => "video/MP2T",
+            RemuxFormat::Aac => "audio/aac",
+            RemuxFormat::Mp3 => "audio/mpeg",
         }
-    }
-}
-
-/// How the hub's cache rules see a tag made from `event`.
-pub fn packet_class(event: &MediaEvent, tag_type: TagType) -> PacketClass {
-    match (event, tag_type) {
-        (MediaEvent::Description(_), TagType::Video) => PacketClass::VideoHeader,
-        (MediaEvent::Description(_), _) => PacketClass::AudioHeader,
-        (MediaEvent::Frame(frame), TagType::Video) if frame.keyframe => PacketClass::VideoKeyframe,
-        (MediaEvent::Frame(_), TagType::Video) => PacketClass::Video,
-        (_, TagType::Script) => PacketClass::Metadata,
-        _ => PacketClass::Audio,
     }
 }
 
@@ -179,15 +166,15 @@ impl HttpRoute for Route {
         let hub = serve::hub_for(&self.engine, self.node, &key);
         let settings = vhost::settings_for(&self.engine, self.node, &key);
         let id = self.engine.next_id();
-        tracing::info!(conn = id, %peer, stream = %key, "http-flv play");
-        let prefix = FlvHeader::new(true, true).file_start();
-        let body =
-            HubBody::new(Some(prefix), Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms()));
+        tracing::info!(conn = id, %peer, stream = %key, mount = %self.config.mount, "http play");
+        let format = self.config.format().unwrap_or(RemuxFormat::Flv);
+        let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
+        let body = HubBody::new(prefix, Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms()));
         Ok(Box::pin(async move {
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
             response
                 .headers_mut()
-                .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("video/x-flv"));
+                .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
             if crossdomain {
                 http::add_cors(&mut response);
             }

@@ -10,6 +10,8 @@ pub mod file_out;
 pub mod flv_frames;
 pub mod http_remux;
 pub mod jitter;
+pub mod remux_serializer;
+pub mod rtmp_conn;
 pub mod rtmp_in;
 pub mod rtmp_out;
 pub mod serve;
@@ -166,6 +168,31 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
             _ => {}
         }
     }
+    let mut rtmp_listeners: std::collections::BTreeMap<std::net::SocketAddr, rtmp_conn::RtmpNodes> =
+        Default::default();
+    for index in graph.dag.node_indices() {
+        let spec = &graph.node(index).node;
+        if let NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) = spec {
+            for listen in spec.listens().map_err(anyhow::Error::msg)? {
+                let nodes = rtmp_listeners
+                    .entry(listen.addr)
+                    .or_insert(rtmp_conn::RtmpNodes { publish: None, play: None });
+                match spec {
+                    NodeSpec::RtmpIn(_) => nodes.publish = Some(index),
+                    _ => nodes.play = Some(index),
+                }
+            }
+        }
+    }
+    for (addr, nodes) in rtmp_listeners {
+        let handler_engine = engine.clone();
+        let handler: crate::servers::tcp::Handler = std::sync::Arc::new(move |stream, peer, id| {
+            Box::pin(rtmp_conn::handle(handler_engine.clone(), nodes, stream, peer, id))
+        });
+        crate::servers::tcp::serve(engine, addr, "rtmp", handler)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for rtmp on {addr}: {e}"))?;
+    }
     for (addr, routes) in http_routes {
         crate::servers::http::serve(engine, addr, routes)
             .await
@@ -185,8 +212,6 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::DashOut(config) => dash_out::run(ctx, config, input).await,
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
-        NodeSpec::RtmpOut(_) => {
-            tracing::error!(node = ctx.name(), "this node kind is not built yet");
-        }
+        NodeSpec::RtmpOut(_) => rtmp_out::run(ctx, input).await,
     }
 }

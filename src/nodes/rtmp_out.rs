@@ -10,9 +10,20 @@
 
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
+use tokio::sync::mpsc;
 
+use super::flv_frames::FramesToFlv;
+use super::remux_serializer::packet_class;
+use super::serve;
+use crate::codec::flv::TagType;
+use crate::codec::rtmp::reply::DEFAULT_STREAM_ID;
+use crate::codec::rtmp::{encode_message, MediaMessage, MediaMessageKind};
+use crate::graph::engine::StreamCtx;
+use crate::graph::hub::Packet;
 use crate::graph::listen::parse_listen;
-use crate::graph::{Listen, Ports, Transport};
+use crate::graph::stream_key::DEFAULT_VHOST;
+use crate::graph::{Engine, Listen, Ports, Transport};
+use crate::media::MediaEvent;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -27,4 +38,41 @@ pub fn ports() -> Ports {
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
     Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "rtmp", exclusive_role: Some("rtmp play") }])
+}
+
+/// The chunk size RTMP players get: the default vhost's `chunk_size` (SRS's global `chunk_size`).
+/// Sessions announce it at connect, before the stream (and so its vhost) is known, so one value
+/// serves every vhost.
+pub fn chunk_size(engine: &Engine) -> u32 {
+    let graph = engine.graph();
+    let vhosts: Vec<&super::vhost::Config> =
+        graph.dag.node_indices().filter_map(|n| graph.node(n).node.as_vhost()).collect();
+    let chosen = vhosts.iter().find(|v| v.name == DEFAULT_VHOST).or(vhosts.first());
+    chosen.map_or(60_000, |v| u32::try_from(v.chunk_size).unwrap_or(60_000))
+}
+
+/// Serializes one stream for RTMP players: each message chunked once, shared by every player.
+pub async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
+    let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
+    let chunk_size = chunk_size(&ctx.engine);
+    hub.start_publish();
+    let mut to_flv = FramesToFlv::default();
+    while let Some(event) = input.recv().await {
+        if event == MediaEvent::End {
+            break;
+        }
+        for tag in to_flv.push(&event) {
+            let kind = match tag.tag_type {
+                TagType::Audio => MediaMessageKind::Audio,
+                TagType::Video => MediaMessageKind::Video,
+                TagType::Script => MediaMessageKind::Data,
+            };
+            let class = packet_class(&event, tag.tag_type);
+            let media = MediaMessage { kind, timestamp: tag.timestamp_ms, payload: tag.body };
+            let bytes =
+                encode_message(&media.to_message(DEFAULT_STREAM_ID), chunk_size, kind.chunk_stream_id());
+            hub.push(Packet { bytes, time_ms: i64::from(media.timestamp), class });
+        }
+    }
+    hub.stop_publish();
 }

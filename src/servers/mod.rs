@@ -4,3 +4,4 @@
 //! once here with every node that named it.
 
 pub mod http;
+pub mod tcp;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod rtmp_client;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -101,38 +103,85 @@ pub fn srs_bin() -> &'static str {
     env!("CARGO_BIN_EXE_srs")
 }
 
-/// A child process killed (by its own id) when dropped, so a failing test leaves nothing running.
-pub struct KillOnDrop(pub std::process::Child);
+/// A port free on 127.0.0.1 at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
 
-impl Drop for KillOnDrop {
+/// A running `srs` process, killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub dir: PathBuf,
+}
+
+impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// Runs `srs run` on a graph written to `dir/graph.dhall`; `{catalogue}` in `graph` is replaced by
-/// the path of `nodes/package.dhall`.
-pub fn run_graph(dir: &Path, graph: &str) -> KillOnDrop {
-    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
-    let file = dir.join("graph.dhall");
-    std::fs::write(&file, graph.replace("{catalogue}", catalogue.to_str().expect("utf-8 path")))
-        .expect("graph file");
+impl Server {
+    /// The server's log so far (stderr is written to `srs.log` in its directory).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("srs.log")).unwrap_or_default()
+    }
+}
+
+/// The catalogue's path, for graphs written by tests.
+pub fn catalogue() -> String {
+    format!("{}/nodes/package.dhall", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes `graph` (Dhall, `srs` bound to the catalogue) and runs `srs run` on it in `dir`;
+/// waits until every port in `tcp_ports` accepts connections.
+pub fn run_graph(dir: &Path, graph: &str, tcp_ports: &[u16]) -> Server {
+    let path = dir.join("graph.dhall");
+    std::fs::write(&path, format!("let srs = {}\nin {graph}", catalogue())).expect("write graph");
     let log = std::fs::File::create(dir.join("srs.log")).expect("log file");
     let child = Command::new(srs_bin())
         .arg("run")
-        .arg(&file)
-        .stdout(log.try_clone().expect("log file"))
+        .arg(&path)
+        .current_dir(dir)
         .stderr(log)
         .spawn()
-        .expect("srs runs");
-    KillOnDrop(child)
+        .expect("srs starts");
+    let server = Server { child, dir: dir.to_owned() };
+    for port in tcp_ports {
+        wait_for_port(*port, &server);
+    }
+    server
+}
+
+pub fn wait_for_port(port: u16, server: &Server) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("port {port} never opened; log:\n{}", server.log());
+}
+
+/// Records `seconds` of a live URL with ffmpeg (`-c copy`) into `out`.
+pub fn record(url: &str, seconds: u32, out: &Path) {
+    ffmpeg(&[
+        "-rw_timeout",
+        "10000000",
+        "-i",
+        url,
+        "-t",
+        &seconds.to_string(),
+        "-c",
+        "copy",
+        out.to_str().expect("utf-8"),
+    ]);
 }
 
 /// A static file server for `dir` on 127.0.0.1 (Python's http.server on a free port): stands in
 /// for any HTTP server in front of files a sink writes.
 pub struct StaticServer {
-    _child: KillOnDrop,
+    child: std::process::Child,
     pub port: u16,
 }
 
@@ -156,7 +205,7 @@ impl StaticServer {
             .nth(1)
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {line:?}"));
-        StaticServer { _child: KillOnDrop(child), port }
+        StaticServer { child, port }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -173,5 +222,12 @@ pub fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T
         }
         assert!(std::time::Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
