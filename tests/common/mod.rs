@@ -187,12 +187,21 @@ pub struct StaticServer {
 
 impl StaticServer {
     pub fn start(dir: &Path) -> StaticServer {
+        StaticServer::start_logging(dir, None)
+    }
+
+    /// Like `start`, with the request log (one line per request, path included) written to `log`.
+    pub fn start_logging(dir: &Path, log: Option<&Path>) -> StaticServer {
         use std::io::BufRead;
+        let stderr = match log {
+            Some(path) => std::process::Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => std::process::Stdio::null(),
+        };
         let mut child = Command::new("python3")
             .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
             .arg(dir)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("python3 runs");
         let stdout = child.stdout.take().expect("piped stdout");
