@@ -1,5 +1,5 @@
 //! Cost of DASH output per segment, without file I/O: the frames of a fixture (H.264 + AAC,
-//! demuxed once from MPEG-TS) looped for 20 s and cut into 2 s segments (both tracks' fMP4
+//! demuxed once from MPEG-TS) looped ten times and cut into 2 s segments (both tracks' fMP4
 //! fragments), and the MPD of a 5-segment window rendered as XML.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -10,7 +10,6 @@ use srs::codec::mpegts::TsDemuxer;
 use srs::media::{Frame, MediaEvent, MediaTime, StreamDescription, Timebase};
 
 const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/mpegts/h264_aac.ts");
-const CLIP_TICKS: i64 = 2 * 90_000;
 const LAPS: i64 = 10;
 
 fn demux_fixture() -> (StreamDescription, Vec<Frame>) {
@@ -41,9 +40,11 @@ fn segment_all(description: &StreamDescription, frames: &[Frame]) -> Vec<Segment
 
 fn dash_segments(c: &mut Criterion) {
     let (description, frames) = demux_fixture();
+    // Each lap starts after the clip's last frame of either track, so time keeps increasing.
+    let clip_ticks = frames.iter().map(|f| f.dts.rescale(Timebase::MPEG).ticks()).max().unwrap_or(0) + 9000;
     let looped: Vec<Frame> = (0..LAPS)
         .flat_map(|lap| {
-            let offset = MediaTime::new(lap * CLIP_TICKS, Timebase::MPEG);
+            let offset = MediaTime::new(lap * clip_ticks, Timebase::MPEG);
             frames.iter().map(move |f| Frame { dts: f.dts + offset, pts: f.pts + offset, ..f.clone() })
         })
         .collect();

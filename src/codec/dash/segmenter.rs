@@ -89,6 +89,8 @@ struct TrackState {
     pending: Vec<Frame>,
     /// Duration of the last sample written, used when a segment ends with nothing after it.
     last_sample_ticks: u64,
+    /// Decode time of the last frame taken, to refuse frames that go back in time.
+    last_dts: Option<MediaTime>,
 }
 
 /// Turns descriptions and frames into init and media segments.
@@ -161,7 +163,25 @@ impl DashSegmenter {
     }
 
     /// Takes one frame; returns the segments it completed.
+    /// A frame whose decode time goes backwards is refused (and dropped) without harming what is held.
     pub fn push_frame(&mut self, frame: Frame) -> Result<Vec<SegmenterOutput>, DashError> {
+        let state = match frame.kind() {
+            MediaKind::Video => self.video.as_mut(),
+            MediaKind::Audio => self.audio.as_mut(),
+        };
+        if let Some(state) = state {
+            match state.last_dts {
+                Some(previous) if frame.dts < previous => {
+                    return Err(DashError::DecodeTimeBackwards {
+                        kind: frame.kind(),
+                        previous,
+                        current: frame.dts,
+                    })
+                }
+                _ if frame.codec == state.track_codec() => state.last_dts = Some(frame.dts),
+                _ => {}
+            }
+        }
         match frame.kind() {
             MediaKind::Video => self.push_video(frame),
             MediaKind::Audio => self.push_audio(frame),
@@ -335,8 +355,14 @@ fn start_track(track: &TrackDescription) -> Result<(TrackState, InitSegment), Da
     let bytes = writer.init_segment()?;
     let timebase = writer.timebase(track.kind()).unwrap_or(Timebase::MPEG);
     let init = InitSegment { track: track.clone(), timebase, bytes };
-    let state =
-        TrackState { track: track.clone(), writer, timebase, pending: Vec::new(), last_sample_ticks: 0 };
+    let state = TrackState {
+        track: track.clone(),
+        writer,
+        timebase,
+        pending: Vec::new(),
+        last_sample_ticks: 0,
+        last_dts: None,
+    };
     Ok((state, init))
 }
 
@@ -455,6 +481,19 @@ mod tests {
         assert!(!outputs.iter().any(|o| matches!(o, SegmenterOutput::Init(_))), "video is unchanged");
         assert!(segmenter.push_frame(frame(Codec::Aac, 1000, true)).unwrap().is_empty());
         assert!(segmenter.push_frame(frame(Codec::H264, 1040, false)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_frame_back_in_time_is_refused_and_the_segment_survives() {
+        let mut segmenter = DashSegmenter::new(MediaTime::from_millis(1000), 1);
+        segmenter.push_description(&description(false, true));
+        for ms in [0, 20, 40] {
+            segmenter.push_frame(frame(Codec::Aac, ms, true)).unwrap();
+        }
+        let refused = segmenter.push_frame(frame(Codec::Aac, 30, true));
+        assert!(matches!(refused, Err(DashError::DecodeTimeBackwards { kind: MediaKind::Audio, .. })));
+        let outputs = segmenter.finish();
+        assert_eq!(segments(&outputs).iter().map(|s| s.n_frames).collect::<Vec<_>>(), [3]);
     }
 
     #[test]
