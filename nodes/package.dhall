@@ -4,6 +4,7 @@
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
 { DashOut = ./dash_out.dhall
+, Dvr = ./dvr.dhall
 , FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
 , HttpRemux = ./http_remux.dhall
@@ -12,6 +13,9 @@
 , RtmpOut = ./rtmp_out.dhall
 , Vhost = ./vhost.dhall
 , DashSegmentTemplate = ./DashSegmentTemplate.dhall
+, DvrPlan = ./DvrPlan.dhall
+, FileFormat = ./FileFormat.dhall
+, Mp4Layout = ./Mp4Layout.dhall
 , TimeJitter = ./TimeJitter.dhall
 , Node = ./Node.dhall
 , NamedNode = ./NamedNode.dhall

@@ -39,6 +39,13 @@ fn classic_dash_block_yields_the_dash_graph() {
 }
 
 #[test]
+fn classic_dvr_block_yields_the_dvr_graph() {
+    let nodes = load_file(&root().join("graphs/dvr.dhall")).expect("dvr graph loads");
+    let classic = load_file(&root().join("examples/dvr-classic.dhall")).expect("classic dvr graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
 fn dhall_vhost_defaults_equal_srs_defaults_in_rust() {
     let dir = tempdir();
     let file = dir.join("vhost.dhall");

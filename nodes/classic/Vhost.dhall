@@ -6,6 +6,7 @@ let Publish = ./Publish.dhall
 let HttpRemux = ./HttpRemux.dhall
 
 let Dash = ./Dash.dhall
+let Dvr = ./Dvr.dhall
 
 in  { Type =
         { name : Text
@@ -16,6 +17,7 @@ in  { Type =
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
         , dash : Optional Dash.Type
+        , dvr : Optional Dvr.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -26,5 +28,6 @@ in  { Type =
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
       , dash = None Dash.Type
+      , dvr = None Dvr.Type
       }
     }

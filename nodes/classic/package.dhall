@@ -8,5 +8,6 @@
 , HttpServer = ./HttpServer.dhall
 , HttpRemux = ./HttpRemux.dhall
 , Dash = ./Dash.dhall
+, Dvr = ./Dvr.dhall
 , toGraph = ./toGraph.dhall
 }

@@ -1,7 +1,7 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
 --  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server;
---  `dash` → a `DashOut` node named "<vhost>/dash").
+--  `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a `Dvr` node named "<vhost>/dvr").
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -85,10 +85,20 @@ let dashNodes =
           }
           vhost.dash
 
+let dvrNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dvr : (./Dvr.dhall).Type) ->
+                [ node "${vhost.name}/dvr" (Node.Dvr dvr) ]
+          }
+          vhost.dvr
+
 let outputNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        httpRemuxNodes config vhost # dashNodes vhost
+        httpRemuxNodes config vhost # dashNodes vhost # dvrNodes vhost
 
 let vhostNodes =
       \(config : Config.Type) ->

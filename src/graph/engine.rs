@@ -419,7 +419,7 @@ mod tests {
                 },
                 NamedNode {
                     name: "out".into(),
-                    node: NodeSpec::FileOut(file_out::Config { path: "x.flv".into() }),
+                    node: NodeSpec::FileOut(file_out::Config::new("x.flv".into())),
                 },
             ],
             edges: vec![

@@ -5,11 +5,15 @@
 //! This is the only layer where codec events become media frames and back.
 
 pub mod dash_out;
+pub mod dvr;
 pub mod file_in;
+pub mod file_muxer;
 pub mod file_out;
+pub mod file_writer;
 pub mod flv_frames;
 pub mod http_remux;
 pub mod jitter;
+pub mod path_template;
 pub mod remux_serializer;
 pub mod rtmp_conn;
 pub mod rtmp_in;
@@ -23,13 +27,14 @@ use tokio::sync::mpsc;
 
 use crate::graph::engine::{Outputs, StreamCtx};
 use crate::graph::{Caps, Engine, Listen, Ports};
-use crate::media::MediaEvent;
+use crate::media::{Codec, MediaEvent};
 use crate::servers::http::HttpRoute;
 
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
     DashOut(dash_out::Config),
+    Dvr(dvr::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
     HttpRemux(http_remux::Config),
@@ -44,6 +49,7 @@ impl NodeSpec {
     pub fn kind_name(&self) -> &'static str {
         match self {
             NodeSpec::DashOut(_) => "DashOut",
+            NodeSpec::Dvr(_) => "Dvr",
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
             NodeSpec::HttpRemux(_) => "HttpRemux",
@@ -57,6 +63,7 @@ impl NodeSpec {
     pub fn ports(&self) -> Ports {
         match self {
             NodeSpec::DashOut(_) => dash_out::ports(),
+            NodeSpec::Dvr(config) => dvr::ports(config),
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
@@ -73,6 +80,7 @@ impl NodeSpec {
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
             NodeSpec::DashOut(_)
+            | NodeSpec::Dvr(_)
             | NodeSpec::FileIn(_)
             | NodeSpec::FileOut(_)
             | NodeSpec::Jitter(_)
@@ -84,6 +92,7 @@ impl NodeSpec {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             NodeSpec::DashOut(config) => config.validate(),
+            NodeSpec::Dvr(config) => config.validate(),
             NodeSpec::FileIn(config) => config.validate(),
             NodeSpec::FileOut(config) => config.validate(),
             NodeSpec::HttpRemux(config) => config.validate(),
@@ -102,6 +111,9 @@ impl NodeSpec {
         match self {
             NodeSpec::DashOut(config) => {
                 vec![("dash_path", config.dash_path.clone()), ("dash_mpd_file", config.dash_mpd_file.clone())]
+            }
+            NodeSpec::Dvr(config) => {
+                vec![("dvr_path", config.dvr_path.clone()), ("dvr_plan", format!("{:?}", config.dvr_plan))]
             }
             NodeSpec::FileIn(config) => {
                 vec![("path", config.path.clone()), ("stream", config.stream.clone())]
@@ -126,15 +138,29 @@ impl NodeSpec {
 }
 
 /// File formats known by extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
 pub enum FileFormat {
     Flv,
+    Ts,
+    Mp4,
 }
 
 impl FileFormat {
     pub fn caps(self) -> Caps {
         match self {
             FileFormat::Flv => rtmp_in::rtmp_caps(),
+            FileFormat::Ts => Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]),
+            FileFormat::Mp4 => Caps::any(),
+        }
+    }
+
+    /// The format named as `srs remux --format` spells it.
+    pub fn from_name(name: &str) -> Option<FileFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "flv" => Some(FileFormat::Flv),
+            "ts" | "mpegts" => Some(FileFormat::Ts),
+            "mp4" => Some(FileFormat::Mp4),
+            _ => None,
         }
     }
 }
@@ -144,7 +170,9 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
     let extension = std::path::Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or_default();
     match extension.to_ascii_lowercase().as_str() {
         "flv" => Ok(FileFormat::Flv),
-        other => Err(format!("unknown file format `.{other}` (known: .flv)")),
+        "ts" => Ok(FileFormat::Ts),
+        "mp4" | "m4a" | "m4v" | "mov" => Ok(FileFormat::Mp4),
+        other => Err(format!("unknown file format `.{other}` (known: .flv, .ts, .mp4, .m4a, .m4v, .mov)")),
     }
 }
 
@@ -210,6 +238,7 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
         NodeSpec::DashOut(config) => dash_out::run(ctx, config, input).await,
+        NodeSpec::Dvr(config) => dvr::run(ctx, config, input).await,
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
         NodeSpec::RtmpOut(_) => rtmp_out::run(ctx, input).await,

@@ -103,6 +103,46 @@ pub fn srs_bin() -> &'static str {
     env!("CARGO_BIN_EXE_srs")
 }
 
+/// A clip as libx264/libx265 make it by default (B-frames included): `seconds` long, 320x240 at
+/// 25 fps, keyframe every second, AAC at 44.1 kHz. `video` is an ffmpeg encoder name.
+pub fn make_clip(path: &Path, container: &str, seconds: u32, video: &str) {
+    let t = seconds.to_string();
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        &t,
+        "-c:v",
+        video,
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    if video == "libx265" {
+        args.extend(["-x265-params", "log-level=error"]);
+    }
+    if container == "mp4" && video == "libx265" {
+        args.extend(["-tag:v", "hvc1"]);
+    }
+    args.extend(["-c:a", "aac", "-b:a", "64k", "-f", container, path.to_str().expect("utf-8 path")]);
+    ffmpeg(&args);
+}
+
+/// Writes a graph file that imports the catalogue of this checkout.
+pub fn write_graph(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
+    let path = dir.join(name);
+    std::fs::write(&path, format!("let srs = {}\nin {body}", catalogue.display())).expect("graph file");
+    path
+}
+
 /// A port free on 127.0.0.1 at the time of asking.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
