@@ -3,7 +3,8 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ Dvr = ./dvr.dhall
+{ DashOut = ./dash_out.dhall
+, Dvr = ./dvr.dhall
 , FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
 , HlsOut = ./hls_out.dhall
@@ -13,6 +14,7 @@
 , RtmpIn = ./rtmp_in.dhall
 , RtmpOut = ./rtmp_out.dhall
 , Vhost = ./vhost.dhall
+, DashSegmentTemplate = ./DashSegmentTemplate.dhall
 , DvrPlan = ./DvrPlan.dhall
 , FileFormat = ./FileFormat.dhall
 , Mp4Layout = ./Mp4Layout.dhall

@@ -32,6 +32,13 @@ fn classic_form_yields_the_same_graph_as_the_node_form() {
 }
 
 #[test]
+fn classic_dash_block_yields_the_dash_graph() {
+    let nodes = load_file(&root().join("graphs/dash.dhall")).expect("dash graph loads");
+    let classic = load_file(&root().join("examples/dash-classic.dhall")).expect("classic graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
 fn classic_dvr_block_yields_the_dvr_graph() {
     let nodes = load_file(&root().join("graphs/dvr.dhall")).expect("dvr graph loads");
     let classic = load_file(&root().join("examples/dvr-classic.dhall")).expect("classic dvr graph loads");

@@ -5,6 +5,7 @@ let Publish = ./Publish.dhall
 
 let HttpRemux = ./HttpRemux.dhall
 
+let Dash = ./Dash.dhall
 let Dvr = ./Dvr.dhall
 let Hls = ./Hls.dhall
 
@@ -16,6 +17,7 @@ in  { Type =
         , play : Play.Type
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
+        , dash : Optional Dash.Type
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
         }
@@ -27,6 +29,7 @@ in  { Type =
       , play = Play.default
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
+      , dash = None Dash.Type
       , dvr = None Dvr.Type
       , hls = None Hls.Type
       }

@@ -7,6 +7,7 @@
 , Publish = ./Publish.dhall
 , HttpServer = ./HttpServer.dhall
 , HttpRemux = ./HttpRemux.dhall
+, Dash = ./Dash.dhall
 , Dvr = ./Dvr.dhall
 , Hls = ./Hls.dhall
 , toGraph = ./toGraph.dhall

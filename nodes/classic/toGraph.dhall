@@ -1,8 +1,9 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
 --  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server; `hls` → an
---  `HlsOut` node named "<vhost>/hls"; `dvr` → a `Dvr` node named "<vhost>/dvr"), and for
---  `http_server` an `HttpStatic` node named "http_server" serving its `dir`.
+--  `HlsOut` node named "<vhost>/hls"; `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a
+--  `Dvr` node named "<vhost>/dvr"), and for `http_server` an `HttpStatic` node named
+--  "http_server" serving its `dir`.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -76,6 +77,16 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let dashNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dash : (./Dash.dhall).Type) ->
+                [ node "${vhost.name}/dash" (Node.DashOut dash) ]
+          }
+          vhost.dash
+
 let dvrNodes =
       \(vhost : Vhost.Type) ->
         merge
@@ -99,7 +110,7 @@ let hlsNodes =
 let mediaNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        httpRemuxNodes config vhost # hlsNodes vhost # dvrNodes vhost
+        httpRemuxNodes config vhost # hlsNodes vhost # dashNodes vhost # dvrNodes vhost
 
 let vhostNodes =
       \(config : Config.Type) ->

@@ -8,6 +8,7 @@ pub mod amf0;
 pub mod av1;
 pub mod avc;
 pub mod bits;
+pub mod dash;
 pub mod describe;
 pub mod flv;
 pub mod hevc;

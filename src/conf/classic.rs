@@ -58,6 +58,8 @@ pub struct Vhost {
     pub dvr: Option<crate::nodes::dvr::Config>,
     /// Present only when `hls { enabled on; }`; the `HlsOut` node's own settings.
     pub hls: Option<crate::nodes::hls_out::Config>,
+    /// Present only when `dash { enabled on; }`; the `DashOut` node's own settings.
+    pub dash: Option<crate::nodes::dash_out::Config>,
 }
 
 impl Default for Vhost {
@@ -72,6 +74,7 @@ impl Default for Vhost {
             http_remux: None,
             dvr: None,
             hls: None,
+            dash: None,
         }
     }
 }
@@ -156,5 +159,7 @@ mod tests {
         assert_eq!(dhall::<crate::nodes::dvr::Config>("srs.classic.Dvr::{=}"), dvr);
         let hls = crate::nodes::hls_out::Config::default();
         assert_eq!(dhall::<crate::nodes::hls_out::Config>("srs.classic.Hls::{=}"), hls);
+        let dash = crate::nodes::dash_out::Config::default();
+        assert_eq!(dhall::<crate::nodes::dash_out::Config>("srs.classic.Dash::{=}"), dash);
     }
 }

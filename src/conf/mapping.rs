@@ -121,6 +121,7 @@ fn vhost(block: &Directive, name: String, parent: &mut Scope) -> Result<(Vhost, 
             }
             "dvr" if scope.once(d) => vhost.dvr = super::media_blocks::dvr(d, &mut scope)?,
             "hls" if scope.once(d) => vhost.hls = super::media_blocks::hls(d, &mut scope)?,
+            "dash" if scope.once(d) => vhost.dash = super::media_blocks::dash(d, &mut scope)?,
             "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux"
             | "dvr" | "hls" => {}
             _ => scope.unsupported(d),
@@ -324,6 +325,7 @@ mod tests {
                 http_remux: Some(HttpRemux::default()),
                 dvr: None,
                 hls: None,
+                dash: None,
             }],
         };
         assert_eq!(mapped.config, expected);

@@ -5,7 +5,7 @@ use super::mapping::Scope;
 use super::values::{bad, flag_default_off, flag_default_on, natural, text, time_jitter};
 use super::{ConfError, Directive};
 use crate::nodes::dvr::{self, DvrPlan};
-use crate::nodes::hls_out;
+use crate::nodes::{dash_out, hls_out};
 
 /// `vhost { dvr { } }`: `Some` when enabled.
 pub(super) fn dvr(block: &Directive, parent: &mut Scope) -> Result<Option<dvr::Config>, ConfError> {
@@ -63,6 +63,32 @@ pub(super) fn hls(block: &Directive, parent: &mut Scope) -> Result<Option<hls_ou
             "hls_dispose" => config.hls_dispose = natural(d, 0..=u64::MAX)?,
             "hls_wait_keyframe" => config.hls_wait_keyframe = flag_default_on(d),
             "hls_dts_directly" => config.hls_dts_directly = flag_default_on(d),
+            _ => scope.unsupported(d),
+        }
+    }
+    parent.absorb(scope);
+    Ok(enabled.then_some(config))
+}
+
+/// `vhost { dash { } }`: `Some` when enabled.
+pub(super) fn dash(block: &Directive, parent: &mut Scope) -> Result<Option<dash_out::Config>, ConfError> {
+    let mut scope = parent.child("dash");
+    let mut config = dash_out::Config::default();
+    let mut enabled = false;
+    for d in &block.children {
+        if !scope.once(d) {
+            continue;
+        }
+        match d.name.as_str() {
+            "enabled" => enabled = flag_default_off(d),
+            "dash_fragment" => config.dash_fragment = seconds(d)?,
+            "dash_update_period" => config.dash_update_period = seconds(d)?,
+            "dash_timeshift" => config.dash_timeshift = seconds(d)?,
+            "dash_path" => config.dash_path = text(d)?,
+            "dash_mpd_file" => config.dash_mpd_file = text(d)?,
+            "dash_window_size" => config.dash_window_size = natural(d, 1..=u64::MAX)?,
+            "dash_cleanup" => config.dash_cleanup = flag_default_on(d),
+            "dash_dispose" => config.dash_dispose = seconds(d)?,
             _ => scope.unsupported(d),
         }
     }

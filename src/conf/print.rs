@@ -159,6 +159,10 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(hls) => Expr::Some(Box::new(node_block_expr("srs.classic.Hls", hls))),
         None => Expr::Lit("None srs.classic.Hls.Type".into()),
     });
+    changed(&mut fields, "dash", &vhost.dash, &default.dash, |v| match v {
+        Some(dash) => Expr::Some(Box::new(node_block_expr("srs.classic.Dash", dash))),
+        None => Expr::Lit("None srs.classic.Dash.Type".into()),
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
 }
 
@@ -334,6 +338,10 @@ mod tests {
                 hls_fragment: 2.5,
                 segment_format: crate::nodes::hls_out::SegmentFormat::Fmp4,
                 ..crate::nodes::hls_out::Config::default()
+            }),
+            dash: Some(crate::nodes::dash_out::Config {
+                dash_window_size: 3,
+                ..crate::nodes::dash_out::Config::default()
             }),
         };
         let config = Config {

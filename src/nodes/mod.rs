@@ -4,6 +4,7 @@
 //! listeners as data (read by `graph check`) and runs a stream-scoped instance per live stream.
 //! This is the only layer where codec events become media frames and back.
 
+pub mod dash_out;
 pub mod dvr;
 pub mod file_in;
 pub mod file_muxer;
@@ -35,6 +36,7 @@ use crate::servers::http::HttpRoute;
 /// Every node kind, tagged as in the Dhall catalogue.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
+    DashOut(dash_out::Config),
     Dvr(dvr::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
@@ -51,6 +53,7 @@ impl NodeSpec {
     /// The kind's name as written in graph files.
     pub fn kind_name(&self) -> &'static str {
         match self {
+            NodeSpec::DashOut(_) => "DashOut",
             NodeSpec::Dvr(_) => "Dvr",
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
@@ -66,6 +69,7 @@ impl NodeSpec {
 
     pub fn ports(&self) -> Ports {
         match self {
+            NodeSpec::DashOut(_) => dash_out::ports(),
             NodeSpec::Dvr(config) => dvr::ports(config),
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
@@ -85,7 +89,8 @@ impl NodeSpec {
             NodeSpec::HttpStatic(config) => http_static::listens(config),
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
-            NodeSpec::Dvr(_)
+            NodeSpec::DashOut(_)
+            | NodeSpec::Dvr(_)
             | NodeSpec::FileIn(_)
             | NodeSpec::FileOut(_)
             | NodeSpec::HlsOut(_)
@@ -97,6 +102,7 @@ impl NodeSpec {
     /// Settings checks beyond what Dhall's types catch.
     pub fn validate(&self) -> Result<(), String> {
         match self {
+            NodeSpec::DashOut(config) => config.validate(),
             NodeSpec::Dvr(config) => config.validate(),
             NodeSpec::FileIn(config) => config.validate(),
             NodeSpec::FileOut(config) => config.validate(),
@@ -116,6 +122,9 @@ impl NodeSpec {
     /// Key settings shown by `srs graph dot`.
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         match self {
+            NodeSpec::DashOut(config) => {
+                vec![("dash_path", config.dash_path.clone()), ("dash_mpd_file", config.dash_mpd_file.clone())]
+            }
             NodeSpec::Dvr(config) => {
                 vec![("dvr_path", config.dvr_path.clone()), ("dvr_plan", format!("{:?}", config.dvr_plan))]
             }
@@ -256,6 +265,7 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
+        NodeSpec::DashOut(config) => dash_out::run(ctx, config, input).await,
         NodeSpec::Dvr(config) => dvr::run(ctx, config, input).await,
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HlsOut(config) => hls_out::run(ctx, config, input).await,

@@ -70,8 +70,15 @@ pub struct StreamInfo {
 
 /// ffprobe's view of a file (or URL): streams with decoded frame counts.
 pub fn probe(target: &str) -> Vec<StreamInfo> {
+    probe_with(&[], target)
+}
+
+/// `probe` with extra ffprobe options before the target (e.g. `-read_intervals %+5` for live input).
+pub fn probe_with(options: &[&str], target: &str) -> Vec<StreamInfo> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", target])
+        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
+        .args(options)
+        .arg(target)
         .output()
         .expect("ffprobe runs");
     assert!(out.status.success(), "ffprobe {target} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -342,4 +349,67 @@ pub fn record(url: &str, seconds: u32, out: &Path) {
         "copy",
         out.to_str().expect("utf-8"),
     ]);
+}
+
+/// A static file server for `dir` on 127.0.0.1 (Python's http.server on a free port): stands in
+/// for any HTTP server in front of files a sink writes.
+pub struct StaticServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl StaticServer {
+    pub fn start(dir: &Path) -> StaticServer {
+        StaticServer::start_logging(dir, None)
+    }
+
+    /// Like `start`, with the request log (one line per request, path included) written to `log`.
+    pub fn start_logging(dir: &Path, log: Option<&Path>) -> StaticServer {
+        use std::io::BufRead;
+        let stderr = match log {
+            Some(path) => std::process::Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => std::process::Stdio::null(),
+        };
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("python3 runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("server announces its port");
+        // "Serving HTTP on 127.0.0.1 port 38755 (http://127.0.0.1:38755/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|word| *word != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        StaticServer { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+    }
+}
+
+/// Polls `check` every 100 ms until it gives a value or `seconds` pass.
+pub fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
