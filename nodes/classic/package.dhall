@@ -9,5 +9,8 @@
 , HttpRemux = ./HttpRemux.dhall
 , SrtServer = ./SrtServer.dhall
 , StreamCaster = ./StreamCaster.dhall
+, Dash = ./Dash.dhall
+, Dvr = ./Dvr.dhall
+, Hls = ./Hls.dhall
 , toGraph = ./toGraph.dhall
 }

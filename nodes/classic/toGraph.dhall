@@ -1,6 +1,9 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server).
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server; `hls` → an
+--  `HlsOut` node named "<vhost>/hls"; `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a
+--  `Dvr` node named "<vhost>/dvr"), and for `http_server` an `HttpStatic` node named
+--  "http_server" serving its `dir`.
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 let Config = ./Config.dhall
@@ -80,10 +83,64 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let dashNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dash : (./Dash.dhall).Type) ->
+                [ node "${vhost.name}/dash" (Node.DashOut dash) ]
+          }
+          vhost.dash
+
+let dvrNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dvr : (./Dvr.dhall).Type) ->
+                [ node "${vhost.name}/dvr" (Node.Dvr dvr) ]
+          }
+          vhost.dvr
+
+let hlsNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(hls : (./Hls.dhall).Type) ->
+                [ node "${vhost.name}/hls" (Node.HlsOut hls) ]
+          }
+          vhost.hls
+
+let mediaNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        httpRemuxNodes config vhost # hlsNodes vhost # dashNodes vhost # dvrNodes vhost
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # httpRemuxNodes config vhost
+        [ vhostNode config vhost ] # mediaNodes config vhost
+
+let httpServerNodes =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(server : HttpServer.Type) ->
+                [ node
+                    "http_server"
+                    ( Node.HttpStatic
+                        { listen = server.listen
+                        , dir = server.dir
+                        , mount = "/"
+                        , crossdomain = server.crossdomain
+                        }
+                    )
+                ]
+          }
+          config.http_server
 
 let casterName =
       \(caster : StreamCaster.Type) ->
@@ -156,7 +213,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (httpRemuxNodes config vhost)
+            (mediaNodes config vhost)
         # concatMap
             NamedNode
             Edge
@@ -180,6 +237,7 @@ let toGraph
             # casterNodes config
             # srtNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
+            # httpServerNodes config
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }
 

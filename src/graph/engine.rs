@@ -6,6 +6,7 @@
 //! serialize into per-stream hubs that players find here, so a player may arrive first and
 //! wait. Shutdown stops the sources; every instance then sees its input end and finalizes.
 
+use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -53,6 +54,7 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     failures: Mutex<Vec<String>>,
     progress_bytes: AtomicU64,
+    shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,6 +77,7 @@ impl Engine {
                 shutdown,
                 failures: Mutex::default(),
                 progress_bytes: AtomicU64::new(0),
+                shared: Mutex::default(),
             }),
         }
     }
@@ -165,6 +168,18 @@ impl Engine {
     pub fn hub(&self, node: NodeIndex, key: &StreamKey, config: impl FnOnce() -> HubConfig) -> Arc<Hub> {
         let mut hubs = lock(&self.inner.hubs);
         Arc::clone(hubs.entry((node, key.clone())).or_insert_with(|| Hub::new(config())))
+    }
+
+    /// Graph-scoped state of type `T` that nodes share (one per graph, made on first use): how a
+    /// sink publishes live state to the servers that need it without the engine naming either.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut shared = lock(&self.inner.shared);
+        let entry = shared.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(entry).downcast::<T>() {
+            Ok(value) => value,
+            // Entries are keyed by their own TypeId, so the downcast always succeeds.
+            Err(_) => unreachable!("shared state keyed by a foreign type"),
+        }
     }
 
     /// Forgets hubs nobody uses: no publisher and no consumer.
@@ -419,7 +434,7 @@ mod tests {
                 },
                 NamedNode {
                     name: "out".into(),
-                    node: NodeSpec::FileOut(file_out::Config { path: "x.flv".into() }),
+                    node: NodeSpec::FileOut(file_out::Config::new("x.flv".into())),
                 },
             ],
             edges: vec![
