@@ -14,6 +14,10 @@ pub struct Config {
     pub listen: String,
     pub chunk_size: u64,
     pub http_server: Option<HttpServer>,
+    /// `srt_server { }` (`classic/SrtServer.dhall`); present only when enabled.
+    pub srt_server: Option<SrtServer>,
+    /// `stream_caster { }` blocks (`classic/StreamCaster.dhall`).
+    pub stream_casters: Vec<StreamCaster>,
     pub vhosts: Vec<Vhost>,
 }
 
@@ -23,6 +27,8 @@ impl Default for Config {
             listen: "1935".into(),
             chunk_size: 60_000,
             http_server: None,
+            srt_server: None,
+            stream_casters: Vec::new(),
             vhosts: vec![Vhost::default()],
         }
     }
@@ -41,6 +47,50 @@ impl Default for HttpServer {
         HttpServer { listen: "8080".into(), dir: "./objs/nginx/html".into(), crossdomain: true }
     }
 }
+
+/// `srt_server { }`: the listener settings of the `SrtIn`/`SrtOut` pair.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct SrtServer {
+    pub enabled: bool,
+    pub listen: String,
+    pub latency: u64,
+    pub passphrase: String,
+    pub pbkeylen: u64,
+    pub default_app: String,
+}
+
+impl Default for SrtServer {
+    fn default() -> SrtServer {
+        SrtServer {
+            enabled: true,
+            listen: "10080".into(),
+            latency: 120,
+            passphrase: String::new(),
+            pbkeylen: 0,
+            default_app: "live".into(),
+        }
+    }
+}
+
+/// `stream_caster { }`: `caster` and `listen` are required (no `Default`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct StreamCaster {
+    pub enabled: bool,
+    pub caster: Caster,
+    pub listen: String,
+    /// The stream MPEG-TS over UDP publishes (SRS's `output`, as `app/stream`).
+    pub stream: String,
+}
+
+/// The stream_caster kinds that exist as nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
+pub enum Caster {
+    MpegtsOverUdp,
+    Flv,
+}
+
+/// The Dhall default of `StreamCaster.stream`.
+pub const DEFAULT_CASTER_STREAM: &str = "live/livestream";
 
 /// `vhost NAME { }` (`classic/Vhost.dhall`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -155,6 +205,11 @@ mod tests {
         assert_eq!(dhall::<Publish>("srs.classic.Publish::{=}"), Publish::default());
         assert_eq!(dhall::<HttpServer>("srs.classic.HttpServer::{=}"), HttpServer::default());
         assert_eq!(dhall::<HttpRemux>("srs.classic.HttpRemux::{=}"), HttpRemux::default());
+        assert_eq!(dhall::<SrtServer>("srs.classic.SrtServer::{=}"), SrtServer::default());
+        let caster = dhall::<StreamCaster>(
+            "srs.classic.StreamCaster::{ caster = srs.classic.StreamCaster.Caster.Flv, listen = \"8936\" }",
+        );
+        assert_eq!((caster.enabled, caster.stream.as_str()), (true, DEFAULT_CASTER_STREAM));
         let dvr = crate::nodes::dvr::Config::default();
         assert_eq!(dhall::<crate::nodes::dvr::Config>("srs.classic.Dvr::{=}"), dvr);
         let hls = crate::nodes::hls_out::Config::default();

@@ -36,6 +36,12 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
             "http_server" if scope.once(directive) => {
                 config.http_server = http_server(directive, &mut scope)?
             }
+            "srt_server" if scope.once(directive) => {
+                config.srt_server = super::caster_blocks::srt_server(directive, &mut scope)?
+            }
+            "stream_caster" => {
+                config.stream_casters.extend(super::caster_blocks::stream_caster(directive, &mut scope)?)
+            }
             "vhost" => {
                 let name = text(directive)?;
                 if let Some(first) = config.vhosts.iter().find(|v| v.name == name) {
@@ -49,7 +55,7 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
             name if process::is_process_directive(name) && scope.once(directive) => {
                 process::apply(&mut process, directive, &mut scope.warnings)?
             }
-            "listen" | "chunk_size" | "http_server" => {}
+            "listen" | "chunk_size" | "http_server" | "srt_server" => {}
             name if process::is_process_directive(name) => {}
             _ => scope.unsupported(directive),
         }
@@ -268,6 +274,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::conf::classic::{Caster, SrtServer, StreamCaster};
     use crate::conf::parse::parse_text;
     use crate::nodes::jitter::TimeJitter;
 
@@ -295,6 +302,10 @@ mod tests {
             "listen 127.0.0.1:1936;\nchunk_size 4096;\nwork_dir /srv;\npid x.pid;\nsrs_log_tank console;\n\
              srs_log_file a.log;\ndaemon off;\n\
              http_server { enabled on; listen 8081; dir html; crossdomain off; }\n\
+             srt_server { enabled on; listen 10081; latency 200; passphrase 0123456789; pbkeylen 16; default_app cam; }\n\
+             stream_caster { enabled on; caster mpegts_over_udp; output rtmp://127.0.0.1/live/udp; listen 8935; }\n\
+             stream_caster { enabled on; caster flv; output rtmp://127.0.0.1/[app]/[stream]; listen 8936; }\n\
+             stream_caster { enabled off; caster flv; listen 8937; }\n\
              vhost v.com {\n enabled on;\n min_latency on;\n tcp_nodelay on;\n chunk_size 8192;\n\
              play { gop_cache off; gop_cache_max_frames 9; queue_length 7; time_jitter zero; mix_correct on; atc on; mw_latency 100; mw_msgs 4; }\n\
              publish { firstpkt_timeout 1000; normal_timeout 2000; }\n\
@@ -306,6 +317,28 @@ mod tests {
             listen: "127.0.0.1:1936".into(),
             chunk_size: 4096,
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            srt_server: Some(SrtServer {
+                enabled: true,
+                listen: "10081".into(),
+                latency: 200,
+                passphrase: "0123456789".into(),
+                pbkeylen: 16,
+                default_app: "cam".into(),
+            }),
+            stream_casters: vec![
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::MpegtsOverUdp,
+                    listen: "8935".into(),
+                    stream: "live/udp".into(),
+                },
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::Flv,
+                    listen: "8936".into(),
+                    stream: "live/livestream".into(),
+                },
+            ],
             vhosts: vec![Vhost {
                 name: "v.com".into(),
                 min_latency: true,

@@ -9,6 +9,7 @@
 //!   defaults and truth rules, one warning per directive we do not support;
 //! - [`print`]: the classic value as readable Dhall (`srs.classic.toGraph srs.classic.Config::{ .. }`).
 
+mod caster_blocks;
 pub mod classic;
 pub mod env;
 pub mod mapping;

@@ -4,7 +4,10 @@
 
 use std::path::{Component, Path};
 
-use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
+use super::classic::{
+    Caster, Config, HttpRemux, HttpServer, Play, Publish, SrtServer, StreamCaster, Vhost,
+    DEFAULT_CASTER_STREAM,
+};
 use crate::nodes::jitter::TimeJitter;
 
 /// A Dhall expression, enough of it for the classic records.
@@ -119,6 +122,14 @@ fn config_expr(config: &Config) -> Expr {
         Some(server) => Expr::Some(Box::new(http_server_expr(server))),
         None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
     });
+    changed(&mut fields, "srt_server", &config.srt_server, &default.srt_server, |v| match v {
+        Some(server) => Expr::Some(Box::new(srt_server_expr(server))),
+        None => Expr::Lit("None srs.classic.SrtServer.Type".into()),
+    });
+    changed(&mut fields, "stream_casters", &config.stream_casters, &default.stream_casters, |v| Expr::List {
+        items: v.iter().map(stream_caster_expr).collect(),
+        element_type: "srs.classic.StreamCaster.Type",
+    });
     changed(&mut fields, "vhosts", &config.vhosts, &default.vhosts, |v| Expr::List {
         items: v.iter().map(vhost_expr).collect(),
         element_type: "srs.classic.Vhost.Type",
@@ -133,6 +144,29 @@ fn http_server_expr(server: &HttpServer) -> Expr {
     changed(&mut fields, "dir", &server.dir, &default.dir, |v| text(v));
     changed(&mut fields, "crossdomain", &server.crossdomain, &default.crossdomain, |v| boolean(*v));
     Expr::Record { completion: "srs.classic.HttpServer", fields }
+}
+
+fn srt_server_expr(server: &SrtServer) -> Expr {
+    let default = SrtServer::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "enabled", &server.enabled, &default.enabled, |v| boolean(*v));
+    changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
+    changed(&mut fields, "latency", &server.latency, &default.latency, |v| natural(*v));
+    changed(&mut fields, "passphrase", &server.passphrase, &default.passphrase, |v| text(v));
+    changed(&mut fields, "pbkeylen", &server.pbkeylen, &default.pbkeylen, |v| natural(*v));
+    changed(&mut fields, "default_app", &server.default_app, &default.default_app, |v| text(v));
+    Expr::Record { completion: "srs.classic.SrtServer", fields }
+}
+
+fn stream_caster_expr(caster: &StreamCaster) -> Expr {
+    let kind = match caster.caster {
+        Caster::MpegtsOverUdp => "srs.classic.StreamCaster.Caster.MpegtsOverUdp",
+        Caster::Flv => "srs.classic.StreamCaster.Caster.Flv",
+    };
+    let mut fields = vec![("caster", Expr::Lit(kind.into())), ("listen", text(&caster.listen))];
+    changed(&mut fields, "enabled", &caster.enabled, &true, |v| boolean(*v));
+    changed(&mut fields, "stream", &caster.stream, &DEFAULT_CASTER_STREAM.to_owned(), |v| text(v));
+    Expr::Record { completion: "srs.classic.StreamCaster", fields }
 }
 
 fn vhost_expr(vhost: &Vhost) -> Expr {
@@ -348,6 +382,25 @@ mod tests {
             listen: "127.0.0.1:1936".into(),
             chunk_size: 4096,
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            srt_server: Some(SrtServer {
+                latency: 300,
+                passphrase: "0123456789ab".into(),
+                ..SrtServer::default()
+            }),
+            stream_casters: vec![
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::MpegtsOverUdp,
+                    listen: "8935".into(),
+                    stream: "live/cam".into(),
+                },
+                StreamCaster {
+                    enabled: false,
+                    caster: Caster::Flv,
+                    listen: "8936".into(),
+                    stream: DEFAULT_CASTER_STREAM.into(),
+                },
+            ],
             vhosts: vec![vhost.clone(), Vhost::default()],
         };
         assert_eq!(evaluate(&config), config);
