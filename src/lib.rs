@@ -7,9 +7,11 @@
 //! - [`nodes`]: node glue, one module per node kind; the only place codec events become frames.
 //! - [`servers`]: sockets and HTTP routing shared by nodes.
 //! - [`cli`]: the command line.
+//! - [`bench`]: the load harness and kernel-floor server behind `srs bench`.
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod graph;

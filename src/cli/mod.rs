@@ -1,6 +1,7 @@
-//! The command line: `srs run`, `srs graph check|dot`, `srs remux`. The only place `anyhow` is used
+//! The command line: `srs run`, `srs graph check|dot`, `srs remux`, `srs bench`. The only place `anyhow` is used
 //! for errors shown to the user.
 
+mod bench;
 mod embedded;
 mod graph;
 mod remux;
@@ -31,6 +32,8 @@ enum Command {
     Graph(GraphCommand),
     /// Converts a media file to another (formats by extension), through the same nodes as the server.
     Remux(remux::RemuxArgs),
+    /// Load-tests a server (publishers, RTMP and HTTP-FLV players), or runs the kernel floor.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Graph(GraphCommand::Check { graphs }) => graph::check(&graphs),
         Command::Graph(GraphCommand::Dot { graph }) => graph::dot(&graph),
         Command::Remux(args) => remux::remux(args),
+        Command::Bench(args) => bench::bench(args),
     };
     match result {
         Ok(code) => code,
