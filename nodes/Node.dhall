@@ -1,7 +1,10 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
-< FileIn : (./file_in.dhall).Type
+< Dvr : (./dvr.dhall).Type
+| FileIn : (./file_in.dhall).Type
 | FileOut : (./file_out.dhall).Type
+| HlsOut : (./hls_out.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type
+| HttpStatic : (./http_static.dhall).Type
 | Jitter : (./jitter.dhall).Type
 | RtmpIn : (./rtmp_in.dhall).Type
 | RtmpOut : (./rtmp_out.dhall).Type

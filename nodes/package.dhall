@@ -3,13 +3,20 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ FileIn = ./file_in.dhall
+{ Dvr = ./dvr.dhall
+, FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
+, HlsOut = ./hls_out.dhall
 , HttpRemux = ./http_remux.dhall
+, HttpStatic = ./http_static.dhall
 , Jitter = ./jitter.dhall
 , RtmpIn = ./rtmp_in.dhall
 , RtmpOut = ./rtmp_out.dhall
 , Vhost = ./vhost.dhall
+, DvrPlan = ./DvrPlan.dhall
+, FileFormat = ./FileFormat.dhall
+, Mp4Layout = ./Mp4Layout.dhall
+, SegmentFormat = ./SegmentFormat.dhall
 , TimeJitter = ./TimeJitter.dhall
 , Node = ./Node.dhall
 , NamedNode = ./NamedNode.dhall

@@ -6,6 +6,7 @@
 //! - [`graph`]: the protocol-agnostic engine: graph files, checking, hubs, stream lifetimes.
 //! - [`nodes`]: node glue, one module per node kind; the only place codec events become frames.
 //! - [`servers`]: sockets and HTTP routing shared by nodes.
+//! - [`conf`]: srs.conf and `SRS_*` variables read into the classic form (SRS compatibility).
 //! - [`cli`]: the command line.
 //! - [`bench`]: the load harness and kernel-floor server behind `srs bench`.
 
@@ -14,6 +15,7 @@
 pub mod bench;
 pub mod cli;
 pub mod codec;
+pub mod conf;
 pub mod graph;
 pub mod media;
 pub mod nodes;

@@ -32,6 +32,13 @@ fn classic_form_yields_the_same_graph_as_the_node_form() {
 }
 
 #[test]
+fn classic_dvr_block_yields_the_dvr_graph() {
+    let nodes = load_file(&root().join("graphs/dvr.dhall")).expect("dvr graph loads");
+    let classic = load_file(&root().join("examples/dvr-classic.dhall")).expect("classic dvr graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
 fn dhall_vhost_defaults_equal_srs_defaults_in_rust() {
     let dir = tempdir();
     let file = dir.join("vhost.dhall");
@@ -52,4 +59,14 @@ fn tempdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("srs-catalogue-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+#[test]
+fn readme_quotes_the_example_graph_verbatim() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let example = std::fs::read_to_string(root().join("examples/record-and-serve.dhall")).expect("example");
+    assert!(
+        readme.contains(&format!("```dhall\n{example}```")),
+        "README must quote examples/record-and-serve.dhall"
+    );
 }

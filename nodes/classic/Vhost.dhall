@@ -5,6 +5,9 @@ let Publish = ./Publish.dhall
 
 let HttpRemux = ./HttpRemux.dhall
 
+let Dvr = ./Dvr.dhall
+let Hls = ./Hls.dhall
+
 in  { Type =
         { name : Text
         , min_latency : Bool
@@ -13,6 +16,8 @@ in  { Type =
         , play : Play.Type
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
+        , dvr : Optional Dvr.Type
+        , hls : Optional Hls.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -22,5 +27,7 @@ in  { Type =
       , play = Play.default
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
+      , dvr = None Dvr.Type
+      , hls = None Hls.Type
       }
     }

@@ -7,5 +7,7 @@
 , Publish = ./Publish.dhall
 , HttpServer = ./HttpServer.dhall
 , HttpRemux = ./HttpRemux.dhall
+, Dvr = ./Dvr.dhall
+, Hls = ./Hls.dhall
 , toGraph = ./toGraph.dhall
 }

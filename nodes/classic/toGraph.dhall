@@ -1,6 +1,8 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server).
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server; `hls` → an
+--  `HlsOut` node named "<vhost>/hls"; `dvr` → a `Dvr` node named "<vhost>/dvr"), and for
+--  `http_server` an `HttpStatic` node named "http_server" serving its `dir`.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -74,10 +76,54 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let dvrNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dvr : (./Dvr.dhall).Type) ->
+                [ node "${vhost.name}/dvr" (Node.Dvr dvr) ]
+          }
+          vhost.dvr
+
+let hlsNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(hls : (./Hls.dhall).Type) ->
+                [ node "${vhost.name}/hls" (Node.HlsOut hls) ]
+          }
+          vhost.hls
+
+let mediaNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        httpRemuxNodes config vhost # hlsNodes vhost # dvrNodes vhost
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # httpRemuxNodes config vhost
+        [ vhostNode config vhost ] # mediaNodes config vhost
+
+let httpServerNodes =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(server : HttpServer.Type) ->
+                [ node
+                    "http_server"
+                    ( Node.HttpStatic
+                        { listen = server.listen
+                        , dir = server.dir
+                        , mount = "/"
+                        , crossdomain = server.crossdomain
+                        }
+                    )
+                ]
+          }
+          config.http_server
 
 let vhostEdges =
       \(config : Config.Type) ->
@@ -87,7 +133,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (httpRemuxNodes config vhost)
+            (mediaNodes config vhost)
 
 let toGraph
     : Config.Type -> Graph.Type
@@ -97,6 +143,7 @@ let toGraph
               , node "rtmp_play" (Node.RtmpOut { listen = config.listen })
               ]
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
+            # httpServerNodes config
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }
 

@@ -1,4 +1,5 @@
-//! `srs run [GRAPH]`: the server.
+//! `srs run [GRAPH]`: the server. A graph with only file sources (and no listener) is a batch job:
+//! it exits by itself once every source has finished and every file is written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,12 +17,29 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         None => super::embedded::unpack_default_graph()?,
     };
     let checked = super::graph::load_checked(&path)?;
+    serve(checked, &path.display().to_string())
+}
+
+/// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0).
+pub(crate) fn serve(checked: crate::graph::CheckedGraph, label: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
         engine.start().await?;
-        tracing::info!(graph = %path.display(), "server running");
-        wait_for_signal().await;
+        tracing::info!(graph = %label, "server running");
+        if is_batch_graph(&engine) {
+            // Only file sources: the run is a batch job and ends when they all have.
+            tokio::select! {
+                _ = engine.wait_idle() => {
+                    let failures = engine.failures();
+                    tracing::info!(n_failures = failures.len(), "every file source finished");
+                    return Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+                }
+                _ = wait_for_signal() => {}
+            }
+        } else {
+            wait_for_signal().await;
+        }
         tracing::info!("shutting down");
         if !engine.shutdown(SHUTDOWN_GRACE).await {
             tracing::warn!(
@@ -30,6 +48,18 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             );
         }
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A graph whose every source is a file and that listens on nothing: it has an end.
+fn is_batch_graph(engine: &Engine) -> bool {
+    let graph = engine.graph();
+    let mut nodes = graph.dag.node_indices().map(|index| &graph.node(index).node);
+    nodes.all(|spec| {
+        let listens = spec.listens().map(|l| !l.is_empty()).unwrap_or(true);
+        let live_source = matches!(spec.ports(), crate::graph::Ports::Source { .. })
+            && !matches!(spec, crate::nodes::NodeSpec::FileIn(_));
+        !listens && !live_source
     })
 }
 

@@ -11,6 +11,7 @@ pub mod bits;
 pub mod describe;
 pub mod flv;
 pub mod hevc;
+pub mod hls;
 pub mod http_chunked;
 pub mod mp3;
 pub mod mp4;

@@ -63,6 +63,8 @@ pub fn codec_of_stream_type(stream_type: u8) -> Option<Codec> {
 /// already recovered (dropped the damaged unit, resynchronised) when it returns one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TsError {
+    #[error("truncated at byte {offset}: the input ends inside a packet ({len} bytes left)")]
+    Truncated { offset: u64, len: usize },
     #[error("lost packet sync")]
     LostSync,
     #[error("skipped {skipped} bytes to find packet sync at byte offset {offset}")]

@@ -353,3 +353,13 @@ fn fuzzed_mutations_give_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn input_ending_inside_a_packet_is_reported_as_truncated() {
+    let cut = H264_AAC.len() - 100;
+    let out = demux(&H264_AAC[..cut], 1000);
+    let whole_packets = (cut / PACKET_LEN * PACKET_LEN) as u64;
+    assert!(out.ended);
+    assert_eq!(out.errors, [TsError::Truncated { offset: whole_packets, len: cut % PACKET_LEN }]);
+    assert!(!out.video().is_empty(), "frames before the cut are kept");
+}
