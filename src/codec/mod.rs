@@ -13,6 +13,7 @@ pub mod describe;
 pub mod flv;
 pub mod hevc;
 pub mod hls;
+pub mod http_chunked;
 pub mod mp3;
 pub mod mp4;
 pub mod mpegts;
