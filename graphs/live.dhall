@@ -1,5 +1,5 @@
 --| SRS's default server, node by node: RTMP on 1935 (publish and play), HTTP-FLV on 8080 at
---  [vhost]/[app]/[stream].flv. `examples/live-classic.dhall` is the same server in srs.conf form.
+--  [vhost]/[app]/[stream].flv, the HTTP API on 1985. `examples/live-classic.dhall` is the same server in srs.conf form.
 let srs = ../nodes/package.dhall
 
 let vhost = "__defaultVhost__"
@@ -8,6 +8,7 @@ in  srs.Graph::{
     , nodes =
       [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "1935" })
       , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "1935" })
+      , srs.node "http_api" (srs.Node.HttpApi srs.HttpApi::{ listen = "1985" })
       , srs.node vhost (srs.Node.Vhost srs.Vhost::{ name = vhost })
       , srs.node
           "${vhost}/http_remux"

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod codec;
+pub mod control;
 pub mod graph;
 pub mod media;
 pub mod nodes;

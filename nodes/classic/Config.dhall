@@ -3,16 +3,22 @@ let Vhost = ./Vhost.dhall
 
 let HttpServer = ./HttpServer.dhall
 
+let HttpApi = ./HttpApi.dhall
+
 in  { Type =
         { listen : Text
         , chunk_size : Natural
+        , max_connections : Natural
         , http_server : Optional HttpServer.Type
+        , http_api : Optional HttpApi.Type
         , vhosts : List Vhost.Type
         }
     , default =
       { listen = "1935"
       , chunk_size = 60000
+      , max_connections = 1000
       , http_server = None HttpServer.Type
+      , http_api = None HttpApi.Type
       , vhosts = [ Vhost.default ]
       }
     }

@@ -1,9 +1,16 @@
---| srs.conf `vhost NAME { ... }`: the blocks that exist as nodes.
+--| srs.conf `vhost NAME { ... }`: the blocks that exist as nodes (`http_hooks`, `security` and
+--  `refer` are settings of the vhost's router node).
 let Play = ./Play.dhall
 
 let Publish = ./Publish.dhall
 
 let HttpRemux = ./HttpRemux.dhall
+
+let HttpHooks = ../HttpHooks.dhall
+
+let Security = ../Security.dhall
+
+let Refer = ../Refer.dhall
 
 in  { Type =
         { name : Text
@@ -13,6 +20,9 @@ in  { Type =
         , play : Play.Type
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
+        , http_hooks : Optional HttpHooks.Type
+        , security : Optional Security.Type
+        , refer : Optional Refer.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -22,5 +32,8 @@ in  { Type =
       , play = Play.default
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
+      , http_hooks = None HttpHooks.Type
+      , security = None Security.Type
+      , refer = None Refer.Type
       }
     }

@@ -1,6 +1,7 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server).
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server), and an
+--  `HttpApi` node named "http_api" for `http_api`.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -44,6 +45,9 @@ let vhostNode =
                   merge
                     { None = config.chunk_size, Some = \(size : Natural) -> size }
                     vhost.chunk_size
+              , http_hooks = vhost.http_hooks
+              , security = vhost.security
+              , refer = vhost.refer
               }
           )
 
@@ -74,6 +78,15 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let apiNodes =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(api : (./HttpApi.dhall).Type) -> [ node "http_api" (Node.HttpApi api) ]
+          }
+          config.http_api
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
@@ -93,9 +106,17 @@ let toGraph
     : Config.Type -> Graph.Type
     = \(config : Config.Type) ->
         { nodes =
-              [ node "rtmp" (Node.RtmpIn { listen = config.listen })
+              [ node
+                  "rtmp"
+                  ( Node.RtmpIn
+                      { listen = config.listen
+                      , max_connections = config.max_connections
+                      , max_connections_per_ip = 0
+                      }
+                  )
               , node "rtmp_play" (Node.RtmpOut { listen = config.listen })
               ]
+            # apiNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }

@@ -19,9 +19,13 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
+        engine.extension::<crate::control::reload::ReloadState>().set_path(path.clone());
         engine.start().await?;
         tracing::info!(graph = %path.display(), "server running");
-        wait_for_signal().await;
+        tokio::select! {
+            _ = wait_for_signal() => {}
+            _ = reload_on_hangup(&engine) => {}
+        }
         tracing::info!("shutting down");
         if !engine.shutdown(SHUTDOWN_GRACE).await {
             tracing::warn!(
@@ -31,6 +35,18 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reloads the graph file on every SIGHUP (SRS's reload signal); never returns.
+async fn reload_on_hangup(engine: &Engine) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return std::future::pending().await };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the graph");
+        // The outcome is logged by `reload`; a bad file leaves the running graph as it is.
+        let _ = crate::control::reload::reload(engine).await;
+    }
+    std::future::pending().await
 }
 
 /// SIGINT or SIGTERM.

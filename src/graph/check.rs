@@ -159,6 +159,18 @@ fn suggest(name: &str, file: &GraphFile) -> String {
 
 fn check_edge_roles(file: &GraphFile, from: usize, to: usize, error: &mut impl FnMut(String)) {
     let (from_node, to_node) = (&file.nodes[from], &file.nodes[to]);
+    for service in [from_node, to_node] {
+        if service.node.ports() == Ports::Service {
+            error(format!(
+                "edge `{} → {}`: `{}` is a {} service and carries no media; remove the edge",
+                from_node.name,
+                to_node.name,
+                service.name,
+                service.node.kind_name()
+            ));
+            return;
+        }
+    }
     if matches!(from_node.node.ports(), Ports::Sink { .. }) {
         error(format!(
             "edge `{} → {}`: `{}` is a {} sink and has no output; edges must start at a source or transform",
@@ -241,7 +253,7 @@ fn check_reachability(file: &GraphFile, dag: &DiGraph<usize, ()>, error: &mut im
     }
     for index in dag.node_indices() {
         let node = &file.nodes[dag[index]];
-        if reached[dag[index]] {
+        if reached[dag[index]] || node.node.ports() == Ports::Service {
             continue;
         }
         let has_input = dag.edges_directed(index, Direction::Incoming).next().is_some();

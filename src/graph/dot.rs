@@ -18,6 +18,7 @@ pub fn to_dot(graph: &CheckedGraph) -> String {
             Ports::Source { .. } => "invhouse",
             Ports::Transform { .. } => "box",
             Ports::Sink { .. } => "house",
+            Ports::Service => "component",
         };
         let mut label = format!("{}\\n[{}]", escape(&named.name), named.node.kind_name());
         for (key, value) in named.node.summary() {

@@ -48,6 +48,8 @@ pub enum Ports {
     Transform { accepts: Caps, converts: Vec<(Codec, Codec)> },
     /// Consumes streams: players, files, other servers.
     Sink { accepts: Caps },
+    /// Graph-scoped only, with no media ports (the HTTP API): takes no edges, needs none.
+    Service,
 }
 
 impl Ports {
@@ -57,7 +59,7 @@ impl Ports {
 
     pub fn accepts(&self) -> Option<Caps> {
         match self {
-            Ports::Source { .. } => None,
+            Ports::Source { .. } | Ports::Service => None,
             Ports::Transform { accepts, .. } | Ports::Sink { accepts } => Some(*accepts),
         }
     }
@@ -66,7 +68,7 @@ impl Ports {
     pub fn output(&self, input: Caps) -> Option<Caps> {
         match self {
             Ports::Source { produces } => Some(*produces),
-            Ports::Sink { .. } => None,
+            Ports::Sink { .. } | Ports::Service => None,
             Ports::Transform { accepts, converts } => {
                 let mut out = Caps::default();
                 for codec in

@@ -7,6 +7,7 @@
 pub mod file_in;
 pub mod file_out;
 pub mod flv_frames;
+pub mod http_api;
 pub mod http_remux;
 pub mod jitter;
 pub mod remux_serializer;
@@ -30,6 +31,7 @@ use crate::servers::http::HttpRoute;
 pub enum NodeSpec {
     FileIn(file_in::Config),
     FileOut(file_out::Config),
+    HttpApi(http_api::Config),
     HttpRemux(http_remux::Config),
     Jitter(jitter::Config),
     RtmpIn(rtmp_in::Config),
@@ -43,6 +45,7 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(_) => "FileIn",
             NodeSpec::FileOut(_) => "FileOut",
+            NodeSpec::HttpApi(_) => "HttpApi",
             NodeSpec::HttpRemux(_) => "HttpRemux",
             NodeSpec::Jitter(_) => "Jitter",
             NodeSpec::RtmpIn(_) => "RtmpIn",
@@ -55,6 +58,7 @@ impl NodeSpec {
         match self {
             NodeSpec::FileIn(_) => file_in::ports(),
             NodeSpec::FileOut(config) => file_out::ports(config),
+            NodeSpec::HttpApi(_) => http_api::ports(),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
             NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => Ports::passthrough(),
             NodeSpec::RtmpIn(_) => rtmp_in::ports(),
@@ -65,6 +69,7 @@ impl NodeSpec {
     /// Graph-scoped sockets the node needs; `Err` names a bad address field.
     pub fn listens(&self) -> Result<Vec<Listen>, String> {
         match self {
+            NodeSpec::HttpApi(config) => http_api::listens(config),
             NodeSpec::HttpRemux(config) => http_remux::listens(config),
             NodeSpec::RtmpIn(config) => rtmp_in::listens(config),
             NodeSpec::RtmpOut(config) => rtmp_out::listens(config),
@@ -81,7 +86,7 @@ impl NodeSpec {
             NodeSpec::FileOut(config) => config.validate(),
             NodeSpec::HttpRemux(config) => config.validate(),
             NodeSpec::Vhost(config) => config.validate(),
-            NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => Ok(()),
+            NodeSpec::HttpApi(_) | NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => Ok(()),
         }
     }
 
@@ -97,6 +102,7 @@ impl NodeSpec {
                 vec![("path", config.path.clone()), ("stream", config.stream.clone())]
             }
             NodeSpec::FileOut(config) => vec![("path", config.path.clone())],
+            NodeSpec::HttpApi(config) => vec![("listen", config.listen.clone())],
             NodeSpec::HttpRemux(config) => {
                 vec![("listen", config.listen.clone()), ("mount", config.mount.clone())]
             }
@@ -138,17 +144,45 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
     }
 }
 
-/// Starts what lives as long as the graph: listeners, servers, file sources.
+/// Graph-scoped parts already running, so a reload starts only what is new.
+#[derive(Default)]
+pub struct GraphScope {
+    state: tokio::sync::Mutex<ScopeState>,
+}
+
+#[derive(Default)]
+struct ScopeState {
+    http: std::collections::HashMap<std::net::SocketAddr, std::sync::Arc<crate::servers::http::RouteTable>>,
+    rtmp: std::collections::HashSet<std::net::SocketAddr>,
+    files: std::collections::HashSet<String>,
+}
+
+/// Starts what lives as long as the graph: listeners, servers, file sources. Called again on
+/// reload with a handle on the new graph: binds only new addresses, replaces every HTTP
+/// server's routes (an address no node names any more serves 404s), starts new file sources.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     let graph = std::sync::Arc::clone(engine.graph());
+    let scope = engine.extension::<GraphScope>();
+    let mut state = scope.state.lock().await;
     let mut http_routes: std::collections::BTreeMap<
         std::net::SocketAddr,
         Vec<std::sync::Arc<dyn HttpRoute>>,
     > = Default::default();
     for index in graph.dag.node_indices() {
-        let spec = &graph.node(index).node;
+        let named = graph.node(index);
+        let spec = &named.node;
         match spec {
-            NodeSpec::FileIn(config) => engine.spawn(file_in::run(engine.clone(), index, config.clone())),
+            NodeSpec::FileIn(config) => {
+                if state.files.insert(named.name.clone()) {
+                    engine.spawn(file_in::run(engine.clone(), index, config.clone()));
+                }
+            }
+            NodeSpec::HttpApi(config) => {
+                for listen in spec.listens().map_err(anyhow::Error::msg)? {
+                    let route = http_api::Route::new(engine.clone(), config.clone());
+                    http_routes.entry(listen.addr).or_default().push(std::sync::Arc::new(route));
+                }
+            }
             NodeSpec::HttpRemux(config) => {
                 for listen in spec.listens().map_err(anyhow::Error::msg)? {
                     let route = http_remux::Route::new(engine.clone(), index, config.clone());
@@ -158,35 +192,37 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
             _ => {}
         }
     }
-    let mut rtmp_listeners: std::collections::BTreeMap<std::net::SocketAddr, rtmp_conn::RtmpNodes> =
-        Default::default();
-    for index in graph.dag.node_indices() {
-        let spec = &graph.node(index).node;
-        if let NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) = spec {
-            for listen in spec.listens().map_err(anyhow::Error::msg)? {
-                let nodes = rtmp_listeners
-                    .entry(listen.addr)
-                    .or_insert(rtmp_conn::RtmpNodes { publish: None, play: None });
-                match spec {
-                    NodeSpec::RtmpIn(_) => nodes.publish = Some(index),
-                    _ => nodes.play = Some(index),
-                }
-            }
+    for addr in rtmp_conn::listen_addresses(&graph) {
+        if state.rtmp.contains(&addr) {
+            continue;
         }
-    }
-    for (addr, nodes) in rtmp_listeners {
         let handler_engine = engine.clone();
         let handler: crate::servers::tcp::Handler = std::sync::Arc::new(move |stream, peer, id| {
-            Box::pin(rtmp_conn::handle(handler_engine.clone(), nodes, stream, peer, id))
+            // Each connection takes the graph current when it arrives (reloads change it).
+            let engine = handler_engine.current();
+            let nodes = rtmp_conn::nodes_at(engine.graph(), addr);
+            Box::pin(rtmp_conn::handle(engine, nodes, stream, peer, id))
         });
         crate::servers::tcp::serve(engine, addr, "rtmp", handler)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for rtmp on {addr}: {e}"))?;
+        state.rtmp.insert(addr);
+    }
+    for (addr, table) in &state.http {
+        if !http_routes.contains_key(addr) {
+            table.replace(Vec::new());
+        }
     }
     for (addr, routes) in http_routes {
-        crate::servers::http::serve(engine, addr, routes)
+        if let Some(table) = state.http.get(&addr) {
+            table.replace(routes);
+            continue;
+        }
+        let table = crate::servers::http::RouteTable::new(routes);
+        crate::servers::http::serve(engine, addr, std::sync::Arc::clone(&table))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for http on {addr}: {e}"))?;
+        state.http.insert(addr, table);
     }
     Ok(())
 }
@@ -199,6 +235,7 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         NodeSpec::FileIn(_) | NodeSpec::RtmpIn(_) => {
             tracing::error!(node = ctx.name(), "a source node cannot take input");
         }
+        NodeSpec::HttpApi(_) => tracing::error!(node = ctx.name(), "a service node takes no streams"),
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,
         NodeSpec::RtmpOut(_) => rtmp_out::run(ctx, input).await,
