@@ -204,6 +204,8 @@ impl HttpRoute for Route {
             response
                 .headers_mut()
                 .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+            // A live body ends only when the stream or the player does (or a kick): close then.
+            response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
             if crossdomain {
                 http::add_cors(&mut response);
             }
