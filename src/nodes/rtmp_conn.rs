@@ -224,9 +224,13 @@ impl Connection {
 
     /// Fires `on_unpublish` / `on_stop` for `key` in the background.
     fn left(&self, event: HookEvent, key: &StreamKey) {
-        let Some(node) = self.nodes.publish.or(self.nodes.play) else { return };
-        let settings = vhost::settings_for(&self.engine, node, key);
+        let settings = self.vhost_settings(key);
         admission::notify(self.client.registry(), self.client.client(), &settings, event, Some(key));
+    }
+
+    /// The settings of the stream's vhost (its name is already resolved in the key).
+    fn vhost_settings(&self, key: &StreamKey) -> vhost::Config {
+        vhost::config_named(&self.engine, &key.vhost).unwrap_or_default()
     }
 
     /// Fires `on_close` with the connection's byte counts.
@@ -351,7 +355,7 @@ impl Connection {
     async fn decide_publish(&mut self, request: &StreamRequest, kind: ClientKind) -> Result<(Publication, vhost::Config), String> {
         let key = self.stream_key(request)?;
         let node = self.nodes.publish.ok_or("this listener takes no publishers")?;
-        let settings = vhost::settings_for(&self.engine, node, &key);
+        let settings = self.vhost_settings(&key);
         self.client.client().update(|info| {
             info.kind = kind;
             info.stream = Some(key.clone());
@@ -393,7 +397,7 @@ impl Connection {
     async fn decide_play(&mut self, request: &StreamRequest) -> Result<(NodeIndex, StreamKey, vhost::Config), String> {
         let key = self.stream_key(request)?;
         let node = self.nodes.play.ok_or("this listener serves no players")?;
-        let settings = vhost::settings_for(&self.engine, node, &key);
+        let settings = self.vhost_settings(&key);
         self.client.client().update(|info| {
             info.kind = ClientKind::RtmpPlay;
             info.stream = Some(key.clone());
