@@ -42,7 +42,14 @@ fn graph(rtmp: u16, api: u16, hooks: Option<u16>) -> GraphFile {
     let listen = format!("127.0.0.1:{rtmp}");
     GraphFile {
         nodes: vec![
-            node("rtmp", NodeSpec::RtmpIn(rtmp_in::Config { listen: listen.clone(), max_connections: 100_000, max_connections_per_ip: 0 })),
+            node(
+                "rtmp",
+                NodeSpec::RtmpIn(rtmp_in::Config {
+                    listen: listen.clone(),
+                    max_connections: 100_000,
+                    max_connections_per_ip: 0,
+                }),
+            ),
             node("rtmp_play", NodeSpec::RtmpOut(rtmp_out::Config { listen })),
             node("__defaultVhost__", NodeSpec::Vhost(vhost)),
             node(
@@ -50,7 +57,11 @@ fn graph(rtmp: u16, api: u16, hooks: Option<u16>) -> GraphFile {
                 NodeSpec::HttpApi(http_api::Config {
                     listen: format!("127.0.0.1:{api}"),
                     crossdomain: true,
-                    auth: http_api::ApiAuth { enabled: false, username: String::new(), password: String::new() },
+                    auth: http_api::ApiAuth {
+                        enabled: false,
+                        username: String::new(),
+                        password: String::new(),
+                    },
                     bearer_token: None,
                     raw_api: http_api::RawApi { enabled: false, allow_reload: false },
                 }),
@@ -82,14 +93,28 @@ fn api_latency(runtime: &tokio::runtime::Runtime) {
     let engine = Engine::new(checked);
     let source = engine.graph().index_of("rtmp").unwrap();
     let description = Arc::new(StreamDescription {
-        video: Some(VideoTrack { codec: Codec::H264, config: Default::default(), width: 1280, height: 720, profile: "High".into(), level: "3.1".into() }),
-        audio: Some(AudioTrack { codec: Codec::Aac, config: Default::default(), sample_rate: 44100, channels: 2, profile: "LC".into() }),
+        video: Some(VideoTrack {
+            codec: Codec::H264,
+            config: Default::default(),
+            width: 1280,
+            height: 720,
+            profile: "High".into(),
+            level: "3.1".into(),
+        }),
+        audio: Some(AudioTrack {
+            codec: Codec::Aac,
+            config: Default::default(),
+            sample_rate: 44100,
+            channels: 2,
+            profile: "LC".into(),
+        }),
     });
     let publications = runtime.block_on(async {
         engine.start().await.unwrap();
         let mut publications = Vec::new();
         for i in 0..1000 {
-            let mut publication = engine.publish(source, StreamKey::new("__defaultVhost__", "live", format!("s{i}"))).unwrap();
+            let mut publication =
+                engine.publish(source, StreamKey::new("__defaultVhost__", "live", format!("s{i}"))).unwrap();
             publication.send(MediaEvent::Description(Arc::clone(&description))).await;
             publications.push(publication);
         }
@@ -106,7 +131,15 @@ fn api_latency(runtime: &tokio::runtime::Runtime) {
             guard
         })
         .collect();
-    for path in ["/api/v1/versions", "/api/v1/streams", "/api/v1/streams?count=1000", "/api/v1/clients", "/api/v1/clients?count=2000", "/api/v1/summaries", "/metrics"] {
+    for path in [
+        "/api/v1/versions",
+        "/api/v1/streams",
+        "/api/v1/streams?count=1000",
+        "/api/v1/clients",
+        "/api/v1/clients?count=2000",
+        "/api/v1/summaries",
+        "/metrics",
+    ] {
         let mut samples = Vec::new();
         let mut size = 0;
         for _ in 0..100 {
@@ -139,7 +172,8 @@ fn hook_server() -> u16 {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let _ = reader.into_inner().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"code\":0}\n");
+            let _ =
+                reader.into_inner().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"code\":0}\n");
         }
     });
     port

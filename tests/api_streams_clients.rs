@@ -9,7 +9,9 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::{api_get, free_port, http_request, publish_test_stream, record, run_graph, temp_dir, wait_until};
+use common::{
+    api_get, free_port, http_request, publish_test_stream, record, run_graph, temp_dir, wait_until,
+};
 
 fn graph(rtmp: u16, http: u16) -> String {
     format!(
@@ -33,7 +35,11 @@ fn open_flv(port: u16, path: &str) -> std::net::TcpStream {
     stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
     let mut head = [0u8; 512];
     let n = stream.read(&mut head).expect("answer");
-    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head[..n]));
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
     stream
 }
 
@@ -52,7 +58,9 @@ fn api_reports_streams_and_clients_and_kicks() {
     let described = wait_until(15, || {
         let streams = api_get(http, "/api/v1/streams");
         let first = &streams["streams"][0];
-        first["video"]["width"] == 320 && first["clients"].as_u64() >= Some(3) && first["frames"].as_u64() > Some(25)
+        first["video"]["width"] == 320
+            && first["clients"].as_u64() >= Some(3)
+            && first["frames"].as_u64() > Some(25)
     });
     assert!(described, "stream described with 3 clients; log:\n{}", server.log());
 
@@ -66,7 +74,10 @@ fn api_reports_streams_and_clients_and_kicks() {
     assert_eq!(stream["url"], "/live/apitest");
     assert_eq!(stream["publish"]["active"], true);
     assert_eq!(stream["video"]["codec"], "H264");
-    assert_eq!((stream["video"]["width"].as_u64(), stream["video"]["height"].as_u64()), (Some(320), Some(240)));
+    assert_eq!(
+        (stream["video"]["width"].as_u64(), stream["video"]["height"].as_u64()),
+        (Some(320), Some(240))
+    );
     assert_eq!(stream["audio"]["codec"], "AAC");
     assert_eq!(stream["audio"]["sample_rate"], 44100);
     assert!(stream["frames"].as_u64().unwrap() > 0, "{stream}");
@@ -120,12 +131,20 @@ fn api_reports_streams_and_clients_and_kicks() {
     let (status, metrics) = http_request(http, "GET", "/metrics", &[], b"");
     assert_eq!(status, 200);
     assert!(metrics.contains("srs_streams 1"), "{metrics}");
-    assert!(metrics.contains("srs_stream_frames_total{vhost=\"__defaultVhost__\",app=\"live\",stream=\"apitest\"}"), "{metrics}");
+    assert!(
+        metrics
+            .contains("srs_stream_frames_total{vhost=\"__defaultVhost__\",app=\"live\",stream=\"apitest\"}"),
+        "{metrics}"
+    );
     let graph = api_get(http, "/api/v1/graph");
     let edges = graph["graph"]["edges"].as_array().unwrap();
     let into_vhost = edges.iter().find(|e| e["from"] == "rtmp").unwrap();
     assert!(into_vhost["frames"].as_u64().unwrap() > 0, "{graph}");
-    assert!(graph["graph"]["nodes"].as_array().unwrap().iter().any(|n| n["kind"] == "HttpApi" && n["role"] == "service"));
+    assert!(graph["graph"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["kind"] == "HttpApi" && n["role"] == "service"));
 
     // Malformed and oversized requests.
     let big = vec![b'x'; 100 * 1024];
@@ -156,13 +175,17 @@ fn api_auth_and_paging() {
     let _server = run_graph(&dir, &graph, &[api]);
     let (status, _) = http_request(api, "GET", "/api/v1/versions", &[], b"");
     assert_eq!(status, 401);
-    let (status, _) = http_request(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46d3Jvbmc="], b"");
+    let (status, _) =
+        http_request(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46d3Jvbmc="], b"");
     assert_eq!(status, 401, "wrong password");
-    let (status, body) = http_request(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46c2VjcmV0"], b"");
+    let (status, body) =
+        http_request(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46c2VjcmV0"], b"");
     assert_eq!(status, 200, "{body}");
-    let (status, body) = http_request(api, "GET", "/api/v1/clients?start=0&count=1", &["Authorization: Bearer t0ken"], b"");
+    let (status, body) =
+        http_request(api, "GET", "/api/v1/clients?start=0&count=1", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(status, 200, "{body}");
-    let (status, _) = http_request(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
+    let (status, _) =
+        http_request(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(status, 200);
     let (_, body) = http_request(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"], 1061, "raw api disabled");

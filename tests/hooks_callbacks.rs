@@ -108,7 +108,13 @@ fn callbacks_carry_srs_fields_and_can_deny_a_publish() {
     );
 
     let calls_now = calls.lock().unwrap().clone();
-    let find = |action: &str| calls_now.iter().find(|(_, j)| j["action"] == action).cloned().unwrap_or_else(|| panic!("{action} in {calls_now:?}"));
+    let find = |action: &str| {
+        calls_now
+            .iter()
+            .find(|(_, j)| j["action"] == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("{action} in {calls_now:?}"))
+    };
     let (path, connect) = find("on_connect");
     assert_eq!(path, "/api/v1/clients");
     for field in ["server_id", "service_id", "client_id", "ip", "vhost", "app", "tcUrl", "pageUrl"] {
@@ -126,21 +132,37 @@ fn callbacks_carry_srs_fields_and_can_deny_a_publish() {
     assert_eq!(publish["client_id"], connect["client_id"], "publish and connect from one connection");
     let (_, unpublish) = find("on_unpublish");
     assert_eq!(unpublish["client_id"], publish["client_id"]);
-    let plays: Vec<&Value> = calls_now.iter().filter(|(p, j)| p == "/api/v1/sessions" && j["action"] == "on_play").map(|(_, j)| j).collect();
+    let plays: Vec<&Value> = calls_now
+        .iter()
+        .filter(|(p, j)| p == "/api/v1/sessions" && j["action"] == "on_play")
+        .map(|(_, j)| j)
+        .collect();
     assert_eq!(plays.len(), 2, "one HTTP-FLV and one RTMP play: {calls_now:?}");
     assert!(plays.iter().all(|p| p["stream"] == "allowed" && p.get("pageUrl").is_some()));
     let stops = calls_now.iter().filter(|(_, j)| j["action"] == "on_stop").count();
-    assert!(wait_until(5, || calls.lock().unwrap().iter().filter(|(_, j)| j["action"] == "on_stop").count() == 2), "two on_stop, saw {stops}");
+    assert!(
+        wait_until(5, || calls.lock().unwrap().iter().filter(|(_, j)| j["action"] == "on_stop").count() == 2),
+        "two on_stop, saw {stops}"
+    );
     let (_, close) = find("on_close");
-    assert!(close["recv_bytes"].as_u64().unwrap() > 0 || close["send_bytes"].as_u64().unwrap() > 0, "{close}");
+    assert!(
+        close["recv_bytes"].as_u64().unwrap() > 0 || close["send_bytes"].as_u64().unwrap() > 0,
+        "{close}"
+    );
 
     // The hook server denies this one: ffmpeg's publish fails and nothing is served.
     let before = calls.lock().unwrap().len();
     let denied = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3);
     let output = denied.wait_with_output().expect("ffmpeg");
     assert!(!output.status.success(), "denied publish fails in ffmpeg");
-    let after: Vec<String> = calls.lock().unwrap()[before..].iter().map(|(_, j)| j["action"].as_str().unwrap().to_owned()).collect();
-    assert!(after.contains(&"on_publish".to_owned()) && !after.contains(&"on_unpublish".to_owned()), "{after:?}");
+    let after: Vec<String> = calls.lock().unwrap()[before..]
+        .iter()
+        .map(|(_, j)| j["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        after.contains(&"on_publish".to_owned()) && !after.contains(&"on_unpublish".to_owned()),
+        "{after:?}"
+    );
     assert!(server.log().contains("rtmp publish refused: on_publish"), "{}", server.log());
 }
 

@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::rtmp_client::RtmpClient;
-use common::{api_get, free_port, probe, publish_test_stream, record, run_graph, temp_dir, wait_for_port, wait_until};
+use common::{
+    api_get, free_port, probe, publish_test_stream, record, run_graph, temp_dir, wait_for_port, wait_until,
+};
 use srs::codec::rtmp::ClientIntent;
 
 fn graph(rtmp: u16, api: u16, extra_node: &str, extra_edge: &str) -> String {
@@ -41,7 +43,9 @@ fn a_player_keeps_receiving_across_reloads() {
     assert!(player.receive_media(25, Duration::from_secs(10)).len() >= 25, "playing before the reload");
 
     // A good reload: an HTTP-TS node on a new port.
-    let ts_node = format!(r#", srs.node "ts" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{ts}", mount = "[app]/[stream].ts" }})"#);
+    let ts_node = format!(
+        r#", srs.node "ts" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{ts}", mount = "[app]/[stream].ts" }})"#
+    );
     write_graph(&dir, &graph(rtmp, api, &ts_node, r#", srs.edge "__defaultVhost__" "ts""#));
     let reply = api_get(api, "/api/v1/raw?rpc=reload");
     assert_eq!(reply["code"], 0, "{reply}");
@@ -54,7 +58,9 @@ fn a_player_keeps_receiving_across_reloads() {
     // The next publish of the stream takes the new graph: the TS mount serves it.
     let _ = first.kill();
     let _ = first.wait();
-    assert!(wait_until(10, || api_get(api, "/api/v1/streams")["streams"].as_array().is_some_and(|s| s.iter().all(|s| s["publish"]["active"] == false))));
+    assert!(wait_until(10, || api_get(api, "/api/v1/streams")["streams"]
+        .as_array()
+        .is_some_and(|s| s.iter().all(|s| s["publish"]["active"] == false))));
     let mut second = publish_test_stream(&url, 60);
     let out = dir.join("after.ts");
     record(&format!("http://127.0.0.1:{ts}/live/reload.ts"), 2, &out);
@@ -62,7 +68,10 @@ fn a_player_keeps_receiving_across_reloads() {
     let video = streams.iter().find(|s| s.codec == "h264").unwrap_or_else(|| panic!("{streams:?}"));
     assert_eq!((video.width, video.height), (320, 240));
     assert!(video.frames >= 25, "about 2 s of video: {}", video.frames);
-    assert!(player.receive_media(25, Duration::from_secs(10)).len() >= 25, "the player stayed across the republish");
+    assert!(
+        player.receive_media(25, Duration::from_secs(10)).len() >= 25,
+        "the player stayed across the republish"
+    );
 
     // A broken graph: nothing changes, the reason comes back, the player keeps receiving.
     std::fs::write(dir.join("graph.dhall"), "let srs = nothing.dhall in {").expect("write");
@@ -76,7 +85,10 @@ fn a_player_keeps_receiving_across_reloads() {
     let hangup = std::process::Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status();
     assert!(hangup.is_ok_and(|s| s.success()));
     assert!(wait_until(10, || server.log().matches("reload refused").count() >= 3), "{}", server.log());
-    assert!(player.receive_media(25, Duration::from_secs(10)).len() >= 25, "still playing after failed reloads");
+    assert!(
+        player.receive_media(25, Duration::from_secs(10)).len() >= 25,
+        "still playing after failed reloads"
+    );
     assert!(std::net::TcpStream::connect(("127.0.0.1", ts)).is_ok(), "the TS server is still up");
     let fetched = api_get(api, "/api/v1/raw?rpc=reload-fetch");
     assert_eq!(fetched["data"]["state"], "failed", "{fetched}");

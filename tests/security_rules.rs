@@ -37,7 +37,10 @@ fn deny_rules_apply_per_address() {
     let url = format!("rtmp://127.0.0.1:{rtmp}/live/guarded");
 
     let refused = RtmpClient::start_from(&url, ClientIntent::Publish, "127.0.0.2").err();
-    assert!(refused.as_deref().is_some_and(|e| e.contains("BadName")), "127.0.0.2 may not publish: {refused:?}");
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("BadName")),
+        "127.0.0.2 may not publish: {refused:?}"
+    );
     let mut publisher = publish_test_stream(&url, 8);
     assert!(wait_until(10, || server.log().contains("rtmp publish conn=")), "{}", server.log());
 
@@ -45,7 +48,10 @@ fn deny_rules_apply_per_address() {
     let media = player.receive_media(20, Duration::from_secs(10));
     assert!(media.len() >= 20, "127.0.0.1 receives media: {}", media.len());
     let denied = RtmpClient::start_from(&url, ClientIntent::Play, "127.0.0.2").err();
-    assert!(denied.as_deref().is_some_and(|e| e.contains("StreamNotFound")), "127.0.0.2 may not play: {denied:?}");
+    assert!(
+        denied.as_deref().is_some_and(|e| e.contains("StreamNotFound")),
+        "127.0.0.2 may not play: {denied:?}"
+    );
     assert!(server.log().contains("denied by rule `deny play 127.0.0.2`"), "{}", server.log());
     let _ = publisher.kill();
     let _ = publisher.wait();
@@ -64,7 +70,11 @@ fn per_address_connection_limit() {
     let mut fourth = connect_from("127.0.0.2", &addr).expect("tcp connect succeeds");
     fourth.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut byte = [0u8; 1];
-    assert_eq!(fourth.read(&mut byte).expect("closed, not timed out"), 0, "the 4th from 127.0.0.2 is closed at once");
+    assert_eq!(
+        fourth.read(&mut byte).expect("closed, not timed out"),
+        0,
+        "the 4th from 127.0.0.2 is closed at once"
+    );
     assert!(server.log().contains("reach max_connections_per_ip"), "{}", server.log());
     // Another address is not limited by 127.0.0.2's connections.
     let url = format!("rtmp://{addr}/live/other");

@@ -55,7 +55,12 @@ pub async fn admit(
 }
 
 /// Refer (`all`) and `on_connect` for a client that connected to vhost `settings`.
-pub async fn admit_connection(registry: &Registry, client: &Client, settings: &vhost::Config, app: &str) -> Result<(), String> {
+pub async fn admit_connection(
+    registry: &Registry,
+    client: &Client,
+    settings: &vhost::Config,
+    app: &str,
+) -> Result<(), String> {
     if let Some(refer) = &settings.refer {
         refer.check(None, &client.info().page_url)?;
     }
@@ -67,7 +72,13 @@ pub async fn admit_connection(registry: &Registry, client: &Client, settings: &v
 }
 
 /// Fires a non-blocking callback (`on_unpublish`, `on_stop`, `on_close`) in the background.
-pub fn notify(registry: &Arc<Registry>, client: &Client, settings: &vhost::Config, event: HookEvent, key: Option<&StreamKey>) {
+pub fn notify(
+    registry: &Arc<Registry>,
+    client: &Client,
+    settings: &vhost::Config,
+    event: HookEvent,
+    key: Option<&StreamKey>,
+) {
     if let Some(http_hooks) = &settings.http_hooks {
         let mut subject = subject(registry, client, key);
         if subject.vhost.is_empty() {

@@ -52,7 +52,8 @@ pub fn now_ms() -> u64 {
 
 fn vhost_id(name: &str) -> String {
     // Vhost ids are derived from the name so they stay stable across reloads.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash =
+        name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     format!("vid-{:07x}", hash & 0xfff_ffff)
 }
 
@@ -76,7 +77,8 @@ impl Snapshot {
         keys.sort();
         keys.dedup();
         registry.retain_streams(|key| keys.binary_search(key).is_ok());
-        let mut streams: Vec<(u64, StreamKey)> = keys.into_iter().map(|k| (registry.stream_id(&k), k)).collect();
+        let mut streams: Vec<(u64, StreamKey)> =
+            keys.into_iter().map(|k| (registry.stream_id(&k), k)).collect();
         streams.sort();
         Snapshot { registry, live, clients, streams }
     }
@@ -128,7 +130,8 @@ impl Snapshot {
     pub fn client(&self, client: &Client) -> Value {
         let info = client.info();
         let seconds = client.started.elapsed().as_secs_f64();
-        let (send, recv) = (client.send_bytes.load(Ordering::Relaxed), client.recv_bytes.load(Ordering::Relaxed));
+        let (send, recv) =
+            (client.send_bytes.load(Ordering::Relaxed), client.recv_bytes.load(Ordering::Relaxed));
         let stream = info.stream.as_ref();
         json!({
             "id": client.id.to_string(),
@@ -152,8 +155,11 @@ impl Snapshot {
     /// The vhosts of the graph (every `Vhost` node, or the default one), with their totals.
     pub fn vhosts(&self, engine: &Engine) -> Vec<Value> {
         let graph = engine.graph();
-        let mut names: Vec<String> =
-            graph.dag.node_indices().filter_map(|n| graph.node(n).node.routes_vhost().map(str::to_owned)).collect();
+        let mut names: Vec<String> = graph
+            .dag
+            .node_indices()
+            .filter_map(|n| graph.node(n).node.routes_vhost().map(str::to_owned))
+            .collect();
         if names.is_empty() {
             names.push(DEFAULT_VHOST.to_owned());
         }

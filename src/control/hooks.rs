@@ -98,7 +98,12 @@ pub struct HookSubject {
 
 impl HookSubject {
     pub fn for_stream(key: &StreamKey) -> HookSubject {
-        HookSubject { vhost: key.vhost.clone(), app: key.app.clone(), stream: key.stream.clone(), ..HookSubject::default() }
+        HookSubject {
+            vhost: key.vhost.clone(),
+            app: key.app.clone(),
+            stream: key.stream.clone(),
+            ..HookSubject::default()
+        }
     }
 }
 
@@ -178,7 +183,8 @@ pub fn answer_allows(status: u16, body: &[u8]) -> Result<(), String> {
     if text.is_empty() {
         return Err("empty answer".into());
     }
-    let value: Value = serde_json::from_str(text).map_err(|_| format!("answer `{}` is not JSON", short(text)))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|_| format!("answer `{}` is not JSON", short(text)))?;
     match value {
         Value::Object(object) => match object.get("code").and_then(Value::as_i64) {
             Some(0) => Ok(()),
@@ -195,7 +201,12 @@ fn short(text: &str) -> &str {
 }
 
 /// Calls every URL of a blocking event in order; the first failure denies (`Err` says why).
-pub async fn call(registry: &Registry, hooks: &HttpHooks, event: HookEvent, subject: &HookSubject) -> Result<(), String> {
+pub async fn call(
+    registry: &Registry,
+    hooks: &HttpHooks,
+    event: HookEvent,
+    subject: &HookSubject,
+) -> Result<(), String> {
     if !hooks.enabled {
         return Ok(());
     }
@@ -274,7 +285,9 @@ mod tests {
             ..HookSubject::for_stream(&StreamKey::new(DEFAULT_VHOST, "live", "s"))
         };
         let publish = body(&registry, &HookEvent::Publish, &subject);
-        for field in ["server_id", "service_id", "client_id", "ip", "vhost", "app", "stream", "param", "tcUrl"] {
+        for field in
+            ["server_id", "service_id", "client_id", "ip", "vhost", "app", "stream", "param", "tcUrl"]
+        {
             assert!(publish.get(field).is_some(), "on_publish has {field}: {publish}");
         }
         assert_eq!(publish["action"], "on_publish");

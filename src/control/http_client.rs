@@ -34,7 +34,11 @@ fn client() -> &'static Client<HttpConnector, Full<Bytes>> {
 }
 
 /// POSTs `json` to `url`; the status and (bounded) body of the answer.
-pub async fn post_json(url: &str, json: String, timeout: Duration) -> Result<(StatusCode, Bytes), HttpClientError> {
+pub async fn post_json(
+    url: &str,
+    json: String,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), HttpClientError> {
     let uri: hyper::Uri = url.parse().map_err(|_| HttpClientError::BadUrl(url.to_owned()))?;
     if uri.scheme_str() != Some("http") || uri.host().is_none() {
         return Err(HttpClientError::BadUrl(url.to_owned()));
@@ -46,7 +50,8 @@ pub async fn post_json(url: &str, json: String, timeout: Duration) -> Result<(St
         .body(Full::new(Bytes::from(json)))
         .map_err(|e| HttpClientError::Request(e.to_string()))?;
     let exchange = async {
-        let response = client().request(request).await.map_err(|e| HttpClientError::Request(e.to_string()))?;
+        let response =
+            client().request(request).await.map_err(|e| HttpClientError::Request(e.to_string()))?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_ANSWER)
             .collect()

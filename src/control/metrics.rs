@@ -20,11 +20,31 @@ pub fn render(engine: &Engine) -> String {
     let per_stream = |pick: fn(&crate::graph::stats::StreamStats) -> u64| -> Vec<(String, u64)> {
         publications
             .iter()
-            .map(|l| (format!("vhost=\"{}\",app=\"{}\",stream=\"{}\"", esc(&l.key.vhost), esc(&l.key.app), esc(&l.key.stream)), pick(&l.stats)))
+            .map(|l| {
+                (
+                    format!(
+                        "vhost=\"{}\",app=\"{}\",stream=\"{}\"",
+                        esc(&l.key.vhost),
+                        esc(&l.key.app),
+                        esc(&l.key.stream)
+                    ),
+                    pick(&l.stats),
+                )
+            })
             .collect()
     };
-    counter(&mut out, "srs_stream_frames_total", "Frames received per live stream", &per_stream(|s| s.frames.load(Ordering::Relaxed)));
-    counter(&mut out, "srs_stream_bytes_total", "Media bytes received per live stream", &per_stream(|s| s.bytes.load(Ordering::Relaxed)));
+    counter(
+        &mut out,
+        "srs_stream_frames_total",
+        "Frames received per live stream",
+        &per_stream(|s| s.frames.load(Ordering::Relaxed)),
+    );
+    counter(
+        &mut out,
+        "srs_stream_bytes_total",
+        "Media bytes received per live stream",
+        &per_stream(|s| s.bytes.load(Ordering::Relaxed)),
+    );
     let mut per_node: std::collections::BTreeMap<String, [u64; 4]> = Default::default();
     for (name, _, hub) in engine.hubs() {
         let sums = per_node.entry(name).or_default();
@@ -36,18 +56,51 @@ pub fn render(engine: &Engine) -> String {
     let node_series = |i: usize| -> Vec<(String, u64)> {
         per_node.iter().map(|(name, sums)| (format!("node=\"{}\"", esc(name)), sums[i])).collect()
     };
-    counter(&mut out, "srs_node_packets_total", "Packets serialized into hubs per serving node", &node_series(0));
+    counter(
+        &mut out,
+        "srs_node_packets_total",
+        "Packets serialized into hubs per serving node",
+        &node_series(0),
+    );
     counter(&mut out, "srs_node_bytes_total", "Bytes serialized into hubs per serving node", &node_series(1));
-    counter(&mut out, "srs_node_skips_total", "Players that fell behind and skipped to a keyframe", &node_series(2));
+    counter(
+        &mut out,
+        "srs_node_skips_total",
+        "Players that fell behind and skipped to a keyframe",
+        &node_series(2),
+    );
     gauge(&mut out, "srs_node_consumers", "Players attached per serving node", &node_series(3));
     let edges = engine.edge_stats();
     let edge_series = |pick: fn(&crate::graph::stats::EdgeStats) -> u64| -> Vec<(String, u64)> {
-        edges.iter().map(|((from, to), s)| (format!("from=\"{}\",to=\"{}\"", esc(from), esc(to)), pick(s))).collect()
+        edges
+            .iter()
+            .map(|((from, to), s)| (format!("from=\"{}\",to=\"{}\"", esc(from), esc(to)), pick(s)))
+            .collect()
     };
-    counter(&mut out, "srs_edge_frames_total", "Frames carried per graph edge", &edge_series(|s| s.frames.load(Ordering::Relaxed)));
-    counter(&mut out, "srs_edge_bytes_total", "Payload bytes carried per graph edge", &edge_series(|s| s.bytes.load(Ordering::Relaxed)));
-    counter(&mut out, "srs_edge_drops_total", "Events not delivered per graph edge", &edge_series(|s| s.drops.load(Ordering::Relaxed)));
-    gauge(&mut out, "srs_edge_queue_depth", "Events queued on the edge at its last send", &edge_series(|s| s.queue_depth.load(Ordering::Relaxed)));
+    counter(
+        &mut out,
+        "srs_edge_frames_total",
+        "Frames carried per graph edge",
+        &edge_series(|s| s.frames.load(Ordering::Relaxed)),
+    );
+    counter(
+        &mut out,
+        "srs_edge_bytes_total",
+        "Payload bytes carried per graph edge",
+        &edge_series(|s| s.bytes.load(Ordering::Relaxed)),
+    );
+    counter(
+        &mut out,
+        "srs_edge_drops_total",
+        "Events not delivered per graph edge",
+        &edge_series(|s| s.drops.load(Ordering::Relaxed)),
+    );
+    gauge(
+        &mut out,
+        "srs_edge_queue_depth",
+        "Events queued on the edge at its last send",
+        &edge_series(|s| s.queue_depth.load(Ordering::Relaxed)),
+    );
     out
 }
 

@@ -247,8 +247,12 @@ impl Drop for ClientGuard {
     fn drop(&mut self) {
         let mut clients = lock(&self.registry.clients);
         clients.remove(&self.client.id);
-        self.registry.closed_send_bytes.fetch_add(self.client.send_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
-        self.registry.closed_recv_bytes.fetch_add(self.client.recv_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.registry
+            .closed_send_bytes
+            .fetch_add(self.client.send_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.registry
+            .closed_recv_bytes
+            .fetch_add(self.client.recv_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 

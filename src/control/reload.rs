@@ -39,7 +39,12 @@ impl ReloadState {
 
     fn record(&self, err: i64, msg: String) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        *last = ReloadOutcome { rid: last.rid + 1, err, msg, state: if err == 0 { "done" } else { "failed" }.into() };
+        *last = ReloadOutcome {
+            rid: last.rid + 1,
+            err,
+            msg,
+            state: if err == 0 { "done" } else { "failed" }.into(),
+        };
     }
 }
 
@@ -74,7 +79,8 @@ async fn apply(engine: &Engine, state: &ReloadState) -> Result<String, String> {
         .await
         .map_err(|e| format!("the loader failed: {e}"))??;
     let old = engine.current();
-    let names = |g: &graph::CheckedGraph| -> Vec<String> { g.file.nodes.iter().map(|n| n.name.clone()).collect() };
+    let names =
+        |g: &graph::CheckedGraph| -> Vec<String> { g.file.nodes.iter().map(|n| n.name.clone()).collect() };
     let (before, after) = (names(old.graph()), names(&loaded));
     let added: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
     let removed: Vec<&String> = before.iter().filter(|n| !after.contains(n)).collect();

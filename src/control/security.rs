@@ -160,7 +160,11 @@ mod tests {
         use RuleMethod::*;
         let security = Security {
             enabled: true,
-            rules: vec![rule(Allow, Publish, "127.0.0.0/8"), rule(Deny, Publish, "127.0.0.2"), rule(Deny, Play, "127.0.0.2")],
+            rules: vec![
+                rule(Allow, Publish, "127.0.0.0/8"),
+                rule(Deny, Publish, "127.0.0.2"),
+                rule(Deny, Play, "127.0.0.2"),
+            ],
         };
         assert!(security.check(Publish, ip("127.0.0.1")).is_ok());
         assert!(security.check(Publish, ip("127.0.0.2")).is_err(), "deny before allow");

@@ -17,8 +17,8 @@ use petgraph::graph::NodeIndex;
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::hub::{Hub, HubConfig};
-use super::{CheckedGraph, StreamKey};
 use super::stats::{EdgeStats, StreamStats};
+use super::{CheckedGraph, StreamKey};
 use crate::media::MediaEvent;
 use crate::nodes::{self, NodeSpec};
 

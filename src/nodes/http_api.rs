@@ -79,7 +79,11 @@ impl Route {
 }
 
 impl HttpRoute for Route {
-    fn handle(&self, request: Request<Incoming>, _peer: SocketAddr) -> Result<ResponseFuture, Request<Incoming>> {
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+        _peer: SocketAddr,
+    ) -> Result<ResponseFuture, Request<Incoming>> {
         let path = request.uri().path();
         if !(path == "/api" || path.starts_with("/api/") || path == "/metrics") {
             return Err(request);
@@ -104,7 +108,9 @@ async fn answer(engine: &Engine, config: &Config, request: &Request<Incoming>) -
     }
     let declared = request.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     match declared.map(str::parse::<u64>) {
-        Some(Ok(length)) if length > MAX_BODY => return http::text_response(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n"),
+        Some(Ok(length)) if length > MAX_BODY => {
+            return http::text_response(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n")
+        }
         Some(Err(_)) => return http::text_response(StatusCode::BAD_REQUEST, "bad content-length\n"),
         _ => {}
     }
@@ -114,7 +120,9 @@ async fn answer(engine: &Engine, config: &Config, request: &Request<Incoming>) -
     let path = request.uri().path().trim_end_matches('/').to_owned();
     if path.contains("/api") && !authorized(config, request) {
         let mut response = http::text_response(StatusCode::UNAUTHORIZED, "unauthorized\n");
-        response.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"srs\""));
+        response
+            .headers_mut()
+            .insert(hyper::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"srs\""));
         return response;
     }
     let query = Query::parse(request.uri().query().unwrap_or_default());
@@ -123,7 +131,9 @@ async fn answer(engine: &Engine, config: &Config, request: &Request<Incoming>) -
     }
     if path == "/metrics" {
         let mut response = http::text_response(StatusCode::OK, &metrics::render(engine));
-        response.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
         return response;
     }
     let registry = engine.extension::<Registry>();
@@ -155,7 +165,9 @@ async fn route(
         ("versions", None) => {
             let mut parts = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse::<u64>().unwrap_or(0));
             let (major, minor, revision) = (parts.next(), parts.next(), parts.next());
-            ok(json!({"data": {"major": major, "minor": minor, "revision": revision, "version": env!("CARGO_PKG_VERSION")}}))
+            ok(
+                json!({"data": {"major": major, "minor": minor, "revision": revision, "version": env!("CARGO_PKG_VERSION")}}),
+            )
         }
         ("summaries", None) => ok(api::summaries(engine, registry)),
         ("graph", None) => ok(api::graph(engine)),
@@ -166,7 +178,8 @@ async fn route(
         },
         ("streams", None) => {
             let snapshot = Snapshot::take(engine);
-            let all: Vec<Value> = snapshot.streams.iter().map(|(id, key)| snapshot.stream(*id, key)).collect();
+            let all: Vec<Value> =
+                snapshot.streams.iter().map(|(id, key)| snapshot.stream(*id, key)).collect();
             ok(json!({"streams": api::page(all, query.number("start"), query.number("count"))}))
         }
         ("streams", Some(id)) => {
@@ -249,7 +262,9 @@ fn json_response(value: Value, callback: Option<&str>) -> Response<Body> {
 }
 
 fn is_callback_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 128 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
 }
 
 fn authorized(config: &Config, request: &Request<Incoming>) -> bool {
@@ -257,7 +272,8 @@ fn authorized(config: &Config, request: &Request<Incoming>) -> bool {
     if !needs_basic && config.bearer_token.is_none() {
         return true;
     }
-    let Some(header) = request.headers().get(hyper::header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else {
+    let Some(header) = request.headers().get(hyper::header::AUTHORIZATION).and_then(|h| h.to_str().ok())
+    else {
         return false;
     };
     if let (Some(token), Some(given)) = (&config.bearer_token, header.strip_prefix("Bearer ")) {
@@ -326,7 +342,10 @@ mod tests {
     #[test]
     fn queries_and_ids_parse() {
         let query = Query::parse("start=5&count=2&callback=cb");
-        assert_eq!((query.number("start"), query.number("count"), query.get("callback")), (Some(5), Some(2), Some("cb")));
+        assert_eq!(
+            (query.number("start"), query.number("count"), query.get("callback")),
+            (Some(5), Some(2), Some("cb"))
+        );
         assert_eq!(parse_id("vid-12"), Some(12));
         assert_eq!(parse_id("7"), Some(7));
         assert_eq!(parse_id("x"), None);

@@ -20,12 +20,12 @@ use tokio::sync::mpsc;
 
 use super::remux_serializer::RemuxSerializer;
 use super::serve::{self, Batcher, HubBody, PlayerLease};
+use super::vhost;
+use crate::codec::flv::FlvHeader;
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
 use crate::control::registry::{ClientKind, Registry};
 use crate::control::security::RuleMethod;
-use super::vhost;
-use crate::codec::flv::FlvHeader;
 use crate::graph::engine::StreamCtx;
 use crate::graph::listen::parse_listen;
 use crate::graph::stream_key::DEFAULT_VHOST;
@@ -171,8 +171,10 @@ impl HttpRoute for Route {
         let node = self.node;
         let mount = self.config.mount.clone();
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
-        let page_url = request.headers().get(hyper::header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let host = request.headers().get(hyper::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let page_url =
+            request.headers().get(hyper::header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let host =
+            request.headers().get(hyper::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let (page_url, tc_url) = (page_url.to_owned(), format!("http://{host}/{}", key.app));
         let param = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
         Ok(Box::pin(async move {
@@ -187,7 +189,9 @@ impl HttpRoute for Route {
                 info.page_url = page_url;
                 info.param = param;
             });
-            if let Err(why) = admission::admit(&registry, guard.client(), &settings, RuleMethod::Play, &key).await {
+            if let Err(why) =
+                admission::admit(&registry, guard.client(), &settings, RuleMethod::Play, &key).await
+            {
                 tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
                 return http::text_response(StatusCode::FORBIDDEN, "play denied\n");
             }
@@ -197,7 +201,13 @@ impl HttpRoute for Route {
             let batcher = Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms());
             let stop_key = key.clone();
             let lease = PlayerLease::new(guard, move |guard| {
-                admission::notify(guard.registry(), guard.client(), &settings, HookEvent::Stop, Some(&stop_key));
+                admission::notify(
+                    guard.registry(),
+                    guard.client(),
+                    &settings,
+                    HookEvent::Stop,
+                    Some(&stop_key),
+                );
             });
             let body = HubBody::leased(prefix, batcher, lease);
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));

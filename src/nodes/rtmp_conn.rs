@@ -17,15 +17,15 @@ use super::flv_frames::FlvToFrames;
 use super::serve::{self, Batcher};
 use super::vhost;
 use super::NodeSpec;
-use crate::control::admission;
-use crate::control::hooks::HookEvent;
-use crate::control::registry::{ClientGuard, ClientKind, Registry};
-use crate::control::security::RuleMethod;
 use crate::codec::flv::TagType;
 use crate::codec::rtmp::reply::strip_set_data_frame;
 use crate::codec::rtmp::{
     MediaMessage, MediaMessageKind, PublishStyle, ServerConfig, ServerEvent, ServerSession, StreamRequest,
 };
+use crate::control::admission;
+use crate::control::hooks::HookEvent;
+use crate::control::registry::{ClientGuard, ClientKind, Registry};
+use crate::control::security::RuleMethod;
 use crate::graph::engine::{Publication, PublishError};
 use crate::graph::{CheckedGraph, Engine, StreamKey};
 use crate::media::TimestampUnwrapper;
@@ -335,7 +335,10 @@ impl Connection {
     }
 
     /// Records the client's URLs, then refer (`all`) and `on_connect` for its vhost; a denial closes.
-    async fn on_connect(&mut self, connect: &crate::codec::rtmp::ConnectCommand) -> Result<(), ConnectionEnd> {
+    async fn on_connect(
+        &mut self,
+        connect: &crate::codec::rtmp::ConnectCommand,
+    ) -> Result<(), ConnectionEnd> {
         let request = StreamRequest::discover(&connect.tc_url, "");
         self.client.client().update(|info| {
             info.tc_url = connect.tc_url.clone();
@@ -345,14 +348,23 @@ impl Connection {
         });
         let Some(name) = vhost::resolve(&self.engine, &request.vhost) else { return Ok(()) };
         let settings = vhost::config_named(&self.engine, &name).unwrap_or_default();
-        let admitted =
-            admission::admit_connection(self.client.registry(), self.client.client(), &settings, &request.app).await;
+        let admitted = admission::admit_connection(
+            self.client.registry(),
+            self.client.client(),
+            &settings,
+            &request.app,
+        )
+        .await;
         self.vhost = Some(settings);
         admitted.map_err(|why| ConnectionEnd::Rejected(format!("connect denied: {why}")))
     }
 
     /// Security, refer and `on_publish`, then the busy check (SRS's order), as one decision.
-    async fn decide_publish(&mut self, request: &StreamRequest, kind: ClientKind) -> Result<(Publication, vhost::Config), String> {
+    async fn decide_publish(
+        &mut self,
+        request: &StreamRequest,
+        kind: ClientKind,
+    ) -> Result<(Publication, vhost::Config), String> {
         let key = self.stream_key(request)?;
         let node = self.nodes.publish.ok_or("this listener takes no publishers")?;
         let settings = self.vhost_settings(&key);
@@ -361,7 +373,8 @@ impl Connection {
             info.stream = Some(key.clone());
             info.param = request.param.clone();
         });
-        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Publish, &key).await?;
+        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Publish, &key)
+            .await?;
         match self.engine.publish(node, key) {
             Ok(publication) => Ok((publication, settings)),
             Err(e @ PublishError::Busy(_)) => Err(format!("stream busy: {e}")),
@@ -369,7 +382,11 @@ impl Connection {
         }
     }
 
-    async fn start_publish(&mut self, request: &StreamRequest, kind: ClientKind) -> Result<Option<Publishing>, ConnectionEnd> {
+    async fn start_publish(
+        &mut self,
+        request: &StreamRequest,
+        kind: ClientKind,
+    ) -> Result<Option<Publishing>, ConnectionEnd> {
         let decided = self.decide_publish(request, kind).await;
         match decided {
             Ok((publication, settings)) => {
@@ -394,7 +411,10 @@ impl Connection {
     }
 
     /// Security, refer and `on_play` for a player, as one decision.
-    async fn decide_play(&mut self, request: &StreamRequest) -> Result<(NodeIndex, StreamKey, vhost::Config), String> {
+    async fn decide_play(
+        &mut self,
+        request: &StreamRequest,
+    ) -> Result<(NodeIndex, StreamKey, vhost::Config), String> {
         let key = self.stream_key(request)?;
         let node = self.nodes.play.ok_or("this listener serves no players")?;
         let settings = self.vhost_settings(&key);
@@ -403,7 +423,8 @@ impl Connection {
             info.stream = Some(key.clone());
             info.param = request.param.clone();
         });
-        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Play, &key).await?;
+        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Play, &key)
+            .await?;
         Ok((node, key, settings))
     }
 

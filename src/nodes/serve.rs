@@ -51,7 +51,10 @@ impl Batcher {
 }
 
 type NextBatch = Pin<
-    Box<dyn std::future::Future<Output = (Batcher, Vec<Bytes>, Result<(), Closed>, Option<Arc<Client>>)> + Send>,
+    Box<
+        dyn std::future::Future<Output = (Batcher, Vec<Bytes>, Result<(), Closed>, Option<Arc<Client>>)>
+            + Send,
+    >,
 >;
 
 /// A registered player for as long as its response body lives; `on_end` runs when it drops
@@ -92,7 +95,11 @@ impl HubBody {
     /// A body for a registered player: bytes are counted on it, and a kick ends the body.
     pub fn leased(prefix: Option<Bytes>, batcher: Batcher, lease: PlayerLease) -> HubBody {
         let client = Arc::clone(lease.guard.client());
-        HubBody { ready: prefix.into_iter().collect(), next: Some(Self::fetch(batcher, Some(client))), lease: Some(lease) }
+        HubBody {
+            ready: prefix.into_iter().collect(),
+            next: Some(Self::fetch(batcher, Some(client))),
+            lease: Some(lease),
+        }
     }
 
     fn fetch(mut batcher: Batcher, client: Option<Arc<Client>>) -> NextBatch {

@@ -206,7 +206,8 @@ pub fn http_request(port: u16, method: &str, path: &str, headers: &[&str], body:
     let text = String::from_utf8_lossy(&answer).into_owned();
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    let body = if text.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
+    let body =
+        if text.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
     (status, body)
 }
 
@@ -234,7 +235,16 @@ pub fn api_get(port: u16, path: &str) -> serde_json::Value {
 /// ffmpeg publishing a generated H.264 + AAC stream (320x240, 25 fps, 44.1 kHz) in real time.
 pub fn publish_test_stream(url: &str, seconds: u32) -> std::process::Child {
     Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", &seconds.to_string()])
         .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"])
         .args(["-f", "flv", url])
