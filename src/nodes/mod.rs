@@ -27,6 +27,8 @@ use crate::media::MediaEvent;
 use crate::servers::http::HttpRoute;
 
 /// Every node kind, tagged as in the Dhall catalogue.
+// Specs are loaded once per graph and never copied on the data path: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
     FileIn(file_in::Config),
@@ -172,10 +174,8 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
         let named = graph.node(index);
         let spec = &named.node;
         match spec {
-            NodeSpec::FileIn(config) => {
-                if state.files.insert(named.name.clone()) {
-                    engine.spawn(file_in::run(engine.clone(), index, config.clone()));
-                }
+            NodeSpec::FileIn(config) if state.files.insert(named.name.clone()) => {
+                engine.spawn(file_in::run(engine.clone(), index, config.clone()));
             }
             NodeSpec::HttpApi(config) => {
                 for listen in spec.listens().map_err(anyhow::Error::msg)? {

@@ -61,8 +61,10 @@ type NextBatch = Pin<
 /// (the player left, was kicked, or the stream closed), e.g. to fire `on_stop`.
 pub struct PlayerLease {
     guard: ClientGuard,
-    on_end: Option<Box<dyn FnOnce(&ClientGuard) + Send>>,
+    on_end: Option<OnEnd>,
 }
+
+type OnEnd = Box<dyn FnOnce(&ClientGuard) + Send>;
 
 impl PlayerLease {
     pub fn new(guard: ClientGuard, on_end: impl FnOnce(&ClientGuard) + Send + 'static) -> PlayerLease {
