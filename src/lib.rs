@@ -6,12 +6,14 @@
 //! - [`graph`]: the protocol-agnostic engine: graph files, checking, hubs, stream lifetimes.
 //! - [`nodes`]: node glue, one module per node kind; the only place codec events become frames.
 //! - [`servers`]: sockets and HTTP routing shared by nodes.
+//! - [`conf`]: srs.conf and `SRS_*` variables read into the classic form (SRS compatibility).
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod codec;
+pub mod conf;
 pub mod control;
 pub mod graph;
 pub mod media;

@@ -53,3 +53,13 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+#[test]
+fn readme_quotes_the_example_graph_verbatim() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let example = std::fs::read_to_string(root().join("examples/record-and-serve.dhall")).expect("example");
+    assert!(
+        readme.contains(&format!("```dhall\n{example}```")),
+        "README must quote examples/record-and-serve.dhall"
+    );
+}

@@ -1,8 +1,11 @@
-//! The command line: `srs run`, `srs graph check|dot`, `srs remux`. The only place `anyhow` is used
-//! for errors shown to the user.
+//! The command line: `srs run`, `srs graph check|dot`, `srs remux`, `srs conf import`, and SRS's
+//! own `srs -c srs.conf`, `srs -e`, `srs -t`. The only place `anyhow` is used for errors shown to
+//! the user.
 
+mod conf;
 mod embedded;
 mod graph;
+mod process;
 mod remux;
 mod run;
 
@@ -15,11 +18,22 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "srs",
     version,
-    about = "A live media server and media pipeline tool, driven by Dhall graphs"
+    about = "A live media server and media pipeline tool, driven by Dhall graphs",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    /// Runs the server from an SRS configuration file, as SRS does (`srs -c conf/srs.conf`).
+    #[arg(short = 'c', long = "config", value_name = "FILE", conflicts_with = "env")]
+    config: Option<PathBuf>,
+    /// Takes the whole configuration from SRS_* variables, as SRS 5+ (`SRS_LISTEN=1935 ...`).
+    /// With `-c`, set SRS_* variables override the file.
+    #[arg(short = 'e', long = "env")]
+    env: bool,
+    /// Tests the configuration (`-c FILE` or `-e`) and exits, as SRS and nginx do.
+    #[arg(short = 't', long = "test")]
+    test: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +45,26 @@ enum Command {
     Graph(GraphCommand),
     /// Converts a media file to another (formats by extension), through the same nodes as the server.
     Remux(remux::RemuxArgs),
+    /// SRS configuration tools.
+    #[command(subcommand)]
+    Conf(ConfCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfCommand {
+    /// Prints the graph an srs.conf (and set SRS_* variables) gives, in classic form:
+    /// `srs conf import srs.conf > srs.dhall; srs run srs.dhall` serves what `srs -c srs.conf` serves.
+    Import {
+        /// The srs.conf to read.
+        file: Option<PathBuf>,
+        /// Reads the configuration from SRS_* variables only, as `srs -e`.
+        #[arg(short = 'e', long = "env", conflicts_with = "file")]
+        env: bool,
+        /// The catalogue's package.dhall the output imports (default: the built-in catalogue,
+        /// unpacked under ~/.local/share/srs/). A relative path is relative to where you write the output.
+        #[arg(long, value_name = "PACKAGE_DHALL")]
+        catalogue: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,10 +78,17 @@ enum GraphCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { graph } => run::run(graph),
-        Command::Graph(GraphCommand::Check { graphs }) => graph::check(&graphs),
-        Command::Graph(GraphCommand::Dot { graph }) => graph::dot(&graph),
-        Command::Remux(args) => remux::remux(args),
+        Some(Command::Run { graph }) => run::run(graph),
+        Some(Command::Graph(GraphCommand::Check { graphs })) => graph::check(&graphs),
+        Some(Command::Graph(GraphCommand::Dot { graph })) => graph::dot(&graph),
+        Some(Command::Remux(args)) => remux::remux(args),
+        Some(Command::Conf(ConfCommand::Import { file, env, catalogue })) => {
+            conf::import(file, env, catalogue)
+        }
+        None if cli.config.is_some() || cli.env => conf::run_server(cli.config, cli.env, cli.test),
+        None => Err(anyhow::anyhow!(
+            "give a command (see `srs --help`), or run as SRS does: `srs -c srs.conf` or `srs -e`"
+        )),
     };
     match result {
         Ok(code) => code,

@@ -16,12 +16,24 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         None => super::embedded::unpack_default_graph()?,
     };
     let checked = super::graph::load_checked(&path)?;
+    serve(checked, &path.display().to_string(), Some(path.clone()))
+}
+
+/// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0). SIGHUP and the
+/// API reload `reload_path` (a graph file); without one, reload reports that it cannot.
+pub(crate) fn serve(
+    checked: crate::graph::CheckedGraph,
+    label: &str,
+    reload_path: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
-        engine.extension::<crate::control::reload::ReloadState>().set_path(path.clone());
+        if let Some(path) = reload_path {
+            engine.extension::<crate::control::reload::ReloadState>().set_path(path);
+        }
         engine.start().await?;
-        tracing::info!(graph = %path.display(), "server running");
+        tracing::info!(graph = %label, "server running");
         tokio::select! {
             _ = wait_for_signal() => {}
             _ = reload_on_hangup(&engine) => {}

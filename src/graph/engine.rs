@@ -22,6 +22,9 @@ use super::{CheckedGraph, StreamKey};
 use crate::media::MediaEvent;
 use crate::nodes::{self, NodeSpec};
 
+/// How often hubs nobody uses are dropped (SRS cleans a dead source after 3 s).
+const HUB_SWEEP_INTERVAL: Duration = Duration::from_secs(3);
+
 /// Events buffered on one graph edge before the upstream waits.
 const EDGE_CAPACITY: usize = 512;
 
@@ -111,7 +114,19 @@ impl Engine {
 
     /// Binds listeners and starts graph-scoped work (servers, file sources).
     pub async fn start(&self) -> anyhow::Result<()> {
-        nodes::start_graph_scope(self).await
+        nodes::start_graph_scope(self).await?;
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let shutdown = engine.shutdown_signal();
+            tokio::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(HUB_SWEEP_INTERVAL) => engine.sweep_hubs(),
+                    _ = &mut shutdown => break,
+                }
+            }
+        });
+        Ok(())
     }
 
     /// The graph version this handle sees.
@@ -478,5 +493,96 @@ impl Drop for Publication {
     fn drop(&mut self) {
         self.engine.end_publication(&self.key, self.id);
         tracing::info!(stream = %self.key, id = self.id, "publish ended");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::hub::{Packet, PacketClass};
+    use crate::graph::{Edge, GraphFile, NamedNode};
+    use crate::nodes::{file_out, jitter, vhost, NodeSpec};
+
+    fn engine() -> Engine {
+        let file = GraphFile {
+            nodes: vec![
+                NamedNode {
+                    name: "__defaultVhost__".into(),
+                    node: NodeSpec::Vhost(vhost::Config::default()),
+                },
+                NamedNode {
+                    name: "a.com".into(),
+                    node: NodeSpec::Vhost(vhost::Config { name: "a.com".into(), ..vhost::Config::default() }),
+                },
+                NamedNode {
+                    name: "jitter".into(),
+                    node: NodeSpec::Jitter(jitter::Config { algorithm: jitter::TimeJitter::Off }),
+                },
+                NamedNode {
+                    name: "out".into(),
+                    node: NodeSpec::FileOut(file_out::Config { path: "x.flv".into() }),
+                },
+            ],
+            edges: vec![
+                Edge { from: "jitter".into(), to: "__defaultVhost__".into() },
+                Edge { from: "jitter".into(), to: "a.com".into() },
+                Edge { from: "__defaultVhost__".into(), to: "out".into() },
+            ],
+        };
+        // The checker wants a source node; routing does not, so the graph is indexed by hand.
+        let dag = {
+            let mut dag = petgraph::graph::DiGraph::new();
+            let n: Vec<_> = (0..file.nodes.len()).map(|i| dag.add_node(i)).collect();
+            dag.add_edge(n[2], n[0], ());
+            dag.add_edge(n[2], n[1], ());
+            dag.add_edge(n[0], n[3], ());
+            dag
+        };
+        let count = file.nodes.len();
+        Engine::new(CheckedGraph {
+            file,
+            dag,
+            input_caps: vec![Default::default(); count],
+            output_caps: vec![Default::default(); count],
+        })
+    }
+
+    #[test]
+    fn routes_by_vhost_with_default_fallback() {
+        let engine = engine();
+        let jitter = NodeIndex::new(2);
+        let route = engine.route(jitter, &StreamKey::new("a.com", "live", "s")).unwrap();
+        assert_eq!(route.order, [jitter, NodeIndex::new(1)]);
+        let route = engine.route(jitter, &StreamKey::new("other.com", "live", "s")).unwrap();
+        assert_eq!(route.order, [jitter, NodeIndex::new(0), NodeIndex::new(3)]);
+        assert_eq!(route.path_to(NodeIndex::new(3)), [jitter, NodeIndex::new(0), NodeIndex::new(3)]);
+    }
+
+    #[tokio::test]
+    async fn a_second_publisher_is_busy_until_the_first_ends() {
+        let engine = engine();
+        let key = StreamKey::new("a.com", "live", "s");
+        let first = engine.publish(NodeIndex::new(2), key.clone()).unwrap();
+        assert_eq!(
+            engine.publish(NodeIndex::new(2), key.clone()).unwrap_err(),
+            PublishError::Busy(key.clone())
+        );
+        first.end().await;
+        assert!(engine.publish(NodeIndex::new(2), key).is_ok());
+    }
+
+    #[tokio::test]
+    async fn unused_hubs_are_swept_and_used_ones_kept() {
+        let engine = engine();
+        let key = StreamKey::new("a.com", "live", "s");
+        let kept = engine.hub(NodeIndex::new(3), &key, HubConfig::default);
+        let consumer = kept.subscribe();
+        let other = StreamKey::new("a.com", "live", "gone");
+        let gone = engine.hub(NodeIndex::new(3), &other, HubConfig::default);
+        gone.push(Packet { bytes: bytes::Bytes::from_static(b"x"), time_ms: 0, class: PacketClass::Audio });
+        drop(gone);
+        engine.sweep_hubs();
+        assert!(Arc::ptr_eq(&engine.hub(NodeIndex::new(3), &key, HubConfig::default), consumer.hub()));
+        assert_eq!(lock(&engine.inner.hubs).len(), 1, "the unused hub was dropped");
     }
 }

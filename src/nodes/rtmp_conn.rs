@@ -132,8 +132,16 @@ pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, pee
     }
     let client = registry.register(id, peer.ip());
     let config = ServerConfig { chunk_size: super::rtmp_out::chunk_size(&engine), ..ServerConfig::default() };
-    let mut connection =
-        Connection { engine, nodes, peer, id, session: ServerSession::new(config), client, vhost: None };
+    let mut connection = Connection {
+        nodelay: None,
+        engine,
+        nodes,
+        peer,
+        id,
+        session: ServerSession::new(config),
+        client,
+        vhost: None,
+    };
     let end = connection.run(&mut stream).await;
     connection.closed();
     match end {
@@ -146,6 +154,8 @@ pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, pee
 }
 
 struct Connection {
+    /// `tcp_nodelay` of the stream's vhost, applied once the stream (and so the vhost) is known.
+    nodelay: Option<bool>,
     engine: Engine,
     nodes: RtmpNodes,
     peer: SocketAddr,
@@ -196,6 +206,9 @@ impl Connection {
             }
             if let Err(end) = self.handle_events(&mut publishing, &mut playing).await {
                 break Err(end);
+            }
+            if let Some(nodelay) = self.nodelay.take() {
+                let _ = stream.set_nodelay(nodelay);
             }
             while let Some(bytes) = self.session.poll_output() {
                 out.push(bytes);
@@ -391,6 +404,7 @@ impl Connection {
         match decided {
             Ok((publication, settings)) => {
                 self.session.accept_publish()?;
+                self.nodelay = Some(settings.tcp_nodelay);
                 tracing::info!(conn = self.id, peer = %self.peer, stream = %publication.key(), "rtmp publish");
                 Ok(Some(Publishing {
                     publication,
@@ -433,6 +447,7 @@ impl Connection {
             Ok((node, key, settings)) => {
                 self.session.accept_play()?;
                 let hub = serve::hub_for(&self.engine, node, &key);
+                self.nodelay = Some(settings.tcp_nodelay);
                 tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "rtmp play");
                 let batcher = Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms());
                 Ok(Some(Playing { batcher, paused: false, key }))

@@ -1,0 +1,161 @@
+//! Rust twins of the classic records (`nodes/classic/*.dhall`): srs.conf's shape, SRS's names
+//! and defaults. `Default` equals the Dhall `default` of each record (tested), so the printer can
+//! leave out every field equal to its default.
+
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+
+use crate::graph::stream_key::DEFAULT_VHOST;
+use crate::nodes::jitter::TimeJitter;
+
+/// A whole srs.conf: global settings and vhosts (`classic/Config.dhall`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    pub listen: String,
+    pub chunk_size: u64,
+    pub max_connections: u64,
+    pub http_server: Option<HttpServer>,
+    /// `http_api { }`: present only when enabled.
+    pub http_api: Option<crate::nodes::http_api::Config>,
+    pub vhosts: Vec<Vhost>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: "1935".into(),
+            chunk_size: 60_000,
+            max_connections: 1000,
+            http_server: None,
+            http_api: None,
+            vhosts: vec![Vhost::default()],
+        }
+    }
+}
+
+/// `http_server { }` (`classic/HttpServer.dhall`); present only when enabled.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct HttpServer {
+    pub listen: String,
+    pub dir: String,
+    pub crossdomain: bool,
+}
+
+impl Default for HttpServer {
+    fn default() -> HttpServer {
+        HttpServer { listen: "8080".into(), dir: "./objs/nginx/html".into(), crossdomain: true }
+    }
+}
+
+/// `vhost NAME { }` (`classic/Vhost.dhall`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Vhost {
+    pub name: String,
+    pub min_latency: bool,
+    pub tcp_nodelay: bool,
+    /// The global `chunk_size` when unset.
+    pub chunk_size: Option<u64>,
+    pub play: Play,
+    pub publish: Publish,
+    /// Present only when `http_remux { enabled on; }`.
+    pub http_remux: Option<HttpRemux>,
+    pub http_hooks: Option<crate::control::hooks::HttpHooks>,
+    pub security: Option<crate::control::security::Security>,
+    pub refer: Option<crate::control::security::Refer>,
+}
+
+impl Default for Vhost {
+    fn default() -> Vhost {
+        Vhost {
+            name: DEFAULT_VHOST.into(),
+            min_latency: false,
+            tcp_nodelay: false,
+            chunk_size: None,
+            play: Play::default(),
+            publish: Publish::default(),
+            http_remux: None,
+            http_hooks: None,
+            security: None,
+            refer: None,
+        }
+    }
+}
+
+/// `vhost { play { } }` (`classic/Play.dhall`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Play {
+    pub gop_cache: bool,
+    pub gop_cache_max_frames: u64,
+    /// Seconds.
+    pub queue_length: u64,
+    pub time_jitter: TimeJitter,
+    pub mix_correct: bool,
+    pub atc: bool,
+    /// Milliseconds.
+    pub mw_latency: u64,
+    pub mw_msgs: u64,
+}
+
+impl Default for Play {
+    fn default() -> Play {
+        Play {
+            gop_cache: true,
+            gop_cache_max_frames: 2500,
+            queue_length: 30,
+            time_jitter: TimeJitter::Full,
+            mix_correct: false,
+            atc: false,
+            mw_latency: 350,
+            mw_msgs: 8,
+        }
+    }
+}
+
+/// `vhost { publish { } }` (`classic/Publish.dhall`), milliseconds.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Publish {
+    pub firstpkt_timeout: u64,
+    pub normal_timeout: u64,
+}
+
+impl Default for Publish {
+    fn default() -> Publish {
+        Publish { firstpkt_timeout: 20_000, normal_timeout: 5_000 }
+    }
+}
+
+/// `vhost { http_remux { } }` (`classic/HttpRemux.dhall`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct HttpRemux {
+    pub mount: String,
+}
+
+impl Default for HttpRemux {
+    fn default() -> HttpRemux {
+        HttpRemux { mount: "[vhost]/[app]/[stream].flv".into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Evaluates `expression` (with `srs` bound to the catalogue) as a `T`.
+    fn dhall<T: serde::de::DeserializeOwned + StaticType>(expression: &str) -> T {
+        let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
+        let text = format!("let srs = {}\nin  {expression}", crate::conf::print::import_path(&catalogue));
+        serde_dhall::from_str(&text).imports(true).static_type_annotation().parse::<T>().expect("evaluates")
+    }
+
+    #[test]
+    fn rust_defaults_equal_the_dhall_defaults() {
+        assert_eq!(dhall::<Config>("srs.classic.Config::{=}"), Config::default());
+        assert_eq!(dhall::<Vhost>("srs.classic.Vhost::{=}"), Vhost::default());
+        assert_eq!(dhall::<Play>("srs.classic.Play::{=}"), Play::default());
+        assert_eq!(dhall::<Publish>("srs.classic.Publish::{=}"), Publish::default());
+        assert_eq!(dhall::<HttpServer>("srs.classic.HttpServer::{=}"), HttpServer::default());
+        assert_eq!(dhall::<HttpRemux>("srs.classic.HttpRemux::{=}"), HttpRemux::default());
+    }
+}

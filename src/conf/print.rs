@@ -1,0 +1,323 @@
+//! The classic form as Dhall text: `srs.classic.toGraph srs.classic.Config::{ .. }`, with SRS's
+//! directive names and only the fields that differ from their defaults. `srs conf import` prints
+//! it; `srs -c` evaluates the same text, so both run one graph.
+
+use std::path::{Component, Path};
+
+use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
+use crate::nodes::jitter::TimeJitter;
+
+/// A Dhall expression, enough of it for the classic records.
+enum Expr {
+    Lit(String),
+    /// `completion::{ fields }` (record completion: missing fields take the default).
+    Record {
+        completion: &'static str,
+        fields: Vec<(&'static str, Expr)>,
+    },
+    Some(Box<Expr>),
+    List {
+        items: Vec<Expr>,
+        element_type: &'static str,
+    },
+}
+
+/// A graph file: `let srs = <catalogue> in srs.classic.toGraph <config>`, `comments` on top.
+pub fn graph_text(config: &Config, catalogue_import: &str, comments: &[String]) -> String {
+    let mut text = String::new();
+    for comment in comments {
+        for line in comment.lines() {
+            text.push_str(&format!("-- {line}\n"));
+        }
+    }
+    text.push_str(&format!("let srs = {catalogue_import}\n\nin  srs.classic.toGraph\n      "));
+    text.push_str(&render(&config_expr(config), 6));
+    text.push('\n');
+    text
+}
+
+/// The `srs.classic.Config::{ .. }` expression alone (`srs` bound to the catalogue).
+pub fn config_text(config: &Config) -> String {
+    render(&config_expr(config), 0)
+}
+
+/// How to import a file at `path` in Dhall (absolute, or relative to the importing file).
+pub fn import_path(path: &Path) -> String {
+    let mut out = String::new();
+    for component in path.components() {
+        match component {
+            Component::RootDir => {}
+            Component::CurDir => out.push('.'),
+            Component::ParentDir => out.push_str(".."),
+            Component::Normal(part) => {
+                if !out.is_empty() || path.is_absolute() {
+                    out.push('/');
+                }
+                let part = part.to_string_lossy();
+                if part.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c)) {
+                    out.push_str(&part);
+                } else {
+                    out.push_str(&format!("\"{}\"", part.replace('"', "")));
+                }
+            }
+            Component::Prefix(_) => {}
+        }
+    }
+    if !path.is_absolute() && !out.starts_with('.') {
+        out.insert_str(0, "./");
+    }
+    out
+}
+
+/// A Dhall text literal.
+pub fn text_literal(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '$' => out.push_str("\\u0024"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn text(value: &str) -> Expr {
+    Expr::Lit(text_literal(value))
+}
+
+fn natural(value: u64) -> Expr {
+    Expr::Lit(value.to_string())
+}
+
+fn boolean(value: bool) -> Expr {
+    Expr::Lit(if value { "True" } else { "False" }.into())
+}
+
+/// Pushes `name = expr(value)` when `value` differs from `default`.
+fn changed<T: PartialEq>(
+    fields: &mut Vec<(&'static str, Expr)>,
+    name: &'static str,
+    value: &T,
+    default: &T,
+    expr: impl FnOnce(&T) -> Expr,
+) {
+    if value != default {
+        fields.push((name, expr(value)));
+    }
+}
+
+fn config_expr(config: &Config) -> Expr {
+    let default = Config::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "listen", &config.listen, &default.listen, |v| text(v));
+    changed(&mut fields, "chunk_size", &config.chunk_size, &default.chunk_size, |v| natural(*v));
+    changed(&mut fields, "http_server", &config.http_server, &default.http_server, |v| match v {
+        Some(server) => Expr::Some(Box::new(http_server_expr(server))),
+        None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
+    });
+    changed(&mut fields, "vhosts", &config.vhosts, &default.vhosts, |v| Expr::List {
+        items: v.iter().map(vhost_expr).collect(),
+        element_type: "srs.classic.Vhost.Type",
+    });
+    Expr::Record { completion: "srs.classic.Config", fields }
+}
+
+fn http_server_expr(server: &HttpServer) -> Expr {
+    let default = HttpServer::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
+    changed(&mut fields, "dir", &server.dir, &default.dir, |v| text(v));
+    changed(&mut fields, "crossdomain", &server.crossdomain, &default.crossdomain, |v| boolean(*v));
+    Expr::Record { completion: "srs.classic.HttpServer", fields }
+}
+
+fn vhost_expr(vhost: &Vhost) -> Expr {
+    let default = Vhost::default();
+    // The name is always written: a reader should not have to know the default.
+    let mut fields = vec![("name", text(&vhost.name))];
+    changed(&mut fields, "min_latency", &vhost.min_latency, &default.min_latency, |v| boolean(*v));
+    changed(&mut fields, "tcp_nodelay", &vhost.tcp_nodelay, &default.tcp_nodelay, |v| boolean(*v));
+    changed(&mut fields, "chunk_size", &vhost.chunk_size, &default.chunk_size, |v| match v {
+        Some(size) => Expr::Some(Box::new(natural(*size))),
+        None => Expr::Lit("None Natural".into()),
+    });
+    changed(&mut fields, "play", &vhost.play, &default.play, play_expr);
+    changed(&mut fields, "publish", &vhost.publish, &default.publish, publish_expr);
+    changed(&mut fields, "http_remux", &vhost.http_remux, &default.http_remux, |v| match v {
+        Some(remux) => Expr::Some(Box::new(http_remux_expr(remux))),
+        None => Expr::Lit("None srs.classic.HttpRemux.Type".into()),
+    });
+    Expr::Record { completion: "srs.classic.Vhost", fields }
+}
+
+fn play_expr(play: &Play) -> Expr {
+    let default = Play::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "gop_cache", &play.gop_cache, &default.gop_cache, |v| boolean(*v));
+    let max_frames = (&play.gop_cache_max_frames, &default.gop_cache_max_frames);
+    changed(&mut fields, "gop_cache_max_frames", max_frames.0, max_frames.1, |v| natural(*v));
+    changed(&mut fields, "queue_length", &play.queue_length, &default.queue_length, |v| natural(*v));
+    changed(&mut fields, "time_jitter", &play.time_jitter, &default.time_jitter, |v| {
+        Expr::Lit(format!("srs.TimeJitter.{}", time_jitter_tag(*v)))
+    });
+    changed(&mut fields, "mix_correct", &play.mix_correct, &default.mix_correct, |v| boolean(*v));
+    changed(&mut fields, "atc", &play.atc, &default.atc, |v| boolean(*v));
+    changed(&mut fields, "mw_latency", &play.mw_latency, &default.mw_latency, |v| natural(*v));
+    changed(&mut fields, "mw_msgs", &play.mw_msgs, &default.mw_msgs, |v| natural(*v));
+    Expr::Record { completion: "srs.classic.Play", fields }
+}
+
+fn publish_expr(publish: &Publish) -> Expr {
+    let default = Publish::default();
+    let mut fields = Vec::new();
+    let first = (&publish.firstpkt_timeout, &default.firstpkt_timeout);
+    changed(&mut fields, "firstpkt_timeout", first.0, first.1, |v| natural(*v));
+    changed(&mut fields, "normal_timeout", &publish.normal_timeout, &default.normal_timeout, |v| natural(*v));
+    Expr::Record { completion: "srs.classic.Publish", fields }
+}
+
+fn http_remux_expr(remux: &HttpRemux) -> Expr {
+    let default = HttpRemux::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "mount", &remux.mount, &default.mount, |v| text(v));
+    Expr::Record { completion: "srs.classic.HttpRemux", fields }
+}
+
+fn time_jitter_tag(jitter: TimeJitter) -> &'static str {
+    match jitter {
+        TimeJitter::Full => "Full",
+        TimeJitter::Zero => "Zero",
+        TimeJitter::Off => "Off",
+    }
+}
+
+/// Renders `expr`; continuation lines are indented by `column` spaces.
+fn render(expr: &Expr, column: usize) -> String {
+    let pad = " ".repeat(column);
+    match expr {
+        Expr::Lit(text) => text.clone(),
+        Expr::Some(inner) => format!("Some {}", render(inner, column + 2)),
+        Expr::Record { completion, fields } if fields.is_empty() => format!("{completion}::{{=}}"),
+        Expr::Record { completion, fields } if fields.len() == 1 && matches!(fields[0].1, Expr::Lit(_)) => {
+            format!("{completion}::{{ {} = {} }}", fields[0].0, render(&fields[0].1, column))
+        }
+        Expr::Record { completion, fields } => {
+            let mut out = format!("{completion}::{{\n");
+            for (name, value) in fields {
+                if let Expr::List { items, .. } = value {
+                    if !items.is_empty() {
+                        out.push_str(&format!("{pad}, {name} =\n{pad}  {}\n", render(value, column + 2)));
+                        continue;
+                    }
+                }
+                out.push_str(&format!("{pad}, {name} = {}\n", render(value, column + 2)));
+            }
+            out.push_str(&format!("{pad}}}"));
+            out
+        }
+        Expr::List { items, element_type } if items.is_empty() => format!("[] : List {element_type}"),
+        Expr::List { items, .. } => {
+            let mut out = String::new();
+            for (index, item) in items.iter().enumerate() {
+                out.push_str(if index == 0 { "[ " } else { ", " });
+                out.push_str(&render(item, column + 2));
+                out.push('\n');
+                out.push_str(&pad);
+            }
+            out.push(']');
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_print_as_empty_completions() {
+        let text = graph_text(&Config::default(), "./nodes/package.dhall", &[]);
+        assert!(text.contains("srs.classic.toGraph\n      srs.classic.Config::{=}"), "{text}");
+    }
+
+    #[test]
+    fn only_changed_fields_are_printed() {
+        let mut config = Config { listen: "1936".into(), ..Config::default() };
+        config.vhosts[0].play.mw_latency = 100;
+        config.vhosts[0].http_remux = Some(HttpRemux::default());
+        let text = graph_text(&config, "./p.dhall", &["from srs.conf".into()]);
+        assert!(text.starts_with("-- from srs.conf\nlet srs = ./p.dhall\n"), "{text}");
+        assert!(text.contains(", listen = \"1936\""), "{text}");
+        assert!(text.contains(", play = srs.classic.Play::{ mw_latency = 100 }"), "{text}");
+        assert!(text.contains(", http_remux = Some srs.classic.HttpRemux::{=}"), "{text}");
+        assert!(!text.contains("gop_cache"), "defaults are left out: {text}");
+    }
+
+    /// Evaluates printed text with the real catalogue and the Rust type as annotation.
+    fn evaluate(config: &Config) -> Config {
+        let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
+        let text = format!("let srs = {}\nin  {}", import_path(&catalogue), config_text(config));
+        serde_dhall::from_str(&text)
+            .imports(true)
+            .static_type_annotation()
+            .parse::<Config>()
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn printed_text_evaluates_back_to_the_same_value() {
+        assert_eq!(evaluate(&Config::default()), Config::default());
+        let mut vhost = Vhost {
+            name: "a.example.com".into(),
+            min_latency: true,
+            tcp_nodelay: true,
+            chunk_size: Some(4096),
+            play: Play {
+                gop_cache: false,
+                gop_cache_max_frames: 10,
+                queue_length: 5,
+                time_jitter: TimeJitter::Zero,
+                mix_correct: true,
+                atc: true,
+                mw_latency: 0,
+                mw_msgs: 0,
+            },
+            publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
+            http_remux: Some(HttpRemux { mount: "[vhost]/live/[stream] \"$x\".flv".into() }),
+            ..Vhost::default()
+        };
+        let config = Config {
+            listen: "127.0.0.1:1936".into(),
+            chunk_size: 4096,
+            http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            vhosts: vec![vhost.clone(), Vhost::default()],
+            ..Config::default()
+        };
+        assert_eq!(evaluate(&config), config);
+        vhost.play.time_jitter = TimeJitter::Off;
+        let config =
+            Config { vhosts: vec![vhost], http_server: Some(HttpServer::default()), ..Config::default() };
+        assert_eq!(evaluate(&config), config);
+        let empty = Config { vhosts: Vec::new(), ..Config::default() };
+        assert_eq!(evaluate(&empty), empty);
+    }
+
+    #[test]
+    fn text_literals_escape_quotes_backslashes_interpolation_and_controls() {
+        assert_eq!(text_literal("a\"b\\c${x}\n"), "\"a\\\"b\\\\c\\u0024{x}\\u000A\"");
+    }
+
+    #[test]
+    fn import_paths_quote_odd_components() {
+        assert_eq!(
+            import_path(Path::new("/tmp/srs 1/nodes/package.dhall")),
+            "/tmp/\"srs 1\"/nodes/package.dhall"
+        );
+        assert_eq!(import_path(Path::new("nodes/package.dhall")), "./nodes/package.dhall");
+        assert_eq!(import_path(Path::new("../nodes/package.dhall")), "../nodes/package.dhall");
+    }
+}
