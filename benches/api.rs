@@ -183,6 +183,7 @@ fn hook_server() -> u16 {
 fn publish_once(rtmp: u16, stream: &str) -> Duration {
     let started = Instant::now();
     let mut socket = TcpStream::connect(("127.0.0.1", rtmp)).unwrap();
+    socket.set_nodelay(true).unwrap();
     socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let url = format!("rtmp://127.0.0.1:{rtmp}/live/{stream}");
     let mut session = ClientSession::new(ClientConfig::from_url(&url, ClientIntent::Publish));
@@ -216,8 +217,41 @@ fn hook_overhead(runtime: &tokio::runtime::Runtime) {
     }
 }
 
+/// One blocking callback round trip (`hooks::call` to the local hook server).
+fn hook_call(runtime: &tokio::runtime::Runtime) {
+    let port = hook_server();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let hooks = srs::control::hooks::HttpHooks {
+        enabled: true,
+        on_connect: vec![],
+        on_close: vec![],
+        on_publish: vec![url],
+        on_unpublish: vec![],
+        on_play: vec![],
+        on_stop: vec![],
+        on_dvr: vec![],
+        on_hls: vec![],
+        timeout_ms: 5000,
+        allow_on_error: false,
+    };
+    let registry = Registry::default();
+    let subject =
+        srs::control::hooks::HookSubject::for_stream(&StreamKey::new("__defaultVhost__", "live", "s"));
+    let samples: Vec<Duration> = (0..500)
+        .map(|_| {
+            let started = Instant::now();
+            let event = srs::control::hooks::HookEvent::Publish;
+            runtime.block_on(srs::control::hooks::call(&registry, &hooks, event, &subject)).unwrap();
+            started.elapsed()
+        })
+        .collect();
+    let (median, p99) = percentiles(samples);
+    println!("one on_publish callback round trip                median {median:>10.2?}  p99 {p99:>10.2?}");
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     api_latency(&runtime);
     hook_overhead(&runtime);
+    hook_call(&runtime);
 }

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::registry::{Client, Registry};
+use super::registry::{Client, ClientInfo, Registry};
 use crate::graph::engine::LiveStream;
 use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{Engine, Ports, StreamKey};
@@ -58,12 +58,16 @@ fn vhost_id(name: &str) -> String {
 }
 
 /// One snapshot of what the API lists: live streams, clients, and every stream either names.
+/// Each client's info is read once, and clients are grouped by stream, so listing every stream
+/// and client costs O(streams + clients).
 pub struct Snapshot {
     pub registry: Arc<Registry>,
     pub live: HashMap<StreamKey, LiveStream>,
-    pub clients: Vec<Arc<Client>>,
+    pub clients: Vec<(Arc<Client>, ClientInfo)>,
     /// Streams in id order: live ones and those players wait for.
     pub streams: Vec<(u64, StreamKey)>,
+    ids: HashMap<StreamKey, u64>,
+    by_stream: HashMap<StreamKey, Vec<usize>>,
 }
 
 impl Snapshot {
@@ -71,28 +75,34 @@ impl Snapshot {
         let registry = engine.extension::<Registry>();
         let live: HashMap<StreamKey, LiveStream> =
             engine.publications().into_iter().map(|l| (l.key.clone(), l)).collect();
-        let clients = registry.clients();
-        let mut keys: Vec<StreamKey> = live.keys().cloned().collect();
-        keys.extend(clients.iter().filter_map(|c| c.info().stream));
+        let clients: Vec<(Arc<Client>, ClientInfo)> =
+            registry.clients().into_iter().map(|c| (Arc::clone(&c), c.info())).collect();
+        let mut by_stream: HashMap<StreamKey, Vec<usize>> = HashMap::new();
+        for (i, (_, info)) in clients.iter().enumerate() {
+            if let Some(key) = &info.stream {
+                by_stream.entry(key.clone()).or_default().push(i);
+            }
+        }
+        let mut keys: Vec<StreamKey> = live.keys().chain(by_stream.keys()).cloned().collect();
         keys.sort();
         keys.dedup();
-        registry.retain_streams(|key| keys.binary_search(key).is_ok());
-        let mut streams: Vec<(u64, StreamKey)> =
-            keys.into_iter().map(|k| (registry.stream_id(&k), k)).collect();
+        let ids = registry.stream_ids(&keys);
+        let mut streams: Vec<(u64, StreamKey)> = ids.iter().map(|(k, id)| (*id, k.clone())).collect();
         streams.sort();
-        Snapshot { registry, live, clients, streams }
+        Snapshot { registry, live, clients, streams, ids, by_stream }
     }
 
-    fn clients_of<'a>(&'a self, key: &'a StreamKey) -> impl Iterator<Item = &'a Arc<Client>> + 'a {
-        self.clients.iter().filter(move |c| c.info().stream.as_ref() == Some(key))
+    fn clients_of<'a>(&'a self, key: &StreamKey) -> impl Iterator<Item = &'a (Arc<Client>, ClientInfo)> + 'a {
+        let indexes = self.by_stream.get(key).map_or(&[][..], Vec::as_slice);
+        indexes.iter().map(move |i| &self.clients[*i])
     }
 
     pub fn stream(&self, id: u64, key: &StreamKey) -> Value {
         let live = self.live.get(key);
-        let clients: Vec<&Arc<Client>> = self.clients_of(key).collect();
-        let send_bytes: u64 = clients.iter().map(|c| c.send_bytes.load(Ordering::Relaxed)).sum();
-        let recv_bytes: u64 = clients.iter().map(|c| c.recv_bytes.load(Ordering::Relaxed)).sum();
-        let publisher = clients.iter().find(|c| c.info().kind.is_publish());
+        let clients: Vec<&(Arc<Client>, ClientInfo)> = self.clients_of(key).collect();
+        let send_bytes: u64 = clients.iter().map(|(c, _)| c.send_bytes.load(Ordering::Relaxed)).sum();
+        let recv_bytes: u64 = clients.iter().map(|(c, _)| c.recv_bytes.load(Ordering::Relaxed)).sum();
+        let publisher = clients.iter().find(|(_, info)| info.kind.is_publish());
         let description = live.and_then(|l| l.stats.description());
         let video = description.as_ref().and_then(|d| d.video.as_ref()).map(|v| {
             json!({"codec": v.codec.name(), "profile": v.profile, "level": v.level, "width": v.width, "height": v.height})
@@ -105,7 +115,7 @@ impl Snapshot {
             (l.stats.frames.load(Ordering::Relaxed), l.stats.bytes.load(Ordering::Relaxed), elapsed)
         });
         let mut publish = json!({"active": live.is_some()});
-        if let Some(publisher) = publisher {
+        if let Some((publisher, _)) = publisher {
             publish["cid"] = json!(publisher.id.to_string());
         }
         json!({
@@ -113,7 +123,7 @@ impl Snapshot {
             "name": key.stream,
             "vhost": vhost_id(&key.vhost),
             "app": key.app,
-            "tcUrl": publisher.map(|p| p.info().tc_url).unwrap_or_default(),
+            "tcUrl": publisher.map(|(_, info)| info.tc_url.clone()).unwrap_or_default(),
             "url": key.url(),
             "live_ms": now_ms(),
             "clients": clients.len(),
@@ -127,8 +137,7 @@ impl Snapshot {
         })
     }
 
-    pub fn client(&self, client: &Client) -> Value {
-        let info = client.info();
+    pub fn client(&self, client: &Client, info: &ClientInfo) -> Value {
         let seconds = client.started.elapsed().as_secs_f64();
         let (send, recv) =
             (client.send_bytes.load(Ordering::Relaxed), client.recv_bytes.load(Ordering::Relaxed));
@@ -136,7 +145,7 @@ impl Snapshot {
         json!({
             "id": client.id.to_string(),
             "vhost": stream.map(|k| vhost_id(&k.vhost)).unwrap_or_default(),
-            "stream": stream.map(|k| format!("vid-{}", self.registry.stream_id(k))).unwrap_or_default(),
+            "stream": stream.and_then(|k| self.ids.get(k)).map(|id| format!("vid-{id}")).unwrap_or_default(),
             "ip": client.ip.to_string(),
             "pageUrl": info.page_url,
             "swfUrl": info.swf_url,
@@ -167,8 +176,12 @@ impl Snapshot {
             .iter()
             .map(|name| {
                 let in_vhost = |key: &StreamKey| &key.vhost == name;
-                let clients: Vec<&Arc<Client>> =
-                    self.clients.iter().filter(|c| c.info().stream.as_ref().is_some_and(in_vhost)).collect();
+                let clients: Vec<&Arc<Client>> = self
+                    .clients
+                    .iter()
+                    .filter(|(_, info)| info.stream.as_ref().is_some_and(in_vhost))
+                    .map(|(c, _)| c)
+                    .collect();
                 let send: u64 = clients.iter().map(|c| c.send_bytes.load(Ordering::Relaxed)).sum();
                 let recv: u64 = clients.iter().map(|c| c.recv_bytes.load(Ordering::Relaxed)).sum();
                 json!({

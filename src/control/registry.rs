@@ -204,14 +204,23 @@ impl Registry {
         *ids.entry(key.clone()).or_insert_with(|| self.next_stream_id.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
+    /// The ids of exactly `keys`: ids are assigned to new keys, and keys not listed are forgotten
+    /// (streams neither live nor with clients). One lock for the whole list.
+    pub fn stream_ids(&self, keys: &[StreamKey]) -> HashMap<StreamKey, u64> {
+        let mut ids = lock(&self.stream_ids);
+        ids.retain(|key, _| keys.binary_search(key).is_ok());
+        for key in keys {
+            if !ids.contains_key(key) {
+                let id = self.next_stream_id.fetch_add(1, Ordering::Relaxed) + 1;
+                ids.insert(key.clone(), id);
+            }
+        }
+        ids.clone()
+    }
+
     /// The stream an id names, if it is still known.
     pub fn stream_by_id(&self, id: u64) -> Option<StreamKey> {
         lock(&self.stream_ids).iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone())
-    }
-
-    /// Forgets ids of streams for which `keep` says no (neither live nor with clients).
-    pub fn retain_streams(&self, keep: impl Fn(&StreamKey) -> bool) {
-        lock(&self.stream_ids).retain(|key, _| keep(key));
     }
 
     /// Total bytes sent and received by every client, past and present.

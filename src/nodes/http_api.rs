@@ -178,9 +178,10 @@ async fn route(
         },
         ("streams", None) => {
             let snapshot = Snapshot::take(engine);
-            let all: Vec<Value> =
-                snapshot.streams.iter().map(|(id, key)| snapshot.stream(*id, key)).collect();
-            ok(json!({"streams": api::page(all, query.number("start"), query.number("count"))}))
+            let page =
+                api::page(snapshot.streams.iter().collect(), query.number("start"), query.number("count"));
+            let streams: Vec<Value> = page.into_iter().map(|(id, key)| snapshot.stream(*id, key)).collect();
+            ok(json!({ "streams": streams }))
         }
         ("streams", Some(id)) => {
             let snapshot = Snapshot::take(engine);
@@ -192,8 +193,10 @@ async fn route(
         }
         ("clients", None) => {
             let snapshot = Snapshot::take(engine);
-            let all: Vec<Value> = snapshot.clients.iter().map(|c| snapshot.client(c)).collect();
-            ok(json!({"clients": api::page(all, query.number("start"), query.number("count"))}))
+            let page =
+                api::page(snapshot.clients.iter().collect(), query.number("start"), query.number("count"));
+            let clients: Vec<Value> = page.into_iter().map(|(c, info)| snapshot.client(c, info)).collect();
+            ok(json!({ "clients": clients }))
         }
         ("clients", Some(id)) => match parse_id(id).and_then(|id| registry.client(id)) {
             None => error(codes::CLIENT_NOT_FOUND),
@@ -202,7 +205,7 @@ async fn route(
                 client.kick();
                 ok(json!({}))
             }
-            Some(client) => ok(json!({"client": Snapshot::take(engine).client(&client)})),
+            Some(client) => ok(json!({"client": Snapshot::take(engine).client(&client, &client.info())})),
         },
         ("raw", None) => raw(engine, config, registry, query).await,
         _ => return None,
