@@ -1,6 +1,6 @@
 //! A small HTTP/1.1 client for callbacks: POST a JSON body, read a bounded answer, with a timeout.
 //!
-//! hyper's pooled client (hyper-util `client-legacy`), one per process. Plain `http://` only:
+//! hyper's client (hyper-util `client-legacy`), one per process, without keep-alive. Plain `http://` only:
 //! there is no TLS in the server yet, so an `https://` hook fails like an unreachable one.
 
 use std::sync::OnceLock;
@@ -30,7 +30,9 @@ pub enum HttpClientError {
 
 fn client() -> &'static Client<HttpConnector, Full<Bytes>> {
     static CLIENT: OnceLock<Client<HttpConnector, Full<Bytes>>> = OnceLock::new();
-    CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
+    // A fresh connection per callback, as SRS: a hook server that closes idle connections
+    // would otherwise race with the reuse of a pooled one.
+    CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build_http())
 }
 
 /// POSTs `json` to `url`; the status and (bounded) body of the answer.
