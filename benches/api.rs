@@ -120,7 +120,7 @@ fn api_latency(runtime: &tokio::runtime::Runtime) {
         }
         publications
     });
-    let registry = engine.extension::<Registry>();
+    let registry = engine.shared::<Registry>();
     let guards: Vec<_> = (0..2000u64)
         .map(|i| {
             let guard = registry.register(1_000_000 + i, "127.0.0.1".parse().unwrap());

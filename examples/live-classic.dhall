@@ -12,6 +12,7 @@ in  srs.classic.toGraph
           , http_remux = Some srs.classic.HttpRemux::{
             , mount = "[vhost]/[app]/[stream].flv"
             }
+          , hls = Some srs.classic.Hls::{=}
           }
         ]
       }

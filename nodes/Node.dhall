@@ -1,10 +1,18 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
-< FileIn : (./file_in.dhall).Type
+< DashOut : (./dash_out.dhall).Type
+| Dvr : (./dvr.dhall).Type
+| FileIn : (./file_in.dhall).Type
 | FileOut : (./file_out.dhall).Type
+| FlvPostIn : (./flv_post_in.dhall).Type
+| HlsOut : (./hls_out.dhall).Type
 | HttpApi : (./http_api.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type
+| HttpStatic : (./http_static.dhall).Type
 | Jitter : (./jitter.dhall).Type
+| MpegtsUdpIn : (./mpegts_udp_in.dhall).Type
 | RtmpIn : (./rtmp_in.dhall).Type
 | RtmpOut : (./rtmp_out.dhall).Type
+| SrtIn : (./srt_in.dhall).Type
+| SrtOut : (./srt_out.dhall).Type
 | Vhost : (./vhost.dhall).Type
 >

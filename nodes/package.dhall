@@ -3,14 +3,27 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ FileIn = ./file_in.dhall
+{ DashOut = ./dash_out.dhall
+, Dvr = ./dvr.dhall
+, FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
+, FlvPostIn = ./flv_post_in.dhall
+, HlsOut = ./hls_out.dhall
 , HttpApi = ./http_api.dhall
 , HttpRemux = ./http_remux.dhall
+, HttpStatic = ./http_static.dhall
 , Jitter = ./jitter.dhall
+, MpegtsUdpIn = ./mpegts_udp_in.dhall
 , RtmpIn = ./rtmp_in.dhall
 , RtmpOut = ./rtmp_out.dhall
+, SrtIn = ./srt_in.dhall
+, SrtOut = ./srt_out.dhall
 , Vhost = ./vhost.dhall
+, DashSegmentTemplate = ./DashSegmentTemplate.dhall
+, DvrPlan = ./DvrPlan.dhall
+, FileFormat = ./FileFormat.dhall
+, Mp4Layout = ./Mp4Layout.dhall
+, SegmentFormat = ./SegmentFormat.dhall
 , TimeJitter = ./TimeJitter.dhall
 , HttpHooks = ./HttpHooks.dhall
 , Refer = ./Refer.dhall

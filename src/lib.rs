@@ -8,9 +8,11 @@
 //! - [`servers`]: sockets and HTTP routing shared by nodes.
 //! - [`conf`]: srs.conf and `SRS_*` variables read into the classic form (SRS compatibility).
 //! - [`cli`]: the command line.
+//! - [`bench`]: the load harness and kernel-floor server behind `srs bench`.
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod conf;

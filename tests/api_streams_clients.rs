@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::{
-    api_get, free_port, http_request, publish_test_stream, record, run_graph, temp_dir, wait_until,
+    api_get, free_port, http_exchange, publish_test_stream, record, run_graph, temp_dir, wait_until,
 };
 
 fn graph(rtmp: u16, http: u16) -> String {
@@ -107,7 +107,7 @@ fn api_reports_streams_and_clients_and_kicks() {
     let flv_id = flv_client["id"].as_str().unwrap();
     let mut buffer = vec![0u8; 65536];
     assert!(flv_reader.read(&mut buffer).unwrap() > 0, "the reader gets media before the kick");
-    let (status, body) = http_request(http, "DELETE", &format!("/api/v1/clients/{flv_id}"), &[], b"");
+    let (status, body) = http_exchange(http, "DELETE", &format!("/api/v1/clients/{flv_id}"), &[], b"");
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"], 0);
     let mut ended = false;
@@ -125,10 +125,10 @@ fn api_reports_streams_and_clients_and_kicks() {
     assert!(wait_until(5, || api_get(http, &format!("/api/v1/clients/{flv_id}"))["code"] == 2049));
 
     // JSONP, metrics and the graph.
-    let (status, body) = http_request(http, "GET", "/api/v1/versions?callback=cb", &[], b"");
+    let (status, body) = http_exchange(http, "GET", "/api/v1/versions?callback=cb", &[], b"");
     assert_eq!(status, 200);
     assert!(body.starts_with("cb({") && body.ends_with("})"), "{body}");
-    let (status, metrics) = http_request(http, "GET", "/metrics", &[], b"");
+    let (status, metrics) = http_exchange(http, "GET", "/metrics", &[], b"");
     assert_eq!(status, 200);
     assert!(metrics.contains("srs_streams 1"), "{metrics}");
     assert!(
@@ -148,11 +148,11 @@ fn api_reports_streams_and_clients_and_kicks() {
 
     // Malformed and oversized requests.
     let big = vec![b'x'; 100 * 1024];
-    assert_eq!(http_request(http, "POST", "/api/v1/streams", &[], &big).0, 413);
-    assert_eq!(http_request(http, "GET", "/api/v1/clients", &["Content-Length: nope"], b"").0, 400);
-    assert_eq!(http_request(http, "PUT", "/api/v1/streams", &[], b"{}").0, 405);
-    assert_eq!(http_request(http, "GET", "/api/v1/nothing", &[], b"").0, 404);
-    assert_eq!(http_request(http, "GET", "/api/v1/versions?callback=alert(1)", &[], b"").0, 400);
+    assert_eq!(http_exchange(http, "POST", "/api/v1/streams", &[], &big).0, 413);
+    assert_eq!(http_exchange(http, "GET", "/api/v1/clients", &["Content-Length: nope"], b"").0, 400);
+    assert_eq!(http_exchange(http, "PUT", "/api/v1/streams", &[], b"{}").0, 405);
+    assert_eq!(http_exchange(http, "GET", "/api/v1/nothing", &[], b"").0, 404);
+    assert_eq!(http_exchange(http, "GET", "/api/v1/versions?callback=alert(1)", &[], b"").0, 400);
     let mut garbage = std::net::TcpStream::connect(("127.0.0.1", http)).unwrap();
     garbage.write_all(b"\x16\x03\x01 not http at all\r\n\r\n").unwrap();
     let mut answer = String::new();
@@ -173,20 +173,21 @@ fn api_auth_and_paging() {
         r#"srs.Graph::{{ nodes = [ srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}", auth = {{ enabled = True, username = "admin", password = "secret" }}, bearer_token = Some "t0ken" }}) ] }}"#
     );
     let _server = run_graph(&dir, &graph, &[api]);
-    let (status, _) = http_request(api, "GET", "/api/v1/versions", &[], b"");
+    let (status, _) = http_exchange(api, "GET", "/api/v1/versions", &[], b"");
     assert_eq!(status, 401);
     let (status, _) =
-        http_request(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46d3Jvbmc="], b"");
+        http_exchange(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46d3Jvbmc="], b"");
     assert_eq!(status, 401, "wrong password");
     let (status, body) =
-        http_request(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46c2VjcmV0"], b"");
+        http_exchange(api, "GET", "/api/v1/versions", &["Authorization: Basic YWRtaW46c2VjcmV0"], b"");
     assert_eq!(status, 200, "{body}");
     let (status, body) =
-        http_request(api, "GET", "/api/v1/clients?start=0&count=1", &["Authorization: Bearer t0ken"], b"");
+        http_exchange(api, "GET", "/api/v1/clients?start=0&count=1", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(status, 200, "{body}");
     let (status, _) =
-        http_request(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
+        http_exchange(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(status, 200);
-    let (_, body) = http_request(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
+    let (_, body) =
+        http_exchange(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"], 1061, "raw api disabled");
 }

@@ -32,6 +32,27 @@ fn classic_form_yields_the_same_graph_as_the_node_form() {
 }
 
 #[test]
+fn classic_casters_yield_the_same_graph_as_the_node_form() {
+    let nodes = load_file(&root().join("graphs/casters.dhall")).expect("casters graph loads");
+    let classic = load_file(&root().join("examples/casters-classic.dhall")).expect("classic graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
+fn classic_dash_block_yields_the_dash_graph() {
+    let nodes = load_file(&root().join("graphs/dash.dhall")).expect("dash graph loads");
+    let classic = load_file(&root().join("examples/dash-classic.dhall")).expect("classic graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
+fn classic_dvr_block_yields_the_dvr_graph() {
+    let nodes = load_file(&root().join("graphs/dvr.dhall")).expect("dvr graph loads");
+    let classic = load_file(&root().join("examples/dvr-classic.dhall")).expect("classic dvr graph loads");
+    assert_eq!(nodes.normalized(), classic.normalized());
+}
+
+#[test]
 fn dhall_vhost_defaults_equal_srs_defaults_in_rust() {
     let dir = tempdir();
     let file = dir.join("vhost.dhall");

@@ -4,6 +4,9 @@ let Vhost = ./Vhost.dhall
 let HttpServer = ./HttpServer.dhall
 
 let HttpApi = ./HttpApi.dhall
+let StreamCaster = ./StreamCaster.dhall
+
+let SrtServer = ./SrtServer.dhall
 
 in  { Type =
         { listen : Text
@@ -11,6 +14,8 @@ in  { Type =
         , max_connections : Natural
         , http_server : Optional HttpServer.Type
         , http_api : Optional HttpApi.Type
+        , srt_server : Optional SrtServer.Type
+        , stream_casters : List StreamCaster.Type
         , vhosts : List Vhost.Type
         }
     , default =
@@ -19,6 +24,8 @@ in  { Type =
       , max_connections = 1000
       , http_server = None HttpServer.Type
       , http_api = None HttpApi.Type
+      , srt_server = None SrtServer.Type
+      , stream_casters = [] : List StreamCaster.Type
       , vhosts = [ Vhost.default ]
       }
     }

@@ -6,6 +6,10 @@ let Publish = ./Publish.dhall
 
 let HttpRemux = ./HttpRemux.dhall
 
+let Dash = ./Dash.dhall
+let Dvr = ./Dvr.dhall
+let Hls = ./Hls.dhall
+
 let HttpHooks = ../HttpHooks.dhall
 
 let Security = ../Security.dhall
@@ -20,6 +24,9 @@ in  { Type =
         , play : Play.Type
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
+        , dash : Optional Dash.Type
+        , dvr : Optional Dvr.Type
+        , hls : Optional Hls.Type
         , http_hooks : Optional HttpHooks.Type
         , security : Optional Security.Type
         , refer : Optional Refer.Type
@@ -32,6 +39,9 @@ in  { Type =
       , play = Play.default
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
+      , dash = None Dash.Type
+      , dvr = None Dvr.Type
+      , hls = None Hls.Type
       , http_hooks = None HttpHooks.Type
       , security = None Security.Type
       , refer = None Refer.Type

@@ -8,5 +8,10 @@
 , HttpServer = ./HttpServer.dhall
 , HttpApi = ./HttpApi.dhall
 , HttpRemux = ./HttpRemux.dhall
+, SrtServer = ./SrtServer.dhall
+, StreamCaster = ./StreamCaster.dhall
+, Dash = ./Dash.dhall
+, Dvr = ./Dvr.dhall
+, Hls = ./Hls.dhall
 , toGraph = ./toGraph.dhall
 }

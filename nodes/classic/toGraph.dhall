@@ -1,12 +1,21 @@
 --| Turns an srs.conf-shaped `Config` into a graph: one `RtmpIn`/`RtmpOut` pair on `listen`,
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
---  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server), and an
---  `HttpApi` node named "http_api" for `http_api`.
+--  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server; `hls` → an
+--  `HlsOut` node named "<vhost>/hls"; `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a
+--  `Dvr` node named "<vhost>/dvr"), and for `http_server` an `HttpStatic` node named
+--  "http_server" serving its `dir`.
+--  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
+--  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  `http_api` adds an `HttpApi` node named "http_api".
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
 
 let HttpServer = ./HttpServer.dhall
+
+let StreamCaster = ./StreamCaster.dhall
+
+let SrtServer = ./SrtServer.dhall
 
 let NamedNode = ../NamedNode.dhall
 
@@ -87,10 +96,127 @@ let apiNodes =
           }
           config.http_api
 
+let dashNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dash : (./Dash.dhall).Type) ->
+                [ node "${vhost.name}/dash" (Node.DashOut dash) ]
+          }
+          vhost.dash
+
+let dvrNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(dvr : (./Dvr.dhall).Type) ->
+                [ node "${vhost.name}/dvr" (Node.Dvr dvr) ]
+          }
+          vhost.dvr
+
+let hlsNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(hls : (./Hls.dhall).Type) ->
+                [ node "${vhost.name}/hls" (Node.HlsOut hls) ]
+          }
+          vhost.hls
+
+let mediaNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        httpRemuxNodes config vhost # hlsNodes vhost # dashNodes vhost # dvrNodes vhost
+
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # httpRemuxNodes config vhost
+        [ vhostNode config vhost ] # mediaNodes config vhost
+
+let httpServerNodes =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(server : HttpServer.Type) ->
+                [ node
+                    "http_server"
+                    ( Node.HttpStatic
+                        { listen = server.listen
+                        , dir = server.dir
+                        , mount = "/"
+                        , crossdomain = server.crossdomain
+                        }
+                    )
+                ]
+          }
+          config.http_server
+
+let casterName =
+      \(caster : StreamCaster.Type) ->
+        merge
+          { MpegtsOverUdp = "stream_caster/mpegts_over_udp/${caster.listen}"
+          , Flv = "stream_caster/flv/${caster.listen}"
+          }
+          caster.caster
+
+let casterNodes =
+      \(config : Config.Type) ->
+        concatMap
+          StreamCaster.Type
+          NamedNode
+          ( \(caster : StreamCaster.Type) ->
+              if    caster.enabled
+              then  [ node
+                        (casterName caster)
+                        ( merge
+                            { MpegtsOverUdp =
+                                Node.MpegtsUdpIn
+                                  { listen = caster.listen
+                                  , stream = caster.stream
+                                  , idle_timeout = 5000
+                                  }
+                            , Flv = Node.FlvPostIn { listen = caster.listen }
+                            }
+                            caster.caster
+                        )
+                    ]
+              else  [] : List NamedNode
+          )
+          config.stream_casters
+
+let srtServers =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List SrtServer.Type
+          , Some =
+              \(server : SrtServer.Type) ->
+                if server.enabled then [ server ] else [] : List SrtServer.Type
+          }
+          config.srt_server
+
+let srtNodes =
+      \(config : Config.Type) ->
+        concatMap
+          SrtServer.Type
+          NamedNode
+          ( \(server : SrtServer.Type) ->
+              let settings =
+                    { listen = server.listen
+                    , latency = server.latency
+                    , passphrase = server.passphrase
+                    , pbkeylen = server.pbkeylen
+                    , default_app = server.default_app
+                    }
+
+              in  [ node "srt" (Node.SrtIn settings)
+                  , node "srt_play" (Node.SrtOut settings)
+                  ]
+          )
+          (srtServers config)
 
 let vhostEdges =
       \(config : Config.Type) ->
@@ -100,7 +226,19 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (httpRemuxNodes config vhost)
+            (mediaNodes config vhost)
+        # concatMap
+            NamedNode
+            Edge
+            (\(n : NamedNode) -> [ edge n.name vhost.name ])
+            (casterNodes config)
+        # concatMap
+            SrtServer.Type
+            Edge
+            ( \(server : SrtServer.Type) ->
+                [ edge "srt" vhost.name, edge vhost.name "srt_play" ]
+            )
+            (srtServers config)
 
 let toGraph
     : Config.Type -> Graph.Type
@@ -117,7 +255,10 @@ let toGraph
               , node "rtmp_play" (Node.RtmpOut { listen = config.listen })
               ]
             # apiNodes config
+            # casterNodes config
+            # srtNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
+            # httpServerNodes config
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }
 

@@ -1,7 +1,8 @@
-//! The command line: `srs run`, `srs graph check|dot`, `srs remux`, `srs conf import`, and SRS's
+//! The command line: `srs run`, `srs graph check|dot`, `srs remux`, `srs conf import`, `srs bench`, and SRS's
 //! own `srs -c srs.conf`, `srs -e`, `srs -t`. The only place `anyhow` is used for errors shown to
 //! the user.
 
+mod bench;
 mod conf;
 mod embedded;
 mod graph;
@@ -45,6 +46,8 @@ enum Command {
     Graph(GraphCommand),
     /// Converts a media file to another (formats by extension), through the same nodes as the server.
     Remux(remux::RemuxArgs),
+    /// Load-tests a server (publishers, RTMP and HTTP-FLV players), or runs the kernel floor.
+    Bench(bench::BenchArgs),
     /// SRS configuration tools.
     #[command(subcommand)]
     Conf(ConfCommand),
@@ -82,6 +85,7 @@ pub fn main() -> ExitCode {
         Some(Command::Graph(GraphCommand::Check { graphs })) => graph::check(&graphs),
         Some(Command::Graph(GraphCommand::Dot { graph })) => graph::dot(&graph),
         Some(Command::Remux(args)) => remux::remux(args),
+        Some(Command::Bench(args)) => bench::bench(args),
         Some(Command::Conf(ConfCommand::Import { file, env, catalogue })) => {
             conf::import(file, env, catalogue)
         }

@@ -1,5 +1,6 @@
 //! `srs remux IN OUT`: a generated file-to-file graph (`FileIn → FileOut`) run by the same engine
-//! as the server. A progress bar shows on a terminal; a damaged input exits non-zero and leaves an
+//! as the server. Formats come from the extensions (FLV, MPEG-TS, MP4); `--format` overrides the
+//! output's. A progress bar shows on a terminal; a damaged input exits non-zero and leaves an
 //! output that plays up to the damage.
 
 use std::io::IsTerminal;
@@ -10,7 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::graph::{self, Edge, Engine, GraphFile, NamedNode};
-use crate::nodes::{file_in, file_out, NodeSpec};
+use crate::nodes::file_muxer::Mp4Layout;
+use crate::nodes::{file_in, file_out, FileFormat, NodeSpec};
 
 #[derive(Debug, clap::Args)]
 pub struct RemuxArgs {
@@ -21,6 +23,25 @@ pub struct RemuxArgs {
     /// Paces the input in real time, like a live source.
     #[arg(long)]
     pub realtime: bool,
+    /// Output container whatever the output's extension: flv, ts or mp4.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<FileFormat>,
+    /// MP4 layout: fragmented (default; playable if interrupted), classic or faststart.
+    #[arg(long, value_parser = parse_mp4_layout, default_value = "fragmented")]
+    pub mp4_layout: Mp4Layout,
+}
+
+fn parse_format(name: &str) -> Result<FileFormat, String> {
+    FileFormat::from_name(name).ok_or_else(|| format!("unknown format `{name}` (known: flv, ts, mp4)"))
+}
+
+fn parse_mp4_layout(name: &str) -> Result<Mp4Layout, String> {
+    match name.to_ascii_lowercase().as_str() {
+        "fragmented" => Ok(Mp4Layout::Fragmented),
+        "classic" => Ok(Mp4Layout::Classic),
+        "faststart" => Ok(Mp4Layout::Faststart),
+        _ => Err(format!("unknown mp4 layout `{name}` (known: fragmented, classic, faststart)")),
+    }
 }
 
 /// The graph `srs remux` runs.
@@ -39,7 +60,11 @@ pub fn remux_graph(args: &RemuxArgs) -> GraphFile {
             },
             NamedNode {
                 name: "output".into(),
-                node: NodeSpec::FileOut(file_out::Config { path: text(&args.output) }),
+                node: NodeSpec::FileOut(file_out::Config {
+                    path: text(&args.output),
+                    format: args.format,
+                    mp4_layout: args.mp4_layout,
+                }),
             },
         ],
         edges: vec![Edge { from: "input".into(), to: "output".into() }],

@@ -1,4 +1,5 @@
-//! `srs run [GRAPH]`: the server.
+//! `srs run [GRAPH]`: the server. A graph with only file sources (and no listener) is a batch job:
+//! it exits by itself once every source has finished and every file is written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,13 +31,25 @@ pub(crate) fn serve(
     runtime.block_on(async move {
         let engine = Engine::new(checked);
         if let Some(path) = reload_path {
-            engine.extension::<crate::control::reload::ReloadState>().set_path(path);
+            engine.shared::<crate::control::reload::ReloadState>().set_path(path);
         }
         engine.start().await?;
         tracing::info!(graph = %label, "server running");
-        tokio::select! {
-            _ = wait_for_signal() => {}
-            _ = reload_on_hangup(&engine) => {}
+        if is_batch_graph(&engine) {
+            // Only file sources: the run is a batch job and ends when they all have.
+            tokio::select! {
+                _ = engine.wait_idle() => {
+                    let failures = engine.failures();
+                    tracing::info!(n_failures = failures.len(), "every file source finished");
+                    return Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+                }
+                _ = wait_for_signal() => {}
+            }
+        } else {
+            tokio::select! {
+                _ = wait_for_signal() => {}
+                _ = reload_on_hangup(&engine) => {}
+            }
         }
         tracing::info!("shutting down");
         if !engine.shutdown(SHUTDOWN_GRACE).await {
@@ -59,6 +72,18 @@ async fn reload_on_hangup(engine: &Engine) {
         let _ = crate::control::reload::reload(engine).await;
     }
     std::future::pending().await
+}
+
+/// A graph whose every source is a file and that listens on nothing: it has an end.
+fn is_batch_graph(engine: &Engine) -> bool {
+    let graph = engine.graph();
+    let mut nodes = graph.dag.node_indices().map(|index| &graph.node(index).node);
+    nodes.all(|spec| {
+        let listens = spec.listens().map(|l| !l.is_empty()).unwrap_or(true);
+        let live_source = matches!(spec.ports(), crate::graph::Ports::Source { .. })
+            && !matches!(spec, crate::nodes::NodeSpec::FileIn(_));
+        !listens && !live_source
+    })
 }
 
 /// SIGINT or SIGTERM.

@@ -17,6 +17,10 @@ pub struct Config {
     pub http_server: Option<HttpServer>,
     /// `http_api { }`: present only when enabled.
     pub http_api: Option<crate::nodes::http_api::Config>,
+    /// `srt_server { }` (`classic/SrtServer.dhall`); present only when enabled.
+    pub srt_server: Option<SrtServer>,
+    /// `stream_caster { }` blocks (`classic/StreamCaster.dhall`).
+    pub stream_casters: Vec<StreamCaster>,
     pub vhosts: Vec<Vhost>,
 }
 
@@ -28,6 +32,8 @@ impl Default for Config {
             max_connections: 1000,
             http_server: None,
             http_api: None,
+            srt_server: None,
+            stream_casters: Vec::new(),
             vhosts: vec![Vhost::default()],
         }
     }
@@ -47,6 +53,50 @@ impl Default for HttpServer {
     }
 }
 
+/// `srt_server { }`: the listener settings of the `SrtIn`/`SrtOut` pair.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct SrtServer {
+    pub enabled: bool,
+    pub listen: String,
+    pub latency: u64,
+    pub passphrase: String,
+    pub pbkeylen: u64,
+    pub default_app: String,
+}
+
+impl Default for SrtServer {
+    fn default() -> SrtServer {
+        SrtServer {
+            enabled: true,
+            listen: "10080".into(),
+            latency: 120,
+            passphrase: String::new(),
+            pbkeylen: 0,
+            default_app: "live".into(),
+        }
+    }
+}
+
+/// `stream_caster { }`: `caster` and `listen` are required (no `Default`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct StreamCaster {
+    pub enabled: bool,
+    pub caster: Caster,
+    pub listen: String,
+    /// The stream MPEG-TS over UDP publishes (SRS's `output`, as `app/stream`).
+    pub stream: String,
+}
+
+/// The stream_caster kinds that exist as nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
+pub enum Caster {
+    MpegtsOverUdp,
+    Flv,
+}
+
+/// The Dhall default of `StreamCaster.stream`.
+pub const DEFAULT_CASTER_STREAM: &str = "live/livestream";
+
 /// `vhost NAME { }` (`classic/Vhost.dhall`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Vhost {
@@ -62,6 +112,12 @@ pub struct Vhost {
     pub http_hooks: Option<crate::control::hooks::HttpHooks>,
     pub security: Option<crate::control::security::Security>,
     pub refer: Option<crate::control::security::Refer>,
+    /// Present only when `dvr { enabled on; }`; the `Dvr` node's own settings.
+    pub dvr: Option<crate::nodes::dvr::Config>,
+    /// Present only when `hls { enabled on; }`; the `HlsOut` node's own settings.
+    pub hls: Option<crate::nodes::hls_out::Config>,
+    /// Present only when `dash { enabled on; }`; the `DashOut` node's own settings.
+    pub dash: Option<crate::nodes::dash_out::Config>,
 }
 
 impl Default for Vhost {
@@ -77,6 +133,9 @@ impl Default for Vhost {
             http_hooks: None,
             security: None,
             refer: None,
+            dvr: None,
+            hls: None,
+            dash: None,
         }
     }
 }
@@ -157,5 +216,16 @@ mod tests {
         assert_eq!(dhall::<Publish>("srs.classic.Publish::{=}"), Publish::default());
         assert_eq!(dhall::<HttpServer>("srs.classic.HttpServer::{=}"), HttpServer::default());
         assert_eq!(dhall::<HttpRemux>("srs.classic.HttpRemux::{=}"), HttpRemux::default());
+        assert_eq!(dhall::<SrtServer>("srs.classic.SrtServer::{=}"), SrtServer::default());
+        let caster = dhall::<StreamCaster>(
+            "srs.classic.StreamCaster::{ caster = srs.classic.StreamCaster.Caster.Flv, listen = \"8936\" }",
+        );
+        assert_eq!((caster.enabled, caster.stream.as_str()), (true, DEFAULT_CASTER_STREAM));
+        let dvr = crate::nodes::dvr::Config::default();
+        assert_eq!(dhall::<crate::nodes::dvr::Config>("srs.classic.Dvr::{=}"), dvr);
+        let hls = crate::nodes::hls_out::Config::default();
+        assert_eq!(dhall::<crate::nodes::hls_out::Config>("srs.classic.Hls::{=}"), hls);
+        let dash = crate::nodes::dash_out::Config::default();
+        assert_eq!(dhall::<crate::nodes::dash_out::Config>("srs.classic.Dash::{=}"), dash);
     }
 }

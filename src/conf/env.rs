@@ -24,6 +24,12 @@ const GLOBAL_PATHS: &[&str] = &[
     "http_server.listen",
     "http_server.dir",
     "http_server.crossdomain",
+    "srt_server.enabled",
+    "srt_server.listen",
+    "srt_server.latency",
+    "srt_server.passphrase",
+    "srt_server.pbkeylen",
+    "srt_server.default_app",
 ];
 
 /// Vhost directive paths (after `vhost.`) a variable may set, in every vhost.

@@ -36,6 +36,12 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
             "http_server" if scope.once(directive) => {
                 config.http_server = http_server(directive, &mut scope)?
             }
+            "srt_server" if scope.once(directive) => {
+                config.srt_server = super::caster_blocks::srt_server(directive, &mut scope)?
+            }
+            "stream_caster" => {
+                config.stream_casters.extend(super::caster_blocks::stream_caster(directive, &mut scope)?)
+            }
             "vhost" => {
                 let name = text(directive)?;
                 if let Some(first) = config.vhosts.iter().find(|v| v.name == name) {
@@ -49,7 +55,7 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
             name if process::is_process_directive(name) && scope.once(directive) => {
                 process::apply(&mut process, directive, &mut scope.warnings)?
             }
-            "listen" | "chunk_size" | "http_server" => {}
+            "listen" | "chunk_size" | "http_server" | "srt_server" => {}
             name if process::is_process_directive(name) => {}
             _ => scope.unsupported(directive),
         }
@@ -119,7 +125,11 @@ fn vhost(block: &Directive, name: String, parent: &mut Scope) -> Result<(Vhost, 
                 vhost.http_remux = http_remux(d, &mut scope)?;
                 remux_origin = vhost.http_remux.as_ref().map(|_| d.origin.clone());
             }
-            "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux" => {}
+            "dvr" if scope.once(d) => vhost.dvr = super::media_blocks::dvr(d, &mut scope)?,
+            "hls" if scope.once(d) => vhost.hls = super::media_blocks::hls(d, &mut scope)?,
+            "dash" if scope.once(d) => vhost.dash = super::media_blocks::dash(d, &mut scope)?,
+            "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux"
+            | "dvr" | "hls" => {}
             _ => scope.unsupported(d),
         }
     }
@@ -213,7 +223,7 @@ fn http_remux(block: &Directive, parent: &mut Scope) -> Result<Option<HttpRemux>
 }
 
 /// One block being mapped: which directives were seen (to report repeats) and the warnings.
-struct Scope {
+pub(super) struct Scope {
     /// The block's name for messages ("" at the top level).
     block: &'static str,
     seen: Vec<(String, Origin)>,
@@ -225,16 +235,16 @@ impl Scope {
         Scope { block, seen: Vec::new(), warnings: Vec::new() }
     }
 
-    fn child(&self, block: &'static str) -> Scope {
+    pub(super) fn child(&self, block: &'static str) -> Scope {
         Scope::new(block)
     }
 
-    fn absorb(&mut self, child: Scope) {
+    pub(super) fn absorb(&mut self, child: Scope) {
         self.warnings.extend(child.warnings);
     }
 
     /// True for the first directive of its name in this block; a repeat is reported.
-    fn once(&mut self, directive: &Directive) -> bool {
+    pub(super) fn once(&mut self, directive: &Directive) -> bool {
         if let Some((_, first)) = self.seen.iter().find(|(name, _)| *name == directive.name) {
             let message = format!("`{}` repeated: SRS uses the first, at {first}", directive.name);
             self.warnings.push(Warning { at: directive.origin.clone(), message });
@@ -244,11 +254,11 @@ impl Scope {
         true
     }
 
-    fn warn(&mut self, directive: &Directive, message: String) {
+    pub(super) fn warn(&mut self, directive: &Directive, message: String) {
         self.warnings.push(Warning { at: directive.origin.clone(), message });
     }
 
-    fn unsupported(&mut self, directive: &Directive) {
+    pub(super) fn unsupported(&mut self, directive: &Directive) {
         let place = if self.block.is_empty() { String::new() } else { format!(" in `{}`", self.block) };
         let what = if directive.is_block {
             format!("block `{} {{ }}`{place} is not supported: ignored", directive.name)
@@ -264,6 +274,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::conf::classic::{Caster, SrtServer, StreamCaster};
     use crate::conf::parse::parse_text;
     use crate::nodes::jitter::TimeJitter;
 
@@ -291,6 +302,10 @@ mod tests {
             "listen 127.0.0.1:1936;\nchunk_size 4096;\nwork_dir /srv;\npid x.pid;\nsrs_log_tank console;\n\
              srs_log_file a.log;\ndaemon off;\n\
              http_server { enabled on; listen 8081; dir html; crossdomain off; }\n\
+             srt_server { enabled on; listen 10081; latency 200; passphrase 0123456789; pbkeylen 16; default_app cam; }\n\
+             stream_caster { enabled on; caster mpegts_over_udp; output rtmp://127.0.0.1/live/udp; listen 8935; }\n\
+             stream_caster { enabled on; caster flv; output rtmp://127.0.0.1/[app]/[stream]; listen 8936; }\n\
+             stream_caster { enabled off; caster flv; listen 8937; }\n\
              vhost v.com {\n enabled on;\n min_latency on;\n tcp_nodelay on;\n chunk_size 8192;\n\
              play { gop_cache off; gop_cache_max_frames 9; queue_length 7; time_jitter zero; mix_correct on; atc on; mw_latency 100; mw_msgs 4; }\n\
              publish { firstpkt_timeout 1000; normal_timeout 2000; }\n\
@@ -304,6 +319,28 @@ mod tests {
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
             max_connections: 1000,
             http_api: None,
+            srt_server: Some(SrtServer {
+                enabled: true,
+                listen: "10081".into(),
+                latency: 200,
+                passphrase: "0123456789".into(),
+                pbkeylen: 16,
+                default_app: "cam".into(),
+            }),
+            stream_casters: vec![
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::MpegtsOverUdp,
+                    listen: "8935".into(),
+                    stream: "live/udp".into(),
+                },
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::Flv,
+                    listen: "8936".into(),
+                    stream: "live/livestream".into(),
+                },
+            ],
             vhosts: vec![Vhost {
                 name: "v.com".into(),
                 min_latency: true,
@@ -321,6 +358,9 @@ mod tests {
                 },
                 publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
                 http_remux: Some(HttpRemux::default()),
+                dvr: None,
+                hls: None,
+                dash: None,
                 ..Vhost::default()
             }],
         };
@@ -361,7 +401,6 @@ mod tests {
             [
                 "srs.conf:1: `max_connections` is not supported: ignored",
                 "srs.conf:2: block `http_api { }` is not supported: ignored",
-                "srs.conf:4: block `hls { }` in `vhost` is not supported: ignored",
                 "srs.conf:5: `send_min_interval` in `play` is not supported: ignored",
                 "srs.conf:6: `fast_cache` in `http_remux` is not supported: ignored",
                 "srs.conf:6: `http_remux` is enabled but `http_server` is not: nothing serves it (as in SRS)",

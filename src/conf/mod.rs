@@ -9,9 +9,11 @@
 //!   defaults and truth rules, one warning per directive we do not support;
 //! - [`print`]: the classic value as readable Dhall (`srs.classic.toGraph srs.classic.Config::{ .. }`).
 
+mod caster_blocks;
 pub mod classic;
 pub mod env;
 pub mod mapping;
+mod media_blocks;
 pub mod parse;
 pub mod print;
 pub mod process;

@@ -4,7 +4,10 @@
 
 use std::path::{Component, Path};
 
-use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
+use super::classic::{
+    Caster, Config, HttpRemux, HttpServer, Play, Publish, SrtServer, StreamCaster, Vhost,
+    DEFAULT_CASTER_STREAM,
+};
 use crate::nodes::jitter::TimeJitter;
 
 /// A Dhall expression, enough of it for the classic records.
@@ -119,6 +122,14 @@ fn config_expr(config: &Config) -> Expr {
         Some(server) => Expr::Some(Box::new(http_server_expr(server))),
         None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
     });
+    changed(&mut fields, "srt_server", &config.srt_server, &default.srt_server, |v| match v {
+        Some(server) => Expr::Some(Box::new(srt_server_expr(server))),
+        None => Expr::Lit("None srs.classic.SrtServer.Type".into()),
+    });
+    changed(&mut fields, "stream_casters", &config.stream_casters, &default.stream_casters, |v| Expr::List {
+        items: v.iter().map(stream_caster_expr).collect(),
+        element_type: "srs.classic.StreamCaster.Type",
+    });
     changed(&mut fields, "vhosts", &config.vhosts, &default.vhosts, |v| Expr::List {
         items: v.iter().map(vhost_expr).collect(),
         element_type: "srs.classic.Vhost.Type",
@@ -133,6 +144,29 @@ fn http_server_expr(server: &HttpServer) -> Expr {
     changed(&mut fields, "dir", &server.dir, &default.dir, |v| text(v));
     changed(&mut fields, "crossdomain", &server.crossdomain, &default.crossdomain, |v| boolean(*v));
     Expr::Record { completion: "srs.classic.HttpServer", fields }
+}
+
+fn srt_server_expr(server: &SrtServer) -> Expr {
+    let default = SrtServer::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "enabled", &server.enabled, &default.enabled, |v| boolean(*v));
+    changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
+    changed(&mut fields, "latency", &server.latency, &default.latency, |v| natural(*v));
+    changed(&mut fields, "passphrase", &server.passphrase, &default.passphrase, |v| text(v));
+    changed(&mut fields, "pbkeylen", &server.pbkeylen, &default.pbkeylen, |v| natural(*v));
+    changed(&mut fields, "default_app", &server.default_app, &default.default_app, |v| text(v));
+    Expr::Record { completion: "srs.classic.SrtServer", fields }
+}
+
+fn stream_caster_expr(caster: &StreamCaster) -> Expr {
+    let kind = match caster.caster {
+        Caster::MpegtsOverUdp => "srs.classic.StreamCaster.Caster.MpegtsOverUdp",
+        Caster::Flv => "srs.classic.StreamCaster.Caster.Flv",
+    };
+    let mut fields = vec![("caster", Expr::Lit(kind.into())), ("listen", text(&caster.listen))];
+    changed(&mut fields, "enabled", &caster.enabled, &true, |v| boolean(*v));
+    changed(&mut fields, "stream", &caster.stream, &DEFAULT_CASTER_STREAM.to_owned(), |v| text(v));
+    Expr::Record { completion: "srs.classic.StreamCaster", fields }
 }
 
 fn vhost_expr(vhost: &Vhost) -> Expr {
@@ -151,7 +185,49 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(remux) => Expr::Some(Box::new(http_remux_expr(remux))),
         None => Expr::Lit("None srs.classic.HttpRemux.Type".into()),
     });
+    changed(&mut fields, "dvr", &vhost.dvr, &default.dvr, |v| match v {
+        Some(dvr) => Expr::Some(Box::new(dvr_expr(dvr))),
+        None => Expr::Lit("None srs.classic.Dvr.Type".into()),
+    });
+    changed(&mut fields, "hls", &vhost.hls, &default.hls, |v| match v {
+        Some(hls) => Expr::Some(Box::new(node_block_expr("srs.classic.Hls", hls))),
+        None => Expr::Lit("None srs.classic.Hls.Type".into()),
+    });
+    changed(&mut fields, "dash", &vhost.dash, &default.dash, |v| match v {
+        Some(dash) => Expr::Some(Box::new(node_block_expr("srs.classic.Dash", dash))),
+        None => Expr::Lit("None srs.classic.Dash.Type".into()),
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
+}
+
+/// A block whose record is a node's own settings, written whole (`Block::{ every field }`):
+/// serde_dhall prints it from the Rust type, so a new field can never be forgotten here.
+fn node_block_expr<T: serde::Serialize + serde_dhall::StaticType>(completion: &str, value: &T) -> Expr {
+    match serde_dhall::serialize(value).static_type_annotation().to_string() {
+        Ok(text) => Expr::Lit(format!("{completion}::{text}")),
+        Err(e) => Expr::Lit(format!("{completion}.default {{- not printable: {e} -}}")),
+    }
+}
+
+fn dvr_expr(dvr: &crate::nodes::dvr::Config) -> Expr {
+    use crate::nodes::dvr::DvrPlan;
+    let default = crate::nodes::dvr::Config::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "dvr_apply", &dvr.dvr_apply, &default.dvr_apply, |v| {
+        let items: Vec<String> = v.iter().map(|item| text_literal(item)).collect();
+        Expr::Lit(format!("[ {} ]", items.join(", ")))
+    });
+    changed(&mut fields, "dvr_plan", &dvr.dvr_plan, &default.dvr_plan, |v| {
+        Expr::Lit(format!("srs.DvrPlan.{}", if *v == DvrPlan::Segment { "Segment" } else { "Session" }))
+    });
+    changed(&mut fields, "dvr_path", &dvr.dvr_path, &default.dvr_path, |v| text(v));
+    changed(&mut fields, "dvr_duration", &dvr.dvr_duration, &default.dvr_duration, |v| natural(*v));
+    let keyframe = (&dvr.dvr_wait_keyframe, &default.dvr_wait_keyframe);
+    changed(&mut fields, "dvr_wait_keyframe", keyframe.0, keyframe.1, |v| boolean(*v));
+    changed(&mut fields, "time_jitter", &dvr.time_jitter, &default.time_jitter, |v| {
+        Expr::Lit(format!("srs.TimeJitter.{}", time_jitter_tag(*v)))
+    });
+    Expr::Record { completion: "srs.classic.Dvr", fields }
 }
 
 fn play_expr(play: &Play) -> Expr {
@@ -288,12 +364,44 @@ mod tests {
             },
             publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
             http_remux: Some(HttpRemux { mount: "[vhost]/live/[stream] \"$x\".flv".into() }),
+            dvr: Some(crate::nodes::dvr::Config {
+                dvr_plan: crate::nodes::dvr::DvrPlan::Segment,
+                ..crate::nodes::dvr::Config::default()
+            }),
+            hls: Some(crate::nodes::hls_out::Config {
+                hls_fragment: 2.5,
+                segment_format: crate::nodes::hls_out::SegmentFormat::Fmp4,
+                ..crate::nodes::hls_out::Config::default()
+            }),
+            dash: Some(crate::nodes::dash_out::Config {
+                dash_window_size: 3,
+                ..crate::nodes::dash_out::Config::default()
+            }),
             ..Vhost::default()
         };
         let config = Config {
             listen: "127.0.0.1:1936".into(),
             chunk_size: 4096,
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            srt_server: Some(SrtServer {
+                latency: 300,
+                passphrase: "0123456789ab".into(),
+                ..SrtServer::default()
+            }),
+            stream_casters: vec![
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::MpegtsOverUdp,
+                    listen: "8935".into(),
+                    stream: "live/cam".into(),
+                },
+                StreamCaster {
+                    enabled: false,
+                    caster: Caster::Flv,
+                    listen: "8936".into(),
+                    stream: DEFAULT_CASTER_STREAM.into(),
+                },
+            ],
             vhosts: vec![vhost.clone(), Vhost::default()],
             ..Config::default()
         };

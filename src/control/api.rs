@@ -72,7 +72,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn take(engine: &Engine) -> Snapshot {
-        let registry = engine.extension::<Registry>();
+        let registry = engine.shared::<Registry>();
         let live: HashMap<StreamKey, LiveStream> =
             engine.publications().into_iter().map(|l| (l.key.clone(), l)).collect();
         let clients: Vec<(Arc<Client>, ClientInfo)> =

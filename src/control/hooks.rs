@@ -249,7 +249,7 @@ pub fn fire(registry: std::sync::Arc<Registry>, hooks: &HttpHooks, event: HookEv
 /// vhost serving `key` at `node`, in the background. `tc_url` may be empty when unknown.
 pub fn notify_async(engine: &Engine, node: NodeIndex, key: &StreamKey, event: HookEvent, tc_url: &str) {
     let Some(hooks) = crate::nodes::vhost::settings_for(engine, node, key).http_hooks else { return };
-    let registry = engine.extension::<Registry>();
+    let registry = engine.shared::<Registry>();
     let subject = HookSubject {
         tc_url: tc_url.to_owned(),
         stream_id: Some(registry.stream_id(key)),

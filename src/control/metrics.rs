@@ -9,7 +9,7 @@ use crate::graph::Engine;
 
 /// Renders every metric.
 pub fn render(engine: &Engine) -> String {
-    let registry = engine.extension::<Registry>();
+    let registry = engine.shared::<Registry>();
     let mut out = String::new();
     let publications = engine.publications();
     let (send, recv) = registry.total_bytes();

@@ -56,7 +56,7 @@ impl ReloadOutcome {
 
 /// Reloads the graph file; `Ok` summarizes the change, `Err` says why nothing changed.
 pub async fn reload(engine: &Engine) -> Result<String, String> {
-    let state = engine.extension::<ReloadState>();
+    let state = engine.shared::<ReloadState>();
     let _one = state.one_at_a_time.lock().await;
     let result = apply(engine, &state).await;
     match &result {

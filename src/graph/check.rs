@@ -162,13 +162,12 @@ fn check_edge_roles(file: &GraphFile, from: usize, to: usize, error: &mut impl F
     for service in [from_node, to_node] {
         if service.node.ports() == Ports::Service {
             error(format!(
-                "edge `{} → {}`: `{}` is a {} service and carries no media; remove the edge",
+                "edge `{} → {}`: `{}` is a {} service and takes no media edges; remove the edge",
                 from_node.name,
                 to_node.name,
                 service.name,
                 service.node.kind_name()
             ));
-            return;
         }
     }
     if matches!(from_node.node.ports(), Ports::Sink { .. }) {

@@ -57,8 +57,6 @@ pub struct LiveStream {
     pub stats: Arc<StreamStats>,
 }
 
-type Extensions = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
-
 struct Inner {
     current: RwLock<Arc<CheckedGraph>>,
     publishers: Mutex<HashMap<StreamKey, LiveStream>>,
@@ -66,8 +64,6 @@ struct Inner {
     hubs: Mutex<HashMap<(String, StreamKey), Arc<Hub>>>,
     /// Per graph edge `(from, to)` by node names, summed over streams.
     edges: Mutex<HashMap<(String, String), Arc<EdgeStats>>>,
-    /// Graph-scoped state owned by other layers (the client registry, servers), by type.
-    extensions: Mutex<Extensions>,
     started_at: SystemTime,
     next_id: AtomicU64,
     running_tasks: AtomicUsize,
@@ -75,6 +71,7 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     failures: Mutex<Vec<String>>,
     progress_bytes: AtomicU64,
+    shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -100,7 +97,6 @@ impl Engine {
                 publishers: Mutex::default(),
                 hubs: Mutex::default(),
                 edges: Mutex::default(),
-                extensions: Mutex::default(),
                 started_at: SystemTime::now(),
                 next_id: AtomicU64::new(1),
                 running_tasks: AtomicUsize::new(0),
@@ -108,6 +104,7 @@ impl Engine {
                 shutdown,
                 failures: Mutex::default(),
                 progress_bytes: AtomicU64::new(0),
+                shared: Mutex::default(),
             }),
         }
     }
@@ -150,14 +147,6 @@ impl Engine {
         let graph = Arc::new(graph);
         *self.inner.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::clone(&graph);
         Engine { inner: Arc::clone(&self.inner), graph }
-    }
-
-    /// Graph-scoped state of type `T` kept for other layers, created on first use.
-    pub fn extension<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
-        let mut extensions = lock(&self.inner.extensions);
-        let entry = extensions.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(T::default()));
-        // The map is keyed by the type id of the value stored under it, so the downcast holds.
-        Arc::clone(entry).downcast::<T>().unwrap_or_else(|_| unreachable!("extension keyed by its type"))
     }
 
     /// When the engine was created (the server's start).
@@ -244,6 +233,18 @@ impl Engine {
     fn edge(&self, from: NodeIndex, to: NodeIndex) -> Arc<EdgeStats> {
         let names = (self.graph.node(from).name.clone(), self.graph.node(to).name.clone());
         Arc::clone(lock(&self.inner.edges).entry(names).or_default())
+    }
+
+    /// Graph-scoped state of type `T` that nodes share (one per graph, made on first use): how a
+    /// sink publishes live state to the servers that need it without the engine naming either.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut shared = lock(&self.inner.shared);
+        let entry = shared.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(entry).downcast::<T>() {
+            Ok(value) => value,
+            // Entries are keyed by their own TypeId, so the downcast always succeeds.
+            Err(_) => unreachable!("shared state keyed by a foreign type"),
+        }
     }
 
     /// Forgets hubs nobody uses: no publisher and no consumer.
@@ -520,7 +521,7 @@ mod tests {
                 },
                 NamedNode {
                     name: "out".into(),
-                    node: NodeSpec::FileOut(file_out::Config { path: "x.flv".into() }),
+                    node: NodeSpec::FileOut(file_out::Config::new("x.flv".into())),
                 },
             ],
             edges: vec![

@@ -200,7 +200,7 @@ impl Hub {
             if state.publishing { state.gop_start.unwrap_or(state.end_seq()) } else { state.end_seq() };
         drop(state);
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
-        Consumer { hub: Arc::clone(self), next_seq, headers_due: true, skips: 0 }
+        Consumer { hub: Arc::clone(self), next_seq, headers_due: true, skips: 0, taken_span: None }
     }
 
     pub fn consumer_count(&self) -> usize {
@@ -220,6 +220,8 @@ pub struct Consumer {
     next_seq: u64,
     headers_due: bool,
     pub skips: u64,
+    /// Media times of the first and last ring packets taken since `take_span_ms`.
+    taken_span: Option<(i64, i64)>,
 }
 
 impl Consumer {
@@ -242,9 +244,19 @@ impl Consumer {
         let start = (self.next_seq - state.first_seq) as usize;
         let available = state.ring.len().saturating_sub(start);
         let take = available.min(max.saturating_sub(out.len() - before));
-        out.extend(state.ring.range(start..start + take).map(|p| p.bytes.clone()));
+        let taken = state.ring.range(start..start + take);
+        if let (Some(first), Some(last)) = (taken.clone().next(), taken.clone().next_back()) {
+            let span_start = self.taken_span.map_or(first.time_ms, |(start, _)| start);
+            self.taken_span = Some((span_start, last.time_ms));
+        }
+        out.extend(taken.map(|p| p.bytes.clone()));
         self.next_seq += take as u64;
         out.len() - before
+    }
+
+    /// The media time covered by the packets taken since the last call (0 for none or one).
+    pub fn take_span_ms(&mut self) -> i64 {
+        self.taken_span.take().map_or(0, |(first, last)| last.saturating_sub(first))
     }
 
     /// Waits until something is ready, then appends it; `Err(Closed)` once the hub is closed and drained.
@@ -363,6 +375,19 @@ mod tests {
         let mut out = Vec::new();
         consumer.poll_batch(&mut out, 100);
         assert!(out.is_empty(), "a gop past the cap is not served: {:?}", names(&out));
+    }
+
+    #[test]
+    fn span_of_taken_packets() {
+        let hub = Hub::new(HubConfig::default());
+        publish_gop(&hub);
+        let mut consumer = hub.subscribe();
+        let mut out = Vec::new();
+        consumer.poll_batch(&mut out, 1);
+        assert_eq!(consumer.take_span_ms(), 0, "the headers fill a batch of one: no ring packet taken");
+        consumer.poll_batch(&mut out, 100);
+        assert_eq!(consumer.take_span_ms(), 40, "k2 at 80 ms (taken first) .. p2 at 120 ms");
+        assert_eq!(consumer.take_span_ms(), 0);
     }
 
     #[tokio::test]

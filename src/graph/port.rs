@@ -48,7 +48,7 @@ pub enum Ports {
     Transform { accepts: Caps, converts: Vec<(Codec, Codec)> },
     /// Consumes streams: players, files, other servers.
     Sink { accepts: Caps },
-    /// Graph-scoped only, with no media ports (the HTTP API): takes no edges, needs none.
+    /// Takes no media edges: a graph-scoped service (a static file server) that needs no source.
     Service,
 }
 

@@ -136,7 +136,7 @@ async fn answer(engine: &Engine, config: &Config, request: &Request<Incoming>) -
             .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
         return response;
     }
-    let registry = engine.extension::<Registry>();
+    let registry = engine.shared::<Registry>();
     let reply = match route(engine, config, &registry, &method, &path, &query).await {
         Some(reply) => reply,
         None => return http::text_response(StatusCode::NOT_FOUND, "not found\n"),
@@ -228,7 +228,7 @@ async fn raw(engine: &Engine, config: &Config, registry: &Registry, query: &Quer
             Err(why) => json!({"code": codes::RELOAD_FAILED, "msg": why}),
         },
         "reload-fetch" => {
-            let last = engine.extension::<reload::ReloadState>().last();
+            let last = engine.shared::<reload::ReloadState>().last();
             api::envelope(registry, 0, json!({"data": last.to_json()}))
         }
         _ => json!({"code": codes::RAW_PARAMS}),

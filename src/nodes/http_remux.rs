@@ -179,7 +179,7 @@ impl HttpRoute for Route {
         let param = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
         Ok(Box::pin(async move {
             let settings = vhost::settings_for(&engine, node, &key);
-            let registry = engine.extension::<Registry>();
+            let registry = engine.shared::<Registry>();
             let id = engine.next_id();
             let guard = registry.register(id, peer.ip());
             guard.client().update(|info| {

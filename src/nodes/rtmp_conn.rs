@@ -33,8 +33,10 @@ use crate::servers::tcp::write_all_vectored;
 
 /// How long a write to a player may block before the player is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Bytes read from the socket at a time.
+/// Bytes read from the socket at a time: players send little (acknowledgements), so the buffer
+/// starts small and grows to the large size only when a read fills it (a publisher).
 const READ_BUFFER: usize = 64 * 1024;
+const INITIAL_READ_BUFFER: usize = 4 * 1024;
 
 /// The nodes a listener serves: who takes publishes, who takes plays.
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +127,7 @@ fn over_limit(engine: &Engine, nodes: RtmpNodes, registry: &Registry, peer: Sock
 }
 
 pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, peer: SocketAddr, id: u64) {
-    let registry = engine.extension::<Registry>();
+    let registry = engine.shared::<Registry>();
     if let Some(why) = over_limit(&engine, nodes, &registry, peer) {
         tracing::warn!(conn = id, %peer, "rtmp connection refused: {why}");
         return;
@@ -168,7 +170,7 @@ struct Connection {
 
 impl Connection {
     async fn run(&mut self, stream: &mut TcpStream) -> ConnectionEnd {
-        let mut buffer = vec![0u8; READ_BUFFER];
+        let mut buffer = vec![0u8; INITIAL_READ_BUFFER];
         let mut publishing: Option<Publishing> = None;
         let mut playing: Option<Playing> = None;
         let mut out: Vec<Bytes> = Vec::new();
@@ -190,6 +192,9 @@ impl Connection {
                     self.client.client().add_received(n);
                     if let Err(e) = self.session.handle_input(&buffer[..n]) {
                         break Err(e.into());
+                    }
+                    if n == buffer.len() && buffer.len() < READ_BUFFER {
+                        buffer.resize(READ_BUFFER, 0);
                     }
                 }
                 batch = next_batch(&mut playing, &mut out), if wants_media => {

@@ -1,7 +1,9 @@
-//! Graph-scoped I/O shared by nodes: listeners, the HTTP server, connection ids.
+//! Graph-scoped I/O shared by nodes: listeners, the HTTP and SRT servers, UDP sockets.
 //!
 //! Nodes never bind sockets: they declare `Listen`s, and the server for an address is started
 //! once here with every node that named it.
 
 pub mod http;
+pub mod srt;
 pub mod tcp;
+pub mod udp;

@@ -70,8 +70,15 @@ pub struct StreamInfo {
 
 /// ffprobe's view of a file (or URL): streams with decoded frame counts.
 pub fn probe(target: &str) -> Vec<StreamInfo> {
+    probe_with(&[], target)
+}
+
+/// `probe` with extra ffprobe options before the target (e.g. `-read_intervals %+5` for live input).
+pub fn probe_with(options: &[&str], target: &str) -> Vec<StreamInfo> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", target])
+        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
+        .args(options)
+        .arg(target)
         .output()
         .expect("ffprobe runs");
     assert!(out.status.success(), "ffprobe {target} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -94,6 +101,129 @@ pub fn probe(target: &str) -> Vec<StreamInfo> {
 
 pub fn srs_bin() -> &'static str {
     env!("CARGO_BIN_EXE_srs")
+}
+
+/// A clip as libx264/libx265 make it by default (B-frames included): `seconds` long, 320x240 at
+/// 25 fps, keyframe every second, AAC at 44.1 kHz. `video` is an ffmpeg encoder name.
+pub fn make_clip(path: &Path, container: &str, seconds: u32, video: &str) {
+    let t = seconds.to_string();
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        &t,
+        "-c:v",
+        video,
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    if video == "libx265" {
+        args.extend(["-x265-params", "log-level=error"]);
+    }
+    if container == "mp4" && video == "libx265" {
+        args.extend(["-tag:v", "hvc1"]);
+    }
+    args.extend(["-c:a", "aac", "-b:a", "64k", "-f", container, path.to_str().expect("utf-8 path")]);
+    ffmpeg(&args);
+}
+
+/// Writes a graph file that imports the catalogue of this checkout.
+pub fn write_graph(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
+    let path = dir.join(name);
+    std::fs::write(&path, format!("let srs = {}\nin {body}", catalogue.display())).expect("graph file");
+    path
+}
+
+/// What a clip carries, for [`make_clip_of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClipKind {
+    /// H.264 320x240 at 25 fps + AAC.
+    H264Aac,
+    /// AAC only.
+    AacOnly,
+    /// MP3 only.
+    Mp3Only,
+}
+
+/// A test clip in `container`: `seconds` long, video keyframes every `gop` frames (25 fps).
+pub fn make_clip_of(path: &Path, container: &str, seconds: u32, gop: u32, kind: ClipKind) {
+    let t = seconds.to_string();
+    let g = gop.to_string();
+    let out = path.to_str().expect("utf-8 path");
+    let video = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"];
+    let audio = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"];
+    let video_codec = ["-c:v", "libx264", "-preset", "ultrafast", "-g", &g, "-pix_fmt", "yuv420p"];
+    let mut args: Vec<&str> = Vec::new();
+    match kind {
+        ClipKind::H264Aac => {
+            args.extend(video);
+            args.extend(audio);
+            args.extend(video_codec);
+            args.extend(["-c:a", "aac", "-b:a", "64k"]);
+        }
+        ClipKind::AacOnly => {
+            args.extend(audio);
+            args.extend(["-c:a", "aac", "-b:a", "64k"]);
+        }
+        ClipKind::Mp3Only => {
+            args.extend(audio);
+            args.extend(["-c:a", "libmp3lame", "-b:a", "64k"]);
+        }
+    }
+    args.extend(["-t", &t, "-f", container, out]);
+    ffmpeg(&args);
+}
+
+/// A running `srs run GRAPH`, killed when dropped; its log goes to `<dir>/srs.log`.
+pub struct SrsServer {
+    child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl SrsServer {
+    pub fn start(dir: &Path, graph_text: &str) -> SrsServer {
+        let graph = dir.join("graph.dhall");
+        std::fs::write(&graph, graph_text).expect("graph written");
+        let log = dir.join("srs.log");
+        let child = Command::new(srs_bin())
+            .arg("run")
+            .arg(&graph)
+            .env("RUST_LOG", "info")
+            .stdout(std::fs::File::create(dir.join("srs.out")).expect("stdout file"))
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("srs starts");
+        SrsServer { child, log }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`; panics after `limit`.
+    pub fn wait_for_log(&self, needle: &str, limit: std::time::Duration) {
+        let start = std::time::Instant::now();
+        while !self.log_text().contains(needle) {
+            assert!(start.elapsed() < limit, "`{needle}` not logged within {limit:?}: {}", self.log_text());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SrsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A port free on 127.0.0.1 at the time of asking.
@@ -124,6 +254,56 @@ impl Server {
 /// The catalogue's path, for graphs written by tests.
 pub fn catalogue() -> String {
     format!("{}/nodes/package.dhall", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A whole HTTP response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port`, the path sent verbatim (no normalization).
+pub fn http_request(port: u16, method: &str, path: &str) -> std::io::Result<HttpResponse> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok(HttpResponse { status, headers, body: raw[split + 4..].to_vec() })
+}
+
+/// Waits for something to listen on 127.0.0.1:`port`.
+pub fn wait_for_listener(port: u16, limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < limit, "nothing listens on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Writes `graph` (Dhall, `srs` bound to the catalogue) and runs `srs run` on it in `dir`;
@@ -186,7 +366,7 @@ pub fn connect_from(local_ip: &str, server: &str) -> std::io::Result<std::net::T
 }
 
 /// One HTTP/1.1 request (`Connection: close`) to 127.0.0.1:`port`; the status and body.
-pub fn http_request(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, String) {
+pub fn http_exchange(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
@@ -227,7 +407,7 @@ fn dechunk(body: &str) -> String {
 
 /// GET `path` on the API at `port`, parsed as JSON.
 pub fn api_get(port: u16, path: &str) -> serde_json::Value {
-    let (status, body) = http_request(port, "GET", path, &[], b"");
+    let (status, body) = http_exchange(port, "GET", path, &[], b"");
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
@@ -264,4 +444,104 @@ pub fn wait_until(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     false
+}
+
+/// A UDP port free on 127.0.0.1 at the time of asking.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Waits until the server's log contains `needle` (e.g. a UDP listener's start line).
+pub fn wait_for_log(server: &Server, needle: &str) {
+    for _ in 0..200 {
+        if server.log().contains(needle) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("log never said `{needle}`:\n{}", server.log());
+}
+
+/// A background ffmpeg (a live publisher), killed when dropped.
+pub struct Background(pub std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts ffmpeg with `args` in the background (stderr discarded unless it fails to start).
+pub fn spawn_ffmpeg(args: &[&str]) -> Background {
+    let child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg starts");
+    Background(child)
+}
+/// A static file server for `dir` on 127.0.0.1 (Python's http.server on a free port): stands in
+/// for any HTTP server in front of files a sink writes.
+pub struct StaticServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl StaticServer {
+    pub fn start(dir: &Path) -> StaticServer {
+        StaticServer::start_logging(dir, None)
+    }
+
+    /// Like `start`, with the request log (one line per request, path included) written to `log`.
+    pub fn start_logging(dir: &Path, log: Option<&Path>) -> StaticServer {
+        use std::io::BufRead;
+        let stderr = match log {
+            Some(path) => std::process::Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => std::process::Stdio::null(),
+        };
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("python3 runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("server announces its port");
+        // "Serving HTTP on 127.0.0.1 port 38755 (http://127.0.0.1:38755/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|word| *word != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        StaticServer { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+    }
+}
+
+/// Polls `check` every 100 ms until it gives a value or `seconds` pass.
+pub fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {seconds} s waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

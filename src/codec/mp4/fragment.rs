@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 
-use crate::media::{Frame, MediaKind, MediaTime, StreamDescription};
+use crate::media::{Frame, MediaKind, MediaTime, StreamDescription, Timebase};
 
 use super::boxes::BoxWriter;
 use super::error::{FourCc, Mp4Error};
@@ -44,6 +44,11 @@ impl FragmentWriter {
         let layouts = track_layouts(description)?;
         let history = vec![(None, None); layouts.len()];
         Ok(FragmentWriter { layouts, history })
+    }
+
+    /// The timescale of the track of `kind`, as its `mdhd` states it and fragments count in.
+    pub fn timebase(&self, kind: MediaKind) -> Option<Timebase> {
+        self.layouts.iter().find(|layout| layout.kind() == kind).map(|layout| layout.timebase)
     }
 
     /// The initialization segment matching the fragments this writer produces.

@@ -23,7 +23,7 @@ pub use error::{FourCc, Mp4Error};
 pub use faststart::{faststart, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};
 pub use init::init_segment;
-pub use reader::{read_mp4, Mp4Contents};
+pub use reader::{read_mp4, read_mp4_partial, Mp4Contents};
 
 #[cfg(test)]
 mod roundtrip_tests;

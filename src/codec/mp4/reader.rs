@@ -28,30 +28,78 @@ pub struct Mp4Contents {
 struct TrackHead {
     entry: SampleEntry,
     timebase: Timebase,
+    /// What the edit list adds to decode times (track timescale): an initial empty edit delays the
+    /// track, a media start skips its beginning (B-frame delay, AAC priming).
+    edit_shift: i64,
 }
 
 /// Reads a complete MP4 file. Errors name the byte offset of the damage.
 pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
+    match read_mp4_partial(file)? {
+        (contents, None) => Ok(contents),
+        (_, Some(damage)) => Err(damage),
+    }
+}
+
+/// Reads as much of a damaged file as can be trusted: every sample before the first damage (a
+/// truncated or corrupt top-level box, fragment or sample), with the damage reported beside it.
+/// A file killed while a fragmented MP4 was being written reads up to its last whole fragment.
+/// `Err` only when nothing is usable (no readable `moov`).
+pub fn read_mp4_partial(file: &Bytes) -> Result<(Mp4Contents, Option<Mp4Error>), Mp4Error> {
     let file_len = file.len() as u64;
     let mut moov = None;
     let mut moofs = Vec::new();
+    let mut damage = None;
+    let mut last_was_moof = false;
     for found in BoxIter::new(file, 0) {
-        let found = found?;
-        if found.is(b"moov") {
-            moov.get_or_insert(found);
-        } else if found.is(b"moof") {
-            moofs.push(found);
+        match found {
+            Ok(found) => {
+                last_was_moof = found.is(b"moof");
+                if found.is(b"moov") {
+                    moov.get_or_insert(found);
+                } else if last_was_moof {
+                    moofs.push(found);
+                }
+            }
+            Err(error) => {
+                // A torn box right after a moof is that fragment's mdat: the fragment goes too.
+                if last_was_moof {
+                    moofs.pop();
+                }
+                damage = Some(error);
+                break;
+            }
         }
     }
-    let moov = moov.ok_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov")))?;
+    let moov = match (moov, damage) {
+        (Some(moov), found_damage) => {
+            damage = found_damage;
+            moov
+        }
+        (None, Some(error)) => return Err(error),
+        (None, None) => return Err(Mp4Error::MissingTopLevelBox(FourCc(*b"moov"))),
+    };
     let (heads, mut samples) = read_tracks(&moov, file_len)?;
     for moof in &moofs {
-        read_moof(moof, &mut samples, file_len)?;
+        let kept: Vec<(usize, i64)> =
+            samples.iter().map(|t| (t.samples.len(), t.next_decode_ticks)).collect();
+        if let Err(error) = read_moof(moof, &mut samples, file_len) {
+            // A fragment read halfway is dropped whole, so every track stops at the same fragment.
+            for (track, (len, next)) in samples.iter_mut().zip(kept) {
+                track.samples.truncate(len);
+                track.next_decode_ticks = next;
+            }
+            damage.get_or_insert(error);
+            break;
+        }
     }
     let mut description = StreamDescription::default();
     let mut per_track_frames = Vec::new();
     for (head, samples) in heads.iter().zip(&samples) {
-        let frames = frames_of(head, &samples.samples, file)?;
+        let (frames, sample_damage) = frames_of(head, &samples.samples, file);
+        if let Some(error) = sample_damage {
+            damage.get_or_insert(error);
+        }
         match head.entry.codec.kind() {
             MediaKind::Video => description.video = Some(describe_video(&head.entry)?),
             MediaKind::Audio => {
@@ -61,7 +109,8 @@ pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
         }
         per_track_frames.push(frames);
     }
-    Ok(Mp4Contents { description, frames: interleave(per_track_frames) })
+    lift_to_non_negative(&mut per_track_frames);
+    Ok((Mp4Contents { description, frames: interleave(per_track_frames) }, damage))
 }
 
 /// The first video and first audio `trak`, with their classic samples (empty in fragmented files).
@@ -70,6 +119,10 @@ fn read_tracks(moov: &Mp4Box<'_>, file_len: u64) -> Result<(Vec<TrackHead>, Vec<
         Some(mvex) => read_trex(&mvex)?,
         None => Vec::new(),
     };
+    let mut mvhd = moov.require(b"mvhd")?.cursor();
+    let (version, _) = mvhd.version_flags("mvhd")?;
+    mvhd.skip(if version == 1 { 16 } else { 8 }, "mvhd times")?;
+    let movie_timebase = Timebase::new(mvhd.u32("mvhd timescale")?).unwrap_or(Timebase::MILLIS);
     let mut heads: Vec<TrackHead> = Vec::new();
     let mut tracks = Vec::new();
     for trak in moov.children() {
@@ -115,13 +168,46 @@ fn read_tracks(moov: &Mp4Box<'_>, file_len: u64) -> Result<(Vec<TrackHead>, Vec<
         let samples = read_sample_table(&stbl, file_len)?;
         let next_decode_ticks = samples.last().map_or(0, |last| last.decode_ticks);
         let defaults = trex.iter().find(|(id, _)| *id == track_id).map_or(SampleDefaults::default(), |t| t.1);
-        heads.push(TrackHead { entry, timebase });
+        let edit_shift = match trak.child(b"edts")? {
+            Some(edts) => match edts.child(b"elst")? {
+                Some(elst) => edit_list_shift(&elst, movie_timebase, timebase)?,
+                None => 0,
+            },
+            None => 0,
+        };
+        heads.push(TrackHead { entry, timebase, edit_shift });
         tracks.push(TrackSamples { track_id, defaults, samples, next_decode_ticks });
     }
     if heads.is_empty() {
         return Err(Mp4Error::NoTracks);
     }
     Ok((heads, tracks))
+}
+
+/// Leading empty edits (a delay, movie timescale) minus the media time the first real edit starts
+/// at, in track ticks. Later edits (cuts inside the track) are not applied.
+fn edit_list_shift(elst: &Mp4Box<'_>, movie: Timebase, track: Timebase) -> Result<i64, Mp4Error> {
+    let mut cursor = elst.cursor();
+    let (version, _) = cursor.version_flags("elst")?;
+    let entry_count = cursor.u32("elst entry count")?;
+    let mut delay_movie_ticks: i64 = 0;
+    for _ in 0..entry_count {
+        let segment_duration = cursor.u32_or_u64(version, "elst segment duration")?;
+        let media_time = if version == 1 {
+            cursor.u64("elst media time")? as i64
+        } else {
+            i64::from(cursor.i32("elst media time")?)
+        };
+        cursor.u32("elst media rate")?;
+        if media_time == -1 {
+            delay_movie_ticks =
+                delay_movie_ticks.saturating_add(i64::try_from(segment_duration).unwrap_or(0));
+            continue;
+        }
+        let delay = MediaTime::new(delay_movie_ticks, movie).rescale(track).ticks();
+        return Ok(delay.saturating_sub(media_time));
+    }
+    Ok(0)
 }
 
 fn describe_video(entry: &SampleEntry) -> Result<VideoTrack, Mp4Error> {
@@ -156,24 +242,31 @@ fn describe_audio(entry: &SampleEntry, first_payload: Option<&Bytes>) -> Result<
     Ok(audio)
 }
 
-fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> Result<Vec<Frame>, Mp4Error> {
+/// The track's frames up to the first sample that cannot be read, and that sample's error.
+fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> (Vec<Frame>, Option<Mp4Error>) {
     let codec = track.entry.codec;
     let audio = codec.kind() == MediaKind::Audio;
     let mut frames = Vec::with_capacity(samples.len());
     for sample in samples {
-        let payload = slice_sample(file, sample)?;
-        let data = match track.entry.nal_length_size {
-            Some(length_size) if length_size != 4 => {
-                to_four_byte_lengths(&payload, length_size, sample.offset)?
-            }
-            _ => payload,
+        let data = match slice_sample(file, sample) {
+            Ok(payload) => match track.entry.nal_length_size {
+                Some(length_size) if length_size != 4 => {
+                    to_four_byte_lengths(&payload, length_size, sample.offset)
+                }
+                _ => Ok(payload),
+            },
+            Err(error) => Err(error),
         };
-        let dts = MediaTime::new(sample.decode_ticks, track.timebase);
-        let pts =
-            MediaTime::new(sample.decode_ticks.saturating_add(sample.composition_offset), track.timebase);
+        let data = match data {
+            Ok(data) => data,
+            Err(error) => return (frames, Some(error)),
+        };
+        let decode_ticks = sample.decode_ticks.saturating_add(track.edit_shift);
+        let dts = MediaTime::new(decode_ticks, track.timebase);
+        let pts = MediaTime::new(decode_ticks.saturating_add(sample.composition_offset), track.timebase);
         frames.push(Frame { codec, dts, pts, keyframe: audio || sample.sync, data });
     }
-    Ok(frames)
+    (frames, None)
 }
 
 fn slice_sample(file: &Bytes, sample: &SampleInfo) -> Result<Bytes, Mp4Error> {
@@ -216,6 +309,18 @@ fn to_four_byte_lengths(payload: &[u8], length_size: u8, file_offset: u64) -> Re
         position += nal_len;
     }
     Ok(out.freeze())
+}
+
+/// Edit lists move decode times before zero (a B-frame delay skipped); moves every track by the
+/// same amount so the earliest decode time is zero and the tracks keep their relative timing.
+fn lift_to_non_negative(per_track: &mut [Vec<Frame>]) {
+    let earliest = per_track.iter().filter_map(|frames| frames.first().map(|f| f.dts)).min();
+    let Some(earliest) = earliest.filter(|t| t.ticks() < 0) else { return };
+    let lift = MediaTime::new(-earliest.ticks(), earliest.timebase());
+    for frame in per_track.iter_mut().flatten() {
+        frame.dts = frame.dts + lift;
+        frame.pts = frame.pts + lift;
+    }
 }
 
 /// Merges per-track frame lists (each in decode order) by decode time; ties keep track order.

@@ -129,6 +129,11 @@ impl TsDemuxer {
         while self.buffer.len() >= PACKET_LEN {
             self.next_packet();
         }
+        if !self.buffer.is_empty() {
+            let len = self.buffer.len();
+            self.events.push_back(Err(TsError::Truncated { offset: self.offset, len }));
+            self.buffer.clear();
+        }
         for index in 0..self.streams.len() {
             self.complete_pes(index);
         }

@@ -23,7 +23,7 @@ mod tests;
 
 pub use demux::{TsDemuxer, TsDemuxerLimits, TsDemuxerStats};
 pub use mux::TsMuxer;
-pub use packet::PACKET_LEN;
+pub use packet::{PACKET_LEN, SYNC_BYTE};
 
 use crate::media::Codec;
 
@@ -48,6 +48,15 @@ pub mod stream_type {
     pub const H265: u8 = 0x24;
 }
 
+/// The whole packets of one datagram (MPEG-TS over UDP): from the first sync byte, without
+/// the trailing bytes that do not fill a packet, as SRS reads a datagram. A datagram is a unit
+/// of loss, so a partial packet must not be joined to the next datagram's bytes.
+pub fn whole_packets(datagram: &[u8]) -> &[u8] {
+    let Some(start) = datagram.iter().position(|b| *b == SYNC_BYTE) else { return &[] };
+    let rest = &datagram[start..];
+    &rest[..rest.len() / PACKET_LEN * PACKET_LEN]
+}
+
 /// The codec a PMT stream_type carries, if this module handles it.
 pub fn codec_of_stream_type(stream_type: u8) -> Option<Codec> {
     match stream_type {
@@ -63,6 +72,8 @@ pub fn codec_of_stream_type(stream_type: u8) -> Option<Codec> {
 /// already recovered (dropped the damaged unit, resynchronised) when it returns one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TsError {
+    #[error("truncated at byte {offset}: the input ends inside a packet ({len} bytes left)")]
+    Truncated { offset: u64, len: usize },
     #[error("lost packet sync")]
     LostSync,
     #[error("skipped {skipped} bytes to find packet sync at byte offset {offset}")]

@@ -353,3 +353,24 @@ fn fuzzed_mutations_give_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn input_ending_inside_a_packet_is_reported_as_truncated() {
+    let cut = H264_AAC.len() - 100;
+    let out = demux(&H264_AAC[..cut], 1000);
+    let whole_packets = (cut / PACKET_LEN * PACKET_LEN) as u64;
+    assert!(out.ended);
+    assert_eq!(out.errors, [TsError::Truncated { offset: whole_packets, len: cut % PACKET_LEN }]);
+    assert!(!out.video().is_empty(), "frames before the cut are kept");
+}
+
+#[test]
+fn datagrams_are_cut_to_whole_packets_from_the_first_sync() {
+    let mut datagram = vec![0x00, 0x11];
+    datagram.extend(std::iter::repeat_n(0x47u8, 2 * PACKET_LEN + 50));
+    let packets = super::whole_packets(&datagram);
+    assert_eq!(packets.len(), 2 * PACKET_LEN);
+    assert_eq!(packets[0], SYNC_BYTE);
+    assert!(super::whole_packets(&[0u8; 400]).is_empty());
+    assert!(super::whole_packets(&[0x47u8; 100]).is_empty());
+}

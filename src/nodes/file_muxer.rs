@@ -1,0 +1,309 @@
+//! Media events to file bytes, per container (FLV, MPEG-TS, fragmented or classic MP4), with no
+//! I/O: the part of `FileOut` and `Dvr` that picks and drives the codec writers.
+//!
+//! Every format starts its file at the first frame, with the latest description, because FLV-family
+//! sources describe video and audio one sequence header at a time. A frame the container cannot take
+//! (unknown codec, decode time going back) is dropped and counted, never fatal. `push` says when the
+//! bytes so far end at a point a reader can stop at (a keyframe, a whole fragment): the writer flushes
+//! there, so a killed process leaves a playable file.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+
+use super::flv_frames::FramesToFlv;
+use super::FileFormat;
+use crate::codec::flv::{tag_bytes, FlvHeader};
+use crate::codec::mp4::{ClassicFinish, ClassicWriter, FragmentWriter, NextDecodeTimes};
+use crate::codec::mpegts::TsMuxer;
+use crate::media::{Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription};
+
+/// How an MP4 output is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
+pub enum Mp4Layout {
+    /// `moof`+`mdat` per GOP, written as they come: a killed process leaves a playable file.
+    Fragmented,
+    /// One `mdat`, then `moov` written when the stream ends (the file plays only once complete).
+    Classic,
+    /// Classic, then rewritten with `moov` first so players can start before the whole file arrives.
+    Faststart,
+}
+
+/// A fragment of an audio-only stream is cut after this much media.
+const AUDIO_FRAGMENT_MS: i64 = 1000;
+/// A fragment is cut after this much media even without a keyframe, bounding memory and loss.
+const MAX_FRAGMENT_MS: i64 = 10_000;
+/// Warnings logged per file about dropped frames before going quiet (the total is logged at the end).
+const MAX_DROP_WARNINGS: u64 = 5;
+
+/// Turns one stream's events into the bytes of one file.
+#[derive(Debug)]
+pub struct FileMuxer {
+    container: Container,
+    description: Option<Arc<StreamDescription>>,
+    started: bool,
+    /// Decode time of the first frame of an MP4 or FLV file: its time zero.
+    timeline_start: Option<MediaTime>,
+    /// Frames the container could not take.
+    pub n_dropped: u64,
+}
+
+#[derive(Debug)]
+enum Container {
+    Flv(FramesToFlv),
+    Ts(Option<TsMuxer>),
+    Fragmented(Option<FragmentedMp4>),
+    Classic(Option<ClassicWriter>),
+}
+
+impl FileMuxer {
+    pub fn new(format: FileFormat, mp4_layout: Mp4Layout) -> FileMuxer {
+        let container = match (format, mp4_layout) {
+            (FileFormat::Flv, _) => Container::Flv(FramesToFlv::default()),
+            (FileFormat::Ts, _) => Container::Ts(None),
+            (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
+            (FileFormat::Mp4, Mp4Layout::Classic | Mp4Layout::Faststart) => Container::Classic(None),
+        };
+        FileMuxer { container, description: None, started: false, timeline_start: None, n_dropped: 0 }
+    }
+
+    /// Appends to `out` the bytes for `event`; `true` when the output now ends at a point a reader
+    /// can stop at cleanly (flush there).
+    pub fn push(&mut self, event: &MediaEvent, out: &mut Vec<Bytes>) -> bool {
+        match event {
+            MediaEvent::Description(description) => {
+                self.description = Some(Arc::clone(description));
+                if self.started {
+                    self.on_new_description(description, out);
+                }
+                false
+            }
+            MediaEvent::Frame(frame) => {
+                if !self.started {
+                    self.start(out);
+                }
+                match self.push_frame(frame, out) {
+                    Ok(durable) => durable,
+                    Err(reason) => {
+                        self.dropped(frame, &reason);
+                        false
+                    }
+                }
+            }
+            MediaEvent::Metadata(_) => {
+                if let Container::Flv(to_flv) = &mut self.container {
+                    if !self.started {
+                        out.push(FlvHeader::new(true, true).file_start());
+                        self.started = true;
+                    }
+                    flv_tags(to_flv, event, out);
+                }
+                false
+            }
+            MediaEvent::End => false,
+        }
+    }
+
+    /// What ends the file: the last fragment, or a classic file's `moov` and size patch.
+    pub fn finish(self, out: &mut Vec<Bytes>) -> Option<ClassicFinish> {
+        if self.n_dropped > 0 {
+            tracing::warn!(n_dropped = self.n_dropped, "frames the container could not take were dropped");
+        }
+        match self.container {
+            Container::Fragmented(Some(mut fragmented)) => {
+                if let Err(e) = fragmented.flush(NextDecodeTimes::default(), out) {
+                    tracing::warn!("last fragment lost: {e}");
+                }
+                None
+            }
+            Container::Classic(Some(classic)) => {
+                classic.finish().map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}")).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn start(&mut self, out: &mut Vec<Bytes>) {
+        self.started = true;
+        let description = self.description.clone().unwrap_or_default();
+        match &mut self.container {
+            Container::Flv(to_flv) => {
+                out.push(FlvHeader::new(true, true).file_start());
+                flv_tags(to_flv, &MediaEvent::Description(description), out);
+            }
+            Container::Ts(muxer) => match TsMuxer::new(&description) {
+                Ok(created) => *muxer = Some(created),
+                Err(e) => tracing::warn!("mpeg-ts output cannot start: {e}"),
+            },
+            Container::Fragmented(fragmented) => match FragmentedMp4::new(&description, out) {
+                Ok(created) => *fragmented = Some(created),
+                Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
+            },
+            Container::Classic(classic) => match ClassicWriter::new(&description) {
+                Ok((created, header)) => {
+                    out.push(header);
+                    *classic = Some(created);
+                }
+                Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
+            },
+        }
+    }
+
+    fn on_new_description(&mut self, description: &StreamDescription, out: &mut Vec<Bytes>) {
+        match &mut self.container {
+            Container::Flv(to_flv) => {
+                flv_tags(to_flv, &MediaEvent::Description(Arc::new(description.clone())), out)
+            }
+            Container::Ts(Some(muxer)) => {
+                if let Err(e) = muxer.update_description(description) {
+                    tracing::warn!("mpeg-ts output keeps its tracks: {e}");
+                }
+            }
+            // MP4 declares its tracks once, in the moov written at the start.
+            _ => tracing::debug!("mp4 output keeps the tracks it started with"),
+        }
+    }
+
+    fn push_frame(&mut self, frame: &Frame, out: &mut Vec<Bytes>) -> Result<bool, String> {
+        match &mut self.container {
+            Container::Flv(to_flv) => {
+                let video_keyframe = frame.keyframe && frame.kind() == MediaKind::Video;
+                let frame = rebase(&mut self.timeline_start, frame)?;
+                flv_tags(to_flv, &MediaEvent::Frame(frame), out);
+                Ok(video_keyframe)
+            }
+            Container::Ts(muxer) => {
+                let muxer = muxer.as_mut().ok_or("no mpeg-ts output")?;
+                out.push(muxer.write_frame(frame).map_err(|e| e.to_string())?);
+                Ok(frame.keyframe && frame.kind() == MediaKind::Video)
+            }
+            Container::Fragmented(fragmented) => {
+                let frame = rebase(&mut self.timeline_start, frame)?;
+                fragmented.as_mut().ok_or("no mp4 output")?.push(&frame, out)
+            }
+            Container::Classic(classic) => {
+                let frame = rebase(&mut self.timeline_start, frame)?;
+                let classic = classic.as_mut().ok_or("no mp4 output")?;
+                out.push(classic.write_frame(&frame).map_err(|e| e.to_string())?);
+                Ok(false)
+            }
+        }
+    }
+
+    fn dropped(&mut self, frame: &Frame, reason: &str) {
+        self.n_dropped += 1;
+        if self.n_dropped <= MAX_DROP_WARNINGS {
+            tracing::warn!(codec = %frame.codec, dts = %frame.dts, "frame dropped: {reason}");
+        }
+    }
+}
+
+/// MP4 has no negative decode times and players start MP4 and FLV at zero: the file's timeline
+/// starts at its first frame (MPEG-TS sources start anywhere in the 33-bit clock), keeping the
+/// tracks' offsets. MPEG-TS output keeps the source's clock.
+fn rebase(start: &mut Option<MediaTime>, frame: &Frame) -> Result<Frame, String> {
+    let start = *start.get_or_insert(frame.dts);
+    if frame.dts < start {
+        return Err("decode time before the file's first frame".into());
+    }
+    Ok(Frame { dts: frame.dts - start, pts: frame.pts - start, ..frame.clone() })
+}
+
+fn flv_tags(to_flv: &mut FramesToFlv, event: &MediaEvent, out: &mut Vec<Bytes>) {
+    for tag in to_flv.push(event) {
+        match tag_bytes(tag.tag_type, tag.timestamp_ms, &tag.body) {
+            Ok(bytes) => out.push(bytes),
+            Err(e) => tracing::warn!("dropping a tag: {e}"),
+        }
+    }
+}
+
+/// Fragmented MP4: frames wait in the open fragment, which is cut at each video keyframe (every
+/// second for audio-only streams).
+#[derive(Debug)]
+struct FragmentedMp4 {
+    writer: FragmentWriter,
+    video_codec: Option<Codec>,
+    audio_codec: Option<Codec>,
+    video: Vec<Frame>,
+    audio: Vec<Frame>,
+    first_dts: Option<MediaTime>,
+    last_video_dts: Option<MediaTime>,
+    last_audio_dts: Option<MediaTime>,
+    sequence_number: u32,
+}
+
+impl FragmentedMp4 {
+    fn new(description: &StreamDescription, out: &mut Vec<Bytes>) -> Result<FragmentedMp4, String> {
+        let writer = FragmentWriter::new(description).map_err(|e| e.to_string())?;
+        out.push(writer.init_segment().map_err(|e| e.to_string())?);
+        Ok(FragmentedMp4 {
+            writer,
+            video_codec: description.video.as_ref().map(|v| v.codec),
+            audio_codec: description.audio.as_ref().map(|a| a.codec),
+            video: Vec::new(),
+            audio: Vec::new(),
+            first_dts: None,
+            last_video_dts: None,
+            last_audio_dts: None,
+            sequence_number: 1,
+        })
+    }
+
+    fn push(&mut self, frame: &Frame, out: &mut Vec<Bytes>) -> Result<bool, String> {
+        let (codec, last_dts) = match frame.kind() {
+            MediaKind::Video => (self.video_codec, &mut self.last_video_dts),
+            MediaKind::Audio => (self.audio_codec, &mut self.last_audio_dts),
+        };
+        if codec != Some(frame.codec) {
+            return Err(format!("the mp4 file has no {} {} track", frame.codec, frame.kind()));
+        }
+        if last_dts.is_some_and(|last| frame.dts < last) {
+            return Err("decode time goes backwards".into());
+        }
+        *last_dts = Some(frame.dts);
+        let span_ms = self.first_dts.map_or(0, |first| (frame.dts - first).as_millis());
+        let cut = if self.video_codec.is_some() {
+            (frame.kind() == MediaKind::Video && frame.keyframe && !self.video.is_empty())
+                || span_ms >= MAX_FRAGMENT_MS
+        } else {
+            span_ms >= AUDIO_FRAGMENT_MS
+        };
+        let mut durable = false;
+        if cut {
+            let next = match frame.kind() {
+                MediaKind::Video => NextDecodeTimes { video: Some(frame.dts), audio: None },
+                MediaKind::Audio => NextDecodeTimes { video: None, audio: Some(frame.dts) },
+            };
+            self.flush(next, out).map_err(|e| format!("fragment lost: {e}"))?;
+            durable = true;
+        }
+        self.first_dts.get_or_insert(frame.dts);
+        match frame.kind() {
+            MediaKind::Video => self.video.push(frame.clone()),
+            MediaKind::Audio => self.audio.push(frame.clone()),
+        }
+        Ok(durable)
+    }
+
+    fn flush(
+        &mut self,
+        next: NextDecodeTimes,
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), crate::codec::mp4::Mp4Error> {
+        if self.video.is_empty() && self.audio.is_empty() {
+            return Ok(());
+        }
+        let video: Vec<&Frame> = self.video.iter().collect();
+        let audio: Vec<&Frame> = self.audio.iter().collect();
+        let result = self.writer.fragment_until(self.sequence_number, &video, &audio, next);
+        self.sequence_number = self.sequence_number.wrapping_add(1);
+        self.video.clear();
+        self.audio.clear();
+        self.first_dts = None;
+        out.push(result?);
+        Ok(())
+    }
+}

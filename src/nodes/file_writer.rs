@@ -1,0 +1,162 @@
+//! One media file on disk, shared by `FileOut` and `Dvr`: written under `<path>.tmp`, flushed at
+//! every point a reader can stop at (so a killed process leaves a playable `.tmp`), finalized when
+//! closed (classic MP4: `moov` and the `mdat` size; faststart: `moov` moved to the front) and
+//! renamed to its final name.
+//!
+//! The bytes come from `file_muxer.rs`; this file only does the I/O.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::fs::File;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+use super::file_muxer::{FileMuxer, Mp4Layout};
+use super::FileFormat;
+use crate::codec::mp4::{faststart_moov, ClassicFinish};
+use crate::media::{MediaEvent, MediaTime};
+
+/// Bytes buffered before a write reaches the file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// What a closed file holds, for logs and hooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedFile {
+    pub path: PathBuf,
+    pub n_bytes: u64,
+    pub n_frames: u64,
+    /// From the first to the last frame's decode time.
+    pub duration: Duration,
+}
+
+/// A file being written; `close` finalizes and renames it.
+#[derive(Debug)]
+pub struct MediaFileWriter {
+    path: PathBuf,
+    temporary: PathBuf,
+    file: BufWriter<File>,
+    muxer: FileMuxer,
+    mp4_layout: Mp4Layout,
+    chunks: Vec<Bytes>,
+    n_bytes: u64,
+    n_frames: u64,
+    first_dts: Option<MediaTime>,
+    last_dts: Option<MediaTime>,
+}
+
+/// `<path>.tmp`: where a file is written until it is complete.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+impl MediaFileWriter {
+    /// Creates `<path>.tmp` (and missing directories).
+    pub async fn create(path: PathBuf, format: FileFormat, mp4_layout: Mp4Layout) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let temporary = temporary_path(&path);
+        let file = BufWriter::with_capacity(WRITE_BUFFER, File::create(&temporary).await?);
+        Ok(MediaFileWriter {
+            path,
+            temporary,
+            file,
+            muxer: FileMuxer::new(format, mp4_layout),
+            mp4_layout,
+            chunks: Vec::new(),
+            n_bytes: 0,
+            n_frames: 0,
+            first_dts: None,
+            last_dts: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Decode time of the first frame written.
+    pub fn first_dts(&self) -> Option<MediaTime> {
+        self.first_dts
+    }
+
+    /// Media time covered so far (first to last decode time).
+    pub fn duration(&self) -> MediaTime {
+        match (self.first_dts, self.last_dts) {
+            (Some(first), Some(last)) => last - first,
+            _ => MediaTime::ZERO,
+        }
+    }
+
+    pub async fn write(&mut self, event: &MediaEvent) -> std::io::Result<()> {
+        if let MediaEvent::Frame(frame) = event {
+            self.n_frames += 1;
+            self.first_dts.get_or_insert(frame.dts);
+            self.last_dts = Some(self.last_dts.map_or(frame.dts, |last| last.max(frame.dts)));
+        }
+        let durable = self.muxer.push(event, &mut self.chunks);
+        self.write_chunks().await?;
+        if durable {
+            self.file.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the file and gives it its final name.
+    pub async fn close(mut self) -> std::io::Result<ClosedFile> {
+        let muxer = std::mem::replace(&mut self.muxer, FileMuxer::new(FileFormat::Flv, self.mp4_layout));
+        let finish = muxer.finish(&mut self.chunks);
+        self.write_chunks().await?;
+        self.file.flush().await?;
+        if let Some(finish) = finish {
+            self.finish_classic(finish).await?;
+        }
+        self.file.get_mut().sync_data().await?;
+        tokio::fs::rename(&self.temporary, &self.path).await?;
+        let duration = Duration::from_millis(u64::try_from(self.duration().as_millis()).unwrap_or(0));
+        Ok(ClosedFile { path: self.path, n_bytes: self.n_bytes, n_frames: self.n_frames, duration })
+    }
+
+    async fn write_chunks(&mut self) -> std::io::Result<()> {
+        for chunk in self.chunks.drain(..) {
+            self.n_bytes += chunk.len() as u64;
+            self.file.write_all(&chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends `moov`, patches the `mdat` size, and for faststart rewrites the file moov first.
+    async fn finish_classic(&mut self, finish: ClassicFinish) -> std::io::Result<()> {
+        let moov_start = self.n_bytes;
+        self.file.write_all(&finish.moov).await?;
+        self.n_bytes += finish.moov.len() as u64;
+        self.file.flush().await?;
+        let file = self.file.get_mut();
+        file.seek(SeekFrom::Start(finish.mdat_size_patch.offset)).await?;
+        file.write_all(&finish.mdat_size_patch.bytes).await?;
+        file.seek(SeekFrom::End(0)).await?;
+        if self.mp4_layout != Mp4Layout::Faststart {
+            return Ok(());
+        }
+        // The mdat header starts 8 bytes before its 64-bit size field.
+        let mdat_start = finish.mdat_size_patch.offset.saturating_sub(8);
+        let moov = faststart_moov(&finish.moov, mdat_start).map_err(std::io::Error::other)?;
+        let moved = temporary_path(&self.temporary);
+        let mut source = File::open(&self.temporary).await?;
+        let mut target = BufWriter::with_capacity(WRITE_BUFFER, File::create(&moved).await?);
+        let mut head = vec![0u8; usize::try_from(mdat_start).unwrap_or(0)];
+        source.read_exact(&mut head).await?;
+        target.write_all(&head).await?;
+        target.write_all(&moov).await?;
+        let mut media = source.take(moov_start - mdat_start);
+        tokio::io::copy(&mut media, &mut target).await?;
+        target.flush().await?;
+        self.n_bytes = self.n_bytes - finish.moov.len() as u64 + moov.len() as u64;
+        *self.file.get_mut() = target.into_inner();
+        tokio::fs::rename(&moved, &self.temporary).await
+    }
+}

@@ -1,0 +1,244 @@
+//! `HlsOut`: SRS's `hls` block: live HLS with MPEG-TS segments (or fMP4, optionally Low-Latency
+//! HLS parts), cut by SRS's rules (`codec::hls::Segmenter`), muxed by `codec::mpegts::TsMuxer` or
+//! `codec::mp4::FragmentWriter`, written to disk atomically. Serve the files with `HttpStatic`.
+//!
+//! Accepts video {H264, H265} and audio {AAC, MP3} with TS; fMP4 adds AV1 and Opus. Files under
+//! `hls_path`: the playlist `hls_m3u8_file`, segments `hls_ts_file` (`.m4s` for fMP4), init
+//! segments `<playlist>-init-<n>.mp4`, parts `<segment>.<n>.m4s`. A republish continues the
+//! playlist after a discontinuity; `hls_dispose` seconds after the last publish ends every file
+//! of the stream is removed.
+//!
+//! ```dhall
+//! srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{ hls_fragment = 2.0, hls_window = 10.0 })
+//! srs.node "llhls" (srs.Node.HlsOut srs.HlsOut::{ segment_format = srs.SegmentFormat.Fmp4, low_latency = True })
+//! ```
+
+mod stream;
+pub mod writer;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+use tokio::sync::mpsc;
+
+use crate::codec::hls::{Segmenter, SegmenterConfig};
+use crate::graph::engine::StreamCtx;
+use crate::graph::{Caps, Engine, Ports};
+use crate::media::MediaEvent;
+use crate::nodes::live_playlists::LivePlaylists;
+use stream::{HlsStream, HlsStreams, Parked};
+
+/// The container of segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
+pub enum SegmentFormat {
+    /// MPEG-TS, as SRS writes (playlist version 3).
+    Ts,
+    /// Fragmented MP4 / CMAF (playlist version 7, `#EXT-X-MAP`).
+    Fmp4,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    /// Target segment length in seconds.
+    pub hls_fragment: f64,
+    /// Video cuts at, and EXT-X-TARGETDURATION is at least, hls_fragment × this (SRS 7).
+    pub hls_td_ratio: f64,
+    /// Audio-driven cuts (pure audio, stalled video) at hls_fragment × this.
+    pub hls_aof_ratio: f64,
+    /// Seconds of segments the playlist keeps (a little more, as SRS).
+    pub hls_window: f64,
+    /// Root directory of playlists and segments.
+    pub hls_path: String,
+    /// Playlist path under hls_path: `[vhost] [app] [stream]`.
+    pub hls_m3u8_file: String,
+    /// Segment path under hls_path: also `[seq] [timestamp] [2006] [01] [02] [15] [04] [05] [999]`, and `[duration]` in the URI.
+    pub hls_ts_file: String,
+    /// Prefix of segment URIs in the playlist.
+    pub hls_entry_prefix: String,
+    /// Delete segments that left the window.
+    pub hls_cleanup: bool,
+    /// Seconds after unpublish before every file of the stream is deleted (0: never).
+    pub hls_dispose: u64,
+    /// Cut video only on keyframes.
+    pub hls_wait_keyframe: bool,
+    /// Audio timestamps as received; off: derived from AAC sample counts.
+    pub hls_dts_directly: bool,
+    /// TS or fMP4 segments.
+    pub segment_format: SegmentFormat,
+    /// Low-Latency HLS (fMP4 only): parts, preload hints, blocking playlist reload via HttpStatic.
+    pub low_latency: bool,
+    /// LL-HLS part target in milliseconds.
+    pub part_target: u64,
+}
+
+impl Default for Config {
+    /// SRS 7's defaults; the Dhall `HlsOut.default` must equal these (tested in `conf::classic`).
+    fn default() -> Config {
+        Config {
+            hls_fragment: 10.0,
+            hls_td_ratio: 1.0,
+            hls_aof_ratio: 2.1,
+            hls_window: 60.0,
+            hls_path: "./objs/nginx/html".into(),
+            hls_m3u8_file: "[app]/[stream].m3u8".into(),
+            hls_ts_file: "[app]/[stream]-[seq].ts".into(),
+            hls_entry_prefix: String::new(),
+            hls_cleanup: true,
+            hls_dispose: 120,
+            hls_wait_keyframe: true,
+            hls_dts_directly: true,
+            segment_format: SegmentFormat::Ts,
+            low_latency: false,
+            part_target: 500,
+        }
+    }
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |name: &str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("field `{name}` is {value}: it must be a positive number"))
+            }
+        };
+        positive("hls_fragment", self.hls_fragment)?;
+        positive("hls_td_ratio", self.hls_td_ratio)?;
+        positive("hls_aof_ratio", self.hls_aof_ratio)?;
+        if !(self.hls_window.is_finite() && self.hls_window >= 0.0) {
+            return Err(format!("field `hls_window` is {}: write seconds, 0 or more", self.hls_window));
+        }
+        if !self.hls_m3u8_file.contains("[stream]") {
+            return Err(format!(
+                "field `hls_m3u8_file` `{}` has no [stream]: every stream would share one playlist",
+                self.hls_m3u8_file
+            ));
+        }
+        if self.low_latency && self.segment_format != SegmentFormat::Fmp4 {
+            return Err("field `low_latency` needs `segment_format = Fmp4` (parts are fMP4 fragments)".into());
+        }
+        if self.low_latency && !(100..(self.hls_fragment * 1000.0) as u64).contains(&self.part_target) {
+            return Err(format!(
+                "field `part_target` is {} ms: use at least 100 ms and less than hls_fragment",
+                self.part_target
+            ));
+        }
+        Ok(())
+    }
+
+    fn segmenter(&self) -> SegmenterConfig {
+        SegmenterConfig {
+            fragment: Duration::from_secs_f64(self.hls_fragment.max(0.0)),
+            td_ratio: self.hls_td_ratio,
+            aof_ratio: self.hls_aof_ratio,
+            window: Duration::try_from_secs_f64(self.hls_window).unwrap_or(Duration::ZERO),
+            wait_keyframe: self.hls_wait_keyframe,
+            part_target: self.low_latency.then(|| Duration::from_millis(self.part_target)),
+        }
+    }
+}
+
+pub fn ports(config: &Config) -> Ports {
+    let (video, audio) = stream::accepted(config.segment_format);
+    Ports::Sink { accepts: Caps { video, audio } }
+}
+
+/// A segment just listed in the playlist: what SRS's `on_hls` callback reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentCommitted {
+    pub path: PathBuf,
+    /// The segment's path under hls_path.
+    pub url: String,
+    pub duration: Duration,
+    pub seq: u64,
+    pub m3u8: PathBuf,
+    pub m3u8_url: String,
+}
+
+/// The one place a committed segment is announced (the hooks will POST `on_hls` from here).
+pub fn on_segment_committed(ctx: &StreamCtx, committed: &SegmentCommitted) {
+    tracing::info!(
+        node = ctx.name(),
+        stream = %ctx.key,
+        seq = committed.seq,
+        duration_ms = committed.duration.as_millis() as u64,
+        file = %committed.path.display(),
+        "hls segment"
+    );
+}
+
+/// Runs one stream's HLS output until its input ends, then arms `hls_dispose`.
+pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+    let streams = ctx.engine.shared::<HlsStreams>();
+    let mut parked = streams.take(ctx.node, &ctx.key).unwrap_or_else(|| Parked {
+        segmenter: Segmenter::new(config.segmenter()),
+        generation: 0,
+        n_inits: 0,
+        other_files: Vec::new(),
+    });
+    parked.generation += 1;
+    let (engine, node, key) = (ctx.engine.clone(), ctx.node, ctx.key.clone());
+    let name = ctx.name().to_owned();
+    let mut hls = HlsStream::new(ctx, config.clone(), parked);
+    let mut n_errors = 0u64;
+    while let Some(event) = input.recv().await {
+        let result = match &event {
+            MediaEvent::End => break,
+            MediaEvent::Description(description) => hls.on_description(description).await,
+            MediaEvent::Frame(frame) => hls.on_frame(frame).await,
+            MediaEvent::Metadata(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            // SRS's default hls_on_error is `continue`; a sink cannot stop its publisher here,
+            // so errors are logged (the first ones, then every thousandth) and the stream goes on.
+            n_errors += 1;
+            if n_errors <= 5 || n_errors % 1000 == 0 {
+                tracing::error!(node = %name, stream = %key, n_errors, "hls: {e}");
+            }
+        }
+    }
+    if let Err(e) = hls.finish().await {
+        tracing::error!(node = %name, stream = %key, "hls: finishing: {e}");
+    }
+    let m3u8 = hls.m3u8_path().to_owned();
+    let generation = hls.parked.generation;
+    streams.put(node, key.clone(), hls.parked);
+    if config.hls_dispose > 0 {
+        let after = Duration::from_secs(config.hls_dispose);
+        // Not a tracked task: a pending dispose must not hold up shutdown or a batch run.
+        tokio::spawn(dispose_later(engine, node, key, generation, after, m3u8));
+    }
+}
+
+/// SRS's hls_dispose: once the stream has stayed unpublished for `after`, remove its files.
+async fn dispose_later(
+    engine: Engine,
+    node: petgraph::graph::NodeIndex,
+    key: crate::graph::StreamKey,
+    generation: u64,
+    after: Duration,
+    m3u8: PathBuf,
+) {
+    tokio::select! {
+        _ = tokio::time::sleep(after) => {}
+        _ = engine.shutdown_signal() => return,
+    }
+    let streams = engine.shared::<HlsStreams>();
+    let Some(mut parked) = streams.take_if_idle(node, &key, generation) else { return };
+    let segments = parked.segmenter.clear();
+    for segment in &segments {
+        writer::remove(&segment.meta.path).await;
+        for part in &segment.parts {
+            writer::remove(&segment.meta.part_path(part.index as usize)).await;
+        }
+    }
+    for file in parked.other_files.drain(..) {
+        writer::remove(&file).await;
+    }
+    engine.shared::<LivePlaylists>().remove(&m3u8);
+    tracing::info!(stream = %key, n_segments = segments.len(), "hls disposed");
+    streams.put(node, key, parked);
+}

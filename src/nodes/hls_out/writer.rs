@@ -1,0 +1,192 @@
+//! Segment containers on disk: MPEG-TS written as frames arrive, fMP4 fragments written per
+//! segment (or per part with LL-HLS). Every file appears atomically: written under a temporary
+//! name, then renamed, so a player never reads half a segment.
+//!
+//! Where segments end is decided by `codec::hls::Segmenter`; this file only moves bytes.
+
+use std::path::{Path, PathBuf};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+use crate::codec::mp4::{FragmentWriter, NextDecodeTimes};
+use crate::codec::mpegts::TsMuxer;
+use crate::media::{Frame, MediaKind, StreamDescription};
+
+/// A file's temporary name while it is being written (SRS's `.tmp`).
+pub fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let temporary = temporary(path);
+    tokio::fs::write(&temporary, bytes).await?;
+    tokio::fs::rename(&temporary, path).await
+}
+
+/// Removes a file, ignoring one that is already gone.
+pub async fn remove(path: &Path) {
+    if let Err(e) = tokio::fs::remove_file(path).await {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(file = %path.display(), "cannot remove: {e}");
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("mpeg-ts: {0}")]
+    Ts(#[from] crate::codec::mpegts::TsError),
+    #[error("fmp4: {0}")]
+    Mp4(#[from] crate::codec::mp4::Mp4Error),
+}
+
+/// MPEG-TS segments: one muxer for the stream (continuity counters run across segments), one
+/// temporary file per segment, tables at the start of each.
+#[derive(Debug)]
+pub struct TsSegments {
+    muxer: TsMuxer,
+    file: Option<(PathBuf, BufWriter<tokio::fs::File>)>,
+}
+
+impl TsSegments {
+    pub fn new(description: &StreamDescription) -> Result<TsSegments, WriteError> {
+        Ok(TsSegments { muxer: TsMuxer::new(description)?, file: None })
+    }
+
+    pub fn update_description(&mut self, description: &StreamDescription) -> Result<(), WriteError> {
+        Ok(self.muxer.update_description(description)?)
+    }
+
+    pub async fn open(&mut self, path: &Path) -> Result<(), WriteError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let mut file = BufWriter::with_capacity(64 * 1024, tokio::fs::File::create(temporary(path)).await?);
+        file.write_all(&self.muxer.write_tables()).await?;
+        self.file = Some((path.to_owned(), file));
+        Ok(())
+    }
+
+    pub async fn write(&mut self, frame: &Frame) -> Result<(), WriteError> {
+        let bytes = self.muxer.write_frame(frame)?;
+        if let Some((_, file)) = &mut self.file {
+            file.write_all(&bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the open segment: renamed into place when `keep`, else removed.
+    pub async fn finish(&mut self, keep: bool) -> Result<(), WriteError> {
+        let Some((path, mut file)) = self.file.take() else { return Ok(()) };
+        file.flush().await?;
+        drop(file);
+        if keep {
+            tokio::fs::rename(temporary(&path), &path).await?;
+        } else {
+            remove(&temporary(&path)).await;
+        }
+        Ok(())
+    }
+}
+
+/// fMP4 segments: frames buffered per fragment, a `moof`+`mdat` per segment, or per part with
+/// LL-HLS (the segment file is then its parts end to end).
+#[derive(Debug)]
+pub struct Fmp4Segments {
+    writer: FragmentWriter,
+    next_fragment: u32,
+    video: Vec<Frame>,
+    audio: Vec<Frame>,
+    /// Fragments of the open segment already written as parts.
+    parts: Vec<Bytes>,
+}
+
+impl Fmp4Segments {
+    pub fn new(description: &StreamDescription) -> Result<Fmp4Segments, WriteError> {
+        Ok(Fmp4Segments {
+            writer: FragmentWriter::new(description)?,
+            next_fragment: 1,
+            video: Vec::new(),
+            audio: Vec::new(),
+            parts: Vec::new(),
+        })
+    }
+
+    pub fn init_segment(&self) -> Result<Bytes, WriteError> {
+        Ok(self.writer.init_segment()?)
+    }
+
+    pub fn write(&mut self, frame: &Frame) {
+        match frame.kind() {
+            MediaKind::Video => self.video.push(frame.clone()),
+            MediaKind::Audio => self.audio.push(frame.clone()),
+        }
+    }
+
+    /// The buffered frames as one fragment; `next` is the frame that follows (its decode time
+    /// gives the last sample its exact duration).
+    fn take_fragment(&mut self, next: Option<&Frame>) -> Result<Option<Bytes>, WriteError> {
+        if self.video.is_empty() && self.audio.is_empty() {
+            return Ok(None);
+        }
+        let mut until = NextDecodeTimes::default();
+        match next.map(|f| (f.kind(), f.dts)) {
+            Some((MediaKind::Video, dts)) => until.video = Some(dts),
+            Some((MediaKind::Audio, dts)) => until.audio = Some(dts),
+            None => {}
+        }
+        let video: Vec<&Frame> = self.video.iter().collect();
+        let audio: Vec<&Frame> = self.audio.iter().collect();
+        let bytes = self.writer.fragment_until(self.next_fragment, &video, &audio, until)?;
+        self.next_fragment = self.next_fragment.wrapping_add(1);
+        self.video.clear();
+        self.audio.clear();
+        Ok(Some(bytes))
+    }
+
+    /// Ends a part: its fragment is written to `part_path` and kept for the segment file.
+    pub async fn finish_part(&mut self, part_path: &Path, next: Option<&Frame>) -> Result<(), WriteError> {
+        if let Some(bytes) = self.take_fragment(next)? {
+            write_atomically(part_path, &bytes).await?;
+            self.parts.push(bytes);
+        }
+        Ok(())
+    }
+
+    /// Ends the open segment (after its last part, if parts are cut): writes the segment file
+    /// when `keep`, else forgets the frames.
+    pub async fn finish(&mut self, path: &Path, keep: bool, next: Option<&Frame>) -> Result<(), WriteError> {
+        let tail = self.take_fragment(next)?;
+        let parts = std::mem::take(&mut self.parts);
+        if !keep {
+            return Ok(());
+        }
+        let mut segment = BytesMut::with_capacity(parts.iter().map(Bytes::len).sum::<usize>());
+        for bytes in parts.iter().chain(tail.iter()) {
+            segment.extend_from_slice(bytes);
+        }
+        write_atomically(path, &segment).await?;
+        Ok(())
+    }
+
+    /// Like [`Fmp4Segments::finish`] when the segment's last part must also be its own file.
+    pub async fn finish_with_last_part(
+        &mut self,
+        path: &Path,
+        last_part: &Path,
+        keep: bool,
+        next: Option<&Frame>,
+    ) -> Result<(), WriteError> {
+        self.finish_part(last_part, next).await?;
+        self.finish(path, keep, next).await
+    }
+}
