@@ -398,7 +398,7 @@ mod tests {
         };
         let report = check(&wired);
         assert!(
-            report.errors().any(|p| p.message.contains("service and carries no media")),
+            report.errors().any(|p| p.message.contains("service and takes no media edges")),
             "{:?}",
             report.problems
         );
