@@ -20,7 +20,7 @@ pub struct ReloadOutcome {
     pub state: String,
 }
 
-/// The graph file to re-read and the last outcome; an engine extension.
+/// The graph file to re-read and the last outcome; kept in `Engine::shared`.
 #[derive(Debug, Default)]
 pub struct ReloadState {
     path: Mutex<Option<PathBuf>>,
