@@ -152,7 +152,7 @@ fn base36(mut value: u64, width: usize) -> String {
         .collect()
 }
 
-/// Every client and the ids of streams; an engine extension (`engine.shared::<Registry>()`).
+/// Every client and the ids of streams, kept in `engine.shared::<Registry>()`.
 #[derive(Debug, Default)]
 pub struct Registry {
     pub identity: ServerIdentity,
