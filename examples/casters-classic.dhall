@@ -6,6 +6,7 @@ in  srs.classic.toGraph
       srs.classic.Config::{
       , listen = "1935"
       , http_server = Some srs.classic.HttpServer::{ listen = "8080" }
+      , http_api = Some srs.classic.HttpApi::{ listen = "1985" }
       , srt_server = Some srs.classic.SrtServer::{ listen = "10080" }
       , stream_casters =
         [ srs.classic.StreamCaster::{

@@ -5,6 +5,7 @@ in  srs.classic.toGraph
       srs.classic.Config::{
       , listen = "1935"
       , http_server = Some srs.classic.HttpServer::{ listen = "8080" }
+      , http_api = Some srs.classic.HttpApi::{ listen = "1985" }
       , vhosts =
         [ srs.classic.Vhost::{
           , name = "__defaultVhost__"

@@ -5,6 +5,7 @@
 | FileOut : (./file_out.dhall).Type
 | FlvPostIn : (./flv_post_in.dhall).Type
 | HlsOut : (./hls_out.dhall).Type
+| HttpApi : (./http_api.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type
 | HttpStatic : (./http_static.dhall).Type
 | Jitter : (./jitter.dhall).Type

@@ -4,6 +4,12 @@
 --  srs.Node.Vhost srs.Vhost::{ name = "__defaultVhost__", mw_latency = 350 }
 let TimeJitter = ./TimeJitter.dhall
 
+let HttpHooks = ./HttpHooks.dhall
+
+let Security = ./Security.dhall
+
+let Refer = ./Refer.dhall
+
 in  { Type =
         { name : Text
         , gop_cache : Bool
@@ -19,6 +25,9 @@ in  { Type =
         , normal_timeout : Natural
         , tcp_nodelay : Bool
         , chunk_size : Natural
+        , http_hooks : Optional HttpHooks.Type
+        , security : Optional Security.Type
+        , refer : Optional Refer.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -35,5 +44,8 @@ in  { Type =
       , normal_timeout = 5000
       , tcp_nodelay = False
       , chunk_size = 60000
+      , http_hooks = None HttpHooks.Type
+      , security = None Security.Type
+      , refer = None Refer.Type
       }
     }

@@ -16,6 +16,7 @@ pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod conf;
+pub mod control;
 pub mod graph;
 pub mod media;
 pub mod nodes;

@@ -3,6 +3,7 @@ let Vhost = ./Vhost.dhall
 
 let HttpServer = ./HttpServer.dhall
 
+let HttpApi = ./HttpApi.dhall
 let StreamCaster = ./StreamCaster.dhall
 
 let SrtServer = ./SrtServer.dhall
@@ -10,7 +11,9 @@ let SrtServer = ./SrtServer.dhall
 in  { Type =
         { listen : Text
         , chunk_size : Natural
+        , max_connections : Natural
         , http_server : Optional HttpServer.Type
+        , http_api : Optional HttpApi.Type
         , srt_server : Optional SrtServer.Type
         , stream_casters : List StreamCaster.Type
         , vhosts : List Vhost.Type
@@ -18,7 +21,9 @@ in  { Type =
     , default =
       { listen = "1935"
       , chunk_size = 60000
+      , max_connections = 1000
       , http_server = None HttpServer.Type
+      , http_api = None HttpApi.Type
       , srt_server = None SrtServer.Type
       , stream_casters = [] : List StreamCaster.Type
       , vhosts = [ Vhost.default ]

@@ -1,4 +1,5 @@
---| srs.conf `vhost NAME { ... }`: the blocks that exist as nodes.
+--| srs.conf `vhost NAME { ... }`: the blocks that exist as nodes (`http_hooks`, `security` and
+--  `refer` are settings of the vhost's router node).
 let Play = ./Play.dhall
 
 let Publish = ./Publish.dhall
@@ -8,6 +9,12 @@ let HttpRemux = ./HttpRemux.dhall
 let Dash = ./Dash.dhall
 let Dvr = ./Dvr.dhall
 let Hls = ./Hls.dhall
+
+let HttpHooks = ../HttpHooks.dhall
+
+let Security = ../Security.dhall
+
+let Refer = ../Refer.dhall
 
 in  { Type =
         { name : Text
@@ -20,6 +27,9 @@ in  { Type =
         , dash : Optional Dash.Type
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
+        , http_hooks : Optional HttpHooks.Type
+        , security : Optional Security.Type
+        , refer : Optional Refer.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -32,5 +42,8 @@ in  { Type =
       , dash = None Dash.Type
       , dvr = None Dvr.Type
       , hls = None Hls.Type
+      , http_hooks = None HttpHooks.Type
+      , security = None Security.Type
+      , refer = None Refer.Type
       }
     }

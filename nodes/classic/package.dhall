@@ -6,6 +6,7 @@
 , Play = ./Play.dhall
 , Publish = ./Publish.dhall
 , HttpServer = ./HttpServer.dhall
+, HttpApi = ./HttpApi.dhall
 , HttpRemux = ./HttpRemux.dhall
 , SrtServer = ./SrtServer.dhall
 , StreamCaster = ./StreamCaster.dhall

@@ -6,6 +6,7 @@
 --  "http_server" serving its `dir`.
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  `http_api` adds an `HttpApi` node named "http_api".
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -53,6 +54,9 @@ let vhostNode =
                   merge
                     { None = config.chunk_size, Some = \(size : Natural) -> size }
                     vhost.chunk_size
+              , http_hooks = vhost.http_hooks
+              , security = vhost.security
+              , refer = vhost.refer
               }
           )
 
@@ -82,6 +86,15 @@ let httpRemuxNodes =
                   vhost.http_remux
           }
           config.http_server
+
+let apiNodes =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(api : (./HttpApi.dhall).Type) -> [ node "http_api" (Node.HttpApi api) ]
+          }
+          config.http_api
 
 let dashNodes =
       \(vhost : Vhost.Type) ->
@@ -231,9 +244,17 @@ let toGraph
     : Config.Type -> Graph.Type
     = \(config : Config.Type) ->
         { nodes =
-              [ node "rtmp" (Node.RtmpIn { listen = config.listen })
+              [ node
+                  "rtmp"
+                  ( Node.RtmpIn
+                      { listen = config.listen
+                      , max_connections = config.max_connections
+                      , max_connections_per_ip = 0
+                      }
+                  )
               , node "rtmp_play" (Node.RtmpOut { listen = config.listen })
               ]
+            # apiNodes config
             # casterNodes config
             # srtNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts

@@ -35,7 +35,7 @@ pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::
     log_warnings(&loaded);
     let (_, checked) = build_graph(&loaded, &super::embedded::catalogue_for_this_process()?)?;
     let _pid_file = super::process::PidFile::write(&loaded.process.pid)?;
-    super::run::serve(checked, &label)
+    super::run::serve(checked, &label, None)
 }
 
 /// `srs conf import [FILE] [-e]`: prints the equivalent graph in classic form.

@@ -17,14 +17,22 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         None => super::embedded::unpack_default_graph()?,
     };
     let checked = super::graph::load_checked(&path)?;
-    serve(checked, &path.display().to_string())
+    serve(checked, &path.display().to_string(), Some(path.clone()))
 }
 
-/// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0).
-pub(crate) fn serve(checked: crate::graph::CheckedGraph, label: &str) -> anyhow::Result<ExitCode> {
+/// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0). SIGHUP and the
+/// API reload `reload_path` (a graph file); without one, reload reports that it cannot.
+pub(crate) fn serve(
+    checked: crate::graph::CheckedGraph,
+    label: &str,
+    reload_path: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
+        if let Some(path) = reload_path {
+            engine.shared::<crate::control::reload::ReloadState>().set_path(path);
+        }
         engine.start().await?;
         tracing::info!(graph = %label, "server running");
         if is_batch_graph(&engine) {
@@ -38,7 +46,10 @@ pub(crate) fn serve(checked: crate::graph::CheckedGraph, label: &str) -> anyhow:
                 _ = wait_for_signal() => {}
             }
         } else {
-            wait_for_signal().await;
+            tokio::select! {
+                _ = wait_for_signal() => {}
+                _ = reload_on_hangup(&engine) => {}
+            }
         }
         tracing::info!("shutting down");
         if !engine.shutdown(SHUTDOWN_GRACE).await {
@@ -49,6 +60,18 @@ pub(crate) fn serve(checked: crate::graph::CheckedGraph, label: &str) -> anyhow:
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reloads the graph file on every SIGHUP (SRS's reload signal); never returns.
+async fn reload_on_hangup(engine: &Engine) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else { return std::future::pending().await };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the graph");
+        // The outcome is logged by `reload`; a bad file leaves the running graph as it is.
+        let _ = crate::control::reload::reload(engine).await;
+    }
+    std::future::pending().await
 }
 
 /// A graph whose every source is a file and that listens on nothing: it has an end.

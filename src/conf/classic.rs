@@ -13,7 +13,10 @@ use crate::nodes::jitter::TimeJitter;
 pub struct Config {
     pub listen: String,
     pub chunk_size: u64,
+    pub max_connections: u64,
     pub http_server: Option<HttpServer>,
+    /// `http_api { }`: present only when enabled.
+    pub http_api: Option<crate::nodes::http_api::Config>,
     /// `srt_server { }` (`classic/SrtServer.dhall`); present only when enabled.
     pub srt_server: Option<SrtServer>,
     /// `stream_caster { }` blocks (`classic/StreamCaster.dhall`).
@@ -26,7 +29,9 @@ impl Default for Config {
         Config {
             listen: "1935".into(),
             chunk_size: 60_000,
+            max_connections: 1000,
             http_server: None,
+            http_api: None,
             srt_server: None,
             stream_casters: Vec::new(),
             vhosts: vec![Vhost::default()],
@@ -104,6 +109,9 @@ pub struct Vhost {
     pub publish: Publish,
     /// Present only when `http_remux { enabled on; }`.
     pub http_remux: Option<HttpRemux>,
+    pub http_hooks: Option<crate::control::hooks::HttpHooks>,
+    pub security: Option<crate::control::security::Security>,
+    pub refer: Option<crate::control::security::Refer>,
     /// Present only when `dvr { enabled on; }`; the `Dvr` node's own settings.
     pub dvr: Option<crate::nodes::dvr::Config>,
     /// Present only when `hls { enabled on; }`; the `HlsOut` node's own settings.
@@ -122,6 +130,9 @@ impl Default for Vhost {
             play: Play::default(),
             publish: Publish::default(),
             http_remux: None,
+            http_hooks: None,
+            security: None,
+            refer: None,
             dvr: None,
             hls: None,
             dash: None,

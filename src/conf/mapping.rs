@@ -317,6 +317,8 @@ mod tests {
             listen: "127.0.0.1:1936".into(),
             chunk_size: 4096,
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            max_connections: 1000,
+            http_api: None,
             srt_server: Some(SrtServer {
                 enabled: true,
                 listen: "10081".into(),
@@ -359,6 +361,7 @@ mod tests {
                 dvr: None,
                 hls: None,
                 dash: None,
+                ..Vhost::default()
             }],
         };
         assert_eq!(mapped.config, expected);

@@ -377,6 +377,7 @@ mod tests {
                 dash_window_size: 3,
                 ..crate::nodes::dash_out::Config::default()
             }),
+            ..Vhost::default()
         };
         let config = Config {
             listen: "127.0.0.1:1936".into(),
@@ -402,6 +403,7 @@ mod tests {
                 },
             ],
             vhosts: vec![vhost.clone(), Vhost::default()],
+            ..Config::default()
         };
         assert_eq!(evaluate(&config), config);
         vhost.play.time_jitter = TimeJitter::Off;

@@ -375,6 +375,36 @@ mod tests {
     }
 
     #[test]
+    fn service_nodes_need_no_edges_and_take_none() {
+        let api = NamedNode {
+            name: "api".into(),
+            node: NodeSpec::HttpApi(crate::nodes::http_api::Config {
+                listen: "1985".into(),
+                crossdomain: true,
+                auth: crate::nodes::http_api::ApiAuth {
+                    enabled: false,
+                    username: String::new(),
+                    password: String::new(),
+                },
+                bearer_token: None,
+                raw_api: crate::nodes::http_api::RawApi { enabled: false, allow_reload: false },
+            }),
+        };
+        let alone = GraphFile { nodes: vec![api.clone()], edges: vec![] };
+        assert!(check(&alone).is_ok(), "{:?}", check(&alone).problems);
+        let wired = GraphFile {
+            nodes: vec![api, remux_node("[app]/[stream].flv")],
+            edges: vec![super::super::Edge { from: "api".into(), to: "rtc".into() }],
+        };
+        let report = check(&wired);
+        assert!(
+            report.errors().any(|p| p.message.contains("service and takes no media edges")),
+            "{:?}",
+            report.problems
+        );
+    }
+
+    #[test]
     fn partial_overlap_is_a_warning() {
         let mut problems = Vec::new();
         let node = remux_node("[app]/[stream].ts");

@@ -10,13 +10,14 @@ use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, SystemTime};
 
 use petgraph::graph::NodeIndex;
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::hub::{Hub, HubConfig};
+use super::stats::{EdgeStats, StreamStats};
 use super::{CheckedGraph, StreamKey};
 use crate::media::MediaEvent;
 use crate::nodes::{self, NodeSpec};
@@ -38,16 +39,32 @@ pub enum PublishError {
 }
 
 /// A handle on the running graph; cheap to clone.
+///
+/// Each handle sees one version of the graph (`graph()`): a stream instantiated before a reload
+/// keeps the version it started with, so its node indexes stay meaningful; `current()` gives a
+/// handle on the newest version, for new connections and publishes.
 #[derive(Debug, Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+    graph: Arc<CheckedGraph>,
 }
 
-#[derive(Debug)]
+/// A live publication as the control plane sees it.
+#[derive(Debug, Clone)]
+pub struct LiveStream {
+    pub key: StreamKey,
+    pub publication_id: u64,
+    pub stats: Arc<StreamStats>,
+}
+
 struct Inner {
-    graph: Arc<CheckedGraph>,
-    publishers: Mutex<HashMap<StreamKey, u64>>,
-    hubs: Mutex<HashMap<(NodeIndex, StreamKey), Arc<Hub>>>,
+    current: RwLock<Arc<CheckedGraph>>,
+    publishers: Mutex<HashMap<StreamKey, LiveStream>>,
+    /// Keyed by node name, not index, so a hub outlives a reload that renumbers nodes.
+    hubs: Mutex<HashMap<(String, StreamKey), Arc<Hub>>>,
+    /// Per graph edge `(from, to)` by node names, summed over streams.
+    edges: Mutex<HashMap<(String, String), Arc<EdgeStats>>>,
+    started_at: SystemTime,
     next_id: AtomicU64,
     running_tasks: AtomicUsize,
     tasks_changed: Notify,
@@ -55,6 +72,12 @@ struct Inner {
     failures: Mutex<Vec<String>>,
     progress_bytes: AtomicU64,
     shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner").field("running_tasks", &self.running_tasks).finish_non_exhaustive()
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -66,11 +89,15 @@ impl Engine {
     /// An engine for a checked graph; nothing runs until `start`.
     pub fn new(graph: CheckedGraph) -> Engine {
         let (shutdown, _) = watch::channel(false);
+        let graph = Arc::new(graph);
         Engine {
+            graph: Arc::clone(&graph),
             inner: Arc::new(Inner {
-                graph: Arc::new(graph),
+                current: RwLock::new(graph),
                 publishers: Mutex::default(),
                 hubs: Mutex::default(),
+                edges: Mutex::default(),
+                started_at: SystemTime::now(),
                 next_id: AtomicU64::new(1),
                 running_tasks: AtomicUsize::new(0),
                 tasks_changed: Notify::new(),
@@ -99,12 +126,32 @@ impl Engine {
         Ok(())
     }
 
+    /// The graph version this handle sees.
     pub fn graph(&self) -> &Arc<CheckedGraph> {
-        &self.inner.graph
+        &self.graph
     }
 
     pub fn spec(&self, node: NodeIndex) -> &NodeSpec {
-        &self.inner.graph.node(node).node
+        &self.graph.node(node).node
+    }
+
+    /// A handle on the newest graph version (after reloads).
+    pub fn current(&self) -> Engine {
+        let graph = self.inner.current.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Engine { inner: Arc::clone(&self.inner), graph: Arc::clone(&graph) }
+    }
+
+    /// Makes `graph` the current version: later publishes and connections use it; streams already
+    /// instantiated keep theirs until they end. Returns a handle on it.
+    pub fn replace_graph(&self, graph: CheckedGraph) -> Engine {
+        let graph = Arc::new(graph);
+        *self.inner.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::clone(&graph);
+        Engine { inner: Arc::clone(&self.inner), graph }
+    }
+
+    /// When the engine was created (the server's start).
+    pub fn started_at(&self) -> SystemTime {
+        self.inner.started_at
     }
 
     /// A fresh id for a connection or publication, used in logs and the API.
@@ -166,8 +213,26 @@ impl Engine {
 
     /// The hub of a serving sink for one stream, created on first use (a player may come first).
     pub fn hub(&self, node: NodeIndex, key: &StreamKey, config: impl FnOnce() -> HubConfig) -> Arc<Hub> {
+        let name = self.graph.node(node).name.clone();
         let mut hubs = lock(&self.inner.hubs);
-        Arc::clone(hubs.entry((node, key.clone())).or_insert_with(|| Hub::new(config())))
+        Arc::clone(hubs.entry((name, key.clone())).or_insert_with(|| Hub::new(config())))
+    }
+
+    /// Every hub with its node name and stream, for the API and metrics.
+    pub fn hubs(&self) -> Vec<(String, StreamKey, Arc<Hub>)> {
+        let hubs = lock(&self.inner.hubs);
+        hubs.iter().map(|((name, key), hub)| (name.clone(), key.clone(), Arc::clone(hub))).collect()
+    }
+
+    /// Counters of every graph edge that carried a stream, by node names.
+    pub fn edge_stats(&self) -> Vec<((String, String), Arc<EdgeStats>)> {
+        let edges = lock(&self.inner.edges);
+        edges.iter().map(|(names, stats)| (names.clone(), Arc::clone(stats))).collect()
+    }
+
+    fn edge(&self, from: NodeIndex, to: NodeIndex) -> Arc<EdgeStats> {
+        let names = (self.graph.node(from).name.clone(), self.graph.node(to).name.clone());
+        Arc::clone(lock(&self.inner.edges).entry(names).or_default())
     }
 
     /// Graph-scoped state of type `T` that nodes share (one per graph, made on first use): how a
@@ -211,6 +276,11 @@ impl Engine {
         lock(&self.inner.publishers).keys().cloned().collect()
     }
 
+    /// Streams being published now, with their counters and description.
+    pub fn publications(&self) -> Vec<LiveStream> {
+        lock(&self.inner.publishers).values().cloned().collect()
+    }
+
     /// Starts a publication of `key` at `source`: instantiates the nodes downstream.
     pub fn publish(&self, source: NodeIndex, key: StreamKey) -> Result<Publication, PublishError> {
         if self.is_shutting_down() {
@@ -218,12 +288,14 @@ impl Engine {
         }
         let route = self.route(source, &key)?;
         let id = self.next_id();
+        let stats = Arc::new(StreamStats::default());
         {
             let mut publishers = lock(&self.inner.publishers);
             if publishers.contains_key(&key) {
                 return Err(PublishError::Busy(key));
             }
-            publishers.insert(key.clone(), id);
+            let live = LiveStream { key: key.clone(), publication_id: id, stats: Arc::clone(&stats) };
+            publishers.insert(key.clone(), live);
         }
         let mut inputs: HashMap<NodeIndex, mpsc::Sender<MediaEvent>> = HashMap::new();
         let mut receivers = Vec::new();
@@ -234,6 +306,7 @@ impl Engine {
         }
         let outputs_of = |node: NodeIndex| Outputs {
             senders: route.children[&node].iter().map(|child| inputs[child].clone()).collect(),
+            stats: route.children[&node].iter().map(|child| self.edge(node, *child)).collect(),
         };
         let source_outputs = outputs_of(source);
         for (node, receiver) in receivers {
@@ -249,11 +322,11 @@ impl Engine {
         }
         drop(inputs);
         tracing::info!(stream = %key, id, nodes = route.order.len(), "publish started");
-        Ok(Publication { engine: self.clone(), key, id, outputs: source_outputs })
+        Ok(Publication { engine: self.clone(), key, id, outputs: source_outputs, stats })
     }
 
     fn route(&self, source: NodeIndex, key: &StreamKey) -> Result<Route, PublishError> {
-        let graph = &self.inner.graph;
+        let graph = &self.graph;
         let mut route = Route { order: vec![source], children: HashMap::new(), parent: HashMap::new() };
         let mut seen = HashSet::from([source]);
         let mut queue = VecDeque::from([source]);
@@ -289,7 +362,7 @@ impl Engine {
 
     fn end_publication(&self, key: &StreamKey, id: u64) {
         let mut publishers = lock(&self.inner.publishers);
-        if publishers.get(key) == Some(&id) {
+        if publishers.get(key).is_some_and(|live| live.publication_id == id) {
             publishers.remove(key);
         }
     }
@@ -346,25 +419,32 @@ impl StreamCtx {
 #[derive(Debug, Default)]
 pub struct Outputs {
     senders: Vec<mpsc::Sender<MediaEvent>>,
+    /// The counters of each sender's edge, same order.
+    stats: Vec<Arc<EdgeStats>>,
 }
 
 impl Outputs {
     /// Sends to every child still listening; `false` once none is.
     pub async fn send(&mut self, event: MediaEvent) -> bool {
-        if let [only] = self.senders.as_slice() {
-            if only.send(event).await.is_err() {
-                self.senders.clear();
-            }
-            return !self.senders.is_empty();
-        }
+        let payload_bytes = match &event {
+            MediaEvent::Frame(frame) => Some(frame.data.len() as u64),
+            _ => None,
+        };
         let mut closed = Vec::new();
         for (i, sender) in self.senders.iter().enumerate() {
-            if sender.send(event.clone()).await.is_err() {
+            let delivered = sender.send(event.clone()).await.is_ok();
+            if let Some(stats) = self.stats.get(i) {
+                stats.record(delivered, payload_bytes, sender.max_capacity() - sender.capacity());
+            }
+            if !delivered {
                 closed.push(i);
             }
         }
         for i in closed.into_iter().rev() {
             self.senders.remove(i);
+            if i < self.stats.len() {
+                self.stats.remove(i);
+            }
         }
         !self.senders.is_empty()
     }
@@ -382,11 +462,18 @@ pub struct Publication {
     key: StreamKey,
     id: u64,
     outputs: Outputs,
+    stats: Arc<StreamStats>,
 }
 
 impl Publication {
     pub async fn send(&mut self, event: MediaEvent) {
+        self.stats.record(&event);
         self.outputs.send(event).await;
+    }
+
+    /// The stream's counters and description, as the API shows them.
+    pub fn stats(&self) -> &Arc<StreamStats> {
+        &self.stats
     }
 
     pub fn key(&self) -> &StreamKey {

@@ -11,6 +11,7 @@ pub mod listen;
 pub mod load;
 pub mod model;
 pub mod port;
+pub mod stats;
 pub mod stream_key;
 
 pub use check::{check, CheckReport, CheckedGraph, Problem, Severity};

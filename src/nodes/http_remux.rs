@@ -19,9 +19,13 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::remux_serializer::RemuxSerializer;
-use super::serve::{self, Batcher, HubBody};
+use super::serve::{self, Batcher, HubBody, PlayerLease};
 use super::vhost;
 use crate::codec::flv::FlvHeader;
+use crate::control::admission;
+use crate::control::hooks::HookEvent;
+use crate::control::registry::{ClientKind, Registry};
+use crate::control::security::RuleMethod;
 use crate::graph::engine::StreamCtx;
 use crate::graph::listen::parse_listen;
 use crate::graph::stream_key::DEFAULT_VHOST;
@@ -163,18 +167,55 @@ impl HttpRoute for Route {
                 response
             }));
         }
-        let hub = serve::hub_for(&self.engine, self.node, &key);
-        let settings = vhost::settings_for(&self.engine, self.node, &key);
-        let id = self.engine.next_id();
-        tracing::info!(conn = id, %peer, stream = %key, mount = %self.config.mount, "http play");
+        let engine = self.engine.clone();
+        let node = self.node;
+        let mount = self.config.mount.clone();
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
-        let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
-        let body = HubBody::new(prefix, Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms()));
+        let page_url =
+            request.headers().get(hyper::header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let host =
+            request.headers().get(hyper::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let (page_url, tc_url) = (page_url.to_owned(), format!("http://{host}/{}", key.app));
+        let param = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
         Ok(Box::pin(async move {
+            let settings = vhost::settings_for(&engine, node, &key);
+            let registry = engine.shared::<Registry>();
+            let id = engine.next_id();
+            let guard = registry.register(id, peer.ip());
+            guard.client().update(|info| {
+                info.kind = ClientKind::FlvPlay;
+                info.stream = Some(key.clone());
+                info.tc_url = tc_url;
+                info.page_url = page_url;
+                info.param = param;
+            });
+            if let Err(why) =
+                admission::admit(&registry, guard.client(), &settings, RuleMethod::Play, &key).await
+            {
+                tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
+                return http::text_response(StatusCode::FORBIDDEN, "play denied\n");
+            }
+            let hub = serve::hub_for(&engine, node, &key);
+            tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
+            let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
+            let batcher = Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms());
+            let stop_key = key.clone();
+            let lease = PlayerLease::new(guard, move |guard| {
+                admission::notify(
+                    guard.registry(),
+                    guard.client(),
+                    &settings,
+                    HookEvent::Stop,
+                    Some(&stop_key),
+                );
+            });
+            let body = HubBody::leased(prefix, batcher, lease);
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
             response
                 .headers_mut()
                 .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+            // A live body ends only when the stream or the player does (or a kick): close then.
+            response.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
             if crossdomain {
                 http::add_cors(&mut response);
             }

@@ -13,6 +13,7 @@ pub mod file_writer;
 pub mod flv_frames;
 pub mod flv_post_in;
 pub mod hls_out;
+pub mod http_api;
 pub mod http_remux;
 pub mod http_static;
 pub mod jitter;
@@ -44,6 +45,8 @@ use crate::servers::http::HttpRoute;
 use crate::servers::srt::{SrtListenSettings, SrtRoute};
 
 /// Every node kind, tagged as in the Dhall catalogue.
+// Specs are loaded once per graph and never copied on the data path: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub enum NodeSpec {
     DashOut(dash_out::Config),
@@ -52,6 +55,7 @@ pub enum NodeSpec {
     FileOut(file_out::Config),
     FlvPostIn(flv_post_in::Config),
     HlsOut(hls_out::Config),
+    HttpApi(http_api::Config),
     HttpRemux(http_remux::Config),
     HttpStatic(http_static::Config),
     Jitter(jitter::Config),
@@ -73,6 +77,7 @@ impl NodeSpec {
             NodeSpec::FileOut(_) => "FileOut",
             NodeSpec::FlvPostIn(_) => "FlvPostIn",
             NodeSpec::HlsOut(_) => "HlsOut",
+            NodeSpec::HttpApi(_) => "HttpApi",
             NodeSpec::HttpRemux(_) => "HttpRemux",
             NodeSpec::HttpStatic(_) => "HttpStatic",
             NodeSpec::Jitter(_) => "Jitter",
@@ -93,6 +98,7 @@ impl NodeSpec {
             NodeSpec::FileOut(config) => file_out::ports(config),
             NodeSpec::FlvPostIn(_) => flv_post_in::ports(),
             NodeSpec::HlsOut(config) => hls_out::ports(config),
+            NodeSpec::HttpApi(_) => http_api::ports(),
             NodeSpec::HttpRemux(config) => http_remux::ports(config),
             NodeSpec::HttpStatic(_) => http_static::ports(),
             NodeSpec::Jitter(_) | NodeSpec::Vhost(_) => Ports::passthrough(),
@@ -108,6 +114,7 @@ impl NodeSpec {
     pub fn listens(&self) -> Result<Vec<Listen>, String> {
         match self {
             NodeSpec::FlvPostIn(config) => flv_post_in::listens(config),
+            NodeSpec::HttpApi(config) => http_api::listens(config),
             NodeSpec::HttpRemux(config) => http_remux::listens(config),
             NodeSpec::HttpStatic(config) => http_static::listens(config),
             NodeSpec::MpegtsUdpIn(config) => mpegts_udp_in::listens(config),
@@ -138,9 +145,11 @@ impl NodeSpec {
             NodeSpec::MpegtsUdpIn(config) => config.validate(),
             NodeSpec::SrtIn(config) | NodeSpec::SrtOut(config) => config.validate(),
             NodeSpec::Vhost(config) => config.validate(),
-            NodeSpec::FlvPostIn(_) | NodeSpec::Jitter(_) | NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) => {
-                Ok(())
-            }
+            NodeSpec::FlvPostIn(_)
+            | NodeSpec::HttpApi(_)
+            | NodeSpec::Jitter(_)
+            | NodeSpec::RtmpIn(_)
+            | NodeSpec::RtmpOut(_) => Ok(()),
         }
     }
 
@@ -166,6 +175,7 @@ impl NodeSpec {
             NodeSpec::HlsOut(config) => {
                 vec![("hls_path", config.hls_path.clone()), ("m3u8", config.hls_m3u8_file.clone())]
             }
+            NodeSpec::HttpApi(config) => vec![("listen", config.listen.clone())],
             NodeSpec::HttpRemux(config) => {
                 vec![("listen", config.listen.clone()), ("mount", config.mount.clone())]
             }
@@ -232,18 +242,42 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
     }
 }
 
-/// Starts what lives as long as the graph: listeners, servers, file sources.
+/// Graph-scoped parts already running, so a reload starts only what is new.
+#[derive(Default)]
+pub struct GraphScope {
+    state: tokio::sync::Mutex<ScopeState>,
+}
+
+#[derive(Default)]
+struct ScopeState {
+    started: bool,
+    http: std::collections::HashMap<SocketAddr, Arc<crate::servers::http::RouteTable>>,
+    rtmp: std::collections::HashSet<SocketAddr>,
+    files: std::collections::HashSet<String>,
+}
+
+/// Starts what lives as long as the graph: listeners, servers, file sources. Called again on
+/// reload with a handle on the new graph: binds only new addresses, replaces every HTTP
+/// server's routes (an address no node names any more serves 404s), starts new file sources.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     let graph = Arc::clone(engine.graph());
+    let scope = engine.shared::<GraphScope>();
+    let mut state = scope.state.lock().await;
     let mut http_routes: BTreeMap<SocketAddr, Vec<Arc<dyn HttpRoute>>> = BTreeMap::new();
     // Static file routes answer everything under their mount, so they go after the others.
     let mut fallback_routes: BTreeMap<SocketAddr, Vec<Arc<dyn HttpRoute>>> = BTreeMap::new();
     let mut srt_servers: BTreeMap<SocketAddr, SrtServerPlan> = BTreeMap::new();
+    let first_start = !state.started;
     for index in graph.dag.node_indices() {
-        let spec = &graph.node(index).node;
+        let named = graph.node(index);
+        let spec = &named.node;
         let listens = spec.listens().map_err(anyhow::Error::msg)?;
         for listen in &listens {
             match spec {
+                NodeSpec::HttpApi(config) => {
+                    let route = http_api::Route::new(engine.clone(), config.clone());
+                    http_routes.entry(listen.addr).or_default().push(Arc::new(route));
+                }
                 NodeSpec::HttpRemux(config) => {
                     let route = http_remux::Route::new(engine.clone(), index, config.clone());
                     http_routes.entry(listen.addr).or_default().push(Arc::new(route));
@@ -256,58 +290,68 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
                     let route = http_static::Route::new(engine.clone(), config.clone());
                     fallback_routes.entry(listen.addr).or_default().push(Arc::new(route));
                 }
-                NodeSpec::MpegtsUdpIn(config) => {
+                // UDP and SRT listeners are bound at the first start only (a reload does not rebind them).
+                NodeSpec::MpegtsUdpIn(config) if first_start => {
                     let socket = crate::servers::udp::bind(listen.addr).await.map_err(|e| {
                         anyhow::anyhow!("cannot listen for mpeg-ts on udp {}: {e}", listen.addr)
                     })?;
                     engine.spawn(mpegts_udp_in::run(engine.clone(), index, config.clone(), socket));
                 }
-                NodeSpec::SrtIn(config) | NodeSpec::SrtOut(config) => {
+                NodeSpec::SrtIn(config) | NodeSpec::SrtOut(config) if first_start => {
                     let route: Arc<dyn SrtRoute> = match spec {
                         NodeSpec::SrtIn(_) => srt_in::Route::new(engine.clone(), index),
                         _ => srt_out::Route::new(engine.clone(), index),
                     };
-                    let name = &graph.node(index).name;
-                    srt_servers.entry(listen.addr).or_default().add(name, config.listen_settings(), route)?;
+                    srt_servers.entry(listen.addr).or_default().add(
+                        &named.name,
+                        config.listen_settings(),
+                        route,
+                    )?;
                 }
                 _ => {}
             }
         }
         if let NodeSpec::FileIn(config) = spec {
-            engine.spawn(file_in::run(engine.clone(), index, config.clone()));
-        }
-    }
-    for (addr, routes) in fallback_routes {
-        http_routes.entry(addr).or_default().extend(routes);
-    }
-    let mut rtmp_listeners: BTreeMap<SocketAddr, rtmp_conn::RtmpNodes> = BTreeMap::new();
-    for index in graph.dag.node_indices() {
-        let spec = &graph.node(index).node;
-        if let NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_) = spec {
-            for listen in spec.listens().map_err(anyhow::Error::msg)? {
-                let nodes = rtmp_listeners
-                    .entry(listen.addr)
-                    .or_insert(rtmp_conn::RtmpNodes { publish: None, play: None });
-                match spec {
-                    NodeSpec::RtmpIn(_) => nodes.publish = Some(index),
-                    _ => nodes.play = Some(index),
-                }
+            if state.files.insert(named.name.clone()) {
+                engine.spawn(file_in::run(engine.clone(), index, config.clone()));
             }
         }
     }
-    for (addr, nodes) in rtmp_listeners {
+    state.started = true;
+    for (addr, routes) in fallback_routes {
+        http_routes.entry(addr).or_default().extend(routes);
+    }
+    for addr in rtmp_conn::listen_addresses(&graph) {
+        if state.rtmp.contains(&addr) {
+            continue;
+        }
         let handler_engine = engine.clone();
         let handler: crate::servers::tcp::Handler = Arc::new(move |stream, peer, id| {
-            Box::pin(rtmp_conn::handle(handler_engine.clone(), nodes, stream, peer, id))
+            // Each connection takes the graph current when it arrives (reloads change it).
+            let engine = handler_engine.current();
+            let nodes = rtmp_conn::nodes_at(engine.graph(), addr);
+            Box::pin(rtmp_conn::handle(engine, nodes, stream, peer, id))
         });
         crate::servers::tcp::serve(engine, addr, "rtmp", handler)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for rtmp on {addr}: {e}"))?;
+        state.rtmp.insert(addr);
+    }
+    for (addr, table) in &state.http {
+        if !http_routes.contains_key(addr) {
+            table.replace(Vec::new());
+        }
     }
     for (addr, routes) in http_routes {
-        crate::servers::http::serve(engine, addr, routes)
+        if let Some(table) = state.http.get(&addr) {
+            table.replace(routes);
+            continue;
+        }
+        let table = crate::servers::http::RouteTable::new(routes);
+        crate::servers::http::serve(engine, addr, Arc::clone(&table))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for http on {addr}: {e}"))?;
+        state.http.insert(addr, table);
     }
     for (addr, plan) in srt_servers {
         let Some((_, settings)) = plan.settings else { continue };
@@ -360,6 +404,7 @@ pub async fn run_stream_node(ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, 
         }
         NodeSpec::DashOut(config) => dash_out::run(ctx, config, input).await,
         NodeSpec::Dvr(config) => dvr::run(ctx, config, input).await,
+        NodeSpec::HttpApi(_) => tracing::error!(node = ctx.name(), "a service node takes no streams"),
         NodeSpec::FileOut(config) => file_out::run(ctx, config, input).await,
         NodeSpec::HlsOut(config) => hls_out::run(ctx, config, input).await,
         NodeSpec::HttpRemux(config) => http_remux::run(ctx, config, input).await,

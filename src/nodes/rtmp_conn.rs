@@ -16,13 +16,18 @@ use tokio::time::Instant;
 use super::flv_frames::FlvToFrames;
 use super::serve::{self, Batcher};
 use super::vhost;
+use super::NodeSpec;
 use crate::codec::flv::TagType;
 use crate::codec::rtmp::reply::strip_set_data_frame;
 use crate::codec::rtmp::{
-    MediaMessage, MediaMessageKind, ServerConfig, ServerEvent, ServerSession, StreamRequest,
+    MediaMessage, MediaMessageKind, PublishStyle, ServerConfig, ServerEvent, ServerSession, StreamRequest,
 };
+use crate::control::admission;
+use crate::control::hooks::HookEvent;
+use crate::control::registry::{ClientGuard, ClientKind, Registry};
+use crate::control::security::RuleMethod;
 use crate::graph::engine::{Publication, PublishError};
-use crate::graph::{Engine, StreamKey};
+use crate::graph::{CheckedGraph, Engine, StreamKey};
 use crate::media::TimestampUnwrapper;
 use crate::servers::tcp::write_all_vectored;
 
@@ -57,6 +62,8 @@ enum ConnectionEnd {
     Rejected(String),
     #[error("server shutting down")]
     Shutdown,
+    #[error("kicked through the api")]
+    Kicked,
 }
 
 struct Publishing {
@@ -72,16 +79,76 @@ struct Publishing {
 struct Playing {
     batcher: Batcher,
     paused: bool,
+    key: StreamKey,
+}
+
+/// Every address an `RtmpIn` or `RtmpOut` of `graph` listens on.
+pub fn listen_addresses(graph: &CheckedGraph) -> Vec<SocketAddr> {
+    let mut addresses: Vec<SocketAddr> = graph
+        .dag
+        .node_indices()
+        .filter(|n| matches!(graph.node(*n).node, NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_)))
+        .flat_map(|n| graph.node(n).node.listens().unwrap_or_default())
+        .map(|listen| listen.addr)
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+/// The nodes of `graph` that take publishers and players on `addr`.
+pub fn nodes_at(graph: &CheckedGraph, addr: SocketAddr) -> RtmpNodes {
+    let mut nodes = RtmpNodes { publish: None, play: None };
+    for index in graph.dag.node_indices() {
+        let spec = &graph.node(index).node;
+        if spec.listens().unwrap_or_default().iter().any(|listen| listen.addr == addr) {
+            match spec {
+                NodeSpec::RtmpIn(_) => nodes.publish = Some(index),
+                NodeSpec::RtmpOut(_) => nodes.play = Some(index),
+                _ => {}
+            }
+        }
+    }
+    nodes
+}
+
+/// Why a new connection is refused by the listener's limits, if it is.
+fn over_limit(engine: &Engine, nodes: RtmpNodes, registry: &Registry, peer: SocketAddr) -> Option<String> {
+    let Some(NodeSpec::RtmpIn(config)) = nodes.publish.map(|n| engine.spec(n)) else { return None };
+    let total = registry.client_count() as u64;
+    if total >= config.max_connections {
+        return Some(format!("{total} clients reach max_connections {}", config.max_connections));
+    }
+    let from_peer = registry.count_from(peer.ip()) as u64;
+    if config.max_connections_per_ip > 0 && from_peer >= config.max_connections_per_ip {
+        return Some(format!("{from_peer} clients from {} reach max_connections_per_ip", peer.ip()));
+    }
+    None
 }
 
 pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, peer: SocketAddr, id: u64) {
+    let registry = engine.shared::<Registry>();
+    if let Some(why) = over_limit(&engine, nodes, &registry, peer) {
+        tracing::warn!(conn = id, %peer, "rtmp connection refused: {why}");
+        return;
+    }
+    let client = registry.register(id, peer.ip());
     let config = ServerConfig { chunk_size: super::rtmp_out::chunk_size(&engine), ..ServerConfig::default() };
-    let mut connection =
-        Connection { nodelay: None, engine, nodes, peer, id, session: ServerSession::new(config) };
+    let mut connection = Connection {
+        nodelay: None,
+        engine,
+        nodes,
+        peer,
+        id,
+        session: ServerSession::new(config),
+        client,
+        vhost: None,
+    };
     let end = connection.run(&mut stream).await;
+    connection.closed();
     match end {
-        ConnectionEnd::Closed | ConnectionEnd::Shutdown => {
-            tracing::info!(conn = id, %peer, "rtmp connection closed")
+        ConnectionEnd::Closed | ConnectionEnd::Shutdown | ConnectionEnd::Kicked => {
+            tracing::info!(conn = id, %peer, "rtmp connection closed ({end})")
         }
         ConnectionEnd::Rejected(ref why) => tracing::info!(conn = id, %peer, "rtmp request rejected: {why}"),
         other => tracing::warn!(conn = id, %peer, "rtmp connection dropped: {other}"),
@@ -96,6 +163,9 @@ struct Connection {
     peer: SocketAddr,
     id: u64,
     session: ServerSession,
+    client: ClientGuard,
+    /// The settings of the vhost the client connected to (for connection-level hooks).
+    vhost: Option<vhost::Config>,
 }
 
 impl Connection {
@@ -106,6 +176,8 @@ impl Connection {
         let mut out: Vec<Bytes> = Vec::new();
         let shutdown = self.engine.shutdown_signal();
         tokio::pin!(shutdown);
+        let kicked = self.client.client().kicked();
+        tokio::pin!(kicked);
         let result: Result<(), ConnectionEnd> = loop {
             let deadline = publishing.as_ref().map(Publishing::deadline);
             let wants_media = playing.as_ref().is_some_and(|p| !p.paused);
@@ -117,6 +189,7 @@ impl Connection {
                         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break Err(ConnectionEnd::Closed),
                         Err(e) => break Err(e.into()),
                     };
+                    self.client.client().add_received(n);
                     if let Err(e) = self.session.handle_input(&buffer[..n]) {
                         break Err(e.into());
                     }
@@ -134,6 +207,7 @@ impl Connection {
                     break Err(ConnectionEnd::PublisherTimeout(waited));
                 }
                 _ = &mut shutdown => break Err(ConnectionEnd::Shutdown),
+                _ = &mut kicked => break Err(ConnectionEnd::Kicked),
             }
             if let Err(end) = self.handle_events(&mut publishing, &mut playing).await {
                 break Err(end);
@@ -145,6 +219,7 @@ impl Connection {
                 out.push(bytes);
             }
             if !out.is_empty() {
+                self.client.client().add_sent(out.iter().map(Bytes::len).sum());
                 match tokio::time::timeout(WRITE_TIMEOUT, write_all_vectored(stream, &mut out)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => break Err(e.into()),
@@ -156,9 +231,35 @@ impl Connection {
             }
         };
         if let Some(publishing) = publishing {
+            self.left(HookEvent::Unpublish, publishing.publication.key());
             publishing.publication.end().await;
         }
+        if let Some(playing) = playing {
+            self.left(HookEvent::Stop, &playing.key);
+        }
         result.err().unwrap_or(ConnectionEnd::Closed)
+    }
+
+    /// Fires `on_unpublish` / `on_stop` for `key` in the background.
+    fn left(&self, event: HookEvent, key: &StreamKey) {
+        let settings = self.vhost_settings(key);
+        admission::notify(self.client.registry(), self.client.client(), &settings, event, Some(key));
+    }
+
+    /// The settings of the stream's vhost (its name is already resolved in the key).
+    fn vhost_settings(&self, key: &StreamKey) -> vhost::Config {
+        vhost::config_named(&self.engine, &key.vhost).unwrap_or_default()
+    }
+
+    /// Fires `on_close` with the connection's byte counts.
+    fn closed(&self) {
+        let Some(settings) = &self.vhost else { return };
+        let client = self.client.client();
+        let event = HookEvent::Close {
+            send_bytes: client.send_bytes.load(std::sync::atomic::Ordering::Relaxed),
+            recv_bytes: client.recv_bytes.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        admission::notify(self.client.registry(), client, settings, event, None);
     }
 }
 
@@ -204,12 +305,17 @@ impl Connection {
             match event {
                 ServerEvent::Connect(connect) => {
                     tracing::debug!(conn = self.id, peer = %self.peer, tc_url = %connect.tc_url, "rtmp connect");
+                    self.on_connect(&connect).await?;
                 }
                 ServerEvent::Publish(request) => {
-                    *publishing = self.start_publish(&request.request)?;
+                    let kind = match request.style {
+                        PublishStyle::Fmle => ClientKind::FmlePublish,
+                        PublishStyle::Flash => ClientKind::FlashPublish,
+                    };
+                    *publishing = self.start_publish(&request.request, kind).await?;
                 }
                 ServerEvent::Play(request) => {
-                    *playing = self.start_play(&request.request)?;
+                    *playing = self.start_play(&request.request).await?;
                 }
                 ServerEvent::Media(media) => {
                     if let Some(publishing) = publishing.as_mut() {
@@ -218,10 +324,15 @@ impl Connection {
                 }
                 ServerEvent::Unpublish => {
                     if let Some(done) = publishing.take() {
+                        self.left(HookEvent::Unpublish, done.publication.key());
                         done.publication.end().await;
                     }
                 }
-                ServerEvent::StopPlay => *playing = None,
+                ServerEvent::StopPlay => {
+                    if let Some(done) = playing.take() {
+                        self.left(HookEvent::Stop, &done.key);
+                    }
+                }
                 ServerEvent::Pause { paused, .. } => {
                     if let Some(playing) = playing.as_mut() {
                         playing.paused = paused;
@@ -241,16 +352,60 @@ impl Connection {
         Ok(StreamKey::new(vhost, request.app.clone(), request.stream.clone()))
     }
 
-    fn start_publish(&mut self, request: &StreamRequest) -> Result<Option<Publishing>, ConnectionEnd> {
-        let decided = self.stream_key(request).and_then(|key| {
-            let node = self.nodes.publish.ok_or("this listener takes no publishers")?;
-            let settings = vhost::settings_for(&self.engine, node, &key);
-            match self.engine.publish(node, key.clone()) {
-                Ok(publication) => Ok((publication, settings)),
-                Err(e @ PublishError::Busy(_)) => Err(format!("stream busy: {e}")),
-                Err(e) => Err(e.to_string()),
-            }
+    /// Records the client's URLs, then refer (`all`) and `on_connect` for its vhost; a denial closes.
+    async fn on_connect(
+        &mut self,
+        connect: &crate::codec::rtmp::ConnectCommand,
+    ) -> Result<(), ConnectionEnd> {
+        let request = StreamRequest::discover(&connect.tc_url, "");
+        self.client.client().update(|info| {
+            info.tc_url = connect.tc_url.clone();
+            info.page_url = connect.page_url.clone();
+            info.swf_url = connect.swf_url.clone();
+            info.param = request.param.clone();
         });
+        let Some(name) = vhost::resolve(&self.engine, &request.vhost) else { return Ok(()) };
+        let settings = vhost::config_named(&self.engine, &name).unwrap_or_default();
+        let admitted = admission::admit_connection(
+            self.client.registry(),
+            self.client.client(),
+            &settings,
+            &request.app,
+        )
+        .await;
+        self.vhost = Some(settings);
+        admitted.map_err(|why| ConnectionEnd::Rejected(format!("connect denied: {why}")))
+    }
+
+    /// Security, refer and `on_publish`, then the busy check (SRS's order), as one decision.
+    async fn decide_publish(
+        &mut self,
+        request: &StreamRequest,
+        kind: ClientKind,
+    ) -> Result<(Publication, vhost::Config), String> {
+        let key = self.stream_key(request)?;
+        let node = self.nodes.publish.ok_or("this listener takes no publishers")?;
+        let settings = self.vhost_settings(&key);
+        self.client.client().update(|info| {
+            info.kind = kind;
+            info.stream = Some(key.clone());
+            info.param = request.param.clone();
+        });
+        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Publish, &key)
+            .await?;
+        match self.engine.publish(node, key) {
+            Ok(publication) => Ok((publication, settings)),
+            Err(e @ PublishError::Busy(_)) => Err(format!("stream busy: {e}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn start_publish(
+        &mut self,
+        request: &StreamRequest,
+        kind: ClientKind,
+    ) -> Result<Option<Publishing>, ConnectionEnd> {
+        let decided = self.decide_publish(request, kind).await;
         match decided {
             Ok((publication, settings)) => {
                 self.session.accept_publish()?;
@@ -274,22 +429,36 @@ impl Connection {
         }
     }
 
-    fn start_play(&mut self, request: &StreamRequest) -> Result<Option<Playing>, ConnectionEnd> {
-        let decided = self.stream_key(request).and_then(|key| {
-            let node = self.nodes.play.ok_or("this listener serves no players")?;
-            Ok((node, key))
+    /// Security, refer and `on_play` for a player, as one decision.
+    async fn decide_play(
+        &mut self,
+        request: &StreamRequest,
+    ) -> Result<(NodeIndex, StreamKey, vhost::Config), String> {
+        let key = self.stream_key(request)?;
+        let node = self.nodes.play.ok_or("this listener serves no players")?;
+        let settings = self.vhost_settings(&key);
+        self.client.client().update(|info| {
+            info.kind = ClientKind::RtmpPlay;
+            info.stream = Some(key.clone());
+            info.param = request.param.clone();
         });
-        match decided {
-            Ok((node, key)) => {
+        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Play, &key)
+            .await?;
+        Ok((node, key, settings))
+    }
+
+    async fn start_play(&mut self, request: &StreamRequest) -> Result<Option<Playing>, ConnectionEnd> {
+        match self.decide_play(request).await {
+            Ok((node, key, settings)) => {
                 self.session.accept_play()?;
                 let hub = serve::hub_for(&self.engine, node, &key);
-                let settings = vhost::settings_for(&self.engine, node, &key);
                 self.nodelay = Some(settings.tcp_nodelay);
                 tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "rtmp play");
                 let batcher = Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms());
-                Ok(Some(Playing { batcher, paused: false }))
+                Ok(Some(Playing { batcher, paused: false, key }))
             }
             Err(why) => {
+                tracing::warn!(conn = self.id, peer = %self.peer, url = %request.stream_key(), "rtmp play refused: {why}");
                 self.session.reject_play(&why)?;
                 Ok(None)
             }

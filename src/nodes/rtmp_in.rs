@@ -19,6 +19,10 @@ use crate::media::Codec;
 pub struct Config {
     /// RTMP listen address, as SRS's `listen`: `1935` or `ip:port`.
     pub listen: String,
+    /// SRS's `max_connections`: connections beyond this many clients are closed at once.
+    pub max_connections: u64,
+    /// Connections allowed from one IP address (0: no limit; beyond SRS).
+    pub max_connections_per_ip: u64,
 }
 
 pub fn ports() -> Ports {

@@ -11,6 +11,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use petgraph::graph::NodeIndex;
 
 use super::vhost;
+use crate::control::registry::{Client, ClientGuard};
 use crate::graph::hub::{Closed, Consumer, Hub};
 use crate::graph::{Engine, StreamKey};
 
@@ -74,26 +75,78 @@ impl Batcher {
     }
 }
 
-type NextBatch = Pin<Box<dyn std::future::Future<Output = (Batcher, Vec<Bytes>, Result<(), Closed>)> + Send>>;
+type NextBatch = Pin<
+    Box<
+        dyn std::future::Future<Output = (Batcher, Vec<Bytes>, Result<(), Closed>, Option<Arc<Client>>)>
+            + Send,
+    >,
+>;
+
+/// A registered player for as long as its response body lives; `on_end` runs when it drops
+/// (the player left, was kicked, or the stream closed), e.g. to fire `on_stop`.
+pub struct PlayerLease {
+    guard: ClientGuard,
+    on_end: Option<OnEnd>,
+}
+
+type OnEnd = Box<dyn FnOnce(&ClientGuard) + Send>;
+
+impl PlayerLease {
+    pub fn new(guard: ClientGuard, on_end: impl FnOnce(&ClientGuard) + Send + 'static) -> PlayerLease {
+        PlayerLease { guard, on_end: Some(Box::new(on_end)) }
+    }
+}
+
+impl Drop for PlayerLease {
+    fn drop(&mut self) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end(&self.guard);
+        }
+    }
+}
 
 /// An HTTP response body fed by a hub: a prefix (e.g. the FLV file header), then batches.
 /// Every packet of a batch is yielded at once so hyper writes the batch with one writev.
 pub struct HubBody {
     ready: std::collections::VecDeque<Bytes>,
     next: Option<NextBatch>,
+    /// The player's registry entry: bytes are counted on it, and a kick ends the body.
+    lease: Option<PlayerLease>,
 }
 
 impl HubBody {
     pub fn new(prefix: Option<Bytes>, batcher: Batcher) -> HubBody {
-        HubBody { ready: prefix.into_iter().collect(), next: Some(Self::fetch(batcher)) }
+        HubBody { ready: prefix.into_iter().collect(), next: Some(Self::fetch(batcher, None)), lease: None }
     }
 
-    fn fetch(mut batcher: Batcher) -> NextBatch {
+    /// A body for a registered player: bytes are counted on it, and a kick ends the body.
+    pub fn leased(prefix: Option<Bytes>, batcher: Batcher, lease: PlayerLease) -> HubBody {
+        let client = Arc::clone(lease.guard.client());
+        HubBody {
+            ready: prefix.into_iter().collect(),
+            next: Some(Self::fetch(batcher, Some(client))),
+            lease: Some(lease),
+        }
+    }
+
+    fn fetch(mut batcher: Batcher, client: Option<Arc<Client>>) -> NextBatch {
         Box::pin(async move {
             let mut out = Vec::with_capacity(MAX_BATCH);
-            let result = batcher.next(&mut out).await;
-            (batcher, out, result)
+            let result = match &client {
+                Some(client) => tokio::select! {
+                    result = batcher.next(&mut out) => result,
+                    _ = client.kicked() => Err(Closed),
+                },
+                None => batcher.next(&mut out).await,
+            };
+            (batcher, out, result, client)
         })
+    }
+
+    fn count(&self, bytes: &Bytes) {
+        if let Some(lease) = &self.lease {
+            lease.guard.client().add_sent(bytes.len());
+        }
     }
 }
 
@@ -106,16 +159,20 @@ impl Body for HubBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Some(bytes) = self.ready.pop_front() {
+            self.count(&bytes);
             return Poll::Ready(Some(Ok(Frame::data(bytes))));
         }
         let Some(next) = self.next.as_mut() else { return Poll::Ready(None) };
         match next.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready((batcher, batch, result)) => {
+            Poll::Ready((batcher, batch, result, client)) => {
                 self.ready.extend(batch);
-                self.next = result.is_ok().then(|| Self::fetch(batcher));
+                self.next = result.is_ok().then(|| Self::fetch(batcher, client));
                 match self.ready.pop_front() {
-                    Some(bytes) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+                    Some(bytes) => {
+                        self.count(&bytes);
+                        Poll::Ready(Some(Ok(Frame::data(bytes))))
+                    }
                     None if self.next.is_some() => {
                         cx.waker().wake_by_ref();
                         Poll::Pending

@@ -15,6 +15,8 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::jitter::{JitterCorrector, TimeJitter};
+use crate::control::hooks::HttpHooks;
+use crate::control::security::{Refer, Security};
 use crate::graph::engine::Outputs;
 use crate::graph::hub::HubConfig;
 use crate::graph::stream_key::DEFAULT_VHOST;
@@ -51,6 +53,12 @@ pub struct Config {
     pub tcp_nodelay: bool,
     /// RTMP chunk size sent to players.
     pub chunk_size: u64,
+    /// `http_hooks`: SRS's HTTP callbacks for this vhost's clients and streams.
+    pub http_hooks: Option<HttpHooks>,
+    /// `security`: allow/deny publish and play by IP.
+    pub security: Option<Security>,
+    /// `refer`: pageUrl domains allowed to connect, publish, play.
+    pub refer: Option<Refer>,
 }
 
 impl Config {
@@ -63,6 +71,9 @@ impl Config {
         }
         if self.queue_length == 0 {
             return Err("field `queue_length` is 0: give players at least 1 second of queue".into());
+        }
+        if let Some(security) = &self.security {
+            security.validate().map_err(|e| format!("field `security`: {e}"))?;
         }
         Ok(())
     }
@@ -113,6 +124,9 @@ impl Default for Config {
             normal_timeout: 5_000,
             tcp_nodelay: false,
             chunk_size: 60_000,
+            http_hooks: None,
+            security: None,
+            refer: None,
         }
     }
 }
@@ -149,6 +163,12 @@ pub fn resolve(engine: &Engine, requested: &str) -> Option<String> {
         return Some(DEFAULT_VHOST.to_owned());
     }
     [requested, DEFAULT_VHOST].into_iter().find(|wanted| names.contains(wanted)).map(str::to_owned)
+}
+
+/// The settings of the `Vhost` node named `name` (SRS's vhost lookup done by the caller).
+pub fn config_named(engine: &Engine, name: &str) -> Option<Config> {
+    let graph = engine.graph();
+    graph.dag.node_indices().filter_map(|n| graph.node(n).node.as_vhost()).find(|c| c.name == name).cloned()
 }
 
 /// The settings of the vhost serving `key` at `node`: its `Vhost` node upstream, else SRS's defaults.

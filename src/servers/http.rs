@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -64,15 +64,30 @@ pub fn add_cors(response: &mut Response<Body>) {
     headers.insert("access-control-expose-headers", HeaderValue::from_static("*"));
 }
 
-/// Binds `addr` and serves `routes` until shutdown.
-pub async fn serve(
-    engine: &Engine,
-    addr: SocketAddr,
-    routes: Vec<Arc<dyn HttpRoute>>,
-) -> std::io::Result<()> {
+/// The routes of one server; replaced whole on reload (requests in flight keep the old ones).
+#[derive(Default)]
+pub struct RouteTable {
+    routes: RwLock<Arc<[Arc<dyn HttpRoute>]>>,
+}
+
+impl RouteTable {
+    pub fn new(routes: Vec<Arc<dyn HttpRoute>>) -> Arc<RouteTable> {
+        Arc::new(RouteTable { routes: RwLock::new(routes.into()) })
+    }
+
+    pub fn replace(&self, routes: Vec<Arc<dyn HttpRoute>>) {
+        *self.routes.write().unwrap_or_else(|p| p.into_inner()) = routes.into();
+    }
+
+    fn snapshot(&self) -> Arc<[Arc<dyn HttpRoute>]> {
+        Arc::clone(&self.routes.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Binds `addr` and serves the routes of `table` until shutdown.
+pub async fn serve(engine: &Engine, addr: SocketAddr, table: Arc<RouteTable>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    tracing::info!(%addr, routes = routes.len(), "http server listening");
-    let routes: Arc<[Arc<dyn HttpRoute>]> = routes.into();
+    tracing::info!(%addr, routes = table.snapshot().len(), "http server listening");
     let shutdown = engine.shutdown_signal();
     let engine = engine.clone();
     tokio::spawn(async move {
@@ -89,11 +104,11 @@ pub async fn serve(
                 _ = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let routes = Arc::clone(&routes);
+            let table = Arc::clone(&table);
             let id = engine.next_id();
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<Incoming>| {
-                    let routes = Arc::clone(&routes);
+                    let routes = table.snapshot();
                     async move { Ok::<_, Infallible>(dispatch(&routes, request, peer).await) }
                 });
                 if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {

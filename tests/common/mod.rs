@@ -351,6 +351,101 @@ pub fn record(url: &str, seconds: u32, out: &Path) {
     ]);
 }
 
+/// A TCP connection to `server` (`ip:port`) from a socket bound to `local_ip`, so tests can
+/// come from 127.0.0.2 as well as 127.0.0.1.
+pub fn connect_from(local_ip: &str, server: &str) -> std::io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let server: std::net::SocketAddr =
+        server.parse().map_err(|_| std::io::Error::other(format!("bad address {server}")))?;
+    let local: std::net::SocketAddr =
+        format!("{local_ip}:0").parse().map_err(|_| std::io::Error::other("bad local ip"))?;
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&local.into())?;
+    socket.connect(&server.into())?;
+    Ok(socket.into())
+}
+
+/// One HTTP/1.1 request (`Connection: close`) to 127.0.0.1:`port`; the status and body.
+pub fn http_exchange(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let _ = stream.write_all(request.as_bytes());
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body =
+        if text.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
+    (status, body)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// GET `path` on the API at `port`, parsed as JSON.
+pub fn api_get(port: u16, path: &str) -> serde_json::Value {
+    let (status, body) = http_exchange(port, "GET", path, &[], b"");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
+/// ffmpeg publishing a generated H.264 + AAC stream (320x240, 25 fps, 44.1 kHz) in real time.
+pub fn publish_test_stream(url: &str, seconds: u32) -> std::process::Child {
+    Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+        .args(["-f", "flv", url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ffmpeg runs")
+}
+
+/// Polls `check` every 100 ms for up to `seconds`; true once it holds.
+pub fn wait_until(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
 /// A UDP port free on 127.0.0.1 at the time of asking.
 pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()

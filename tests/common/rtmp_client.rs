@@ -16,9 +16,13 @@ pub struct RtmpClient {
 impl RtmpClient {
     /// Connects and waits for Publishing or Playing (or a rejection, returned as Err).
     pub fn start(url: &str, intent: ClientIntent) -> Result<RtmpClient, String> {
-        let socket =
-            TcpStream::connect(url.trim_start_matches("rtmp://").split('/').next().unwrap_or_default())
-                .map_err(|e| e.to_string())?;
+        Self::start_from(url, intent, "127.0.0.1")
+    }
+
+    /// Like `start`, with the client socket bound to `local_ip` (e.g. 127.0.0.2).
+    pub fn start_from(url: &str, intent: ClientIntent, local_ip: &str) -> Result<RtmpClient, String> {
+        let server = url.trim_start_matches("rtmp://").split('/').next().unwrap_or_default();
+        let socket = super::connect_from(local_ip, server).map_err(|e| e.to_string())?;
         socket.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
         let mut client = RtmpClient {
             socket,

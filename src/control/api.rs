@@ -1,0 +1,342 @@
+//! The JSON of SRS's HTTP API (`/api/v1/...`): the envelope, and the stream, client and vhost
+//! objects with SRS's field names; plus `/api/v1/graph`, the running graph with its counters.
+//!
+//! Pure functions of the engine's state; routing, auth and CORS are the `HttpApi` node's.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use super::registry::{Client, ClientInfo, Registry};
+use crate::graph::engine::LiveStream;
+use crate::graph::stream_key::DEFAULT_VHOST;
+use crate::graph::{Engine, Ports, StreamKey};
+
+/// SRS error codes the API answers with (`{"code": N}`).
+pub mod codes {
+    /// An unknown stream id (ERROR_RTMP_STREAM_NOT_FOUND).
+    pub const STREAM_NOT_FOUND: i64 = 2048;
+    /// An unknown client id.
+    pub const CLIENT_NOT_FOUND: i64 = 2049;
+    /// An unknown vhost id.
+    pub const VHOST_NOT_FOUND: i64 = 1070;
+    /// The raw API is disabled (ERROR_SYSTEM_CONFIG_RAW_DISABLED).
+    pub const RAW_DISABLED: i64 = 1061;
+    /// The rpc is not allowed (ERROR_SYSTEM_CONFIG_RAW_NOT_ALLOWED).
+    pub const RAW_NOT_ALLOWED: i64 = 1062;
+    /// An rpc the raw API does not know (ERROR_SYSTEM_CONFIG_RAW_PARAMS).
+    pub const RAW_PARAMS: i64 = 1063;
+    /// The reload failed.
+    pub const RELOAD_FAILED: i64 = 1064;
+}
+
+/// `{"code":0, "server", "service", "pid"}` followed by `payload`'s fields.
+pub fn envelope(registry: &Registry, code: i64, payload: Value) -> Value {
+    let mut object = Map::new();
+    object.insert("code".into(), json!(code));
+    object.insert("server".into(), json!(registry.identity.server_id));
+    object.insert("service".into(), json!(registry.identity.service_id));
+    object.insert("pid".into(), json!(registry.identity.pid.to_string()));
+    if let Value::Object(fields) = payload {
+        object.extend(fields);
+    }
+    Value::Object(object)
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn vhost_id(name: &str) -> String {
+    // Vhost ids are derived from the name so they stay stable across reloads.
+    let hash =
+        name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("vid-{:07x}", hash & 0xfff_ffff)
+}
+
+/// One snapshot of what the API lists: live streams, clients, and every stream either names.
+/// Each client's info is read once, and clients are grouped by stream, so listing every stream
+/// and client costs O(streams + clients).
+pub struct Snapshot {
+    pub registry: Arc<Registry>,
+    pub live: HashMap<StreamKey, LiveStream>,
+    pub clients: Vec<(Arc<Client>, ClientInfo)>,
+    /// Streams in id order: live ones and those players wait for.
+    pub streams: Vec<(u64, StreamKey)>,
+    ids: HashMap<StreamKey, u64>,
+    by_stream: HashMap<StreamKey, Vec<usize>>,
+}
+
+impl Snapshot {
+    pub fn take(engine: &Engine) -> Snapshot {
+        let registry = engine.shared::<Registry>();
+        let live: HashMap<StreamKey, LiveStream> =
+            engine.publications().into_iter().map(|l| (l.key.clone(), l)).collect();
+        let clients: Vec<(Arc<Client>, ClientInfo)> =
+            registry.clients().into_iter().map(|c| (Arc::clone(&c), c.info())).collect();
+        let mut by_stream: HashMap<StreamKey, Vec<usize>> = HashMap::new();
+        for (i, (_, info)) in clients.iter().enumerate() {
+            if let Some(key) = &info.stream {
+                by_stream.entry(key.clone()).or_default().push(i);
+            }
+        }
+        let mut keys: Vec<StreamKey> = live.keys().chain(by_stream.keys()).cloned().collect();
+        keys.sort();
+        keys.dedup();
+        let ids = registry.stream_ids(&keys);
+        let mut streams: Vec<(u64, StreamKey)> = ids.iter().map(|(k, id)| (*id, k.clone())).collect();
+        streams.sort();
+        Snapshot { registry, live, clients, streams, ids, by_stream }
+    }
+
+    fn clients_of<'a>(&'a self, key: &StreamKey) -> impl Iterator<Item = &'a (Arc<Client>, ClientInfo)> + 'a {
+        let indexes = self.by_stream.get(key).map_or(&[][..], Vec::as_slice);
+        indexes.iter().map(move |i| &self.clients[*i])
+    }
+
+    pub fn stream(&self, id: u64, key: &StreamKey) -> Value {
+        let live = self.live.get(key);
+        let clients: Vec<&(Arc<Client>, ClientInfo)> = self.clients_of(key).collect();
+        let send_bytes: u64 = clients.iter().map(|(c, _)| c.send_bytes.load(Ordering::Relaxed)).sum();
+        let recv_bytes: u64 = clients.iter().map(|(c, _)| c.recv_bytes.load(Ordering::Relaxed)).sum();
+        let publisher = clients.iter().find(|(_, info)| info.kind.is_publish());
+        let description = live.and_then(|l| l.stats.description());
+        let video = description.as_ref().and_then(|d| d.video.as_ref()).map(|v| {
+            json!({"codec": v.codec.name(), "profile": v.profile, "level": v.level, "width": v.width, "height": v.height})
+        });
+        let audio = description.as_ref().and_then(|d| d.audio.as_ref()).map(|a| {
+            json!({"codec": a.codec.name(), "sample_rate": a.sample_rate, "channel": a.channels, "profile": a.profile})
+        });
+        let (frames, media_bytes, seconds) = live.map_or((0, 0, 0.0), |l| {
+            let elapsed = l.stats.started_at.elapsed().map_or(0.0, |d| d.as_secs_f64());
+            (l.stats.frames.load(Ordering::Relaxed), l.stats.bytes.load(Ordering::Relaxed), elapsed)
+        });
+        let mut publish = json!({"active": live.is_some()});
+        if let Some((publisher, _)) = publisher {
+            publish["cid"] = json!(publisher.id.to_string());
+        }
+        json!({
+            "id": format!("vid-{id}"),
+            "name": key.stream,
+            "vhost": vhost_id(&key.vhost),
+            "app": key.app,
+            "tcUrl": publisher.map(|(_, info)| info.tc_url.clone()).unwrap_or_default(),
+            "url": key.url(),
+            "live_ms": now_ms(),
+            "clients": clients.len(),
+            "frames": frames,
+            "send_bytes": send_bytes,
+            "recv_bytes": recv_bytes.max(media_bytes),
+            "kbps": {"recv_30s": kbps(media_bytes, seconds), "send_30s": kbps(send_bytes, seconds)},
+            "publish": publish,
+            "video": video,
+            "audio": audio,
+        })
+    }
+
+    pub fn client(&self, client: &Client, info: &ClientInfo) -> Value {
+        let seconds = client.started.elapsed().as_secs_f64();
+        let (send, recv) =
+            (client.send_bytes.load(Ordering::Relaxed), client.recv_bytes.load(Ordering::Relaxed));
+        let stream = info.stream.as_ref();
+        json!({
+            "id": client.id.to_string(),
+            "vhost": stream.map(|k| vhost_id(&k.vhost)).unwrap_or_default(),
+            "stream": stream.and_then(|k| self.ids.get(k)).map(|id| format!("vid-{id}")).unwrap_or_default(),
+            "ip": client.ip.to_string(),
+            "pageUrl": info.page_url,
+            "swfUrl": info.swf_url,
+            "tcUrl": info.tc_url,
+            "url": stream.map(StreamKey::url).unwrap_or_default(),
+            "name": stream.map(|k| k.stream.clone()).unwrap_or_default(),
+            "type": info.kind.name(),
+            "publish": info.kind.is_publish(),
+            "alive": seconds,
+            "send_bytes": send,
+            "recv_bytes": recv,
+            "kbps": {"recv_30s": kbps(recv, seconds), "send_30s": kbps(send, seconds)},
+        })
+    }
+
+    /// The vhosts of the graph (every `Vhost` node, or the default one), with their totals.
+    pub fn vhosts(&self, engine: &Engine) -> Vec<Value> {
+        let graph = engine.graph();
+        let mut names: Vec<String> = graph
+            .dag
+            .node_indices()
+            .filter_map(|n| graph.node(n).node.routes_vhost().map(str::to_owned))
+            .collect();
+        if names.is_empty() {
+            names.push(DEFAULT_VHOST.to_owned());
+        }
+        names
+            .iter()
+            .map(|name| {
+                let in_vhost = |key: &StreamKey| &key.vhost == name;
+                let clients: Vec<&Arc<Client>> = self
+                    .clients
+                    .iter()
+                    .filter(|(_, info)| info.stream.as_ref().is_some_and(in_vhost))
+                    .map(|(c, _)| c)
+                    .collect();
+                let send: u64 = clients.iter().map(|c| c.send_bytes.load(Ordering::Relaxed)).sum();
+                let recv: u64 = clients.iter().map(|c| c.recv_bytes.load(Ordering::Relaxed)).sum();
+                json!({
+                    "id": vhost_id(name),
+                    "name": name,
+                    "enabled": true,
+                    "clients": clients.len(),
+                    "streams": self.streams.iter().filter(|(_, k)| in_vhost(k)).count(),
+                    "send_bytes": send,
+                    "recv_bytes": recv,
+                    "kbps": {"recv_30s": 0, "send_30s": 0},
+                    "hls": {"enabled": false},
+                })
+            })
+            .collect()
+    }
+
+    pub fn vhost_by_id(&self, engine: &Engine, id: &str) -> Option<Value> {
+        self.vhosts(engine).into_iter().find(|v| v["id"] == id)
+    }
+}
+
+fn kbps(bytes: u64, seconds: f64) -> u64 {
+    if seconds <= 0.0 {
+        0
+    } else {
+        (bytes as f64 * 8.0 / 1000.0 / seconds) as u64
+    }
+}
+
+/// SRS paging: `start` (default 0) and `count`, where count = max(10, count).
+pub fn page<T>(items: Vec<T>, start: Option<usize>, count: Option<usize>) -> Vec<T> {
+    let count = count.unwrap_or(10).max(10);
+    items.into_iter().skip(start.unwrap_or(0)).take(count).collect()
+}
+
+/// `/api/v1/summaries`: the process and machine figures SRS reports that we can read cheaply.
+pub fn summaries(engine: &Engine, registry: &Registry) -> Value {
+    let uptime = engine.started_at().elapsed().map_or(0, |d| d.as_secs());
+    let (send, recv) = registry.total_bytes();
+    let mem_kbyte = read_status_kb("VmRSS:");
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let loads: Vec<f64> = load.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect();
+    json!({"data": {
+        "ok": true,
+        "now_ms": now_ms(),
+        "self": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "pid": registry.identity.pid,
+            "ppid": 0,
+            "argv": std::env::args().collect::<Vec<_>>().join(" "),
+            "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+            "mem_kbyte": mem_kbyte,
+            "mem_percent": 0.0,
+            "cpu_percent": 0.0,
+            "srs_uptime": uptime,
+        },
+        "system": {
+            "cpus": cpus,
+            "cpus_online": cpus,
+            "load_1m": loads.first().copied().unwrap_or(0.0),
+            "load_5m": loads.get(1).copied().unwrap_or(0.0),
+            "load_15m": loads.get(2).copied().unwrap_or(0.0),
+            "srs_sample_time": now_ms(),
+            "srs_recv_bytes": recv,
+            "srs_send_bytes": send,
+            "conn_srs": registry.client_count(),
+        },
+    }})
+}
+
+fn read_status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `/api/v1/graph`: nodes (kind, ports role), edges with their counters, hubs with consumers and skips.
+pub fn graph(engine: &Engine) -> Value {
+    let graph = engine.graph();
+    let edge_stats: HashMap<(String, String), _> = engine.edge_stats().into_iter().collect();
+    let hubs = engine.hubs();
+    let nodes: Vec<Value> = graph
+        .dag
+        .node_indices()
+        .map(|index| {
+            let named = graph.node(index);
+            let role = match named.node.ports() {
+                Ports::Source { .. } => "source",
+                Ports::Transform { .. } => "transform",
+                Ports::Sink { .. } => "sink",
+                Ports::Service => "service",
+            };
+            let own: Vec<_> = hubs.iter().filter(|(name, _, _)| name == &named.name).collect();
+            let hub_sum = |pick: fn(&crate::graph::hub::HubStats) -> u64| -> u64 {
+                own.iter().map(|(_, _, hub)| pick(&hub.stats)).sum()
+            };
+            json!({
+                "name": named.name,
+                "kind": named.node.kind_name(),
+                "role": role,
+                "hubs": own.len(),
+                "consumers": hub_sum(|s| s.consumers.load(Ordering::Relaxed) as u64),
+                "packets": hub_sum(|s| s.packets.load(Ordering::Relaxed)),
+                "bytes": hub_sum(|s| s.bytes.load(Ordering::Relaxed)),
+                "skips": hub_sum(|s| s.skips.load(Ordering::Relaxed)),
+            })
+        })
+        .collect();
+    let edges: Vec<Value> = graph
+        .dag
+        .edge_indices()
+        .filter_map(|e| graph.dag.edge_endpoints(e))
+        .map(|(from, to)| {
+            let names = (graph.node(from).name.clone(), graph.node(to).name.clone());
+            let stats = edge_stats.get(&names);
+            let load = |pick: fn(&crate::graph::stats::EdgeStats) -> u64| stats.map_or(0, |s| pick(s));
+            json!({
+                "from": names.0,
+                "to": names.1,
+                "events": load(|s| s.events.load(Ordering::Relaxed)),
+                "frames": load(|s| s.frames.load(Ordering::Relaxed)),
+                "bytes": load(|s| s.bytes.load(Ordering::Relaxed)),
+                "drops": load(|s| s.drops.load(Ordering::Relaxed)),
+                "queue_depth": load(|s| s.queue_depth.load(Ordering::Relaxed)),
+            })
+        })
+        .collect();
+    json!({"graph": {"nodes": nodes, "edges": edges}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_uses_at_least_ten() {
+        let items: Vec<u32> = (0..30).collect();
+        assert_eq!(page(items.clone(), None, None).len(), 10);
+        assert_eq!(page(items.clone(), None, Some(3)).len(), 10, "count = max(10, count)");
+        assert_eq!(page(items.clone(), Some(25), Some(20)), (25..30).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn envelope_has_srs_fields() {
+        let registry = Registry::default();
+        let value = envelope(&registry, 0, json!({"data": 1}));
+        assert_eq!(value["code"], 0);
+        assert!(value["server"].as_str().unwrap().starts_with("vid-"));
+        assert!(value["pid"].is_string());
+        assert_eq!(value["data"], 1);
+    }
+}

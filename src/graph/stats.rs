@@ -1,0 +1,80 @@
+//! Counters the control plane reads: per live stream (frames, bytes, its description) and per
+//! graph edge (events, bytes, undelivered events, queue depth).
+//!
+//! Written on the data path with relaxed atomics (one add per event); read by the API and
+//! `/metrics` without stopping anything. The description is behind a mutex touched only when a
+//! sequence header changes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::media::{MediaEvent, StreamDescription};
+
+/// One publication's counters.
+#[derive(Debug)]
+pub struct StreamStats {
+    pub frames: AtomicU64,
+    /// Media payload bytes received from the publisher.
+    pub bytes: AtomicU64,
+    pub started_at: SystemTime,
+    description: Mutex<Option<Arc<StreamDescription>>>,
+}
+
+impl Default for StreamStats {
+    fn default() -> StreamStats {
+        StreamStats {
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            started_at: SystemTime::now(),
+            description: Mutex::default(),
+        }
+    }
+}
+
+impl StreamStats {
+    pub fn record(&self, event: &MediaEvent) {
+        match event {
+            MediaEvent::Frame(frame) => {
+                self.frames.fetch_add(1, Ordering::Relaxed);
+                self.bytes.fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+            }
+            MediaEvent::Description(description) => {
+                *self.description.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(description));
+            }
+            MediaEvent::Metadata(_) | MediaEvent::End => {}
+        }
+    }
+
+    /// The latest description (codecs, resolution, sample rate), once the publisher sent one.
+    pub fn description(&self) -> Option<Arc<StreamDescription>> {
+        self.description.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// One graph edge's counters, summed over every stream that used it.
+#[derive(Debug, Default)]
+pub struct EdgeStats {
+    pub events: AtomicU64,
+    pub frames: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Events the child did not take because it had ended.
+    pub drops: AtomicU64,
+    /// Events waiting in the edge's channel after the last send (a gauge).
+    pub queue_depth: AtomicU64,
+}
+
+impl EdgeStats {
+    pub fn record(&self, delivered: bool, frame_bytes: Option<u64>, queued: usize) {
+        if !delivered {
+            self.drops.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.events.fetch_add(1, Ordering::Relaxed);
+        if let Some(bytes) = frame_bytes {
+            self.frames.fetch_add(1, Ordering::Relaxed);
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        self.queue_depth.store(queued as u64, Ordering::Relaxed);
+    }
+}

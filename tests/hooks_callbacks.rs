@@ -1,0 +1,180 @@
+//! SRS's HTTP callbacks against a hook server run by the test: ffmpeg publishes and plays over
+//! RTMP and HTTP-FLV; the server posts on_connect, on_publish, on_play, on_stop, on_unpublish and
+//! on_close with SRS's fields; a publish the hook server denies fails in ffmpeg and nothing is
+//! served; an unreachable hook server denies by default.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{free_port, publish_test_stream, record, run_graph, temp_dir, wait_until};
+use serde_json::Value;
+
+type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// A tiny hook server: records (path, JSON body); denies `on_publish` of streams named `denied`.
+fn hook_server() -> (u16, Calls) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let calls: Calls = Arc::default();
+    let recorded = Arc::clone(&calls);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header == "\r\n" || header.is_empty() {
+                    break;
+                }
+                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let deny = json["action"] == "on_publish" && json["stream"] == "denied";
+            recorded.lock().unwrap().push((path, json));
+            let answer = if deny { r#"{"code":403}"# } else { r#"{"code":0}"# };
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (port, calls)
+}
+
+fn graph(rtmp: u16, http: u16, hooks: u16) -> String {
+    let url = |what: &str| format!("\"http://127.0.0.1:{hooks}/api/v1/{what}\"");
+    format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{
+        mw_latency = 100,
+        http_hooks = Some srs.HttpHooks::{{
+          on_connect = [ {c} ], on_close = [ {c} ],
+          on_publish = [ {s} ], on_unpublish = [ {s} ],
+          on_play = [ {p} ], on_stop = [ {p} ] }} }})
+    , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}" }})
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtmp_play", srs.edge "__defaultVhost__" "flv" ]
+}}"#,
+        c = url("clients"),
+        s = url("streams"),
+        p = url("sessions"),
+    )
+}
+
+fn actions(calls: &Calls) -> Vec<String> {
+    calls.lock().unwrap().iter().map(|(_, json)| json["action"].as_str().unwrap_or("?").to_owned()).collect()
+}
+
+#[test]
+fn callbacks_carry_srs_fields_and_can_deny_a_publish() {
+    let dir = temp_dir("hooks");
+    let (hooks, calls) = hook_server();
+    let (rtmp, http) = (free_port(), free_port());
+    let server = run_graph(&dir, &graph(rtmp, http, hooks), &[rtmp, http]);
+
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/allowed?token=1"), 6);
+    assert!(wait_until(10, || actions(&calls).contains(&"on_publish".to_owned())), "{:?}", actions(&calls));
+    let out = dir.join("flv.flv");
+    record(&format!("http://127.0.0.1:{http}/live/allowed.flv"), 2, &out);
+    let rtmp_out = dir.join("rtmp.flv");
+    record(&format!("rtmp://127.0.0.1:{rtmp}/live/allowed"), 2, &rtmp_out);
+    assert!(publisher.wait().expect("ffmpeg").success(), "allowed publish succeeds");
+    assert!(
+        wait_until(10, || {
+            let seen = actions(&calls);
+            seen.contains(&"on_unpublish".to_owned()) && seen.iter().filter(|a| *a == "on_close").count() >= 2
+        }),
+        "{:?}\n{}",
+        actions(&calls),
+        server.log()
+    );
+
+    let calls_now = calls.lock().unwrap().clone();
+    let find = |action: &str| {
+        calls_now
+            .iter()
+            .find(|(_, j)| j["action"] == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("{action} in {calls_now:?}"))
+    };
+    let (path, connect) = find("on_connect");
+    assert_eq!(path, "/api/v1/clients");
+    for field in ["server_id", "service_id", "client_id", "ip", "vhost", "app", "tcUrl", "pageUrl"] {
+        assert!(connect.get(field).is_some(), "on_connect has {field}: {connect}");
+    }
+    assert_eq!(connect["vhost"], "__defaultVhost__");
+    assert_eq!(connect["app"], "live");
+    let (path, publish) = find("on_publish");
+    assert_eq!(path, "/api/v1/streams");
+    assert_eq!(publish["stream"], "allowed");
+    assert_eq!(publish["param"], "?token=1");
+    assert_eq!(publish["stream_url"], "/live/allowed");
+    assert_eq!(publish["ip"], "127.0.0.1");
+    assert!(publish["stream_id"].as_str().unwrap().starts_with("vid-"));
+    assert_eq!(publish["client_id"], connect["client_id"], "publish and connect from one connection");
+    let (_, unpublish) = find("on_unpublish");
+    assert_eq!(unpublish["client_id"], publish["client_id"]);
+    let plays: Vec<&Value> = calls_now
+        .iter()
+        .filter(|(p, j)| p == "/api/v1/sessions" && j["action"] == "on_play")
+        .map(|(_, j)| j)
+        .collect();
+    assert_eq!(plays.len(), 2, "one HTTP-FLV and one RTMP play: {calls_now:?}");
+    assert!(plays.iter().all(|p| p["stream"] == "allowed" && p.get("pageUrl").is_some()));
+    let stops = calls_now.iter().filter(|(_, j)| j["action"] == "on_stop").count();
+    assert!(
+        wait_until(5, || calls.lock().unwrap().iter().filter(|(_, j)| j["action"] == "on_stop").count() == 2),
+        "two on_stop, saw {stops}"
+    );
+    let (_, close) = find("on_close");
+    assert!(
+        close["recv_bytes"].as_u64().unwrap() > 0 || close["send_bytes"].as_u64().unwrap() > 0,
+        "{close}"
+    );
+
+    // The hook server denies this one: ffmpeg's publish fails and nothing is served.
+    let before = calls.lock().unwrap().len();
+    let denied = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3);
+    let output = denied.wait_with_output().expect("ffmpeg");
+    assert!(!output.status.success(), "denied publish fails in ffmpeg");
+    let after: Vec<String> = calls.lock().unwrap()[before..]
+        .iter()
+        .map(|(_, j)| j["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        after.contains(&"on_publish".to_owned()) && !after.contains(&"on_unpublish".to_owned()),
+        "{after:?}"
+    );
+    assert!(server.log().contains("rtmp publish refused: on_publish"), "{}", server.log());
+}
+
+#[test]
+fn an_unreachable_hook_server_denies_by_default() {
+    let dir = temp_dir("hooks-unreachable");
+    let dead = free_port();
+    let (rtmp, http) = (free_port(), free_port());
+    let server = run_graph(&dir, &graph(rtmp, http, dead), &[rtmp, http]);
+    let publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/x"), 2);
+    let output = publisher.wait_with_output().expect("ffmpeg");
+    assert!(!output.status.success(), "connect denied when the hook server is down");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.log().contains("connect denied: on_connect"), "{}", server.log());
+}
