@@ -178,3 +178,44 @@ fn an_unreachable_hook_server_denies_by_default() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(server.log().contains("connect denied: on_connect"), "{}", server.log());
 }
+
+#[test]
+fn hls_segments_and_dvr_files_are_posted_as_on_hls_and_on_dvr() {
+    let dir = temp_dir("hooks-media");
+    let (hooks, calls) = hook_server();
+    let rtmp = free_port();
+    let graph = format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{
+        http_hooks = Some srs.HttpHooks::{{
+          on_dvr = [ "http://127.0.0.1:{hooks}/api/v1/dvrs" ], on_hls = [ "http://127.0.0.1:{hooks}/api/v1/hls" ] }} }})
+    , srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{{ hls_fragment = 1.0, hls_path = "{dir}/html" }})
+    , srs.node "dvr" (srs.Node.Dvr srs.Dvr::{{ dvr_path = "{dir}/dvr/[app]/[stream].[timestamp].flv" }})
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "hls", srs.edge "__defaultVhost__" "dvr" ]
+}}"#,
+        dir = dir.display()
+    );
+    let _server = run_graph(&dir, &graph, &[rtmp]);
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/media"), 4);
+    assert!(publisher.wait().expect("ffmpeg").success());
+    assert!(wait_until(10, || actions(&calls).contains(&"on_dvr".to_owned())), "{:?}", actions(&calls));
+    let calls = calls.lock().unwrap().clone();
+    let hls: Vec<&Value> = calls.iter().filter(|(_, b)| b["action"] == "on_hls").map(|(_, b)| b).collect();
+    assert!(hls.len() >= 2, "a callback per 1 s segment: {}", hls.len());
+    let first = hls[0];
+    assert_eq!((first["app"].as_str(), first["stream"].as_str()), (Some("live"), Some("media")));
+    assert!(first["file"].as_str().unwrap_or_default().ends_with(".ts"), "{first}");
+    assert!(first["m3u8"].as_str().unwrap_or_default().ends_with("live/media.m3u8"), "{first}");
+    assert!(first["duration"].as_f64().unwrap_or(0.0) >= 0.9, "{first}");
+    assert!(first["tcUrl"].as_str().unwrap_or_default().contains("/live"), "{first}");
+    let seqs: Vec<u64> = hls.iter().filter_map(|b| b["seq_no"].as_u64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "increasing seq_no: {seqs:?}");
+    let (path, dvr) = calls.iter().find(|(_, b)| b["action"] == "on_dvr").expect("on_dvr");
+    assert_eq!(path, "/api/v1/dvrs");
+    let file = dvr["file"].as_str().unwrap_or_default();
+    assert!(file.ends_with(".flv") && std::path::Path::new(file).exists(), "the recorded file: {dvr}");
+    assert!(!dvr["cwd"].as_str().unwrap_or_default().is_empty());
+}

@@ -114,8 +114,9 @@ pub struct DvrFileClosed {
     pub n_frames: u64,
 }
 
-/// Every closed recording passes here (the `on_dvr` hook will post from this point).
-pub fn on_dvr_file_closed(node: &str, closed: &DvrFileClosed) {
+/// Every closed recording passes here: logged, and posted to the vhost's `on_dvr` hooks.
+pub fn on_dvr_file_closed(ctx: &StreamCtx, closed: &DvrFileClosed) {
+    let node = ctx.name();
     tracing::info!(
         node,
         stream = %closed.stream,
@@ -125,6 +126,16 @@ pub fn on_dvr_file_closed(node: &str, closed: &DvrFileClosed) {
         n_frames = closed.n_frames,
         "dvr file closed"
     );
+    let registry = ctx.engine.shared::<crate::control::registry::Registry>();
+    let tc_url = registry.publisher_tc_url(&ctx.key);
+    let event =
+        crate::control::hooks::HookEvent::Dvr { cwd: current_dir(), file: closed.path.display().to_string() };
+    crate::control::hooks::notify_async(&ctx.engine, ctx.node, &ctx.key, event, &tc_url);
+}
+
+/// The working directory as SRS reports it in `on_dvr` / `on_hls` (`cwd`).
+pub fn current_dir() -> String {
+    std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
 }
 
 /// What one stream's recording knows between events.
@@ -235,7 +246,7 @@ async fn close(ctx: &StreamCtx, recording: &mut Recording) {
     let path = writer.path().to_path_buf();
     match writer.close().await {
         Ok(closed) => on_dvr_file_closed(
-            ctx.name(),
+            ctx,
             &DvrFileClosed {
                 stream: ctx.key.clone(),
                 path: closed.path,

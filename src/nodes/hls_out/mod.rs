@@ -158,7 +158,7 @@ pub struct SegmentCommitted {
     pub m3u8_url: String,
 }
 
-/// The one place a committed segment is announced (the hooks will POST `on_hls` from here).
+/// The one place a committed segment is announced: logged, and posted to the vhost's `on_hls` hooks.
 pub fn on_segment_committed(ctx: &StreamCtx, committed: &SegmentCommitted) {
     tracing::info!(
         node = ctx.name(),
@@ -168,6 +168,18 @@ pub fn on_segment_committed(ctx: &StreamCtx, committed: &SegmentCommitted) {
         file = %committed.path.display(),
         "hls segment"
     );
+    let registry = ctx.engine.shared::<crate::control::registry::Registry>();
+    let tc_url = registry.publisher_tc_url(&ctx.key);
+    let event = crate::control::hooks::HookEvent::Hls {
+        duration: committed.duration.as_secs_f64(),
+        cwd: crate::nodes::dvr::current_dir(),
+        file: committed.path.display().to_string(),
+        url: committed.url.clone(),
+        m3u8: committed.m3u8.display().to_string(),
+        m3u8_url: committed.m3u8_url.clone(),
+        seq_no: committed.seq,
+    };
+    crate::control::hooks::notify_async(&ctx.engine, ctx.node, &ctx.key, event, &tc_url);
 }
 
 /// Runs one stream's HLS output until its input ends, then arms `hls_dispose`.
