@@ -14,6 +14,7 @@ use super::vhost;
 use crate::control::registry::{Client, ClientGuard};
 use crate::graph::hub::{Closed, Consumer, Hub};
 use crate::graph::{Engine, StreamKey};
+use crate::servers::http::Batch;
 
 /// Most packets handed over in one batch (SRS's `SRS_PERF_MW_MSGS`).
 pub const MAX_BATCH: usize = 128;
@@ -106,9 +107,9 @@ impl Drop for PlayerLease {
 }
 
 /// An HTTP response body fed by a hub: a prefix (e.g. the FLV file header), then batches.
-/// Every packet of a batch is yielded at once so hyper writes the batch with one writev.
+/// Each batch is one body frame (a `Batch` of the shared packets), written with one writev.
 pub struct HubBody {
-    ready: std::collections::VecDeque<Bytes>,
+    ready: Option<Batch>,
     next: Option<NextBatch>,
     /// The player's registry entry: bytes are counted on it, and a kick ends the body.
     lease: Option<PlayerLease>,
@@ -116,14 +117,14 @@ pub struct HubBody {
 
 impl HubBody {
     pub fn new(prefix: Option<Bytes>, batcher: Batcher) -> HubBody {
-        HubBody { ready: prefix.into_iter().collect(), next: Some(Self::fetch(batcher, None)), lease: None }
+        HubBody { ready: prefix.map(Batch::from), next: Some(Self::fetch(batcher, None)), lease: None }
     }
 
     /// A body for a registered player: bytes are counted on it, and a kick ends the body.
     pub fn leased(prefix: Option<Bytes>, batcher: Batcher, lease: PlayerLease) -> HubBody {
         let client = Arc::clone(lease.guard.client());
         HubBody {
-            ready: prefix.into_iter().collect(),
+            ready: prefix.map(Batch::from),
             next: Some(Self::fetch(batcher, Some(client))),
             lease: Some(lease),
         }
@@ -143,48 +144,39 @@ impl HubBody {
         })
     }
 
-    fn count(&self, bytes: &Bytes) {
+    fn count(&self, batch: &Batch) {
         if let Some(lease) = &self.lease {
-            lease.guard.client().add_sent(bytes.len());
+            lease.guard.client().add_sent(bytes::Buf::remaining(batch));
         }
     }
 }
 
 impl Body for HubBody {
-    type Data = Bytes;
+    type Data = Batch;
     type Error = std::convert::Infallible;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if let Some(bytes) = self.ready.pop_front() {
-            self.count(&bytes);
-            return Poll::Ready(Some(Ok(Frame::data(bytes))));
-        }
-        let Some(next) = self.next.as_mut() else { return Poll::Ready(None) };
-        match next.as_mut().poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready((batcher, batch, result, client)) => {
-                self.ready.extend(batch);
-                self.next = result.is_ok().then(|| Self::fetch(batcher, client));
-                match self.ready.pop_front() {
-                    Some(bytes) => {
-                        self.count(&bytes);
-                        Poll::Ready(Some(Ok(Frame::data(bytes))))
-                    }
-                    None if self.next.is_some() => {
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
-                    None => Poll::Ready(None),
+    ) -> Poll<Option<Result<Frame<Batch>, Self::Error>>> {
+        loop {
+            if let Some(batch) = self.ready.take().filter(|b| !b.is_empty()) {
+                self.count(&batch);
+                return Poll::Ready(Some(Ok(Frame::data(batch))));
+            }
+            let Some(next) = self.next.as_mut() else { return Poll::Ready(None) };
+            match next.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready((batcher, packets, result, client)) => {
+                    self.ready = Some(packets.into_iter().collect());
+                    self.next = result.is_ok().then(|| Self::fetch(batcher, client));
                 }
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ready.is_empty() && self.next.is_none()
+        self.ready.as_ref().is_none_or(Batch::is_empty) && self.next.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
