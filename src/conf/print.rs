@@ -430,7 +430,6 @@ mod tests {
                 publish: Vec::new(),
                 play: vec![],
             }),
-            ..Vhost::default()
         };
         let config = Config {
             listen: "127.0.0.1:1936".into(),
