@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{catalogue, free_port, probe, record, srs_bin, temp_dir, wait_for_port, Server};
+use common::{api_get, catalogue, free_port, probe, record, srs_bin, temp_dir, wait_for_port, Server};
 use srs::conf::{self, FileSystem, Sources};
 use srs::graph::GraphFile;
 
@@ -54,7 +54,7 @@ fn features_conf(rtmp: u16, http: u16) -> String {
 }
 
 /// SRS's stock `conf/srs.conf` shape (ports moved for the test).
-fn stock_conf(rtmp: u16, http: u16) -> String {
+fn stock_conf(rtmp: u16, http: u16, api: u16) -> String {
     format!(
         "# main config for srs.\n\
          # @see full.conf for detail config.\n\
@@ -65,7 +65,7 @@ fn stock_conf(rtmp: u16, http: u16) -> String {
          daemon              off;\n\
          http_api {{\n\
          \x20   enabled         on;\n\
-         \x20   listen          1985;\n\
+         \x20   listen          127.0.0.1:{api};\n\
          }}\n\
          http_server {{\n\
          \x20   enabled         on;\n\
@@ -95,6 +95,77 @@ fn stock_conf(rtmp: u16, http: u16) -> String {
          \x20   }}\n\
          }}\n"
     )
+}
+
+/// The control blocks: `max_connections`, `http_api`, and a vhost with `http_hooks` (every URL
+/// on the hook server at `hooks`), `security` and `refer`.
+fn control_conf(rtmp: u16, api: u16, hooks: u16) -> String {
+    let hook = format!("http://127.0.0.1:{hooks}/api/v1");
+    format!(
+        "listen              127.0.0.1:{rtmp};\n\
+         max_connections     100;\n\
+         daemon              off;\n\
+         srs_log_tank        console;\n\
+         http_api {{\n\
+         \x20   enabled         on;\n\
+         \x20   listen          127.0.0.1:{api};\n\
+         \x20   crossdomain     on;\n\
+         \x20   raw_api {{ enabled on; allow_reload on; }}\n\
+         }}\n\
+         vhost __defaultVhost__ {{\n\
+         \x20   http_hooks {{\n\
+         \x20       enabled         on;\n\
+         \x20       on_connect      {hook}/clients;\n\
+         \x20       on_publish      {hook}/streams {hook}/streams2;\n\
+         \x20       on_unpublish    {hook}/streams;\n\
+         \x20   }}\n\
+         \x20   security {{\n\
+         \x20       enabled         on;\n\
+         \x20       deny            play 10.0.0.1;\n\
+         \x20       allow           play all;\n\
+         \x20       allow           publish 127.0.0.1;\n\
+         \x20   }}\n\
+         \x20   refer {{\n\
+         \x20       enabled         on;\n\
+         \x20       play            example.com;\n\
+         \x20   }}\n\
+         }}\n"
+    )
+}
+
+/// A tiny hook server on a free port answering every POST with `answer`; returns its port and
+/// the `action` of every call it received.
+fn hook_server(answer: &'static str) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let actions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = std::sync::Arc::clone(&actions);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            recorded.lock().expect("not poisoned").push(json["action"].as_str().unwrap_or("?").to_owned());
+            let _ = write!(
+                reader.into_inner(),
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (port, actions)
 }
 
 /// The features configuration as SRS_* variables.
@@ -230,7 +301,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 fn test_flag_accepts_srs_configurations_and_names_what_it_ignores() {
     let dir = temp_dir("conf-test-flag");
     write(&dir, "features.conf", &features_conf(free_port(), free_port()));
-    write(&dir, "srs.conf", &stock_conf(free_port(), free_port()));
+    write(&dir, "srs.conf", &stock_conf(free_port(), free_port(), free_port()));
     let features = run_srs(&dir, &["-t", "-c", "features.conf"], &[]);
     let stdout = String::from_utf8_lossy(&features.stdout);
     assert!(features.status.success(), "{}", String::from_utf8_lossy(&features.stderr));
@@ -241,14 +312,13 @@ fn test_flag_accepts_srs_configurations_and_names_what_it_ignores() {
     let stderr = String::from_utf8_lossy(&stock.stderr);
     assert!(stock.status.success(), "{stderr}");
     for expected in [
-        "srs.conf:5: `max_connections` is not supported",
-        "srs.conf:8: block `http_api { }` is not supported",
         "srs.conf:17: block `rtc_server { }` is not supported",
         "srs.conf:30: block `rtc { }` in `vhost` is not supported",
     ] {
         assert!(stderr.contains(expected), "missing warning `{expected}` in:\n{stderr}");
     }
-    assert_eq!(stderr.matches("not supported").count(), 4, "one warning each:\n{stderr}");
+    assert_eq!(stderr.matches("not supported").count(), 2, "one warning each:\n{stderr}");
+    assert!(!stderr.contains("http_api") && !stderr.contains("max_connections"), "both map:\n{stderr}");
     assert!(!stderr.contains("block `hls { }`"), "the hls block maps to an HlsOut node:\n{stderr}");
 }
 
@@ -281,14 +351,15 @@ fn srs_conf_serves_rtmp_and_http_flv_and_stops_on_sigterm() {
 #[test]
 fn stock_srs_conf_serves_http_flv_with_its_unsupported_blocks_ignored() {
     let dir = temp_dir("conf-serve-stock");
-    let (rtmp, http) = (free_port(), free_port());
-    write(&dir, "srs.conf", &stock_conf(rtmp, http));
-    let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp, http]);
+    let (rtmp, http, api) = (free_port(), free_port(), free_port());
+    write(&dir, "srs.conf", &stock_conf(rtmp, http, api));
+    let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp, http, api]);
     let mut publisher = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/stock"), 7);
     std::thread::sleep(Duration::from_secs(2));
     assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/stock.flv"), &dir.join("play.flv"));
     let _ = publisher.wait();
-    assert!(server.log().contains("srs.conf:8: block `http_api { }` is not supported"), "{}", server.log());
+    assert!(!server.log().contains("http_api"), "http_api maps to the API:\n{}", server.log());
+    assert_eq!(api_get(api, "/api/v1/versions")["code"], 0, "the stock http_api block serves the API");
     assert!(dir.join("objs/srs.pid").exists(), "SRS's default pid file");
     stop_gracefully(server);
 }
@@ -346,7 +417,8 @@ fn conf_import_checks_clean_and_gives_the_same_graph() {
     let dir = temp_dir("conf-import");
     for (name, text) in [
         ("features.conf", features_conf(free_port(), free_port())),
-        ("srs.conf", stock_conf(free_port(), free_port())),
+        ("srs.conf", stock_conf(free_port(), free_port(), free_port())),
+        ("control.conf", control_conf(free_port(), free_port(), free_port())),
     ] {
         let path = write(&dir, name, &text);
         let imported = run_srs(&dir, &["conf", "import", name, "--catalogue", &catalogue()], &[]);
@@ -402,4 +474,69 @@ fn malformed_files_fail_with_file_line_and_reason_before_binding() {
         std::net::TcpListener::bind(("127.0.0.1", http)).expect("the http port is still free");
         assert!(!dir.join("objs/srs.pid").exists(), "no pid file for a failed start");
     }
+}
+
+#[test]
+fn http_api_from_the_file_and_from_variables_answers_versions() {
+    let dir = temp_dir("conf-http-api");
+    let (rtmp, api) = (free_port(), free_port());
+    write(
+        &dir,
+        "srs.conf",
+        &format!(
+            "listen 127.0.0.1:{rtmp};\ndaemon off;\nhttp_api {{ enabled on; listen 127.0.0.1:{api}; }}\nvhost __defaultVhost__ {{ }}\n"
+        ),
+    );
+    let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp, api]);
+    let versions = api_get(api, "/api/v1/versions");
+    assert_eq!(versions["code"], 0, "{versions}");
+    assert_eq!(versions["data"]["version"], env!("CARGO_PKG_VERSION"), "{versions}");
+    assert!(!server.log().contains("not supported"), "{}", server.log());
+    stop_gracefully(server);
+
+    let (rtmp, api) = (free_port(), free_port());
+    let vars = [
+        ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
+        ("SRS_HTTP_API_ENABLED", "on".to_owned()),
+        ("SRS_HTTP_API_LISTEN", format!("127.0.0.1:{api}")),
+    ];
+    let server = spawn_srs(&dir, &["-e"], &vars, &[rtmp, api]);
+    let versions = api_get(api, "/api/v1/versions");
+    assert_eq!(versions["code"], 0, "{versions}");
+    assert_eq!(versions["data"]["version"], env!("CARGO_PKG_VERSION"), "{versions}");
+    stop_gracefully(server);
+}
+
+#[test]
+fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
+    let dir = temp_dir("conf-hooks-deny");
+    let (hooks, actions) = hook_server(r#"{"code":1}"#);
+    let rtmp = free_port();
+    write(
+        &dir,
+        "srs.conf",
+        &format!(
+            "listen 127.0.0.1:{rtmp};\ndaemon off;\nvhost __defaultVhost__ {{\n\
+             \x20   http_hooks {{ enabled on; on_publish http://127.0.0.1:{hooks}/api/v1/streams; }}\n}}\n"
+        ),
+    );
+    let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp]);
+    let status = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3).wait().expect("ffmpeg exits");
+    assert!(!status.success(), "the hook denied the publish; log:\n{}", server.log());
+    assert_eq!(*actions.lock().unwrap(), ["on_publish"], "one call, the on_publish hook");
+    stop_gracefully(server);
+
+    // The same with the hooks given as variables.
+    let (hooks, actions) = hook_server(r#"{"code":1}"#);
+    let rtmp = free_port();
+    let vars = [
+        ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
+        ("SRS_VHOST_HTTP_HOOKS_ENABLED", "on".to_owned()),
+        ("SRS_VHOST_HTTP_HOOKS_ON_PUBLISH", format!("http://127.0.0.1:{hooks}/api/v1/streams")),
+    ];
+    let server = spawn_srs(&dir, &["-e"], &vars, &[rtmp]);
+    let status = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3).wait().expect("ffmpeg exits");
+    assert!(!status.success(), "the hook denied the publish; log:\n{}", server.log());
+    assert_eq!(*actions.lock().unwrap(), ["on_publish"]);
+    stop_gracefully(server);
 }

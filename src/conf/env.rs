@@ -13,6 +13,7 @@ use crate::graph::stream_key::DEFAULT_VHOST;
 const GLOBAL_PATHS: &[&str] = &[
     "listen",
     "chunk_size",
+    "max_connections",
     "work_dir",
     "pid",
     "daemon",
@@ -24,6 +25,14 @@ const GLOBAL_PATHS: &[&str] = &[
     "http_server.listen",
     "http_server.dir",
     "http_server.crossdomain",
+    "http_api.enabled",
+    "http_api.listen",
+    "http_api.crossdomain",
+    "http_api.auth.enabled",
+    "http_api.auth.username",
+    "http_api.auth.password",
+    "http_api.raw_api.enabled",
+    "http_api.raw_api.allow_reload",
     "srt_server.enabled",
     "srt_server.listen",
     "srt_server.latency",
@@ -49,6 +58,20 @@ const VHOST_PATHS: &[&str] = &[
     "publish.normal_timeout",
     "http_remux.enabled",
     "http_remux.mount",
+    "http_hooks.enabled",
+    "http_hooks.on_connect",
+    "http_hooks.on_close",
+    "http_hooks.on_publish",
+    "http_hooks.on_unpublish",
+    "http_hooks.on_play",
+    "http_hooks.on_stop",
+    "http_hooks.on_dvr",
+    "http_hooks.on_hls",
+    "security.enabled",
+    "refer.enabled",
+    "refer.all",
+    "refer.publish",
+    "refer.play",
 ];
 
 /// SRS's older spelling of `SRS_SRS_LOG_TANK`, honoured when the long one is unset.
@@ -200,6 +223,35 @@ mod tests {
         assert!(vhost.http_remux.is_some() && vhost.min_latency && !vhost.play.gop_cache);
         assert_eq!(vhost.play.time_jitter, TimeJitter::Zero);
         assert_eq!(loaded.process.log_tank, crate::conf::process::LogTank::File);
+    }
+
+    #[test]
+    fn env_sets_the_control_blocks() {
+        let loaded = env_only(&[
+            ("SRS_MAX_CONNECTIONS", "50"),
+            ("SRS_HTTP_API_ENABLED", "on"),
+            ("SRS_HTTP_API_LISTEN", "127.0.0.1:1986"),
+            ("SRS_HTTP_API_CROSSDOMAIN", "off"),
+            ("SRS_HTTP_API_AUTH_ENABLED", "on"),
+            ("SRS_HTTP_API_AUTH_USERNAME", "admin"),
+            ("SRS_HTTP_API_RAW_API_ENABLED", "on"),
+            ("SRS_VHOST_HTTP_HOOKS_ENABLED", "on"),
+            ("SRS_VHOST_HTTP_HOOKS_ON_PUBLISH", "http://127.0.0.1:8085/a http://127.0.0.1:8085/b"),
+            ("SRS_VHOST_REFER_ENABLED", "on"),
+            ("SRS_VHOST_REFER_PLAY", "example.com"),
+            ("SRS_VHOST_SECURITY_ENABLED", "on"),
+        ]);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let config = &loaded.config;
+        assert_eq!(config.max_connections, 50);
+        let api = config.http_api.as_ref().expect("enabled");
+        assert_eq!((api.listen.as_str(), api.crossdomain, api.auth.enabled), ("127.0.0.1:1986", false, true));
+        assert_eq!((api.auth.username.as_str(), api.raw_api.enabled), ("admin", true));
+        let vhost = &config.vhosts[0];
+        let hooks = vhost.http_hooks.as_ref().expect("enabled");
+        assert_eq!(hooks.on_publish, ["http://127.0.0.1:8085/a", "http://127.0.0.1:8085/b"]);
+        assert_eq!(vhost.refer.as_ref().map(|r| r.play.clone()), Some(vec!["example.com".to_owned()]));
+        assert_eq!(vhost.security.as_ref().map(|s| s.rules.len()), Some(0), "rules come from the file");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`super::classic`], a `match` arm in the scope it lives in, and one function here.
 
 use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
+use super::control_blocks;
 use super::process::{self, ProcessSettings};
 use super::values::{bad, flag_default_off, flag_default_on, listen, natural, text, time_jitter};
 use super::{ConfError, Directive, Origin, Warning};
@@ -33,8 +34,14 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
         match directive.name.as_str() {
             "listen" if scope.once(directive) => config.listen = listen_directive(directive, &mut scope)?,
             "chunk_size" if scope.once(directive) => config.chunk_size = natural(directive, CHUNK_SIZE)?,
+            "max_connections" if scope.once(directive) => {
+                config.max_connections = control_blocks::max_connections(directive)?
+            }
             "http_server" if scope.once(directive) => {
                 config.http_server = http_server(directive, &mut scope)?
+            }
+            "http_api" if scope.once(directive) => {
+                config.http_api = control_blocks::http_api(directive, &mut scope)?
             }
             "srt_server" if scope.once(directive) => {
                 config.srt_server = super::caster_blocks::srt_server(directive, &mut scope)?
@@ -55,7 +62,7 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
             name if process::is_process_directive(name) && scope.once(directive) => {
                 process::apply(&mut process, directive, &mut scope.warnings)?
             }
-            "listen" | "chunk_size" | "http_server" | "srt_server" => {}
+            "listen" | "chunk_size" | "max_connections" | "http_server" | "http_api" | "srt_server" => {}
             name if process::is_process_directive(name) => {}
             _ => scope.unsupported(directive),
         }
@@ -128,8 +135,11 @@ fn vhost(block: &Directive, name: String, parent: &mut Scope) -> Result<(Vhost, 
             "dvr" if scope.once(d) => vhost.dvr = super::media_blocks::dvr(d, &mut scope)?,
             "hls" if scope.once(d) => vhost.hls = super::media_blocks::hls(d, &mut scope)?,
             "dash" if scope.once(d) => vhost.dash = super::media_blocks::dash(d, &mut scope)?,
+            "http_hooks" if scope.once(d) => vhost.http_hooks = control_blocks::http_hooks(d, &mut scope)?,
+            "security" if scope.once(d) => vhost.security = control_blocks::security(d, &mut scope)?,
+            "refer" if scope.once(d) => vhost.refer = control_blocks::refer(d, &mut scope)?,
             "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux"
-            | "dvr" | "hls" => {}
+            | "dvr" | "hls" | "dash" | "http_hooks" | "security" | "refer" => {}
             _ => scope.unsupported(d),
         }
     }
@@ -399,8 +409,6 @@ mod tests {
         assert_eq!(
             warnings(&mapped),
             [
-                "srs.conf:1: `max_connections` is not supported: ignored",
-                "srs.conf:2: block `http_api { }` is not supported: ignored",
                 "srs.conf:5: `send_min_interval` in `play` is not supported: ignored",
                 "srs.conf:6: `fast_cache` in `http_remux` is not supported: ignored",
                 "srs.conf:6: `http_remux` is enabled but `http_server` is not: nothing serves it (as in SRS)",

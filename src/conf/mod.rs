@@ -11,6 +11,7 @@
 
 mod caster_blocks;
 pub mod classic;
+mod control_blocks;
 pub mod env;
 pub mod mapping;
 mod media_blocks;

@@ -118,9 +118,14 @@ fn config_expr(config: &Config) -> Expr {
     let mut fields = Vec::new();
     changed(&mut fields, "listen", &config.listen, &default.listen, |v| text(v));
     changed(&mut fields, "chunk_size", &config.chunk_size, &default.chunk_size, |v| natural(*v));
+    let max = (&config.max_connections, &default.max_connections);
+    changed(&mut fields, "max_connections", max.0, max.1, |v| natural(*v));
     changed(&mut fields, "http_server", &config.http_server, &default.http_server, |v| match v {
         Some(server) => Expr::Some(Box::new(http_server_expr(server))),
         None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
+    });
+    changed(&mut fields, "http_api", &config.http_api, &default.http_api, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.HttpApi")
     });
     changed(&mut fields, "srt_server", &config.srt_server, &default.srt_server, |v| match v {
         Some(server) => Expr::Some(Box::new(srt_server_expr(server))),
@@ -197,7 +202,27 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(dash) => Expr::Some(Box::new(node_block_expr("srs.classic.Dash", dash))),
         None => Expr::Lit("None srs.classic.Dash.Type".into()),
     });
+    changed(&mut fields, "http_hooks", &vhost.http_hooks, &default.http_hooks, |v| {
+        optional_node_block(v.as_ref(), "srs.HttpHooks")
+    });
+    changed(&mut fields, "security", &vhost.security, &default.security, |v| {
+        optional_node_block(v.as_ref(), "srs.Security")
+    });
+    changed(&mut fields, "refer", &vhost.refer, &default.refer, |v| {
+        optional_node_block(v.as_ref(), "srs.Refer")
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
+}
+
+/// `Some Block::{ .. }` (the whole record, see [`node_block_expr`]) or `None Block.Type`.
+fn optional_node_block<T: serde::Serialize + serde_dhall::StaticType>(
+    value: Option<&T>,
+    completion: &'static str,
+) -> Expr {
+    match value {
+        Some(value) => Expr::Some(Box::new(node_block_expr(completion, value))),
+        None => Expr::Lit(format!("None {completion}.Type")),
+    }
 }
 
 /// A block whose record is a node's own settings, written whole (`Block::{ every field }`):
@@ -313,6 +338,8 @@ fn render(expr: &Expr, column: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::hooks::HttpHooks;
+    use crate::control::security::{Refer, RuleAction, RuleMethod, Security, SecurityRule};
 
     #[test]
     fn defaults_print_as_empty_completions() {
@@ -377,7 +404,32 @@ mod tests {
                 dash_window_size: 3,
                 ..crate::nodes::dash_out::Config::default()
             }),
-            ..Vhost::default()
+            http_hooks: Some(HttpHooks {
+                on_publish: vec!["http://127.0.0.1:8085/a".into(), "http://127.0.0.1:8085/b".into()],
+                on_hls: vec!["http://h/\"$x\"".into()],
+                ..crate::conf::control_blocks::default_http_hooks()
+            }),
+            security: Some(Security {
+                enabled: true,
+                rules: vec![
+                    SecurityRule {
+                        action: RuleAction::Deny,
+                        method: RuleMethod::Play,
+                        target: "10.0.0.1".into(),
+                    },
+                    SecurityRule {
+                        action: RuleAction::Allow,
+                        method: RuleMethod::Publish,
+                        target: "all".into(),
+                    },
+                ],
+            }),
+            refer: Some(Refer {
+                enabled: true,
+                all: vec!["a.com".into()],
+                publish: Vec::new(),
+                play: vec![],
+            }),
         };
         let config = Config {
             listen: "127.0.0.1:1936".into(),
@@ -403,7 +455,12 @@ mod tests {
                 },
             ],
             vhosts: vec![vhost.clone(), Vhost::default()],
-            ..Config::default()
+            max_connections: 20,
+            http_api: Some(crate::nodes::http_api::Config {
+                listen: "127.0.0.1:1986".into(),
+                bearer_token: Some("t".into()),
+                ..crate::conf::control_blocks::default_http_api()
+            }),
         };
         assert_eq!(evaluate(&config), config);
         vhost.play.time_jitter = TimeJitter::Off;

@@ -1,0 +1,383 @@
+//! Mapping of the control blocks: global `max_connections` and `http_api { }`, vhost
+//! `http_hooks { }`, `security { }` and `refer { }`. Each block is one function: directives in,
+//! the record of its node (`HttpApi`) or of the vhost router's settings out, `None` when the
+//! block is disabled (SRS's `enabled` defaults to off for all four blocks).
+
+use super::mapping::Scope;
+use super::values::{bad, flag_default_off, flag_default_on, listen, natural, text};
+use super::{ConfError, Directive};
+use crate::control::hooks::HttpHooks;
+use crate::control::security::{Refer, RuleAction, RuleMethod, Security, SecurityRule};
+use crate::nodes::http_api::{self, ApiAuth, RawApi};
+
+/// Bounds on `max_connections` (SRS reads any integer; 0 would refuse every client).
+const MAX_CONNECTIONS: std::ops::RangeInclusive<u64> = 1..=10_000_000;
+
+/// The `HttpHooks` record's defaults for what srs.conf cannot say (`nodes/HttpHooks.dhall`).
+const HOOK_TIMEOUT_MS: u64 = 5_000;
+
+/// Global `max_connections N;`.
+pub(super) fn max_connections(directive: &Directive) -> Result<u64, ConfError> {
+    natural(directive, MAX_CONNECTIONS)
+}
+
+/// The `HttpApi` node's settings with SRS's defaults (`nodes/http_api.dhall`).
+pub(super) fn default_http_api() -> http_api::Config {
+    http_api::Config {
+        listen: "1985".into(),
+        crossdomain: true,
+        auth: ApiAuth { enabled: false, username: String::new(), password: String::new() },
+        bearer_token: None,
+        raw_api: RawApi { enabled: false, allow_reload: false },
+    }
+}
+
+/// Global `http_api { }`: `Some` when enabled.
+pub(super) fn http_api(block: &Directive, parent: &mut Scope) -> Result<Option<http_api::Config>, ConfError> {
+    let mut scope = parent.child("http_api");
+    let mut config = default_http_api();
+    let mut enabled = false;
+    for d in &block.children {
+        if !scope.once(d) {
+            continue;
+        }
+        match d.name.as_str() {
+            "enabled" => enabled = flag_default_off(d),
+            "listen" => config.listen = listen(d, &text(d)?)?,
+            "crossdomain" => config.crossdomain = flag_default_on(d),
+            "auth" => config.auth = api_auth(d, &mut scope)?,
+            "raw_api" => config.raw_api = raw_api(d, &mut scope)?,
+            "https" => scope.warn(d, "block `https { }` in `http_api`: no TLS yet, ignored".into()),
+            _ => scope.unsupported(d),
+        }
+    }
+    parent.absorb(scope);
+    Ok(enabled.then_some(config))
+}
+
+/// `http_api { auth { enabled; username; password; } }`.
+fn api_auth(block: &Directive, parent: &mut Scope) -> Result<ApiAuth, ConfError> {
+    let mut scope = parent.child("auth");
+    let mut auth = default_http_api().auth;
+    for d in &block.children {
+        if !scope.once(d) {
+            continue;
+        }
+        match d.name.as_str() {
+            "enabled" => auth.enabled = flag_default_off(d),
+            "username" => auth.username = text(d)?,
+            "password" => auth.password = text(d)?,
+            _ => scope.unsupported(d),
+        }
+    }
+    parent.absorb(scope);
+    Ok(auth)
+}
+
+/// `http_api { raw_api { enabled; allow_reload; } }` (`allow_query`/`allow_update` were
+/// removed from SRS and warn as unsupported).
+fn raw_api(block: &Directive, parent: &mut Scope) -> Result<RawApi, ConfError> {
+    let mut scope = parent.child("raw_api");
+    let mut raw = default_http_api().raw_api;
+    for d in &block.children {
+        if !scope.once(d) {
+            continue;
+        }
+        match d.name.as_str() {
+            "enabled" => raw.enabled = flag_default_off(d),
+            "allow_reload" => raw.allow_reload = flag_default_off(d),
+            _ => scope.unsupported(d),
+        }
+    }
+    parent.absorb(scope);
+    Ok(raw)
+}
+
+/// `HttpHooks` with no URL and SRS's `enabled on`.
+pub(super) fn default_http_hooks() -> HttpHooks {
+    HttpHooks {
+        enabled: true,
+        on_connect: Vec::new(),
+        on_close: Vec::new(),
+        on_publish: Vec::new(),
+        on_unpublish: Vec::new(),
+        on_play: Vec::new(),
+        on_stop: Vec::new(),
+        on_dvr: Vec::new(),
+        on_hls: Vec::new(),
+        timeout_ms: HOOK_TIMEOUT_MS,
+        allow_on_error: false,
+    }
+}
+
+/// Vhost `http_hooks { }`: `Some` when enabled; every `on_*` takes several URLs, kept in order.
+pub(super) fn http_hooks(block: &Directive, parent: &mut Scope) -> Result<Option<HttpHooks>, ConfError> {
+    let mut scope = parent.child("http_hooks");
+    let mut hooks = default_http_hooks();
+    let mut enabled = false;
+    for d in &block.children {
+        if !scope.once(d) {
+            continue;
+        }
+        let list = match d.name.as_str() {
+            "enabled" => {
+                enabled = flag_default_off(d);
+                continue;
+            }
+            "on_connect" => &mut hooks.on_connect,
+            "on_close" => &mut hooks.on_close,
+            "on_publish" => &mut hooks.on_publish,
+            "on_unpublish" => &mut hooks.on_unpublish,
+            "on_play" => &mut hooks.on_play,
+            "on_stop" => &mut hooks.on_stop,
+            "on_dvr" => &mut hooks.on_dvr,
+            "on_hls" => &mut hooks.on_hls,
+            _ => {
+                scope.unsupported(d);
+                continue;
+            }
+        };
+        *list = hook_urls(d, &mut scope)?;
+    }
+    parent.absorb(scope);
+    Ok(enabled.then_some(hooks))
+}
+
+/// The URLs of one `on_*` directive: http(s) only; https warns (no TLS client yet).
+fn hook_urls(directive: &Directive, scope: &mut Scope) -> Result<Vec<String>, ConfError> {
+    for url in &directive.args {
+        if url.starts_with("https://") {
+            let message = format!("`{url}`: no TLS client yet: this hook fails as if unreachable (denies)");
+            scope.warn(directive, message);
+        } else if !url.starts_with("http://") {
+            return Err(bad(directive, format!("`{url}` is not an http:// or https:// URL")));
+        }
+    }
+    Ok(directive.args.clone())
+}
+
+/// Vhost `security { }`: `Some` when enabled; `allow|deny publish|play TARGET` rules in order.
+pub(super) fn security(block: &Directive, parent: &mut Scope) -> Result<Option<Security>, ConfError> {
+    let mut scope = parent.child("security");
+    let mut security = Security { enabled: true, rules: Vec::new() };
+    let mut enabled = false;
+    for d in &block.children {
+        match d.name.as_str() {
+            "enabled" if scope.once(d) => enabled = flag_default_off(d),
+            "enabled" => {}
+            "allow" => security.rules.push(security_rule(d, RuleAction::Allow, &mut scope)?),
+            "deny" => security.rules.push(security_rule(d, RuleAction::Deny, &mut scope)?),
+            _ => scope.unsupported(d),
+        }
+    }
+    parent.absorb(scope);
+    Ok(enabled.then_some(security))
+}
+
+/// One `allow|deny publish|play all|ip|cidr;` line (SRS reads one target; extras warn).
+fn security_rule(d: &Directive, action: RuleAction, scope: &mut Scope) -> Result<SecurityRule, ConfError> {
+    let method = match d.arg0() {
+        "publish" => RuleMethod::Publish,
+        "play" => RuleMethod::Play,
+        _ => return Err(bad(d, "write `publish` or `play`, then `all`, an IP or an IPv4 CIDR".into())),
+    };
+    let target = d.args.get(1).cloned().ok_or_else(|| bad(d, "missing `all`, an IP or a CIDR".into()))?;
+    for extra in d.args.iter().skip(2) {
+        scope.warn(d, format!("`{}`: SRS reads one target per rule; `{extra}` is ignored", d.name));
+    }
+    let rule = SecurityRule { action, method, target };
+    Security { enabled: true, rules: vec![rule.clone()] }.validate().map_err(|reason| bad(d, reason))?;
+    Ok(rule)
+}
+
+/// Vhost `refer { }`: `Some` when enabled; `all`, `publish`, `play` list domains.
+pub(super) fn refer(block: &Directive, parent: &mut Scope) -> Result<Option<Refer>, ConfError> {
+    let mut scope = parent.child("refer");
+    let mut refer = Refer { enabled: true, all: Vec::new(), publish: Vec::new(), play: Vec::new() };
+    let mut enabled = false;
+    for d in &block.children {
+        if !scope.once(d) {
+            continue;
+        }
+        match d.name.as_str() {
+            "enabled" => enabled = flag_default_off(d),
+            "all" => refer.all = d.args.clone(),
+            "publish" => refer.publish = d.args.clone(),
+            "play" => refer.play = d.args.clone(),
+            _ => scope.unsupported(d),
+        }
+    }
+    parent.absorb(scope);
+    Ok(enabled.then_some(refer))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::mapping::{map, Mapped};
+    use super::super::parse::parse_text;
+    use super::*;
+
+    fn map_text(text: &str) -> Result<Mapped, String> {
+        let reader = |_: &Path| Err(std::io::ErrorKind::NotFound.into());
+        let tree = parse_text(text, Path::new("srs.conf"), &reader).map_err(|e| e.to_string())?;
+        map(&tree).map_err(|e| e.to_string())
+    }
+
+    fn warnings(mapped: &Mapped) -> Vec<String> {
+        mapped.warnings.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn max_connections_is_mapped_and_bounded() {
+        assert_eq!(map_text("max_connections 20;\n").unwrap().config.max_connections, 20);
+        assert_eq!(map_text("").unwrap().config.max_connections, 1000, "SRS's default");
+        let error = map_text("max_connections 0;\n").unwrap_err();
+        assert!(error.starts_with("srs.conf:1: `max_connections`: bad value `0`"), "{error}");
+    }
+
+    #[test]
+    fn http_api_block_maps_every_directive() {
+        let mapped = map_text(
+            "http_api {\n enabled on;\n listen 127.0.0.1:1986;\n crossdomain off;\n\
+             auth { enabled on; username admin; password secret; }\n\
+             raw_api { enabled on; allow_reload on; allow_query on; }\n\
+             https { enabled on; listen 1990; }\n}\n",
+        )
+        .unwrap();
+        let api = mapped.config.http_api.clone().expect("enabled");
+        assert_eq!(api.listen, "127.0.0.1:1986");
+        assert!(!api.crossdomain);
+        assert_eq!(api.auth, ApiAuth { enabled: true, username: "admin".into(), password: "secret".into() });
+        assert_eq!(api.raw_api, RawApi { enabled: true, allow_reload: true });
+        assert_eq!(api.bearer_token, None);
+        assert_eq!(
+            warnings(&mapped),
+            [
+                "srs.conf:6: `allow_query` in `raw_api` is not supported: ignored",
+                "srs.conf:7: block `https { }` in `http_api`: no TLS yet, ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn http_api_defaults_and_truth_rules() {
+        let api = map_text("http_api { enabled on; }\n").unwrap().config.http_api.expect("enabled");
+        assert_eq!(api, default_http_api());
+        assert_eq!((api.listen.as_str(), api.crossdomain), ("1985", true));
+        let api = map_text("http_api { enabled on; crossdomain no; auth { enabled yes; } }\n")
+            .unwrap()
+            .config
+            .http_api
+            .expect("enabled");
+        assert!(api.crossdomain, "prefer true: only `off` disables");
+        assert!(!api.auth.enabled, "prefer false: only `on` enables");
+        assert!(map_text("http_api { listen 1986; }\n").unwrap().config.http_api.is_none());
+        assert!(map_text("http_api { enabled yes; }\n").unwrap().config.http_api.is_none());
+    }
+
+    #[test]
+    fn http_hooks_keep_several_urls_per_event_in_order() {
+        let mapped = map_text(
+            "vhost v {\n http_hooks {\n  enabled on;\n  on_connect http://a/c http://b/c;\n  on_close http://a/x;\n\
+             \x20 on_publish http://a/p http://b/p http://c/p;\n  on_unpublish http://a/u;\n  on_play http://a/pl;\n\
+             \x20 on_stop http://a/s;\n  on_dvr http://a/d;\n  on_hls http://a/h;\n\
+             \x20 on_hls_notify http://a/[app]/[stream];\n }\n}\n",
+        )
+        .unwrap();
+        let hooks = mapped.config.vhosts[0].http_hooks.clone().expect("enabled");
+        assert_eq!(hooks.on_connect, ["http://a/c", "http://b/c"]);
+        assert_eq!(hooks.on_publish, ["http://a/p", "http://b/p", "http://c/p"]);
+        assert_eq!(
+            (hooks.on_close, hooks.on_unpublish, hooks.on_play, hooks.on_stop, hooks.on_dvr, hooks.on_hls),
+            (
+                vec!["http://a/x".to_owned()],
+                vec!["http://a/u".to_owned()],
+                vec!["http://a/pl".to_owned()],
+                vec!["http://a/s".to_owned()],
+                vec!["http://a/d".to_owned()],
+                vec!["http://a/h".to_owned()]
+            )
+        );
+        assert_eq!((hooks.timeout_ms, hooks.allow_on_error), (HOOK_TIMEOUT_MS, false));
+        assert_eq!(
+            warnings(&mapped),
+            ["srs.conf:12: `on_hls_notify` in `http_hooks` is not supported: ignored"]
+        );
+    }
+
+    #[test]
+    fn http_hooks_are_off_unless_enabled_and_urls_are_checked() {
+        let off = map_text("vhost v { http_hooks { on_publish http://a/p; } }\n").unwrap();
+        assert!(off.config.vhosts[0].http_hooks.is_none(), "SRS's default is off");
+        let off = map_text("vhost v { http_hooks { enabled yes; on_publish http://a/p; } }\n").unwrap();
+        assert!(off.config.vhosts[0].http_hooks.is_none(), "prefer false");
+        let error = map_text("vhost v {\n http_hooks { enabled on; on_play ftp://a/p; }\n}\n").unwrap_err();
+        assert_eq!(
+            error,
+            "srs.conf:2: `on_play`: bad value `ftp://a/p`: `ftp://a/p` is not an http:// or https:// URL"
+        );
+        let tls = map_text("vhost v { http_hooks { enabled on; on_play https://a/p; } }\n").unwrap();
+        assert_eq!(tls.config.vhosts[0].http_hooks.as_ref().unwrap().on_play, ["https://a/p"]);
+        assert!(warnings(&tls)[0].contains("no TLS client yet"), "{:?}", warnings(&tls));
+    }
+
+    #[test]
+    fn security_rules_keep_their_order() {
+        let mapped = map_text(
+            "vhost v {\n security {\n  enabled on;\n  deny play 10.0.0.1;\n  allow play all;\n\
+             \x20 allow publish 127.0.0.0/8 10.0.0.2;\n  deny publish all;\n  seo on;\n }\n}\n",
+        )
+        .unwrap();
+        let security = mapped.config.vhosts[0].security.clone().expect("enabled");
+        let rule = |action, method, target: &str| SecurityRule { action, method, target: target.into() };
+        use RuleAction::{Allow, Deny};
+        use RuleMethod::{Play, Publish};
+        assert_eq!(
+            security,
+            Security {
+                enabled: true,
+                rules: vec![
+                    rule(Deny, Play, "10.0.0.1"),
+                    rule(Allow, Play, "all"),
+                    rule(Allow, Publish, "127.0.0.0/8"),
+                    rule(Deny, Publish, "all"),
+                ],
+            }
+        );
+        assert_eq!(
+            warnings(&mapped),
+            [
+                "srs.conf:6: `allow`: SRS reads one target per rule; `10.0.0.2` is ignored",
+                "srs.conf:8: `seo` in `security` is not supported: ignored",
+            ]
+        );
+        let off = map_text("vhost v { security { allow play all; } }\n").unwrap();
+        assert!(off.config.vhosts[0].security.is_none(), "SRS's default is off");
+        let error = map_text("vhost v { security { enabled on; allow record all; } }\n").unwrap_err();
+        assert!(error.contains("`allow`: bad value `record all`"), "{error}");
+        let error = map_text("vhost v { security { enabled on; deny play localhost; } }\n").unwrap_err();
+        assert!(error.ends_with("write `all`, an IP or an IPv4 CIDR"), "{error}");
+    }
+
+    #[test]
+    fn refer_lists_domains_per_method() {
+        let mapped = map_text(
+            "vhost v { refer { enabled on; all a.com b.com; publish p.com; play c.com; } }\n\
+             vhost w { refer { all a.com; } }\n",
+        )
+        .unwrap();
+        let refer = mapped.config.vhosts[0].refer.clone().expect("enabled");
+        assert_eq!(
+            (refer.all, refer.publish, refer.play),
+            (
+                vec!["a.com".to_owned(), "b.com".to_owned()],
+                vec!["p.com".to_owned()],
+                vec!["c.com".to_owned()]
+            )
+        );
+        assert!(mapped.config.vhosts[1].refer.is_none(), "SRS's default is off");
+        assert!(mapped.warnings.is_empty(), "{:?}", warnings(&mapped));
+    }
+}
