@@ -1,2 +1,2 @@
---| File containers: FLV, MPEG-TS, MP4 (ISO BMFF).
-< Flv | Ts | Mp4 >
+--| File containers: FLV, MPEG-TS, MP4 (ISO BMFF); HLS (VOD playlist) and DASH (static MPD) as outputs.
+< Flv | Ts | Mp4 | Hls | Dash >

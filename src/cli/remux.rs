@@ -1,5 +1,5 @@
 //! `srs remux IN OUT`: a generated file-to-file graph (`FileIn → FileOut`) run by the same engine
-//! as the server. Formats come from the extensions (FLV, MPEG-TS, MP4); `--format` overrides the
+//! as the server. Formats come from the extensions (FLV, MPEG-TS, MP4; HLS VOD `.m3u8` and static DASH `.mpd` as outputs); `--format` overrides the
 //! output's. A progress bar shows on a terminal; a damaged input exits non-zero and leaves an
 //! output that plays up to the damage.
 
@@ -23,16 +23,20 @@ pub struct RemuxArgs {
     /// Paces the input in real time, like a live source.
     #[arg(long)]
     pub realtime: bool,
-    /// Output container whatever the output's extension: flv, ts or mp4.
+    /// Output container whatever the output's extension: flv, ts, mp4, hls (.m3u8) or dash (.mpd).
     #[arg(long, value_parser = parse_format)]
     pub format: Option<FileFormat>,
     /// MP4 layout: fragmented (default; playable if interrupted), classic or faststart.
     #[arg(long, value_parser = parse_mp4_layout, default_value = "fragmented")]
     pub mp4_layout: Mp4Layout,
+    /// HLS and DASH: segments are cut at the first video keyframe at least this many seconds in.
+    #[arg(long, default_value_t = file_out::DEFAULT_SEGMENT_DURATION)]
+    pub segment_duration: f64,
 }
 
 fn parse_format(name: &str) -> Result<FileFormat, String> {
-    FileFormat::from_name(name).ok_or_else(|| format!("unknown format `{name}` (known: flv, ts, mp4)"))
+    FileFormat::from_name(name)
+        .ok_or_else(|| format!("unknown format `{name}` (known: flv, ts, mp4, hls, dash)"))
 }
 
 fn parse_mp4_layout(name: &str) -> Result<Mp4Layout, String> {
@@ -64,6 +68,7 @@ pub fn remux_graph(args: &RemuxArgs) -> GraphFile {
                     path: text(&args.output),
                     format: args.format,
                     mp4_layout: args.mp4_layout,
+                    segment_duration: args.segment_duration,
                 }),
             },
         ],

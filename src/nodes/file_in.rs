@@ -51,7 +51,13 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), String> {
         self.stream_key()?;
-        super::file_format(&self.path).map(|_| ()).map_err(|e| format!("field `path`: {e}"))
+        match super::file_format(&self.path) {
+            Ok(FileFormat::Hls | FileFormat::Dash) => {
+                Err(format!("field `path`: `{}` is an output format only", self.path))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("field `path`: {e}")),
+        }
     }
 }
 
@@ -91,6 +97,9 @@ pub async fn run(engine: Engine, node: NodeIndex, config: Config) {
                 FileFormat::Flv => publish_flv(&engine, &config.path, &mut emitter).await,
                 FileFormat::Ts => publish_ts(&engine, &config.path, &mut emitter).await,
                 FileFormat::Mp4 => publish_mp4(&engine, &config.path, &mut emitter).await,
+                FileFormat::Hls | FileFormat::Dash => {
+                    Err(format!("{format:?} is an output format only: cannot read it"))
+                }
             }
         };
         let result = tokio::select! {

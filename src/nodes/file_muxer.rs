@@ -62,7 +62,9 @@ impl FileMuxer {
     pub fn new(format: FileFormat, mp4_layout: Mp4Layout) -> FileMuxer {
         let container = match (format, mp4_layout) {
             (FileFormat::Flv, _) => Container::Flv(FramesToFlv::default()),
-            (FileFormat::Ts, _) => Container::Ts(None),
+            // Segmented outputs are written by `file_vod.rs`; were one to come here, it would get
+            // the MPEG-TS its segments are made of.
+            (FileFormat::Ts | FileFormat::Hls | FileFormat::Dash, _) => Container::Ts(None),
             (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
             (FileFormat::Mp4, Mp4Layout::Classic | Mp4Layout::Faststart) => Container::Classic(None),
         };

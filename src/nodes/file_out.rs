@@ -1,4 +1,6 @@
-//! `FileOut`: writes each stream to a file: FLV, MPEG-TS or MP4 by extension (or `format`).
+//! `FileOut`: writes each stream to a file: FLV, MPEG-TS or MP4 by extension (or `format`), or a
+//! VOD: an HLS playlist (`.m3u8`) or static DASH MPD (`.mpd`) with segments of `segment_duration`
+//! seconds beside it (`file_vod.rs`; the playlist/MPD appears when the stream ends).
 //!
 //! `path` is an SRS template (`[vhost] [app] [stream] [timestamp] [2006] [01] [02] ...`). The file
 //! is written under `<path>.tmp` and renamed when the stream ends. MP4 is fragmented by default
@@ -14,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
+use super::dash_out;
 use super::file_muxer::Mp4Layout;
+use super::file_vod::{dash_config, HlsVodWriter};
 use super::file_writer::MediaFileWriter;
 use super::path_template::fill_path;
 use super::FileFormat;
@@ -30,12 +34,24 @@ pub struct Config {
     pub format: Option<FileFormat>,
     /// How MP4 files are laid out: `Fragmented` (default), `Classic` or `Faststart`.
     pub mp4_layout: Mp4Layout,
+    /// HLS and DASH: a segment ends at the first video keyframe at least this many seconds in.
+    pub segment_duration: f64,
 }
+
+/// HLS and DASH segments' target duration, seconds (Apple's recommendation for VOD).
+pub const DEFAULT_SEGMENT_DURATION: f64 = 6.0;
+/// Shorter segments would make the live cutting rules drop some.
+const MIN_SEGMENT_DURATION: f64 = 0.5;
 
 impl Config {
     /// The output path and layout, with SRS's defaults otherwise.
     pub fn new(path: String) -> Config {
-        Config { path, format: None, mp4_layout: Mp4Layout::Fragmented }
+        Config {
+            path,
+            format: None,
+            mp4_layout: Mp4Layout::Fragmented,
+            segment_duration: DEFAULT_SEGMENT_DURATION,
+        }
     }
 
     pub fn format(&self) -> Result<FileFormat, String> {
@@ -46,7 +62,14 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        self.format().map(|_| ()).map_err(|e| format!("field `path`: {e}"))
+        self.format().map_err(|e| format!("field `path`: {e}"))?;
+        if !(self.segment_duration.is_finite() && self.segment_duration >= MIN_SEGMENT_DURATION) {
+            return Err(format!(
+                "field `segment_duration` is {}: give at least {MIN_SEGMENT_DURATION} seconds",
+                self.segment_duration
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -61,6 +84,15 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         Err(e) => return ctx.engine.report_failure(format!("node `{}`: {e}", ctx.name())),
     };
     let path = fill_path(&config.path, &ctx.key, std::time::SystemTime::now());
+    match format {
+        FileFormat::Hls => {
+            return run_hls(ctx, HlsVodWriter::new(path, config.segment_duration), input).await
+        }
+        FileFormat::Dash => {
+            return dash_out::run(ctx, dash_config(&path, config.segment_duration), input).await
+        }
+        FileFormat::Flv | FileFormat::Ts | FileFormat::Mp4 => {}
+    }
     let mut writer = match MediaFileWriter::create(path.clone(), format, config.mp4_layout).await {
         Ok(writer) => writer,
         Err(e) => return ctx.engine.report_failure(format!("{}: {e}", path.display())),
@@ -85,5 +117,33 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
             "file written"
         ),
         Err(e) => ctx.engine.report_failure(format!("{}: cannot finish the file: {e}", path.display())),
+    }
+}
+
+/// HLS VOD: segments as they close, the playlist when the input ends (or breaks off).
+async fn run_hls(ctx: StreamCtx, mut writer: HlsVodWriter, mut input: mpsc::Receiver<MediaEvent>) {
+    while let Some(event) = input.recv().await {
+        let result = match &event {
+            MediaEvent::Description(description) => writer.on_description(description).await,
+            MediaEvent::Frame(frame) => writer.on_frame(frame).await,
+            MediaEvent::Metadata(_) => Ok(()),
+            MediaEvent::End => break,
+        };
+        if let Err(e) = result {
+            ctx.engine.report_failure(format!("{}: {e}", writer.playlist_path().display()));
+            while input.recv().await.is_some_and(|event| event != MediaEvent::End) {}
+            return;
+        }
+    }
+    match writer.finish().await {
+        Ok(n_segments) => tracing::info!(
+            stream = %ctx.key,
+            playlist = %writer.playlist_path().display(),
+            n_segments,
+            "hls vod written"
+        ),
+        Err(e) => {
+            ctx.engine.report_failure(format!("{}: cannot finish: {e}", writer.playlist_path().display()))
+        }
     }
 }

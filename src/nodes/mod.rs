@@ -9,6 +9,7 @@ pub mod dvr;
 pub mod file_in;
 pub mod file_muxer;
 pub mod file_out;
+pub mod file_vod;
 pub mod file_writer;
 pub mod flv_frames;
 pub mod flv_post_in;
@@ -209,6 +210,10 @@ pub enum FileFormat {
     Flv,
     Ts,
     Mp4,
+    /// An HLS VOD playlist (`.m3u8`) with MPEG-TS segments beside it.
+    Hls,
+    /// A static MPEG-DASH presentation (`.mpd`) with fMP4 segments in a folder beside it.
+    Dash,
 }
 
 impl FileFormat {
@@ -217,6 +222,10 @@ impl FileFormat {
             FileFormat::Flv => rtmp_in::rtmp_caps(),
             FileFormat::Ts => Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]),
             FileFormat::Mp4 => Caps::any(),
+            FileFormat::Hls => Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]),
+            FileFormat::Dash => {
+                Caps::new(&[Codec::H264, Codec::H265, Codec::Av1], &[Codec::Aac, Codec::Opus, Codec::Mp3])
+            }
         }
     }
 
@@ -226,6 +235,8 @@ impl FileFormat {
             "flv" => Some(FileFormat::Flv),
             "ts" | "mpegts" => Some(FileFormat::Ts),
             "mp4" => Some(FileFormat::Mp4),
+            "hls" | "m3u8" => Some(FileFormat::Hls),
+            "dash" | "mpd" => Some(FileFormat::Dash),
             _ => None,
         }
     }
@@ -238,7 +249,11 @@ pub fn file_format(path: &str) -> Result<FileFormat, String> {
         "flv" => Ok(FileFormat::Flv),
         "ts" => Ok(FileFormat::Ts),
         "mp4" | "m4a" | "m4v" | "mov" => Ok(FileFormat::Mp4),
-        other => Err(format!("unknown file format `.{other}` (known: .flv, .ts, .mp4, .m4a, .m4v, .mov)")),
+        "m3u8" => Ok(FileFormat::Hls),
+        "mpd" => Ok(FileFormat::Dash),
+        other => Err(format!(
+            "unknown file format `.{other}` (known: .flv, .ts, .mp4, .m4a, .m4v, .mov, .m3u8, .mpd)"
+        )),
     }
 }
 
