@@ -64,6 +64,7 @@ fn graph(rtmp: u16, api: u16, hooks: Option<u16>) -> GraphFile {
                     },
                     bearer_token: None,
                     raw_api: http_api::RawApi { enabled: false, allow_reload: false },
+                    tls: None,
                 }),
             ),
         ],

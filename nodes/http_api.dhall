@@ -9,6 +9,7 @@
     , auth : { enabled : Bool, username : Text, password : Text }
     , bearer_token : Optional Text
     , raw_api : { enabled : Bool, allow_reload : Bool }
+    , tls : Optional (./TlsFiles.dhall).Type
     }
 , default =
   { listen = "1985"
@@ -16,5 +17,6 @@
   , auth = { enabled = False, username = "", password = "" }
   , bearer_token = None Text
   , raw_api = { enabled = False, allow_reload = False }
+  , tls = None (./TlsFiles.dhall).Type
   }
 }

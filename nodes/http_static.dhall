@@ -4,7 +4,18 @@
 --  It takes no media edges.
 --
 --  srs.node "http_server" (srs.Node.HttpStatic srs.HttpStatic::{ listen = "8080", dir = "./objs/nginx/html" })
-{ Type = { listen : Text, dir : Text, mount : Text, crossdomain : Bool }
+{ Type =
+    { listen : Text
+    , dir : Text
+    , mount : Text
+    , crossdomain : Bool
+    , tls : Optional (./TlsFiles.dhall).Type
+    }
 , default =
-  { listen = "8080", dir = "./objs/nginx/html", mount = "/", crossdomain = True }
+  { listen = "8080"
+  , dir = "./objs/nginx/html"
+  , mount = "/"
+  , crossdomain = True
+  , tls = None (./TlsFiles.dhall).Type
+  }
 }

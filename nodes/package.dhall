@@ -28,6 +28,7 @@
 , HttpHooks = ./HttpHooks.dhall
 , Refer = ./Refer.dhall
 , Security = ./Security.dhall
+, TlsFiles = ./TlsFiles.dhall
 , Node = ./Node.dhall
 , NamedNode = ./NamedNode.dhall
 , Graph = ./Graph.dhall

@@ -19,6 +19,8 @@ let SrtServer = ./SrtServer.dhall
 
 let NamedNode = ../NamedNode.dhall
 
+let TlsFiles = (../TlsFiles.dhall).Type
+
 let Node = ../Node.dhall
 
 let Edge = ../Edge.dhall
@@ -79,6 +81,7 @@ let httpRemuxNodes =
                                 { listen = server.listen
                                 , mount = remux.mount
                                 , crossdomain = server.crossdomain
+                                , tls = None TlsFiles
                                 }
                             )
                         ]
@@ -149,6 +152,7 @@ let httpServerNodes =
                         , dir = server.dir
                         , mount = "/"
                         , crossdomain = server.crossdomain
+                        , tls = None TlsFiles
                         }
                     )
                 ]

@@ -29,6 +29,7 @@ pub(super) fn default_http_api() -> http_api::Config {
         auth: ApiAuth { enabled: false, username: String::new(), password: String::new() },
         bearer_token: None,
         raw_api: RawApi { enabled: false, allow_reload: false },
+        tls: None,
     }
 }
 
@@ -47,7 +48,11 @@ pub(super) fn http_api(block: &Directive, parent: &mut Scope) -> Result<Option<h
             "crossdomain" => config.crossdomain = flag_default_on(d),
             "auth" => config.auth = api_auth(d, &mut scope)?,
             "raw_api" => config.raw_api = raw_api(d, &mut scope)?,
-            "https" => scope.warn(d, "block `https { }` in `http_api`: no TLS yet, ignored".into()),
+            "https" => scope.warn(
+                d,
+                "block `https { }` in `http_api`: not mapped yet (give a graph's `HttpApi` a `tls`), ignored"
+                    .into(),
+            ),
             _ => scope.unsupported(d),
         }
     }
@@ -256,7 +261,7 @@ mod tests {
             warnings(&mapped),
             [
                 "srs.conf:6: `allow_query` in `raw_api` is not supported: ignored",
-                "srs.conf:7: block `https { }` in `http_api`: no TLS yet, ignored",
+                "srs.conf:7: block `https { }` in `http_api`: not mapped yet (give a graph's `HttpApi` a `tls`), ignored",
             ]
         );
     }

@@ -221,6 +221,7 @@ fn http_remux(block: &Directive, parent: &mut Scope) -> Result<Option<HttpRemux>
                     listen: String::new(),
                     mount: remux.mount.clone(),
                     crossdomain: true,
+                    tls: None,
                 };
                 node.validate().map_err(|reason| bad(d, reason.replace("field `mount` ", "")))?;
             }

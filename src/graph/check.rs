@@ -223,6 +223,12 @@ fn check_listeners(file: &GraphFile, error: &mut impl FnMut(String)) {
                          nodes sharing a {} server must use the same address",
                         a.addr, b.addr, a.protocol
                     ));
+                } else if a.tls != b.tls {
+                    error(format!(
+                        "listener conflict on {}: nodes `{a_name}` and `{b_name}` share an http server but \
+                         differ in `tls`; give them the same `tls` (or another port)",
+                        a.addr
+                    ));
                 } else if a.exclusive_role.is_some() && a.exclusive_role == b.exclusive_role {
                     error(format!(
                         "listener conflict on {}: nodes `{a_name}` and `{b_name}` both take the {} role; \
@@ -353,8 +359,28 @@ mod tests {
                 listen: "8080".into(),
                 mount: mount.into(),
                 crossdomain: true,
+                tls: None,
             }),
         }
+    }
+
+    #[test]
+    fn http_nodes_sharing_an_address_must_agree_on_tls() {
+        let plain = remux_node("[app]/[stream].flv");
+        let mut secure = remux_node("[app]/[stream].ts");
+        secure.name = "secure".into();
+        if let NodeSpec::HttpRemux(config) = &mut secure.node {
+            config.tls = Some(crate::graph::TlsFiles { cert: "a.crt".into(), key: "a.key".into() });
+        }
+        let file = GraphFile { nodes: vec![plain, secure], edges: vec![] };
+        let mut problems = Vec::new();
+        check_listeners(&file, &mut |message| problems.push(message));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("`rtc` and `secure`") && problems[0].contains("`tls`"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]
@@ -388,6 +414,7 @@ mod tests {
                 },
                 bearer_token: None,
                 raw_api: crate::nodes::http_api::RawApi { enabled: false, allow_reload: false },
+                tls: None,
             }),
         };
         let alone = GraphFile { nodes: vec![api.clone()], edges: vec![] };

@@ -18,6 +18,19 @@ pub struct Listen {
     pub protocol: &'static str,
     /// A role only one node may hold on one address (e.g. "rtmp publish"), if any.
     pub exclusive_role: Option<&'static str>,
+    /// TLS on this address (HTTPS): every node sharing the server must name the same files.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of a TLS listener: `tls = Some { cert = "./conf/server.crt", key = "./conf/server.key" }`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize, serde_dhall::StaticType,
+)]
+pub struct TlsFiles {
+    /// The certificate chain (PEM), leaf first.
+    pub cert: String,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: String,
 }
 
 impl fmt::Display for Listen {
@@ -26,7 +39,8 @@ impl fmt::Display for Listen {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
         };
-        write!(f, "{} {}/{}", self.protocol, self.addr, transport)
+        let secure = if self.tls.is_some() { "s" } else { "" };
+        write!(f, "{}{secure} {}/{}", self.protocol, self.addr, transport)
     }
 }
 

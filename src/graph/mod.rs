@@ -16,7 +16,7 @@ pub mod stream_key;
 
 pub use check::{check, CheckReport, CheckedGraph, Problem, Severity};
 pub use engine::Engine;
-pub use listen::{Listen, Transport};
+pub use listen::{Listen, TlsFiles, Transport};
 pub use load::{load_file, LoadError};
 pub use model::{Edge, GraphFile, NamedNode};
 pub use port::{Caps, Ports};

@@ -41,7 +41,13 @@ pub fn ports() -> Ports {
 
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "http", exclusive_role: Some("flv post") }])
+    Ok(vec![Listen {
+        addr,
+        transport: Transport::Tcp,
+        protocol: "http",
+        exclusive_role: Some("flv post"),
+        tls: None,
+    }])
 }
 
 /// SRS's `ERROR_SYSTEM_STREAM_BUSY`, quoted in the 409 answer.

@@ -32,6 +32,8 @@ pub struct Config {
     pub listen: String,
     /// Answer with CORS headers and OPTIONS 200 (SRS `crossdomain`).
     pub crossdomain: bool,
+    /// Serve HTTPS on `listen` with these PEM files (every node on the address must agree).
+    pub tls: Option<crate::graph::TlsFiles>,
     /// HTTP Basic auth for `/api/` paths (SRS `auth`).
     pub auth: ApiAuth,
     /// Also accept `Authorization: Bearer <token>` (beyond SRS).
@@ -62,7 +64,13 @@ pub fn ports() -> Ports {
 
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "http", exclusive_role: Some("http api") }])
+    Ok(vec![Listen {
+        addr,
+        transport: Transport::Tcp,
+        protocol: "http",
+        exclusive_role: Some("http api"),
+        tls: config.tls.clone(),
+    }])
 }
 
 /// The API's routes on its HTTP server.

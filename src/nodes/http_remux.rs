@@ -41,6 +41,8 @@ pub struct Config {
     pub mount: String,
     /// Answer with CORS headers (SRS `http_server.crossdomain`).
     pub crossdomain: bool,
+    /// Serve HTTPS on `listen` with these PEM files (every node on the address must agree).
+    pub tls: Option<crate::graph::TlsFiles>,
 }
 
 /// The container a mount serves.
@@ -90,7 +92,13 @@ pub fn ports(config: &Config) -> Ports {
 
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "http", exclusive_role: None }])
+    Ok(vec![Listen {
+        addr,
+        transport: Transport::Tcp,
+        protocol: "http",
+        exclusive_role: None,
+        tls: config.tls.clone(),
+    }])
 }
 
 /// Runs the serializer of one stream: frames in, packets into the stream's hub.
@@ -265,7 +273,8 @@ mod tests {
 
     #[test]
     fn format_follows_the_extension() {
-        let config = |mount: &str| Config { listen: "8080".into(), mount: mount.into(), crossdomain: true };
+        let config =
+            |mount: &str| Config { listen: "8080".into(), mount: mount.into(), crossdomain: true, tls: None };
         assert_eq!(config("[vhost]/[app]/[stream].flv").format(), Ok(RemuxFormat::Flv));
         assert_eq!(config("[app]/[stream].mp3").format(), Ok(RemuxFormat::Mp3));
         assert!(config("[app]/[stream].mp4").validate().is_err());

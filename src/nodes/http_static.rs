@@ -39,6 +39,8 @@ pub struct Config {
     pub mount: String,
     /// Answer with CORS headers (SRS `http_server.crossdomain`).
     pub crossdomain: bool,
+    /// Serve HTTPS on `listen` with these PEM files (every node on the address must agree).
+    pub tls: Option<crate::graph::TlsFiles>,
 }
 
 impl Config {
@@ -56,7 +58,13 @@ pub fn ports() -> Ports {
 
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "http", exclusive_role: None }])
+    Ok(vec![Listen {
+        addr,
+        transport: Transport::Tcp,
+        protocol: "http",
+        exclusive_role: None,
+        tls: config.tls.clone(),
+    }])
 }
 
 /// Longest a blocked LL-HLS request waits when the playlist states no target duration yet.

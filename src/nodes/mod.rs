@@ -283,6 +283,8 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     let mut fallback_routes: BTreeMap<SocketAddr, Vec<Arc<dyn HttpRoute>>> = BTreeMap::new();
     let mut srt_servers: BTreeMap<SocketAddr, SrtServerPlan> = BTreeMap::new();
     let first_start = !state.started;
+    // Certificates are read before any port is bound, so a bad path fails the start cleanly.
+    let mut http_tls = http_tls_plan(&graph)?;
     for index in graph.dag.node_indices() {
         let named = graph.node(index);
         let spec = &named.node;
@@ -354,15 +356,16 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     }
     for (addr, table) in &state.http {
         if !http_routes.contains_key(addr) {
-            table.replace(Vec::new());
+            table.replace(Vec::new(), None);
         }
     }
     for (addr, routes) in http_routes {
+        let tls = http_tls.remove(&addr).flatten();
         if let Some(table) = state.http.get(&addr) {
-            table.replace(routes);
+            table.replace(routes, tls);
             continue;
         }
-        let table = crate::servers::http::RouteTable::new(routes);
+        let table = crate::servers::http::RouteTable::new(routes, tls);
         crate::servers::http::serve(engine, addr, Arc::clone(&table))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for http on {addr}: {e}"))?;
@@ -375,6 +378,44 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot listen for srt on udp {addr}: {e}"))?;
     }
     Ok(())
+}
+
+/// The TLS acceptor of every HTTP address (`None` for plain HTTP), built from the PEM files the
+/// nodes name; fails naming two nodes of one address that disagree, or the node whose files
+/// cannot be read.
+fn http_tls_plan(
+    graph: &crate::graph::CheckedGraph,
+) -> anyhow::Result<BTreeMap<SocketAddr, Option<tokio_rustls::TlsAcceptor>>> {
+    let mut chosen: BTreeMap<SocketAddr, (&str, Option<crate::graph::TlsFiles>)> = BTreeMap::new();
+    for index in graph.dag.node_indices() {
+        let named = graph.node(index);
+        let listens = named.node.listens().map_err(anyhow::Error::msg)?;
+        for listen in listens.into_iter().filter(|listen| listen.protocol == "http") {
+            match chosen.get(&listen.addr) {
+                Some((first, tls)) if *tls != listen.tls => anyhow::bail!(
+                    "http nodes `{first}` and `{}` share {} but differ in `tls`; give them the same `tls`",
+                    named.name,
+                    listen.addr
+                ),
+                Some(_) => {}
+                None => {
+                    chosen.insert(listen.addr, (&named.name, listen.tls));
+                }
+            }
+        }
+    }
+    let mut plan = BTreeMap::new();
+    for (addr, (name, tls)) in chosen {
+        let acceptor = match tls {
+            Some(files) => Some(
+                crate::servers::tls::acceptor(&files)
+                    .map_err(|e| anyhow::anyhow!("node `{name}` (https on {addr}): {e}"))?,
+            ),
+            None => None,
+        };
+        plan.insert(addr, acceptor);
+    }
+    Ok(plan)
 }
 
 /// The SRT nodes of one address: their routes and the settings they must agree on.

@@ -68,6 +68,7 @@ pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
         transport: Transport::Udp,
         protocol: "mpegts-udp",
         exclusive_role: Some("mpegts-udp stream"),
+        tls: None,
     }])
 }
 

@@ -41,5 +41,6 @@ pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
         transport: Transport::Tcp,
         protocol: "rtmp",
         exclusive_role: Some("rtmp publish"),
+        tls: None,
     }])
 }

@@ -37,7 +37,13 @@ pub fn ports() -> Ports {
 
 pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Tcp, protocol: "rtmp", exclusive_role: Some("rtmp play") }])
+    Ok(vec![Listen {
+        addr,
+        transport: Transport::Tcp,
+        protocol: "rtmp",
+        exclusive_role: Some("rtmp play"),
+        tls: None,
+    }])
 }
 
 /// The chunk size RTMP players get: the default vhost's `chunk_size` (SRS's global `chunk_size`).

@@ -67,7 +67,7 @@ pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
 /// The UDP listener SRT nodes declare.
 pub fn srt_listens(listen: &str, exclusive_role: Option<&'static str>) -> Result<Vec<Listen>, String> {
     let addr = parse_listen(listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Udp, protocol: "srt", exclusive_role }])
+    Ok(vec![Listen { addr, transport: Transport::Udp, protocol: "srt", exclusive_role, tls: None }])
 }
 
 /// The vhost a caller names (`h=`), resolved as SRS does; `None` when no vhost node serves it.

@@ -19,6 +19,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::graph::Engine;
 
@@ -137,30 +138,39 @@ pub fn add_cors(response: &mut Response<Body>) {
     headers.insert("access-control-expose-headers", HeaderValue::from_static("*"));
 }
 
-/// The routes of one server; replaced whole on reload (requests in flight keep the old ones).
+/// The routes of one server and its TLS acceptor (if HTTPS); replaced whole on reload
+/// (requests in flight keep the old routes, connections keep the acceptor they were taken with).
 #[derive(Default)]
 pub struct RouteTable {
     routes: RwLock<Arc<[Arc<dyn HttpRoute>]>>,
+    tls: RwLock<Option<TlsAcceptor>>,
 }
 
 impl RouteTable {
-    pub fn new(routes: Vec<Arc<dyn HttpRoute>>) -> Arc<RouteTable> {
-        Arc::new(RouteTable { routes: RwLock::new(routes.into()) })
+    pub fn new(routes: Vec<Arc<dyn HttpRoute>>, tls: Option<TlsAcceptor>) -> Arc<RouteTable> {
+        Arc::new(RouteTable { routes: RwLock::new(routes.into()), tls: RwLock::new(tls) })
     }
 
-    pub fn replace(&self, routes: Vec<Arc<dyn HttpRoute>>) {
+    pub fn replace(&self, routes: Vec<Arc<dyn HttpRoute>>, tls: Option<TlsAcceptor>) {
         *self.routes.write().unwrap_or_else(|p| p.into_inner()) = routes.into();
+        *self.tls.write().unwrap_or_else(|p| p.into_inner()) = tls;
     }
 
     fn snapshot(&self) -> Arc<[Arc<dyn HttpRoute>]> {
         Arc::clone(&self.routes.read().unwrap_or_else(|p| p.into_inner()))
     }
+
+    fn tls(&self) -> Option<TlsAcceptor> {
+        self.tls.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
-/// Binds `addr` and serves the routes of `table` until shutdown.
+/// Binds `addr` and serves the routes of `table` until shutdown, over TLS when the table has
+/// an acceptor (a failed handshake closes that connection only).
 pub async fn serve(engine: &Engine, addr: SocketAddr, table: Arc<RouteTable>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    tracing::info!(%addr, routes = table.snapshot().len(), "http server listening");
+    let scheme = if table.tls().is_some() { "https" } else { "http" };
+    tracing::info!(%addr, routes = table.snapshot().len(), "{scheme} server listening");
     let shutdown = engine.shutdown_signal();
     let engine = engine.clone();
     tokio::spawn(async move {
@@ -180,17 +190,38 @@ pub async fn serve(engine: &Engine, addr: SocketAddr, table: Arc<RouteTable>) ->
             let table = Arc::clone(&table);
             let id = engine.next_id();
             tokio::spawn(async move {
-                let service = service_fn(move |request: Request<Incoming>| {
-                    let routes = table.snapshot();
-                    async move { Ok::<_, Infallible>(dispatch(&routes, request, peer).await) }
-                });
-                if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                    tracing::debug!(conn = id, %peer, "http connection ended: {e}");
+                let Some(acceptor) = table.tls() else {
+                    return serve_connection(stream, table, peer, id).await;
+                };
+                match tokio::time::timeout(crate::servers::tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                    .await
+                {
+                    Ok(Ok(tls_stream)) => serve_connection(tls_stream, table, peer, id).await,
+                    // A peer closing before any byte (a port probe) is not worth a warning.
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        tracing::debug!(conn = id, %peer, "tls handshake failed: {e}")
+                    }
+                    Ok(Err(e)) => tracing::warn!(conn = id, %peer, "tls handshake failed: {e}"),
+                    Err(_) => tracing::warn!(conn = id, %peer, "tls handshake failed: timed out"),
                 }
             });
         }
     });
     Ok(())
+}
+
+/// Serves HTTP/1.1 on one accepted connection (plain TCP or TLS) until it closes.
+async fn serve_connection<S>(stream: S, table: Arc<RouteTable>, peer: SocketAddr, id: u64)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request: Request<Incoming>| {
+        let routes = table.snapshot();
+        async move { Ok::<_, Infallible>(dispatch(&routes, request, peer).await) }
+    });
+    if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+        tracing::debug!(conn = id, %peer, "http connection ended: {e}");
+    }
 }
 
 async fn dispatch(

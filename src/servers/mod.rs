@@ -6,4 +6,5 @@
 pub mod http;
 pub mod srt;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
