@@ -9,10 +9,13 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{api_get, catalogue, free_port, probe, record, srs_bin, temp_dir, wait_for_port, Server};
+use common::{
+    api_get, catalogue, free_port, probe, publish_test_stream as publish, record, srs_bin, temp_dir,
+    wait_for_port, Server,
+};
 use srs::conf::{self, FileSystem, Sources};
 use srs::graph::GraphFile;
 
@@ -247,28 +250,6 @@ fn stop_gracefully(mut server: Server) {
         assert!(started.elapsed() < Duration::from_secs(20), "no exit after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// ffmpeg publishing a generated H.264 + AAC stream in real time.
-fn publish(url: &str, seconds: u32) -> Child {
-    Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-        ])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", &seconds.to_string()])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"])
-        .args(["-f", "flv", url])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ffmpeg runs")
 }
 
 /// Plays `url` for 3 s into `out` and checks it holds the published H.264 320x240 + AAC.

@@ -7,14 +7,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::rtmp_client::RtmpClient;
-use common::{free_port, probe, record, run_graph, temp_dir, Server};
+use common::{free_port, probe, publish_test_stream as publish, record, run_graph, temp_dir, Server};
 use srs::codec::flv::{read_all, TagType};
 use srs::codec::rtmp::{ClientEvent, ClientIntent, MediaMessage, MediaMessageKind, Message};
 
@@ -43,28 +42,6 @@ fn start(name: &str) -> Setup {
     let (rtmp, http) = (free_port(), free_port());
     let server = run_graph(&dir, &graph(rtmp, http), &[rtmp, http]);
     Setup { server, rtmp, http }
-}
-
-/// ffmpeg publishing a generated H.264 + AAC stream in real time.
-fn publish(url: &str, seconds: u32) -> Child {
-    Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-        ])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", &seconds.to_string()])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac"])
-        .args(["-f", "flv", url])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg runs")
 }
 
 fn video_frames(path: &std::path::Path) -> u64 {

@@ -398,13 +398,8 @@ mod tests {
 
     #[test]
     fn fuzzed_configs_and_headers_give_errors_not_panics() {
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x1234_5678_9abc_def1);
+        let mut next = move || rng.next_u64();
         let mut n_errors = 0;
         for round in 0..5000 {
             let mut data = if round % 2 == 0 { LC_ASC.to_vec() } else { LC_ADTS[..12].to_vec() };

@@ -389,12 +389,10 @@ mod tests {
         assert!(matches!(decode_all(&[0x42]), Err(Amf0Error::UnknownMarker { marker: 0x42, offset: 0 })));
         let deep = [STRICT_ARRAY, 0, 0, 0, 1].repeat(100);
         assert!(matches!(decode_all(&deep), Err(Amf0Error::TooDeep(_))));
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::codec::xorshift::XorShift::new(0x2545_f491_4f6c_dd1d);
         for _ in 0..2000 {
             let mut mutated = bytes.to_vec();
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next_u64();
             let at = (seed as usize) % mutated.len();
             mutated[at] = (seed >> 32) as u8;
             let _ = decode_all(&mutated);

@@ -295,13 +295,8 @@ mod tests {
 
     #[test]
     fn fuzzed_records_give_errors_not_panics() {
-        let mut state = 0x7777_1111_3333_9999u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x7777_1111_3333_9999);
+        let mut next = move || rng.next_u64();
         let mut n_errors = 0;
         for _ in 0..5000 {
             let mut data = AV1C.to_vec();

@@ -500,13 +500,8 @@ mod tests {
 
     #[test]
     fn fuzzed_records_and_sps_give_errors_not_panics() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let sps = AvcConfig::parse(HIGH422_AVCC).unwrap().sps[0].clone();
         let mut n_errors = 0;
         for round in 0..5000 {

@@ -183,13 +183,8 @@ mod tests {
 
     #[test]
     fn fuzzed_configs_give_errors_not_panics() {
-        let mut state = 0xfeed_face_0102_0304u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0xfeed_face_0102_0304);
+        let mut next = move || rng.next_u64();
         let cases: [(Codec, &[u8]); 7] = [
             (Codec::H264, HIGH_AVCC),
             (Codec::H265, &MAIN_HVCC[..120]),

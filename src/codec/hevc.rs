@@ -437,13 +437,8 @@ mod tests {
 
     #[test]
     fn fuzzed_records_and_sps_give_errors_not_panics() {
-        let mut state = 0xdead_beef_cafe_f00du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0xdead_beef_cafe_f00d);
+        let mut next = move || rng.next_u64();
         let sps = HevcConfig::parse(MAIN_HVCC).unwrap().sps[0].clone();
         let head = &MAIN_HVCC[..200];
         let mut n_errors = 0;

@@ -21,3 +21,4 @@ pub mod nal;
 pub mod opus;
 pub mod rtmp;
 pub mod srt_streamid;
+pub mod xorshift;

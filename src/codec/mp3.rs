@@ -183,13 +183,8 @@ mod tests {
 
     #[test]
     fn fuzzed_headers_give_errors_not_panics() {
-        let mut state = 0x0bad_cafe_1234_5678u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x0bad_cafe_1234_5678);
+        let mut next = move || rng.next_u64();
         let mut n_errors = 0;
         for _ in 0..5000 {
             let mut data = STEREO[..4].to_vec();

@@ -218,13 +218,8 @@ mod tests {
 
     #[test]
     fn fuzzed_lengths_give_errors_not_panics() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next_u64();
         let base = to_length_prefixed([&[0x65u8, 1, 2, 3][..], &[0x41, 9][..], &[0x06; 20][..]]);
         for _ in 0..2000 {
             let mut data = base.to_vec();

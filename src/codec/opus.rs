@@ -207,13 +207,8 @@ mod tests {
 
     #[test]
     fn fuzzed_heads_give_errors_not_panics() {
-        let mut state = 0x5555_aaaa_1357_9bdfu64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x5555_aaaa_1357_9bdf);
+        let mut next = move || rng.next_u64();
         let mut n_errors = 0;
         for _ in 0..5000 {
             let mut data = STEREO_HEAD.to_vec();

@@ -592,13 +592,8 @@ mod tests {
         let (tags, _) = read_all(HEVC);
         let (more, _) = read_all(H264_AAC);
         let tags: Vec<_> = tags.into_iter().chain(more).collect();
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng.next_u64();
         let mut n_errors = 0;
         for round in 0..2000 {
             let mut adapter = FlvToFrames::default();

@@ -328,13 +328,8 @@ mod tests {
 
     #[test]
     fn random_mutations_give_errors_not_panics() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         for round in 0..300 {
             let source = if round % 2 == 0 { H264_AAC } else { HEVC };
             let mut data = source.to_vec();

@@ -350,26 +350,11 @@ mod tests {
         include_bytes!("../../../tests/fixtures/mp4/mp3.mp4"),
         include_bytes!("../../../tests/fixtures/mp4/opus.mp4"),
     ];
-
-    /// xorshift64: deterministic pseudo-random numbers without a dependency.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::codec::xorshift::XorShift;
 
     #[test]
     fn mutated_and_truncated_files_give_errors_not_panics() {
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
         let mut n_errors = 0;
         for round in 0..1200 {
             let mut file = FIXTURES[round % FIXTURES.len()].to_vec();
@@ -378,7 +363,7 @@ mod tests {
                 1 => {
                     for _ in 0..1 + rng.below(8) {
                         let at = rng.below(file.len());
-                        file[at] = rng.next() as u8;
+                        file[at] = rng.next_u64() as u8;
                     }
                 }
                 _ => {

@@ -6,6 +6,7 @@
 //! `ffprobe -v error -count_packets -show_entries stream=codec_name,width,height,nb_read_packets -of csv=p=0 F`
 //! on the files `scripts/fixtures/mpegts.sh` writes.
 
+use crate::codec::xorshift::XorShift;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -282,10 +283,10 @@ fn damaged_input_is_reported_and_resynchronised() {
     assert!(truncated.video().len() >= 20 && truncated.video().len() < 50);
     // Random bytes inserted every 5000 bytes.
     let mut noisy = Vec::new();
-    let mut rng = XorShift(0x1234_5678);
+    let mut rng = XorShift::new(0x1234_5678);
     for piece in H264_AAC.chunks(5000) {
         noisy.extend_from_slice(piece);
-        noisy.extend((0..rng.below(300) + 1).map(|_| rng.next() as u8));
+        noisy.extend((0..rng.below(300) + 1).map(|_| rng.next_u64() as u8));
     }
     let noisy_out = demux(&noisy, 1000);
     assert!(noisy_out.errors.iter().any(|e| matches!(e, TsError::Resynced { .. })));
@@ -307,23 +308,9 @@ fn damaged_input_is_reported_and_resynchronised() {
         .all(|f| f.kind() != crate::media::MediaKind::Video || !f.data.is_empty()));
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn fuzzed_mutations_give_errors_not_panics() {
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
     for (round, source) in
         [H264_AAC, H265_AAC, H264_BFRAMES, AAC_ONLY, MP3_ONLY].iter().cycle().take(60).enumerate()
     {
@@ -331,7 +318,7 @@ fn fuzzed_mutations_give_errors_not_panics() {
         for _ in 0..rng.below(64) + 1 {
             let at = rng.below(bytes.len());
             match rng.below(4) {
-                0 => bytes[at] = rng.next() as u8,
+                0 => bytes[at] = rng.next_u64() as u8,
                 1 => bytes[at] ^= 1 << rng.below(8),
                 2 => {
                     let end = (at + rng.below(400)).min(bytes.len());

@@ -513,13 +513,8 @@ mod tests {
         for index in 0..20 {
             wire.extend_from_slice(&encode_message(&message(8 + (index % 2) as u8, index * 40, 700), 300, 6));
         }
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::codec::xorshift::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let mut n_errors = 0;
         for _ in 0..2000 {
             let mut mutated = wire.clone();

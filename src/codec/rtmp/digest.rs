@@ -119,12 +119,9 @@ pub fn sign_response(response: &mut [u8; HANDSHAKE_SIZE], peer_digest: &[u8; DIG
 
 /// Fills `out` with xorshift noise: the handshake wants unpredictable-looking bytes, not secrets.
 pub fn fill_noise(out: &mut [u8], seed: u64) {
-    let mut state = seed | 1;
+    let mut rng = crate::codec::xorshift::XorShift::new(seed | 1);
     for byte in out {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *byte = (state >> 24) as u8;
+        *byte = (rng.next_u64() >> 24) as u8;
     }
 }
 

@@ -409,13 +409,8 @@ fn mutated_publish_sessions_give_errors_not_panics() {
     peers.client.unpublish();
     peers.exchange().unwrap();
     let recorded: Vec<u8> = peers.client_output.iter().flat_map(|b| b.iter().copied()).collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::codec::xorshift::XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     let mut n_errors = 0;
     for _ in 0..300 {
         let mut mutated = recorded.clone();
@@ -488,13 +483,8 @@ fn captured_ffmpeg_publish_decodes_to_one_second_of_media() {
 
 #[test]
 fn mutated_ffmpeg_capture_gives_errors_not_panics() {
-    let mut state = 0x0123_4567_89ab_cdef_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::codec::xorshift::XorShift::new(0x0123_4567_89ab_cdef);
+    let mut next = move || rng.next_u64();
     let mut n_errors = 0;
     for _ in 0..400 {
         let mut mutated = FFMPEG_PUBLISH.to_vec();
