@@ -6,19 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{make_h264_aac, run_graph, temp_dir, wait_for, StaticServer};
-
-/// Chromium, killed (by its own id) when the test ends.
-struct Browser(std::process::Child);
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{make_h264_aac, run_graph, temp_dir, wait_for, Browser, StaticServer};
 
 /// The newest `report/time-<t>-w<w>x<h>` in the log, and every `report/error-` line.
 fn reports(log: &Path) -> (Option<(f64, String)>, Vec<String>) {
@@ -66,26 +55,7 @@ fn dash_js_in_headless_chromium_plays_the_live_stream() {
     let log = dir.join("http.log");
     let server = StaticServer::start_logging(&html, Some(&log));
     wait_for(30, "the first segments", || html.join("live/test.mpd").exists().then_some(()));
-    let profile = dir.join("chromium-profile");
-    let _browser = Browser(
-        Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(server.url("dash.html?mpd=live/test.mpd"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(dir.join("chromium.log")).expect("log file"))
-            .spawn()
-            .expect("chromium runs (scripts/install-test-deps installs it)"),
-    );
+    let _browser = Browser::open(&dir, &server.url("dash.html?mpd=live/test.mpd"));
     let (time, size) = wait_for(40, "dash.js playing past 5 s", || {
         let (newest, errors) = reports(&log);
         assert!(errors.is_empty(), "dash.js reported errors: {errors:?}");

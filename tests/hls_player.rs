@@ -7,19 +7,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{free_port, make_h264_aac, run_graph, temp_dir, wait_for, StaticServer};
-
-/// Chromium, killed when the test ends.
-struct Browser(std::process::Child);
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{free_port, make_h264_aac, run_graph, temp_dir, wait_for, Browser, StaticServer};
 
 /// One report: media time, picture size, hls.js's latency estimate (seconds behind live).
 #[derive(Debug, Clone)]
@@ -81,30 +70,24 @@ fn play(name: &str, hls_node: &str, playlist: &str, low_latency: bool) -> Report
     wait_for(30, "the first segments", || out.join("live/test.m3u8").exists().then_some(()));
     let source = format!("http://127.0.0.1:{http}{playlist}");
     let page = pages.url(&format!("hls.html?src={source}&ll={}", u8::from(low_latency)));
-    let _browser = Browser(
-        Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ])
-            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-            .arg(page)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(dir.join("chromium.log")).expect("log file"))
-            .spawn()
-            .expect("chromium runs (scripts/install-test-deps installs it)"),
-    );
-    let report = wait_for(60, "hls.js playing past 5 s", || {
+    let _browser = Browser::open(&dir, &page);
+    // A fatal error counts only if playback never gets past 5 s: on a loaded 2-core CI machine a
+    // request can time out once and hls.js recovers by reloading (seen once in low-latency mode).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let report = loop {
         let (newest, errors) = reports(&log);
-        assert!(errors.is_empty(), "hls.js reported fatal errors: {errors:?}");
-        newest.filter(|r| r.time > 5.0)
-    });
+        if let Some(report) = newest.filter(|r| r.time > 5.0) {
+            if !errors.is_empty() {
+                println!("hls.js recovered from: {errors:?}");
+            }
+            break report;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hls.js never played past 5 s; fatal errors: {errors:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert_eq!(report.size, "320x240", "decoded picture size at {} s", report.time);
     report
 }

@@ -218,17 +218,9 @@ pub(super) fn refer(block: &Directive, parent: &mut Scope) -> Result<Option<Refe
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use super::super::mapping::{map, Mapped};
-    use super::super::parse::parse_text;
+    use super::super::mapping::Mapped;
     use super::*;
-
-    fn map_text(text: &str) -> Result<Mapped, String> {
-        let reader = |_: &Path| Err(std::io::ErrorKind::NotFound.into());
-        let tree = parse_text(text, Path::new("srs.conf"), &reader).map_err(|e| e.to_string())?;
-        map(&tree).map_err(|e| e.to_string())
-    }
+    use crate::conf::mapping::tests::map_text;
 
     fn warnings(mapped: &Mapped) -> Vec<String> {
         mapped.warnings.iter().map(ToString::to_string).collect()

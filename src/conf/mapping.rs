@@ -281,7 +281,7 @@ impl Scope {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
@@ -289,7 +289,8 @@ mod tests {
     use crate::conf::parse::parse_text;
     use crate::nodes::jitter::TimeJitter;
 
-    fn map_text(text: &str) -> Result<Mapped, String> {
+    /// Parses and maps srs.conf text (includes refused), for the tests of every block mapper.
+    pub(crate) fn map_text(text: &str) -> Result<Mapped, String> {
         let reader = |_: &Path| Err(std::io::ErrorKind::NotFound.into());
         let tree = parse_text(text, Path::new("srs.conf"), &reader).map_err(|e| e.to_string())?;
         map(&tree).map_err(|e| e.to_string())

@@ -111,15 +111,11 @@ fn seconds(directive: &Directive) -> Result<f64, ConfError> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use super::super::mapping::{map, Mapped};
-    use super::super::parse::parse_text;
+    use super::super::mapping::Mapped;
     use super::*;
 
     fn map_text(text: &str) -> Mapped {
-        let reader = |_: &Path| Err(std::io::ErrorKind::NotFound.into());
-        map(&parse_text(text, Path::new("srs.conf"), &reader).expect("parses")).expect("maps")
+        crate::conf::mapping::tests::map_text(text).expect("maps")
     }
 
     #[test]

@@ -27,34 +27,7 @@ pub fn ffmpeg(args: &[&str]) {
 
 /// An H.264 + AAC test clip: `seconds` long, 320x240 at 25 fps, keyframe every second.
 pub fn make_h264_aac(path: &Path, container: &str, seconds: u32) {
-    let t = seconds.to_string();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=320x240:rate=25",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
-        "-t",
-        &t,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "25",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "64k",
-        "-f",
-        container,
-        path.to_str().expect("utf-8 path"),
-    ]);
+    make_clip_of(path, container, seconds, 25, ClipKind::H264Aac);
 }
 
 /// What ffprobe reports about one stream.
@@ -543,5 +516,40 @@ impl Drop for StaticServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium on a page, killed when dropped; its profile and log live in `dir`.
+pub struct Browser(std::process::Child);
+
+impl Browser {
+    /// Opens `url` with the flags this closed network needs (no background requests) and
+    /// autoplay allowed, in a fresh profile under `dir`.
+    pub fn open(dir: &Path, url: &str) -> Browser {
+        let child = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("chromium-profile").display()))
+            .arg(url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("chromium.log")).expect("log file"))
+            .spawn()
+            .expect("chromium runs (scripts/install-test-deps installs it)");
+        Browser(child)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
