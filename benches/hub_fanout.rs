@@ -47,6 +47,7 @@ fn hub_with_consumers() -> (std::sync::Arc<Hub>, Vec<Consumer>) {
     hub.start_publish();
     hub.push(Packet { bytes: Bytes::from_static(b"vsh"), time_ms: 0, class: PacketClass::VideoHeader });
     hub.push(frame(0, true));
+    hub.end_burst();
     let mut consumers: Vec<Consumer> = (0..CONSUMERS).map(|_| hub.subscribe()).collect();
     let mut out = Vec::with_capacity(128);
     for consumer in &mut consumers {
@@ -84,6 +85,7 @@ fn hub_fanout(c: &mut Criterion) {
         b.iter(|| {
             time_ms += 40;
             hub.push(frame(time_ms, time_ms % 2000 == 0));
+            hub.end_burst();
             let mut delivered = 0;
             for consumer in &mut consumers {
                 out.clear();

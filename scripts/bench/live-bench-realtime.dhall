@@ -8,7 +8,7 @@ let realtime = True
 
 in  srs.Graph::{
     , nodes =
-      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "127.0.0.1:19350" })
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "127.0.0.1:19350", max_connections = 3000 })
       , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "127.0.0.1:19350" })
       , srs.node vhost (srs.Node.Vhost srs.Vhost::{ name = vhost, min_latency = realtime })
       , srs.node

@@ -6,12 +6,18 @@
 //! keyframe) and as each consumer's bounded queue: a consumer that falls out of the ring skips to
 //! the newest keyframe, and the skip is counted. Sequence headers and metadata are kept apart and
 //! sent first, in SRS's order (metadata, audio, video).
+//!
+//! Merged writes are decided here, once per stream, not per player: pushed packets stay invisible
+//! until the hub *flushes* them (SRS's rule: more than `mw_msgs` packets spanning `mw_latency` of
+//! media time), and a flush wakes every consumer at once. So all players of a stream wake together,
+//! once per batch, with no timer of their own; in realtime mode the feeder flushes after each burst
+//! it drained from its input (`end_burst`), and a stalled tail is flushed by the feeder's timer.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
 /// What a packet is, for the cache rules.
@@ -43,6 +49,11 @@ pub struct HubConfig {
     pub queue_length_ms: i64,
     /// Hard cap on packets held, whatever their timestamps say.
     pub max_packets: usize,
+    /// Merged-write latency (SRS's `mw_latency`, media time): consumers are woken when the
+    /// unflushed packets span this much. 0 is realtime: every burst is flushed at its end.
+    pub merge_ms: i64,
+    /// SRS's `mw_msgs`: a batch flushes only with more than this many packets (0 in realtime).
+    pub merge_msgs: usize,
 }
 
 impl Default for HubConfig {
@@ -52,12 +63,29 @@ impl Default for HubConfig {
             gop_cache_max_frames: 2500,
             queue_length_ms: 30_000,
             max_packets: 16_384,
+            merge_ms: 0,
+            merge_msgs: 0,
         }
     }
 }
 
 /// SRS's "pure audio" guess: this many audio packets after the last video clears the gop cache.
 const PURE_AUDIO_GUESS: u32 = 115;
+
+/// A burst this long is flushed whatever its span (SRS's `SRS_PERF_MW_MSGS`: most packets per write).
+pub const MAX_UNFLUSHED: usize = 128;
+
+/// Flushed packets are also joined into one buffer up to this size (larger batches go as they are).
+const MAX_JOINED_BYTES: usize = 4 * 1024 * 1024;
+
+/// The packets of the last flush joined into one buffer: consumers caught up with the stream (all
+/// of them, normally) take this one `Bytes` instead of a clone per packet, and write one iovec.
+#[derive(Debug)]
+struct JoinedBatch {
+    start_seq: u64,
+    end_seq: u64,
+    bytes: Bytes,
+}
 
 #[derive(Debug, Default)]
 struct Headers {
@@ -72,6 +100,11 @@ struct State {
     ring: VecDeque<Packet>,
     /// Sequence number of `ring[0]`.
     first_seq: u64,
+    /// Consumers see packets before this sequence number; later ones wait for a flush.
+    visible_end: u64,
+    /// Media time of the oldest packet not yet flushed.
+    unflushed_since_ms: Option<i64>,
+    last_flush: Option<JoinedBatch>,
     /// Sequence number of the keyframe that starts the cached gop.
     gop_start: Option<u64>,
     video_cached: bool,
@@ -83,6 +116,51 @@ struct State {
 impl State {
     fn end_seq(&self) -> u64 {
         self.first_seq + self.ring.len() as u64
+    }
+
+    fn unflushed(&self) -> usize {
+        (self.end_seq() - self.visible_end) as usize
+    }
+
+    /// SRS's merged-write rule: more than `merge_msgs` packets spanning at least `merge_ms`
+    /// (or a span gone negative: timestamps jumped back), or a full batch.
+    fn flush_due(&self, config: &HubConfig) -> bool {
+        let unflushed = self.unflushed();
+        let Some(since) = self.unflushed_since_ms else { return false };
+        if unflushed >= MAX_UNFLUSHED {
+            return true;
+        }
+        let newest = self.ring.back().map_or(since, |p| p.time_ms);
+        let span = newest.saturating_sub(since);
+        unflushed > config.merge_msgs && (span >= config.merge_ms || span < 0)
+    }
+
+    /// Makes every packet visible; true when there was something to wake consumers for.
+    fn flush(&mut self) -> bool {
+        self.unflushed_since_ms = None;
+        let (start_seq, end_seq) = (self.visible_end, self.end_seq());
+        if start_seq == end_seq {
+            return false;
+        }
+        self.visible_end = end_seq;
+        self.last_flush = self.join(start_seq, end_seq);
+        true
+    }
+
+    /// One buffer holding packets `start_seq..end_seq` (still in the ring), when worth it.
+    fn join(&self, start_seq: u64, end_seq: u64) -> Option<JoinedBatch> {
+        if end_seq - start_seq < 2 {
+            return None;
+        }
+        let range = (start_seq - self.first_seq) as usize..(end_seq - self.first_seq) as usize;
+        let packets = self.ring.range(range);
+        let len: usize = packets.clone().map(|p| p.bytes.len()).sum();
+        if len > MAX_JOINED_BYTES {
+            return None;
+        }
+        let mut joined = BytesMut::with_capacity(len);
+        packets.for_each(|p| joined.extend_from_slice(&p.bytes));
+        Some(JoinedBatch { start_seq, end_seq, bytes: joined.freeze() })
     }
 
     fn trim(&mut self, config: &HubConfig) {
@@ -101,6 +179,7 @@ impl State {
         if self.gop_start.is_some_and(|gop| gop < self.first_seq) {
             self.gop_start = None;
         }
+        self.visible_end = self.visible_end.max(self.first_seq);
     }
 }
 
@@ -139,12 +218,18 @@ impl Hub {
         state.publishing = true;
     }
 
-    /// The publisher left: the gop cache is cleared, headers stay, consumers stay attached.
+    /// The publisher left: what is left is flushed, the gop cache is cleared, headers stay,
+    /// consumers stay attached.
     pub fn stop_publish(&self) {
         let mut state = self.lock();
         state.publishing = false;
         state.gop_start = None;
         state.video_cached = false;
+        let woken = state.flush();
+        drop(state);
+        if woken {
+            self.notify.notify_waiters();
+        }
     }
 
     pub fn is_publishing(&self) -> bool {
@@ -153,10 +238,45 @@ impl Hub {
 
     /// Ends the hub: consumers drain what is left, then see it closed.
     pub fn close(&self) {
-        self.lock().closed = true;
+        {
+            let mut state = self.lock();
+            state.flush();
+            state.closed = true;
+        }
         self.notify.notify_waiters();
     }
 
+    /// Flushes when SRS's merged-write rule says so (realtime: whenever anything is unflushed).
+    /// Feeders call it after each burst they drained from their input.
+    pub fn end_burst(&self) {
+        let mut state = self.lock();
+        let due = if self.config.merge_ms == 0 { state.unflushed() > 0 } else { state.flush_due(&self.config) };
+        if due && state.flush() {
+            drop(state);
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Flushes whatever waits (a stalled stream's tail) and wakes consumers.
+    pub fn flush(&self) {
+        let woken = self.lock().flush();
+        if woken {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Whether packets wait for a flush.
+    pub fn has_unflushed(&self) -> bool {
+        self.lock().unflushed() > 0
+    }
+
+    /// The merged-write latency this hub batches with (0: realtime).
+    pub fn merge_latency(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::try_from(self.config.merge_ms).unwrap_or(0))
+    }
+
+    /// Appends a packet; it reaches consumers at the next flush (at once when the packets
+    /// waiting already make a batch, in merged-write mode).
     pub fn push(&self, packet: Packet) {
         self.stats.packets.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(packet.bytes.len() as u64, Ordering::Relaxed);
@@ -187,8 +307,16 @@ impl Hub {
             if cap > 0 && state.gop_start.is_some_and(|gop| seq - gop >= cap) {
                 state.gop_start = None;
             }
+            if state.unflushed_since_ms.is_none() {
+                state.unflushed_since_ms = Some(packet.time_ms);
+            }
             state.ring.push_back(packet);
             state.trim(&self.config);
+            let batched = self.config.merge_ms > 0 && state.flush_due(&self.config);
+            let full = state.unflushed() >= MAX_UNFLUSHED;
+            if !((batched || full) && state.flush()) {
+                return;
+            }
         }
         self.notify.notify_waiters();
     }
@@ -200,7 +328,7 @@ impl Hub {
             if state.publishing { state.gop_start.unwrap_or(state.end_seq()) } else { state.end_seq() };
         drop(state);
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
-        Consumer { hub: Arc::clone(self), next_seq, headers_due: true, skips: 0, taken_span: None }
+        Consumer { hub: Arc::clone(self), next_seq, headers_due: true, skips: 0 }
     }
 
     pub fn consumer_count(&self) -> usize {
@@ -220,8 +348,6 @@ pub struct Consumer {
     next_seq: u64,
     headers_due: bool,
     pub skips: u64,
-    /// Media times of the first and last ring packets taken since `take_span_ms`.
-    taken_span: Option<(i64, i64)>,
 }
 
 impl Consumer {
@@ -241,22 +367,18 @@ impl Consumer {
             out.extend([&headers.metadata, &headers.audio, &headers.video].into_iter().flatten().cloned());
             self.headers_due = false;
         }
-        let start = (self.next_seq - state.first_seq) as usize;
-        let available = state.ring.len().saturating_sub(start);
-        let take = available.min(max.saturating_sub(out.len() - before));
-        let taken = state.ring.range(start..start + take);
-        if let (Some(first), Some(last)) = (taken.clone().next(), taken.clone().next_back()) {
-            let span_start = self.taken_span.map_or(first.time_ms, |(start, _)| start);
-            self.taken_span = Some((span_start, last.time_ms));
+        if let Some(joined) = state.last_flush.as_ref().filter(|j| j.start_seq == self.next_seq) {
+            if out.len() - before < max {
+                out.push(joined.bytes.clone());
+                self.next_seq = joined.end_seq;
+            }
         }
-        out.extend(taken.map(|p| p.bytes.clone()));
+        let start = (self.next_seq - state.first_seq) as usize;
+        let available = state.visible_end.saturating_sub(self.next_seq) as usize;
+        let take = available.min(max.saturating_sub(out.len() - before));
+        out.extend(state.ring.range(start..start + take).map(|p| p.bytes.clone()));
         self.next_seq += take as u64;
         out.len() - before
-    }
-
-    /// The media time covered by the packets taken since the last call (0 for none or one).
-    pub fn take_span_ms(&mut self) -> i64 {
-        self.taken_span.take().map_or(0, |(first, last)| last.saturating_sub(first))
     }
 
     /// Waits until something is ready, then appends it; `Err(Closed)` once the hub is closed and drained.
@@ -310,6 +432,7 @@ mod tests {
         hub.push(packet(PacketClass::Video, 40, "p1"));
         hub.push(packet(PacketClass::VideoKeyframe, 80, "k2"));
         hub.push(packet(PacketClass::Video, 120, "p2"));
+        hub.end_burst();
     }
 
     #[test]
@@ -328,6 +451,7 @@ mod tests {
         publish_gop(&hub);
         let mut consumer = hub.subscribe();
         hub.push(packet(PacketClass::Video, 160, "p3"));
+        hub.end_burst();
         let mut out = Vec::new();
         consumer.poll_batch(&mut out, 100);
         assert_eq!(names(&out), ["meta", "ash", "vsh", "p3"]);
@@ -339,6 +463,7 @@ mod tests {
         hub.start_publish();
         hub.push(packet(PacketClass::AudioHeader, 0, "ash"));
         hub.push(packet(PacketClass::Audio, 0, "a1"));
+        hub.end_burst();
         let mut consumer = hub.subscribe();
         let mut out = Vec::new();
         consumer.poll_batch(&mut out, 100);
@@ -355,6 +480,7 @@ mod tests {
             let class = if i % 25 == 0 { PacketClass::VideoKeyframe } else { PacketClass::Video };
             hub.push(packet(class, 200 + i * 40, &format!("f{i}")));
         }
+        hub.end_burst();
         let mut out = Vec::new();
         slow.poll_batch(&mut out, 1000);
         assert_eq!(slow.skips, 1);
@@ -371,23 +497,126 @@ mod tests {
         for i in 0..5 {
             hub.push(packet(PacketClass::Video, 40 * (i + 1), "p"));
         }
+        hub.end_burst();
         let mut consumer = hub.subscribe();
         let mut out = Vec::new();
         consumer.poll_batch(&mut out, 100);
         assert!(out.is_empty(), "a gop past the cap is not served: {:?}", names(&out));
     }
 
+    fn batched() -> HubConfig {
+        HubConfig { merge_ms: 350, merge_msgs: 8, ..HubConfig::default() }
+    }
+
     #[test]
-    fn span_of_taken_packets() {
+    fn realtime_packets_wait_for_the_end_of_their_burst() {
         let hub = Hub::new(HubConfig::default());
-        publish_gop(&hub);
+        hub.start_publish();
+        let mut consumer = hub.subscribe();
+        hub.push(packet(PacketClass::VideoKeyframe, 0, "k"));
+        hub.push(packet(PacketClass::Audio, 0, "a"));
+        let mut out = Vec::new();
+        assert_eq!(consumer.poll_batch(&mut out, 100), 0, "nothing visible mid-burst");
+        assert!(hub.has_unflushed());
+        hub.end_burst();
+        consumer.poll_batch(&mut out, 100);
+        assert_eq!(names(&out), ["ka"], "a caught-up consumer takes the flush as one buffer");
+        assert!(!hub.has_unflushed());
+    }
+
+    #[test]
+    fn consumers_behind_the_last_flush_take_packets_one_by_one() {
+        let hub = Hub::new(HubConfig::default());
+        hub.start_publish();
+        let mut behind = hub.subscribe();
+        hub.push(packet(PacketClass::VideoKeyframe, 0, "k"));
+        hub.end_burst();
+        let mut caught_up = hub.subscribe();
+        assert_eq!(caught_up.poll_batch(&mut Vec::new(), 100), 1, "the gop cache: k");
+        hub.push(packet(PacketClass::Video, 40, "p1"));
+        hub.push(packet(PacketClass::Video, 80, "p2"));
+        hub.end_burst();
+        let (mut out_behind, mut out_caught_up) = (Vec::new(), Vec::new());
+        behind.poll_batch(&mut out_behind, 100);
+        caught_up.poll_batch(&mut out_caught_up, 100);
+        assert_eq!(names(&out_behind), ["k", "p1", "p2"]);
+        assert_eq!(names(&out_caught_up), ["p1p2"]);
+        // Every buffer handed out after the first flush is the hub's: no copy per consumer.
+        let mut again = Vec::new();
+        let mut third = hub.subscribe();
+        third.poll_batch(&mut again, 100);
+        hub.push(packet(PacketClass::Video, 120, "p3"));
+        hub.push(packet(PacketClass::Video, 160, "p4"));
+        hub.end_burst();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        caught_up.poll_batch(&mut a, 100);
+        third.poll_batch(&mut b, 100);
+        assert_eq!(a[0].as_ptr(), b[0].as_ptr(), "one joined buffer shared by both");
+    }
+
+    #[test]
+    fn merged_writes_flush_past_mw_msgs_and_mw_latency() {
+        let hub = Hub::new(batched());
+        hub.start_publish();
         let mut consumer = hub.subscribe();
         let mut out = Vec::new();
-        consumer.poll_batch(&mut out, 1);
-        assert_eq!(consumer.take_span_ms(), 0, "the headers fill a batch of one: no ring packet taken");
-        consumer.poll_batch(&mut out, 100);
-        assert_eq!(consumer.take_span_ms(), 40, "k2 at 80 ms (taken first) .. p2 at 120 ms");
-        assert_eq!(consumer.take_span_ms(), 0);
+        // 25 fps: the span reaches 350 ms at the tenth frame (0..=360 ms), and 10 > mw_msgs.
+        for i in 0..9 {
+            hub.push(packet(PacketClass::Video, i * 40, "p"));
+            hub.end_burst();
+        }
+        assert_eq!(consumer.poll_batch(&mut out, 100), 0, "320 ms of media is not a batch yet");
+        hub.push(packet(PacketClass::Video, 360, "p"));
+        assert_eq!(consumer.poll_batch(&mut out, 100), 1, "the tenth packet completes the batch");
+        assert_eq!(names(&out), ["pppppppppp"]);
+        // Many packets at one timestamp: the span rule holds them, the count cap does not.
+        for _ in 0..MAX_UNFLUSHED - 1 {
+            hub.push(packet(PacketClass::Audio, 400, "a"));
+        }
+        hub.end_burst();
+        assert_eq!(consumer.poll_batch(&mut out, 1000), 0);
+        hub.push(packet(PacketClass::Audio, 400, "a"));
+        out.clear();
+        assert_eq!(consumer.poll_batch(&mut out, 1000), 1);
+        assert_eq!(out[0].len(), MAX_UNFLUSHED);
+    }
+
+    #[test]
+    fn few_messages_wait_for_mw_msgs_and_a_jump_back_flushes() {
+        let hub = Hub::new(batched());
+        hub.start_publish();
+        let mut consumer = hub.subscribe();
+        let mut out = Vec::new();
+        hub.push(packet(PacketClass::Audio, 0, "a"));
+        hub.push(packet(PacketClass::Audio, 1000, "a"));
+        assert_eq!(consumer.poll_batch(&mut out, 100), 0, "two packets are not more than mw_msgs = 8");
+        for i in 0..7 {
+            hub.push(packet(PacketClass::Audio, 2000 + i, "a"));
+        }
+        assert_eq!(consumer.poll_batch(&mut out, 100), 1);
+        assert_eq!(out[0].len(), 9, "nine one-byte packets");
+        for i in 0..8 {
+            hub.push(packet(PacketClass::Audio, 5000 - i, "b"));
+        }
+        assert_eq!(consumer.poll_batch(&mut out, 100), 0, "eight packets, not more than mw_msgs");
+        hub.push(packet(PacketClass::Audio, 4000, "b"));
+        assert_eq!(consumer.poll_batch(&mut out, 100), 1, "a span gone negative counts as a full one");
+    }
+
+    #[test]
+    fn a_stalled_tail_is_flushed_on_demand_and_at_unpublish() {
+        let hub = Hub::new(batched());
+        hub.start_publish();
+        let mut consumer = hub.subscribe();
+        let mut out = Vec::new();
+        hub.push(packet(PacketClass::VideoKeyframe, 0, "k"));
+        assert_eq!(hub.merge_latency(), std::time::Duration::from_millis(350));
+        assert_eq!(consumer.poll_batch(&mut out, 100), 0);
+        hub.flush();
+        assert_eq!(consumer.poll_batch(&mut out, 100), 1);
+        hub.push(packet(PacketClass::Video, 40, "p"));
+        hub.stop_publish();
+        assert_eq!(consumer.poll_batch(&mut out, 100), 1, "the publisher's last packets reach players");
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::remux_serializer::RemuxSerializer;
-use super::serve::{self, Batcher, HubBody, PlayerLease};
+use super::serve::{self, HubBody, PlayerLease};
 use super::vhost;
 use crate::codec::flv::FlvHeader;
 use crate::control::admission;
@@ -107,7 +107,7 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
     let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
     hub.start_publish();
     let mut serializer = RemuxSerializer::new(format);
-    while let Some(event) = input.recv().await {
+    while let Some(event) = serve::next_event(&hub, &mut input).await {
         if event == MediaEvent::End {
             break;
         }
@@ -206,7 +206,6 @@ impl HttpRoute for Route {
             let hub = serve::hub_for(&engine, node, &key);
             tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
             let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
-            let batcher = Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms());
             let stop_key = key.clone();
             let lease = PlayerLease::new(guard, move |guard| {
                 admission::notify(
@@ -217,7 +216,7 @@ impl HttpRoute for Route {
                     Some(&stop_key),
                 );
             });
-            let body = HubBody::leased(prefix, batcher, lease);
+            let body = HubBody::leased(prefix, hub.subscribe(), lease);
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
             response
                 .headers_mut()

@@ -14,7 +14,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::flv_frames::FlvToFrames;
-use super::serve::{self, Batcher};
+use super::serve;
+use crate::graph::hub::Consumer;
 use super::vhost;
 use super::NodeSpec;
 use crate::codec::flv::TagType;
@@ -77,7 +78,7 @@ struct Publishing {
 }
 
 struct Playing {
-    batcher: Batcher,
+    consumer: Consumer,
     paused: bool,
     key: StreamKey,
 }
@@ -268,7 +269,7 @@ async fn next_batch(
     out: &mut Vec<Bytes>,
 ) -> Result<(), crate::graph::hub::Closed> {
     match playing {
-        Some(playing) => playing.batcher.next(out).await,
+        Some(playing) => playing.consumer.recv_batch(out, serve::MAX_BATCH).await.map(drop),
         None => std::future::pending().await,
     }
 }
@@ -454,8 +455,7 @@ impl Connection {
                 let hub = serve::hub_for(&self.engine, node, &key);
                 self.nodelay = Some(settings.tcp_nodelay);
                 tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "rtmp play");
-                let batcher = Batcher::new(hub.subscribe(), settings.effective_mw_latency_ms());
-                Ok(Some(Playing { batcher, paused: false, key }))
+                Ok(Some(Playing { consumer: hub.subscribe(), paused: false, key }))
             }
             Err(why) => {
                 tracing::warn!(conn = self.id, peer = %self.peer, url = %request.stream_key(), "rtmp play refused: {why}");

@@ -63,7 +63,7 @@ pub async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
     let chunk_size = chunk_size(&ctx.engine);
     hub.start_publish();
     let mut to_flv = FramesToFlv::default();
-    while let Some(event) = input.recv().await {
+    while let Some(event) = serve::next_event(&hub, &mut input).await {
         if event == MediaEvent::End {
             break;
         }

@@ -1,84 +1,61 @@
-//! What every serving sink shares: finding a stream's hub, and handing players batches of
-//! pre-serialized packets at the vhost's merged-write pace.
+//! What every serving sink shares: finding a stream's hub, feeding it (the feeder decides when
+//! players wake: `next_event`), and the HTTP body that hands players batches of pre-serialized packets.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use petgraph::graph::NodeIndex;
+use tokio::sync::mpsc;
 
 use super::vhost;
 use crate::control::registry::{Client, ClientGuard};
-use crate::graph::hub::{Closed, Consumer, Hub};
+use crate::graph::hub::{Closed, Consumer, Hub, HubConfig};
 use crate::graph::{Engine, StreamKey};
+use crate::media::MediaEvent;
 use crate::servers::http::Batch;
 
 /// Most packets handed over in one batch (SRS's `SRS_PERF_MW_MSGS`).
-pub const MAX_BATCH: usize = 128;
+pub const MAX_BATCH: usize = crate::graph::hub::MAX_UNFLUSHED;
 
-/// The hub of a serving sink for one stream, configured from the vhost upstream.
+/// The hub of a serving sink for one stream, configured from the vhost upstream (gop cache,
+/// queue length, and the merged-write rule its players are woken by).
 pub fn hub_for(engine: &Engine, node: NodeIndex, key: &StreamKey) -> Arc<Hub> {
     engine.hub(node, key, || vhost::settings_for(engine, node, key).hub_config())
 }
 
-/// A consumer that waits for the merged-write latency before handing over what accumulated.
-///
-/// A player's first batch (the gop cache) is handed over at once, and so is a batch that already
-/// spans the latency in media time (as SRS), so the first frame is not held back. While the stream flows,
-/// batches are paced by the timer alone (one wake-up per batch instead of a push notification and
-/// then a timer); the hub's notification is only waited for when a sleep found nothing.
-#[derive(Debug)]
-pub struct Batcher {
-    consumer: Consumer,
-    latency: Duration,
-    flowing: bool,
-    started: bool,
+/// Like `hub_for`, but players are woken for every burst (SRT: its latency buffer does the batching).
+pub fn realtime_hub_for(engine: &Engine, node: NodeIndex, key: &StreamKey) -> Arc<Hub> {
+    engine.hub(node, key, || HubConfig {
+        merge_ms: 0,
+        merge_msgs: 0,
+        ..vhost::settings_for(engine, node, key).hub_config()
+    })
 }
 
-impl Batcher {
-    pub fn new(consumer: Consumer, latency_ms: u64) -> Batcher {
-        Batcher { consumer, latency: Duration::from_millis(latency_ms), flowing: false, started: false }
+/// The next event for a sink that feeds `hub`. Before it waits on an empty input, the burst just
+/// drained is flushed if the merged-write rule says so (realtime: always); a tail still unflushed
+/// is flushed once the input stayed quiet for the merged-write latency, so the last frames of a
+/// stalled stream still reach its players. One timer per stream, none per player.
+pub async fn next_event(hub: &Hub, input: &mut mpsc::Receiver<MediaEvent>) -> Option<MediaEvent> {
+    if let Ok(event) = input.try_recv() {
+        return Some(event);
     }
-
-    /// The next batch: waits for data, then (unless realtime, or the batch already spans the
-    /// latency) for the merged-write latency.
-    pub async fn next(&mut self, out: &mut Vec<Bytes>) -> Result<(), Closed> {
-        if self.latency.is_zero() {
-            self.consumer.recv_batch(out, MAX_BATCH).await?;
-            return Ok(());
+    hub.end_burst();
+    if hub.has_unflushed() {
+        if let Ok(event) = tokio::time::timeout(hub.merge_latency(), input.recv()).await {
+            return event;
         }
-        self.consumer.take_span_ms();
-        if self.flowing {
-            tokio::time::sleep(self.latency).await;
-            let n = self.consumer.poll_batch(out, MAX_BATCH);
-            if n > 0 {
-                // A full batch means more is waiting: take it without sleeping.
-                self.flowing = n < MAX_BATCH;
-                return Ok(());
-            }
-        }
-        let mut n = self.consumer.recv_batch(out, MAX_BATCH).await?;
-        let latency_ms = i64::try_from(self.latency.as_millis()).unwrap_or(i64::MAX);
-        let first = !std::mem::replace(&mut self.started, true);
-        if !first && n < MAX_BATCH && self.consumer.take_span_ms() < latency_ms {
-            tokio::time::sleep(self.latency).await;
-            n += self.consumer.poll_batch(out, MAX_BATCH - n);
-        }
-        self.flowing = n < MAX_BATCH;
-        Ok(())
+        hub.flush();
     }
-
-    pub fn consumer(&self) -> &Consumer {
-        &self.consumer
-    }
+    input.recv().await
 }
 
 type NextBatch = Pin<
     Box<
-        dyn std::future::Future<Output = (Batcher, Vec<Bytes>, Result<(), Closed>, Option<Arc<Client>>)>
+        dyn std::future::Future<Output = (Consumer, Vec<Bytes>, Result<usize, Closed>, Option<Arc<Client>>)>
             + Send,
     >,
 >;
@@ -116,31 +93,31 @@ pub struct HubBody {
 }
 
 impl HubBody {
-    pub fn new(prefix: Option<Bytes>, batcher: Batcher) -> HubBody {
-        HubBody { ready: prefix.map(Batch::from), next: Some(Self::fetch(batcher, None)), lease: None }
+    pub fn new(prefix: Option<Bytes>, consumer: Consumer) -> HubBody {
+        HubBody { ready: prefix.map(Batch::from), next: Some(Self::fetch(consumer, None)), lease: None }
     }
 
     /// A body for a registered player: bytes are counted on it, and a kick ends the body.
-    pub fn leased(prefix: Option<Bytes>, batcher: Batcher, lease: PlayerLease) -> HubBody {
+    pub fn leased(prefix: Option<Bytes>, consumer: Consumer, lease: PlayerLease) -> HubBody {
         let client = Arc::clone(lease.guard.client());
         HubBody {
             ready: prefix.map(Batch::from),
-            next: Some(Self::fetch(batcher, Some(client))),
+            next: Some(Self::fetch(consumer, Some(client))),
             lease: Some(lease),
         }
     }
 
-    fn fetch(mut batcher: Batcher, client: Option<Arc<Client>>) -> NextBatch {
+    fn fetch(mut consumer: Consumer, client: Option<Arc<Client>>) -> NextBatch {
         Box::pin(async move {
             let mut out = Vec::with_capacity(MAX_BATCH);
             let result = match &client {
                 Some(client) => tokio::select! {
-                    result = batcher.next(&mut out) => result,
+                    result = consumer.recv_batch(&mut out, MAX_BATCH) => result,
                     _ = client.kicked() => Err(Closed),
                 },
-                None => batcher.next(&mut out).await,
+                None => consumer.recv_batch(&mut out, MAX_BATCH).await,
             };
-            (batcher, out, result, client)
+            (consumer, out, result, client)
         })
     }
 
@@ -167,9 +144,9 @@ impl Body for HubBody {
             let Some(next) = self.next.as_mut() else { return Poll::Ready(None) };
             match next.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready((batcher, packets, result, client)) => {
+                Poll::Ready((consumer, packets, result, client)) => {
                     self.ready = Some(packets.into_iter().collect());
-                    self.next = result.is_ok().then(|| Self::fetch(batcher, client));
+                    self.next = result.is_ok().then(|| Self::fetch(consumer, client));
                 }
             }
         }
@@ -187,46 +164,54 @@ impl Body for HubBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::hub::{HubConfig, Packet, PacketClass};
+    use crate::graph::hub::{Packet, PacketClass};
+    use std::time::Duration;
 
     fn packet(class: PacketClass, time_ms: i64) -> Packet {
         Packet { bytes: Bytes::from(time_ms.to_string()), time_ms, class }
     }
 
-    #[tokio::test]
-    async fn the_first_batch_and_a_batch_spanning_the_latency_are_not_held_back() {
-        let hub = Hub::new(HubConfig::default());
+    fn event() -> MediaEvent {
+        MediaEvent::End
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_input_flushes_the_tail_after_the_merge_latency() {
+        let hub = Hub::new(HubConfig { merge_ms: 350, merge_msgs: 8, ..HubConfig::default() });
         hub.start_publish();
+        let mut consumer = hub.subscribe();
+        let (sender, mut input) = mpsc::channel(4);
         hub.push(packet(PacketClass::VideoKeyframe, 0));
-        let mut batcher = Batcher::new(hub.subscribe(), 3_600_000);
+        let feeder = {
+            let hub = Arc::clone(&hub);
+            tokio::spawn(async move { next_event(&hub, &mut input).await })
+        };
         let mut out = Vec::new();
-        let done = tokio::time::timeout(Duration::from_secs(30), batcher.next(&mut out)).await;
-        assert_eq!(done, Ok(Ok(())));
-        assert_eq!(out.len(), 1, "the first batch goes at once");
-        // A stall (the flowing path's sleep found nothing) then a burst spanning more than an hour,
-        // with an hour of merged-write latency: only the span rule lets `next` return (the timeout is a
-        // safety net, never reached when the rule holds).
-        batcher.flowing = false;
-        hub.push(packet(PacketClass::Video, 1_800_000));
-        hub.push(packet(PacketClass::Video, 5_500_000));
-        out.clear();
-        let done = tokio::time::timeout(Duration::from_secs(30), batcher.next(&mut out)).await;
-        assert_eq!(done, Ok(Ok(())));
-        assert_eq!(out.len(), 2, "the burst at once");
+        let started = tokio::time::Instant::now();
+        consumer.recv_batch(&mut out, MAX_BATCH).await.unwrap();
+        assert_eq!(out, [Bytes::from("0")]);
+        assert_eq!(started.elapsed(), Duration::from_millis(350), "flushed by the feeder's timer, not before");
+        sender.send(event()).await.unwrap();
+        assert_eq!(feeder.await.unwrap(), Some(MediaEvent::End));
     }
 
     #[tokio::test]
-    async fn realtime_batches_take_what_is_ready() {
+    async fn realtime_feeders_flush_each_drained_burst() {
         let hub = Hub::new(HubConfig::default());
         hub.start_publish();
+        let mut consumer = hub.subscribe();
+        let (sender, mut input) = mpsc::channel(4);
+        sender.send(event()).await.unwrap();
+        sender.send(event()).await.unwrap();
         hub.push(packet(PacketClass::VideoKeyframe, 0));
-        let mut batcher = Batcher::new(hub.subscribe(), 0);
-        let mut out = Vec::new();
-        batcher.next(&mut out).await.unwrap();
-        assert_eq!(out, [Bytes::from("0")]);
+        assert!(next_event(&hub, &mut input).await.is_some(), "a queued event comes first");
+        assert!(hub.has_unflushed(), "mid-burst: not flushed");
         hub.push(packet(PacketClass::Video, 40));
-        out.clear();
-        batcher.next(&mut out).await.unwrap();
-        assert_eq!(out, [Bytes::from("40")]);
+        assert!(next_event(&hub, &mut input).await.is_some());
+        drop(sender);
+        assert_eq!(next_event(&hub, &mut input).await, None);
+        let mut out = Vec::new();
+        consumer.poll_batch(&mut out, MAX_BATCH);
+        assert_eq!(out, [Bytes::from("040")], "the burst flushed (as one buffer) when the input ran dry");
     }
 }

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::http_remux::RemuxFormat;
 use super::remux_serializer::RemuxSerializer;
-use super::serve::{self, Batcher};
+use super::serve;
 pub use super::srt_in::Config;
 use super::srt_in::{self, caller_vhost};
 use crate::codec::mpegts::PACKET_LEN;
@@ -47,10 +47,10 @@ pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
 
 /// Runs the serializer of one stream: frames in, TS packets into the stream's hub.
 pub async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
-    let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
+    let hub = serve::realtime_hub_for(&ctx.engine, ctx.node, &ctx.key);
     hub.start_publish();
     let mut serializer = RemuxSerializer::new(RemuxFormat::Ts);
-    while let Some(event) = input.recv().await {
+    while let Some(event) = serve::next_event(&hub, &mut input).await {
         if event == MediaEvent::End {
             break;
         }
@@ -116,13 +116,13 @@ async fn play_session(engine: Engine, node: NodeIndex, key: StreamKey, caller: S
         }
     };
     tracing::info!(conn = id, %peer, stream = %key, "srt play");
-    let hub = serve::hub_for(&engine, node, &key);
-    let mut batcher = Batcher::new(hub.subscribe(), 0);
+    let hub = serve::realtime_hub_for(&engine, node, &key);
+    let mut consumer = hub.subscribe();
     let mut batch: Vec<Bytes> = Vec::with_capacity(serve::MAX_BATCH);
     let mut n_bytes: u64 = 0;
     'playing: loop {
         batch.clear();
-        if batcher.next(&mut batch).await.is_err() {
+        if consumer.recv_batch(&mut batch, serve::MAX_BATCH).await.is_err() {
             break;
         }
         for packet in &batch {
