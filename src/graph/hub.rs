@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 
 /// What a packet is, for the cache rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,60 @@ struct State {
     audio_after_video: u32,
     publishing: bool,
     closed: bool,
+    wakers: Wakers,
+}
+
+/// The wakers of consumers waiting for the next flush: a slot each (reused after a consumer
+/// leaves, so the list never outgrows the consumers), all woken and cleared at once by a flush.
+/// One lock and no allocation per wait, unlike a `Notify` future per wait.
+#[derive(Debug, Default)]
+struct Wakers {
+    slots: Vec<Option<Waker>>,
+    free: Vec<usize>,
+    /// Bumped at each wake-up: a consumer's slot is valid only in the generation it was taken.
+    generation: u64,
+}
+
+impl Wakers {
+    /// Registers (or refreshes) a consumer's waker; returns its slot.
+    fn register(&mut self, slot: Option<(u64, usize)>, waker: &Waker) -> (u64, usize) {
+        if let Some((generation, index)) = slot.filter(|(g, _)| *g == self.generation) {
+            if let Some(Some(current)) = self.slots.get_mut(index) {
+                if !current.will_wake(waker) {
+                    current.clone_from(waker);
+                }
+                return (generation, index);
+            }
+        }
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.slots[index] = Some(waker.clone());
+                index
+            }
+            None => {
+                self.slots.push(Some(waker.clone()));
+                self.slots.len() - 1
+            }
+        };
+        (self.generation, index)
+    }
+
+    fn unregister(&mut self, slot: Option<(u64, usize)>) {
+        if let Some((_, index)) = slot.filter(|(g, _)| *g == self.generation) {
+            if let Some(entry) = self.slots.get_mut(index) {
+                *entry = None;
+                self.free.push(index);
+            }
+        }
+    }
+
+    /// Empties the list for a wake-up; the wakers are woken once the hub's lock is released.
+    fn take(&mut self) -> Vec<Option<Waker>> {
+        self.generation += 1;
+        self.free.clear();
+        let capacity = self.slots.len();
+        std::mem::replace(&mut self.slots, Vec::with_capacity(capacity))
+    }
 }
 
 impl State {
@@ -196,14 +250,20 @@ pub struct HubStats {
 #[derive(Debug)]
 pub struct Hub {
     state: Mutex<State>,
-    notify: Notify,
     config: HubConfig,
     pub stats: HubStats,
 }
 
 impl Hub {
     pub fn new(config: HubConfig) -> Arc<Hub> {
-        Arc::new(Hub { state: Mutex::default(), notify: Notify::new(), config, stats: HubStats::default() })
+        Arc::new(Hub { state: Mutex::default(), config, stats: HubStats::default() })
+    }
+
+    /// Wakes every waiting consumer, after releasing the lock.
+    fn wake_all(&self, mut state: MutexGuard<'_, State>) {
+        let wakers = state.wakers.take();
+        drop(state);
+        wakers.into_iter().flatten().for_each(Waker::wake);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -225,10 +285,8 @@ impl Hub {
         state.publishing = false;
         state.gop_start = None;
         state.video_cached = false;
-        let woken = state.flush();
-        drop(state);
-        if woken {
-            self.notify.notify_waiters();
+        if state.flush() {
+            self.wake_all(state);
         }
     }
 
@@ -238,12 +296,10 @@ impl Hub {
 
     /// Ends the hub: consumers drain what is left, then see it closed.
     pub fn close(&self) {
-        {
-            let mut state = self.lock();
-            state.flush();
-            state.closed = true;
-        }
-        self.notify.notify_waiters();
+        let mut state = self.lock();
+        state.flush();
+        state.closed = true;
+        self.wake_all(state);
     }
 
     /// Flushes when SRS's merged-write rule says so (realtime: whenever anything is unflushed).
@@ -252,16 +308,15 @@ impl Hub {
         let mut state = self.lock();
         let due = if self.config.merge_ms == 0 { state.unflushed() > 0 } else { state.flush_due(&self.config) };
         if due && state.flush() {
-            drop(state);
-            self.notify.notify_waiters();
+            self.wake_all(state);
         }
     }
 
     /// Flushes whatever waits (a stalled stream's tail) and wakes consumers.
     pub fn flush(&self) {
-        let woken = self.lock().flush();
-        if woken {
-            self.notify.notify_waiters();
+        let mut state = self.lock();
+        if state.flush() {
+            self.wake_all(state);
         }
     }
 
@@ -280,45 +335,42 @@ impl Hub {
     pub fn push(&self, packet: Packet) {
         self.stats.packets.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(packet.bytes.len() as u64, Ordering::Relaxed);
-        {
-            let mut state = self.lock();
-            let seq = state.end_seq();
-            match packet.class {
-                PacketClass::Metadata => state.headers.metadata = Some(packet.bytes.clone()),
-                PacketClass::AudioHeader => state.headers.audio = Some(packet.bytes.clone()),
-                PacketClass::VideoHeader => state.headers.video = Some(packet.bytes.clone()),
-                PacketClass::VideoKeyframe => {
-                    state.gop_start = self.config.gop_cache.then_some(seq);
-                    state.video_cached = true;
-                    state.audio_after_video = 0;
-                }
-                PacketClass::Video => state.audio_after_video = 0,
-                PacketClass::Audio => {
-                    if state.video_cached {
-                        state.audio_after_video += 1;
-                        if state.audio_after_video > PURE_AUDIO_GUESS {
-                            state.gop_start = None;
-                            state.video_cached = false;
-                        }
+        let mut state = self.lock();
+        let seq = state.end_seq();
+        match packet.class {
+            PacketClass::Metadata => state.headers.metadata = Some(packet.bytes.clone()),
+            PacketClass::AudioHeader => state.headers.audio = Some(packet.bytes.clone()),
+            PacketClass::VideoHeader => state.headers.video = Some(packet.bytes.clone()),
+            PacketClass::VideoKeyframe => {
+                state.gop_start = self.config.gop_cache.then_some(seq);
+                state.video_cached = true;
+                state.audio_after_video = 0;
+            }
+            PacketClass::Video => state.audio_after_video = 0,
+            PacketClass::Audio => {
+                if state.video_cached {
+                    state.audio_after_video += 1;
+                    if state.audio_after_video > PURE_AUDIO_GUESS {
+                        state.gop_start = None;
+                        state.video_cached = false;
                     }
                 }
             }
-            let cap = self.config.gop_cache_max_frames as u64;
-            if cap > 0 && state.gop_start.is_some_and(|gop| seq - gop >= cap) {
-                state.gop_start = None;
-            }
-            if state.unflushed_since_ms.is_none() {
-                state.unflushed_since_ms = Some(packet.time_ms);
-            }
-            state.ring.push_back(packet);
-            state.trim(&self.config);
-            let batched = self.config.merge_ms > 0 && state.flush_due(&self.config);
-            let full = state.unflushed() >= MAX_UNFLUSHED;
-            if !((batched || full) && state.flush()) {
-                return;
-            }
         }
-        self.notify.notify_waiters();
+        let cap = self.config.gop_cache_max_frames as u64;
+        if cap > 0 && state.gop_start.is_some_and(|gop| seq - gop >= cap) {
+            state.gop_start = None;
+        }
+        if state.unflushed_since_ms.is_none() {
+            state.unflushed_since_ms = Some(packet.time_ms);
+        }
+        state.ring.push_back(packet);
+        state.trim(&self.config);
+        let batched = self.config.merge_ms > 0 && state.flush_due(&self.config);
+        let full = state.unflushed() >= MAX_UNFLUSHED;
+        if (batched || full) && state.flush() {
+            self.wake_all(state);
+        }
     }
 
     /// A consumer positioned at the gop cache (or the live edge without one).
@@ -328,7 +380,8 @@ impl Hub {
             if state.publishing { state.gop_start.unwrap_or(state.end_seq()) } else { state.end_seq() };
         drop(state);
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
-        Consumer { hub: Arc::clone(self), next_seq, headers_due: true, skips: 0 }
+        let cursor = Cursor { next_seq, headers_due: true, skips: 0 };
+        Consumer { hub: Arc::clone(self), cursor, waker_slot: None }
     }
 
     pub fn consumer_count(&self) -> usize {
@@ -345,20 +398,69 @@ pub struct Closed;
 #[derive(Debug)]
 pub struct Consumer {
     hub: Arc<Hub>,
+    cursor: Cursor,
+    /// Where this consumer's waker waits in the hub (generation, index).
+    waker_slot: Option<(u64, usize)>,
+}
+
+/// A consumer's position, apart from its hub so it can move while the hub is locked.
+#[derive(Debug)]
+struct Cursor {
     next_seq: u64,
     headers_due: bool,
-    pub skips: u64,
+    skips: u64,
 }
 
 impl Consumer {
     /// Appends what is ready (up to `max` packets) to `out`; returns how many were added.
     pub fn poll_batch(&mut self, out: &mut Vec<Bytes>, max: usize) -> usize {
-        let before = out.len();
         let state = self.hub.lock();
+        self.cursor.take(&state, &self.hub.stats, out, max)
+    }
+
+    /// Times this consumer fell behind and skipped to a keyframe.
+    pub fn skips(&self) -> u64 {
+        self.cursor.skips
+    }
+
+
+    /// Appends what is ready (up to `max`), or registers to be woken by the next flush;
+    /// `Err(Closed)` once the hub is closed and drained.
+    pub fn poll_recv_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<Bytes>,
+        max: usize,
+    ) -> Poll<Result<usize, Closed>> {
+        let mut state = self.hub.lock();
+        let n = self.cursor.take(&state, &self.hub.stats, out, max);
+        if n > 0 {
+            return Poll::Ready(Ok(n));
+        }
+        if state.closed {
+            return Poll::Ready(Err(Closed));
+        }
+        self.waker_slot = Some(state.wakers.register(self.waker_slot, cx.waker()));
+        Poll::Pending
+    }
+
+    /// Waits until something is ready, then appends it; `Err(Closed)` once the hub is closed and drained.
+    pub async fn recv_batch(&mut self, out: &mut Vec<Bytes>, max: usize) -> Result<usize, Closed> {
+        std::future::poll_fn(|cx| self.poll_recv_batch(cx, out, max)).await
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+}
+
+impl Cursor {
+    fn take(&mut self, state: &State, stats: &HubStats, out: &mut Vec<Bytes>, max: usize) -> usize {
+        let before = out.len();
         if self.next_seq < state.first_seq {
             // Fell out of the ring: skip to the newest keyframe and resend the headers.
             self.skips += 1;
-            self.hub.stats.skips.fetch_add(1, Ordering::Relaxed);
+            stats.skips.fetch_add(1, Ordering::Relaxed);
             self.next_seq = state.gop_start.unwrap_or(state.end_seq());
             self.headers_due = true;
         }
@@ -380,32 +482,11 @@ impl Consumer {
         self.next_seq += take as u64;
         out.len() - before
     }
-
-    /// Waits until something is ready, then appends it; `Err(Closed)` once the hub is closed and drained.
-    pub async fn recv_batch(&mut self, out: &mut Vec<Bytes>, max: usize) -> Result<usize, Closed> {
-        let hub = Arc::clone(&self.hub);
-        loop {
-            let notified = hub.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let n = self.poll_batch(out, max);
-            if n > 0 {
-                return Ok(n);
-            }
-            if hub.lock().closed {
-                return Err(Closed);
-            }
-            notified.await;
-        }
-    }
-
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.hub
-    }
 }
 
 impl Drop for Consumer {
     fn drop(&mut self) {
+        self.hub.lock().wakers.unregister(self.waker_slot);
         self.hub.stats.consumers.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -483,7 +564,7 @@ mod tests {
         hub.end_burst();
         let mut out = Vec::new();
         slow.poll_batch(&mut out, 1000);
-        assert_eq!(slow.skips, 1);
+        assert_eq!(slow.skips(), 1);
         assert_eq!(hub.stats.skips.load(Ordering::Relaxed), 1);
         assert_eq!(names(&out)[..4], ["meta", "ash", "vsh", "f75"]);
         assert_eq!(out.len(), 3 + 25);

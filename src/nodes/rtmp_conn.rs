@@ -182,7 +182,18 @@ impl Connection {
         let result: Result<(), ConnectionEnd> = loop {
             let deadline = publishing.as_ref().map(Publishing::deadline);
             let wants_media = playing.as_ref().is_some_and(|p| !p.paused);
+            // Biased, the batch first: a player woken by its hub's flush writes without polling the
+            // other branches (each costs a poll); reads wait at most until the player caught up.
+            // Shutdown and kick come before reads, so a publisher that never pauses still sees them.
             tokio::select! {
+                biased;
+                batch = next_batch(&mut playing, &mut out), if wants_media => {
+                    if batch.is_err() {
+                        break Err(ConnectionEnd::Shutdown);
+                    }
+                }
+                _ = &mut shutdown => break Err(ConnectionEnd::Shutdown),
+                _ = &mut kicked => break Err(ConnectionEnd::Kicked),
                 read = stream.read(&mut buffer) => {
                     let n = match read {
                         Ok(0) => break Err(ConnectionEnd::Closed),
@@ -198,17 +209,10 @@ impl Connection {
                         buffer.resize(READ_BUFFER, 0);
                     }
                 }
-                batch = next_batch(&mut playing, &mut out), if wants_media => {
-                    if batch.is_err() {
-                        break Err(ConnectionEnd::Shutdown);
-                    }
-                }
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let waited = publishing.as_ref().map_or(Duration::ZERO, Publishing::timeout);
                     break Err(ConnectionEnd::PublisherTimeout(waited));
                 }
-                _ = &mut shutdown => break Err(ConnectionEnd::Shutdown),
-                _ = &mut kicked => break Err(ConnectionEnd::Kicked),
             }
             if let Err(end) = self.handle_events(&mut publishing, &mut playing).await {
                 break Err(end);

@@ -11,7 +11,7 @@ use petgraph::graph::NodeIndex;
 use tokio::sync::mpsc;
 
 use super::vhost;
-use crate::control::registry::{Client, ClientGuard};
+use crate::control::registry::ClientGuard;
 use crate::graph::hub::{Closed, Consumer, Hub, HubConfig};
 use crate::graph::{Engine, StreamKey};
 use crate::media::MediaEvent;
@@ -53,12 +53,7 @@ pub async fn next_event(hub: &Hub, input: &mut mpsc::Receiver<MediaEvent>) -> Op
     input.recv().await
 }
 
-type NextBatch = Pin<
-    Box<
-        dyn std::future::Future<Output = (Consumer, Vec<Bytes>, Result<usize, Closed>, Option<Arc<Client>>)>
-            + Send,
-    >,
->;
+type Kicked = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// A registered player for as long as its response body lives; `on_end` runs when it drops
 /// (the player left, was kicked, or the stream closed), e.g. to fire `on_stop`.
@@ -84,41 +79,32 @@ impl Drop for PlayerLease {
 }
 
 /// An HTTP response body fed by a hub: a prefix (e.g. the FLV file header), then batches.
-/// Each batch is one body frame (a `Batch` of the shared packets), written with one writev.
+/// Each batch is one body frame (a `Batch` of the shared packets, usually the hub's one joined
+/// buffer), written with one writev. Polled directly: no future or allocation per batch.
 pub struct HubBody {
     ready: Option<Batch>,
-    next: Option<NextBatch>,
+    /// `None` once the stream closed or the player was kicked.
+    consumer: Option<Consumer>,
+    /// Resolves when the player is kicked (polled only while waiting for the hub).
+    kicked: Option<Kicked>,
     /// The player's registry entry: bytes are counted on it, and a kick ends the body.
     lease: Option<PlayerLease>,
 }
 
 impl HubBody {
     pub fn new(prefix: Option<Bytes>, consumer: Consumer) -> HubBody {
-        HubBody { ready: prefix.map(Batch::from), next: Some(Self::fetch(consumer, None)), lease: None }
+        HubBody { ready: prefix.map(Batch::from), consumer: Some(consumer), kicked: None, lease: None }
     }
 
     /// A body for a registered player: bytes are counted on it, and a kick ends the body.
     pub fn leased(prefix: Option<Bytes>, consumer: Consumer, lease: PlayerLease) -> HubBody {
-        let client = Arc::clone(lease.guard.client());
+        let kicked: Kicked = Box::pin(lease.guard.client().kicked());
         HubBody {
             ready: prefix.map(Batch::from),
-            next: Some(Self::fetch(consumer, Some(client))),
+            consumer: Some(consumer),
+            kicked: Some(kicked),
             lease: Some(lease),
         }
-    }
-
-    fn fetch(mut consumer: Consumer, client: Option<Arc<Client>>) -> NextBatch {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(MAX_BATCH);
-            let result = match &client {
-                Some(client) => tokio::select! {
-                    result = consumer.recv_batch(&mut out, MAX_BATCH) => result,
-                    _ = client.kicked() => Err(Closed),
-                },
-                None => consumer.recv_batch(&mut out, MAX_BATCH).await,
-            };
-            (consumer, out, result, client)
-        })
     }
 
     fn count(&self, batch: &Batch) {
@@ -136,24 +122,35 @@ impl Body for HubBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Batch>, Self::Error>>> {
-        loop {
-            if let Some(batch) = self.ready.take().filter(|b| !b.is_empty()) {
-                self.count(&batch);
-                return Poll::Ready(Some(Ok(Frame::data(batch))));
+        let this = &mut *self;
+        if let Some(batch) = this.ready.take().filter(|b| !b.is_empty()) {
+            this.count(&batch);
+            return Poll::Ready(Some(Ok(Frame::data(batch))));
+        }
+        let Some(consumer) = this.consumer.as_mut() else { return Poll::Ready(None) };
+        let mut packets = Vec::new();
+        match consumer.poll_recv_batch(cx, &mut packets, MAX_BATCH) {
+            Poll::Ready(Ok(_)) => {
+                let batch = Batch::from(packets);
+                this.count(&batch);
+                Poll::Ready(Some(Ok(Frame::data(batch))))
             }
-            let Some(next) = self.next.as_mut() else { return Poll::Ready(None) };
-            match next.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready((consumer, packets, result, client)) => {
-                    self.ready = Some(packets.into_iter().collect());
-                    self.next = result.is_ok().then(|| Self::fetch(consumer, client));
+            Poll::Ready(Err(Closed)) => {
+                this.consumer = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                if this.kicked.as_mut().is_some_and(|kicked| kicked.as_mut().poll(cx).is_ready()) {
+                    this.consumer = None;
+                    return Poll::Ready(None);
                 }
+                Poll::Pending
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ready.as_ref().is_none_or(Batch::is_empty) && self.next.is_none()
+        self.ready.as_ref().is_none_or(Batch::is_empty) && self.consumer.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

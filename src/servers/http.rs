@@ -48,38 +48,39 @@ pub fn full_body(bytes: impl Into<Bytes>) -> Body {
 /// per packet made hyper flush every few packets: three times the system calls for HTTP-FLV).
 #[derive(Debug, Default)]
 pub struct Batch {
-    parts: std::collections::VecDeque<Bytes>,
+    /// Parts from `front` on are still to be written (a `Vec` taken whole from the hub's reader,
+    /// so making a batch copies nothing).
+    parts: Vec<Bytes>,
+    front: usize,
     remaining: usize,
 }
 
 impl Batch {
-    pub fn push(&mut self, bytes: Bytes) {
-        if !bytes.is_empty() {
-            self.remaining += bytes.len();
-            self.parts.push_back(bytes);
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.remaining == 0
+    }
+
+    fn live_parts(&self) -> impl Iterator<Item = &Bytes> {
+        self.parts[self.front..].iter().filter(|b| !b.is_empty())
+    }
+}
+
+impl From<Vec<Bytes>> for Batch {
+    fn from(parts: Vec<Bytes>) -> Batch {
+        let remaining = parts.iter().map(Bytes::len).sum();
+        Batch { parts, front: 0, remaining }
     }
 }
 
 impl From<Bytes> for Batch {
     fn from(bytes: Bytes) -> Batch {
-        let mut batch = Batch::default();
-        batch.push(bytes);
-        batch
+        Batch::from(vec![bytes])
     }
 }
 
 impl FromIterator<Bytes> for Batch {
     fn from_iter<I: IntoIterator<Item = Bytes>>(parts: I) -> Batch {
-        let mut batch = Batch::default();
-        for bytes in parts {
-            batch.push(bytes);
-        }
-        batch
+        Batch::from(parts.into_iter().collect::<Vec<Bytes>>())
     }
 }
 
@@ -89,26 +90,31 @@ impl bytes::Buf for Batch {
     }
 
     fn chunk(&self) -> &[u8] {
-        self.parts.front().map_or(&[], |b| b.as_ref())
+        self.live_parts().next().map_or(&[], |b| b.as_ref())
     }
 
     fn advance(&mut self, mut n: usize) {
         n = n.min(self.remaining);
         self.remaining -= n;
         while n > 0 {
-            let Some(front) = self.parts.front_mut() else { break };
+            let Some(front) = self.parts.get_mut(self.front) else { break };
             if n < front.len() {
                 front.advance(n);
                 return;
             }
             n -= front.len();
-            self.parts.pop_front();
+            // Released as soon as written: the hub's buffers are not held by a slow writer.
+            *front = Bytes::new();
+            self.front += 1;
+        }
+        while self.parts.get(self.front).is_some_and(Bytes::is_empty) {
+            self.front += 1;
         }
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
         let mut n = 0;
-        for (slot, part) in dst.iter_mut().zip(&self.parts) {
+        for (slot, part) in dst.iter_mut().zip(self.live_parts()) {
             *slot = std::io::IoSlice::new(part);
             n += 1;
         }
