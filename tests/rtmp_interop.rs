@@ -153,6 +153,15 @@ fn gstreamer_rtmp2sink_publishes_and_ffmpeg_plays_it_over_rtmp_and_http_flv() {
 }
 
 #[test]
+fn gstreamer_rtmp2sink_with_the_largest_chunk_size_publishes() {
+    // 0x7FFFFFFF is the largest chunk size the specification allows and rtmp2sink offers; SRS
+    // takes it. The server once refused anything above 16 MiB and dropped this publisher.
+    gst_publish_then_play("gstbig", |url| {
+        vec!["rtmp2sink".into(), "chunk-size=2147483647".into(), format!("location={url}")]
+    });
+}
+
+#[test]
 fn gstreamer_librtmp_rtmpsink_publishes_and_ffmpeg_plays_it_over_rtmp_and_http_flv() {
     assert!(gst_has("rtmpsink"), "GStreamer rtmpsink (gstreamer1.0-plugins-bad, librtmp)");
     // librtmp takes its options after the URL, in the same string: live=1 publishes live.

@@ -311,7 +311,7 @@ fn set_chunk_size(size: u32) -> Message {
 #[test]
 fn bad_chunk_sizes_and_long_messages_are_typed_errors() {
     for (size, expected) in
-        [(0, RtmpError::ChunkSize(0)), (MAX_CHUNK_SIZE + 1, RtmpError::ChunkSize(MAX_CHUNK_SIZE + 1))]
+        [(0, RtmpError::ChunkSize(0)), (MAX_CHUNK_SIZE + 1, RtmpError::ChunkSize(0x8000_0000))]
     {
         let mut peers = Peers::publishing(ClientHandshakeMode::Simple);
         peers.client.send_message(&set_chunk_size(size), chunk_stream::PROTOCOL_CONTROL);
