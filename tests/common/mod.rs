@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod live;
 pub mod rtmp_client;
 
 use std::path::{Path, PathBuf};

@@ -15,10 +15,11 @@ use super::message::{message_type, Message};
 
 /// The chunk size every connection starts with.
 pub const DEFAULT_CHUNK_SIZE: u32 = 128;
-/// Largest Set Chunk Size we accept from a peer. SRS rejects anything above 65536; we accept up to
-/// 16 MiB because a chunk size allocates nothing (the message length limit bounds memory) and some
-/// encoders announce very large sizes to avoid chunking altogether.
-pub const MAX_CHUNK_SIZE: u32 = 16 * 1024 * 1024;
+/// Largest Set Chunk Size, the specification's (§5.4.1: 1 to 0x7FFFFFFF; every size above 0xFFFFFF
+/// acts alike, since no message is longer). SRS takes any size above its floor of 128 and only warns
+/// above 65536; GStreamer's rtmp2sink lets users choose up to this maximum, and a publisher we cut
+/// for it would work with SRS. A chunk size allocates nothing: the message length limit bounds memory.
+pub const MAX_CHUNK_SIZE: u32 = 0x7fff_ffff;
 /// Timestamps are kept to 31 bits, as SRS does, because some peers set the top bit of extended ones.
 const TIMESTAMP_MASK: u32 = 0x7fff_ffff;
 /// The 3-byte timestamp value that announces a 4-byte extended timestamp.
@@ -274,7 +275,7 @@ impl ChunkDecoder {
         let value = message.payload.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
         match (message.type_id, value) {
             (message_type::SET_CHUNK_SIZE, Some(size)) => {
-                let size = size & 0x7fff_ffff;
+                // The top bit must be zero; SRS reads such a size as negative and refuses it too.
                 if size == 0 || size > MAX_CHUNK_SIZE {
                     return Err(RtmpError::ChunkSize(size));
                 }
@@ -442,12 +443,25 @@ mod tests {
     }
 
     #[test]
-    fn chunk_size_zero_and_above_the_cap_are_errors() {
+    fn chunk_size_zero_and_with_the_top_bit_set_are_errors() {
         let error = decode_all(&mut ChunkDecoder::default(), &set_chunk_size(0)).unwrap_err();
         assert_eq!(error, RtmpError::ChunkSize(0));
         let error =
             decode_all(&mut ChunkDecoder::default(), &set_chunk_size(MAX_CHUNK_SIZE + 1)).unwrap_err();
-        assert_eq!(error, RtmpError::ChunkSize(MAX_CHUNK_SIZE + 1));
+        assert_eq!(error, RtmpError::ChunkSize(0x8000_0000));
+    }
+
+    /// rtmp2sink with `chunk-size=2147483647`: the largest size is valid, and a message longer than
+    /// the old 16 MiB cap allowed for chunks still arrives whole from its single chunk.
+    #[test]
+    fn the_specification_maximum_chunk_size_is_accepted() {
+        let mut wire = set_chunk_size(MAX_CHUNK_SIZE).to_vec();
+        let big = message(9, 40, 300_000);
+        wire.extend_from_slice(&encode_message(&big, MAX_CHUNK_SIZE, 6));
+        let mut decoder = ChunkDecoder::default();
+        let decoded = decode_all(&mut decoder, &wire).unwrap();
+        assert_eq!(decoder.chunk_size(), MAX_CHUNK_SIZE);
+        assert_eq!(decoded[1], big);
     }
 
     #[test]

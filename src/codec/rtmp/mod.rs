@@ -18,7 +18,7 @@
 //!      exactly one of [`ServerSession::accept_publish`] or [`ServerSession::reject_publish`].
 //!      Media events may already follow the Publish event before the decision; drop them if rejecting.
 //!    - [`ServerEvent::Play`]: likewise, answer with [`ServerSession::accept_play`] (queues StreamBegin,
-//!      Play.Reset, Play.Start, |RtmpSampleAccess, Data.Start) or [`ServerSession::reject_play`].
+//!      Play.Reset, Play.Start, |RtmpSampleAccess) or [`ServerSession::reject_play`].
 //!    - [`ServerEvent::Media`]: audio/video/data from the publisher, 31-bit millisecond timestamps,
 //!      payload `Bytes` sliced from the receive buffer (no copy for single-chunk messages, one
 //!      reassembly copy otherwise). Aggregates arrive already split. Data payloads are raw AMF0 (strip

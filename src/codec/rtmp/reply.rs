@@ -94,14 +94,14 @@ pub fn empty_result(transaction_id: f64) -> Message {
     )
 }
 
-/// `_error` with a NetConnection.Call.Failed-style info object, for calls we do not support.
-pub fn call_error(transaction_id: f64, code: &str, description: &str) -> Message {
-    let information = Amf0Value::object([
-        ("level", text("error")),
-        ("code", text(code)),
-        ("description", text(description)),
-    ]);
-    command_message(&[text("_error"), Amf0Value::Number(transaction_id), Amf0Value::Null, information], 0)
+/// `_result` with a null command object and a null response: SRS's answer to calls it does not
+/// implement (getStreamLength, _checkbw, FCSubscribe, custom calls), so a client that waits for an
+/// answer goes on.
+pub fn call_result(transaction_id: f64) -> Message {
+    command_message(
+        &[text("_result"), Amf0Value::Number(transaction_id), Amf0Value::Null, Amf0Value::Null],
+        0,
+    )
 }
 
 /// Status codes a server sends on a stream, with the level and description SRS uses.
@@ -191,11 +191,6 @@ fn on_fc(name: &str, code: &str, description: &str, stream_id: u32) -> Message {
 /// `|RtmpSampleAccess(true, true)`: lets Flash players read raw audio and video samples.
 pub fn sample_access(stream_id: u32) -> Message {
     data_message(&[text("|RtmpSampleAccess"), Amf0Value::Boolean(true), Amf0Value::Boolean(true)], stream_id)
-}
-
-/// The data message `onStatus {code: NetStream.Data.Start}` that ends SRS's play answer.
-pub fn data_start(stream_id: u32) -> Message {
-    data_message(&[text("onStatus"), Amf0Value::object([("code", text("NetStream.Data.Start"))])], stream_id)
 }
 
 /// Removes the `@setDataFrame` wrapper publishers put before `onMetaData`, without copying: SRS stores

@@ -9,4 +9,6 @@ pub use client::{ClientConfig, ClientEvent, ClientIntent, ClientSession};
 pub use server::{PlayRequest, PublishRequest, PublishStyle, ServerConfig, ServerEvent, ServerSession};
 
 #[cfg(test)]
+mod call_tests;
+#[cfg(test)]
 mod peer_tests;

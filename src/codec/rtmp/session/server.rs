@@ -112,6 +112,8 @@ pub struct ServerSession {
     connect: Option<ConnectCommand>,
     role: Role,
     fmle_announced: bool,
+    /// createStream was answered since the client was last identified (SRS then ignores calls).
+    stream_created: bool,
     events: VecDeque<ServerEvent>,
 }
 
@@ -125,6 +127,7 @@ impl ServerSession {
             connect: None,
             role: Role::Idle,
             fmle_announced: false,
+            stream_created: false,
             events: VecDeque::new(),
         }
     }
@@ -219,8 +222,10 @@ impl ServerSession {
         Ok(())
     }
 
-    /// Starts playing with SRS's sequence: StreamBegin, Play.Reset, Play.Start, |RtmpSampleAccess,
-    /// Data.Start. Media may follow right after.
+    /// Starts playing with SRS's sequence: StreamBegin, Play.Reset, Play.Start, |RtmpSampleAccess.
+    /// Media may follow right after. No `onStatus(NetStream.Data.Start)` data message: SRS stopped
+    /// sending it because ffmpeg turns it into an empty data stream (`Data: none`, "unsupported codec
+    /// id 0"), and GStreamer's rtmp2src writes it into FLV files where ffmpeg does the same.
     pub fn accept_play(&mut self) -> Result<(), RtmpError> {
         let Role::PlayPending(stream) = &self.role else { return Err(RtmpError::WrongState("accept_play")) };
         let stream = stream.clone();
@@ -230,7 +235,6 @@ impl ServerSession {
         self.connection.send_command(&reply::on_status(StreamStatus::PlayReset, id, None, Some(&stream)));
         self.connection.send_command(&reply::on_status(StreamStatus::PlayStart, id, None, Some(&stream)));
         self.connection.send_command(&reply::sample_access(id));
-        self.connection.send_command(&reply::data_start(id));
         self.role = Role::Playing;
         Ok(())
     }
@@ -312,6 +316,7 @@ impl ServerSession {
         match command {
             Command::CreateStream { transaction_id } => {
                 self.connection.send_command(&reply::create_stream_result(transaction_id, DEFAULT_STREAM_ID));
+                self.stream_created = true;
             }
             Command::ReleaseStream { transaction_id, .. } | Command::FcPublish { transaction_id, .. } => {
                 self.fmle_announced = true;
@@ -358,25 +363,32 @@ impl ServerSession {
                 self.connection.send_control(ControlMessage::UserControl(event));
                 self.events.push_back(ServerEvent::Pause { paused, time_millis });
             }
-            // A call that expects an answer gets `_error`, so the client does not wait forever (FMS
-            // answers the same way). Like SRS we stay silent to `_checkbw` and FCSubscribe, which
-            // ffmpeg and Flash send speculatively.
-            Command::Other { name, transaction_id, .. }
-                if transaction_id > 0.0 && !name.starts_with('_') && name != "FCSubscribe" =>
-            {
-                let description = format!("Method not found ({name}).");
-                self.connection.send_command(&reply::call_error(
-                    transaction_id,
-                    "NetConnection.Call.Failed",
-                    &description,
-                ));
+            Command::GetStreamLength { transaction_id, .. } | Command::Other { transaction_id, .. } => {
+                self.on_call(transaction_id)
             }
             _ => {}
         }
         Ok(())
     }
 
-    /// Ends publishing or playing on closeStream / deleteStream / FCUnpublish.
+    /// A call we do not model (getStreamLength, _checkbw, FCSubscribe, onBWDone, custom calls),
+    /// answered as SRS answers it, and never a reason to close: SRS answers `_result(null, null)` to
+    /// every call while it identifies the client before createStream (even a notification, with
+    /// transaction 0), ignores calls between createStream and play or publish, answers a player's
+    /// calls that carry a transaction id, and ignores a publisher's.
+    fn on_call(&mut self, transaction_id: f64) {
+        let answer = match self.role {
+            Role::Idle => !self.stream_created,
+            Role::PlayPending(_) | Role::Playing => transaction_id > 0.0,
+            Role::PublishPending(_) | Role::Publishing(_) | Role::Closing => false,
+        };
+        if answer {
+            self.connection.send_command(&reply::call_result(transaction_id));
+        }
+    }
+
+    /// Ends publishing or playing on closeStream / deleteStream / FCUnpublish; like SRS, the
+    /// connection goes back to identifying the client (calls are answered until the next createStream).
     fn stop_role(&mut self) {
         match self.role {
             Role::Publishing(_) | Role::PublishPending(_) => self.events.push_back(ServerEvent::Unpublish),
@@ -385,6 +397,7 @@ impl ServerSession {
         }
         self.role = Role::Idle;
         self.fmle_announced = false;
+        self.stream_created = false;
     }
 
     fn tc_url(&self) -> String {
