@@ -9,6 +9,7 @@ mod graph;
 mod process;
 mod remux;
 mod run;
+pub mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

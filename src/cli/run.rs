@@ -27,7 +27,7 @@ pub(crate) fn serve(
     label: &str,
     reload_path: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = super::runtime::server_runtime()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
         if let Some(path) = reload_path {

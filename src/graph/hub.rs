@@ -306,7 +306,8 @@ impl Hub {
     /// Feeders call it after each burst they drained from their input.
     pub fn end_burst(&self) {
         let mut state = self.lock();
-        let due = if self.config.merge_ms == 0 { state.unflushed() > 0 } else { state.flush_due(&self.config) };
+        let due =
+            if self.config.merge_ms == 0 { state.unflushed() > 0 } else { state.flush_due(&self.config) };
         if due && state.flush() {
             self.wake_all(state);
         }
@@ -422,7 +423,6 @@ impl Consumer {
     pub fn skips(&self) -> u64 {
         self.cursor.skips
     }
-
 
     /// Appends what is ready (up to `max`), or registers to be woken by the next flush;
     /// `Err(Closed)` once the hub is closed and drained.

@@ -15,7 +15,6 @@ use tokio::time::Instant;
 
 use super::flv_frames::FlvToFrames;
 use super::serve;
-use crate::graph::hub::Consumer;
 use super::vhost;
 use super::NodeSpec;
 use crate::codec::flv::TagType;
@@ -28,6 +27,7 @@ use crate::control::hooks::HookEvent;
 use crate::control::registry::{ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::{Publication, PublishError};
+use crate::graph::hub::Consumer;
 use crate::graph::{CheckedGraph, Engine, StreamKey};
 use crate::media::TimestampUnwrapper;
 use crate::servers::tcp::write_all_vectored;

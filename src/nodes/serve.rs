@@ -187,7 +187,11 @@ mod tests {
         let started = tokio::time::Instant::now();
         consumer.recv_batch(&mut out, MAX_BATCH).await.unwrap();
         assert_eq!(out, [Bytes::from("0")]);
-        assert_eq!(started.elapsed(), Duration::from_millis(350), "flushed by the feeder's timer, not before");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(350),
+            "flushed by the feeder's timer, not before"
+        );
         sender.send(event()).await.unwrap();
         assert_eq!(feeder.await.unwrap(), Some(MediaEvent::End));
     }

@@ -93,7 +93,11 @@ impl Config {
             gop_cache_max_frames: usize::try_from(self.gop_cache_max_frames).unwrap_or(usize::MAX),
             queue_length_ms: i64::try_from(self.queue_length.saturating_mul(1000)).unwrap_or(i64::MAX),
             merge_ms: i64::try_from(self.effective_mw_latency_ms()).unwrap_or(i64::MAX),
-            merge_msgs: if self.min_latency { 0 } else { usize::try_from(self.mw_msgs).unwrap_or(usize::MAX) },
+            merge_msgs: if self.min_latency {
+                0
+            } else {
+                usize::try_from(self.mw_msgs).unwrap_or(usize::MAX)
+            },
             ..HubConfig::default()
         }
     }
