@@ -5,11 +5,11 @@
 //! closes this connection only, with a log line naming the peer and the cause.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use petgraph::graph::NodeIndex;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -24,13 +24,13 @@ use crate::codec::rtmp::{
 };
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
-use crate::control::registry::{ClientGuard, ClientKind, Registry};
+use crate::control::registry::{Client, ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::{Publication, PublishError};
-use crate::graph::hub::Consumer;
+use crate::graph::hub::{Consumer, DirectSink};
 use crate::graph::{CheckedGraph, Engine, StreamKey};
 use crate::media::TimestampUnwrapper;
-use crate::servers::tcp::write_all_vectored;
+use crate::servers::tcp::{read_shared, write_all_vectored};
 
 /// How long a write to a player may block before the player is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -127,7 +127,7 @@ fn over_limit(engine: &Engine, nodes: RtmpNodes, registry: &Registry, peer: Sock
     None
 }
 
-pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, peer: SocketAddr, id: u64) {
+pub async fn handle(engine: Engine, nodes: RtmpNodes, stream: TcpStream, peer: SocketAddr, id: u64) {
     let registry = engine.shared::<Registry>();
     if let Some(why) = over_limit(&engine, nodes, &registry, peer) {
         tracing::warn!(conn = id, %peer, "rtmp connection refused: {why}");
@@ -135,7 +135,9 @@ pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, pee
     }
     let client = registry.register(id, peer.ip());
     let config = ServerConfig { chunk_size: super::rtmp_out::chunk_size(&engine), ..ServerConfig::default() };
+    let stream = Arc::new(stream);
     let mut connection = Connection {
+        socket: Arc::clone(&stream),
         nodelay: None,
         engine,
         nodes,
@@ -145,7 +147,7 @@ pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, pee
         client,
         vhost: None,
     };
-    let end = connection.run(&mut stream).await;
+    let end = connection.run(&stream).await;
     connection.closed();
     match end {
         ConnectionEnd::Closed | ConnectionEnd::Shutdown | ConnectionEnd::Kicked => {
@@ -157,6 +159,8 @@ pub async fn handle(engine: Engine, nodes: RtmpNodes, mut stream: TcpStream, pee
 }
 
 struct Connection {
+    /// The socket, shared with the hub of the stream played (it writes batches directly).
+    socket: Arc<TcpStream>,
     /// `tcp_nodelay` of the stream's vhost, applied once the stream (and so the vhost) is known.
     nodelay: Option<bool>,
     engine: Engine,
@@ -170,7 +174,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(&mut self, stream: &mut TcpStream) -> ConnectionEnd {
+    async fn run(&mut self, stream: &TcpStream) -> ConnectionEnd {
         let mut buffer = vec![0u8; INITIAL_READ_BUFFER];
         let mut publishing: Option<Publishing> = None;
         let mut playing: Option<Playing> = None;
@@ -194,7 +198,7 @@ impl Connection {
                 }
                 _ = &mut shutdown => break Err(ConnectionEnd::Shutdown),
                 _ = &mut kicked => break Err(ConnectionEnd::Kicked),
-                read = stream.read(&mut buffer) => {
+                read = read_shared(stream, &mut buffer) => {
                     let n = match read {
                         Ok(0) => break Err(ConnectionEnd::Closed),
                         Ok(n) => n,
@@ -219,6 +223,12 @@ impl Connection {
             }
             if let Some(nodelay) = self.nodelay.take() {
                 let _ = stream.set_nodelay(nodelay);
+            }
+            // The hub may be writing this player's batches: take writing back before we write
+            // bytes of our own (they go after whole messages) or pause; it reattaches once the
+            // player is caught up again.
+            if let Some(playing) = playing.as_mut().filter(|p| p.paused || self.session.has_output()) {
+                playing.consumer.take_back(&mut out);
             }
             while let Some(bytes) = self.session.poll_output() {
                 out.push(bytes);
@@ -265,6 +275,21 @@ impl Connection {
             recv_bytes: client.recv_bytes.load(std::sync::atomic::Ordering::Relaxed),
         };
         admission::notify(self.client.registry(), client, settings, event, None);
+    }
+}
+
+/// A player's socket as the hub writes to it: bytes counted on the player's registry entry.
+#[derive(Debug)]
+struct DirectSocket {
+    socket: Arc<TcpStream>,
+    client: Arc<Client>,
+}
+
+impl DirectSink for DirectSocket {
+    fn try_write(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        let written = self.socket.try_write_vectored(bufs)?;
+        self.client.add_sent(written);
+        Ok(written)
     }
 }
 
@@ -459,7 +484,13 @@ impl Connection {
                 let hub = serve::hub_for(&self.engine, node, &key);
                 self.nodelay = Some(settings.tcp_nodelay);
                 tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "rtmp play");
-                Ok(Some(Playing { consumer: hub.subscribe(), paused: false, key }))
+                let mut consumer = hub.subscribe();
+                let socket = DirectSocket {
+                    socket: Arc::clone(&self.socket),
+                    client: Arc::clone(self.client.client()),
+                };
+                consumer.write_directly(Arc::new(socket));
+                Ok(Some(Playing { consumer, paused: false, key }))
             }
             Err(why) => {
                 tracing::warn!(conn = self.id, peer = %self.peer, url = %request.stream_key(), "rtmp play refused: {why}");

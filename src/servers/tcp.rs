@@ -42,21 +42,24 @@ pub async fn serve(
     Ok(())
 }
 
-/// Writes every buffer with vectored writes, as few system calls as the kernel allows.
-pub async fn write_all_vectored(
-    stream: &mut TcpStream,
-    buffers: &mut Vec<bytes::Bytes>,
-) -> std::io::Result<()> {
+/// Writes every buffer with vectored writes, as few system calls as the kernel allows. Takes the
+/// stream shared (`&TcpStream`): a hub may write to the same socket between two calls
+/// (`graph::hub::DirectSink`), never during one.
+pub async fn write_all_vectored(stream: &TcpStream, buffers: &mut Vec<bytes::Bytes>) -> std::io::Result<()> {
     use bytes::Buf;
-    use tokio::io::AsyncWriteExt;
     let mut start = 0;
     while start < buffers.len() {
         let slices: Vec<std::io::IoSlice<'_>> =
             buffers[start..].iter().take(64).map(|b| std::io::IoSlice::new(b)).collect();
-        let mut written = stream.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
+        let mut written = match stream.try_write_vectored(&slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                stream.writable().await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         while written > 0 && start < buffers.len() {
             let len = buffers[start].len();
             if written >= len {
@@ -70,4 +73,15 @@ pub async fn write_all_vectored(
     }
     buffers.clear();
     Ok(())
+}
+
+/// Reads what is there into `buffer` (waiting for some), from a stream shared with a writer.
+pub async fn read_shared(stream: &TcpStream, buffer: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        match stream.try_read(buffer) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            result => return result,
+        }
+    }
 }

@@ -93,6 +93,10 @@ impl Connection {
         self.output.pop_front()
     }
 
+    pub(crate) fn has_output(&self) -> bool {
+        !self.output.is_empty()
+    }
+
     /// The next message for the role, after handling protocol control; `Ok(None)` when more input is needed.
     pub(crate) fn next_incoming(&mut self) -> Result<Option<Incoming>, RtmpError> {
         loop {

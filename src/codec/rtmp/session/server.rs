@@ -173,6 +173,11 @@ impl ServerSession {
         self.connection.poll_output()
     }
 
+    /// Whether bytes wait to be written.
+    pub fn has_output(&self) -> bool {
+        self.connection.has_output()
+    }
+
     /// The chunk size of everything we send (media encoded by the host must use it).
     pub fn out_chunk_size(&self) -> u32 {
         self.connection.out_chunk_size()

@@ -20,6 +20,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{Bytes, BytesMut};
 use std::task::{Context, Poll, Waker};
 
+use direct::DirectPlayers;
+pub use direct::DirectSink;
+use wakers::Wakers;
+
+mod direct;
+#[cfg(test)]
+mod direct_tests;
+mod wakers;
+
 /// What a packet is, for the cache rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketClass {
@@ -105,6 +114,8 @@ struct State {
     /// Media time of the oldest packet not yet flushed.
     unflushed_since_ms: Option<i64>,
     last_flush: Option<JoinedBatch>,
+    /// Where the last flush started (it ended at `visible_end`).
+    last_flush_start: u64,
     /// Sequence number of the keyframe that starts the cached gop.
     gop_start: Option<u64>,
     video_cached: bool,
@@ -112,59 +123,7 @@ struct State {
     publishing: bool,
     closed: bool,
     wakers: Wakers,
-}
-
-/// The wakers of consumers waiting for the next flush: a slot each (reused after a consumer
-/// leaves, so the list never outgrows the consumers), all woken and cleared at once by a flush.
-/// One lock and no allocation per wait, unlike a `Notify` future per wait.
-#[derive(Debug, Default)]
-struct Wakers {
-    slots: Vec<Option<Waker>>,
-    free: Vec<usize>,
-    /// Bumped at each wake-up: a consumer's slot is valid only in the generation it was taken.
-    generation: u64,
-}
-
-impl Wakers {
-    /// Registers (or refreshes) a consumer's waker; returns its slot.
-    fn register(&mut self, slot: Option<(u64, usize)>, waker: &Waker) -> (u64, usize) {
-        if let Some((generation, index)) = slot.filter(|(g, _)| *g == self.generation) {
-            if let Some(Some(current)) = self.slots.get_mut(index) {
-                if !current.will_wake(waker) {
-                    current.clone_from(waker);
-                }
-                return (generation, index);
-            }
-        }
-        let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index] = Some(waker.clone());
-                index
-            }
-            None => {
-                self.slots.push(Some(waker.clone()));
-                self.slots.len() - 1
-            }
-        };
-        (self.generation, index)
-    }
-
-    fn unregister(&mut self, slot: Option<(u64, usize)>) {
-        if let Some((_, index)) = slot.filter(|(g, _)| *g == self.generation) {
-            if let Some(entry) = self.slots.get_mut(index) {
-                *entry = None;
-                self.free.push(index);
-            }
-        }
-    }
-
-    /// Empties the list for a wake-up; the wakers are woken once the hub's lock is released.
-    fn take(&mut self) -> Vec<Option<Waker>> {
-        self.generation += 1;
-        self.free.clear();
-        let capacity = self.slots.len();
-        std::mem::replace(&mut self.slots, Vec::with_capacity(capacity))
-    }
+    direct: DirectPlayers,
 }
 
 impl State {
@@ -197,8 +156,19 @@ impl State {
             return false;
         }
         self.visible_end = end_seq;
+        self.last_flush_start = start_seq;
         self.last_flush = self.join(start_seq, end_seq);
         true
+    }
+
+    /// The packets of the last flush: its joined buffer, or the packets themselves.
+    fn last_flush_packets(&self) -> Vec<Bytes> {
+        if let Some(joined) = self.last_flush.as_ref().filter(|j| j.start_seq == self.last_flush_start) {
+            return vec![joined.bytes.clone()];
+        }
+        let start = self.last_flush_start.max(self.first_seq) - self.first_seq;
+        let end = self.visible_end - self.first_seq;
+        self.ring.range(start as usize..end as usize).map(|p| p.bytes.clone()).collect()
     }
 
     /// One buffer holding packets `start_seq..end_seq` (still in the ring), when worth it.
@@ -259,11 +229,23 @@ impl Hub {
         Arc::new(Hub { state: Mutex::default(), config, stats: HubStats::default() })
     }
 
-    /// Wakes every waiting consumer, after releasing the lock.
-    fn wake_all(&self, mut state: MutexGuard<'_, State>) {
+    /// Delivers a flush (`flushed`) or the close: writes it to directly attached players (those
+    /// whose socket does not take it all are handed back to their tasks), then wakes the waiting
+    /// consumers and the handed-back players once the lock is released.
+    fn deliver(&self, mut state: MutexGuard<'_, State>, flushed: bool) {
+        let mut handed_back = Vec::new();
+        if flushed && state.direct.attached() > 0 {
+            let packets = state.last_flush_packets();
+            let end_seq = state.visible_end;
+            state.direct.write(&packets, end_seq, &mut handed_back);
+        }
+        if state.closed {
+            let end_seq = state.visible_end;
+            state.direct.hand_back_all(end_seq, &mut handed_back);
+        }
         let wakers = state.wakers.take();
         drop(state);
-        wakers.into_iter().flatten().for_each(Waker::wake);
+        wakers.into_iter().flatten().chain(handed_back).for_each(Waker::wake);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -286,7 +268,7 @@ impl Hub {
         state.gop_start = None;
         state.video_cached = false;
         if state.flush() {
-            self.wake_all(state);
+            self.deliver(state, true);
         }
     }
 
@@ -297,9 +279,9 @@ impl Hub {
     /// Ends the hub: consumers drain what is left, then see it closed.
     pub fn close(&self) {
         let mut state = self.lock();
-        state.flush();
+        let flushed = state.flush();
         state.closed = true;
-        self.wake_all(state);
+        self.deliver(state, flushed);
     }
 
     /// Flushes when SRS's merged-write rule says so (realtime: whenever anything is unflushed).
@@ -309,7 +291,7 @@ impl Hub {
         let due =
             if self.config.merge_ms == 0 { state.unflushed() > 0 } else { state.flush_due(&self.config) };
         if due && state.flush() {
-            self.wake_all(state);
+            self.deliver(state, true);
         }
     }
 
@@ -317,7 +299,7 @@ impl Hub {
     pub fn flush(&self) {
         let mut state = self.lock();
         if state.flush() {
-            self.wake_all(state);
+            self.deliver(state, true);
         }
     }
 
@@ -370,7 +352,7 @@ impl Hub {
         let batched = self.config.merge_ms > 0 && state.flush_due(&self.config);
         let full = state.unflushed() >= MAX_UNFLUSHED;
         if (batched || full) && state.flush() {
-            self.wake_all(state);
+            self.deliver(state, true);
         }
     }
 
@@ -382,7 +364,7 @@ impl Hub {
         drop(state);
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
         let cursor = Cursor { next_seq, headers_due: true, skips: 0 };
-        Consumer { hub: Arc::clone(self), cursor, waker_slot: None }
+        Consumer { hub: Arc::clone(self), cursor, waker_slot: None, direct_sink: None, direct_slot: None }
     }
 
     pub fn consumer_count(&self) -> usize {
@@ -402,6 +384,10 @@ pub struct Consumer {
     cursor: Cursor,
     /// Where this consumer's waker waits in the hub (generation, index).
     waker_slot: Option<(u64, usize)>,
+    /// The player's socket, when the hub may write to it directly (`direct` module).
+    direct_sink: Option<Arc<dyn DirectSink>>,
+    /// The hub's slot for this consumer while attached (or handed back and not yet resumed).
+    direct_slot: Option<usize>,
 }
 
 /// A consumer's position, apart from its hub so it can move while the hub is locked.
@@ -432,16 +418,60 @@ impl Consumer {
         out: &mut Vec<Bytes>,
         max: usize,
     ) -> Poll<Result<usize, Closed>> {
-        let mut state = self.hub.lock();
-        let n = self.cursor.take(&state, &self.hub.stats, out, max);
+        let hub = Arc::clone(&self.hub);
+        let mut state = hub.lock();
+        let before = out.len();
+        if let Some(index) = self.direct_slot {
+            if state.direct.still_attached(index, cx.waker()) {
+                return Poll::Pending;
+            }
+            self.resume(&mut state, index, out);
+        }
+        let n = (out.len() - before) + self.cursor.take(&state, &hub.stats, out, max);
         if n > 0 {
             return Poll::Ready(Ok(n));
         }
         if state.closed {
             return Poll::Ready(Err(Closed));
         }
-        self.waker_slot = Some(state.wakers.register(self.waker_slot, cx.waker()));
+        match &self.direct_sink {
+            // Caught up with nothing owed: the hub writes from now on.
+            Some(sink) if !self.cursor.headers_due && self.cursor.next_seq == state.visible_end => {
+                self.direct_slot = Some(state.direct.attach(Arc::clone(sink), cx.waker()));
+            }
+            _ => self.waker_slot = Some(state.wakers.register(self.waker_slot, cx.waker())),
+        }
         Poll::Pending
+    }
+
+    /// Lets the hub write this player's batches directly to `sink` whenever it is caught up.
+    /// The player's task must then write nothing itself without calling `take_back` first.
+    pub fn write_directly(&mut self, sink: Arc<dyn DirectSink>) {
+        self.direct_sink = Some(sink);
+    }
+
+    /// Takes writing back from the hub, before the task writes anything of its own (or pauses):
+    /// appends what the hub could not write to `out`; the cursor goes on after what it did write.
+    /// Reattaches at the next `poll_recv_batch` that finds the player caught up.
+    pub fn take_back(&mut self, out: &mut Vec<Bytes>) {
+        if let Some(index) = self.direct_slot {
+            let hub = Arc::clone(&self.hub);
+            let mut state = hub.lock();
+            self.resume(&mut state, index, out);
+        }
+    }
+
+    /// Whether the hub currently writes this player's batches.
+    pub fn is_direct(&self) -> bool {
+        self.direct_slot.is_some()
+    }
+
+    fn resume(&mut self, state: &mut State, index: usize, out: &mut Vec<Bytes>) {
+        let visible_end = state.visible_end;
+        let back = state.direct.release(index, visible_end);
+        self.direct_slot = None;
+        self.cursor.next_seq = back.resume_seq;
+        out.extend(back.unwritten);
     }
 
     /// Waits until something is ready, then appends it; `Err(Closed)` once the hub is closed and drained.
@@ -486,7 +516,13 @@ impl Cursor {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        self.hub.lock().wakers.unregister(self.waker_slot);
+        let mut state = self.hub.lock();
+        state.wakers.unregister(self.waker_slot);
+        if let Some(index) = self.direct_slot {
+            let visible_end = state.visible_end;
+            state.direct.release(index, visible_end);
+        }
+        drop(state);
         self.hub.stats.consumers.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -1,0 +1,158 @@
+//! Direct writes: while a player is caught up, the hub writes each flush to the player's socket
+//! itself, from the thread that flushed, with one non-blocking vectored write, instead of waking
+//! the player's task to do it. One system call per player per batch and no task wake-up, as the
+//! kernel-floor program does. When a socket does not take a whole batch, the hub hands the player
+//! back to its task with what is left to write (and wakes it); the task writes that, reads on
+//! from the ring like any consumer, and attaches again once it has caught up.
+
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::task::Waker;
+
+use bytes::{Buf, Bytes};
+
+/// A player's socket the hub may write to (the player's task neither writes while attached).
+pub trait DirectSink: Send + Sync + std::fmt::Debug {
+    /// Writes what the socket takes now, without waiting (`WouldBlock` when it takes nothing).
+    fn try_write(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize>;
+}
+
+/// What a player's task gets back when the hub stops writing for it.
+#[derive(Debug, Default)]
+pub(super) struct HandBack {
+    /// The part of the last batch the socket did not take: written first by the task.
+    pub unwritten: Vec<Bytes>,
+    /// The ring position after that batch, where the task's cursor goes on.
+    pub resume_seq: u64,
+}
+
+struct DirectPlayer {
+    sink: Arc<dyn DirectSink>,
+    waker: Waker,
+    /// Set when the hub stopped writing for this player.
+    handed_back: Option<HandBack>,
+}
+
+/// The attached players of one hub, a slot each (reused after a player leaves).
+#[derive(Default)]
+pub(super) struct DirectPlayers {
+    slots: Vec<Option<DirectPlayer>>,
+    free: Vec<usize>,
+    /// Slots the hub writes to (attached and not handed back).
+    attached: usize,
+}
+
+impl std::fmt::Debug for DirectPlayers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectPlayers").field("attached", &self.attached).finish()
+    }
+}
+
+impl DirectPlayers {
+    pub fn attached(&self) -> usize {
+        self.attached
+    }
+
+    pub fn attach(&mut self, sink: Arc<dyn DirectSink>, waker: &Waker) -> usize {
+        let player = DirectPlayer { sink, waker: waker.clone(), handed_back: None };
+        self.attached += 1;
+        match self.free.pop() {
+            Some(index) => {
+                self.slots[index] = Some(player);
+                index
+            }
+            None => {
+                self.slots.push(Some(player));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Whether the hub still writes for the player in `index` (refreshing its waker if so).
+    pub fn still_attached(&mut self, index: usize, waker: &Waker) -> bool {
+        match self.slots.get_mut(index) {
+            Some(Some(player)) if player.handed_back.is_none() => {
+                if !player.waker.will_wake(waker) {
+                    player.waker.clone_from(waker);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Frees the slot: what the hub handed back, or (still attached) nothing unwritten and the
+    /// cursor at `visible_end`, since every flush so far was written.
+    pub fn release(&mut self, index: usize, visible_end: u64) -> HandBack {
+        let Some(player) = self.slots.get_mut(index).and_then(Option::take) else {
+            return HandBack { unwritten: Vec::new(), resume_seq: visible_end };
+        };
+        self.free.push(index);
+        match player.handed_back {
+            Some(back) => back,
+            None => {
+                self.attached -= 1;
+                HandBack { unwritten: Vec::new(), resume_seq: visible_end }
+            }
+        }
+    }
+
+    /// Writes a flushed batch (the packets up to ring position `end_seq`) to every attached
+    /// player; players whose socket did not take all of it are handed back, their wakers added to
+    /// `wake`.
+    pub fn write(&mut self, packets: &[Bytes], end_seq: u64, wake: &mut Vec<Waker>) {
+        let slices: Vec<IoSlice<'_>> = packets.iter().map(|p| IoSlice::new(p)).collect();
+        let total: usize = packets.iter().map(Bytes::len).sum();
+        for player in self.slots.iter_mut().flatten().filter(|p| p.handed_back.is_none()) {
+            let written = match player.sink.try_write(&slices) {
+                Ok(n) if n >= total => continue,
+                Ok(n) => n,
+                // Would block, or failed: the task writes it and meets the error itself.
+                Err(_) => 0,
+            };
+            player.handed_back =
+                Some(HandBack { unwritten: remainder(packets, written), resume_seq: end_seq });
+            wake.push(player.waker.clone());
+            self.attached -= 1;
+        }
+    }
+
+    /// Hands every attached player back (the hub closed: their tasks must see it).
+    pub fn hand_back_all(&mut self, resume_seq: u64, wake: &mut Vec<Waker>) {
+        for player in self.slots.iter_mut().flatten().filter(|p| p.handed_back.is_none()) {
+            player.handed_back = Some(HandBack { unwritten: Vec::new(), resume_seq });
+            wake.push(player.waker.clone());
+        }
+        self.attached = 0;
+    }
+}
+
+/// `packets` without their first `written` bytes (sharing their memory).
+fn remainder(packets: &[Bytes], mut written: usize) -> Vec<Bytes> {
+    let mut rest = Vec::new();
+    for packet in packets {
+        if written >= packet.len() {
+            written -= packet.len();
+            continue;
+        }
+        let mut packet = packet.clone();
+        packet.advance(written);
+        written = 0;
+        rest.push(packet);
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remainder_skips_written_bytes_across_packets() {
+        let packets = [Bytes::from_static(b"abc"), Bytes::from_static(b"de"), Bytes::from_static(b"fgh")];
+        let rest = remainder(&packets, 4);
+        assert_eq!(rest, [Bytes::from_static(b"e"), Bytes::from_static(b"fgh")]);
+        assert_eq!(remainder(&packets, 0).len(), 3);
+        assert!(remainder(&packets, 8).is_empty());
+    }
+}
