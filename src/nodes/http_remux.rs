@@ -10,12 +10,14 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::remux_serializer::RemuxSerializer;
@@ -24,14 +26,15 @@ use super::vhost;
 use crate::codec::flv::FlvHeader;
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
-use crate::control::registry::{ClientKind, Registry};
+use crate::control::registry::{ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::StreamCtx;
 use crate::graph::listen::parse_listen;
 use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{Caps, Engine, Listen, Ports, StreamKey, Transport};
 use crate::media::{Codec, MediaEvent};
-use crate::servers::http::{self, HttpRoute, ResponseFuture};
+use crate::servers::http::{self, HttpRoute, RawFuture, ResponseFuture};
+use crate::servers::tcp::write_all_vectored;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -142,7 +145,7 @@ impl Route {
         Route { engine, node, config }
     }
 
-    fn stream_key(&self, request: &Request<Incoming>) -> Option<StreamKey> {
+    fn stream_key<B>(&self, request: &Request<B>) -> Option<StreamKey> {
         let host_routed = self.config.mount.starts_with("[vhost]");
         let pattern = self.config.mount.trim_start_matches("[vhost]");
         let (app, stream) = match_mount(pattern, request.uri().path())?;
@@ -179,43 +182,17 @@ impl HttpRoute for Route {
         let node = self.node;
         let mount = self.config.mount.clone();
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
-        let page_url =
-            request.headers().get(hyper::header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let host =
-            request.headers().get(hyper::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let (page_url, tc_url) = (page_url.to_owned(), format!("http://{host}/{}", key.app));
-        let param = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        let player = PlayerInfo::of(&request, &key);
         Ok(Box::pin(async move {
-            let settings = vhost::settings_for(&engine, node, &key);
-            let registry = engine.shared::<Registry>();
             let id = engine.next_id();
-            let guard = registry.register(id, peer.ip());
-            guard.client().update(|info| {
-                info.kind = ClientKind::FlvPlay;
-                info.stream = Some(key.clone());
-                info.tc_url = tc_url;
-                info.page_url = page_url;
-                info.param = param;
-            });
-            if let Err(why) =
-                admission::admit(&registry, guard.client(), &settings, RuleMethod::Play, &key).await
-            {
-                tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
-                return http::text_response(StatusCode::FORBIDDEN, "play denied\n");
-            }
+            let (guard, settings) = match admit(&engine, node, &key, peer, id, player).await {
+                Ok(admitted) => admitted,
+                Err(()) => return http::text_response(StatusCode::FORBIDDEN, "play denied\n"),
+            };
             let hub = serve::hub_for(&engine, node, &key);
             tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
             let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
-            let stop_key = key.clone();
-            let lease = PlayerLease::new(guard, move |guard| {
-                admission::notify(
-                    guard.registry(),
-                    guard.client(),
-                    &settings,
-                    HookEvent::Stop,
-                    Some(&stop_key),
-                );
-            });
+            let lease = stop_on_end(guard, settings, &key);
             let body = HubBody::leased(prefix, hub.subscribe(), lease);
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
             response
@@ -229,6 +206,112 @@ impl HttpRoute for Route {
             response
         }))
     }
+
+    fn takes_raw(&self, request: &Request<()>) -> bool {
+        request.method() == Method::GET && self.stream_key(request).is_some()
+    }
+
+    /// The stream on the raw socket: the response head, then the hub's batches, written by the
+    /// hub itself while the player keeps up. The body ends with the connection (no chunked
+    /// framing, so every player shares the same bytes).
+    fn serve_raw(&self, request: Request<()>, stream: TcpStream, peer: SocketAddr, id: u64) -> RawFuture {
+        let Some(key) = self.stream_key(&request) else { return Box::pin(async {}) };
+        let (engine, node) = (self.engine.clone(), self.node);
+        let mount = self.config.mount.clone();
+        let format = self.config.format().unwrap_or(RemuxFormat::Flv);
+        let crossdomain = self.config.crossdomain;
+        let player = PlayerInfo::of(&request, &key);
+        Box::pin(async move {
+            let (guard, settings) = match admit(&engine, node, &key, peer, id, player).await {
+                Ok(admitted) => admitted,
+                Err(()) => {
+                    let _ = write_all_vectored(&stream, &mut vec![Bytes::from_static(FORBIDDEN)]).await;
+                    return;
+                }
+            };
+            let hub = serve::hub_for(&engine, node, &key);
+            tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
+            let mut first = vec![raw_response_head(format, crossdomain)];
+            first.extend((format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start()));
+            let lease = stop_on_end(guard, settings, &key);
+            let end = serve::play_raw(&engine, stream, hub.subscribe(), lease, first).await;
+            tracing::info!(conn = id, %peer, stream = %key, "http play ended: {end}");
+        })
+    }
+}
+
+/// What the registry and hooks know of an HTTP player, read from its request.
+struct PlayerInfo {
+    page_url: String,
+    tc_url: String,
+    param: String,
+}
+
+impl PlayerInfo {
+    fn of<B>(request: &Request<B>, key: &StreamKey) -> PlayerInfo {
+        let header = |name| {
+            request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).unwrap_or_default()
+        };
+        let host = header(hyper::header::HOST);
+        PlayerInfo {
+            page_url: header(hyper::header::REFERER).to_owned(),
+            tc_url: format!("http://{host}/{}", key.app),
+            param: request.uri().query().map(|q| format!("?{q}")).unwrap_or_default(),
+        }
+    }
+}
+
+/// Registers the player and runs SRS's admission (security, refer, `on_play`); a refusal is logged.
+async fn admit(
+    engine: &Engine,
+    node: NodeIndex,
+    key: &StreamKey,
+    peer: SocketAddr,
+    id: u64,
+    player: PlayerInfo,
+) -> Result<(ClientGuard, vhost::Config), ()> {
+    let settings = vhost::settings_for(engine, node, key);
+    let registry = engine.shared::<Registry>();
+    let guard = registry.register(id, peer.ip());
+    guard.client().update(|info| {
+        info.kind = ClientKind::FlvPlay;
+        info.stream = Some(key.clone());
+        info.tc_url = player.tc_url;
+        info.page_url = player.page_url;
+        info.param = player.param;
+    });
+    match admission::admit(&registry, guard.client(), &settings, RuleMethod::Play, key).await {
+        Ok(()) => Ok((guard, settings)),
+        Err(why) => {
+            tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
+            Err(())
+        }
+    }
+}
+
+/// A lease on the player's registry entry that fires `on_stop` when the play ends.
+fn stop_on_end(guard: ClientGuard, settings: vhost::Config, key: &StreamKey) -> PlayerLease {
+    let key = key.clone();
+    PlayerLease::new(guard, move |guard| {
+        admission::notify(guard.registry(), guard.client(), &settings, HookEvent::Stop, Some(&key));
+    })
+}
+
+const FORBIDDEN: &[u8] =
+    b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nplay denied\n";
+
+/// The response head of a raw stream: no length and no chunked framing, the body ends with the
+/// connection (HTTP/1.1 allows it; players read to the end either way).
+fn raw_response_head(format: RemuxFormat, crossdomain: bool) -> Bytes {
+    let cors = if crossdomain {
+        "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Headers: *\r\nAccess-Control-Allow-Methods: *\r\nAccess-Control-Expose-Headers: *\r\n"
+    } else {
+        ""
+    };
+    Bytes::from(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nConnection: close\r\nCache-Control: no-cache\r\n{cors}\r\n",
+        format.content_type()
+    ))
 }
 
 /// Matches a URL path against a mount pattern with `[app]` and `[stream]`; `[app]` may span

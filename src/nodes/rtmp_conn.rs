@@ -24,10 +24,10 @@ use crate::codec::rtmp::{
 };
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
-use crate::control::registry::{Client, ClientGuard, ClientKind, Registry};
+use crate::control::registry::{ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::{Publication, PublishError};
-use crate::graph::hub::{Consumer, DirectSink};
+use crate::graph::hub::Consumer;
 use crate::graph::{CheckedGraph, Engine, StreamKey};
 use crate::media::TimestampUnwrapper;
 use crate::servers::tcp::{read_shared, write_all_vectored};
@@ -278,21 +278,6 @@ impl Connection {
     }
 }
 
-/// A player's socket as the hub writes to it: bytes counted on the player's registry entry.
-#[derive(Debug)]
-struct DirectSocket {
-    socket: Arc<TcpStream>,
-    client: Arc<Client>,
-}
-
-impl DirectSink for DirectSocket {
-    fn try_write(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-        let written = self.socket.try_write_vectored(bufs)?;
-        self.client.add_sent(written);
-        Ok(written)
-    }
-}
-
 async fn next_batch(
     playing: &mut Option<Playing>,
     out: &mut Vec<Bytes>,
@@ -485,7 +470,7 @@ impl Connection {
                 self.nodelay = Some(settings.tcp_nodelay);
                 tracing::info!(conn = self.id, peer = %self.peer, stream = %key, "rtmp play");
                 let mut consumer = hub.subscribe();
-                let socket = DirectSocket {
+                let socket = serve::DirectSocket {
                     socket: Arc::clone(&self.socket),
                     client: Arc::clone(self.client.client()),
                 };

@@ -4,18 +4,21 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use petgraph::graph::NodeIndex;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::vhost;
-use crate::control::registry::ClientGuard;
-use crate::graph::hub::{Closed, Consumer, Hub, HubConfig};
+use crate::control::registry::{Client, ClientGuard};
+use crate::graph::hub::{Closed, Consumer, DirectSink, Hub, HubConfig};
 use crate::graph::{Engine, StreamKey};
 use crate::media::MediaEvent;
 use crate::servers::http::Batch;
+use crate::servers::tcp::{read_shared, write_all_vectored};
 
 /// Most packets handed over in one batch (SRS's `SRS_PERF_MW_MSGS`).
 pub const MAX_BATCH: usize = crate::graph::hub::MAX_UNFLUSHED;
@@ -51,6 +54,90 @@ pub async fn next_event(hub: &Hub, input: &mut mpsc::Receiver<MediaEvent>) -> Op
         hub.flush();
     }
     input.recv().await
+}
+
+/// How long a write to a player may block before the player is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A player's socket as a hub writes to it directly: bytes counted on the player's registry entry.
+#[derive(Debug)]
+pub struct DirectSocket {
+    pub socket: Arc<TcpStream>,
+    pub client: Arc<Client>,
+}
+
+impl DirectSink for DirectSocket {
+    fn try_write(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        let written = self.socket.try_write_vectored(bufs)?;
+        self.client.add_sent(written);
+        Ok(written)
+    }
+}
+
+/// Why a raw player's connection ended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlayEnd {
+    #[error("the stream ended")]
+    StreamClosed,
+    #[error("the player closed the connection")]
+    PlayerLeft,
+    #[error("kicked")]
+    Kicked,
+    #[error("server shutting down")]
+    Shutdown,
+    #[error("player stopped reading for {0:?}")]
+    Stalled(Duration),
+    #[error("write failed: {0}")]
+    WriteFailed(String),
+}
+
+/// Plays a hub to a player on its own socket (an HTTP stream served past hyper): `first` (the
+/// response head, a file header) is written, then the hub's batches, written by the hub itself
+/// while the player keeps up and by this task when it does not. The lease ends with the play
+/// (`on_stop` fires as the function returns).
+pub async fn play_raw(
+    engine: &Engine,
+    socket: TcpStream,
+    mut consumer: Consumer,
+    lease: PlayerLease,
+    first: Vec<Bytes>,
+) -> PlayEnd {
+    let socket = Arc::new(socket);
+    let client = Arc::clone(lease.guard.client());
+    consumer
+        .write_directly(Arc::new(DirectSocket { socket: Arc::clone(&socket), client: Arc::clone(&client) }));
+    let shutdown = engine.shutdown_signal();
+    tokio::pin!(shutdown);
+    let kicked = client.kicked();
+    tokio::pin!(kicked);
+    let mut out = first;
+    // A player sends nothing after its request; what it sends anyway is read and dropped.
+    let mut discard = [0u8; 512];
+    loop {
+        if !out.is_empty() {
+            client.add_sent(out.iter().map(Bytes::len).sum());
+            match tokio::time::timeout(WRITE_TIMEOUT, write_all_vectored(&socket, &mut out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return PlayEnd::WriteFailed(e.to_string()),
+                Err(_) => return PlayEnd::Stalled(WRITE_TIMEOUT),
+            }
+        }
+        tokio::select! {
+            biased;
+            batch = consumer.recv_batch(&mut out, MAX_BATCH) => {
+                if batch.is_err() {
+                    return PlayEnd::StreamClosed;
+                }
+            }
+            _ = &mut shutdown => return PlayEnd::Shutdown,
+            _ = &mut kicked => return PlayEnd::Kicked,
+            read = read_shared(&socket, &mut discard) => {
+                if !matches!(read, Ok(n) if n > 0) {
+                    return PlayEnd::PlayerLeft;
+                }
+            }
+        }
+    }
 }
 
 type Kicked = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -162,7 +249,6 @@ impl Body for HubBody {
 mod tests {
     use super::*;
     use crate::graph::hub::{Packet, PacketClass};
-    use std::time::Duration;
 
     fn packet(class: PacketClass, time_ms: i64) -> Packet {
         Packet { bytes: Bytes::from(time_ms.to_string()), time_ms, class }

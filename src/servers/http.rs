@@ -18,13 +18,15 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use crate::graph::Engine;
 
 pub type Body = UnsyncBoxBody<Batch, Infallible>;
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+/// A connection served past hyper (`HttpRoute::serve_raw`).
+pub type RawFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A node's part of an HTTP server.
 pub trait HttpRoute: Send + Sync {
@@ -36,6 +38,17 @@ pub trait HttpRoute: Send + Sync {
         request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Result<ResponseFuture, Request<Incoming>>;
+
+    /// Whether this route serves `request` on the raw connection (`serve_raw`) rather than
+    /// through hyper: live streams, so their hub can write to the socket itself. Plain TCP only.
+    fn takes_raw(&self, _request: &Request<()>) -> bool {
+        false
+    }
+
+    /// Serves a request `takes_raw` took; its head was already read off `stream`.
+    fn serve_raw(&self, _request: Request<()>, _stream: TcpStream, _peer: SocketAddr, _id: u64) -> RawFuture {
+        Box::pin(async {})
+    }
 }
 
 /// A whole body in memory.
@@ -162,7 +175,7 @@ impl RouteTable {
         *self.tls.write().unwrap_or_else(|p| p.into_inner()) = tls;
     }
 
-    fn snapshot(&self) -> Arc<[Arc<dyn HttpRoute>]> {
+    pub(super) fn snapshot(&self) -> Arc<[Arc<dyn HttpRoute>]> {
         Arc::clone(&self.routes.read().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -197,7 +210,10 @@ pub async fn serve(engine: &Engine, addr: SocketAddr, table: Arc<RouteTable>) ->
             let id = engine.next_id();
             tokio::spawn(async move {
                 let Some(acceptor) = table.tls() else {
-                    return serve_connection(stream, table, peer, id).await;
+                    match super::http_raw::take_raw(stream, &table, peer, id).await {
+                        Ok(served) => return served.await,
+                        Err(stream) => return serve_connection(stream, table, peer, id).await,
+                    }
                 };
                 match tokio::time::timeout(crate::servers::tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream))
                     .await

@@ -4,6 +4,7 @@
 //! once here with every node that named it.
 
 pub mod http;
+pub mod http_raw;
 pub mod srt;
 pub mod tcp;
 pub mod tls;
