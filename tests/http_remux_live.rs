@@ -59,3 +59,67 @@ fn flv_ts_and_aac_players_get_the_live_stream() {
     assert!(audio[0].duration >= 2.5, "about 3 s of audio: {}", audio[0].duration);
     assert!(server.log().contains("http play"), "{}", server.log());
 }
+
+/// A live FLV stream is answered past hyper (the hub writes to the socket itself): SRS's content
+/// type, no chunked framing (the body ends with the connection), the FLV signature, then tags whose
+/// timestamps never go back, several players at once.
+#[test]
+fn raw_flv_responses_carry_a_clean_tag_stream_to_every_player() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    use srs::codec::flv::{FlvReader, TagType};
+
+    let dir = temp_dir("http-remux-raw");
+    let input = dir.join("in.flv");
+    make_h264_aac(&input, "flv", 4);
+    let port = free_port();
+    let server = run_graph(&dir, &live_graph(input.to_str().unwrap(), port), &[port]);
+    let players: Vec<_> = (0..3)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                socket
+                    .write_all(b"GET /live/livestream.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    .expect("request");
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 16 * 1024];
+                let until = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < until {
+                    let n = socket.read(&mut buffer).expect("the stream keeps coming");
+                    assert!(n > 0, "the server closed the stream");
+                    received.extend_from_slice(&buffer[..n]);
+                }
+                received
+            })
+        })
+        .collect();
+    for player in players {
+        let received = player.join().expect("player thread");
+        let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head") + 4;
+        let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
+        assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+        assert!(head.contains("content-type: video/x-flv\r\n"), "{head}");
+        assert!(!head.contains("transfer-encoding"), "no chunked framing: {head}");
+        let body = &received[head_end..];
+        assert_eq!(&body[..3], b"FLV", "the body starts with the FLV signature");
+        let mut reader = FlvReader::default();
+        reader.push(body);
+        let (mut video, mut last_video_ms) = (0, 0);
+        while let Some(tag) = reader.next_tag() {
+            let tag = tag.expect("every tag parses: no bytes lost or doubled between writers");
+            if tag.tag_type == TagType::Video {
+                assert!(
+                    tag.timestamp_ms >= last_video_ms,
+                    "video time goes on: {} after {last_video_ms}",
+                    tag.timestamp_ms
+                );
+                last_video_ms = tag.timestamp_ms;
+                video += 1;
+            }
+        }
+        assert!(video >= 60, "about 3 s of 25 fps video (gop cache first), got {video} tags");
+    }
+    assert!(server.log().contains("http play"), "{}", server.log());
+}
