@@ -44,19 +44,18 @@ fn expect_clean_exit(run: &Bounded, what: &str) {
     );
 }
 
-#[test]
-fn rtmpdump_plays_a_live_stream_into_flv() {
-    let s = LiveServer::start("interop-rtmpdump");
-    let url = s.rtmp_url("dump");
-    let _publisher = Background(publish_test_stream(&url, 15));
+/// rtmpdump plays stream `name` of a fresh server for 4 s (extra arguments before `-o`); a live
+/// download never ends on its own (our server does not stop a live play at the requested
+/// duration), so it is stopped with SIGTERM, on which rtmpdump closes the stream and its file.
+fn rtmpdump_records(name: &str, extra: &[&str]) -> (std::path::PathBuf, String, LiveServer) {
+    let s = LiveServer::start(&format!("interop-rtmpdump-{name}"));
+    let url = s.rtmp_url(name);
+    let publisher = Background(publish_test_stream(&url, 15));
     wait_for_log(&s.server, "rtmp publish");
     let out = s.dir().join("rtmpdump.flv");
     let log = s.dir().join("rtmpdump.log");
-    // --live: play with start -1000 (live only), no seeking. A live download never ends on its own
-    // (our server does not stop a live play at the requested duration), so it is stopped with
-    // SIGTERM, on which rtmpdump closes the stream and its file.
     let mut rtmpdump = Command::new("rtmpdump");
-    rtmpdump.args(["-r", &url, "--live", "--timeout", "10", "-o"]).arg(&out);
+    rtmpdump.args(["-r", &url]).args(extra).args(["--timeout", "10", "-o"]).arg(&out);
     let run = stop_after(
         spawn_logged(&mut rtmpdump, &log),
         Duration::from_secs(4),
@@ -64,8 +63,16 @@ fn rtmpdump_plays_a_live_stream_into_flv() {
         Duration::from_secs(5),
         &log,
     );
+    drop(publisher);
     assert!(run.status.is_some(), "rtmpdump ended on SIGTERM:\n{}", run.log);
-    assert!(run.log.contains("width                 320.00"), "rtmpdump read the metadata:\n{}", run.log);
+    (out, run.log, s)
+}
+
+#[test]
+fn rtmpdump_plays_a_live_stream_into_flv() {
+    // --live: play with start -1000 (live only), no seeking.
+    let (out, log, _server) = rtmpdump_records("dump", &["--live"]);
+    assert!(log.contains("width                 320.00"), "rtmpdump read the metadata:\n{log}");
     // 4 s at 25 fps, starting at the cached keyframe.
     assert_h264_aac(&out, (320, 240), 75);
 }
@@ -74,22 +81,7 @@ fn rtmpdump_plays_a_live_stream_into_flv() {
 fn rtmpdump_plays_without_live_flag() {
     // Without --live rtmpdump plays with start 0 (a recorded stream from its start, for FMS) and
     // sends no FCSubscribe; the server serves the live stream all the same, as SRS does.
-    let s = LiveServer::start("interop-rtmpdump-vod");
-    let url = s.rtmp_url("vod");
-    let _publisher = Background(publish_test_stream(&url, 15));
-    wait_for_log(&s.server, "rtmp publish");
-    let out = s.dir().join("rtmpdump.flv");
-    let log = s.dir().join("rtmpdump.log");
-    let mut rtmpdump = Command::new("rtmpdump");
-    rtmpdump.args(["-r", &url, "--timeout", "10", "-o"]).arg(&out);
-    let run = stop_after(
-        spawn_logged(&mut rtmpdump, &log),
-        Duration::from_secs(4),
-        "TERM",
-        Duration::from_secs(5),
-        &log,
-    );
-    assert!(run.status.is_some(), "rtmpdump ended on SIGTERM:\n{}", run.log);
+    let (out, _log, _server) = rtmpdump_records("vod", &[]);
     assert_h264_aac(&out, (320, 240), 75);
 }
 
