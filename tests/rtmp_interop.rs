@@ -25,7 +25,8 @@ fn video(streams: &[StreamInfo], what: &str) -> StreamInfo {
 
 /// The streams of a recorded file are exactly H.264 and AAC (no empty data stream), at `size`,
 /// with at least `min_frames` decoded video frames.
-fn assert_h264_aac(path: &Path, size: (u64, u64), min_frames: u64) {
+/// Checks the file and returns its number of video frames.
+fn assert_h264_aac(path: &Path, size: (u64, u64), min_frames: u64) -> u64 {
     let what = path.display().to_string();
     let streams = probe(&what);
     let v = video(&streams, &what);
@@ -33,6 +34,7 @@ fn assert_h264_aac(path: &Path, size: (u64, u64), min_frames: u64) {
     assert!(v.frames >= min_frames, "{what}: {} video frames, want {min_frames}+", v.frames);
     assert!(streams.iter().any(|s| s.codec == "aac"), "{what}: no aac in {streams:?}");
     assert_eq!(streams.len(), 2, "{what}: only video and audio: {streams:?}");
+    v.frames
 }
 
 fn expect_clean_exit(run: &Bounded, what: &str) {
@@ -45,8 +47,8 @@ fn expect_clean_exit(run: &Bounded, what: &str) {
 }
 
 /// rtmpdump plays stream `name` of a fresh server for 4 s (extra arguments before `-o`); a live
-/// download never ends on its own (our server does not stop a live play at the requested
-/// duration), so it is stopped with SIGTERM, on which rtmpdump closes the stream and its file.
+/// download without `-B` never ends on its own, so it is stopped with SIGTERM, on which rtmpdump
+/// closes the stream and its file.
 fn rtmpdump_records(name: &str, extra: &[&str]) -> (std::path::PathBuf, String, LiveServer) {
     let s = LiveServer::start(&format!("interop-rtmpdump-{name}"));
     let url = s.rtmp_url(name);
@@ -83,6 +85,32 @@ fn rtmpdump_plays_without_live_flag() {
     // sends no FCSubscribe; the server serves the live stream all the same, as SRS does.
     let (out, _log, _server) = rtmpdump_records("vod", &[]);
     assert_h264_aac(&out, (320, 240), 75);
+}
+
+#[test]
+fn rtmpdump_stop_ends_a_live_play_after_that_much_media() {
+    // `-B 2` asks for 2 s (librtmp sends 2000 ms as the play duration); like SRS the server ends
+    // the play, and the connection, once that much media went out, so rtmpdump exits by itself.
+    let s = LiveServer::start("interop-rtmpdump-stop");
+    let url = s.rtmp_url("stop");
+    let _publisher = Background(publish_test_stream(&url, 20));
+    wait_for_log(&s.server, "rtmp publish");
+    let out = s.dir().join("rtmpdump.flv");
+    let log = s.dir().join("rtmpdump.log");
+    let mut rtmpdump = Command::new("rtmpdump");
+    rtmpdump.args(["-r", &url, "--live", "-B", "2", "--timeout", "10", "-o"]).arg(&out);
+    let run = stop_after(
+        spawn_logged(&mut rtmpdump, &log),
+        Duration::from_secs(12),
+        "TERM",
+        Duration::from_secs(5),
+        &log,
+    );
+    assert!(run.status.is_some(), "rtmpdump exited by itself:\n{}", run.log);
+    wait_for_log(&s.server, "duration of 2000 ms was reached");
+    // 2 s at 25 fps (the metadata's duration is the publisher's, so frames are counted).
+    let frames = assert_h264_aac(&out, (320, 240), 40);
+    assert!(frames <= 60, "about 2 s of media, got {frames} frames");
 }
 
 /// The first AAC encoder element GStreamer has here.

@@ -65,6 +65,8 @@ enum ConnectionEnd {
     Shutdown,
     #[error("kicked through the api")]
     Kicked,
+    #[error("the play's duration of {0} ms was reached")]
+    PlayDurationReached(i64),
 }
 
 struct Publishing {
@@ -79,6 +81,8 @@ struct Publishing {
 
 struct Playing {
     consumer: Consumer,
+    /// The duration the client asked to play (SRS ends the play, and the connection, after it).
+    duration_ms: Option<i64>,
     paused: bool,
     key: StreamKey,
 }
@@ -150,7 +154,10 @@ pub async fn handle(engine: Engine, nodes: RtmpNodes, stream: TcpStream, peer: S
     let end = connection.run(&stream).await;
     connection.closed();
     match end {
-        ConnectionEnd::Closed | ConnectionEnd::Shutdown | ConnectionEnd::Kicked => {
+        ConnectionEnd::Closed
+        | ConnectionEnd::Shutdown
+        | ConnectionEnd::Kicked
+        | ConnectionEnd::PlayDurationReached(_) => {
             tracing::info!(conn = id, %peer, "rtmp connection closed ({end})")
         }
         ConnectionEnd::Rejected(ref why) => tracing::info!(conn = id, %peer, "rtmp request rejected: {why}"),
@@ -193,7 +200,10 @@ impl Connection {
                 biased;
                 batch = next_batch(&mut playing, &mut out), if wants_media => {
                     if batch.is_err() {
-                        break Err(ConnectionEnd::Shutdown);
+                        break Err(match playing.as_ref().and_then(|p| p.duration_ms.filter(|_| p.consumer.play_time_reached())) {
+                            Some(duration_ms) => ConnectionEnd::PlayDurationReached(duration_ms),
+                            None => ConnectionEnd::Shutdown,
+                        });
                     }
                 }
                 _ = &mut shutdown => break Err(ConnectionEnd::Shutdown),
@@ -330,7 +340,7 @@ impl Connection {
                     *publishing = self.start_publish(&request.request, kind).await?;
                 }
                 ServerEvent::Play(request) => {
-                    *playing = self.start_play(&request.request).await?;
+                    *playing = self.start_play(&request.request, request.command.duration).await?;
                 }
                 ServerEvent::Media(media) => {
                     if let Some(publishing) = publishing.as_mut() {
@@ -462,7 +472,13 @@ impl Connection {
         Ok((node, key, settings))
     }
 
-    async fn start_play(&mut self, request: &StreamRequest) -> Result<Option<Playing>, ConnectionEnd> {
+    /// `duration` is the play command's, in milliseconds as librtmp sends it and SRS reads it;
+    /// above 0 the play (and the connection) ends after that much media.
+    async fn start_play(
+        &mut self,
+        request: &StreamRequest,
+        duration: f64,
+    ) -> Result<Option<Playing>, ConnectionEnd> {
         match self.decide_play(request).await {
             Ok((node, key, settings)) => {
                 self.session.accept_play()?;
@@ -475,7 +491,12 @@ impl Connection {
                     client: Arc::clone(self.client.client()),
                 };
                 consumer.write_directly(Arc::new(socket));
-                Ok(Some(Playing { consumer, paused: false, key }))
+                // Whole milliseconds of a finite, positive duration (the cast saturates).
+                let duration_ms = (duration.is_finite() && duration >= 1.0).then_some(duration as i64);
+                if let Some(duration_ms) = duration_ms {
+                    consumer.limit_play(duration_ms);
+                }
+                Ok(Some(Playing { consumer, duration_ms, paused: false, key }))
             }
             Err(why) => {
                 tracing::warn!(conn = self.id, peer = %self.peer, url = %request.stream_key(), "rtmp play refused: {why}");

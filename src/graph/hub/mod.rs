@@ -363,7 +363,7 @@ impl Hub {
             if state.publishing { state.gop_start.unwrap_or(state.end_seq()) } else { state.end_seq() };
         drop(state);
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
-        let cursor = Cursor { next_seq, headers_due: true, skips: 0 };
+        let cursor = Cursor { next_seq, headers_due: true, skips: 0, limit: None };
         Consumer { hub: Arc::clone(self), cursor, waker_slot: None, direct_sink: None, direct_slot: None }
     }
 
@@ -396,6 +396,29 @@ struct Cursor {
     next_seq: u64,
     headers_due: bool,
     skips: u64,
+    /// A play that ends after this much media (`Consumer::limit_play`).
+    limit: Option<PlayLimit>,
+}
+
+/// SRS's play duration: media time counted as the sum of forward steps between the packets
+/// handed over, so a jump back does not count and a republish does not restart it.
+#[derive(Debug, Clone, Copy)]
+struct PlayLimit {
+    duration_ms: i64,
+    played_ms: i64,
+    last_ms: Option<i64>,
+}
+
+impl PlayLimit {
+    fn reached(&self) -> bool {
+        self.played_ms >= self.duration_ms
+    }
+
+    fn count(&mut self, time_ms: i64) {
+        let step = self.last_ms.map_or(0, |last| time_ms.saturating_sub(last).max(0));
+        self.played_ms = self.played_ms.saturating_add(step);
+        self.last_ms = Some(time_ms);
+    }
 }
 
 impl Consumer {
@@ -431,7 +454,7 @@ impl Consumer {
         if n > 0 {
             return Poll::Ready(Ok(n));
         }
-        if state.closed {
+        if state.closed || self.play_time_reached() {
             return Poll::Ready(Err(Closed));
         }
         match &self.direct_sink {
@@ -444,10 +467,24 @@ impl Consumer {
         Poll::Pending
     }
 
+    /// Ends the play (as if the hub closed) once `duration_ms` of media was handed over: SRS's
+    /// play duration (`play(name, start, duration)`). Such a player is not written directly.
+    pub fn limit_play(&mut self, duration_ms: i64) {
+        self.cursor.limit = Some(PlayLimit { duration_ms, played_ms: 0, last_ms: None });
+        self.direct_sink = None;
+    }
+
+    /// Whether the play's duration (`limit_play`) was reached.
+    pub fn play_time_reached(&self) -> bool {
+        self.cursor.limit.is_some_and(|limit| limit.reached())
+    }
+
     /// Lets the hub write this player's batches directly to `sink` whenever it is caught up.
     /// The player's task must then write nothing itself without calling `take_back` first.
     pub fn write_directly(&mut self, sink: Arc<dyn DirectSink>) {
-        self.direct_sink = Some(sink);
+        if self.cursor.limit.is_none() {
+            self.direct_sink = Some(sink);
+        }
     }
 
     /// Takes writing back from the hub, before the task writes anything of its own (or pauses):
@@ -499,6 +536,9 @@ impl Cursor {
             out.extend([&headers.metadata, &headers.audio, &headers.video].into_iter().flatten().cloned());
             self.headers_due = false;
         }
+        if let Some(limit) = self.limit.as_mut() {
+            return Self::take_limited(limit, &mut self.next_seq, state, out, max, before);
+        }
         if let Some(joined) = state.last_flush.as_ref().filter(|j| j.start_seq == self.next_seq) {
             if out.len() - before < max {
                 out.push(joined.bytes.clone());
@@ -510,6 +550,24 @@ impl Cursor {
         let take = available.min(max.saturating_sub(out.len() - before));
         out.extend(state.ring.range(start..start + take).map(|p| p.bytes.clone()));
         self.next_seq += take as u64;
+        out.len() - before
+    }
+
+    /// Packets one by one (not the joined flush), up to the one that reaches the play's duration.
+    fn take_limited(
+        limit: &mut PlayLimit,
+        next_seq: &mut u64,
+        state: &State,
+        out: &mut Vec<Bytes>,
+        max: usize,
+        before: usize,
+    ) -> usize {
+        while !limit.reached() && *next_seq < state.visible_end && out.len() - before < max {
+            let Some(packet) = state.ring.get((*next_seq - state.first_seq) as usize) else { break };
+            limit.count(packet.time_ms);
+            out.push(packet.bytes.clone());
+            *next_seq += 1;
+        }
         out.len() - before
     }
 }
@@ -734,6 +792,24 @@ mod tests {
         hub.push(packet(PacketClass::Video, 40, "p"));
         hub.stop_publish();
         assert_eq!(consumer.poll_batch(&mut out, 100), 1, "the publisher's last packets reach players");
+    }
+
+    #[test]
+    fn a_limited_play_ends_after_its_duration_of_media() {
+        let hub = Hub::new(HubConfig::default());
+        hub.start_publish();
+        let mut consumer = hub.subscribe();
+        consumer.limit_play(100);
+        for i in 0..10 {
+            hub.push(packet(PacketClass::Video, 1000 + i * 40, &format!("f{i}")));
+        }
+        hub.end_burst();
+        let mut out = Vec::new();
+        consumer.poll_batch(&mut out, 100);
+        assert_eq!(names(&out), ["f0", "f1", "f2", "f3"], "0, 40, 80, 120 ms: the fourth reaches 100 ms");
+        assert!(consumer.play_time_reached());
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        assert_eq!(consumer.poll_recv_batch(&mut cx, &mut out, 100), Poll::Ready(Err(Closed)));
     }
 
     #[tokio::test]
