@@ -81,6 +81,8 @@ struct Publishing {
 
 struct Playing {
     consumer: Consumer,
+    /// Accepted, its first batch not taken yet.
+    starting: bool,
     /// The duration the client asked to play (SRS ends the play, and the connection, after it).
     duration_ms: Option<i64>,
     paused: bool,
@@ -242,6 +244,12 @@ impl Connection {
             }
             while let Some(bytes) = self.session.poll_output() {
                 out.push(bytes);
+            }
+            // A new player's gop cache goes out in the same write as the play answer: a second
+            // small write right after would wait for the client's delayed ACK (Nagle), 40 ms.
+            if let Some(playing) = playing.as_mut().filter(|p| p.starting) {
+                playing.starting = false;
+                playing.consumer.poll_batch(&mut out, serve::MAX_BATCH);
             }
             if !out.is_empty() {
                 self.client.client().add_sent(out.iter().map(Bytes::len).sum());
@@ -496,7 +504,7 @@ impl Connection {
                 if let Some(duration_ms) = duration_ms {
                     consumer.limit_play(duration_ms);
                 }
-                Ok(Some(Playing { consumer, duration_ms, paused: false, key }))
+                Ok(Some(Playing { consumer, duration_ms, paused: false, starting: true, key }))
             }
             Err(why) => {
                 tracing::warn!(conn = self.id, peer = %self.peer, url = %request.stream_key(), "rtmp play refused: {why}");

@@ -111,6 +111,8 @@ pub async fn play_raw(
     let kicked = client.kicked();
     tokio::pin!(kicked);
     let mut out = first;
+    // The gop cache goes out with the response head, in one write.
+    consumer.poll_batch(&mut out, MAX_BATCH);
     // A player sends nothing after its request; what it sends anyway is read and dropped.
     let mut discard = [0u8; 512];
     loop {

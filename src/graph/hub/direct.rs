@@ -99,22 +99,39 @@ impl DirectPlayers {
 
     /// Writes a flushed batch (the packets up to ring position `end_seq`) to every attached
     /// player; players whose socket did not take all of it are handed back, their wakers added to
-    /// `wake`.
+    /// `wake`. Many players are split over the machine's cores (scoped threads, joined before this
+    /// returns), so the last socket of a big stream is not a whole core's sweep behind the first.
     pub fn write(&mut self, packets: &[Bytes], end_seq: u64, wake: &mut Vec<Waker>) {
         let slices: Vec<IoSlice<'_>> = packets.iter().map(|p| IoSlice::new(p)).collect();
-        let total: usize = packets.iter().map(Bytes::len).sum();
-        for player in self.slots.iter_mut().flatten().filter(|p| p.handed_back.is_none()) {
-            let written = match player.sink.try_write(&slices) {
-                Ok(n) if n >= total => continue,
-                Ok(n) => n,
-                // Would block, or failed: the task writes it and meets the error itself.
-                Err(_) => 0,
-            };
-            player.handed_back =
-                Some(HandBack { unwritten: remainder(packets, written), resume_seq: end_seq });
-            wake.push(player.waker.clone());
-            self.attached -= 1;
-        }
+        let batch = Batch { packets, slices: &slices, total: packets.iter().map(Bytes::len).sum(), end_seq };
+        let parts = write_parallelism(self.attached);
+        let handed_back = if parts <= 1 {
+            batch.write_to(&mut self.slots, wake)
+        } else {
+            let chunk = self.slots.len().div_ceil(parts);
+            std::thread::scope(|scope| {
+                let mut chunks = self.slots.chunks_mut(chunk);
+                let mine = chunks.next();
+                let others: Vec<_> = chunks
+                    .map(|slots| {
+                        scope.spawn(move || {
+                            let mut wake = Vec::new();
+                            (batch.write_to(slots, &mut wake), wake)
+                        })
+                    })
+                    .collect();
+                let mut handed_back = mine.map_or(0, |slots| batch.write_to(slots, wake));
+                for other in others {
+                    // write_to does not panic; were it to, its players simply stay attached.
+                    if let Ok((count, wakers)) = other.join() {
+                        handed_back += count;
+                        wake.extend(wakers);
+                    }
+                }
+                handed_back
+            })
+        };
+        self.attached -= handed_back;
     }
 
     /// Hands every attached player back (the hub closed: their tasks must see it).
@@ -124,6 +141,45 @@ impl DirectPlayers {
             wake.push(player.waker.clone());
         }
         self.attached = 0;
+    }
+}
+
+/// Attached players per writing thread before a flush is split over more threads.
+const PLAYERS_PER_WRITER: usize = 256;
+
+/// How many threads write one flush: one per `PLAYERS_PER_WRITER` players, at most one per core.
+fn write_parallelism(attached: usize) -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    attached.div_ceil(PLAYERS_PER_WRITER).clamp(1, cores)
+}
+
+/// One flushed batch, as every attached player's socket gets it.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    packets: &'a [Bytes],
+    slices: &'a [IoSlice<'a>],
+    total: usize,
+    end_seq: u64,
+}
+
+impl Batch<'_> {
+    /// Writes the batch to the attached players among `slots`; returns how many were handed back.
+    fn write_to(&self, slots: &mut [Option<DirectPlayer>], wake: &mut Vec<Waker>) -> usize {
+        let mut handed_back = 0;
+        for player in slots.iter_mut().flatten().filter(|p| p.handed_back.is_none()) {
+            let written = match player.sink.try_write(self.slices) {
+                Ok(n) if n >= self.total => continue,
+                Ok(n) => n,
+                // Would block, or failed: the task writes it and meets the error itself.
+                Err(_) => 0,
+            };
+            player.handed_back =
+                Some(HandBack { unwritten: remainder(self.packets, written), resume_seq: self.end_seq });
+            wake.push(player.waker.clone());
+            handed_back += 1;
+        }
+        handed_back
     }
 }
 

@@ -361,9 +361,10 @@ impl Hub {
         let state = self.lock();
         let next_seq =
             if state.publishing { state.gop_start.unwrap_or(state.end_seq()) } else { state.end_seq() };
+        let first_take = Some(state.end_seq());
         drop(state);
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
-        let cursor = Cursor { next_seq, headers_due: true, skips: 0, limit: None };
+        let cursor = Cursor { next_seq, headers_due: true, skips: 0, limit: None, first_take };
         Consumer { hub: Arc::clone(self), cursor, waker_slot: None, direct_sink: None, direct_slot: None }
     }
 
@@ -398,6 +399,10 @@ struct Cursor {
     skips: u64,
     /// A play that ends after this much media (`Consumer::limit_play`).
     limit: Option<PlayLimit>,
+    /// Until the first take: the ring's end when the consumer subscribed. The first take goes
+    /// that far even past the last flush, so a new player's whole gop cache (its keyframe may be
+    /// newer than the last flush) goes out at once.
+    first_take: Option<u64>,
 }
 
 /// SRS's play duration: media time counted as the sum of forward steps between the packets
@@ -536,8 +541,9 @@ impl Cursor {
             out.extend([&headers.metadata, &headers.audio, &headers.video].into_iter().flatten().cloned());
             self.headers_due = false;
         }
+        let visible_end = self.first_take.take().map_or(state.visible_end, |end| end.max(state.visible_end));
         if let Some(limit) = self.limit.as_mut() {
-            return Self::take_limited(limit, &mut self.next_seq, state, out, max, before);
+            return Self::take_limited(limit, &mut self.next_seq, state, visible_end, out, max, before);
         }
         if let Some(joined) = state.last_flush.as_ref().filter(|j| j.start_seq == self.next_seq) {
             if out.len() - before < max {
@@ -546,7 +552,7 @@ impl Cursor {
             }
         }
         let start = (self.next_seq - state.first_seq) as usize;
-        let available = state.visible_end.saturating_sub(self.next_seq) as usize;
+        let available = visible_end.saturating_sub(self.next_seq) as usize;
         let take = available.min(max.saturating_sub(out.len() - before));
         out.extend(state.ring.range(start..start + take).map(|p| p.bytes.clone()));
         self.next_seq += take as u64;
@@ -558,11 +564,12 @@ impl Cursor {
         limit: &mut PlayLimit,
         next_seq: &mut u64,
         state: &State,
+        visible_end: u64,
         out: &mut Vec<Bytes>,
         max: usize,
         before: usize,
     ) -> usize {
-        while !limit.reached() && *next_seq < state.visible_end && out.len() - before < max {
+        while !limit.reached() && *next_seq < visible_end && out.len() - before < max {
             let Some(packet) = state.ring.get((*next_seq - state.first_seq) as usize) else { break };
             limit.count(packet.time_ms);
             out.push(packet.bytes.clone());
@@ -792,6 +799,21 @@ mod tests {
         hub.push(packet(PacketClass::Video, 40, "p"));
         hub.stop_publish();
         assert_eq!(consumer.poll_batch(&mut out, 100), 1, "the publisher's last packets reach players");
+    }
+
+    #[test]
+    fn a_new_consumer_takes_the_gop_cache_at_once_even_before_its_flush() {
+        let hub = Hub::new(batched());
+        hub.start_publish();
+        hub.push(packet(PacketClass::VideoKeyframe, 0, "k"));
+        hub.push(packet(PacketClass::Video, 40, "p"));
+        let mut early = hub.subscribe();
+        let mut out = Vec::new();
+        early.poll_batch(&mut out, 100);
+        assert_eq!(names(&out), ["k", "p"], "not flushed yet, but a new player's first batch");
+        hub.push(packet(PacketClass::Video, 80, "p2"));
+        out.clear();
+        assert_eq!(early.poll_batch(&mut out, 100), 0, "from then on, flushes pace it");
     }
 
     #[test]
