@@ -100,29 +100,45 @@ impl DirectPlayers {
     /// Writes a flushed batch (the packets up to ring position `end_seq`) to every attached
     /// player; players whose socket did not take all of it are handed back, their wakers added to
     /// `wake`. Many players are split over the machine's cores (scoped threads, joined before this
-    /// returns), so the last socket of a big stream is not a whole core's sweep behind the first.
-    pub fn write(&mut self, packets: &[Bytes], end_seq: u64, wake: &mut Vec<Waker>) {
+    /// returns), so the last socket of a big stream is not a whole core's sweep behind the first:
+    /// from 256 players in realtime mode (`realtime`), where that sweep is the latency, and from
+    /// 2048 otherwise (a 350 ms batch hides a few milliseconds of sweep).
+    pub fn write(&mut self, packets: &[Bytes], end_seq: u64, realtime: bool, wake: &mut Vec<Waker>) {
         let slices: Vec<IoSlice<'_>> = packets.iter().map(|p| IoSlice::new(p)).collect();
         let batch = Batch { packets, slices: &slices, total: packets.iter().map(Bytes::len).sum(), end_seq };
-        let parts = write_parallelism(self.attached);
+        let per_writer = if realtime { REALTIME_PLAYERS_PER_WRITER } else { PLAYERS_PER_WRITER };
+        let parts = write_parallelism(self.attached, per_writer);
         let handed_back = if parts <= 1 {
             batch.write_to(&mut self.slots, wake)
         } else {
             let chunk = self.slots.len().div_ceil(parts);
+            // Each part in a cell the writing thread takes it from: if no thread can be had,
+            // this thread takes the part back and writes it too.
+            let mut chunks = self.slots.chunks_mut(chunk);
+            let mine = chunks.next();
+            let parts: Vec<std::sync::Mutex<Option<&mut [Option<DirectPlayer>]>>> =
+                chunks.map(|slots| std::sync::Mutex::new(Some(slots))).collect();
             std::thread::scope(|scope| {
-                let mut chunks = self.slots.chunks_mut(chunk);
-                let mine = chunks.next();
-                let others: Vec<_> = chunks
-                    .map(|slots| {
-                        scope.spawn(move || {
-                            let mut wake = Vec::new();
-                            (batch.write_to(slots, &mut wake), wake)
-                        })
-                    })
-                    .collect();
-                let mut handed_back = mine.map_or(0, |slots| batch.write_to(slots, wake));
+                let mut handed_back = 0;
+                let mut others = Vec::new();
+                for part in &parts {
+                    let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                        let mut wake = Vec::new();
+                        let slots = part.lock().ok().and_then(|mut slots| slots.take());
+                        (slots.map_or(0, |slots| batch.write_to(slots, &mut wake)), wake)
+                    });
+                    match spawned {
+                        Ok(other) => others.push(other),
+                        Err(_) => {
+                            if let Some(slots) = part.lock().ok().and_then(|mut slots| slots.take()) {
+                                handed_back += batch.write_to(slots, wake);
+                            }
+                        }
+                    }
+                }
+                handed_back += mine.map_or(0, |slots| batch.write_to(slots, wake));
                 for other in others {
-                    // write_to does not panic; were it to, its players simply stay attached.
+                    // write_to has no panic path; a thread that failed anyway leaves its players attached.
                     if let Ok((count, wakers)) = other.join() {
                         handed_back += count;
                         wake.extend(wakers);
@@ -145,13 +161,14 @@ impl DirectPlayers {
 }
 
 /// Attached players per writing thread before a flush is split over more threads.
-const PLAYERS_PER_WRITER: usize = 256;
+const PLAYERS_PER_WRITER: usize = 2048;
+const REALTIME_PLAYERS_PER_WRITER: usize = 256;
 
-/// How many threads write one flush: one per `PLAYERS_PER_WRITER` players, at most one per core.
-fn write_parallelism(attached: usize) -> usize {
+/// How many threads write one flush: one per `per_writer` players, at most one per core.
+fn write_parallelism(attached: usize, per_writer: usize) -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    attached.div_ceil(PLAYERS_PER_WRITER).clamp(1, cores)
+    attached.div_ceil(per_writer).clamp(1, cores)
 }
 
 /// One flushed batch, as every attached player's socket gets it.

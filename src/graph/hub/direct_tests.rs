@@ -136,3 +136,21 @@ fn closing_the_hub_hands_every_player_back_and_leaving_frees_the_slot() {
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(consumer.poll_recv_batch(&mut cx, &mut out, 128), Poll::Ready(Err(super::Closed)));
 }
+
+#[test]
+fn a_flush_to_many_players_is_written_by_several_threads_to_every_one() {
+    let hub = Hub::new(HubConfig::default());
+    hub.start_publish();
+    let sockets: Vec<Arc<FakeSocket>> =
+        (0..700).map(|i| FakeSocket::with_room(if i == 500 { 2 } else { 1000 })).collect();
+    let mut consumers: Vec<Consumer> = sockets.iter().map(|socket| attached_consumer(&hub, socket)).collect();
+    hub.push(packet(0, "k1"));
+    hub.push(packet(40, "p1"));
+    hub.end_burst();
+    for (i, socket) in sockets.iter().enumerate() {
+        let expected = if i == 500 { "k1" } else { "k1p1" };
+        assert_eq!(socket.take_written(), expected, "player {i}");
+    }
+    assert_eq!(hub.lock().direct.attached(), 699, "the one whose socket filled was handed back");
+    assert_eq!(poll(&mut consumers[500]), Poll::Ready(vec!["p1".into()]));
+}

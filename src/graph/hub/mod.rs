@@ -237,7 +237,8 @@ impl Hub {
         if flushed && state.direct.attached() > 0 {
             let packets = state.last_flush_packets();
             let end_seq = state.visible_end;
-            state.direct.write(&packets, end_seq, &mut handed_back);
+            let realtime = self.config.merge_ms == 0;
+            state.direct.write(&packets, end_seq, realtime, &mut handed_back);
         }
         if state.closed {
             let end_seq = state.visible_end;
