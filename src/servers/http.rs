@@ -1,8 +1,9 @@
 //! One HTTP/1.1 server per address, shared by every node that serves on it.
 //!
 //! Nodes contribute routes; a request goes to the first route that takes it, else 404.
-//! Streaming responses (HTTP-FLV, HTTP-TS) are bodies fed from hubs: the body yields every
-//! buffered packet at once, so hyper writes a batch with one vectored write.
+//! Live streams (HTTP-FLV, HTTP-TS) on plain TCP are taken before hyper (`http_raw`) so their hub
+//! writes to the socket itself; over TLS they are bodies fed from hubs, a batch per body frame,
+//! which hyper writes with one vectored write.
 
 use std::convert::Infallible;
 use std::future::Future;
