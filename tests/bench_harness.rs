@@ -8,26 +8,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::live::rtmp_flv_graph;
 use common::{free_port, run_graph, srs_bin, temp_dir, wait_for_port, Server};
 use srs::bench::source::FlvSource;
 use srs::bench::stats::PlayerKind;
 use srs::bench::{self, BenchConfig};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/flv/h264_aac.flv");
-
-fn graph(rtmp: u16, http: u16) -> String {
-    format!(
-        r#"srs.Graph::{{
-  nodes =
-    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
-    , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{{ listen = "127.0.0.1:{rtmp}" }})
-    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{ mw_latency = 100 }})
-    , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}" }})
-    ]
-, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtmp_play", srs.edge "__defaultVhost__" "flv" ]
-}}"#
-    )
-}
 
 fn config(url: String, flv_url: String, publishers: usize, server_pid: u32) -> BenchConfig {
     BenchConfig {
@@ -55,7 +42,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn harness_plays_our_server_over_rtmp_and_http_flv_with_stamps() {
     let dir = temp_dir("bench-harness");
     let (rtmp, http) = (free_port(), free_port());
-    let server = run_graph(&dir, &graph(rtmp, http), &[rtmp, http]);
+    let server = run_graph(&dir, &rtmp_flv_graph(rtmp, http), &[rtmp, http]);
     let mut config = config(
         format!("rtmp://127.0.0.1:{rtmp}/live/bench"),
         format!("http://127.0.0.1:{http}/live/bench.flv"),
