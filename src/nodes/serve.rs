@@ -39,16 +39,17 @@ pub fn realtime_hub_for(engine: &Engine, node: NodeIndex, key: &StreamKey) -> Ar
 }
 
 /// The next event for a sink that feeds `hub`. Before it waits on an empty input, the burst just
-/// drained is flushed if the merged-write rule says so (realtime: always); a tail still unflushed
-/// is flushed once the input stayed quiet for the merged-write latency, so the last frames of a
-/// stalled stream still reach its players. One timer per stream, none per player.
+/// drained is flushed if the merged-write rule says so (realtime: always); packets still unflushed
+/// are flushed at the latest `mw_latency` after the oldest of them arrived, so a slow stream (a
+/// 5 fps camera without audio never reaches `mw_msgs` in time) or a stalled one still reaches its
+/// players. One timer per stream, none per player.
 pub async fn next_event(hub: &Hub, input: &mut mpsc::Receiver<MediaEvent>) -> Option<MediaEvent> {
     if let Ok(event) = input.try_recv() {
         return Some(event);
     }
     hub.end_burst();
-    if hub.has_unflushed() {
-        if let Ok(event) = tokio::time::timeout(hub.merge_latency(), input.recv()).await {
+    if let Some(deadline) = hub.flush_deadline() {
+        if let Ok(event) = tokio::time::timeout_at(deadline, input.recv()).await {
             return event;
         }
         hub.flush();
@@ -282,6 +283,40 @@ mod tests {
         );
         sender.send(event()).await.unwrap();
         assert_eq!(feeder.await.unwrap(), Some(MediaEvent::End));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_stream_waits_at_most_the_merge_latency() {
+        let hub = Hub::new(HubConfig { merge_ms: 350, merge_msgs: 8, ..HubConfig::default() });
+        hub.start_publish();
+        let mut consumer = hub.subscribe();
+        let (sender, mut input) = mpsc::channel(4);
+        let feeder = {
+            let hub = Arc::clone(&hub);
+            tokio::spawn(async move { while next_event(&hub, &mut input).await.is_some() {} })
+        };
+        // A 5 fps stream without audio: a frame every 200 ms, never 9 within 350 ms.
+        let started = tokio::time::Instant::now();
+        let frames = tokio::spawn({
+            let hub = Arc::clone(&hub);
+            async move {
+                for i in 0..5 {
+                    hub.push(packet(PacketClass::Video, i * 200));
+                    sender.send(MediaEvent::End).await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        });
+        let mut out = Vec::new();
+        consumer.recv_batch(&mut out, MAX_BATCH).await.unwrap();
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(350),
+            "the first frame waited mw_latency, no more"
+        );
+        assert_eq!(out, [Bytes::from("0200")], "the frames at 0 and 200 ms, as one joined buffer");
+        frames.await.unwrap();
+        feeder.await.unwrap();
     }
 
     #[tokio::test]

@@ -113,6 +113,8 @@ struct State {
     visible_end: u64,
     /// Media time of the oldest packet not yet flushed.
     unflushed_since_ms: Option<i64>,
+    /// When the oldest packet not yet flushed arrived (the feeder flushes by then + `merge_ms`).
+    unflushed_since: Option<tokio::time::Instant>,
     last_flush: Option<JoinedBatch>,
     /// Where the last flush started (it ended at `visible_end`).
     last_flush_start: u64,
@@ -151,6 +153,7 @@ impl State {
     /// Makes every packet visible; true when there was something to wake consumers for.
     fn flush(&mut self) -> bool {
         self.unflushed_since_ms = None;
+        self.unflushed_since = None;
         let (start_seq, end_seq) = (self.visible_end, self.end_seq());
         if start_seq == end_seq {
             return false;
@@ -314,6 +317,12 @@ impl Hub {
         std::time::Duration::from_millis(u64::try_from(self.config.merge_ms).unwrap_or(0))
     }
 
+    /// When packets waiting for a flush must go out whatever the rule says: `mw_latency` after
+    /// the oldest of them arrived (SRS's consumer waits at most that long too). `None`: none wait.
+    pub fn flush_deadline(&self) -> Option<tokio::time::Instant> {
+        self.lock().unflushed_since.map(|since| since + self.merge_latency())
+    }
+
     /// Appends a packet; it reaches consumers at the next flush (at once when the packets
     /// waiting already make a batch, in merged-write mode).
     pub fn push(&self, packet: Packet) {
@@ -347,6 +356,7 @@ impl Hub {
         }
         if state.unflushed_since_ms.is_none() {
             state.unflushed_since_ms = Some(packet.time_ms);
+            state.unflushed_since = Some(tokio::time::Instant::now());
         }
         state.ring.push_back(packet);
         state.trim(&self.config);
