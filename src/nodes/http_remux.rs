@@ -303,15 +303,15 @@ const FORBIDDEN: &[u8] =
 /// The response head of a raw stream: no length and no chunked framing, the body ends with the
 /// connection (HTTP/1.1 allows it; players read to the end either way).
 fn raw_response_head(format: RemuxFormat, crossdomain: bool) -> Bytes {
-    let cors = if crossdomain {
-        "Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Headers: *\r\nAccess-Control-Allow-Methods: *\r\nAccess-Control-Expose-Headers: *\r\n"
-    } else {
-        ""
-    };
-    Bytes::from(format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nConnection: close\r\nCache-Control: no-cache\r\n{cors}\r\n",
+    let mut head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nConnection: close\r\nCache-Control: no-cache\r\n",
         format.content_type()
-    ))
+    );
+    if crossdomain {
+        http::CORS_HEADERS.iter().for_each(|name| head.push_str(&format!("{name}: *\r\n")));
+    }
+    head.push_str("\r\n");
+    Bytes::from(head)
 }
 
 /// Matches a URL path against a mount pattern with `[app]` and `[stream]`; `[app]` may span

@@ -32,8 +32,6 @@ use crate::graph::{CheckedGraph, Engine, StreamKey};
 use crate::media::TimestampUnwrapper;
 use crate::servers::tcp::{read_shared, write_all_vectored};
 
-/// How long a write to a player may block before the player is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes read from the socket at a time: players send little (acknowledgements), so the buffer
 /// starts small and grows to the large size only when a read fills it (a publisher).
 const READ_BUFFER: usize = 64 * 1024;
@@ -253,10 +251,10 @@ impl Connection {
             }
             if !out.is_empty() {
                 self.client.client().add_sent(out.iter().map(Bytes::len).sum());
-                match tokio::time::timeout(WRITE_TIMEOUT, write_all_vectored(stream, &mut out)).await {
+                match tokio::time::timeout(serve::WRITE_TIMEOUT, write_all_vectored(stream, &mut out)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => break Err(e.into()),
-                    Err(_) => break Err(ConnectionEnd::PlayerStalled(WRITE_TIMEOUT)),
+                    Err(_) => break Err(ConnectionEnd::PlayerStalled(serve::WRITE_TIMEOUT)),
                 }
             }
             if self.session.is_closing() {

@@ -58,7 +58,7 @@ pub async fn next_event(hub: &Hub, input: &mut mpsc::Receiver<MediaEvent>) -> Op
 }
 
 /// How long a write to a player may block before the player is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A player's socket as a hub writes to it directly: bytes counted on the player's registry entry.
 #[derive(Debug)]

@@ -92,12 +92,6 @@ impl From<Bytes> for Batch {
     }
 }
 
-impl FromIterator<Bytes> for Batch {
-    fn from_iter<I: IntoIterator<Item = Bytes>>(parts: I) -> Batch {
-        Batch::from(parts.into_iter().collect::<Vec<Bytes>>())
-    }
-}
-
 impl bytes::Buf for Batch {
     fn remaining(&self) -> usize {
         self.remaining
@@ -148,15 +142,19 @@ pub fn text_response(status: StatusCode, text: &str) -> Response<Body> {
 
 /// SRS's CORS headers (`crossdomain on`).
 pub fn add_cors(response: &mut Response<Body>) {
-    use hyper::header::HeaderValue;
     let headers = response.headers_mut();
-    for name in
-        ["access-control-allow-origin", "access-control-allow-headers", "access-control-allow-methods"]
-    {
-        headers.insert(name, HeaderValue::from_static("*"));
+    for name in CORS_HEADERS {
+        headers.insert(name, hyper::header::HeaderValue::from_static("*"));
     }
-    headers.insert("access-control-expose-headers", HeaderValue::from_static("*"));
 }
+
+/// SRS's CORS headers, each with the value `*` (also written by hand on raw streams).
+pub const CORS_HEADERS: [&str; 4] = [
+    "access-control-allow-origin",
+    "access-control-allow-headers",
+    "access-control-allow-methods",
+    "access-control-expose-headers",
+];
 
 /// The routes of one server and its TLS acceptor (if HTTPS); replaced whole on reload
 /// (requests in flight keep the old routes, connections keep the acceptor they were taken with).
@@ -269,8 +267,8 @@ mod tests {
 
     #[test]
     fn a_batch_reads_as_one_buffer_across_its_parts() {
-        let mut batch: Batch =
-            [Bytes::from_static(b"abc"), Bytes::new(), Bytes::from_static(b"defg")].into_iter().collect();
+        let mut batch =
+            Batch::from(vec![Bytes::from_static(b"abc"), Bytes::new(), Bytes::from_static(b"defg")]);
         assert_eq!(batch.remaining(), 7);
         let mut slices = [std::io::IoSlice::new(&[]); 4];
         assert_eq!(batch.chunks_vectored(&mut slices), 2, "empty parts are not kept");

@@ -87,15 +87,6 @@ pub const MAX_UNFLUSHED: usize = 128;
 /// Flushed packets are also joined into one buffer up to this size (larger batches go as they are).
 const MAX_JOINED_BYTES: usize = 4 * 1024 * 1024;
 
-/// The packets of the last flush joined into one buffer: consumers caught up with the stream (all
-/// of them, normally) take this one `Bytes` instead of a clone per packet, and write one iovec.
-#[derive(Debug)]
-struct JoinedBatch {
-    start_seq: u64,
-    end_seq: u64,
-    bytes: Bytes,
-}
-
 #[derive(Debug, Default)]
 struct Headers {
     metadata: Option<Bytes>,
@@ -115,7 +106,10 @@ struct State {
     unflushed_since_ms: Option<i64>,
     /// When the oldest packet not yet flushed arrived (the feeder flushes by then + `merge_ms`).
     unflushed_since: Option<tokio::time::Instant>,
-    last_flush: Option<JoinedBatch>,
+    /// The packets of the last flush (`last_flush_start..visible_end`) joined into one buffer:
+    /// consumers caught up with the stream (all of them, normally) take this one `Bytes` instead
+    /// of a clone per packet, and write one iovec.
+    last_flush_joined: Option<Bytes>,
     /// Where the last flush started (it ended at `visible_end`).
     last_flush_start: u64,
     /// Sequence number of the keyframe that starts the cached gop.
@@ -160,14 +154,14 @@ impl State {
         }
         self.visible_end = end_seq;
         self.last_flush_start = start_seq;
-        self.last_flush = self.join(start_seq, end_seq);
+        self.last_flush_joined = self.join(start_seq, end_seq);
         true
     }
 
     /// The packets of the last flush: its joined buffer, or the packets themselves.
     fn last_flush_packets(&self) -> Vec<Bytes> {
-        if let Some(joined) = self.last_flush.as_ref().filter(|j| j.start_seq == self.last_flush_start) {
-            return vec![joined.bytes.clone()];
+        if let Some(joined) = &self.last_flush_joined {
+            return vec![joined.clone()];
         }
         let start = self.last_flush_start.max(self.first_seq) - self.first_seq;
         let end = self.visible_end - self.first_seq;
@@ -175,7 +169,7 @@ impl State {
     }
 
     /// One buffer holding packets `start_seq..end_seq` (still in the ring), when worth it.
-    fn join(&self, start_seq: u64, end_seq: u64) -> Option<JoinedBatch> {
+    fn join(&self, start_seq: u64, end_seq: u64) -> Option<Bytes> {
         if end_seq - start_seq < 2 {
             return None;
         }
@@ -187,7 +181,7 @@ impl State {
         }
         let mut joined = BytesMut::with_capacity(len);
         packets.for_each(|p| joined.extend_from_slice(&p.bytes));
-        Some(JoinedBatch { start_seq, end_seq, bytes: joined.freeze() })
+        Some(joined.freeze())
     }
 
     fn trim(&mut self, config: &HubConfig) {
@@ -308,6 +302,7 @@ impl Hub {
     }
 
     /// Whether packets wait for a flush.
+    #[cfg(test)]
     pub fn has_unflushed(&self) -> bool {
         self.lock().unflushed() > 0
     }
@@ -457,20 +452,20 @@ impl Consumer {
         out: &mut Vec<Bytes>,
         max: usize,
     ) -> Poll<Result<usize, Closed>> {
-        let hub = Arc::clone(&self.hub);
-        let mut state = hub.lock();
+        let mut state = self.hub.lock();
         let before = out.len();
         if let Some(index) = self.direct_slot {
             if state.direct.still_attached(index, cx.waker()) {
                 return Poll::Pending;
             }
-            self.resume(&mut state, index, out);
+            self.direct_slot = None;
+            self.cursor.resume(&mut state, index, out);
         }
-        let n = (out.len() - before) + self.cursor.take(&state, &hub.stats, out, max);
+        let n = (out.len() - before) + self.cursor.take(&state, &self.hub.stats, out, max);
         if n > 0 {
             return Poll::Ready(Ok(n));
         }
-        if state.closed || self.play_time_reached() {
+        if state.closed || self.cursor.limit.is_some_and(|limit| limit.reached()) {
             return Poll::Ready(Err(Closed));
         }
         match &self.direct_sink {
@@ -507,24 +502,15 @@ impl Consumer {
     /// appends what the hub could not write to `out`; the cursor goes on after what it did write.
     /// Reattaches at the next `poll_recv_batch` that finds the player caught up.
     pub fn take_back(&mut self, out: &mut Vec<Bytes>) {
-        if let Some(index) = self.direct_slot {
-            let hub = Arc::clone(&self.hub);
-            let mut state = hub.lock();
-            self.resume(&mut state, index, out);
+        if let Some(index) = self.direct_slot.take() {
+            let mut state = self.hub.lock();
+            self.cursor.resume(&mut state, index, out);
         }
     }
 
     /// Whether the hub currently writes this player's batches.
     pub fn is_direct(&self) -> bool {
         self.direct_slot.is_some()
-    }
-
-    fn resume(&mut self, state: &mut State, index: usize, out: &mut Vec<Bytes>) {
-        let visible_end = state.visible_end;
-        let back = state.direct.release(index, visible_end);
-        self.direct_slot = None;
-        self.cursor.next_seq = back.resume_seq;
-        out.extend(back.unwritten);
     }
 
     /// Waits until something is ready, then appends it; `Err(Closed)` once the hub is closed and drained.
@@ -538,6 +524,15 @@ impl Consumer {
 }
 
 impl Cursor {
+    /// Takes over from the hub's direct writes for slot `index`: what it could not write goes to
+    /// `out`, and the cursor goes on after what it did write.
+    fn resume(&mut self, state: &mut State, index: usize, out: &mut Vec<Bytes>) {
+        let visible_end = state.visible_end;
+        let back = state.direct.release(index, visible_end);
+        self.next_seq = back.resume_seq;
+        out.extend(back.unwritten);
+    }
+
     fn take(&mut self, state: &State, stats: &HubStats, out: &mut Vec<Bytes>, max: usize) -> usize {
         let before = out.len();
         if self.next_seq < state.first_seq {
@@ -556,10 +551,12 @@ impl Cursor {
         if let Some(limit) = self.limit.as_mut() {
             return Self::take_limited(limit, &mut self.next_seq, state, visible_end, out, max, before);
         }
-        if let Some(joined) = state.last_flush.as_ref().filter(|j| j.start_seq == self.next_seq) {
+        if let Some(joined) =
+            state.last_flush_joined.as_ref().filter(|_| self.next_seq == state.last_flush_start)
+        {
             if out.len() - before < max {
-                out.push(joined.bytes.clone());
-                self.next_seq = joined.end_seq;
+                out.push(joined.clone());
+                self.next_seq = state.visible_end;
             }
         }
         let start = (self.next_seq - state.first_seq) as usize;
