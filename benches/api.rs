@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use srs::codec::rtmp::{ClientConfig, ClientEvent, ClientIntent, ClientSession};
 use srs::control::registry::{ClientKind, Registry};
-use srs::graph::{check, Edge, Engine, GraphFile, NamedNode, StreamKey};
+use srs::graph::{check, Edge, StreamKey};
 use srs::media::{AudioTrack, Codec, MediaEvent, StreamDescription, VideoTrack};
-use srs::nodes::{http_api, rtmp_in, rtmp_out, vhost, NodeSpec};
+use srs::nodes::{http_api, rtmp_in, rtmp_out, vhost, Engine, GraphFile, NamedNode, NodeSpec};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -4,8 +4,12 @@
 
 use std::path::Path;
 
-use srs::graph::load_file;
-use srs::nodes::{vhost, NodeSpec};
+use srs::graph::LoadError;
+use srs::nodes::{vhost, GraphFile, NodeSpec};
+
+fn load_file(path: &Path) -> Result<GraphFile, LoadError> {
+    srs::graph::load_file::<NodeSpec>(path)
+}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

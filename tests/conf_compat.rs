@@ -17,7 +17,7 @@ use common::{
     wait_for_port, Server,
 };
 use srs::conf::{self, FileSystem, Sources};
-use srs::graph::GraphFile;
+use srs::nodes::GraphFile;
 
 /// Every feature that maps today: listen, chunk_size, http_server, play/publish settings,
 /// min_latency, tcp_nodelay, an http_remux `.flv` mount; logs to a file, pid file elsewhere.
@@ -410,7 +410,7 @@ fn conf_import_checks_clean_and_gives_the_same_graph() {
         let out = write(&dir, &format!("{name}.dhall"), &dhall);
         let check = run_srs(&dir, &["graph", "check", out.to_str().unwrap()], &[]);
         assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
-        let loaded = srs::graph::load_file(&out).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = srs::graph::load_file::<srs::nodes::NodeSpec>(&out).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(loaded.normalized(), graph_of(&file_sources(path)), "{name}");
     }
     let stock = std::fs::read_to_string(dir.join("srs.conf.dhall")).unwrap();

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::conf::{self, print, FileSystem, Loaded, Sources};
-use crate::graph::{self, CheckedGraph, GraphFile, Severity};
+use crate::graph::{self, Severity};
+use crate::nodes::{CheckedGraph, GraphFile};
 
 /// `srs -c FILE`, `srs -e`, and with `test` (`-t`) only the checks.
 pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::Result<ExitCode> {

@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::graph::{self, Severity};
+use crate::nodes::{CheckedGraph, NodeSpec};
 
 /// Loads and checks a graph file, printing every problem; the checked graph when clean.
-pub fn load_checked(path: &Path) -> anyhow::Result<graph::CheckedGraph> {
-    let file = graph::load_file(path)?;
+pub fn load_checked(path: &Path) -> anyhow::Result<CheckedGraph> {
+    let file = graph::load_file::<NodeSpec>(path)?;
     let report = graph::check(&file);
     for problem in &report.problems {
         if problem.severity == Severity::Warning {
@@ -34,7 +35,7 @@ pub fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
     let mut failed = false;
     for path in paths {
-        match graph::load_file(path) {
+        match graph::load_file::<NodeSpec>(path) {
             Err(error) => {
                 failed = true;
                 println!("{error}");

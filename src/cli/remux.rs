@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::graph::{self, Edge, Engine, GraphFile, NamedNode};
+use crate::graph::{self, Edge};
 use crate::nodes::file_muxer::Mp4Layout;
 use crate::nodes::{file_in, file_out, FileFormat, NodeSpec};
+use crate::nodes::{Engine, GraphFile, NamedNode};
 
 #[derive(Debug, clap::Args)]
 pub struct RemuxArgs {

@@ -1,11 +1,11 @@
 //! `srs run [GRAPH]`: the server. A graph with only file sources (and no listener) is a batch job:
 //! it exits by itself once every source has finished and every file is written.
 
+use crate::graph::Catalogue;
+use crate::nodes::Engine;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-
-use crate::graph::Engine;
 
 /// How long shutdown waits for streams to finalize before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -23,7 +23,7 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 /// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0). SIGHUP and the
 /// API reload `reload_path` (a graph file); without one, reload reports that it cannot.
 pub(crate) fn serve(
-    checked: crate::graph::CheckedGraph,
+    checked: crate::nodes::CheckedGraph,
     label: &str,
     reload_path: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {

@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 pub use parse::{Directive, FileSystem, SourceReader};
 
-use crate::graph::{GraphFile, LoadError};
+use crate::graph::LoadError;
+use crate::nodes::GraphFile;
 
 /// Where a directive came from: a file and line, or an environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,11 +6,21 @@
 
 use std::sync::Arc;
 
+use super::hooks::HttpHooks;
 use super::hooks::{self, HookEvent, HookSubject};
 use super::registry::{Client, Registry};
 use super::security::RuleMethod;
+use super::security::{Refer, Security};
 use crate::graph::StreamKey;
-use crate::nodes::vhost;
+
+/// What admission reads of the settings of a client's vhost.
+#[derive(Debug, Clone, Copy)]
+pub struct VhostRules<'a> {
+    pub vhost: &'a str,
+    pub security: Option<&'a Security>,
+    pub refer: Option<&'a Refer>,
+    pub http_hooks: Option<&'a HttpHooks>,
+}
 
 /// The hook subject for `client` on `key` (or on no stream yet).
 pub fn subject(registry: &Registry, client: &Client, key: Option<&StreamKey>) -> HookSubject {
@@ -36,17 +46,17 @@ pub fn subject(registry: &Registry, client: &Client, key: Option<&StreamKey>) ->
 pub async fn admit(
     registry: &Registry,
     client: &Client,
-    settings: &vhost::Config,
+    settings: &VhostRules<'_>,
     method: RuleMethod,
     key: &StreamKey,
 ) -> Result<(), String> {
-    if let Some(security) = &settings.security {
+    if let Some(security) = settings.security {
         security.check(method, client.ip)?;
     }
-    if let Some(refer) = &settings.refer {
+    if let Some(refer) = settings.refer {
         refer.check(Some(method), &client.info().page_url)?;
     }
-    let Some(http_hooks) = &settings.http_hooks else { return Ok(()) };
+    let Some(http_hooks) = settings.http_hooks else { return Ok(()) };
     let event = match method {
         RuleMethod::Publish => HookEvent::Publish,
         RuleMethod::Play => HookEvent::Play,
@@ -58,15 +68,15 @@ pub async fn admit(
 pub async fn admit_connection(
     registry: &Registry,
     client: &Client,
-    settings: &vhost::Config,
+    settings: &VhostRules<'_>,
     app: &str,
 ) -> Result<(), String> {
-    if let Some(refer) = &settings.refer {
+    if let Some(refer) = settings.refer {
         refer.check(None, &client.info().page_url)?;
     }
-    let Some(http_hooks) = &settings.http_hooks else { return Ok(()) };
+    let Some(http_hooks) = settings.http_hooks else { return Ok(()) };
     let mut subject = subject(registry, client, None);
-    subject.vhost = settings.name.clone();
+    subject.vhost = settings.vhost.to_owned();
     subject.app = app.to_owned();
     hooks::call(registry, http_hooks, HookEvent::Connect, &subject).await
 }
@@ -75,14 +85,14 @@ pub async fn admit_connection(
 pub fn notify(
     registry: &Arc<Registry>,
     client: &Client,
-    settings: &vhost::Config,
+    settings: &VhostRules<'_>,
     event: HookEvent,
     key: Option<&StreamKey>,
 ) {
-    if let Some(http_hooks) = &settings.http_hooks {
+    if let Some(http_hooks) = settings.http_hooks {
         let mut subject = subject(registry, client, key);
         if subject.vhost.is_empty() {
-            subject.vhost = settings.name.clone();
+            subject.vhost = settings.vhost.to_owned();
         }
         hooks::fire(Arc::clone(registry), http_hooks, event, subject);
     }

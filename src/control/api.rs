@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::registry::{Client, ClientInfo, Registry};
 use crate::graph::engine::LiveStream;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Engine, Ports, StreamKey};
+use crate::graph::{Catalogue, Engine, Ports, StreamKey};
 
 /// SRS error codes the API answers with (`{"code": N}`).
 pub mod codes {
@@ -71,7 +71,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn take(engine: &Engine) -> Snapshot {
+    pub fn take<N: Catalogue>(engine: &Engine<N>) -> Snapshot {
         let registry = engine.shared::<Registry>();
         let live: HashMap<StreamKey, LiveStream> =
             engine.publications().into_iter().map(|l| (l.key.clone(), l)).collect();
@@ -162,7 +162,7 @@ impl Snapshot {
     }
 
     /// The vhosts of the graph (every `Vhost` node, or the default one), with their totals.
-    pub fn vhosts(&self, engine: &Engine) -> Vec<Value> {
+    pub fn vhosts<N: Catalogue>(&self, engine: &Engine<N>) -> Vec<Value> {
         let graph = engine.graph();
         let mut names: Vec<String> = graph
             .dag
@@ -199,7 +199,7 @@ impl Snapshot {
             .collect()
     }
 
-    pub fn vhost_by_id(&self, engine: &Engine, id: &str) -> Option<Value> {
+    pub fn vhost_by_id<N: Catalogue>(&self, engine: &Engine<N>, id: &str) -> Option<Value> {
         self.vhosts(engine).into_iter().find(|v| v["id"] == id)
     }
 }
@@ -219,7 +219,7 @@ pub fn page<T>(items: Vec<T>, start: Option<usize>, count: Option<usize>) -> Vec
 }
 
 /// `/api/v1/summaries`: the process and machine figures SRS reports that we can read cheaply.
-pub fn summaries(engine: &Engine, registry: &Registry) -> Value {
+pub fn summaries<N: Catalogue>(engine: &Engine<N>, registry: &Registry) -> Value {
     let uptime = engine.started_at().elapsed().map_or(0, |d| d.as_secs());
     let (send, recv) = registry.total_bytes();
     let mem_kbyte = read_status_kb("VmRSS:");
@@ -265,7 +265,7 @@ fn read_status_kb(field: &str) -> u64 {
 }
 
 /// `/api/v1/graph`: nodes (kind, ports role), edges with their counters, hubs with consumers and skips.
-pub fn graph(engine: &Engine) -> Value {
+pub fn graph<N: Catalogue>(engine: &Engine<N>) -> Value {
     let graph = engine.graph();
     let edge_stats: HashMap<(String, String), _> = engine.edge_stats().into_iter().collect();
     let hubs = engine.hubs();

@@ -5,14 +5,14 @@
 //! failure denies; a URL allows when it answers 200/201 with `0` or `{"code":0}` (SRS's
 //! `do_post`). The others are fired in the background and only logged.
 //!
-//! For sinks that finish files (DVR, HLS): call [`notify_async`] with [`HookEvent::Dvr`] or
-//! [`HookEvent::Hls`] and the stream's key; it finds the vhost's hooks and posts `on_dvr` /
-//! `on_hls` without waiting.
+//! For sinks that finish files (DVR, HLS): call [`notify_async`] with the vhost's hooks,
+//! [`HookEvent::Dvr`] or [`HookEvent::Hls`] and the stream's key; it posts `on_dvr` / `on_hls`
+//! without waiting.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use serde_json::{json, Map, Value};
@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::http_client::post_json;
 use super::registry::Registry;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Engine, StreamKey};
+use crate::graph::StreamKey;
 
 /// srs.conf `vhost { http_hooks { ... } }`, plus the timeout and the unreachable policy.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, StaticType)]
@@ -233,7 +233,7 @@ pub async fn call(
 }
 
 /// Fires an event in the background (never blocks the caller); failures are logged.
-pub fn fire(registry: std::sync::Arc<Registry>, hooks: &HttpHooks, event: HookEvent, subject: HookSubject) {
+pub fn fire(registry: Arc<Registry>, hooks: &HttpHooks, event: HookEvent, subject: HookSubject) {
     if !hooks.enabled || event.urls(hooks).is_empty() {
         return;
     }
@@ -245,17 +245,21 @@ pub fn fire(registry: std::sync::Arc<Registry>, hooks: &HttpHooks, event: HookEv
     });
 }
 
-/// For sinks that finish files (DVR, HLS): posts `event` (`Dvr` or `Hls`) to the hooks of the
-/// vhost serving `key` at `node`, in the background. `tc_url` may be empty when unknown.
-pub fn notify_async(engine: &Engine, node: NodeIndex, key: &StreamKey, event: HookEvent, tc_url: &str) {
-    let Some(hooks) = crate::nodes::vhost::settings_for(engine, node, key).http_hooks else { return };
-    let registry = engine.shared::<Registry>();
+/// For sinks that finish files (DVR, HLS): posts `event` (`Dvr` or `Hls`) to `hooks` (those of
+/// the vhost serving `key`), in the background. `tc_url` may be empty when unknown.
+pub fn notify_async(
+    registry: Arc<Registry>,
+    hooks: &HttpHooks,
+    key: &StreamKey,
+    event: HookEvent,
+    tc_url: &str,
+) {
     let subject = HookSubject {
         tc_url: tc_url.to_owned(),
         stream_id: Some(registry.stream_id(key)),
         ..HookSubject::for_stream(key)
     };
-    fire(registry, &hooks, event, subject);
+    fire(registry, hooks, event, subject);
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use super::registry::Registry;
-use crate::graph::Engine;
+use crate::graph::{Catalogue, Engine};
 
 /// Renders every metric.
-pub fn render(engine: &Engine) -> String {
+pub fn render<N: Catalogue>(engine: &Engine<N>) -> String {
     let registry = engine.shared::<Registry>();
     let mut out = String::new();
     let publications = engine.publications();

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::graph::{self, Engine};
+use crate::graph::{self, Catalogue, Engine};
 
 /// What the last reload did, as SRS's `reload-fetch` reports it.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +55,7 @@ impl ReloadOutcome {
 }
 
 /// Reloads the graph file; `Ok` summarizes the change, `Err` says why nothing changed.
-pub async fn reload(engine: &Engine) -> Result<String, String> {
+pub async fn reload<N: Catalogue>(engine: &Engine<N>) -> Result<String, String> {
     let state = engine.shared::<ReloadState>();
     let _one = state.one_at_a_time.lock().await;
     let result = apply(engine, &state).await;
@@ -72,15 +72,15 @@ pub async fn reload(engine: &Engine) -> Result<String, String> {
     result
 }
 
-async fn apply(engine: &Engine, state: &ReloadState) -> Result<String, String> {
+async fn apply<N: Catalogue>(engine: &Engine<N>, state: &ReloadState) -> Result<String, String> {
     let path = state.path.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let path = path.ok_or("this server was started without a graph file to reload")?;
-    let loaded = tokio::task::spawn_blocking(move || load_checked(&path))
+    let loaded = tokio::task::spawn_blocking(move || load_checked::<N>(&path))
         .await
         .map_err(|e| format!("the loader failed: {e}"))??;
     let old = engine.current();
     let names =
-        |g: &graph::CheckedGraph| -> Vec<String> { g.file.nodes.iter().map(|n| n.name.clone()).collect() };
+        |g: &graph::CheckedGraph<N>| -> Vec<String> { g.file.nodes.iter().map(|n| n.name.clone()).collect() };
     let (before, after) = (names(old.graph()), names(&loaded));
     let added: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
     let removed: Vec<&String> = before.iter().filter(|n| !after.contains(n)).collect();
@@ -89,11 +89,11 @@ async fn apply(engine: &Engine, state: &ReloadState) -> Result<String, String> {
         .filter(|n| before.contains(n) && old.graph().file.node(n) != loaded.file.node(n))
         .collect();
     let new = engine.replace_graph(loaded);
-    crate::nodes::start_graph_scope(&new).await.map_err(|e| format!("{e:#}"))?;
+    N::start_graph_scope(&new).await.map_err(|e| format!("{e:#}"))?;
     Ok(format!("nodes added {added:?}, removed {removed:?}, changed {changed:?}"))
 }
 
-fn load_checked(path: &std::path::Path) -> Result<graph::CheckedGraph, String> {
+fn load_checked<N: Catalogue>(path: &std::path::Path) -> Result<graph::CheckedGraph<N>, String> {
     let file = graph::load_file(path).map_err(|e| e.to_string())?;
     let report = graph::check(&file);
     match report.graph {

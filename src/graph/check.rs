@@ -13,7 +13,7 @@ use petgraph::visit::{Dfs, EdgeRef};
 use petgraph::Direction;
 
 use super::port::{Caps, Ports};
-use super::{GraphFile, Listen, NamedNode};
+use super::{Catalogue, GraphFile, Listen, NamedNode};
 use crate::media::MediaKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,8 +40,8 @@ impl fmt::Display for Problem {
 
 /// A graph that passed the check, indexed for the engine.
 #[derive(Debug, Clone)]
-pub struct CheckedGraph {
-    pub file: GraphFile,
+pub struct CheckedGraph<N> {
+    pub file: GraphFile<N>,
     /// Node weights are indexes into `file.nodes`.
     pub dag: DiGraph<usize, ()>,
     /// What each node receives, after propagation.
@@ -50,8 +50,8 @@ pub struct CheckedGraph {
     pub output_caps: Vec<Caps>,
 }
 
-impl CheckedGraph {
-    pub fn node(&self, index: NodeIndex) -> &NamedNode {
+impl<N> CheckedGraph<N> {
+    pub fn node(&self, index: NodeIndex) -> &NamedNode<N> {
         &self.file.nodes[self.dag[index]]
     }
 
@@ -65,12 +65,12 @@ impl CheckedGraph {
 }
 
 #[derive(Debug)]
-pub struct CheckReport {
+pub struct CheckReport<N> {
     pub problems: Vec<Problem>,
-    pub graph: Option<CheckedGraph>,
+    pub graph: Option<CheckedGraph<N>>,
 }
 
-impl CheckReport {
+impl<N> CheckReport<N> {
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {
         self.problems.iter().filter(|p| p.severity == Severity::Error)
     }
@@ -81,7 +81,7 @@ impl CheckReport {
 }
 
 /// Checks a graph: names, edges, cycles, listeners, codec sets, reachability.
-pub fn check(file: &GraphFile) -> CheckReport {
+pub fn check<N: Catalogue>(file: &GraphFile<N>) -> CheckReport<N> {
     let mut problems = Vec::new();
     let mut error = |message: String| problems.push(Problem { severity: Severity::Error, message });
 
@@ -144,7 +144,7 @@ pub fn check(file: &GraphFile) -> CheckReport {
     report
 }
 
-fn suggest(name: &str, file: &GraphFile) -> String {
+fn suggest<N>(name: &str, file: &GraphFile<N>) -> String {
     let close = file.nodes.iter().map(|n| n.name.as_str()).find(|candidate| {
         candidate.eq_ignore_ascii_case(name) || (name.len() > 3 && candidate.contains(name))
     });
@@ -157,7 +157,12 @@ fn suggest(name: &str, file: &GraphFile) -> String {
     }
 }
 
-fn check_edge_roles(file: &GraphFile, from: usize, to: usize, error: &mut impl FnMut(String)) {
+fn check_edge_roles<N: Catalogue>(
+    file: &GraphFile<N>,
+    from: usize,
+    to: usize,
+    error: &mut impl FnMut(String),
+) {
     let (from_node, to_node) = (&file.nodes[from], &file.nodes[to]);
     for service in [from_node, to_node] {
         if service.node.ports() == Ports::Service {
@@ -190,7 +195,7 @@ fn check_edge_roles(file: &GraphFile, from: usize, to: usize, error: &mut impl F
     }
 }
 
-fn check_listeners(file: &GraphFile, error: &mut impl FnMut(String)) {
+fn check_listeners<N: Catalogue>(file: &GraphFile<N>, error: &mut impl FnMut(String)) {
     let mut by_port: BTreeMap<(u16, super::Transport), Vec<(Listen, &str)>> = BTreeMap::new();
     for node in &file.nodes {
         match node.node.listens() {
@@ -246,7 +251,11 @@ fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
     a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
-fn check_reachability(file: &GraphFile, dag: &DiGraph<usize, ()>, error: &mut impl FnMut(String)) {
+fn check_reachability<N: Catalogue>(
+    file: &GraphFile<N>,
+    dag: &DiGraph<usize, ()>,
+    error: &mut impl FnMut(String),
+) {
     let mut reached = vec![false; file.nodes.len()];
     for start in dag.node_indices() {
         if matches!(file.nodes[dag[start]].node.ports(), Ports::Source { .. }) {
@@ -272,8 +281,8 @@ fn check_reachability(file: &GraphFile, dag: &DiGraph<usize, ()>, error: &mut im
 }
 
 /// Propagates codec sets in topological order; disjoint sets are errors, partial overlaps warnings.
-fn propagate_caps(
-    file: &GraphFile,
+fn propagate_caps<N: Catalogue>(
+    file: &GraphFile<N>,
     dag: &DiGraph<usize, ()>,
     problems: &mut Vec<Problem>,
 ) -> (Vec<Caps>, Vec<Caps>) {
@@ -300,9 +309,9 @@ fn propagate_caps(
     (input, output)
 }
 
-fn check_edge_caps(
+fn check_edge_caps<N: Catalogue>(
     upstream: &str,
-    node: &NamedNode,
+    node: &NamedNode<N>,
     carried: Caps,
     accepts: Caps,
     problems: &mut Vec<Problem>,
@@ -349,29 +358,19 @@ fn check_edge_caps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::test_catalogue::TestNode;
     use crate::media::Codec;
-    use crate::nodes::{http_remux, NodeSpec};
 
-    fn remux_node(mount: &str) -> NamedNode {
-        NamedNode {
-            name: "rtc".into(),
-            node: NodeSpec::HttpRemux(http_remux::Config {
-                listen: "8080".into(),
-                mount: mount.into(),
-                crossdomain: true,
-                tls: None,
-            }),
-        }
+    fn http_sink(name: &str) -> NamedNode<TestNode> {
+        NamedNode { name: name.into(), node: TestNode::http_sink("8080") }
     }
 
     #[test]
     fn http_nodes_sharing_an_address_must_agree_on_tls() {
-        let plain = remux_node("[app]/[stream].flv");
-        let mut secure = remux_node("[app]/[stream].ts");
-        secure.name = "secure".into();
-        if let NodeSpec::HttpRemux(config) = &mut secure.node {
-            config.tls = Some(crate::graph::TlsFiles { cert: "a.crt".into(), key: "a.key".into() });
-        }
+        let plain = http_sink("rtc");
+        let tls = Some(crate::graph::TlsFiles { cert: "a.crt".into(), key: "a.key".into() });
+        let secure =
+            NamedNode { name: "secure".into(), node: TestNode::HttpSink { listen: "8080".into(), tls } };
         let file = GraphFile { nodes: vec![plain, secure], edges: vec![] };
         let mut problems = Vec::new();
         check_listeners(&file, &mut |message| problems.push(message));
@@ -386,7 +385,7 @@ mod tests {
     #[test]
     fn disjoint_codecs_are_an_error_with_the_fix() {
         let mut problems = Vec::new();
-        let node = remux_node("[app]/[stream].mp3");
+        let node = http_sink("rtc");
         check_edge_caps(
             "live",
             &node,
@@ -402,25 +401,11 @@ mod tests {
 
     #[test]
     fn service_nodes_need_no_edges_and_take_none() {
-        let api = NamedNode {
-            name: "api".into(),
-            node: NodeSpec::HttpApi(crate::nodes::http_api::Config {
-                listen: "1985".into(),
-                crossdomain: true,
-                auth: crate::nodes::http_api::ApiAuth {
-                    enabled: false,
-                    username: String::new(),
-                    password: String::new(),
-                },
-                bearer_token: None,
-                raw_api: crate::nodes::http_api::RawApi { enabled: false, allow_reload: false },
-                tls: None,
-            }),
-        };
+        let api = NamedNode { name: "api".into(), node: TestNode::HttpService { listen: "1985".into() } };
         let alone = GraphFile { nodes: vec![api.clone()], edges: vec![] };
         assert!(check(&alone).is_ok(), "{:?}", check(&alone).problems);
         let wired = GraphFile {
-            nodes: vec![api, remux_node("[app]/[stream].flv")],
+            nodes: vec![api, http_sink("rtc")],
             edges: vec![super::super::Edge { from: "api".into(), to: "rtc".into() }],
         };
         let report = check(&wired);
@@ -434,7 +419,7 @@ mod tests {
     #[test]
     fn partial_overlap_is_a_warning() {
         let mut problems = Vec::new();
-        let node = remux_node("[app]/[stream].ts");
+        let node = http_sink("rtc");
         let carried = Caps::new(&[Codec::H264, Codec::Av1], &[Codec::Aac]);
         let accepts = Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]);
         check_edge_caps("live", &node, carried, accepts, &mut problems);

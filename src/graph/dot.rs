@@ -5,10 +5,10 @@ use std::fmt::Write;
 use petgraph::visit::EdgeRef;
 
 use super::port::Ports;
-use super::CheckedGraph;
+use super::{Catalogue, CheckedGraph};
 
 /// Renders a checked graph; `dot -Tsvg` draws it.
-pub fn to_dot(graph: &CheckedGraph) -> String {
+pub fn to_dot<N: Catalogue>(graph: &CheckedGraph<N>) -> String {
     let mut out =
         String::from("digraph srs {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");

@@ -18,9 +18,8 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use super::hub::{Hub, HubConfig};
 use super::stats::{EdgeStats, StreamStats};
-use super::{CheckedGraph, StreamKey};
+use super::{Catalogue, CheckedGraph, StreamKey};
 use crate::media::MediaEvent;
-use crate::nodes::{self, NodeSpec};
 
 /// How often hubs nobody uses are dropped (SRS cleans a dead source after 3 s).
 const HUB_SWEEP_INTERVAL: Duration = Duration::from_secs(3);
@@ -43,10 +42,17 @@ pub enum PublishError {
 /// Each handle sees one version of the graph (`graph()`): a stream instantiated before a reload
 /// keeps the version it started with, so its node indexes stay meaningful; `current()` gives a
 /// handle on the newest version, for new connections and publishes.
-#[derive(Debug, Clone)]
-pub struct Engine {
-    inner: Arc<Inner>,
-    graph: Arc<CheckedGraph>,
+/// `N` is the node catalogue the engine runs (`nodes::NodeSpec` in `srs`).
+#[derive(Debug)]
+pub struct Engine<N> {
+    inner: Arc<Inner<N>>,
+    graph: Arc<CheckedGraph<N>>,
+}
+
+impl<N> Clone for Engine<N> {
+    fn clone(&self) -> Self {
+        Engine { inner: Arc::clone(&self.inner), graph: Arc::clone(&self.graph) }
+    }
 }
 
 /// A live publication as the control plane sees it.
@@ -57,8 +63,8 @@ pub struct LiveStream {
     pub stats: Arc<StreamStats>,
 }
 
-struct Inner {
-    current: RwLock<Arc<CheckedGraph>>,
+struct Inner<N> {
+    current: RwLock<Arc<CheckedGraph<N>>>,
     publishers: Mutex<HashMap<StreamKey, LiveStream>>,
     /// Keyed by node name, not index, so a hub outlives a reload that renumbers nodes.
     hubs: Mutex<HashMap<(String, StreamKey), Arc<Hub>>>,
@@ -74,7 +80,7 @@ struct Inner {
     shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
-impl std::fmt::Debug for Inner {
+impl<N> std::fmt::Debug for Inner<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner").field("running_tasks", &self.running_tasks).finish_non_exhaustive()
     }
@@ -85,9 +91,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Engine {
+impl<N: Catalogue> Engine<N> {
     /// An engine for a checked graph; nothing runs until `start`.
-    pub fn new(graph: CheckedGraph) -> Engine {
+    pub fn new(graph: CheckedGraph<N>) -> Engine<N> {
         let (shutdown, _) = watch::channel(false);
         let graph = Arc::new(graph);
         Engine {
@@ -111,7 +117,7 @@ impl Engine {
 
     /// Binds listeners and starts graph-scoped work (servers, file sources).
     pub async fn start(&self) -> anyhow::Result<()> {
-        nodes::start_graph_scope(self).await?;
+        N::start_graph_scope(self).await?;
         let engine = self.clone();
         tokio::spawn(async move {
             let shutdown = engine.shutdown_signal();
@@ -127,23 +133,23 @@ impl Engine {
     }
 
     /// The graph version this handle sees.
-    pub fn graph(&self) -> &Arc<CheckedGraph> {
+    pub fn graph(&self) -> &Arc<CheckedGraph<N>> {
         &self.graph
     }
 
-    pub fn spec(&self, node: NodeIndex) -> &NodeSpec {
+    pub fn spec(&self, node: NodeIndex) -> &N {
         &self.graph.node(node).node
     }
 
     /// A handle on the newest graph version (after reloads).
-    pub fn current(&self) -> Engine {
+    pub fn current(&self) -> Engine<N> {
         let graph = self.inner.current.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         Engine { inner: Arc::clone(&self.inner), graph: Arc::clone(&graph) }
     }
 
     /// Makes `graph` the current version: later publishes and connections use it; streams already
     /// instantiated keep theirs until they end. Returns a handle on it.
-    pub fn replace_graph(&self, graph: CheckedGraph) -> Engine {
+    pub fn replace_graph(&self, graph: CheckedGraph<N>) -> Engine<N> {
         let graph = Arc::new(graph);
         *self.inner.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::clone(&graph);
         Engine { inner: Arc::clone(&self.inner), graph }
@@ -282,7 +288,7 @@ impl Engine {
     }
 
     /// Starts a publication of `key` at `source`: instantiates the nodes downstream.
-    pub fn publish(&self, source: NodeIndex, key: StreamKey) -> Result<Publication, PublishError> {
+    pub fn publish(&self, source: NodeIndex, key: StreamKey) -> Result<Publication<N>, PublishError> {
         if self.is_shutting_down() {
             return Err(PublishError::ShuttingDown);
         }
@@ -318,7 +324,7 @@ impl Engine {
                 publication_id: id,
             };
             let outputs = outputs_of(node);
-            self.spawn(nodes::run_stream_node(ctx, receiver, outputs));
+            self.spawn(N::run_stream_node(ctx, receiver, outputs));
         }
         drop(inputs);
         tracing::info!(stream = %key, id, nodes = route.order.len(), "publish started");
@@ -391,8 +397,8 @@ impl Route {
 
 /// What a stream-scoped node instance knows about where it runs.
 #[derive(Debug, Clone)]
-pub struct StreamCtx {
-    pub engine: Engine,
+pub struct StreamCtx<N> {
+    pub engine: Engine<N>,
     pub key: StreamKey,
     pub node: NodeIndex,
     /// The route from the source to this node, both included.
@@ -400,8 +406,8 @@ pub struct StreamCtx {
     pub publication_id: u64,
 }
 
-impl StreamCtx {
-    pub fn spec(&self) -> &NodeSpec {
+impl<N: Catalogue> StreamCtx<N> {
+    pub fn spec(&self) -> &N {
         self.engine.spec(self.node)
     }
 
@@ -410,7 +416,7 @@ impl StreamCtx {
     }
 
     /// The nearest node upstream (this one included) for which `pick` says yes.
-    pub fn upstream<'a, T>(&'a self, pick: impl Fn(&'a NodeSpec) -> Option<T>) -> Option<T> {
+    pub fn upstream<'a, T>(&'a self, pick: impl Fn(&'a N) -> Option<T>) -> Option<T> {
         self.path.iter().rev().find_map(|n| pick(self.engine.spec(*n)))
     }
 }
@@ -457,15 +463,15 @@ impl Outputs {
 /// A live publication: what the publisher sends goes to the nodes downstream of its source.
 /// Dropping it ends the stream (every instance sees its input close and finalizes).
 #[derive(Debug)]
-pub struct Publication {
-    engine: Engine,
+pub struct Publication<N: Catalogue> {
+    engine: Engine<N>,
     key: StreamKey,
     id: u64,
     outputs: Outputs,
     stats: Arc<StreamStats>,
 }
 
-impl Publication {
+impl<N: Catalogue> Publication<N> {
     pub async fn send(&mut self, event: MediaEvent) {
         self.stats.record(&event);
         self.outputs.send(event).await;
@@ -490,7 +496,7 @@ impl Publication {
     }
 }
 
-impl Drop for Publication {
+impl<N: Catalogue> Drop for Publication<N> {
     fn drop(&mut self) {
         self.engine.end_publication(&self.key, self.id);
         tracing::info!(stream = %self.key, id = self.id, "publish ended");
@@ -501,28 +507,19 @@ impl Drop for Publication {
 mod tests {
     use super::*;
     use crate::graph::hub::{Packet, PacketClass};
+    use crate::graph::test_catalogue::TestNode;
     use crate::graph::{Edge, GraphFile, NamedNode};
-    use crate::nodes::{file_out, jitter, vhost, NodeSpec};
 
-    fn engine() -> Engine {
+    fn engine() -> Engine<TestNode> {
         let file = GraphFile {
             nodes: vec![
                 NamedNode {
                     name: "__defaultVhost__".into(),
-                    node: NodeSpec::Vhost(vhost::Config::default()),
+                    node: TestNode::Router("__defaultVhost__".into()),
                 },
-                NamedNode {
-                    name: "a.com".into(),
-                    node: NodeSpec::Vhost(vhost::Config { name: "a.com".into(), ..vhost::Config::default() }),
-                },
-                NamedNode {
-                    name: "jitter".into(),
-                    node: NodeSpec::Jitter(jitter::Config { algorithm: jitter::TimeJitter::Off }),
-                },
-                NamedNode {
-                    name: "out".into(),
-                    node: NodeSpec::FileOut(file_out::Config::new("x.flv".into())),
-                },
+                NamedNode { name: "a.com".into(), node: TestNode::Router("a.com".into()) },
+                NamedNode { name: "jitter".into(), node: TestNode::Pass },
+                NamedNode { name: "out".into(), node: TestNode::http_sink("8080") },
             ],
             edges: vec![
                 Edge { from: "jitter".into(), to: "__defaultVhost__".into() },

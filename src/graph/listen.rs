@@ -44,6 +44,28 @@ impl fmt::Display for Listen {
     }
 }
 
+/// The sockets a node's `listen` field names: one or more SRS-style addresses separated by
+/// spaces (`1935`, `1935 19350`, `127.0.0.1:1935 [::]:1935`), as SRS's `listen 1935 19350;`.
+pub fn listens_on(
+    field: &str,
+    transport: Transport,
+    protocol: &'static str,
+    exclusive_role: Option<&'static str>,
+    tls: Option<TlsFiles>,
+) -> Result<Vec<Listen>, String> {
+    let mut listens = Vec::new();
+    for text in field.split_whitespace() {
+        let addr = parse_listen(text).map_err(|e| format!("field `listen`: {e}"))?;
+        if listens.iter().all(|listen: &Listen| listen.addr != addr) {
+            listens.push(Listen { addr, transport, protocol, exclusive_role, tls: tls.clone() });
+        }
+    }
+    if listens.is_empty() {
+        return Err("field `listen`: no address (write a port like `1935` or `ip:port`)".into());
+    }
+    Ok(listens)
+}
+
 /// Parses an SRS-style listen address: `1935`, `127.0.0.1:1935` or `[::1]:1935`.
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     let text = text.trim();
@@ -64,5 +86,16 @@ mod tests {
         assert_eq!(parse_listen("127.0.0.1:8080").unwrap().port(), 8080);
         assert_eq!(parse_listen("[::1]:80").unwrap().port(), 80);
         assert!(parse_listen("localhost").unwrap_err().contains("localhost"));
+    }
+
+    #[test]
+    fn a_listen_field_names_one_or_more_addresses() {
+        let listens =
+            listens_on(" 1935  127.0.0.1:19350 [::]:1936 1935", Transport::Tcp, "rtmp", None, None).unwrap();
+        let addrs: Vec<String> = listens.iter().map(|l| l.addr.to_string()).collect();
+        assert_eq!(addrs, ["0.0.0.0:1935", "127.0.0.1:19350", "[::]:1936"]);
+        assert!(listens.iter().all(|l| l.protocol == "rtmp" && l.transport == Transport::Tcp));
+        assert!(listens_on("", Transport::Tcp, "rtmp", None, None).unwrap_err().contains("no address"));
+        assert!(listens_on("1935 x", Transport::Tcp, "rtmp", None, None).unwrap_err().contains("`x`"));
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::GraphFile;
+use super::{Catalogue, GraphFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -19,14 +19,14 @@ pub enum LoadError {
 }
 
 /// Loads and typechecks a graph file.
-pub fn load_file(path: &Path) -> Result<GraphFile, LoadError> {
+pub fn load_file<N: Catalogue>(path: &Path) -> Result<GraphFile<N>, LoadError> {
     refuse_remote_imports(path, &mut HashSet::new())?;
     load_unchecked(path)
 }
 
 /// Evaluates Dhall source text given inline (an embedded default graph); `base` is the directory
 /// its relative imports are resolved against.
-pub fn load_text(text: &str, base: &Path) -> Result<GraphFile, LoadError> {
+pub fn load_text<N: Catalogue>(text: &str, base: &Path) -> Result<GraphFile<N>, LoadError> {
     let path = base.join(".inline-graph.dhall");
     for import in scan_imports(text) {
         match import {
@@ -39,27 +39,27 @@ pub fn load_text(text: &str, base: &Path) -> Result<GraphFile, LoadError> {
         serde_dhall::from_str(&text)
             .static_type_annotation()
             .imports(true)
-            .parse::<GraphFile>()
+            .parse::<GraphFile<N>>()
             .map_err(|e| e.to_string())
     });
     finish(path, result)
 }
 
-fn load_unchecked(path: &Path) -> Result<GraphFile, LoadError> {
+fn load_unchecked<N: Catalogue>(path: &Path) -> Result<GraphFile<N>, LoadError> {
     let owned = path.to_owned();
     let result = std::panic::catch_unwind(move || {
         serde_dhall::from_file(&owned)
             .static_type_annotation()
-            .parse::<GraphFile>()
+            .parse::<GraphFile<N>>()
             .map_err(|e| e.to_string())
     });
     finish(path.to_owned(), result)
 }
 
-fn finish(
+fn finish<N>(
     path: PathBuf,
-    result: std::thread::Result<Result<GraphFile, String>>,
-) -> Result<GraphFile, LoadError> {
+    result: std::thread::Result<Result<GraphFile<N>, String>>,
+) -> Result<GraphFile<N>, LoadError> {
     match result {
         Ok(Ok(graph)) => Ok(graph),
         Ok(Err(e)) => {

@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
@@ -24,9 +25,11 @@ use tokio::sync::mpsc;
 use crate::codec::dash::{
     DashPresentation, DashSegmenter, PresentationConfig, SegmentAddressing, SegmenterOutput,
 };
-use crate::graph::engine::StreamCtx;
+use crate::graph::engine::Outputs;
 use crate::graph::{Caps, Ports};
 use crate::media::{Codec, MediaEvent, MediaTime};
+use crate::nodes::NodeKind;
+use crate::nodes::StreamCtx;
 
 /// How segment URLs are formed in the MPD's `SegmentTemplate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
@@ -106,6 +109,24 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        ports()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("dash_path", self.dash_path.clone()), ("dash_mpd_file", self.dash_mpd_file.clone())]
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, self.clone(), input))
     }
 }
 

@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
@@ -25,9 +26,11 @@ use super::file_writer::MediaFileWriter;
 use super::jitter::{JitterCorrector, TimeJitter};
 use super::path_template::fill_path;
 use super::FileFormat;
-use crate::graph::engine::StreamCtx;
+use crate::graph::engine::Outputs;
 use crate::graph::{Ports, StreamKey};
 use crate::media::{MediaEvent, MediaKind, MediaTime, Metadata, StreamDescription};
+use crate::nodes::NodeKind;
+use crate::nodes::StreamCtx;
 
 /// SRS's `dvr_plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
@@ -100,8 +103,22 @@ impl Config {
     }
 }
 
-pub fn ports(config: &Config) -> Ports {
-    Ports::Sink { accepts: config.file_template().1.caps() }
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Sink { accepts: self.file_template().1.caps() }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("dvr_path", self.dvr_path.clone()), ("dvr_plan", format!("{:?}", self.dvr_plan))]
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, self.clone(), input))
+    }
 }
 
 /// A recording just closed under its final name: what SRS's `on_dvr` hook reports.
@@ -126,11 +143,9 @@ pub fn on_dvr_file_closed(ctx: &StreamCtx, closed: &DvrFileClosed) {
         n_frames = closed.n_frames,
         "dvr file closed"
     );
-    let registry = ctx.engine.shared::<crate::control::registry::Registry>();
-    let tc_url = registry.publisher_tc_url(&ctx.key);
     let event =
         crate::control::hooks::HookEvent::Dvr { cwd: current_dir(), file: closed.path.display().to_string() };
-    crate::control::hooks::notify_async(&ctx.engine, ctx.node, &ctx.key, event, &tc_url);
+    super::vhost::notify_file_hook(ctx, event);
 }
 
 /// The working directory as SRS reports it in `on_dvr` / `on_hls` (`cwd`).
@@ -147,7 +162,7 @@ struct Recording {
     seen_video_keyframe: bool,
 }
 
-pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
     if !config.applies_to(&ctx.key) {
         while input.recv().await.is_some_and(|event| event != MediaEvent::End) {}
         return;

@@ -26,9 +26,11 @@ use super::FileFormat;
 use crate::codec::flv::FlvReader;
 use crate::codec::mp4::read_mp4_partial;
 use crate::codec::mpegts::TsDemuxer;
-use crate::graph::engine::Publication;
-use crate::graph::{Caps, Engine, Ports, StreamKey};
+use crate::graph::{Caps, Ports, StreamKey};
 use crate::media::{MediaEvent, MediaTime, TimestampUnwrapper};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, Publication};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -61,15 +63,30 @@ impl Config {
     }
 }
 
-pub fn ports() -> Ports {
-    Ports::Source { produces: Caps::any() }
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Source { produces: Caps::any() }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("path", self.path.clone()), ("stream", self.stream.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        plan.source(node.name, Box::pin(run(node.engine.clone(), node.index, self.clone())));
+        Ok(())
+    }
 }
 
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 256 * 1024;
 
 /// Publishes the file until it ends (or forever with `repeat`), or until shutdown.
-pub async fn run(engine: Engine, node: NodeIndex, config: Config) {
+async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let name = engine.graph().node(node).name.clone();
     let key = match config.stream_key() {
         Ok(key) => key,

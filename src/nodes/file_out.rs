@@ -12,6 +12,7 @@
 //! srs.node "record" (srs.Node.FileOut srs.FileOut::{ path = "./objs/[app]/[stream].[timestamp].mp4" })
 //! ```
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
@@ -22,9 +23,11 @@ use super::file_vod::{dash_config, HlsVodWriter};
 use super::file_writer::MediaFileWriter;
 use super::path_template::fill_path;
 use super::FileFormat;
-use crate::graph::engine::StreamCtx;
+use crate::graph::engine::Outputs;
 use crate::graph::Ports;
 use crate::media::MediaEvent;
+use crate::nodes::NodeKind;
+use crate::nodes::StreamCtx;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -73,12 +76,26 @@ impl Config {
     }
 }
 
-pub fn ports(config: &Config) -> Ports {
-    let accepts = config.format().map(FileFormat::caps).unwrap_or_else(|_| crate::graph::Caps::any());
-    Ports::Sink { accepts }
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        let accepts = self.format().map(FileFormat::caps).unwrap_or_else(|_| crate::graph::Caps::any());
+        Ports::Sink { accepts }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("path", self.path.clone())]
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, self.clone(), input))
+    }
 }
 
-pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
     let format = match config.format() {
         Ok(format) => format,
         Err(e) => return ctx.engine.report_failure(format!("node `{}`: {e}", ctx.name())),

@@ -11,6 +11,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -22,11 +23,13 @@ use serde_dhall::StaticType;
 use super::flv_frames::FlvToFrames;
 use super::vhost;
 use crate::codec::flv::FlvReader;
-use crate::graph::engine::{Publication, PublishError};
-use crate::graph::listen::parse_listen;
+use crate::graph::engine::PublishError;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Engine, Listen, Ports, StreamKey, Transport};
+use crate::graph::{listens_on, Listen, Ports, StreamKey, Transport};
 use crate::media::TimestampUnwrapper;
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, Publication};
 use crate::servers::http::{self, Body, HttpRoute, ResponseFuture};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -35,19 +38,25 @@ pub struct Config {
     pub listen: String,
 }
 
-pub fn ports() -> Ports {
-    Ports::Source { produces: super::rtmp_in::rtmp_caps() }
-}
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Source { produces: super::rtmp_in::rtmp_caps() }
+    }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Tcp,
-        protocol: "http",
-        exclusive_role: Some("flv post"),
-        tls: None,
-    }])
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Tcp, "http", Some("flv post"), None)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            plan.http_route(listen.addr, Arc::new(Route::new(node.engine.clone(), node.index)));
+        }
+        Ok(())
+    }
 }
 
 /// SRS's `ERROR_SYSTEM_STREAM_BUSY`, quoted in the 409 answer.

@@ -11,6 +11,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
@@ -22,8 +23,10 @@ use serde_json::{json, Value};
 use crate::control::api::{self, codes, Snapshot};
 use crate::control::registry::Registry;
 use crate::control::{metrics, reload};
-use crate::graph::listen::parse_listen;
-use crate::graph::{Engine, Listen, Ports, Transport};
+use crate::graph::{listens_on, Listen, Ports, Transport};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::Engine;
+use crate::nodes::NodeKind;
 use crate::servers::http::{self, Body, HttpRoute, ResponseFuture};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -58,19 +61,25 @@ pub struct RawApi {
 /// Largest request body taken (the API reads none; bigger requests get 413).
 const MAX_BODY: u64 = 64 * 1024;
 
-pub fn ports() -> Ports {
-    Ports::Service
-}
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Service
+    }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Tcp,
-        protocol: "http",
-        exclusive_role: Some("http api"),
-        tls: config.tls.clone(),
-    }])
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Tcp, "http", Some("http api"), self.tls.clone())
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            plan.http_route(listen.addr, Arc::new(Route::new(node.engine.clone(), self.clone())));
+        }
+        Ok(())
+    }
 }
 
 /// The API's routes on its HTTP server.

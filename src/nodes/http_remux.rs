@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
@@ -28,11 +29,13 @@ use crate::control::admission;
 use crate::control::hooks::HookEvent;
 use crate::control::registry::{ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
-use crate::graph::engine::StreamCtx;
-use crate::graph::listen::parse_listen;
+use crate::graph::engine::Outputs;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Caps, Engine, Listen, Ports, StreamKey, Transport};
+use crate::graph::{listens_on, Caps, Listen, Ports, StreamKey, Transport};
 use crate::media::{Codec, MediaEvent};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, StreamCtx};
 use crate::servers::http::{self, HttpRoute, RawFuture, ResponseFuture};
 use crate::servers::tcp::write_all_vectored;
 
@@ -83,29 +86,44 @@ impl Config {
     }
 }
 
-pub fn ports(config: &Config) -> Ports {
-    let accepts = match config.format() {
-        Ok(RemuxFormat::Flv) | Err(_) => super::rtmp_in::rtmp_caps(),
-        Ok(RemuxFormat::Ts) => Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]),
-        Ok(RemuxFormat::Aac) => Caps::new(&[], &[Codec::Aac]),
-        Ok(RemuxFormat::Mp3) => Caps::new(&[], &[Codec::Mp3]),
-    };
-    Ports::Sink { accepts }
-}
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        let accepts = match self.format() {
+            Ok(RemuxFormat::Flv) | Err(_) => super::rtmp_in::rtmp_caps(),
+            Ok(RemuxFormat::Ts) => Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]),
+            Ok(RemuxFormat::Aac) => Caps::new(&[], &[Codec::Aac]),
+            Ok(RemuxFormat::Mp3) => Caps::new(&[], &[Codec::Mp3]),
+        };
+        Ports::Sink { accepts }
+    }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Tcp,
-        protocol: "http",
-        exclusive_role: None,
-        tls: config.tls.clone(),
-    }])
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Tcp, "http", None, self.tls.clone())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone()), ("mount", self.mount.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            let route = Route::new(node.engine.clone(), node.index, self.clone());
+            plan.http_route(listen.addr, std::sync::Arc::new(route));
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, self.clone(), input))
+    }
 }
 
 /// Runs the serializer of one stream: frames in, packets into the stream's hub.
-pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
     let Ok(format) = config.format() else { return };
     let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
     hub.start_publish();
@@ -280,7 +298,7 @@ async fn admit(
         info.page_url = player.page_url;
         info.param = player.param;
     });
-    match admission::admit(&registry, guard.client(), &settings, RuleMethod::Play, key).await {
+    match admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, key).await {
         Ok(()) => Ok((guard, settings)),
         Err(why) => {
             tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
@@ -293,7 +311,7 @@ async fn admit(
 fn stop_on_end(guard: ClientGuard, settings: vhost::Config, key: &StreamKey) -> PlayerLease {
     let key = key.clone();
     PlayerLease::new(guard, move |guard| {
-        admission::notify(guard.registry(), guard.client(), &settings, HookEvent::Stop, Some(&key));
+        admission::notify(guard.registry(), guard.client(), &settings.rules(), HookEvent::Stop, Some(&key));
     })
 }
 

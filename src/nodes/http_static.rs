@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
 use super::live_playlists::{LivePlaylist, LivePlaylists};
-use crate::graph::listen::parse_listen;
-use crate::graph::{Engine, Listen, Ports, Transport};
+use crate::graph::{listens_on, Listen, Ports, Transport};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::Engine;
+use crate::nodes::NodeKind;
 use crate::servers::http::{self, Body, HttpRoute, ResponseFuture};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -52,19 +54,29 @@ impl Config {
     }
 }
 
-pub fn ports() -> Ports {
-    Ports::Service
-}
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Service
+    }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Tcp,
-        protocol: "http",
-        exclusive_role: None,
-        tls: config.tls.clone(),
-    }])
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Tcp, "http", None, self.tls.clone())
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone()), ("dir", self.dir.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            plan.http_fallback_route(listen.addr, Arc::new(Route::new(node.engine.clone(), self.clone())));
+        }
+        Ok(())
+    }
 }
 
 /// Longest a blocked LL-HLS request waits when the playlist states no target duration yet.

@@ -8,12 +8,15 @@
 //! srs.Node.Jitter srs.Jitter::{ algorithm = srs.TimeJitter.Full }
 //! ```
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use crate::graph::engine::Outputs;
+use crate::graph::Ports;
 use crate::media::{Frame, MediaEvent, MediaTime};
+use crate::nodes::{NodeKind, StreamCtx};
 
 /// SRS's `play.time_jitter` / `dvr.time_jitter` algorithms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
@@ -147,7 +150,26 @@ impl MixCorrector {
     }
 }
 
-pub async fn run(algorithm: TimeJitter, mut input: mpsc::Receiver<MediaEvent>, mut outputs: Outputs) {
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::passthrough()
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("algorithm", format!("{:?}", self.algorithm).to_lowercase())]
+    }
+
+    fn run(
+        &self,
+        _: StreamCtx,
+        input: mpsc::Receiver<MediaEvent>,
+        outputs: Outputs,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(run(self.algorithm, input, outputs))
+    }
+}
+
+async fn run(algorithm: TimeJitter, mut input: mpsc::Receiver<MediaEvent>, mut outputs: Outputs) {
     let mut corrector = JitterCorrector::new(algorithm);
     while let Some(event) = input.recv().await {
         let end = matches!(event, MediaEvent::End);

@@ -21,10 +21,11 @@ use tokio::net::UdpSocket;
 use super::ts_source::TsSource;
 use super::vhost;
 use crate::codec::mpegts::whole_packets;
-use crate::graph::engine::Publication;
-use crate::graph::listen::parse_listen;
-use crate::graph::{Caps, Engine, Listen, Ports, StreamKey, Transport};
+use crate::graph::{listens_on, Caps, Listen, Ports, StreamKey, Transport};
 use crate::media::Codec;
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, Publication};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -57,19 +58,32 @@ pub fn ts_caps() -> Caps {
     Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3])
 }
 
-pub fn ports() -> Ports {
-    Ports::Source { produces: ts_caps() }
-}
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Source { produces: ts_caps() }
+    }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Udp,
-        protocol: "mpegts-udp",
-        exclusive_role: Some("mpegts-udp stream"),
-        tls: None,
-    }])
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Udp, "mpegts-udp", Some("mpegts-udp stream"), None)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone()), ("stream", self.stream.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            let (engine, index, config) = (node.engine.clone(), node.index, self.clone());
+            plan.udp_socket(listen.addr, "mpeg-ts", move |socket| {
+                Box::pin(run(engine, index, config, socket))
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Largest UDP payload.
@@ -78,7 +92,7 @@ const MAX_DATAGRAM: usize = 65_536;
 const BUSY_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Reads datagrams until shutdown, publishing while they flow.
-pub async fn run(engine: Engine, node: NodeIndex, config: Config, socket: UdpSocket) {
+async fn run(engine: Engine, node: NodeIndex, config: Config, socket: UdpSocket) {
     let name = engine.graph().node(node).name.clone();
     let key = match config.stream_key() {
         Ok(key) => key,

@@ -26,10 +26,12 @@ use crate::control::admission;
 use crate::control::hooks::HookEvent;
 use crate::control::registry::{ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
-use crate::graph::engine::{Publication, PublishError};
+use crate::graph::engine::PublishError;
 use crate::graph::hub::Consumer;
-use crate::graph::{CheckedGraph, Engine, StreamKey};
+use crate::graph::Catalogue;
+use crate::graph::StreamKey;
 use crate::media::TimestampUnwrapper;
+use crate::nodes::{CheckedGraph, Engine, Publication};
 use crate::servers::tcp::{read_shared, write_all_vectored};
 
 /// Bytes read from the socket at a time: players send little (acknowledgements), so the buffer
@@ -85,20 +87,6 @@ struct Playing {
     duration_ms: Option<i64>,
     paused: bool,
     key: StreamKey,
-}
-
-/// Every address an `RtmpIn` or `RtmpOut` of `graph` listens on.
-pub fn listen_addresses(graph: &CheckedGraph) -> Vec<SocketAddr> {
-    let mut addresses: Vec<SocketAddr> = graph
-        .dag
-        .node_indices()
-        .filter(|n| matches!(graph.node(*n).node, NodeSpec::RtmpIn(_) | NodeSpec::RtmpOut(_)))
-        .flat_map(|n| graph.node(n).node.listens().unwrap_or_default())
-        .map(|listen| listen.addr)
-        .collect();
-    addresses.sort();
-    addresses.dedup();
-    addresses
 }
 
 /// The nodes of `graph` that take publishers and players on `addr`.
@@ -274,7 +262,7 @@ impl Connection {
     /// Fires `on_unpublish` / `on_stop` for `key` in the background.
     fn left(&self, event: HookEvent, key: &StreamKey) {
         let settings = self.vhost_settings(key);
-        admission::notify(self.client.registry(), self.client.client(), &settings, event, Some(key));
+        admission::notify(self.client.registry(), self.client.client(), &settings.rules(), event, Some(key));
     }
 
     /// The settings of the stream's vhost (its name is already resolved in the key).
@@ -290,7 +278,7 @@ impl Connection {
             send_bytes: client.send_bytes.load(std::sync::atomic::Ordering::Relaxed),
             recv_bytes: client.recv_bytes.load(std::sync::atomic::Ordering::Relaxed),
         };
-        admission::notify(self.client.registry(), client, settings, event, None);
+        admission::notify(self.client.registry(), client, &settings.rules(), event, None);
     }
 }
 
@@ -400,7 +388,7 @@ impl Connection {
         let admitted = admission::admit_connection(
             self.client.registry(),
             self.client.client(),
-            &settings,
+            &settings.rules(),
             &request.app,
         )
         .await;
@@ -422,8 +410,14 @@ impl Connection {
             info.stream = Some(key.clone());
             info.param = request.param.clone();
         });
-        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Publish, &key)
-            .await?;
+        admission::admit(
+            self.client.registry(),
+            self.client.client(),
+            &settings.rules(),
+            RuleMethod::Publish,
+            &key,
+        )
+        .await?;
         match self.engine.publish(node, key) {
             Ok(publication) => Ok((publication, settings)),
             Err(e @ PublishError::Busy(_)) => Err(format!("stream busy: {e}")),
@@ -473,8 +467,14 @@ impl Connection {
             info.stream = Some(key.clone());
             info.param = request.param.clone();
         });
-        admission::admit(self.client.registry(), self.client.client(), &settings, RuleMethod::Play, &key)
-            .await?;
+        admission::admit(
+            self.client.registry(),
+            self.client.client(),
+            &settings.rules(),
+            RuleMethod::Play,
+            &key,
+        )
+        .await?;
         Ok((node, key, settings))
     }
 

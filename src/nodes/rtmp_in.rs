@@ -11,9 +11,10 @@
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
-use crate::graph::listen::parse_listen;
-use crate::graph::{Caps, Listen, Ports, Transport};
+use crate::graph::{listens_on, Caps, Listen, Ports, Transport};
 use crate::media::Codec;
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -25,22 +26,28 @@ pub struct Config {
     pub max_connections_per_ip: u64,
 }
 
-pub fn ports() -> Ports {
-    Ports::Source { produces: rtmp_caps() }
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Source { produces: rtmp_caps() }
+    }
+
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Tcp, "rtmp", Some("rtmp publish"), None)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            plan.rtmp_listener(listen.addr);
+        }
+        Ok(())
+    }
 }
 
 /// What RTMP and FLV can carry.
 pub fn rtmp_caps() -> Caps {
     Caps::new(&[Codec::H264, Codec::H265, Codec::Av1], &[Codec::Aac, Codec::Mp3, Codec::Opus])
-}
-
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Tcp,
-        protocol: "rtmp",
-        exclusive_role: Some("rtmp publish"),
-        tls: None,
-    }])
 }

@@ -8,6 +8,7 @@
 //! srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "1935" })
 //! ```
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
@@ -18,12 +19,14 @@ use super::serve;
 use crate::codec::flv::TagType;
 use crate::codec::rtmp::reply::DEFAULT_STREAM_ID;
 use crate::codec::rtmp::{encode_message, MediaMessage, MediaMessageKind};
-use crate::graph::engine::StreamCtx;
+use crate::graph::engine::Outputs;
 use crate::graph::hub::Packet;
-use crate::graph::listen::parse_listen;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Engine, Listen, Ports, Transport};
+use crate::graph::{listens_on, Listen, Ports, Transport};
 use crate::media::MediaEvent;
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, StreamCtx};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -31,19 +34,29 @@ pub struct Config {
     pub listen: String,
 }
 
-pub fn ports() -> Ports {
-    Ports::Sink { accepts: super::rtmp_in::rtmp_caps() }
-}
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Sink { accepts: super::rtmp_in::rtmp_caps() }
+    }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(&config.listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen {
-        addr,
-        transport: Transport::Tcp,
-        protocol: "rtmp",
-        exclusive_role: Some("rtmp play"),
-        tls: None,
-    }])
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        listens_on(&self.listen, Transport::Tcp, "rtmp", Some("rtmp play"), None)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone())]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            plan.rtmp_listener(listen.addr);
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, input))
+    }
 }
 
 /// The chunk size RTMP players get: the default vhost's `chunk_size` (SRS's global `chunk_size`).
@@ -58,7 +71,7 @@ pub fn chunk_size(engine: &Engine) -> u32 {
 }
 
 /// Serializes one stream for RTMP players: each message chunked once, shared by every player.
-pub async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
     let hub = serve::hub_for(&ctx.engine, ctx.node, &ctx.key);
     let chunk_size = chunk_size(&ctx.engine);
     hub.start_publish();

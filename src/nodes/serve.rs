@@ -15,8 +15,9 @@ use tokio::sync::mpsc;
 use super::vhost;
 use crate::control::registry::{Client, ClientGuard};
 use crate::graph::hub::{Closed, Consumer, DirectSink, Hub, HubConfig};
-use crate::graph::{Engine, StreamKey};
+use crate::graph::StreamKey;
 use crate::media::MediaEvent;
+use crate::nodes::Engine;
 use crate::servers::http::Batch;
 use crate::servers::tcp::{read_shared, write_all_vectored};
 

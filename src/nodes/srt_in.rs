@@ -22,9 +22,11 @@ use super::ts_source::TsSource;
 use super::vhost;
 use crate::codec::srt_streamid::SrtMode;
 use crate::graph::engine::PublishError;
-use crate::graph::listen::parse_listen;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Engine, Listen, Ports, StreamKey, Transport};
+use crate::graph::{listens_on, Listen, Ports, StreamKey, Transport};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::Engine;
+use crate::nodes::NodeKind;
 use crate::servers::srt::{SessionFuture, SrtCaller, SrtListenSettings, SrtRoute};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -54,20 +56,42 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.listen_settings().validate()
     }
+
+    /// Key settings shown by `srs graph dot` for SRT nodes.
+    pub fn srt_summary(&self) -> Vec<(&'static str, String)> {
+        vec![("listen", self.listen.clone()), ("latency", format!("{} ms", self.latency))]
+    }
 }
 
-pub fn ports() -> Ports {
-    Ports::Source { produces: super::mpegts_udp_in::ts_caps() }
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Source { produces: super::mpegts_udp_in::ts_caps() }
+    }
+
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        srt_listens(&self.listen, Some("srt publish"))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        self.srt_summary()
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            let route = Route::new(node.engine.clone(), node.index);
+            plan.srt_route(listen.addr, node.name, self.listen_settings(), route)?;
+        }
+        Ok(())
+    }
 }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    srt_listens(&config.listen, Some("srt publish"))
-}
-
-/// The UDP listener SRT nodes declare.
+/// The UDP listeners SRT nodes declare.
 pub fn srt_listens(listen: &str, exclusive_role: Option<&'static str>) -> Result<Vec<Listen>, String> {
-    let addr = parse_listen(listen).map_err(|e| format!("field `listen`: {e}"))?;
-    Ok(vec![Listen { addr, transport: Transport::Udp, protocol: "srt", exclusive_role, tls: None }])
+    listens_on(listen, Transport::Udp, "srt", exclusive_role, None)
 }
 
 /// The vhost a caller names (`h=`), resolved as SRS does; `None` when no vhost node serves it.

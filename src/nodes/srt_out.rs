@@ -16,37 +16,76 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::SinkExt;
 use petgraph::algo::has_path_connecting;
 use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+use serde_dhall::{SimpleType, StaticType};
 use tokio::sync::mpsc;
 
 use super::http_remux::RemuxFormat;
 use super::remux_serializer::RemuxSerializer;
 use super::serve;
-pub use super::srt_in::Config;
 use super::srt_in::{self, caller_vhost};
 use crate::codec::mpegts::PACKET_LEN;
 use crate::codec::srt_streamid::SrtMode;
-use crate::graph::engine::StreamCtx;
-use crate::graph::{Engine, Listen, Ports, StreamKey};
+use crate::graph::engine::Outputs;
+use crate::graph::Catalogue;
+use crate::graph::{Listen, Ports, StreamKey};
 use crate::media::MediaEvent;
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, StreamCtx};
 use crate::servers::srt::{SessionFuture, SrtCaller, SrtRoute};
 use srt_tokio::access::ServerRejectReason;
 
 /// SRT's live-mode payload: seven transport packets.
 pub const SRT_PAYLOAD_LEN: usize = 7 * PACKET_LEN;
 
-pub fn ports() -> Ports {
-    Ports::Sink { accepts: super::mpegts_udp_in::ts_caps() }
+/// The same settings as `SrtIn` (one listener per address serves both), as its own kind.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Config(pub srt_in::Config);
+
+impl StaticType for Config {
+    fn static_type() -> SimpleType {
+        srt_in::Config::static_type()
+    }
 }
 
-pub fn listens(config: &Config) -> Result<Vec<Listen>, String> {
-    srt_in::srt_listens(&config.listen, None)
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Sink { accepts: super::mpegts_udp_in::ts_caps() }
+    }
+
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        srt_in::srt_listens(&self.0.listen, None)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.0.validate()
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        self.0.srt_summary()
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        for listen in node.listens {
+            let route = Route::new(node.engine.clone(), node.index);
+            plan.srt_route(listen.addr, node.name, self.0.listen_settings(), route)?;
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, input))
+    }
 }
 
 /// Runs the serializer of one stream: frames in, TS packets into the stream's hub.
-pub async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
     let hub = serve::realtime_hub_for(&ctx.engine, ctx.node, &ctx.key);
     hub.start_publish();
     let mut serializer = RemuxSerializer::new(RemuxFormat::Ts);

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::codec::mpegts::{TsDemuxer, TsError};
-use crate::graph::engine::Publication;
 use crate::media::{Frame, MediaEvent, MediaKind, MediaTime};
+use crate::nodes::Publication;
 
 /// Most media time the interleaver holds while waiting for the other track.
 const MAX_HOLD: MediaTime = MediaTime::from_millis(1_000);

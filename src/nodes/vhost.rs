@@ -8,6 +8,7 @@
 //! srs.Node.Vhost srs.Vhost::{ name = "__defaultVhost__", mw_latency = 350 }
 //! ```
 
+use futures::future::BoxFuture;
 use petgraph::algo::has_path_connecting;
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
@@ -15,13 +16,18 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::jitter::{JitterCorrector, TimeJitter};
-use crate::control::hooks::HttpHooks;
+use crate::control::admission::VhostRules;
+use crate::control::hooks::{HookEvent, HttpHooks};
+use crate::control::registry::Registry;
 use crate::control::security::{Refer, Security};
 use crate::graph::engine::Outputs;
 use crate::graph::hub::HubConfig;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::{Engine, StreamKey};
+use crate::graph::Catalogue;
+use crate::graph::{Ports, StreamKey};
 use crate::media::MediaEvent;
+use crate::nodes::Engine;
+use crate::nodes::{NodeKind, StreamCtx};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -76,6 +82,16 @@ impl Config {
             security.validate().map_err(|e| format!("field `security`: {e}"))?;
         }
         Ok(())
+    }
+
+    /// What admission (security, refer, hooks) reads of this vhost.
+    pub fn rules(&self) -> VhostRules<'_> {
+        VhostRules {
+            vhost: &self.name,
+            security: self.security.as_ref(),
+            refer: self.refer.as_ref(),
+            http_hooks: self.http_hooks.as_ref(),
+        }
     }
 
     pub fn summary(&self) -> Vec<(&'static str, String)> {
@@ -137,7 +153,35 @@ impl Default for Config {
     }
 }
 
-pub async fn run(config: &Config, mut input: mpsc::Receiver<MediaEvent>, mut outputs: Outputs) {
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::passthrough()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        Config::summary(self)
+    }
+
+    fn routes_vhost(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+
+    fn run(
+        &self,
+        _: StreamCtx,
+        input: mpsc::Receiver<MediaEvent>,
+        outputs: Outputs,
+    ) -> BoxFuture<'static, ()> {
+        let config = self.clone();
+        Box::pin(async move { run(&config, input, outputs).await })
+    }
+}
+
+async fn run(config: &Config, mut input: mpsc::Receiver<MediaEvent>, mut outputs: Outputs) {
     let algorithm = if config.atc { TimeJitter::Off } else { config.time_jitter };
     let mut corrector = JitterCorrector::new(algorithm);
     let mut mixer = config.mix_correct.then(super::jitter::MixCorrector::default);
@@ -178,6 +222,15 @@ pub fn config_named(engine: &Engine, name: &str) -> Option<Config> {
 }
 
 /// The settings of the vhost serving `key` at `node`: its `Vhost` node upstream, else SRS's defaults.
+/// For sinks that finish files (DVR, HLS): posts `event` to the hooks of the vhost serving the
+/// stream at `ctx`'s node, in the background.
+pub fn notify_file_hook(ctx: &StreamCtx, event: HookEvent) {
+    let Some(hooks) = settings_for(&ctx.engine, ctx.node, &ctx.key).http_hooks else { return };
+    let registry = ctx.engine.shared::<Registry>();
+    let tc_url = registry.publisher_tc_url(&ctx.key);
+    crate::control::hooks::notify_async(registry, &hooks, &ctx.key, event, &tc_url);
+}
+
 pub fn settings_for(engine: &Engine, node: NodeIndex, key: &StreamKey) -> Config {
     let graph = engine.graph();
     graph

@@ -22,7 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use crate::graph::Engine;
+use crate::graph::{Catalogue, Engine};
 
 pub type Body = UnsyncBoxBody<Batch, Infallible>;
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
@@ -185,7 +185,11 @@ impl RouteTable {
 
 /// Binds `addr` and serves the routes of `table` until shutdown, over TLS when the table has
 /// an acceptor (a failed handshake closes that connection only).
-pub async fn serve(engine: &Engine, addr: SocketAddr, table: Arc<RouteTable>) -> std::io::Result<()> {
+pub async fn serve<N: Catalogue>(
+    engine: &Engine<N>,
+    addr: SocketAddr,
+    table: Arc<RouteTable>,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let scheme = if table.tls().is_some() { "https" } else { "http" };
     tracing::info!(%addr, routes = table.snapshot().len(), "{scheme} server listening");

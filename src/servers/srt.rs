@@ -18,7 +18,7 @@ use srt_tokio::options::{ByteCount, KeySize, Passphrase};
 use srt_tokio::{ConnectionRequest, SrtListener};
 
 use crate::codec::srt_streamid::SrtStreamId;
-use crate::graph::Engine;
+use crate::graph::{Catalogue, Engine};
 
 /// SRS's `sendbuf`/`recvbuf` default, 8192 × (1500 − 28) bytes. srt-tokio's default send buffer
 /// (46 KB) holds less than one gop burst to a new player: the rest would be dropped unsent.
@@ -84,8 +84,8 @@ pub trait SrtRoute: Send + Sync {
 }
 
 /// Binds `addr` and serves `routes` until shutdown.
-pub async fn serve(
-    engine: &Engine,
+pub async fn serve<N: Catalogue>(
+    engine: &Engine<N>,
     addr: SocketAddr,
     settings: SrtListenSettings,
     routes: Vec<Arc<dyn SrtRoute>>,

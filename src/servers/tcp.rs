@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::graph::Engine;
+use crate::graph::{Catalogue, Engine};
 
 pub type ConnectionFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub type Handler = Arc<dyn Fn(TcpStream, SocketAddr, u64) -> ConnectionFuture + Send + Sync>;
 
 /// Binds `addr` and serves connections with `handler` until shutdown.
-pub async fn serve(
-    engine: &Engine,
+pub async fn serve<N: Catalogue>(
+    engine: &Engine<N>,
     addr: SocketAddr,
     protocol: &'static str,
     handler: Handler,

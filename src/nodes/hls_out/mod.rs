@@ -19,15 +19,18 @@ pub mod writer;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use crate::codec::hls::{Segmenter, SegmenterConfig};
-use crate::graph::engine::StreamCtx;
-use crate::graph::{Caps, Engine, Ports};
+use crate::graph::engine::Outputs;
+use crate::graph::{Caps, Ports};
 use crate::media::MediaEvent;
 use crate::nodes::live_playlists::LivePlaylists;
+use crate::nodes::NodeKind;
+use crate::nodes::{Engine, StreamCtx};
 use stream::{HlsStream, HlsStreams, Parked};
 
 /// The container of segments.
@@ -141,9 +144,23 @@ impl Config {
     }
 }
 
-pub fn ports(config: &Config) -> Ports {
-    let (video, audio) = stream::accepted(config.segment_format);
-    Ports::Sink { accepts: Caps { video, audio } }
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        let (video, audio) = stream::accepted(self.segment_format);
+        Ports::Sink { accepts: Caps { video, audio } }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        Config::validate(self)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![("hls_path", self.hls_path.clone()), ("m3u8", self.hls_m3u8_file.clone())]
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        Box::pin(run(ctx, self.clone(), input))
+    }
 }
 
 /// A segment just listed in the playlist: what SRS's `on_hls` callback reports.
@@ -168,8 +185,6 @@ pub fn on_segment_committed(ctx: &StreamCtx, committed: &SegmentCommitted) {
         file = %committed.path.display(),
         "hls segment"
     );
-    let registry = ctx.engine.shared::<crate::control::registry::Registry>();
-    let tc_url = registry.publisher_tc_url(&ctx.key);
     let event = crate::control::hooks::HookEvent::Hls {
         duration: committed.duration.as_secs_f64(),
         cwd: crate::nodes::dvr::current_dir(),
@@ -179,11 +194,11 @@ pub fn on_segment_committed(ctx: &StreamCtx, committed: &SegmentCommitted) {
         m3u8_url: committed.m3u8_url.clone(),
         seq_no: committed.seq,
     };
-    crate::control::hooks::notify_async(&ctx.engine, ctx.node, &ctx.key, event, &tc_url);
+    crate::nodes::vhost::notify_file_hook(ctx, event);
 }
 
 /// Runs one stream's HLS output until its input ends, then arms `hls_dispose`.
-pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
     let streams = ctx.engine.shared::<HlsStreams>();
     let mut parked = streams.take(ctx.node, &ctx.key).unwrap_or_else(|| Parked {
         segmenter: Segmenter::new(config.segmenter()),

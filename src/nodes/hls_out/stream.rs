@@ -18,10 +18,10 @@ use crate::codec::hls::{
     fill_time, segment_uri, target_duration, AacSampleClock, Closed, LowLatencyInfo, MediaPlaylist,
     PlaylistEntry, PlaylistPart, Segment, Segmenter,
 };
-use crate::graph::engine::StreamCtx;
 use crate::graph::StreamKey;
 use crate::media::{Codec, CodecSet, Frame, MediaKind, StreamDescription};
 use crate::nodes::live_playlists::{normalize, LivePlaylist, LivePlaylists, Progress};
+use crate::nodes::StreamCtx;
 
 /// Where one segment lives and how the playlist names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
