@@ -4,7 +4,7 @@
 //! SRS's getters look at the variable first, so a set variable wins over the file. We get the
 //! same effect by writing each variable into the directive tree before mapping (creating the
 //! blocks it needs), so the same truth rules and checks apply, and messages name the variable.
-//! The variables are those of the block tables ([`super::table`]): every directive we map has
+//! The variables are those of the block tables (`table.rs`): every directive we map has
 //! one. Vhost-level variables apply to every vhost; `stream_caster` ones (which SRS does not
 //! read) to every `stream_caster`. Empty variables are ignored, as in SRS.
 

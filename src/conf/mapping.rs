@@ -1,4 +1,4 @@
-//! The directive tree to the classic form, by the block tables ([`super::table`]).
+//! The directive tree to the classic form, by the block tables (`table.rs`).
 //!
 //! Every directive is either mapped (with SRS's default when absent and SRS's truth rule for
 //! booleans), acted on by the process ([`super::process`]), or reported in one warning naming its
