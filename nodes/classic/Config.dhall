@@ -12,6 +12,7 @@ in  { Type =
         { listen : Text
         , chunk_size : Natural
         , max_connections : Natural
+        , server_id : Optional Text
         , http_server : Optional HttpServer.Type
         , http_api : Optional HttpApi.Type
         , srt_server : Optional SrtServer.Type
@@ -22,6 +23,7 @@ in  { Type =
       { listen = "1935"
       , chunk_size = 60000
       , max_connections = 1000
+      , server_id = None Text
       , http_server = None HttpServer.Type
       , http_api = None HttpApi.Type
       , srt_server = None SrtServer.Type

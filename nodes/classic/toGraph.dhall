@@ -6,7 +6,8 @@
 --  "http_server" serving its `dir`.
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
---  `http_api` adds an `HttpApi` node named "http_api".
+--  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
+--  server identity is the process's, which `srs -c`/`srs -e` set from it.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall

@@ -31,6 +31,10 @@ pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::
         return Ok(ExitCode::SUCCESS);
     }
     let loaded = conf::load(&sources, &FileSystem)?;
+    if let Some(id) = &loaded.config.server_id {
+        // Process-wide, like SRS's: the graph has no place for it (see `comments`).
+        crate::control::registry::configure_server_id(id.clone());
+    }
     super::process::enter_work_dir(&loaded.process)?;
     super::process::init_logging(&loaded.process)?;
     log_warnings(&loaded);
@@ -121,6 +125,9 @@ fn comments(sources: &Sources, loaded: &Loaded) -> Vec<String> {
     let default = conf::process::ProcessSettings::default();
     if process.work_dir != default.work_dir {
         lines.push(format!("Run from work_dir {} (relative paths start there).", process.work_dir));
+    }
+    if let Some(id) = &loaded.config.server_id {
+        lines.push(format!("server_id {id} is applied by `srs -c`/`srs -e`; `srs run` reports a random id."));
     }
     for warning in &loaded.warnings {
         lines.push(format!("warning: {warning}"));

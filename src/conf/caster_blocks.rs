@@ -1,74 +1,106 @@
-//! Mapping of the global blocks that become stream casters: `srt_server { }` (the `SrtIn`/`SrtOut`
-//! pair) and `stream_caster { }` (`MpegtsUdpIn`, `FlvPostIn`). GB28181 has no node yet and is
-//! reported as unsupported.
+//! The tables of the global blocks that become stream casters: `srt_server { }` (the
+//! `SrtIn`/`SrtOut` pair) and `stream_caster { }` (`MpegtsUdpIn`, `FlvPostIn`). GB28181 has no
+//! node yet and is reported as unsupported.
 
 use super::classic::{Caster, SrtServer, StreamCaster, DEFAULT_CASTER_STREAM};
 use super::mapping::Scope;
-use super::values::{bad, flag_default_off, listen, natural, text};
+use super::table::{Block, Enabled, Entry, Kind};
+use super::values::{bad, natural, text};
 use super::{ConfError, Directive};
 
-/// `srt_server { }`: `Some` when enabled.
-pub(super) fn srt_server(block: &Directive, parent: &mut Scope) -> Result<Option<SrtServer>, ConfError> {
-    let mut scope = parent.child("srt_server");
-    let mut server = SrtServer::default();
-    let mut enabled = false;
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => enabled = flag_default_off(d),
-            "listen" if scope.once(d) => server.listen = listen(d, &text(d)?)?,
-            "latency" if scope.once(d) => server.latency = natural(d, 0..=60_000)?,
-            "passphrase" if scope.once(d) => server.passphrase = text(d)?,
-            "pbkeylen" if scope.once(d) => {
-                server.pbkeylen = natural(d, 0..=32)?;
-                if ![0, 16, 24, 32].contains(&server.pbkeylen) {
+/// `srt_server { }`.
+pub(super) static SRT_SERVER: Block<Enabled<SrtServer>> = Block {
+    name: "srt_server",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.enabled) },
+        Entry { name: "listen", default: "10080", kind: Kind::Listen(|s| &mut s.config.listen) },
+        Entry {
+            name: "latency",
+            default: "120",
+            kind: Kind::Natural { field: |s| &mut s.config.latency, min: 0, max: 60_000 },
+        },
+        Entry { name: "passphrase", default: "", kind: Kind::Text(|s| &mut s.config.passphrase) },
+        Entry {
+            name: "pbkeylen",
+            default: "0",
+            kind: Kind::Custom(|s, d, _| {
+                s.config.pbkeylen = natural(d, 0..=32)?;
+                if ![0, 16, 24, 32].contains(&s.config.pbkeylen) {
                     return Err(bad(d, "use 0, 16, 24 or 32".into()));
                 }
-            }
-            "default_app" if scope.once(d) => server.default_app = text(d)?,
-            "enabled" | "listen" | "latency" | "passphrase" | "pbkeylen" | "default_app" => {}
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(server))
+                Ok(())
+            }),
+        },
+        Entry { name: "default_app", default: "live", kind: Kind::Text(|s| &mut s.config.default_app) },
+    ],
+};
+
+/// A `stream_caster` block as read, before its kind decides what it becomes.
+#[derive(Default)]
+pub(super) struct CasterDraft {
+    enabled: bool,
+    caster: Option<String>,
+    listen: Option<String>,
+    output: Option<Directive>,
 }
+
+/// `stream_caster { }` (SRS has no variables for it; ours apply to every `stream_caster`).
+pub(super) static STREAM_CASTER: Block<CasterDraft> = Block {
+    name: "stream_caster",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
+        Entry {
+            name: "caster",
+            default: "",
+            kind: Kind::Custom(|c, d, _| {
+                c.caster = Some(d.arg0().to_owned());
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "listen",
+            default: "",
+            kind: Kind::Custom(|c, d, _| {
+                c.listen = Some(super::values::listen(d, &text(d)?)?);
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "output",
+            default: "",
+            kind: Kind::Custom(|c, d, _| {
+                c.output = Some(d.clone());
+                Ok(())
+            }),
+        },
+    ],
+};
 
 /// `stream_caster { }`: `Some` when enabled and of a kind that exists as a node.
 pub(super) fn stream_caster(
     block: &Directive,
     parent: &mut Scope,
 ) -> Result<Option<StreamCaster>, ConfError> {
-    let mut scope = parent.child("stream_caster");
-    let mut enabled = false;
-    let (mut caster, mut listen_at, mut output) = (None, None, None);
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => enabled = flag_default_off(d),
-            "caster" if scope.once(d) => caster = Some(d),
-            "listen" if scope.once(d) => listen_at = Some(listen(d, &text(d)?)?),
-            "output" if scope.once(d) => output = Some(d),
-            "enabled" | "caster" | "listen" | "output" => {}
-            _ => scope.unsupported(d),
-        }
-    }
-    let kind = match caster.map(Directive::arg0) {
+    let mut draft = CasterDraft::default();
+    STREAM_CASTER.map(block, &mut draft, parent)?;
+    let kind = match draft.caster.as_deref() {
         Some("mpegts_over_udp") => Caster::MpegtsOverUdp,
         Some("flv") => Caster::Flv,
         _ => {
+            let mut scope = parent.child(STREAM_CASTER.name);
             scope.unsupported(block);
             parent.absorb(scope);
             return Ok(None);
         }
     };
-    let listen_at = listen_at.ok_or_else(|| bad(block, "a stream_caster needs `listen`".into()))?;
-    let stream = match (kind, output) {
+    let listen_at = draft.listen.ok_or_else(|| bad(block, "a stream_caster needs `listen`".into()))?;
+    let stream = match (kind, &draft.output) {
         (Caster::MpegtsOverUdp, Some(d)) => stream_of_output(&text(d)?).ok_or_else(|| {
             bad(d, "write the output as rtmp://host[:port]/app/stream (used literally, as SRS does)".into())
         })?,
         _ => DEFAULT_CASTER_STREAM.to_owned(),
     };
-    parent.absorb(scope);
-    Ok(enabled.then_some(StreamCaster { enabled: true, caster: kind, listen: listen_at, stream }))
+    Ok(draft.enabled.then_some(StreamCaster { enabled: true, caster: kind, listen: listen_at, stream }))
 }
 
 /// `rtmp://127.0.0.1/live/livestream` → `live/livestream` (host and query left out).

@@ -14,6 +14,8 @@ pub struct Config {
     pub listen: String,
     pub chunk_size: u64,
     pub max_connections: u64,
+    /// `server_id`: the id the API and hooks report; a random `vid-` id when unset (as SRS).
+    pub server_id: Option<String>,
     pub http_server: Option<HttpServer>,
     /// `http_api { }`: present only when enabled.
     pub http_api: Option<crate::nodes::http_api::Config>,
@@ -30,6 +32,7 @@ impl Default for Config {
             listen: "1935".into(),
             chunk_size: 60_000,
             max_connections: 1000,
+            server_id: None,
             http_server: None,
             http_api: None,
             srt_server: None,

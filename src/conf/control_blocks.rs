@@ -1,25 +1,17 @@
-//! Mapping of the control blocks: global `max_connections` and `http_api { }`, vhost
-//! `http_hooks { }`, `security { }` and `refer { }`. Each block is one function: directives in,
-//! the record of its node (`HttpApi`) or of the vhost router's settings out, `None` when the
-//! block is disabled (SRS's `enabled` defaults to off for all four blocks).
+//! The control blocks' tables: global `http_api { }`, vhost `http_hooks { }`, `security { }`
+//! and `refer { }`. Each maps onto the record of its node (`HttpApi`) or of the vhost router's
+//! settings, `None` when the block is disabled (SRS's `enabled` defaults to off for all four).
 
 use super::mapping::Scope;
-use super::values::{bad, flag_default_off, flag_default_on, listen, natural, text};
+use super::table::{Block, Enabled, Entry, Kind, Repeat};
+use super::values::bad;
 use super::{ConfError, Directive};
 use crate::control::hooks::HttpHooks;
 use crate::control::security::{Refer, RuleAction, RuleMethod, Security, SecurityRule};
 use crate::nodes::http_api::{self, ApiAuth, RawApi};
 
-/// Bounds on `max_connections` (SRS reads any integer; 0 would refuse every client).
-const MAX_CONNECTIONS: std::ops::RangeInclusive<u64> = 1..=10_000_000;
-
 /// The `HttpHooks` record's defaults for what srs.conf cannot say (`nodes/HttpHooks.dhall`).
 const HOOK_TIMEOUT_MS: u64 = 5_000;
-
-/// Global `max_connections N;`.
-pub(super) fn max_connections(directive: &Directive) -> Result<u64, ConfError> {
-    natural(directive, MAX_CONNECTIONS)
-}
 
 /// The `HttpApi` node's settings with SRS's defaults (`nodes/http_api.dhall`).
 pub(super) fn default_http_api() -> http_api::Config {
@@ -33,70 +25,60 @@ pub(super) fn default_http_api() -> http_api::Config {
     }
 }
 
-/// Global `http_api { }`: `Some` when enabled.
-pub(super) fn http_api(block: &Directive, parent: &mut Scope) -> Result<Option<http_api::Config>, ConfError> {
-    let mut scope = parent.child("http_api");
-    let mut config = default_http_api();
-    let mut enabled = false;
-    for d in &block.children {
-        if !scope.once(d) {
-            continue;
-        }
-        match d.name.as_str() {
-            "enabled" => enabled = flag_default_off(d),
-            "listen" => config.listen = listen(d, &text(d)?)?,
-            "crossdomain" => config.crossdomain = flag_default_on(d),
-            "auth" => config.auth = api_auth(d, &mut scope)?,
-            "raw_api" => config.raw_api = raw_api(d, &mut scope)?,
-            "https" => scope.warn(
-                d,
-                "block `https { }` in `http_api`: not mapped yet (give a graph's `HttpApi` a `tls`), ignored"
-                    .into(),
+/// Global `http_api { }`.
+pub(super) static HTTP_API: Block<Enabled<http_api::Config>> = Block {
+    name: "http_api",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|a| &mut a.enabled) },
+        Entry { name: "listen", default: "1985", kind: Kind::Listen(|a| &mut a.config.listen) },
+        Entry { name: "crossdomain", default: "on", kind: Kind::FlagOn(|a| &mut a.config.crossdomain) },
+        Entry {
+            name: "auth",
+            default: "",
+            kind: Kind::Nested {
+                table: &API_AUTH,
+                map: |a, d, s| API_AUTH.map(d, &mut a.config.auth, s),
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "raw_api",
+            default: "",
+            kind: Kind::Nested {
+                table: &RAW_API,
+                map: |a, d, s| RAW_API.map(d, &mut a.config.raw_api, s),
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "https",
+            default: "",
+            kind: Kind::Unmapped(
+                "block `https { }` in `http_api`: not mapped yet (give a graph's `HttpApi` a `tls`), ignored",
             ),
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(config))
-}
+        },
+    ],
+};
 
-/// `http_api { auth { enabled; username; password; } }`.
-fn api_auth(block: &Directive, parent: &mut Scope) -> Result<ApiAuth, ConfError> {
-    let mut scope = parent.child("auth");
-    let mut auth = default_http_api().auth;
-    for d in &block.children {
-        if !scope.once(d) {
-            continue;
-        }
-        match d.name.as_str() {
-            "enabled" => auth.enabled = flag_default_off(d),
-            "username" => auth.username = text(d)?,
-            "password" => auth.password = text(d)?,
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(auth)
-}
+/// `http_api { auth { } }`.
+static API_AUTH: Block<ApiAuth> = Block {
+    name: "auth",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|a| &mut a.enabled) },
+        Entry { name: "username", default: "", kind: Kind::Text(|a| &mut a.username) },
+        Entry { name: "password", default: "", kind: Kind::Text(|a| &mut a.password) },
+    ],
+};
 
-/// `http_api { raw_api { enabled; allow_reload; } }` (`allow_query`/`allow_update` were
-/// removed from SRS and warn as unsupported).
-fn raw_api(block: &Directive, parent: &mut Scope) -> Result<RawApi, ConfError> {
-    let mut scope = parent.child("raw_api");
-    let mut raw = default_http_api().raw_api;
-    for d in &block.children {
-        if !scope.once(d) {
-            continue;
-        }
-        match d.name.as_str() {
-            "enabled" => raw.enabled = flag_default_off(d),
-            "allow_reload" => raw.allow_reload = flag_default_off(d),
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(raw)
-}
+/// `http_api { raw_api { } }` (`allow_query`/`allow_update` were removed from SRS and warn as
+/// unsupported).
+static RAW_API: Block<RawApi> = Block {
+    name: "raw_api",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|r| &mut r.enabled) },
+        Entry { name: "allow_reload", default: "off", kind: Kind::FlagOff(|r| &mut r.allow_reload) },
+    ],
+};
 
 /// `HttpHooks` with no URL and SRS's `enabled on`.
 pub(super) fn default_http_hooks() -> HttpHooks {
@@ -115,41 +97,101 @@ pub(super) fn default_http_hooks() -> HttpHooks {
     }
 }
 
-/// Vhost `http_hooks { }`: `Some` when enabled; every `on_*` takes several URLs, kept in order.
-pub(super) fn http_hooks(block: &Directive, parent: &mut Scope) -> Result<Option<HttpHooks>, ConfError> {
-    let mut scope = parent.child("http_hooks");
-    let mut hooks = default_http_hooks();
-    let mut enabled = false;
-    for d in &block.children {
-        if !scope.once(d) {
-            continue;
-        }
-        let list = match d.name.as_str() {
-            "enabled" => {
-                enabled = flag_default_off(d);
-                continue;
-            }
-            "on_connect" => &mut hooks.on_connect,
-            "on_close" => &mut hooks.on_close,
-            "on_publish" => &mut hooks.on_publish,
-            "on_unpublish" => &mut hooks.on_unpublish,
-            "on_play" => &mut hooks.on_play,
-            "on_stop" => &mut hooks.on_stop,
-            "on_dvr" => &mut hooks.on_dvr,
-            "on_hls" => &mut hooks.on_hls,
-            _ => {
-                scope.unsupported(d);
-                continue;
-            }
-        };
-        *list = hook_urls(d, &mut scope)?;
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(hooks))
+/// Vhost `http_hooks { }`: every `on_*` takes several URLs, kept in order.
+pub(super) static HTTP_HOOKS: Block<Enabled<HttpHooks>> = Block {
+    name: "http_hooks",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|h| &mut h.enabled) },
+        Entry {
+            name: "on_connect",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_connect, d, s)),
+        },
+        Entry {
+            name: "on_close",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_close, d, s)),
+        },
+        Entry {
+            name: "on_publish",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_publish, d, s)),
+        },
+        Entry {
+            name: "on_unpublish",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_unpublish, d, s)),
+        },
+        Entry {
+            name: "on_play",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_play, d, s)),
+        },
+        Entry {
+            name: "on_stop",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_stop, d, s)),
+        },
+        Entry {
+            name: "on_dvr",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_dvr, d, s)),
+        },
+        Entry {
+            name: "on_hls",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_hls, d, s)),
+        },
+    ],
+};
+
+/// An enabled `security` block's record before its rules.
+pub(super) fn default_security() -> Security {
+    Security { enabled: true, rules: Vec::new() }
 }
 
+/// Vhost `security { }`: `allow|deny publish|play TARGET` rules, in order.
+pub(super) static SECURITY: Block<Enabled<Security>> = Block {
+    name: "security",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.enabled) },
+        Entry {
+            name: "allow",
+            default: "",
+            kind: Kind::Lines(|s, d, scope| {
+                s.config.rules.push(security_rule(d, RuleAction::Allow, scope)?);
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "deny",
+            default: "",
+            kind: Kind::Lines(|s, d, scope| {
+                s.config.rules.push(security_rule(d, RuleAction::Deny, scope)?);
+                Ok(())
+            }),
+        },
+    ],
+};
+
+/// An enabled `refer` block's record before its lists.
+pub(super) fn default_refer() -> Refer {
+    Refer { enabled: true, all: Vec::new(), publish: Vec::new(), play: Vec::new() }
+}
+
+/// Vhost `refer { }`: `all`, `publish`, `play` list domains.
+pub(super) static REFER: Block<Enabled<Refer>> = Block {
+    name: "refer",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|r| &mut r.enabled) },
+        Entry { name: "all", default: "", kind: Kind::Words(|r| &mut r.config.all) },
+        Entry { name: "publish", default: "", kind: Kind::Words(|r| &mut r.config.publish) },
+        Entry { name: "play", default: "", kind: Kind::Words(|r| &mut r.config.play) },
+    ],
+};
+
 /// The URLs of one `on_*` directive: http(s) only; https warns (no TLS client yet).
-fn hook_urls(directive: &Directive, scope: &mut Scope) -> Result<Vec<String>, ConfError> {
+fn hook_urls(list: &mut Vec<String>, directive: &Directive, scope: &mut Scope) -> Result<(), ConfError> {
     for url in &directive.args {
         if url.starts_with("https://") {
             let message = format!("`{url}`: no TLS client yet: this hook fails as if unreachable (denies)");
@@ -158,25 +200,8 @@ fn hook_urls(directive: &Directive, scope: &mut Scope) -> Result<Vec<String>, Co
             return Err(bad(directive, format!("`{url}` is not an http:// or https:// URL")));
         }
     }
-    Ok(directive.args.clone())
-}
-
-/// Vhost `security { }`: `Some` when enabled; `allow|deny publish|play TARGET` rules in order.
-pub(super) fn security(block: &Directive, parent: &mut Scope) -> Result<Option<Security>, ConfError> {
-    let mut scope = parent.child("security");
-    let mut security = Security { enabled: true, rules: Vec::new() };
-    let mut enabled = false;
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => enabled = flag_default_off(d),
-            "enabled" => {}
-            "allow" => security.rules.push(security_rule(d, RuleAction::Allow, &mut scope)?),
-            "deny" => security.rules.push(security_rule(d, RuleAction::Deny, &mut scope)?),
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(security))
+    *list = directive.args.clone();
+    Ok(())
 }
 
 /// One `allow|deny publish|play all|ip|cidr;` line (SRS reads one target; extras warn).
@@ -193,27 +218,6 @@ fn security_rule(d: &Directive, action: RuleAction, scope: &mut Scope) -> Result
     let rule = SecurityRule { action, method, target };
     Security { enabled: true, rules: vec![rule.clone()] }.validate().map_err(|reason| bad(d, reason))?;
     Ok(rule)
-}
-
-/// Vhost `refer { }`: `Some` when enabled; `all`, `publish`, `play` list domains.
-pub(super) fn refer(block: &Directive, parent: &mut Scope) -> Result<Option<Refer>, ConfError> {
-    let mut scope = parent.child("refer");
-    let mut refer = Refer { enabled: true, all: Vec::new(), publish: Vec::new(), play: Vec::new() };
-    let mut enabled = false;
-    for d in &block.children {
-        if !scope.once(d) {
-            continue;
-        }
-        match d.name.as_str() {
-            "enabled" => enabled = flag_default_off(d),
-            "all" => refer.all = d.args.clone(),
-            "publish" => refer.publish = d.args.clone(),
-            "play" => refer.play = d.args.clone(),
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(refer))
 }
 
 #[cfg(test)]

@@ -4,75 +4,13 @@
 //! SRS's getters look at the variable first, so a set variable wins over the file. We get the
 //! same effect by writing each variable into the directive tree before mapping (creating the
 //! blocks it needs), so the same truth rules and checks apply, and messages name the variable.
-//! Vhost-level variables apply to every vhost. Empty variables are ignored, as in SRS.
+//! The variables are those of the block tables (`table.rs`): every directive we map has
+//! one. Vhost-level variables apply to every vhost; `stream_caster` ones (which SRS does not
+//! read) to every `stream_caster`. Empty variables are ignored, as in SRS.
 
+use super::table::{RepeatKind, Step, Variable};
 use super::{Directive, Origin, Warning};
 use crate::graph::stream_key::DEFAULT_VHOST;
-
-/// Global directive paths a variable may set.
-const GLOBAL_PATHS: &[&str] = &[
-    "listen",
-    "chunk_size",
-    "max_connections",
-    "work_dir",
-    "pid",
-    "daemon",
-    "srs_log_tank",
-    "srs_log_file",
-    "srs_log_level",
-    "srs_log_level_v2",
-    "http_server.enabled",
-    "http_server.listen",
-    "http_server.dir",
-    "http_server.crossdomain",
-    "http_api.enabled",
-    "http_api.listen",
-    "http_api.crossdomain",
-    "http_api.auth.enabled",
-    "http_api.auth.username",
-    "http_api.auth.password",
-    "http_api.raw_api.enabled",
-    "http_api.raw_api.allow_reload",
-    "srt_server.enabled",
-    "srt_server.listen",
-    "srt_server.latency",
-    "srt_server.passphrase",
-    "srt_server.pbkeylen",
-    "srt_server.default_app",
-];
-
-/// Vhost directive paths (after `vhost.`) a variable may set, in every vhost.
-const VHOST_PATHS: &[&str] = &[
-    "min_latency",
-    "tcp_nodelay",
-    "chunk_size",
-    "play.gop_cache",
-    "play.gop_cache_max_frames",
-    "play.queue_length",
-    "play.time_jitter",
-    "play.mix_correct",
-    "play.atc",
-    "play.mw_latency",
-    "play.mw_msgs",
-    "publish.firstpkt_timeout",
-    "publish.normal_timeout",
-    "http_remux.enabled",
-    "http_remux.mount",
-    "http_hooks.enabled",
-    "http_hooks.on_connect",
-    "http_hooks.on_close",
-    "http_hooks.on_publish",
-    "http_hooks.on_unpublish",
-    "http_hooks.on_play",
-    "http_hooks.on_stop",
-    "http_hooks.on_dvr",
-    "http_hooks.on_hls",
-    "security.enabled",
-    "refer.enabled",
-    "refer.all",
-    "refer.publish",
-    "refer.play",
-];
 
 /// SRS's older spelling of `SRS_SRS_LOG_TANK`, honoured when the long one is unset.
 const LOG_TANK_ALIAS: &str = "SRS_LOG_TANK";
@@ -80,6 +18,16 @@ const LOG_TANK_ALIAS: &str = "SRS_LOG_TANK";
 /// The variable naming a dotted directive path.
 pub fn variable_name(path: &str) -> String {
     format!("SRS_{}", path.to_ascii_uppercase().replace('.', "_"))
+}
+
+/// Every variable we read, from the block tables, in table order.
+pub(crate) fn variables() -> Vec<Variable> {
+    super::table::variables(super::mapping::root_table())
+}
+
+/// The names of every variable we read (`SRS_LOG_TANK` aside), in table order.
+pub fn variable_names() -> Vec<String> {
+    variables().into_iter().map(|v| v.name).collect()
 }
 
 /// What `srs -e` starts from, as SRS does: console logs unless a variable says otherwise, and a
@@ -98,6 +46,7 @@ pub fn apply_env_only_defaults(tree: &mut Vec<Directive>, vars: &[(String, Strin
 
 /// Writes every recognised `SRS_*` variable into the tree; unknown ones are reported.
 pub fn apply(tree: &mut Vec<Directive>, vars: &[(String, String)], warnings: &mut Vec<Warning>) {
+    let known = variables();
     let long_log_tank_set = vars.iter().any(|(n, v)| n == "SRS_SRS_LOG_TANK" && !v.is_empty());
     for (name, value) in vars {
         let words: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
@@ -105,16 +54,11 @@ pub fn apply(tree: &mut Vec<Directive>, vars: &[(String, String)], warnings: &mu
             continue;
         }
         let origin = Origin::Env { var: name.clone() };
-        if let Some(path) = GLOBAL_PATHS.iter().find(|p| variable_name(p) == *name) {
-            set(tree, path, &words, &origin);
-        } else if let Some(path) = VHOST_PATHS.iter().find(|p| variable_name(&format!("vhost.{p}")) == *name)
-        {
-            for vhost in tree.iter_mut().filter(|d| d.name == "vhost") {
-                set(&mut vhost.children, path, &words, &origin);
-            }
+        if let Some(variable) = known.iter().find(|v| v.name == *name) {
+            set(tree, &variable.path, &words, &origin);
         } else if name == LOG_TANK_ALIAS {
             if !long_log_tank_set {
-                set(tree, "srs_log_tank", &words, &origin);
+                set(tree, &[Step { name: "srs_log_tank", repeat: None }], &words, &origin);
             }
         } else {
             warnings.push(Warning { at: origin, message: "this variable is not supported: ignored".into() });
@@ -122,39 +66,44 @@ pub fn apply(tree: &mut Vec<Directive>, vars: &[(String, String)], warnings: &mu
     }
 }
 
-/// Sets the directive at `path` (dotted, relative to `children`) to `args`, creating blocks.
-fn set(children: &mut Vec<Directive>, path: &str, args: &[String], origin: &Origin) {
-    let (head, rest) = match path.split_once('.') {
-        Some((head, rest)) => (head, Some(rest)),
-        None => (path, None),
-    };
-    let index = match children.iter().position(|d| d.name == head) {
-        Some(index) => index,
-        None => {
-            let mut created = Directive {
-                name: head.to_owned(),
-                args: Vec::new(),
-                children: Vec::new(),
-                is_block: rest.is_some(),
-                origin: origin.clone(),
-            };
-            if rest.is_none() {
-                created.args = args.to_vec();
+/// Sets the directive at `path` (relative to `children`) to `args`, creating blocks as the
+/// path's steps allow.
+fn set(children: &mut Vec<Directive>, path: &[Step], args: &[String], origin: &Origin) {
+    let Some((step, rest)) = path.split_first() else { return };
+    let Some(repeat) = step.repeat else {
+        match children.iter_mut().find(|d| d.name == step.name) {
+            Some(directive) => {
+                directive.args = args.to_vec();
+                directive.origin = origin.clone();
             }
-            children.push(created);
-            if rest.is_none() {
-                return;
-            }
-            children.len() - 1
+            None => children.push(created(step.name, args, false, origin)),
         }
+        return;
     };
-    let target = &mut children[index];
-    match rest {
-        Some(rest) => set(&mut target.children, rest, args, origin),
-        None => {
-            target.args = args.to_vec();
-            target.origin = origin.clone();
+    let exists = children.iter().any(|d| d.name == step.name);
+    if !exists && repeat != RepeatKind::EachNamed {
+        children.push(created(step.name, &[], true, origin));
+    }
+    let mut blocks = children.iter_mut().filter(|d| d.name == step.name);
+    if repeat == RepeatKind::Once {
+        // SRS's getters read the first block of a name.
+        if let Some(block) = blocks.next() {
+            set(&mut block.children, rest, args, origin);
         }
+    } else {
+        for block in blocks {
+            set(&mut block.children, rest, args, origin);
+        }
+    }
+}
+
+fn created(name: &str, args: &[String], is_block: bool, origin: &Origin) -> Directive {
+    Directive {
+        name: name.to_owned(),
+        args: args.to_vec(),
+        children: Vec::new(),
+        is_block,
+        origin: origin.clone(),
     }
 }
 
@@ -173,7 +122,10 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::conf::classic::Caster;
+    use crate::conf::table::{Row, Table, ValueKind};
     use crate::conf::{load, Sources};
+    use crate::nodes::dvr::DvrPlan;
     use crate::nodes::jitter::TimeJitter;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -295,6 +247,275 @@ mod tests {
             error.to_string(),
             "env SRS_VHOST_PLAY_MW_LATENCY: `mw_latency`: bad value `soon`: expected a whole number"
         );
+    }
+
+    #[test]
+    fn variables_come_from_the_tables_and_name_one_directive_each() {
+        let names = variable_names();
+        for expected in [
+            "SRS_SERVER_ID",
+            "SRS_VHOST_HLS_ENABLED",
+            "SRS_VHOST_HLS_HLS_PATH",
+            "SRS_VHOST_HLS_HLS_M3U8_FILE",
+            "SRS_VHOST_HLS_HLS_TS_FILE",
+            "SRS_VHOST_DVR_ENABLED",
+            "SRS_VHOST_DVR_DVR_PATH",
+            "SRS_VHOST_DVR_DVR_PLAN",
+            "SRS_VHOST_DVR_DVR_DURATION",
+            "SRS_VHOST_DVR_DVR_WAIT_KEYFRAME",
+            "SRS_HTTP_API_AUTH_PASSWORD",
+            "SRS_STREAM_CASTER_OUTPUT",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "two directives share a variable");
+        // Rule lines and unmapped blocks have no variable.
+        for absent in ["SRS_VHOST_SECURITY_ALLOW", "SRS_VHOST_SECURITY_DENY", "SRS_HTTP_API_HTTPS"] {
+            assert!(!names.iter().any(|n| n == absent), "{absent}");
+        }
+    }
+
+    /// A value for `row` that differs from SRS's default and passes its checks.
+    fn sample(path: &str, row: &Row) -> String {
+        let custom = match path {
+            "listen" => "1940",
+            "server_id" => "vid-sample",
+            "work_dir" => "/srv",
+            "pid" => "run/x.pid",
+            "daemon" => "on",
+            "srs_log_tank" => "console",
+            "srs_log_file" => "x.log",
+            "srs_log_level" => "warn",
+            "srs_log_level_v2" => "debug",
+            "srt_server.pbkeylen" => "16",
+            "stream_caster.caster" => "flv",
+            "stream_caster.listen" => "8936",
+            "stream_caster.output" => "rtmp://127.0.0.1/live/other",
+            "vhost.enabled" => "off",
+            "vhost.chunk_size" => "4096",
+            "vhost.play.time_jitter" => "zero",
+            "vhost.play.mw_msgs" => "4",
+            "vhost.http_remux.mount" => "[vhost]/[app]/[stream].ts",
+            "vhost.dvr.dvr_plan" => "segment",
+            "vhost.dvr.time_jitter" => "zero",
+            hook if hook.starts_with("vhost.http_hooks.on_") => {
+                "http://127.0.0.1:8085/a http://127.0.0.1:8085/b"
+            }
+            _ => "",
+        };
+        match row.value {
+            ValueKind::FlagOn => "off".into(),
+            ValueKind::FlagOff => "on".into(),
+            ValueKind::Natural { min, max } => {
+                let default = row.default.parse::<u64>().unwrap_or(min);
+                (if default < max { default + 1 } else { min }).to_string()
+            }
+            ValueKind::Seconds => (row.default.parse::<f64>().unwrap_or(1.0) * 2.0).to_string(),
+            ValueKind::Text => format!("sample-{}", row.name),
+            ValueKind::Listen => "127.0.0.1:19999".into(),
+            ValueKind::Words => "live/a live/b".into(),
+            ValueKind::Custom => {
+                assert!(!custom.is_empty(), "give `{path}` a sample value in this test");
+                custom.into()
+            }
+            ValueKind::Nested { .. } | ValueKind::Lines | ValueKind::Unmapped => unreachable!("not a value"),
+        }
+    }
+
+    /// A directive's dotted path, its row, and the variables its block needs to be mapped.
+    type Leaf = (String, Row, Vec<(String, String)>);
+
+    /// Every leaf row under `table`, with its dotted path and the variables that make its block
+    /// mapped (the `enabled` of each block on the way, and what a stream_caster needs).
+    fn leaves(table: &dyn Table, prefix: &str, needs: &[(String, String)], out: &mut Vec<Leaf>) {
+        let rows = table.rows();
+        let mut needs = needs.to_vec();
+        if rows.iter().any(|r| r.name == "enabled" && matches!(r.value, ValueKind::FlagOff)) {
+            needs.push((format!("{prefix}enabled"), "on".into()));
+        }
+        if prefix == "stream_caster." {
+            for (name, value) in
+                [("caster", "mpegts_over_udp"), ("listen", "8935"), ("output", "rtmp://127.0.0.1/live/cam")]
+            {
+                needs.push((format!("{prefix}{name}"), value.into()));
+            }
+        }
+        for row in rows {
+            match row.value {
+                ValueKind::Nested { table, .. } => {
+                    leaves(table, &format!("{prefix}{}.", row.name), &needs, out)
+                }
+                ValueKind::Lines | ValueKind::Unmapped => {}
+                _ => out.push((format!("{prefix}{}", row.name), row, needs.clone())),
+            }
+        }
+    }
+
+    /// The directive at dotted `path` with `value`, as srs.conf text (vhosts in the default one).
+    fn conf_text(path: &str, value: &str) -> String {
+        let parts: Vec<&str> = path.split('.').collect();
+        let (last, blocks) = parts.split_last().expect("a path has a name");
+        let mut text = format!("{last} {value};");
+        for block in blocks.iter().rev() {
+            let args = if *block == "vhost" { format!(" {DEFAULT_VHOST}") } else { String::new() };
+            text = format!("{block}{args} {{ {text} }}");
+        }
+        text
+    }
+
+    fn load_with(file: String, vars: Vec<(String, String)>) -> Result<crate::conf::Loaded, String> {
+        let reader = move |_: &Path| Ok(file.clone());
+        let sources = Sources { file: Some("srs.conf".into()), env_only: false, vars };
+        load(&sources, &reader).map_err(|e| e.to_string())
+    }
+
+    /// What a load gives, warnings by message (their origins name the file or the variable).
+    type Outcome = (crate::conf::classic::Config, crate::conf::process::ProcessSettings, Vec<String>);
+
+    fn outcome(loaded: crate::conf::Loaded) -> Outcome {
+        let mut messages: Vec<String> = loaded.warnings.into_iter().map(|w| w.message).collect();
+        messages.sort();
+        (loaded.config, loaded.process, messages)
+    }
+
+    #[test]
+    fn every_directive_of_the_tables_is_set_by_its_variable() {
+        let mut rows = Vec::new();
+        leaves(crate::conf::mapping::root_table(), "", &[], &mut rows);
+        let names = variable_names();
+        assert_eq!(rows.len(), names.len(), "every leaf row has one variable");
+        let base = format!("vhost {DEFAULT_VHOST} {{ }}\n");
+        for (path, row, needs) in rows {
+            let value = sample(&path, &row);
+            let name = variable_name(&path);
+            assert!(names.contains(&name), "{name}");
+            let needs: Vec<(String, String)> =
+                needs.into_iter().filter(|(p, _)| *p != path).map(|(p, v)| (variable_name(&p), v)).collect();
+            let mut with_variable = needs.clone();
+            with_variable.push((name.clone(), value.clone()));
+            let by_variable =
+                outcome(load_with(base.clone(), with_variable).unwrap_or_else(|e| panic!("{e}")));
+            // A vhost directive goes in the one vhost (a second `vhost` block would be a repeat).
+            let file = match path.starts_with("vhost.") {
+                true => format!("{}\n", conf_text(&path, &value)),
+                false => format!("{base}{}\n", conf_text(&path, &value)),
+            };
+            let by_file = outcome(load_with(file, needs.clone()).unwrap_or_else(|e| panic!("{e}")));
+            // Without a required directive (a caster's `listen`) the load may fail: that differs too.
+            let without = load_with(base.clone(), needs).map(outcome);
+            assert_eq!(
+                by_variable,
+                by_file,
+                "{name}={value} maps as `{}` in the file",
+                conf_text(&path, &value)
+            );
+            assert_ne!(Ok(by_variable.clone()), without, "{name}={value} changed nothing");
+            assert!(
+                !by_variable.2.iter().any(|w| w.contains("not supported: ignored")),
+                "{name}: {:?}",
+                by_variable.2
+            );
+            // Where the classic form names the field as srs.conf does, the field holds the value.
+            let classic = serde_json::to_value(&by_variable.0).expect("serializes");
+            match classic_field(&classic, &path) {
+                Some(field) => {
+                    assert!(carries(field, &value), "{name}={value}: the classic field is {field}")
+                }
+                None => assert!(
+                    path.ends_with(".enabled") || NOT_A_CLASSIC_FIELD.contains(&path.as_str()),
+                    "{path}: no classic field of that name"
+                ),
+            }
+        }
+    }
+
+    /// Directives that set no classic field of their own name: process settings, a warning, and
+    /// the caster `output` (which becomes `stream`). The walk still checks them against the file.
+    const NOT_A_CLASSIC_FIELD: &[&str] = &[
+        "work_dir",
+        "pid",
+        "daemon",
+        "srs_log_tank",
+        "srs_log_file",
+        "srs_log_level",
+        "srs_log_level_v2",
+        "stream_caster.output",
+    ];
+
+    /// The classic value's field at srs.conf's dotted `path` (the first vhost and caster).
+    fn classic_field<'a>(classic: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+        let pointer: Vec<&str> = path
+            .split('.')
+            .map(|step| match step {
+                "vhost" => "vhosts/0",
+                "stream_caster" => "stream_casters/0",
+                other => other,
+            })
+            .collect();
+        classic.pointer(&format!("/{}", pointer.join("/")))
+    }
+
+    /// Whether a classic field holds what srs.conf `value` says.
+    fn carries(field: &serde_json::Value, value: &str) -> bool {
+        use serde_json::Value;
+        match field {
+            Value::Bool(on) => value == if *on { "on" } else { "off" },
+            Value::Number(n) => n.as_f64() == value.parse::<f64>().ok(),
+            Value::String(text) => text.eq_ignore_ascii_case(value),
+            Value::Array(items) => {
+                let words: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                words.join(" ") == value
+            }
+            Value::Null | Value::Object(_) => false,
+        }
+    }
+
+    #[test]
+    fn hls_dvr_and_server_id_variables_reach_the_classic_form() {
+        let loaded = env_only(&[
+            ("SRS_SERVER_ID", "vid-env"),
+            ("SRS_VHOST_HLS_ENABLED", "on"),
+            ("SRS_VHOST_HLS_HLS_PATH", "/tmp/hls"),
+            ("SRS_VHOST_HLS_HLS_M3U8_FILE", "[app]/[stream]/index.m3u8"),
+            ("SRS_VHOST_HLS_HLS_TS_FILE", "[app]/[stream]/[seq].ts"),
+            ("SRS_VHOST_HLS_HLS_FRAGMENT", "2"),
+            ("SRS_VHOST_DVR_ENABLED", "on"),
+            ("SRS_VHOST_DVR_DVR_PATH", "/tmp/dvr/[app]/[stream].[timestamp].mp4"),
+            ("SRS_VHOST_DVR_DVR_PLAN", "segment"),
+            ("SRS_VHOST_DVR_DVR_DURATION", "5"),
+            ("SRS_VHOST_DVR_DVR_WAIT_KEYFRAME", "off"),
+        ]);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        assert_eq!(loaded.config.server_id.as_deref(), Some("vid-env"));
+        let vhost = &loaded.config.vhosts[0];
+        let hls = vhost.hls.as_ref().expect("enabled");
+        assert_eq!(
+            (hls.hls_path.as_str(), hls.hls_m3u8_file.as_str(), hls.hls_ts_file.as_str(), hls.hls_fragment),
+            ("/tmp/hls", "[app]/[stream]/index.m3u8", "[app]/[stream]/[seq].ts", 2.0)
+        );
+        let dvr = vhost.dvr.as_ref().expect("enabled");
+        assert_eq!(dvr.dvr_path, "/tmp/dvr/[app]/[stream].[timestamp].mp4");
+        assert_eq!((dvr.dvr_plan, dvr.dvr_duration, dvr.dvr_wait_keyframe), (DvrPlan::Segment, 5, false));
+    }
+
+    #[test]
+    fn stream_caster_variables_apply_to_every_caster_or_make_one() {
+        let loaded = env_only(&[
+            ("SRS_STREAM_CASTER_ENABLED", "on"),
+            ("SRS_STREAM_CASTER_CASTER", "flv"),
+            ("SRS_STREAM_CASTER_LISTEN", "8936"),
+        ]);
+        assert_eq!(loaded.config.stream_casters.len(), 1);
+        assert_eq!(loaded.config.stream_casters[0].listen, "8936");
+        let text = "stream_caster { enabled on; caster flv; listen 1; }\n\
+                    stream_caster { enabled on; caster flv; listen 2; }\n";
+        let loaded =
+            load_with(text.into(), vars(&[("SRS_STREAM_CASTER_CASTER", "mpegts_over_udp")])).unwrap();
+        let kinds: Vec<_> = loaded.config.stream_casters.iter().map(|c| c.caster).collect();
+        assert_eq!(kinds, [Caster::MpegtsOverUdp, Caster::MpegtsOverUdp]);
     }
 
     #[test]

@@ -1,21 +1,28 @@
-//! The directive tree to the classic form: one small function per srs.conf block.
+//! The directive tree to the classic form, by the block tables (`table.rs`).
 //!
 //! Every directive is either mapped (with SRS's default when absent and SRS's truth rule for
 //! booleans), acted on by the process ([`super::process`]), or reported in one warning naming its
 //! file and line: nothing is dropped silently. A repeated directive keeps the first, as SRS's
-//! getters do, and the repeat is reported. To map a new block: add its record to
-//! [`super::classic`], a `match` arm in the scope it lives in, and one function here.
+//! getters do, and the repeat is reported. This file holds the top level, `vhost`, and the vhost
+//! blocks that are plain settings (`play`, `publish`, `http_remux`) and `http_server`; the other
+//! blocks' tables live beside the code that reads them (`control_blocks`, `media_blocks`,
+//! `caster_blocks`). To map a new directive, add its row; a new block is a table and one
+//! `Nested` row in its parent.
 
 use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
-use super::control_blocks;
 use super::process::{self, ProcessSettings};
-use super::values::{bad, flag_default_off, flag_default_on, listen, natural, text, time_jitter};
+use super::table::{Block, Enabled, Entry, Kind, Repeat, Table};
+use super::values::{bad, flag_default_on, listen, natural, text, time_jitter};
+use super::{caster_blocks, control_blocks, media_blocks};
 use super::{ConfError, Directive, Origin, Warning};
 
 /// SRS's RTMP chunk size bounds.
-const CHUNK_SIZE: std::ops::RangeInclusive<u64> = 128..=65_536;
+const CHUNK_SIZE_MIN: u64 = 128;
+const CHUNK_SIZE_MAX: u64 = 65_536;
 /// SRS caps `mw_msgs` at `SRS_PERF_MW_MSGS`.
 const MAX_MW_MSGS: u64 = 128;
+/// Upper bound on `max_connections` (SRS reads any integer; 0 would refuse every client).
+const MAX_CONNECTIONS: u64 = 10_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
@@ -24,51 +31,354 @@ pub struct Mapped {
     pub warnings: Vec<Warning>,
 }
 
+/// What the top level maps onto.
+struct Root {
+    config: Config,
+    process: ProcessSettings,
+    /// Where each enabled `http_remux` was written (to warn when no `http_server` serves it).
+    remux_origins: Vec<Origin>,
+}
+
+/// The top level of srs.conf, the root of every table.
+static ROOT: Block<Root> = Block {
+    name: "",
+    entries: &[
+        Entry { name: "listen", default: "1935", kind: Kind::Custom(listen_directive) },
+        Entry {
+            name: "chunk_size",
+            default: "60000",
+            kind: Kind::Natural {
+                field: |r| &mut r.config.chunk_size,
+                min: CHUNK_SIZE_MIN,
+                max: CHUNK_SIZE_MAX,
+            },
+        },
+        Entry {
+            name: "max_connections",
+            default: "1000",
+            kind: Kind::Natural { field: |r| &mut r.config.max_connections, min: 1, max: MAX_CONNECTIONS },
+        },
+        Entry {
+            name: "server_id",
+            default: "",
+            kind: Kind::Custom(|r, d, _| {
+                r.config.server_id = Some(text(d)?);
+                Ok(())
+            }),
+        },
+        Entry { name: "work_dir", default: "./", kind: Kind::Custom(process_directive) },
+        Entry { name: "pid", default: "./objs/srs.pid", kind: Kind::Custom(process_directive) },
+        Entry { name: "daemon", default: "on", kind: Kind::Custom(process_directive) },
+        Entry { name: "srs_log_tank", default: "file", kind: Kind::Custom(process_directive) },
+        Entry { name: "srs_log_file", default: "./objs/srs.log", kind: Kind::Custom(process_directive) },
+        Entry { name: "srs_log_level", default: "trace", kind: Kind::Custom(process_directive) },
+        Entry { name: "srs_log_level_v2", default: "", kind: Kind::Custom(process_directive) },
+        Entry {
+            name: "http_server",
+            default: "",
+            kind: Kind::Nested {
+                table: &HTTP_SERVER,
+                map: |r, d, s| {
+                    r.config.http_server = HTTP_SERVER.map_enabled(d, HttpServer::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "http_api",
+            default: "",
+            kind: Kind::Nested {
+                table: &control_blocks::HTTP_API,
+                map: |r, d, s| {
+                    r.config.http_api =
+                        control_blocks::HTTP_API.map_enabled(d, control_blocks::default_http_api(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "srt_server",
+            default: "",
+            kind: Kind::Nested {
+                table: &caster_blocks::SRT_SERVER,
+                map: |r, d, s| {
+                    r.config.srt_server = caster_blocks::SRT_SERVER.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "stream_caster",
+            default: "",
+            kind: Kind::Nested {
+                table: &caster_blocks::STREAM_CASTER,
+                map: |r, d, s| {
+                    r.config.stream_casters.extend(caster_blocks::stream_caster(d, s)?);
+                    Ok(())
+                },
+                repeat: Repeat::Each,
+            },
+        },
+        Entry {
+            name: "vhost",
+            default: "",
+            kind: Kind::Nested { table: &VHOST, map: vhost, repeat: Repeat::EachNamed },
+        },
+    ],
+};
+
+/// `vhost NAME { }`.
+static VHOST: Block<Vhost> = Block {
+    name: "vhost",
+    entries: &[
+        Entry {
+            name: "enabled",
+            default: "on",
+            kind: Kind::Custom(|_, d, s| {
+                if !flag_default_on(d) {
+                    s.warn(d, "`enabled off`: disabled vhosts are not supported; this vhost serves".into());
+                }
+                Ok(())
+            }),
+        },
+        Entry { name: "min_latency", default: "off", kind: Kind::FlagOff(|v| &mut v.min_latency) },
+        Entry { name: "tcp_nodelay", default: "off", kind: Kind::FlagOff(|v| &mut v.tcp_nodelay) },
+        Entry {
+            name: "chunk_size",
+            default: "",
+            kind: Kind::Custom(|v, d, _| {
+                v.chunk_size = Some(natural(d, CHUNK_SIZE_MIN..=CHUNK_SIZE_MAX)?);
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "play",
+            default: "",
+            kind: Kind::Nested {
+                table: &PLAY,
+                map: |v, d, s| PLAY.map(d, &mut v.play, s),
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "publish",
+            default: "",
+            kind: Kind::Nested {
+                table: &PUBLISH,
+                map: |v, d, s| PUBLISH.map(d, &mut v.publish, s),
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "http_remux",
+            default: "",
+            kind: Kind::Nested {
+                table: &HTTP_REMUX,
+                map: |v, d, s| {
+                    v.http_remux = HTTP_REMUX.map_enabled(d, HttpRemux::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "dvr",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::DVR,
+                map: |v, d, s| {
+                    v.dvr = media_blocks::DVR.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "hls",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::HLS,
+                map: |v, d, s| {
+                    v.hls = media_blocks::HLS.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "dash",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::DASH,
+                map: |v, d, s| {
+                    v.dash = media_blocks::DASH.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "http_hooks",
+            default: "",
+            kind: Kind::Nested {
+                table: &control_blocks::HTTP_HOOKS,
+                map: |v, d, s| {
+                    v.http_hooks =
+                        control_blocks::HTTP_HOOKS.map_enabled(d, control_blocks::default_http_hooks(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "security",
+            default: "",
+            kind: Kind::Nested {
+                table: &control_blocks::SECURITY,
+                map: |v, d, s| {
+                    v.security =
+                        control_blocks::SECURITY.map_enabled(d, control_blocks::default_security(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "refer",
+            default: "",
+            kind: Kind::Nested {
+                table: &control_blocks::REFER,
+                map: |v, d, s| {
+                    v.refer = control_blocks::REFER.map_enabled(d, control_blocks::default_refer(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+    ],
+};
+
+/// `vhost { play { } }`.
+static PLAY: Block<Play> = Block {
+    name: "play",
+    entries: &[
+        Entry { name: "gop_cache", default: "on", kind: Kind::FlagOn(|p| &mut p.gop_cache) },
+        Entry {
+            name: "gop_cache_max_frames",
+            default: "2500",
+            kind: Kind::Natural { field: |p| &mut p.gop_cache_max_frames, min: 0, max: u64::MAX },
+        },
+        Entry {
+            name: "queue_length",
+            default: "30",
+            kind: Kind::Natural { field: |p| &mut p.queue_length, min: 1, max: u64::MAX },
+        },
+        Entry {
+            name: "time_jitter",
+            default: "full",
+            kind: Kind::Custom(|p, d, s| {
+                p.time_jitter = time_jitter(d.arg0()).unwrap_or_else(|| {
+                    s.warn(
+                        d,
+                        format!("`time_jitter {}` is not full|zero|off: SRS reads it as off", d.arg0()),
+                    );
+                    crate::nodes::jitter::TimeJitter::Off
+                });
+                Ok(())
+            }),
+        },
+        Entry { name: "mix_correct", default: "off", kind: Kind::FlagOff(|p| &mut p.mix_correct) },
+        Entry { name: "atc", default: "off", kind: Kind::FlagOff(|p| &mut p.atc) },
+        Entry {
+            name: "mw_latency",
+            default: "350",
+            kind: Kind::Natural { field: |p| &mut p.mw_latency, min: 0, max: u64::MAX },
+        },
+        Entry {
+            name: "mw_msgs",
+            default: "8",
+            kind: Kind::Custom(|p, d, s| {
+                let msgs = natural(d, 0..=u64::MAX)?;
+                if msgs > MAX_MW_MSGS {
+                    s.warn(d, format!("`mw_msgs {msgs}`: SRS caps it at {MAX_MW_MSGS}"));
+                }
+                p.mw_msgs = msgs.min(MAX_MW_MSGS);
+                Ok(())
+            }),
+        },
+    ],
+};
+
+/// `vhost { publish { } }`.
+static PUBLISH: Block<Publish> = Block {
+    name: "publish",
+    entries: &[
+        Entry {
+            name: "firstpkt_timeout",
+            default: "20000",
+            kind: Kind::Natural { field: |p| &mut p.firstpkt_timeout, min: 0, max: u64::MAX },
+        },
+        Entry {
+            name: "normal_timeout",
+            default: "5000",
+            kind: Kind::Natural { field: |p| &mut p.normal_timeout, min: 0, max: u64::MAX },
+        },
+    ],
+};
+
+/// Global `http_server { }`.
+static HTTP_SERVER: Block<Enabled<HttpServer>> = Block {
+    name: "http_server",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.enabled) },
+        Entry { name: "listen", default: "8080", kind: Kind::Listen(|s| &mut s.config.listen) },
+        Entry { name: "dir", default: "./objs/nginx/html", kind: Kind::Text(|s| &mut s.config.dir) },
+        Entry { name: "crossdomain", default: "on", kind: Kind::FlagOn(|s| &mut s.config.crossdomain) },
+    ],
+};
+
+/// `vhost { http_remux { } }`.
+static HTTP_REMUX: Block<Enabled<HttpRemux>> = Block {
+    name: "http_remux",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|r| &mut r.enabled) },
+        Entry {
+            name: "mount",
+            default: "[vhost]/[app]/[stream].flv",
+            kind: Kind::Custom(|r, d, _| {
+                r.config.mount = text(d)?;
+                // The node's own check (extension picks the format, `[stream]` is required).
+                let node = crate::nodes::http_remux::Config {
+                    listen: String::new(),
+                    mount: r.config.mount.clone(),
+                    crossdomain: true,
+                    tls: None,
+                };
+                node.validate().map_err(|reason| bad(d, reason.replace("field `mount` ", "")))
+            }),
+        },
+    ],
+};
+
+/// The top-level table, for the variable list.
+pub(super) fn root_table() -> &'static dyn Table {
+    &ROOT
+}
+
 /// Maps the top-level directives of a configuration.
 pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
-    let mut config = Config { vhosts: Vec::new(), ..Config::default() };
-    let mut process = ProcessSettings::default();
+    let mut root = Root {
+        config: Config { vhosts: Vec::new(), ..Config::default() },
+        process: ProcessSettings::default(),
+        remux_origins: Vec::new(),
+    };
     let mut scope = Scope::new("");
-    let mut remux_origins = Vec::new();
-    for directive in tree {
-        match directive.name.as_str() {
-            "listen" if scope.once(directive) => config.listen = listen_directive(directive, &mut scope)?,
-            "chunk_size" if scope.once(directive) => config.chunk_size = natural(directive, CHUNK_SIZE)?,
-            "max_connections" if scope.once(directive) => {
-                config.max_connections = control_blocks::max_connections(directive)?
-            }
-            "http_server" if scope.once(directive) => {
-                config.http_server = http_server(directive, &mut scope)?
-            }
-            "http_api" if scope.once(directive) => {
-                config.http_api = control_blocks::http_api(directive, &mut scope)?
-            }
-            "srt_server" if scope.once(directive) => {
-                config.srt_server = super::caster_blocks::srt_server(directive, &mut scope)?
-            }
-            "stream_caster" => {
-                config.stream_casters.extend(super::caster_blocks::stream_caster(directive, &mut scope)?)
-            }
-            "vhost" => {
-                let name = text(directive)?;
-                if let Some(first) = config.vhosts.iter().find(|v| v.name == name) {
-                    scope.warn(directive, format!("vhost `{}` repeated: SRS uses the first", first.name));
-                    continue;
-                }
-                let (vhost, remux_origin) = vhost(directive, name, &mut scope)?;
-                remux_origins.extend(remux_origin);
-                config.vhosts.push(vhost);
-            }
-            name if process::is_process_directive(name) && scope.once(directive) => {
-                process::apply(&mut process, directive, &mut scope.warnings)?
-            }
-            "listen" | "chunk_size" | "max_connections" | "http_server" | "http_api" | "srt_server" => {}
-            name if process::is_process_directive(name) => {}
-            _ => scope.unsupported(directive),
-        }
-    }
-    if config.http_server.is_none() {
-        for origin in remux_origins {
+    ROOT.map_children(tree, &mut root, &mut scope)?;
+    if root.config.http_server.is_none() {
+        for origin in root.remux_origins {
             scope.warnings.push(Warning {
                 at: origin,
                 message: "`http_remux` is enabled but `http_server` is not: nothing serves it (as in SRS)"
@@ -76,161 +386,40 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
             });
         }
     }
-    Ok(Mapped { config, process, warnings: scope.warnings })
+    Ok(Mapped { config: root.config, process: root.process, warnings: scope.warnings })
 }
 
 /// `listen 1935 [more...];`: the first address (our `RtmpIn` listens on one).
-fn listen_directive(directive: &Directive, scope: &mut Scope) -> Result<String, ConfError> {
+fn listen_directive(root: &mut Root, directive: &Directive, scope: &mut Scope) -> Result<(), ConfError> {
     let first = text(directive)?;
     for extra in directive.args.iter().skip(1) {
         listen(directive, extra)?;
         scope.warn(directive, format!("`listen`: only the first address is used; `{extra}` is ignored"));
     }
-    listen(directive, &first)
+    root.config.listen = listen(directive, &first)?;
+    Ok(())
 }
 
-/// `http_server { }`: `Some` when enabled.
-fn http_server(block: &Directive, parent: &mut Scope) -> Result<Option<HttpServer>, ConfError> {
-    let mut scope = parent.child("http_server");
-    let mut server = HttpServer::default();
-    let mut enabled = false;
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => enabled = flag_default_off(d),
-            "listen" if scope.once(d) => server.listen = listen(d, &text(d)?)?,
-            "dir" if scope.once(d) => server.dir = text(d)?,
-            "crossdomain" if scope.once(d) => server.crossdomain = flag_default_on(d),
-            "enabled" | "listen" | "dir" | "crossdomain" => {}
-            _ => scope.unsupported(d),
-        }
+/// A directive about the process rather than the graph ([`process`]).
+fn process_directive(root: &mut Root, directive: &Directive, scope: &mut Scope) -> Result<(), ConfError> {
+    process::apply(&mut root.process, directive, &mut scope.warnings)
+}
+
+/// `vhost NAME { }`; a repeated name keeps the first, as SRS's lookup does.
+fn vhost(root: &mut Root, block: &Directive, scope: &mut Scope) -> Result<(), ConfError> {
+    let name = text(block)?;
+    if let Some(first) = root.config.vhosts.iter().find(|v| v.name == name) {
+        scope.warn(block, format!("vhost `{}` repeated: SRS uses the first", first.name));
+        return Ok(());
     }
-    parent.absorb(scope);
-    Ok(enabled.then_some(server))
-}
-
-/// `vhost NAME { }`; also returns where an enabled `http_remux` was written.
-fn vhost(block: &Directive, name: String, parent: &mut Scope) -> Result<(Vhost, Option<Origin>), ConfError> {
-    let mut scope = parent.child("vhost");
     let mut vhost = Vhost { name, ..Vhost::default() };
-    let mut remux_origin = None;
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => {
-                if !flag_default_on(d) {
-                    scope.warn(
-                        d,
-                        "`enabled off`: disabled vhosts are not supported; this vhost serves".into(),
-                    );
-                }
-            }
-            "min_latency" if scope.once(d) => vhost.min_latency = flag_default_off(d),
-            "tcp_nodelay" if scope.once(d) => vhost.tcp_nodelay = flag_default_off(d),
-            "chunk_size" if scope.once(d) => vhost.chunk_size = Some(natural(d, CHUNK_SIZE)?),
-            "play" if scope.once(d) => vhost.play = play(d, &mut scope)?,
-            "publish" if scope.once(d) => vhost.publish = publish(d, &mut scope)?,
-            "http_remux" if scope.once(d) => {
-                vhost.http_remux = http_remux(d, &mut scope)?;
-                remux_origin = vhost.http_remux.as_ref().map(|_| d.origin.clone());
-            }
-            "dvr" if scope.once(d) => vhost.dvr = super::media_blocks::dvr(d, &mut scope)?,
-            "hls" if scope.once(d) => vhost.hls = super::media_blocks::hls(d, &mut scope)?,
-            "dash" if scope.once(d) => vhost.dash = super::media_blocks::dash(d, &mut scope)?,
-            "http_hooks" if scope.once(d) => vhost.http_hooks = control_blocks::http_hooks(d, &mut scope)?,
-            "security" if scope.once(d) => vhost.security = control_blocks::security(d, &mut scope)?,
-            "refer" if scope.once(d) => vhost.refer = control_blocks::refer(d, &mut scope)?,
-            "enabled" | "min_latency" | "tcp_nodelay" | "chunk_size" | "play" | "publish" | "http_remux"
-            | "dvr" | "hls" | "dash" | "http_hooks" | "security" | "refer" => {}
-            _ => scope.unsupported(d),
-        }
+    VHOST.map(block, &mut vhost, scope)?;
+    if vhost.http_remux.is_some() {
+        // The first `http_remux` is the one mapped (repeats are reported).
+        root.remux_origins.extend(block.child("http_remux").map(|d| d.origin.clone()));
     }
-    parent.absorb(scope);
-    Ok((vhost, remux_origin))
-}
-
-/// `vhost { play { } }`.
-fn play(block: &Directive, parent: &mut Scope) -> Result<Play, ConfError> {
-    let mut scope = parent.child("play");
-    let mut play = Play::default();
-    for d in &block.children {
-        match d.name.as_str() {
-            "gop_cache" if scope.once(d) => play.gop_cache = flag_default_on(d),
-            "gop_cache_max_frames" if scope.once(d) => play.gop_cache_max_frames = natural(d, 0..=u64::MAX)?,
-            "queue_length" if scope.once(d) => play.queue_length = natural(d, 1..=u64::MAX)?,
-            "time_jitter" if scope.once(d) => {
-                play.time_jitter = time_jitter(d.arg0()).unwrap_or_else(|| {
-                    scope.warn(
-                        d,
-                        format!("`time_jitter {}` is not full|zero|off: SRS reads it as off", d.arg0()),
-                    );
-                    crate::nodes::jitter::TimeJitter::Off
-                })
-            }
-            "mix_correct" if scope.once(d) => play.mix_correct = flag_default_off(d),
-            "atc" if scope.once(d) => play.atc = flag_default_off(d),
-            "mw_latency" if scope.once(d) => play.mw_latency = natural(d, 0..=u64::MAX)?,
-            "mw_msgs" if scope.once(d) => {
-                let msgs = natural(d, 0..=u64::MAX)?;
-                if msgs > MAX_MW_MSGS {
-                    scope.warn(d, format!("`mw_msgs {msgs}`: SRS caps it at {MAX_MW_MSGS}"));
-                }
-                play.mw_msgs = msgs.min(MAX_MW_MSGS);
-            }
-            "gop_cache"
-            | "gop_cache_max_frames"
-            | "queue_length"
-            | "time_jitter"
-            | "mix_correct"
-            | "atc"
-            | "mw_latency"
-            | "mw_msgs" => {}
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(play)
-}
-
-/// `vhost { publish { } }`.
-fn publish(block: &Directive, parent: &mut Scope) -> Result<Publish, ConfError> {
-    let mut scope = parent.child("publish");
-    let mut publish = Publish::default();
-    for d in &block.children {
-        match d.name.as_str() {
-            "firstpkt_timeout" if scope.once(d) => publish.firstpkt_timeout = natural(d, 0..=u64::MAX)?,
-            "normal_timeout" if scope.once(d) => publish.normal_timeout = natural(d, 0..=u64::MAX)?,
-            "firstpkt_timeout" | "normal_timeout" => {}
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(publish)
-}
-
-/// `vhost { http_remux { } }`: `Some` when enabled.
-fn http_remux(block: &Directive, parent: &mut Scope) -> Result<Option<HttpRemux>, ConfError> {
-    let mut scope = parent.child("http_remux");
-    let mut remux = HttpRemux::default();
-    let mut enabled = false;
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => enabled = flag_default_off(d),
-            "mount" if scope.once(d) => {
-                remux.mount = text(d)?;
-                // The node's own check (extension picks the format, `[stream]` is required).
-                let node = crate::nodes::http_remux::Config {
-                    listen: String::new(),
-                    mount: remux.mount.clone(),
-                    crossdomain: true,
-                    tls: None,
-                };
-                node.validate().map_err(|reason| bad(d, reason.replace("field `mount` ", "")))?;
-            }
-            "enabled" | "mount" => {}
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(remux))
+    root.config.vhosts.push(vhost);
+    Ok(())
 }
 
 /// One block being mapped: which directives were seen (to report repeats) and the warnings.
@@ -330,6 +519,7 @@ pub(crate) mod tests {
             chunk_size: 4096,
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
             max_connections: 1000,
+            server_id: None,
             http_api: None,
             srt_server: Some(SrtServer {
                 enabled: true,

@@ -1,113 +1,135 @@
-//! Mapping of the vhost blocks that become media sinks (`dvr`, ...) onto their node settings.
-//! Each block is one function: directives in, the node's `Config` out (`None` when disabled).
+//! The tables of the vhost blocks that become media sinks (`dvr`, `hls`, `dash`): each maps
+//! onto its node's own `Config`, `None` when the block is disabled.
 
-use super::mapping::Scope;
-use super::values::{bad, flag_default_off, flag_default_on, natural, text, time_jitter};
-use super::{ConfError, Directive};
+use super::table::{Block, Enabled, Entry, Kind};
+use super::values::{bad, time_jitter};
 use crate::nodes::dvr::{self, DvrPlan};
 use crate::nodes::{dash_out, hls_out};
 
-/// `vhost { dvr { } }`: `Some` when enabled.
-pub(super) fn dvr(block: &Directive, parent: &mut Scope) -> Result<Option<dvr::Config>, ConfError> {
-    let mut scope = parent.child("dvr");
-    let mut config = dvr::Config::default();
-    let mut enabled = false;
-    for d in &block.children {
-        match d.name.as_str() {
-            "enabled" if scope.once(d) => enabled = flag_default_off(d),
-            "dvr_apply" if scope.once(d) => config.dvr_apply = d.args.clone(),
-            "dvr_plan" if scope.once(d) => {
-                config.dvr_plan = match d.arg0() {
+/// `vhost { dvr { } }`.
+pub(super) static DVR: Block<Enabled<dvr::Config>> = Block {
+    name: "dvr",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
+        Entry { name: "dvr_apply", default: "all", kind: Kind::Words(|c| &mut c.config.dvr_apply) },
+        Entry {
+            name: "dvr_plan",
+            default: "session",
+            kind: Kind::Custom(|c, d, _| {
+                c.config.dvr_plan = match d.arg0() {
                     "session" => DvrPlan::Session,
                     "segment" => DvrPlan::Segment,
                     other => return Err(bad(d, format!("`dvr_plan {other}`: use session or segment"))),
-                }
-            }
-            "dvr_path" if scope.once(d) => config.dvr_path = text(d)?,
-            "dvr_duration" if scope.once(d) => config.dvr_duration = natural(d, 1..=u64::MAX)?,
-            "dvr_wait_keyframe" if scope.once(d) => config.dvr_wait_keyframe = flag_default_on(d),
-            "time_jitter" if scope.once(d) => {
-                config.time_jitter = time_jitter(d.arg0())
-                    .ok_or_else(|| bad(d, format!("`time_jitter {}`: use full, zero or off", d.arg0())))?
-            }
-            "enabled" | "dvr_apply" | "dvr_plan" | "dvr_path" | "dvr_duration" | "dvr_wait_keyframe"
-            | "time_jitter" => {}
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(config))
-}
+                };
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "dvr_path",
+            default: "./objs/nginx/html/[app]/[stream].[timestamp].flv",
+            kind: Kind::Text(|c| &mut c.config.dvr_path),
+        },
+        Entry {
+            name: "dvr_duration",
+            default: "30",
+            kind: Kind::Natural { field: |c| &mut c.config.dvr_duration, min: 1, max: u64::MAX },
+        },
+        Entry {
+            name: "dvr_wait_keyframe",
+            default: "on",
+            kind: Kind::FlagOn(|c| &mut c.config.dvr_wait_keyframe),
+        },
+        Entry {
+            name: "time_jitter",
+            default: "full",
+            kind: Kind::Custom(|c, d, _| {
+                c.config.time_jitter = time_jitter(d.arg0())
+                    .ok_or_else(|| bad(d, format!("`time_jitter {}`: use full, zero or off", d.arg0())))?;
+                Ok(())
+            }),
+        },
+    ],
+};
 
-/// `vhost { hls { } }`: `Some` when enabled. SRS 7's names and defaults.
-pub(super) fn hls(block: &Directive, parent: &mut Scope) -> Result<Option<hls_out::Config>, ConfError> {
-    let mut scope = parent.child("hls");
-    let mut config = hls_out::Config::default();
-    let mut enabled = false;
-    for d in &block.children {
-        let name = d.name.as_str();
-        if !scope.once(d) {
-            continue;
-        }
-        match name {
-            "enabled" => enabled = flag_default_off(d),
-            "hls_fragment" => config.hls_fragment = seconds(d)?,
-            "hls_td_ratio" => config.hls_td_ratio = seconds(d)?,
-            "hls_aof_ratio" => config.hls_aof_ratio = seconds(d)?,
-            "hls_window" => config.hls_window = seconds(d)?,
-            "hls_path" => config.hls_path = text(d)?,
-            "hls_m3u8_file" => config.hls_m3u8_file = text(d)?,
-            "hls_ts_file" => config.hls_ts_file = text(d)?,
-            "hls_entry_prefix" => config.hls_entry_prefix = text(d)?,
-            "hls_cleanup" => config.hls_cleanup = flag_default_on(d),
-            "hls_dispose" => config.hls_dispose = natural(d, 0..=u64::MAX)?,
-            "hls_wait_keyframe" => config.hls_wait_keyframe = flag_default_on(d),
-            "hls_dts_directly" => config.hls_dts_directly = flag_default_on(d),
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(config))
-}
+/// `vhost { hls { } }`: SRS 7's names and defaults.
+pub(super) static HLS: Block<Enabled<hls_out::Config>> = Block {
+    name: "hls",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
+        Entry { name: "hls_fragment", default: "10", kind: Kind::Seconds(|c| &mut c.config.hls_fragment) },
+        Entry { name: "hls_td_ratio", default: "1.0", kind: Kind::Seconds(|c| &mut c.config.hls_td_ratio) },
+        Entry { name: "hls_aof_ratio", default: "2.1", kind: Kind::Seconds(|c| &mut c.config.hls_aof_ratio) },
+        Entry { name: "hls_window", default: "60", kind: Kind::Seconds(|c| &mut c.config.hls_window) },
+        Entry {
+            name: "hls_path",
+            default: "./objs/nginx/html",
+            kind: Kind::Text(|c| &mut c.config.hls_path),
+        },
+        Entry {
+            name: "hls_m3u8_file",
+            default: "[app]/[stream].m3u8",
+            kind: Kind::Text(|c| &mut c.config.hls_m3u8_file),
+        },
+        Entry {
+            name: "hls_ts_file",
+            default: "[app]/[stream]-[seq].ts",
+            kind: Kind::Text(|c| &mut c.config.hls_ts_file),
+        },
+        Entry { name: "hls_entry_prefix", default: "", kind: Kind::Text(|c| &mut c.config.hls_entry_prefix) },
+        Entry { name: "hls_cleanup", default: "on", kind: Kind::FlagOn(|c| &mut c.config.hls_cleanup) },
+        Entry {
+            name: "hls_dispose",
+            default: "120",
+            kind: Kind::Natural { field: |c| &mut c.config.hls_dispose, min: 0, max: u64::MAX },
+        },
+        Entry {
+            name: "hls_wait_keyframe",
+            default: "on",
+            kind: Kind::FlagOn(|c| &mut c.config.hls_wait_keyframe),
+        },
+        Entry {
+            name: "hls_dts_directly",
+            default: "on",
+            kind: Kind::FlagOn(|c| &mut c.config.hls_dts_directly),
+        },
+    ],
+};
 
-/// `vhost { dash { } }`: `Some` when enabled.
-pub(super) fn dash(block: &Directive, parent: &mut Scope) -> Result<Option<dash_out::Config>, ConfError> {
-    let mut scope = parent.child("dash");
-    let mut config = dash_out::Config::default();
-    let mut enabled = false;
-    for d in &block.children {
-        if !scope.once(d) {
-            continue;
-        }
-        match d.name.as_str() {
-            "enabled" => enabled = flag_default_off(d),
-            "dash_fragment" => config.dash_fragment = seconds(d)?,
-            "dash_update_period" => config.dash_update_period = seconds(d)?,
-            "dash_timeshift" => config.dash_timeshift = seconds(d)?,
-            "dash_path" => config.dash_path = text(d)?,
-            "dash_mpd_file" => config.dash_mpd_file = text(d)?,
-            "dash_window_size" => config.dash_window_size = natural(d, 1..=u64::MAX)?,
-            "dash_cleanup" => config.dash_cleanup = flag_default_on(d),
-            "dash_dispose" => config.dash_dispose = seconds(d)?,
-            _ => scope.unsupported(d),
-        }
-    }
-    parent.absorb(scope);
-    Ok(enabled.then_some(config))
-}
-
-/// A positive number of seconds (SRS reads these as floats).
-fn seconds(directive: &Directive) -> Result<f64, ConfError> {
-    let value: f64 = directive
-        .arg0()
-        .parse()
-        .map_err(|_| bad(directive, format!("`{}` is not a number of seconds", directive.arg0())))?;
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(bad(directive, format!("`{value}` must be above 0")))
-    }
-}
+/// `vhost { dash { } }`.
+pub(super) static DASH: Block<Enabled<dash_out::Config>> = Block {
+    name: "dash",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
+        Entry { name: "dash_fragment", default: "10", kind: Kind::Seconds(|c| &mut c.config.dash_fragment) },
+        Entry {
+            name: "dash_update_period",
+            default: "5",
+            kind: Kind::Seconds(|c| &mut c.config.dash_update_period),
+        },
+        Entry {
+            name: "dash_timeshift",
+            default: "300",
+            kind: Kind::Seconds(|c| &mut c.config.dash_timeshift),
+        },
+        Entry {
+            name: "dash_path",
+            default: "./objs/nginx/html",
+            kind: Kind::Text(|c| &mut c.config.dash_path),
+        },
+        Entry {
+            name: "dash_mpd_file",
+            default: "[app]/[stream].mpd",
+            kind: Kind::Text(|c| &mut c.config.dash_mpd_file),
+        },
+        Entry {
+            name: "dash_window_size",
+            default: "5",
+            kind: Kind::Natural { field: |c| &mut c.config.dash_window_size, min: 1, max: u64::MAX },
+        },
+        Entry { name: "dash_cleanup", default: "on", kind: Kind::FlagOn(|c| &mut c.config.dash_cleanup) },
+        Entry { name: "dash_dispose", default: "120", kind: Kind::Seconds(|c| &mut c.config.dash_dispose) },
+    ],
+};
 
 #[cfg(test)]
 mod tests {

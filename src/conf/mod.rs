@@ -5,6 +5,8 @@
 //! syntaxes. The steps, each testable alone:
 //! - [`parse`]: srs.conf text to a [`Directive`] tree (sans-IO; includes through a reader);
 //! - [`env`]: `SRS_*` variables written into the tree, as SRS's getters let them win;
+//! - `table`: one table per srs.conf block (name, SRS default, value kind, target field), which
+//!   both the mapping and the variable list read;
 //! - [`mapping`]: the tree to [`classic::Config`] and [`process::ProcessSettings`], SRS's
 //!   defaults and truth rules, one warning per directive we do not support;
 //! - [`print`]: the classic value as readable Dhall (`srs.classic.toGraph srs.classic.Config::{ .. }`).
@@ -18,6 +20,7 @@ mod media_blocks;
 pub mod parse;
 pub mod print;
 pub mod process;
+mod table;
 pub mod values;
 
 use std::fmt;

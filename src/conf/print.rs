@@ -120,6 +120,10 @@ fn config_expr(config: &Config) -> Expr {
     changed(&mut fields, "chunk_size", &config.chunk_size, &default.chunk_size, |v| natural(*v));
     let max = (&config.max_connections, &default.max_connections);
     changed(&mut fields, "max_connections", max.0, max.1, |v| natural(*v));
+    changed(&mut fields, "server_id", &config.server_id, &default.server_id, |v| match v {
+        Some(id) => Expr::Some(Box::new(text(id))),
+        None => Expr::Lit("None Text".into()),
+    });
     changed(&mut fields, "http_server", &config.http_server, &default.http_server, |v| match v {
         Some(server) => Expr::Some(Box::new(http_server_expr(server))),
         None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
@@ -456,6 +460,7 @@ mod tests {
             ],
             vhosts: vec![vhost.clone(), Vhost::default()],
             max_connections: 20,
+            server_id: Some("vid-test".into()),
             http_api: Some(crate::nodes::http_api::Config {
                 listen: "127.0.0.1:1986".into(),
                 bearer_token: Some("t".into()),

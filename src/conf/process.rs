@@ -40,20 +40,6 @@ impl Default for ProcessSettings {
     }
 }
 
-/// Whether `name` is one of the directives this module reads.
-pub fn is_process_directive(name: &str) -> bool {
-    matches!(
-        name,
-        "work_dir"
-            | "pid"
-            | "daemon"
-            | "srs_log_tank"
-            | "srs_log_file"
-            | "srs_log_level"
-            | "srs_log_level_v2"
-    )
-}
-
 /// Applies one process directive (the first of its name: the caller skips repeats).
 pub fn apply(
     settings: &mut ProcessSettings,

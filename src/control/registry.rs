@@ -114,6 +114,15 @@ impl Client {
     }
 }
 
+/// The server id the configuration names (`server_id`, `SRS_SERVER_ID`), set before the engine
+/// starts; without one each registry makes a random id, as SRS does.
+static CONFIGURED_SERVER_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every registry of this process report `id` (the first call wins).
+pub fn configure_server_id(id: String) {
+    let _ = CONFIGURED_SERVER_ID.set(id);
+}
+
 /// The server's identity in API replies and hook bodies (SRS's `server` and `service`).
 #[derive(Debug, Clone)]
 pub struct ServerIdentity {
@@ -127,7 +136,10 @@ impl Default for ServerIdentity {
         let pid = std::process::id();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         ServerIdentity {
-            server_id: format!("vid-{}", base36(mix(nanos ^ u64::from(pid)), 7)),
+            server_id: CONFIGURED_SERVER_ID
+                .get()
+                .cloned()
+                .unwrap_or_else(|| format!("vid-{}", base36(mix(nanos ^ u64::from(pid)), 7))),
             service_id: base36(mix(nanos.rotate_left(17) ^ 0x9e37_79b9), 8),
             pid,
         }
