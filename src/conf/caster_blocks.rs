@@ -61,7 +61,7 @@ pub(super) static STREAM_CASTER: Block<CasterDraft> = Block {
             name: "listen",
             default: "",
             kind: Kind::Custom(|c, d, _| {
-                c.listen = Some(super::values::listen(d, &text(d)?)?);
+                c.listen = Some(super::values::listen(d)?);
                 Ok(())
             }),
         },

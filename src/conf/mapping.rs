@@ -389,14 +389,9 @@ pub fn map(tree: &[Directive]) -> Result<Mapped, ConfError> {
     Ok(Mapped { config: root.config, process: root.process, warnings: scope.warnings })
 }
 
-/// `listen 1935 [more...];`: the first address (our `RtmpIn` listens on one).
-fn listen_directive(root: &mut Root, directive: &Directive, scope: &mut Scope) -> Result<(), ConfError> {
-    let first = text(directive)?;
-    for extra in directive.args.iter().skip(1) {
-        listen(directive, extra)?;
-        scope.warn(directive, format!("`listen`: only the first address is used; `{extra}` is ignored"));
-    }
-    root.config.listen = listen(directive, &first)?;
+/// `listen 1935 [more...];`: every address (RTMP listens on each; IPv6 as `[::]:1935`).
+fn listen_directive(root: &mut Root, directive: &Directive, _: &mut Scope) -> Result<(), ConfError> {
+    root.config.listen = listen(directive)?;
     Ok(())
 }
 
@@ -652,6 +647,7 @@ pub(crate) mod tests {
         .unwrap();
         let play = &mapped.config.vhosts[0].play;
         assert_eq!((play.time_jitter, play.mw_msgs), (TimeJitter::Off, 128));
-        assert_eq!(mapped.warnings.len(), 5, "{:?}", warnings(&mapped));
+        assert_eq!(mapped.config.listen, "1935 1936", "every listen address is used");
+        assert_eq!(mapped.warnings.len(), 4, "{:?}", warnings(&mapped));
     }
 }

@@ -37,7 +37,7 @@ pub(super) enum Kind<T: 'static> {
     Seconds(fn(&mut T) -> &mut f64),
     /// A word or path (required when written).
     Text(fn(&mut T) -> &mut String),
-    /// A listen address: `port` or `ip:port`.
+    /// One or more listen addresses: `port`, `ip:port`, `[ipv6]:port`.
     Listen(fn(&mut T) -> &mut String),
     /// Every argument, in order (domains, URLs, `app/stream` names).
     Words(fn(&mut T) -> &mut Vec<String>),
@@ -189,7 +189,7 @@ impl<T: 'static> Entry<T> {
             Kind::Natural { field, min, max } => *field(target) = natural(d, *min..=*max)?,
             Kind::Seconds(field) => *field(target) = seconds(d)?,
             Kind::Text(field) => *field(target) = text(d)?,
-            Kind::Listen(field) => *field(target) = listen(d, &text(d)?)?,
+            Kind::Listen(field) => *field(target) = listen(d)?,
             Kind::Words(field) => *field(target) = d.args.clone(),
             Kind::Custom(handler) | Kind::Lines(handler) | Kind::Nested { map: handler, .. } => {
                 handler(target, d, scope)?

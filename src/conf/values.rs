@@ -58,15 +58,22 @@ pub fn time_jitter(value: &str) -> Option<TimeJitter> {
 }
 
 /// A listen address as SRS writes it: `port` or `ip:port`.
-pub fn listen(directive: &Directive, value: &str) -> Result<String, ConfError> {
-    crate::graph::listen::parse_listen(value).map(|_| value.to_owned()).map_err(|reason| {
-        ConfError::BadValue {
+/// Every listen address of a directive (`listen 1935 19350;`, `listen 127.0.0.1:1935 [::]:1935;`),
+/// checked, as one space-separated field (what the nodes' `listen` takes).
+pub fn listen(directive: &Directive) -> Result<String, ConfError> {
+    let addresses: Vec<&str> = directive.args.iter().flat_map(|arg| arg.split_whitespace()).collect();
+    if addresses.is_empty() {
+        return Err(bad(directive, "write a port like `1935` or `ip:port`".into()));
+    }
+    for address in &addresses {
+        crate::graph::listen::parse_listen(address).map_err(|reason| ConfError::BadValue {
             at: directive.origin.clone(),
             directive: directive.name.clone(),
-            value: value.to_owned(),
+            value: (*address).to_owned(),
             reason,
-        }
-    })
+        })?;
+    }
+    Ok(addresses.join(" "))
 }
 
 pub fn bad(directive: &Directive, reason: String) -> ConfError {
@@ -137,8 +144,10 @@ mod tests {
 
     #[test]
     fn listen_addresses() {
-        assert_eq!(listen(&directive(&["1935"]), "1935").unwrap(), "1935");
-        assert_eq!(listen(&directive(&[]), "127.0.0.1:8080").unwrap(), "127.0.0.1:8080");
-        assert!(listen(&directive(&[]), "localhost").is_err());
+        assert_eq!(listen(&directive(&["1935"])).unwrap(), "1935");
+        assert_eq!(listen(&directive(&["1935", "[::]:19350"])).unwrap(), "1935 [::]:19350");
+        assert_eq!(listen(&directive(&["127.0.0.1:8080 19350"])).unwrap(), "127.0.0.1:8080 19350");
+        assert!(listen(&directive(&["1935", "localhost"])).unwrap_err().to_string().contains("localhost"));
+        assert!(listen(&directive(&[])).is_err());
     }
 }
