@@ -12,6 +12,7 @@ let Refer = ./Refer.dhall
 
 in  { Type =
         { name : Text
+        , enabled : Bool
         , gop_cache : Bool
         , gop_cache_max_frames : Natural
         , queue_length : Natural
@@ -31,6 +32,7 @@ in  { Type =
         }
     , default =
       { name = "__defaultVhost__"
+      , enabled = True
       , gop_cache = True
       , gop_cache_max_frames = 2500
       , queue_length = 30

@@ -521,3 +521,38 @@ fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     assert_eq!(*actions.lock().unwrap(), ["on_publish"]);
     stop_gracefully(server);
 }
+
+#[test]
+fn a_disabled_vhost_refuses_publish_and_play_while_the_default_vhost_serves() {
+    let dir = temp_dir("conf-vhost-disabled");
+    let (rtmp, http) = (free_port(), free_port());
+    write(
+        &dir,
+        "srs.conf",
+        &format!(
+            "listen 127.0.0.1:{rtmp};\ndaemon off;\nsrs_log_tank console;\nhttp_server {{ enabled on; listen 127.0.0.1:{http}; }}\n\
+             vhost __defaultVhost__ {{ http_remux {{ enabled on; mount [vhost]/[app]/[stream].flv; }} }}\n\
+             vhost off.example {{ enabled off; http_remux {{ enabled on; mount [vhost]/[app]/[stream].flv; }} }}\n"
+        ),
+    );
+    let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp, http]);
+    let refused = publish(&format!("rtmp://127.0.0.1:{rtmp}/live?vhost=off.example/s"), 3)
+        .wait()
+        .expect("ffmpeg exits");
+    assert!(!refused.success(), "publishing to the disabled vhost is refused; log:\n{}", server.log());
+    assert!(server.log().contains("vhost `off.example` is disabled"), "{}", server.log());
+
+    let mut publisher = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/s"), 8);
+    std::thread::sleep(Duration::from_secs(2));
+    // `[vhost]` mounts pick the vhost by the Host header, as SRS.
+    let curl = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "-H", "Host: off.example"])
+        .arg(format!("http://127.0.0.1:{http}/live/s.flv"))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&curl.stdout), "404", "no player of the disabled vhost");
+    let out = dir.join("default.flv");
+    assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/s.flv"), &out);
+    let _ = publisher.wait();
+    stop_gracefully(server);
+}

@@ -18,6 +18,7 @@ let Refer = ../Refer.dhall
 
 in  { Type =
         { name : Text
+        , enabled : Bool
         , min_latency : Bool
         , tcp_nodelay : Bool
         , chunk_size : Optional Natural
@@ -33,6 +34,7 @@ in  { Type =
         }
     , default =
       { name = "__defaultVhost__"
+      , enabled = True
       , min_latency = False
       , tcp_nodelay = False
       , chunk_size = None Natural

@@ -41,6 +41,7 @@ let vhostNode =
           vhost.name
           ( Node.Vhost
               { name = vhost.name
+              , enabled = vhost.enabled
               , gop_cache = vhost.play.gop_cache
               , gop_cache_max_frames = vhost.play.gop_cache_max_frames
               , queue_length = vhost.play.queue_length

@@ -104,6 +104,8 @@ pub const DEFAULT_CASTER_STREAM: &str = "live/livestream";
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Vhost {
     pub name: String,
+    /// `enabled off`: the vhost refuses its clients.
+    pub enabled: bool,
     pub min_latency: bool,
     pub tcp_nodelay: bool,
     /// The global `chunk_size` when unset.
@@ -127,6 +129,7 @@ impl Default for Vhost {
     fn default() -> Vhost {
         Vhost {
             name: DEFAULT_VHOST.into(),
+            enabled: true,
             min_latency: false,
             tcp_nodelay: false,
             chunk_size: None,

@@ -12,7 +12,7 @@
 use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
 use super::process::{self, ProcessSettings};
 use super::table::{Block, Enabled, Entry, Kind, Repeat, Table};
-use super::values::{bad, flag_default_on, listen, natural, text, time_jitter};
+use super::values::{bad, listen, natural, text, time_jitter};
 use super::{caster_blocks, control_blocks, media_blocks};
 use super::{ConfError, Directive, Origin, Warning};
 
@@ -134,16 +134,7 @@ static ROOT: Block<Root> = Block {
 static VHOST: Block<Vhost> = Block {
     name: "vhost",
     entries: &[
-        Entry {
-            name: "enabled",
-            default: "on",
-            kind: Kind::Custom(|_, d, s| {
-                if !flag_default_on(d) {
-                    s.warn(d, "`enabled off`: disabled vhosts are not supported; this vhost serves".into());
-                }
-                Ok(())
-            }),
-        },
+        Entry { name: "enabled", default: "on", kind: Kind::FlagOn(|v| &mut v.enabled) },
         Entry { name: "min_latency", default: "off", kind: Kind::FlagOff(|v| &mut v.min_latency) },
         Entry { name: "tcp_nodelay", default: "off", kind: Kind::FlagOff(|v| &mut v.tcp_nodelay) },
         Entry {
@@ -648,6 +639,7 @@ pub(crate) mod tests {
         let play = &mapped.config.vhosts[0].play;
         assert_eq!((play.time_jitter, play.mw_msgs), (TimeJitter::Off, 128));
         assert_eq!(mapped.config.listen, "1935 1936", "every listen address is used");
-        assert_eq!(mapped.warnings.len(), 4, "{:?}", warnings(&mapped));
+        assert!(!mapped.config.vhosts[0].enabled, "`enabled off` disables the vhost");
+        assert_eq!(mapped.warnings.len(), 3, "{:?}", warnings(&mapped));
     }
 }

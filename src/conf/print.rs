@@ -182,6 +182,7 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     let default = Vhost::default();
     // The name is always written: a reader should not have to know the default.
     let mut fields = vec![("name", text(&vhost.name))];
+    changed(&mut fields, "enabled", &vhost.enabled, &default.enabled, |v| boolean(*v));
     changed(&mut fields, "min_latency", &vhost.min_latency, &default.min_latency, |v| boolean(*v));
     changed(&mut fields, "tcp_nodelay", &vhost.tcp_nodelay, &default.tcp_nodelay, |v| boolean(*v));
     changed(&mut fields, "chunk_size", &vhost.chunk_size, &default.chunk_size, |v| match v {
@@ -380,6 +381,7 @@ mod tests {
         assert_eq!(evaluate(&Config::default()), Config::default());
         let mut vhost = Vhost {
             name: "a.example.com".into(),
+            enabled: false,
             min_latency: true,
             tcp_nodelay: true,
             chunk_size: Some(4096),

@@ -366,8 +366,7 @@ impl Connection {
         if request.stream.is_empty() {
             return Err("empty stream name".into());
         }
-        let vhost = vhost::resolve(&self.engine, &request.vhost)
-            .ok_or_else(|| format!("vhost `{}` not found", request.vhost))?;
+        let vhost = vhost::resolve_enabled(&self.engine, &request.vhost)?;
         Ok(StreamKey::new(vhost, request.app.clone(), request.stream.clone()))
     }
 
@@ -383,7 +382,14 @@ impl Connection {
             info.swf_url = connect.swf_url.clone();
             info.param = request.param.clone();
         });
-        let Some(name) = vhost::resolve(&self.engine, &request.vhost) else { return Ok(()) };
+        let name = match vhost::resolve_enabled(&self.engine, &request.vhost) {
+            Ok(name) => name,
+            // SRS refuses the connect of a disabled vhost; an unknown one fails at publish or play.
+            Err(why) if why.ends_with("is disabled") => {
+                return Err(ConnectionEnd::Rejected(format!("connect denied: {why}")))
+            }
+            Err(_) => return Ok(()),
+        };
         let settings = vhost::config_named(&self.engine, &name).unwrap_or_default();
         let admitted = admission::admit_connection(
             self.client.registry(),

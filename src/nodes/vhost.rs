@@ -23,7 +23,6 @@ use crate::control::security::{Refer, Security};
 use crate::graph::engine::Outputs;
 use crate::graph::hub::HubConfig;
 use crate::graph::stream_key::DEFAULT_VHOST;
-use crate::graph::Catalogue;
 use crate::graph::{Ports, StreamKey};
 use crate::media::MediaEvent;
 use crate::nodes::Engine;
@@ -33,6 +32,8 @@ use crate::nodes::{NodeKind, StreamCtx};
 pub struct Config {
     /// The vhost name; `__defaultVhost__` takes streams no other vhost claims.
     pub name: String,
+    /// `enabled`: a disabled vhost refuses its clients (it does not fall back to the default).
+    pub enabled: bool,
     /// `play.gop_cache`: keep the last gop so players start at once.
     pub gop_cache: bool,
     /// `play.gop_cache_max_frames`: clear the cache past this many messages (0: no cap).
@@ -133,6 +134,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             name: DEFAULT_VHOST.to_owned(),
+            enabled: true,
             gop_cache: true,
             gop_cache_max_frames: 2500,
             queue_length: 30,
@@ -203,16 +205,27 @@ async fn run(config: &Config, mut input: mpsc::Receiver<MediaEvent>, mut outputs
 }
 
 /// SRS's vhost lookup: the `Vhost` node named `requested`, else `__defaultVhost__`; `None` when
-/// the graph has vhost nodes but neither matches. A graph without vhost nodes takes every stream
-/// as the default vhost.
+/// the graph has vhost nodes but neither matches, or the one found is disabled. A graph without
+/// vhost nodes takes every stream as the default vhost.
 pub fn resolve(engine: &Engine, requested: &str) -> Option<String> {
+    resolve_enabled(engine, requested).ok()
+}
+
+/// [`resolve`], saying why no vhost serves `requested`.
+pub fn resolve_enabled(engine: &Engine, requested: &str) -> Result<String, String> {
     let graph = engine.graph();
-    let names: Vec<&str> =
-        graph.dag.node_indices().filter_map(|n| graph.node(n).node.routes_vhost()).collect();
-    if names.is_empty() {
-        return Some(DEFAULT_VHOST.to_owned());
+    let vhosts: Vec<&Config> =
+        graph.dag.node_indices().filter_map(|n| graph.node(n).node.as_vhost()).collect();
+    if vhosts.is_empty() {
+        return Ok(DEFAULT_VHOST.to_owned());
     }
-    [requested, DEFAULT_VHOST].into_iter().find(|wanted| names.contains(wanted)).map(str::to_owned)
+    let found =
+        [requested, DEFAULT_VHOST].into_iter().find_map(|wanted| vhosts.iter().find(|v| v.name == wanted));
+    match found {
+        Some(vhost) if vhost.enabled => Ok(vhost.name.clone()),
+        Some(vhost) => Err(format!("vhost `{}` is disabled", vhost.name)),
+        None => Err(format!("vhost `{requested}` not found (and there is no `{DEFAULT_VHOST}`)")),
+    }
 }
 
 /// The settings of the `Vhost` node named `name` (SRS's vhost lookup done by the caller).
