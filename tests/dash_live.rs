@@ -126,13 +126,25 @@ fn live_dash_plays_over_http_keeps_its_window_and_is_disposed() {
     let server = StaticServer::start(&dir.join("html"));
     let mpd_path = dir.join("html/live/test.mpd");
 
-    let live = wait_for(30, "a live MPD with 3 video segments", || {
-        read_mpd(&mpd_path)
-            .filter(|mpd| mpd.kind == "dynamic" && mpd.representation("video").timeline.len() >= 3)
+    let mut fewest_segments = usize::MAX;
+    let (live, text) = wait_for(30, "a live MPD with 3 video segments", || {
+        let text = std::fs::read_to_string(&mpd_path).ok()?;
+        let mpd = Some(parse_mpd(&text)).filter(|mpd| mpd.kind == "dynamic")?;
+        fewest_segments = fewest_segments.min(mpd.representation("video").timeline.len());
+        (mpd.representation("video").timeline.len() >= 3).then_some((mpd, text))
     });
+    // Offered once a player can stay the suggested two segments behind live.
+    assert!(fewest_segments >= 2, "an MPD listed {fewest_segments} video segment");
+    assert!(
+        text.contains(r#"<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-head:2014" value="test.mpd"/>"#),
+        "players read the server's clock from the MPD's own Date header: {text}"
+    );
     assert_eq!(live.attribute("profiles"), Some("urn:mpeg:dash:profile:isoff-live:2011"));
-    assert_eq!(live.attribute("minimumUpdatePeriod"), Some("PT5S"));
-    assert_eq!(live.attribute("timeShiftBufferDepth"), Some("PT5M"));
+    // Half a fragment (the default 5 s would leave SegmentTimeline players behind), the 3 kept
+    // segments of 2 s (not the default 300 s: older files are deleted), two segments of delay.
+    assert_eq!(live.attribute("minimumUpdatePeriod"), Some("PT1S"));
+    assert_eq!(live.attribute("timeShiftBufferDepth"), Some("PT6S"));
+    assert_eq!(live.attribute("suggestedPresentationDelay"), Some("PT4S"));
     assert_eq!(live.attribute("minBufferTime"), Some("PT2S"));
     let start = live.attribute("availabilityStartTime").expect("availabilityStartTime");
     assert!(start.len() >= 20 && start.ends_with('Z') && &start[10..11] == "T", "ISO 8601 UTC: {start}");

@@ -149,6 +149,7 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
     let mpd = PathBuf::from(&config.dash_path).join(ctx.key.fill(&config.dash_mpd_file));
     let root = mpd.parent().map(Path::to_path_buf).unwrap_or_default();
     let stem = mpd.file_stem().and_then(|s| s.to_str()).unwrap_or("stream").to_owned();
+    let mpd_name = mpd.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
     let presentation = DashPresentation::new(PresentationConfig {
         addressing: match config.segment_template {
             DashSegmentTemplate::Number => SegmentAddressing::Number,
@@ -159,6 +160,7 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         timeshift_ms: millis(config.dash_timeshift),
         window_size: usize::try_from(config.dash_window_size).unwrap_or(usize::MAX),
         prefix: format!("{stem}/"),
+        mpd_name,
     });
     let fragment = MediaTime::from_millis(millis(config.dash_fragment) as i64);
     let mut writer = DashWriter {
@@ -187,7 +189,7 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
             MediaEvent::End => break,
         };
         if let Some(origin) = writer.segmenter.origin() {
-            writer.presentation.set_origin(origin, unix_millis());
+            writer.presentation.set_origin(origin);
         }
         writer.build_time += started.elapsed();
         if let Err(error) = writer.store(&outputs, false).await {
@@ -248,7 +250,8 @@ impl DashWriter {
                     };
                     let name = self.presentation.segment_file(segment.kind, &record);
                     write_atomically(&self.file(&name), &segment.bytes).await?;
-                    let dropped = self.presentation.add_segment(segment);
+                    // Recorded once its file is complete: its time of availability is now.
+                    let dropped = self.presentation.add_segment(segment, unix_millis());
                     leaving.extend(dropped.iter().map(|r| self.presentation.segment_file(segment.kind, r)));
                     self.n_segments += 1;
                     changed = true;
