@@ -20,6 +20,6 @@ pub use mpd::{
     TimelineEntry, UtcTiming, PROFILE_ISOFF_LIVE,
 };
 pub use presentation::{
-    representation_id, DashPresentation, PresentationConfig, SegmentAddressing, SegmentRecord,
+    representation_id, DashPresentation, PresentationConfig, SegmentAddressing, SegmentRecord, TimelineAnchor,
 };
 pub use segmenter::{DashSegmenter, InitSegment, MediaSegment, SegmenterOutput, TrackDescription};

@@ -45,6 +45,31 @@ pub struct PresentationConfig {
     pub mpd_name: String,
 }
 
+/// Where media time meets the wall clock. A republish resumes it, so the MPD keeps its
+/// availabilityStartTime and the new media continues the timeline where the wall clock has got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineAnchor {
+    /// Media time zero of the presentation.
+    pub origin: MediaTime,
+    /// Wall-clock instant (Unix ms) of `origin`: the MPD's availabilityStartTime.
+    pub availability_start_ms: i64,
+    /// The number of the segment starting at `origin` (`$Number$`'s startNumber).
+    pub first_number: u64,
+}
+
+impl TimelineAnchor {
+    /// The media time on this timeline of wall-clock instant `now_ms`.
+    pub fn media_time_at(&self, now_ms: i64) -> MediaTime {
+        self.origin + MediaTime::from_millis(now_ms - self.availability_start_ms)
+    }
+
+    /// The `$Number$` of a segment starting at `time`: one number per `fragment_ms` since the origin.
+    pub fn number_at(&self, time: MediaTime, fragment_ms: u64) -> u64 {
+        let elapsed_ms = u64::try_from((time - self.origin).as_millis()).unwrap_or(0);
+        self.first_number + elapsed_ms / fragment_ms.max(1)
+    }
+}
+
 /// One media segment still offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentRecord {
@@ -61,7 +86,6 @@ struct Representation {
     timebase: Timebase,
     bandwidth: Option<u64>,
     segments: VecDeque<SegmentRecord>,
-    first_number: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,13 +95,13 @@ pub struct DashPresentation {
     audio: Option<Representation>,
     /// Media time of the presentation's start; first call wins.
     origin: Option<MediaTime>,
-    /// Wall-clock instant (Unix ms) of `origin`: set by the first segment, then never changed.
-    availability_start_ms: Option<i64>,
+    /// Set by the first segment (or resumed), then never changed.
+    anchor: Option<TimelineAnchor>,
 }
 
 impl DashPresentation {
     pub fn new(config: PresentationConfig) -> DashPresentation {
-        DashPresentation { config, video: None, audio: None, origin: None, availability_start_ms: None }
+        DashPresentation { config, video: None, audio: None, origin: None, anchor: None }
     }
 
     /// Media time zero of the presentation (the first frame's decode time); first call wins.
@@ -85,9 +109,16 @@ impl DashPresentation {
         self.origin.get_or_insert(origin);
     }
 
-    /// `availabilityStartTime` (Unix ms), once a segment was added.
-    pub fn availability_start_ms(&self) -> Option<i64> {
-        self.availability_start_ms
+    /// Continues the timeline of an earlier publish of the stream: its media must be placed on it
+    /// (`TimelineAnchor::media_time_at`).
+    pub fn resume(&mut self, anchor: TimelineAnchor) {
+        self.origin = Some(anchor.origin);
+        self.anchor = Some(anchor);
+    }
+
+    /// The timeline's anchor, once a segment was added (or one was resumed).
+    pub fn anchor(&self) -> Option<TimelineAnchor> {
+        self.anchor
     }
 
     /// A representation (re)starts with this init segment. Segments of an earlier configuration
@@ -113,7 +144,6 @@ impl DashPresentation {
             timebase: init.timebase,
             bandwidth: None,
             segments: VecDeque::new(),
-            first_number: None,
         });
         Ok(dropped)
     }
@@ -127,9 +157,13 @@ impl DashPresentation {
     /// burst and real time after.
     pub fn add_segment(&mut self, segment: &MediaSegment, now_ms: i64) -> Vec<SegmentRecord> {
         let origin = *self.origin.get_or_insert(MediaTime::new(segment.start as i64, segment.timebase));
-        if self.availability_start_ms.is_none() {
+        if self.anchor.is_none() {
             let end = MediaTime::new((segment.start + segment.duration) as i64, segment.timebase);
-            self.availability_start_ms = Some(now_ms - (end - origin).as_millis());
+            self.anchor = Some(TimelineAnchor {
+                origin,
+                availability_start_ms: now_ms - (end - origin).as_millis(),
+                first_number: segment.number,
+            });
         }
         let window_size = self.config.window_size.max(1);
         let Some(representation) = self.slot(segment.kind).as_mut() else { return Vec::new() };
@@ -143,7 +177,6 @@ impl DashPresentation {
                 );
             }
         }
-        representation.first_number.get_or_insert(segment.number);
         representation.segments.push_back(SegmentRecord {
             number: segment.number,
             start: segment.start,
@@ -182,8 +215,8 @@ impl DashPresentation {
     /// joining earlier cannot stay that far behind live (dash.js then plays at the very start of the
     /// window, with too little ahead of it to ride out the next segment's wait).
     pub fn mpd(&self, now_ms: i64, ended: bool) -> Option<Mpd> {
-        let origin = self.origin?;
-        let availability_start_ms = self.availability_start_ms?;
+        let anchor = self.anchor?;
+        let (origin, availability_start_ms) = (anchor.origin, anchor.availability_start_ms);
         let representations: Vec<&Representation> =
             [&self.video, &self.audio].into_iter().flatten().filter(|r| !r.segments.is_empty()).collect();
         let primary = representations.first()?;
@@ -222,7 +255,7 @@ impl DashPresentation {
             }
         };
         let adaptation_sets =
-            representations.iter().map(|r| self.adaptation_set(r, period_start, ended)).collect();
+            representations.iter().map(|r| self.adaptation_set(r, &anchor, period_start, ended)).collect();
         // A player holding one whole segment can play while the next one downloads.
         Some(Mpd { presentation, min_buffer_time_ms: segment_ms, adaptation_sets })
     }
@@ -256,6 +289,7 @@ impl DashPresentation {
     fn adaptation_set(
         &self,
         representation: &Representation,
+        anchor: &TimelineAnchor,
         period_start: MediaTime,
         ended: bool,
     ) -> AdaptationSet {
@@ -269,7 +303,7 @@ impl DashPresentation {
                 start_number: if ended {
                     representation.segments.front().map_or(1, |r| r.number)
                 } else {
-                    representation.first_number.unwrap_or(1)
+                    anchor.first_number
                 },
                 duration: self.config.fragment_ms * u64::from(timescale) / 1000,
             },
@@ -418,7 +452,12 @@ mod tests {
         presentation.set_origin(MediaTime::from_millis(1000));
         // Media 1000..3000 is on disk at 1_700_000_002_500: media time 1000 is 1_700_000_000_500.
         presentation.add_segment(&segment(1, 1000), 1_700_000_002_500);
-        assert_eq!(presentation.availability_start_ms(), Some(1_700_000_000_500));
+        let anchor = TimelineAnchor {
+            origin: MediaTime::from_millis(1000),
+            availability_start_ms: 1_700_000_000_500,
+            first_number: 1,
+        };
+        assert_eq!(presentation.anchor(), Some(anchor));
         assert!(presentation.mpd(1_700_000_002_600, false).is_none(), "2 s offered, 4 s of delay asked");
         // Later segments do not move it, whenever they arrive.
         presentation.add_segment(&segment(2, 3000), 1_700_000_004_100);
@@ -492,6 +531,36 @@ mod tests {
             panic!("a dynamic MPD");
         };
         assert_eq!(minimum_update_period_ms, 5000);
+    }
+
+    #[test]
+    fn a_resumed_timeline_keeps_its_start_and_numbers_segments_by_time() {
+        let anchor = TimelineAnchor {
+            origin: MediaTime::from_millis(1000),
+            availability_start_ms: 1_700_000_000_000,
+            first_number: 1,
+        };
+        // Published again 60 s after the first publish's media time zero.
+        let start = anchor.media_time_at(1_700_000_060_000);
+        assert_eq!(start, MediaTime::from_millis(61_000));
+        assert_eq!(anchor.number_at(start, 2000), 31);
+        let mut presentation = DashPresentation::new(config(SegmentAddressing::Number));
+        presentation.resume(anchor);
+        // The new publish's first frame does not move the origin.
+        presentation.set_origin(start);
+        presentation.set_track(&audio_init()).unwrap();
+        presentation.add_segment(&segment(31, 61_000), 1_700_000_062_000);
+        presentation.add_segment(&segment(32, 63_000), 1_700_000_064_000);
+        assert_eq!(presentation.anchor(), Some(anchor));
+        let mpd = presentation.mpd(1_700_000_064_000, false).unwrap();
+        assert!(matches!(
+            mpd.presentation,
+            Presentation::Dynamic { availability_start_ms: 1_700_000_000_000, .. }
+        ));
+        let template = &mpd.adaptation_sets[0].template;
+        // Number 31 starts 30 fragments after the origin: at media time 61 s, as written.
+        assert_eq!(template.presentation_time_offset, 1000);
+        assert_eq!(template.addressing, Addressing::Number { start_number: 1, duration: 2000 });
     }
 
     #[test]
