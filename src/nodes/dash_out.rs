@@ -46,9 +46,9 @@ pub enum DashSegmentTemplate {
 pub struct Config {
     /// Target segment duration in seconds (cut at the next keyframe after it).
     pub dash_fragment: f64,
-    /// MPD `minimumUpdatePeriod`, seconds.
+    /// MPD `minimumUpdatePeriod`, seconds; with `$Time$` at most half of `dash_fragment`.
     pub dash_update_period: f64,
-    /// MPD `timeShiftBufferDepth`, seconds.
+    /// MPD `timeShiftBufferDepth`, seconds; at most what the kept window spans.
     pub dash_timeshift: f64,
     /// Root folder of the output.
     pub dash_path: String,
