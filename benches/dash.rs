@@ -65,15 +65,17 @@ fn dash_segments(c: &mut Criterion) {
         timeshift_ms: 300_000,
         window_size: 5,
         prefix: "livestream/".into(),
+        mpd_name: "livestream.mpd".into(),
     });
-    presentation.set_origin(MediaTime::ZERO, 1_700_000_000_000);
+    presentation.set_origin(MediaTime::ZERO);
     for output in &outputs {
         match output {
             SegmenterOutput::Init(init) => {
                 presentation.set_track(init).expect("fixture tracks have codecs strings");
             }
             SegmenterOutput::Segment(segment) => {
-                presentation.add_segment(segment);
+                let end_ms = (segment.start + segment.duration) * 1000 / u64::from(segment.timebase.hz());
+                presentation.add_segment(segment, 1_700_000_000_000 + end_ms as i64);
             }
             SegmenterOutput::TrackSkipped { .. } => {}
         }

@@ -8,7 +8,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{make_h264_aac, probe, probe_with, run_graph, temp_dir, wait_for, StaticServer};
+use common::{
+    free_port, make_h264_aac, probe, probe_with, publish_test_stream, run_graph, temp_dir, wait_for,
+    StaticServer,
+};
 
 /// A graph publishing `in.flv` as live/test into a `DashOut` writing under `dir/html`.
 fn dash_graph(dir: &Path, realtime: bool, dash: &str) -> String {
@@ -126,13 +129,25 @@ fn live_dash_plays_over_http_keeps_its_window_and_is_disposed() {
     let server = StaticServer::start(&dir.join("html"));
     let mpd_path = dir.join("html/live/test.mpd");
 
-    let live = wait_for(30, "a live MPD with 3 video segments", || {
-        read_mpd(&mpd_path)
-            .filter(|mpd| mpd.kind == "dynamic" && mpd.representation("video").timeline.len() >= 3)
+    let mut fewest_segments = usize::MAX;
+    let (live, text) = wait_for(30, "a live MPD with 3 video segments", || {
+        let text = std::fs::read_to_string(&mpd_path).ok()?;
+        let mpd = Some(parse_mpd(&text)).filter(|mpd| mpd.kind == "dynamic")?;
+        fewest_segments = fewest_segments.min(mpd.representation("video").timeline.len());
+        (mpd.representation("video").timeline.len() >= 3).then_some((mpd, text))
     });
+    // Offered once a player can stay the suggested two segments behind live.
+    assert!(fewest_segments >= 2, "an MPD listed {fewest_segments} video segment");
+    assert!(
+        text.contains(r#"<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-head:2014" value="test.mpd"/>"#),
+        "players read the server's clock from the MPD's own Date header: {text}"
+    );
     assert_eq!(live.attribute("profiles"), Some("urn:mpeg:dash:profile:isoff-live:2011"));
-    assert_eq!(live.attribute("minimumUpdatePeriod"), Some("PT5S"));
-    assert_eq!(live.attribute("timeShiftBufferDepth"), Some("PT5M"));
+    // Half a fragment (the default 5 s would leave SegmentTimeline players behind), the 3 kept
+    // segments of 2 s (not the default 300 s: older files are deleted), two segments of delay.
+    assert_eq!(live.attribute("minimumUpdatePeriod"), Some("PT1S"));
+    assert_eq!(live.attribute("timeShiftBufferDepth"), Some("PT6S"));
+    assert_eq!(live.attribute("suggestedPresentationDelay"), Some("PT4S"));
     assert_eq!(live.attribute("minBufferTime"), Some("PT2S"));
     let start = live.attribute("availabilityStartTime").expect("availabilityStartTime");
     assert!(start.len() >= 20 && start.ends_with('Z') && &start[10..11] == "T", "ISO 8601 UTC: {start}");
@@ -236,4 +251,51 @@ fn number_template_writes_a_static_presentation_that_plays_whole() {
     assert_eq!((played_video.width, played_video.height, played_video.frames), (320, 240, 200));
     let played_audio = streams.iter().find(|s| s.codec == "aac").expect("audio plays");
     assert!(played_audio.frames >= 340, "8 s of 44.1 kHz AAC: {} frames", played_audio.frames);
+}
+
+#[test]
+fn a_republish_continues_the_timeline_of_the_first_publish() {
+    let dir = temp_dir("dash-republish");
+    let rtmp = free_port();
+    std::fs::create_dir_all(dir.join("html")).expect("html dir");
+    let graph = format!(
+        r#"srs.Graph::{{
+    , nodes =
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+      , srs.node "dash" (srs.Node.DashOut srs.DashOut::{{ dash_path = "{html}", dash_fragment = 2.0, dash_dispose = 0.0 }})
+      ]
+    , edges = [ srs.edge "rtmp" "dash" ]
+    }}"#,
+        html = dir.join("html").display(),
+    );
+    let _srs = run_graph(&dir, &graph, &[rtmp]);
+    let url = format!("rtmp://127.0.0.1:{rtmp}/live/test");
+    let mpd_path = dir.join("html/live/test.mpd");
+    let dynamic = || read_mpd(&mpd_path).filter(|mpd| mpd.kind == "dynamic");
+
+    let mut first = publish_test_stream(&url, 7);
+    let before = wait_for(30, "the first publish's live MPD", dynamic);
+    let start = before.attribute("availabilityStartTime").expect("availabilityStartTime").to_owned();
+    let _ = first.wait();
+    let ended = wait_for(30, "the static MPD", || read_mpd(&mpd_path).filter(|mpd| mpd.kind == "static"));
+    let old_end = ended.representation("video").timeline.last().map(|(t, d)| t + d).expect("segments");
+    let gap = std::time::Duration::from_secs(3);
+    std::thread::sleep(gap);
+
+    let mut second = publish_test_stream(&url, 7);
+    let after = wait_for(30, "the republish's live MPD", dynamic);
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(after.attribute("availabilityStartTime"), Some(start.as_str()), "one timeline");
+    let video = after.representation("video");
+    let new_start = video.timeline.first().map(|(t, _)| *t).expect("segments");
+    // The republish sits where the wall clock got to: after the old media and the gap between.
+    assert!(
+        new_start >= old_end + gap.as_secs() * video.timescale,
+        "republish at {new_start}, first publish ended at {old_end} ({} Hz)",
+        video.timescale
+    );
+    for pair in video.timeline.windows(2) {
+        assert_eq!(pair[0].0 + pair[0].1, pair[1].0, "contiguous after the republish: {:?}", video.timeline);
+    }
 }

@@ -7,26 +7,31 @@
 //! `dash_fragment` apart (by duration for audio-only streams), written under a temporary name then
 //! renamed, and the MPD is rewritten after each one. The last `dash_window_size` segments are kept
 //! (older ones deleted with `dash_cleanup`); when the stream ends the MPD turns static (a playable
-//! recording of the window), and `dash_dispose` seconds later every file is removed. The cutting
-//! and the MPD live in `codec::dash`; this file only does files and clocks.
+//! recording of the window), and `dash_dispose` seconds later every file is removed. A republish
+//! before that continues the same timeline (same availabilityStartTime, its media shifted to where
+//! the wall clock has got to, later segment numbers). The cutting and the MPD live in
+//! `codec::dash`; this file only does files and clocks.
 //!
 //! ```dhall
 //! srs.node "dash" (srs.Node.DashOut srs.DashOut::{ dash_fragment = 2.0, dash_path = "./objs/nginx/html" })
 //! ```
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
+use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use crate::codec::dash::{
-    DashPresentation, DashSegmenter, PresentationConfig, SegmentAddressing, SegmenterOutput,
+    DashPresentation, DashSegmenter, PresentationConfig, SegmentAddressing, SegmenterOutput, TimelineAnchor,
 };
 use crate::graph::engine::Outputs;
-use crate::graph::{Caps, Ports};
+use crate::graph::{Caps, Ports, StreamKey};
 use crate::media::{Codec, MediaEvent, MediaTime};
 use crate::nodes::NodeKind;
 use crate::nodes::StreamCtx;
@@ -44,9 +49,9 @@ pub enum DashSegmentTemplate {
 pub struct Config {
     /// Target segment duration in seconds (cut at the next keyframe after it).
     pub dash_fragment: f64,
-    /// MPD `minimumUpdatePeriod`, seconds.
+    /// MPD `minimumUpdatePeriod`, seconds; with `$Time$` at most half of `dash_fragment`.
     pub dash_update_period: f64,
-    /// MPD `timeShiftBufferDepth`, seconds.
+    /// MPD `timeShiftBufferDepth`, seconds; at most what the kept window spans.
     pub dash_timeshift: f64,
     /// Root folder of the output.
     pub dash_path: String,
@@ -144,6 +149,31 @@ fn unix_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A stream's timeline between publishes, so a republish keeps the MPD's availabilityStartTime.
+#[derive(Debug)]
+struct Parked {
+    anchor: TimelineAnchor,
+    /// Above every segment number used so far.
+    next_number: u64,
+    /// Bumped by every publish; a dispose timer only acts if no publish came after it.
+    generation: u64,
+    /// Files of earlier publishes, which the next publish's MPD no longer lists: removed on dispose.
+    files: Vec<String>,
+}
+
+/// Every stream's parked timeline, shared through `Engine::shared`.
+#[derive(Debug, Default)]
+struct DashStreams {
+    parked: Mutex<HashMap<(NodeIndex, StreamKey), Parked>>,
+}
+
+impl DashStreams {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(NodeIndex, StreamKey), Parked>> {
+        // A poisoned map is still a valid map.
+        self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Where one stream's files go.
 #[derive(Debug, Clone)]
 struct Paths {
@@ -161,6 +191,7 @@ struct DashWriter {
     /// Files that left the window but were kept (cleanup off), removed on dispose.
     kept_files: Vec<String>,
     n_segments: u64,
+    next_number: u64,
     /// Time spent cutting and building segments and MPDs, and writing files.
     build_time: Duration,
     write_time: Duration,
@@ -170,7 +201,8 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
     let mpd = PathBuf::from(&config.dash_path).join(ctx.key.fill(&config.dash_mpd_file));
     let root = mpd.parent().map(Path::to_path_buf).unwrap_or_default();
     let stem = mpd.file_stem().and_then(|s| s.to_str()).unwrap_or("stream").to_owned();
-    let presentation = DashPresentation::new(PresentationConfig {
+    let mpd_name = mpd.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+    let mut presentation = DashPresentation::new(PresentationConfig {
         addressing: match config.segment_template {
             DashSegmentTemplate::Number => SegmentAddressing::Number,
             DashSegmentTemplate::Time => SegmentAddressing::Time,
@@ -180,35 +212,66 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         timeshift_ms: millis(config.dash_timeshift),
         window_size: usize::try_from(config.dash_window_size).unwrap_or(usize::MAX),
         prefix: format!("{stem}/"),
+        mpd_name,
     });
+    let streams = ctx.engine.shared::<DashStreams>();
+    // Left in the map with its generation claimed at once, so a dispose timer of an earlier
+    // publish leaves this one's files alone.
+    let (resumed, earlier_files, generation) = match streams.map().get_mut(&(ctx.node, ctx.key.clone())) {
+        Some(parked) => {
+            parked.generation += 1;
+            (Some((parked.anchor, parked.next_number)), std::mem::take(&mut parked.files), parked.generation)
+        }
+        None => (None, Vec::new(), 1),
+    };
+    // A republish numbers its segments by where the wall clock has got to on the old timeline.
+    let first_number = match resumed {
+        Some((anchor, next_number)) => {
+            presentation.resume(anchor);
+            let now = anchor.media_time_at(unix_millis());
+            anchor.number_at(now, millis(config.dash_fragment)).max(next_number)
+        }
+        None => 1,
+    };
     let fragment = MediaTime::from_millis(millis(config.dash_fragment) as i64);
     let mut writer = DashWriter {
         paths: Paths { mpd, root },
-        segmenter: DashSegmenter::new(fragment, 1),
+        segmenter: DashSegmenter::new(fragment, first_number),
         presentation,
         config,
-        kept_files: Vec::new(),
+        kept_files: earlier_files,
         n_segments: 0,
+        next_number: first_number,
         build_time: Duration::ZERO,
         write_time: Duration::ZERO,
     };
+    // Moves a republish's media onto the resumed timeline; fixed at its first frame.
+    let mut shift: Option<MediaTime> = None;
     tracing::info!(stream = %ctx.key, mpd = %writer.paths.mpd.display(), "dash started");
     while let Some(event) = input.recv().await {
         let started = Instant::now();
         let outputs = match event {
             MediaEvent::Description(description) => writer.segmenter.push_description(&description),
-            MediaEvent::Frame(frame) => match writer.segmenter.push_frame(frame) {
-                Ok(outputs) => outputs,
-                Err(error) => {
-                    tracing::warn!(stream = %ctx.key, "dash: dropping frames: {error}");
-                    continue;
+            MediaEvent::Frame(mut frame) => {
+                if let Some((anchor, _)) = resumed {
+                    let offset =
+                        *shift.get_or_insert_with(|| anchor.media_time_at(unix_millis()) - frame.dts);
+                    frame.dts = frame.dts + offset;
+                    frame.pts = frame.pts + offset;
                 }
-            },
+                match writer.segmenter.push_frame(frame) {
+                    Ok(outputs) => outputs,
+                    Err(error) => {
+                        tracing::warn!(stream = %ctx.key, "dash: dropping frames: {error}");
+                        continue;
+                    }
+                }
+            }
             MediaEvent::Metadata(_) => continue,
             MediaEvent::End => break,
         };
         if let Some(origin) = writer.segmenter.origin() {
-            writer.presentation.set_origin(origin, unix_millis());
+            writer.presentation.set_origin(origin);
         }
         writer.build_time += started.elapsed();
         if let Err(error) = writer.store(&outputs, false).await {
@@ -218,6 +281,15 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
     let outputs = writer.segmenter.finish();
     if let Err(error) = writer.store(&outputs, true).await {
         tracing::warn!(stream = %ctx.key, "dash: cannot write the last segment: {error}");
+    }
+    if let Some(anchor) = writer.presentation.anchor() {
+        let mut files = writer.presentation.files();
+        files.extend(writer.kept_files.iter().cloned());
+        // Init segments keep their names from one publish to the next.
+        files.sort();
+        files.dedup();
+        let parked = Parked { anchor, next_number: writer.next_number, generation, files };
+        streams.map().insert((ctx.node, ctx.key.clone()), parked);
     }
     let n_segments = writer.n_segments.max(1);
     tracing::info!(
@@ -234,7 +306,18 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown => return,
         }
-        if ctx.engine.live_streams().contains(&ctx.key) {
+        let idle = {
+            let mut map = streams.map();
+            let key = (ctx.node, ctx.key.clone());
+            let idle = map.get(&key).is_none_or(|p| p.generation == generation)
+                && !ctx.engine.live_streams().contains(&ctx.key);
+            if idle {
+                // The files go, and with them the timeline: a later publish starts a new one.
+                map.remove(&key);
+            }
+            idle
+        };
+        if !idle {
             tracing::info!(stream = %ctx.key, "dash: stream published again, files kept");
             return;
         }
@@ -269,9 +352,11 @@ impl DashWriter {
                     };
                     let name = self.presentation.segment_file(segment.kind, &record);
                     write_atomically(&self.file(&name), &segment.bytes).await?;
-                    let dropped = self.presentation.add_segment(segment);
+                    // Recorded once its file is complete: its time of availability is now.
+                    let dropped = self.presentation.add_segment(segment, unix_millis());
                     leaving.extend(dropped.iter().map(|r| self.presentation.segment_file(segment.kind, r)));
                     self.n_segments += 1;
+                    self.next_number = self.next_number.max(segment.number + 1);
                     changed = true;
                 }
                 SegmenterOutput::TrackSkipped { kind, reason } => {

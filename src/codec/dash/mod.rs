@@ -17,9 +17,9 @@ pub use error::DashError;
 pub use iso8601::{format_date_time, format_duration};
 pub use mpd::{
     escape_attribute, AdaptationSet, Addressing, Mpd, Presentation, RepresentationMedia, SegmentTemplate,
-    TimelineEntry, PROFILE_ISOFF_LIVE,
+    TimelineEntry, UtcTiming, PROFILE_ISOFF_LIVE,
 };
 pub use presentation::{
-    representation_id, DashPresentation, PresentationConfig, SegmentAddressing, SegmentRecord,
+    representation_id, DashPresentation, PresentationConfig, SegmentAddressing, SegmentRecord, TimelineAnchor,
 };
 pub use segmenter::{DashSegmenter, InitSegment, MediaSegment, SegmenterOutput, TrackDescription};

@@ -13,7 +13,9 @@ use super::iso8601::{format_date_time, format_duration};
 pub const PROFILE_ISOFF_LIVE: &str = "urn:mpeg:dash:profile:isoff-live:2011";
 const NAMESPACE: &str = "urn:mpeg:dash:schema:mpd:2011";
 const CHANNEL_CONFIGURATION_SCHEME: &str = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011";
-/// UTC timing carried in the MPD itself, so players need no time server.
+/// UTC timing read from the `Date` header of a HEAD request.
+const UTC_HTTP_HEAD_SCHEME: &str = "urn:mpeg:dash:utc:http-head:2014";
+/// UTC timing carried in the MPD itself.
 const UTC_DIRECT_SCHEME: &str = "urn:mpeg:dash:utc:direct:2014";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,14 +31,28 @@ pub enum Presentation {
     Dynamic {
         /// Wall-clock instant (Unix ms) of media time `presentation_time_offset`.
         availability_start_ms: i64,
-        /// When this version of the MPD was made (Unix ms); also sent as UTC timing.
+        /// When this version of the MPD was made (Unix ms).
         publish_ms: i64,
         minimum_update_period_ms: u64,
         time_shift_buffer_depth_ms: u64,
+        /// How far behind the live edge players should play.
+        suggested_presentation_delay_ms: u64,
+        /// Where players read the server's clock, in order of preference.
+        utc_timing: Vec<UtcTiming>,
     },
     Static {
         media_presentation_duration_ms: u64,
     },
+}
+
+/// A `UTCTiming` source. Players place the live edge with their own clock, so a client clock off
+/// by a second plays a second further from (or too close to) live unless it syncs with the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UtcTiming {
+    /// The `Date` header of a HEAD request to this URL (relative to the MPD).
+    HttpHead { url: String },
+    /// This instant (Unix ms), written into the MPD.
+    Direct { unix_ms: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +113,16 @@ impl Mpd {
                 publish_ms,
                 minimum_update_period_ms,
                 time_shift_buffer_depth_ms,
+                suggested_presentation_delay_ms,
+                utc_timing: _,
             } => {
                 attributes.push(("type", "dynamic".into()));
                 attributes.push(("availabilityStartTime", format_date_time(*availability_start_ms)));
                 attributes.push(("publishTime", format_date_time(*publish_ms)));
                 attributes.push(("minimumUpdatePeriod", format_duration(*minimum_update_period_ms)));
                 attributes.push(("timeShiftBufferDepth", format_duration(*time_shift_buffer_depth_ms)));
+                attributes
+                    .push(("suggestedPresentationDelay", format_duration(*suggested_presentation_delay_ms)));
             }
             Presentation::Static { media_presentation_duration_ms } => {
                 attributes.push(("type", "static".into()));
@@ -117,10 +137,15 @@ impl Mpd {
             write_adaptation_set(&mut xml, index, set);
         }
         close(&mut xml, 1, "Period");
-        if let Presentation::Dynamic { publish_ms, .. } = &self.presentation {
-            let timing =
-                [("schemeIdUri", UTC_DIRECT_SCHEME.to_owned()), ("value", format_date_time(*publish_ms))];
-            open(&mut xml, 1, "UTCTiming", &timing, true);
+        if let Presentation::Dynamic { utc_timing, .. } = &self.presentation {
+            for source in utc_timing {
+                let (scheme, value) = match source {
+                    UtcTiming::HttpHead { url } => (UTC_HTTP_HEAD_SCHEME, url.clone()),
+                    UtcTiming::Direct { unix_ms } => (UTC_DIRECT_SCHEME, format_date_time(*unix_ms)),
+                };
+                let timing = [("schemeIdUri", scheme.to_owned()), ("value", value)];
+                open(&mut xml, 1, "UTCTiming", &timing, true);
+            }
         }
         close(&mut xml, 0, "MPD");
         xml
@@ -300,14 +325,19 @@ mod tests {
             presentation: Presentation::Dynamic {
                 availability_start_ms: 1_704_164_645_000,
                 publish_ms: 1_704_164_655_250,
-                minimum_update_period_ms: 5000,
-                time_shift_buffer_depth_ms: 300_000,
+                minimum_update_period_ms: 1000,
+                time_shift_buffer_depth_ms: 10_000,
+                suggested_presentation_delay_ms: 4000,
+                utc_timing: vec![
+                    UtcTiming::HttpHead { url: "s&t.mpd".into() },
+                    UtcTiming::Direct { unix_ms: 1_704_164_655_250 },
+                ],
             },
             min_buffer_time_ms: 2000,
             adaptation_sets: vec![video_set(Addressing::Time { timeline: timeline.to_vec() }), audio_set()],
         };
         let expected = r#"<?xml version="1.0" encoding="UTF-8"?>
-<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2024-01-02T03:04:05Z" publishTime="2024-01-02T03:04:15.25Z" minimumUpdatePeriod="PT5S" timeShiftBufferDepth="PT5M" minBufferTime="PT2S">
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="dynamic" availabilityStartTime="2024-01-02T03:04:05Z" publishTime="2024-01-02T03:04:15.25Z" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT10S" suggestedPresentationDelay="PT4S" minBufferTime="PT2S">
   <Period id="0" start="PT0S">
     <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
       <Representation id="video" codecs="avc1.64000d" bandwidth="250000" width="320" height="240" frameRate="25">
@@ -327,6 +357,7 @@ mod tests {
       </Representation>
     </AdaptationSet>
   </Period>
+  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-head:2014" value="s&amp;t.mpd"/>
   <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="2024-01-02T03:04:15.25Z"/>
 </MPD>
 "#;
@@ -342,8 +373,13 @@ mod tests {
         };
         let xml = mpd.to_xml();
         assert!(xml.contains(r#"type="static" mediaPresentationDuration="PT12.04S" minBufferTime="PT10S">"#));
-        for live_only in ["availabilityStartTime", "minimumUpdatePeriod", "timeShiftBufferDepth", "UTCTiming"]
-        {
+        for live_only in [
+            "availabilityStartTime",
+            "minimumUpdatePeriod",
+            "timeShiftBufferDepth",
+            "suggestedPresentationDelay",
+            "UTCTiming",
+        ] {
             assert!(!xml.contains(live_only), "{live_only} in {xml}");
         }
     }
