@@ -1,5 +1,5 @@
 //! Reload: a player keeps receiving across a reload that adds an HTTP-TS mount on a new port;
-//! the next publish of the stream is served there too; a reload with a broken graph (through the
+//! the new mount serves the stream already live, and the next publish of the stream too; a reload with a broken graph (through the
 //! API and through SIGHUP) changes nothing, keeps the player going and reports why.
 
 mod common;
@@ -54,6 +54,16 @@ fn a_player_keeps_receiving_across_reloads() {
     assert!(player.receive_media(50, Duration::from_secs(10)).len() >= 50, "still playing after the reload");
     let fetched = api_get(api, "/api/v1/raw?rpc=reload-fetch");
     assert_eq!(fetched["data"]["err"], 0, "{fetched}");
+
+    // The new sink serves the stream already live, without a republish.
+    let live = dir.join("live.ts");
+    record(&format!("http://127.0.0.1:{ts}/live/reload.ts"), 2, &live);
+    let streams = probe(live.to_str().unwrap());
+    let video = streams.iter().find(|s| s.codec == "h264").unwrap_or_else(|| panic!("{streams:?}"));
+    assert_eq!((video.width, video.height), (320, 240));
+    assert!(video.frames >= 25, "about 2 s of the live stream: {}", video.frames);
+    assert!(streams.iter().any(|s| s.codec == "aac"), "{streams:?}");
+    assert!(server.log().contains("new nodes attached to a live stream"), "{}", server.log());
 
     // The next publish of the stream takes the new graph: the TS mount serves it.
     let _ = first.kill();

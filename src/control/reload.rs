@@ -90,7 +90,8 @@ async fn apply<N: Catalogue>(engine: &Engine<N>, state: &ReloadState) -> Result<
         .collect();
     let new = engine.replace_graph(loaded);
     N::start_graph_scope(&new).await.map_err(|e| format!("{e:#}"))?;
-    Ok(format!("nodes added {added:?}, removed {removed:?}, changed {changed:?}"))
+    let attached = new.attach_new_nodes();
+    Ok(format!("nodes added {added:?}, removed {removed:?}, changed {changed:?}; {attached} instances attached to live streams"))
 }
 
 fn load_checked<N: Catalogue>(path: &std::path::Path) -> Result<graph::CheckedGraph<N>, String> {

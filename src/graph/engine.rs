@@ -70,6 +70,8 @@ struct Inner<N> {
     hubs: Mutex<HashMap<(String, StreamKey), Arc<Hub>>>,
     /// Per graph edge `(from, to)` by node names, summed over streams.
     edges: Mutex<HashMap<(String, String), Arc<EdgeStats>>>,
+    /// The instances of each live publication, by publication id, so a reload can attach nodes.
+    instances: Mutex<HashMap<u64, StreamInstances>>,
     started_at: SystemTime,
     next_id: AtomicU64,
     running_tasks: AtomicUsize,
@@ -103,6 +105,7 @@ impl<N: Catalogue> Engine<N> {
                 publishers: Mutex::default(),
                 hubs: Mutex::default(),
                 edges: Mutex::default(),
+                instances: Mutex::default(),
                 started_at: SystemTime::now(),
                 next_id: AtomicU64::new(1),
                 running_tasks: AtomicUsize::new(0),
@@ -310,12 +313,23 @@ impl<N: Catalogue> Engine<N> {
             inputs.insert(node, sender);
             receivers.push((node, receiver));
         }
-        let outputs_of = |node: NodeIndex| Outputs {
-            senders: route.children[&node].iter().map(|child| inputs[child].clone()).collect(),
-            stats: route.children[&node].iter().map(|child| self.edge(node, *child)).collect(),
+        let mut instances =
+            StreamInstances { key: key.clone(), source: self.graph.node(source).name.clone(), inboxes: HashMap::new() };
+        let mut outputs_of = |node: NodeIndex| {
+            let (inbox, late) = mpsc::unbounded_channel();
+            instances.inboxes.insert(self.graph.node(node).name.clone(), inbox);
+            Outputs {
+                senders: route.children[&node].iter().map(|child| inputs[child].clone()).collect(),
+                stats: route.children[&node].iter().map(|child| self.edge(node, *child)).collect(),
+                late: Some(late),
+                ..Outputs::default()
+            }
         };
         let source_outputs = outputs_of(source);
-        for (node, receiver) in receivers {
+        let receivers: Vec<_> =
+            receivers.into_iter().map(|(node, receiver)| (node, receiver, outputs_of(node))).collect();
+        lock(&self.inner.instances).insert(id, instances);
+        for (node, receiver, outputs) in receivers {
             let ctx = StreamCtx {
                 engine: self.clone(),
                 key: key.clone(),
@@ -323,7 +337,6 @@ impl<N: Catalogue> Engine<N> {
                 path: route.path_to(node),
                 publication_id: id,
             };
-            let outputs = outputs_of(node);
             self.spawn(N::run_stream_node(ctx, receiver, outputs));
         }
         drop(inputs);
@@ -366,7 +379,71 @@ impl<N: Catalogue> Engine<N> {
         Ok(route)
     }
 
+    /// After a reload (this handle sees the new graph): gives every live publication the nodes
+    /// the new graph adds downstream of its source, so a new sink serves streams already live.
+    /// A new node is fed by its parent's running instance, which first replays the stream's
+    /// description and metadata to it; nodes that changed keep their running instance until
+    /// the next publish. Returns how many instances were started.
+    pub fn attach_new_nodes(&self) -> usize {
+        let live: Vec<(u64, StreamInstances)> =
+            lock(&self.inner.instances).iter().map(|(id, i)| (*id, i.clone())).collect();
+        let mut started = 0;
+        for (id, instances) in live {
+            let Some(source) = self.graph.index_of(&instances.source) else { continue };
+            let Ok(route) = self.route(source, &instances.key) else { continue };
+            let name = |node: NodeIndex| self.graph.node(node).name.clone();
+            let new: Vec<NodeIndex> =
+                route.order.iter().copied().filter(|n| !instances.inboxes.contains_key(&name(*n))).collect();
+            if new.is_empty() {
+                continue;
+            }
+            let mut inputs: HashMap<NodeIndex, mpsc::Sender<MediaEvent>> = HashMap::new();
+            let mut receivers = Vec::new();
+            for &node in &new {
+                let (sender, receiver) = mpsc::channel(EDGE_CAPACITY);
+                inputs.insert(node, sender);
+                receivers.push((node, receiver));
+            }
+            let mut added = HashMap::new();
+            for (node, receiver) in receivers {
+                let (inbox, late) = mpsc::unbounded_channel();
+                added.insert(name(node), inbox);
+                // Children that run already keep the feed they have.
+                let children: Vec<NodeIndex> =
+                    route.children[&node].iter().copied().filter(|c| inputs.contains_key(c)).collect();
+                let outputs = Outputs {
+                    senders: children.iter().map(|child| inputs[child].clone()).collect(),
+                    stats: children.iter().map(|child| self.edge(node, *child)).collect(),
+                    late: Some(late),
+                    ..Outputs::default()
+                };
+                let ctx = StreamCtx {
+                    engine: self.clone(),
+                    key: instances.key.clone(),
+                    node,
+                    path: route.path_to(node),
+                    publication_id: id,
+                };
+                self.spawn(N::run_stream_node(ctx, receiver, outputs));
+                started += 1;
+            }
+            for &node in &new {
+                let Some(&parent) = route.parent.get(&node) else { continue };
+                if let Some(inbox) = instances.inboxes.get(&name(parent)) {
+                    let child = LateChild { sender: inputs[&node].clone(), stats: self.edge(parent, node) };
+                    let _ = inbox.send(child);
+                }
+            }
+            tracing::info!(stream = %instances.key, id, nodes = new.len(), "reload: new nodes attached to a live stream");
+            if let Some(live) = lock(&self.inner.instances).get_mut(&id) {
+                live.inboxes.extend(added);
+            }
+        }
+        started
+    }
+
     fn end_publication(&self, key: &StreamKey, id: u64) {
+        lock(&self.inner.instances).remove(&id);
         let mut publishers = lock(&self.inner.publishers);
         if publishers.get(key).is_some_and(|live| live.publication_id == id) {
             publishers.remove(key);
@@ -421,17 +498,45 @@ impl<N: Catalogue> StreamCtx<N> {
     }
 }
 
+/// A live publication's running instances: the inbox of each, by node name, through which a
+/// reload attaches new children.
+#[derive(Debug, Clone)]
+struct StreamInstances {
+    key: StreamKey,
+    /// The source node's name.
+    source: String,
+    inboxes: HashMap<String, mpsc::UnboundedSender<LateChild>>,
+}
+
+/// A child attached to a running instance by a reload.
+#[derive(Debug)]
+struct LateChild {
+    sender: mpsc::Sender<MediaEvent>,
+    stats: Arc<EdgeStats>,
+}
+
 /// The senders to a node's children; sending clones the (cheap) event to each.
 #[derive(Debug, Default)]
 pub struct Outputs {
     senders: Vec<mpsc::Sender<MediaEvent>>,
     /// The counters of each sender's edge, same order.
     stats: Vec<Arc<EdgeStats>>,
+    /// Children a reload attaches while the stream runs.
+    late: Option<mpsc::UnboundedReceiver<LateChild>>,
+    /// The last description and metadata sent, replayed to a late child before anything else.
+    description: Option<MediaEvent>,
+    metadata: Option<MediaEvent>,
 }
 
 impl Outputs {
     /// Sends to every child still listening; `false` once none is.
     pub async fn send(&mut self, event: MediaEvent) -> bool {
+        self.take_late_children().await;
+        match &event {
+            MediaEvent::Description(_) => self.description = Some(event.clone()),
+            MediaEvent::Metadata(_) => self.metadata = Some(event.clone()),
+            _ => {}
+        }
         let payload_bytes = match &event {
             MediaEvent::Frame(frame) => Some(frame.data.len() as u64),
             _ => None,
@@ -457,6 +562,17 @@ impl Outputs {
 
     pub fn is_empty(&self) -> bool {
         self.senders.is_empty()
+    }
+
+    async fn take_late_children(&mut self) {
+        let Some(late) = &mut self.late else { return };
+        while let Ok(child) = late.try_recv() {
+            for replay in [&self.description, &self.metadata].into_iter().flatten() {
+                let _ = child.sender.send(replay.clone()).await;
+            }
+            self.senders.push(child.sender);
+            self.stats.push(child.stats);
+        }
     }
 }
 
