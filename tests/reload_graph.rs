@@ -105,3 +105,57 @@ fn a_player_keeps_receiving_across_reloads() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+fn file_graph(rtmp: u16, api: u16, http: u16, clip: &std::path::Path, with_file: bool) -> String {
+    let (file_node, file_edge) = if with_file {
+        (
+            format!(
+                r#", srs.node "file" (srs.Node.FileIn srs.FileIn::{{ path = "{}", stream = "live/looped", realtime = True, repeat = True }})
+    , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}" }})"#,
+                clip.display()
+            ),
+            r#", srs.edge "file" "__defaultVhost__", srs.edge "__defaultVhost__" "flv""#.to_owned(),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}", raw_api = {{ enabled = True, allow_reload = True }} }})
+    , srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{ mw_latency = 0 }})
+    {file_node}
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__" {file_edge} ]
+}}"#
+    )
+}
+
+#[test]
+fn a_reload_stops_removed_file_sources_and_unbinds_removed_listeners() {
+    let dir = temp_dir("reload-remove");
+    let clip = dir.join("clip.flv");
+    common::make_clip(&clip, "flv", 4, "libx264");
+    let (rtmp, api, http) = (free_port(), free_port(), free_port());
+    let _server = run_graph(&dir, &file_graph(rtmp, api, http, &clip, true), &[api, http]);
+    let streams = || api_get(api, "/api/v1/streams")["streams"].as_array().cloned().unwrap_or_default();
+    assert!(wait_until(10, || streams().iter().any(|s| s["name"] == "looped")), "the file publishes");
+    let out = dir.join("looped.flv");
+    record(&format!("http://127.0.0.1:{http}/live/looped.flv"), 2, &out);
+    assert!(probe(out.to_str().unwrap()).iter().any(|s| s.codec == "h264"), "served before the reload");
+
+    write_graph(&dir, &file_graph(rtmp, api, http, &clip, false));
+    let reply = api_get(api, "/api/v1/raw?rpc=reload");
+    assert_eq!(reply["code"], 0, "{reply}");
+    assert!(
+        wait_until(10, || !streams().iter().any(|s| s["name"] == "looped" && s["publish"]["active"] == true)),
+        "the removed file source stopped publishing: {:?}",
+        streams()
+    );
+    assert!(
+        wait_until(10, || std::net::TcpStream::connect(("127.0.0.1", http)).is_err()),
+        "the removed HTTP listener is unbound"
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", api)).is_ok(), "the API still listens");
+}

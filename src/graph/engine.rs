@@ -313,8 +313,11 @@ impl<N: Catalogue> Engine<N> {
             inputs.insert(node, sender);
             receivers.push((node, receiver));
         }
-        let mut instances =
-            StreamInstances { key: key.clone(), source: self.graph.node(source).name.clone(), inboxes: HashMap::new() };
+        let mut instances = StreamInstances {
+            key: key.clone(),
+            source: self.graph.node(source).name.clone(),
+            inboxes: HashMap::new(),
+        };
         let mut outputs_of = |node: NodeIndex| {
             let (inbox, late) = mpsc::unbounded_channel();
             instances.inboxes.insert(self.graph.node(node).name.clone(), inbox);

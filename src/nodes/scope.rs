@@ -1,8 +1,10 @@
 //! The graph-scoped start: each node asks its kind for what it needs while the graph runs
 //! (`NodeKind::plan_graph_scope`), and this module binds and starts it, sharing one server per
-//! address among the nodes that name it.
+//! address among the nodes that name it. On reload the plan of the new graph is compared with
+//! what runs: new addresses are bound and new sources started, addresses and sources no node
+//! names any more are unbound and stopped, HTTP route tables are replaced.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use super::{rtmp_conn, CheckedGraph, Engine};
 use crate::graph::{Catalogue, Listen};
 use crate::servers::http::{HttpRoute, RouteTable};
 use crate::servers::srt::{SrtListenSettings, SrtRoute};
+use crate::servers::Bound;
 
 /// One node, as its kind sees the graph-scoped start.
 pub struct ScopeNode<'a> {
@@ -28,9 +31,8 @@ pub struct ScopeNode<'a> {
 type UdpStart = Box<dyn FnOnce(UdpSocket) -> BoxFuture<'static, ()> + Send>;
 
 /// What the nodes of one graph version ask for; `start_graph_scope` carries it out.
+#[derive(Default)]
 pub struct ScopePlan {
-    /// UDP and SRT listeners are bound at the first start only (a reload does not rebind them).
-    first_start: bool,
     http_routes: BTreeMap<SocketAddr, Vec<Arc<dyn HttpRoute>>>,
     /// Static file routes answer everything under their mount, so they go after the others.
     fallback_routes: BTreeMap<SocketAddr, Vec<Arc<dyn HttpRoute>>>,
@@ -59,9 +61,6 @@ impl ScopePlan {
         settings: SrtListenSettings,
         route: Arc<dyn SrtRoute>,
     ) -> anyhow::Result<()> {
-        if !self.first_start {
-            return Ok(());
-        }
         self.srt_servers.entry(addr).or_default().add(name, settings, route)
     }
 
@@ -70,16 +69,14 @@ impl ScopePlan {
         self.rtmp_listeners.insert(addr);
     }
 
-    /// A UDP socket bound on `addr` (at the first start only), handed to `start`.
+    /// A UDP socket bound on `addr`, handed to `start` (a reload keeps a running one).
     pub fn udp_socket(
         &mut self,
         addr: SocketAddr,
         protocol: &'static str,
         start: impl FnOnce(UdpSocket) -> BoxFuture<'static, ()> + Send + 'static,
     ) {
-        if self.first_start {
-            self.udp_sockets.push((addr, protocol, Box::new(start)));
-        }
+        self.udp_sockets.push((addr, protocol, Box::new(start)));
     }
 
     /// A source task (a file reader), started once per node name across reloads.
@@ -96,51 +93,69 @@ pub struct GraphScope {
 
 #[derive(Default)]
 struct ScopeState {
-    started: bool,
-    http: HashMap<SocketAddr, Arc<RouteTable>>,
-    rtmp: HashSet<SocketAddr>,
-    sources: HashSet<String>,
+    http: HashMap<SocketAddr, (Arc<RouteTable>, Bound)>,
+    rtmp: HashMap<SocketAddr, Bound>,
+    srt: HashMap<SocketAddr, Bound>,
+    udp: HashMap<SocketAddr, Bound>,
+    /// By node name: a source keeps running across reloads while its name does.
+    sources: HashMap<String, Bound>,
+}
+
+/// `task`, ended early when the returned [`Bound`] is dropped.
+fn until_dropped(task: BoxFuture<'static, ()>) -> (Bound, impl std::future::Future<Output = ()> + Send) {
+    let (bound, unbound) = Bound::new();
+    let run = async move {
+        tokio::select! {
+            _ = task => {}
+            _ = unbound => {}
+        }
+    };
+    (bound, run)
 }
 
 /// Starts what lives as long as the graph: listeners, servers, file sources. Called again on
-/// reload with a handle on the new graph: binds only new addresses, replaces every HTTP
-/// server's routes (an address no node names any more serves 404s), starts new file sources.
+/// reload with a handle on the new graph: binds new addresses and unbinds those no node names
+/// any more, replaces every HTTP server's routes, starts new file sources and stops removed
+/// ones.
 pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
     let graph = Arc::clone(engine.graph());
     let scope = engine.shared::<GraphScope>();
     let mut state = scope.state.lock().await;
     // Certificates are read before any port is bound, so a bad path fails the start cleanly.
     let mut http_tls = http_tls_plan(&graph)?;
-    let mut plan = ScopePlan {
-        first_start: !state.started,
-        http_routes: BTreeMap::new(),
-        fallback_routes: BTreeMap::new(),
-        srt_servers: BTreeMap::new(),
-        rtmp_listeners: BTreeSet::new(),
-        udp_sockets: Vec::new(),
-        sources: Vec::new(),
-    };
+    let mut plan = ScopePlan::default();
     for index in graph.dag.node_indices() {
         let named = graph.node(index);
         let listens = named.node.listens().map_err(anyhow::Error::msg)?;
         let node = ScopeNode { engine, index, name: &named.name, listens: &listens };
         named.node.kind().1.plan_graph_scope(&node, &mut plan)?;
     }
-    state.started = true;
 
+    let planned: BTreeSet<SocketAddr> = plan.udp_sockets.iter().map(|(addr, _, _)| *addr).collect();
+    state.udp.retain(|addr, _| planned.contains(addr));
     for (addr, protocol, start) in plan.udp_sockets {
+        if state.udp.contains_key(&addr) {
+            continue;
+        }
         let socket = crate::servers::udp::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for {protocol} on udp {addr}: {e}"))?;
-        engine.spawn(start(socket));
+        let (bound, run) = until_dropped(start(socket));
+        engine.spawn(run);
+        state.udp.insert(addr, bound);
     }
+    let planned: Vec<&str> = plan.sources.iter().map(|(name, _)| name.as_str()).collect();
+    state.sources.retain(|name, _| planned.contains(&name.as_str()));
     for (name, task) in plan.sources {
-        if state.sources.insert(name) {
-            engine.spawn(task);
+        if let std::collections::hash_map::Entry::Vacant(entry) = state.sources.entry(name) {
+            let (bound, run) = until_dropped(task);
+            engine.spawn(run);
+            entry.insert(bound);
         }
     }
+    state.rtmp.retain(|addr, _| plan.rtmp_listeners.contains(addr));
     for addr in plan.rtmp_listeners {
-        if state.rtmp.contains(&addr) {
+        if state.rtmp.contains_key(&addr) {
             continue;
         }
         let handler_engine = engine.clone();
@@ -150,38 +165,40 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
             let nodes = rtmp_conn::nodes_at(engine.graph(), addr);
             Box::pin(rtmp_conn::handle(engine, nodes, stream, peer, id))
         });
-        crate::servers::tcp::serve(engine, addr, "rtmp", handler)
+        let bound = crate::servers::tcp::serve(engine, addr, "rtmp", handler)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for rtmp on {addr}: {e}"))?;
-        state.rtmp.insert(addr);
+        state.rtmp.insert(addr, bound);
     }
 
     let mut http_routes = plan.http_routes;
     for (addr, routes) in plan.fallback_routes {
         http_routes.entry(addr).or_default().extend(routes);
     }
-    for (addr, table) in &state.http {
-        if !http_routes.contains_key(addr) {
-            table.replace(Vec::new(), None);
-        }
-    }
+    state.http.retain(|addr, _| http_routes.contains_key(addr));
     for (addr, routes) in http_routes {
         let tls = http_tls.remove(&addr).flatten();
-        if let Some(table) = state.http.get(&addr) {
+        if let Some((table, _)) = state.http.get(&addr) {
             table.replace(routes, tls);
             continue;
         }
         let table = RouteTable::new(routes, tls);
-        crate::servers::http::serve(engine, addr, Arc::clone(&table))
+        let bound = crate::servers::http::serve(engine, addr, Arc::clone(&table))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for http on {addr}: {e}"))?;
-        state.http.insert(addr, table);
+        state.http.insert(addr, (table, bound));
     }
+    // A running SRT listener keeps the routes it started with (its nodes' settings are fixed).
+    state.srt.retain(|addr, _| plan.srt_servers.contains_key(addr));
     for (addr, srt) in plan.srt_servers {
         let Some((_, settings)) = srt.settings else { continue };
-        crate::servers::srt::serve(engine, addr, settings, srt.routes)
+        if state.srt.contains_key(&addr) {
+            continue;
+        }
+        let bound = crate::servers::srt::serve(engine, addr, settings, srt.routes)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for srt on udp {addr}: {e}"))?;
+        state.srt.insert(addr, bound);
     }
     Ok(())
 }

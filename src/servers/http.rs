@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use super::Bound;
 use crate::graph::{Catalogue, Engine};
 
 pub type Body = UnsyncBoxBody<Batch, Infallible>;
@@ -183,18 +184,20 @@ impl RouteTable {
     }
 }
 
-/// Binds `addr` and serves the routes of `table` until shutdown, over TLS when the table has
-/// an acceptor (a failed handshake closes that connection only).
+/// Binds `addr` and serves the routes of `table` until shutdown (or until the returned [`Bound`]
+/// is dropped), over TLS when the table has an acceptor (a failed handshake closes that
+/// connection only).
 pub async fn serve<N: Catalogue>(
     engine: &Engine<N>,
     addr: SocketAddr,
     table: Arc<RouteTable>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Bound> {
     let listener = TcpListener::bind(addr).await?;
     let scheme = if table.tls().is_some() { "https" } else { "http" };
     tracing::info!(%addr, routes = table.snapshot().len(), "{scheme} server listening");
     let shutdown = engine.shutdown_signal();
     let engine = engine.clone();
+    let (bound, mut unbound) = Bound::new();
     tokio::spawn(async move {
         tokio::pin!(shutdown);
         loop {
@@ -207,6 +210,10 @@ pub async fn serve<N: Catalogue>(
                     }
                 },
                 _ = &mut shutdown => break,
+                _ = &mut unbound => {
+                    tracing::info!(%addr, "{scheme} server unbound: no node listens here any more");
+                    break;
+                }
             };
             let _ = stream.set_nodelay(true);
             let table = Arc::clone(&table);
@@ -232,7 +239,7 @@ pub async fn serve<N: Catalogue>(
             });
         }
     });
-    Ok(())
+    Ok(bound)
 }
 
 /// Serves HTTP/1.1 on one accepted connection (plain TCP or TLS) until it closes.

@@ -9,3 +9,20 @@ pub mod srt;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
+
+use tokio::sync::oneshot;
+
+/// Keeps a listener (or a task on a socket) running: dropping it unbinds the address, while
+/// connections already accepted go on. A reload drops the ones no node names any more.
+#[derive(Debug)]
+pub struct Bound(#[allow(dead_code)] oneshot::Sender<()>);
+
+/// Resolves when the [`Bound`] it was made with is dropped.
+pub type Unbound = oneshot::Receiver<()>;
+
+impl Bound {
+    pub fn new() -> (Bound, Unbound) {
+        let (sender, receiver) = oneshot::channel();
+        (Bound(sender), receiver)
+    }
+}

@@ -17,6 +17,7 @@ use srt_tokio::access::{RejectReason, ServerRejectReason};
 use srt_tokio::options::{ByteCount, KeySize, Passphrase};
 use srt_tokio::{ConnectionRequest, SrtListener};
 
+use super::Bound;
 use crate::codec::srt_streamid::SrtStreamId;
 use crate::graph::{Catalogue, Engine};
 
@@ -83,13 +84,13 @@ pub trait SrtRoute: Send + Sync {
     fn handle(&self, caller: Box<SrtCaller>) -> Result<SessionFuture, Box<SrtCaller>>;
 }
 
-/// Binds `addr` and serves `routes` until shutdown.
+/// Binds `addr` and serves `routes` until shutdown, or until the returned [`Bound`] is dropped.
 pub async fn serve<N: Catalogue>(
     engine: &Engine<N>,
     addr: SocketAddr,
     settings: SrtListenSettings,
     routes: Vec<Arc<dyn SrtRoute>>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Bound> {
     settings.validate().map_err(std::io::Error::other)?;
     let latency = Duration::from_millis(settings.latency_ms);
     let key_size = match settings.pbkeylen {
@@ -116,6 +117,7 @@ pub async fn serve<N: Catalogue>(
     tracing::info!(%addr, routes = routes.len(), latency_ms = settings.latency_ms, "srt server listening");
     let shutdown = engine.shutdown_signal();
     let engine = engine.clone();
+    let (bound, mut unbound) = Bound::new();
     tokio::spawn(async move {
         // The listener task lives as long as this value.
         let _listener: SrtListener = listener;
@@ -127,6 +129,7 @@ pub async fn serve<N: Catalogue>(
                     None => break,
                 },
                 _ = &mut shutdown => break,
+                _ = &mut unbound => break,
             };
             let id = engine.next_id();
             let peer = request.remote();
@@ -155,7 +158,7 @@ pub async fn serve<N: Catalogue>(
         }
         tracing::info!(%addr, "srt server stopped");
     });
-    Ok(())
+    Ok(bound)
 }
 
 fn dispatch(

@@ -8,22 +8,25 @@ use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 
+use super::Bound;
 use crate::graph::{Catalogue, Engine};
 
 pub type ConnectionFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub type Handler = Arc<dyn Fn(TcpStream, SocketAddr, u64) -> ConnectionFuture + Send + Sync>;
 
-/// Binds `addr` and serves connections with `handler` until shutdown.
+/// Binds `addr` and serves connections with `handler` until shutdown, or until the returned
+/// [`Bound`] is dropped.
 pub async fn serve<N: Catalogue>(
     engine: &Engine<N>,
     addr: SocketAddr,
     protocol: &'static str,
     handler: Handler,
-) -> std::io::Result<()> {
+) -> std::io::Result<Bound> {
     let listener = TcpListener::bind(addr).await?;
     tracing::info!(%addr, protocol, "listening");
     let shutdown = engine.shutdown_signal();
     let engine = engine.clone();
+    let (bound, mut unbound) = Bound::new();
     tokio::spawn(async move {
         tokio::pin!(shutdown);
         loop {
@@ -36,10 +39,14 @@ pub async fn serve<N: Catalogue>(
                     Err(e) => tracing::warn!(%addr, "accept failed: {e}"),
                 },
                 _ = &mut shutdown => break,
+                _ = &mut unbound => {
+                    tracing::info!(%addr, protocol, "unbound: no node listens here any more");
+                    break;
+                }
             }
         }
     });
-    Ok(())
+    Ok(bound)
 }
 
 /// Writes every buffer with vectored writes, as few system calls as the kernel allows. Takes the
