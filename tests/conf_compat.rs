@@ -556,3 +556,53 @@ fn a_disabled_vhost_refuses_publish_and_play_while_the_default_vhost_serves() {
     let _ = publisher.wait();
     stop_gracefully(server);
 }
+
+#[test]
+fn srs_c_reloads_the_file_on_sighup_and_the_api_and_new_mounts_serve_live_streams() {
+    let dir = temp_dir("conf-reload");
+    let (rtmp, http, api) = (free_port(), free_port(), free_port());
+    let base = format!(
+        "listen 127.0.0.1:{rtmp};\ndaemon off;\nsrs_log_tank console;\n\
+         http_api {{ enabled on; listen 127.0.0.1:{api}; raw_api {{ enabled on; allow_reload on; }} }}\n\
+         http_server {{ enabled on; listen 127.0.0.1:{http}; }}\n"
+    );
+    write(&dir, "srs.conf", &format!("{base}vhost __defaultVhost__ {{ }}\n"));
+    let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp, api]);
+    let mut publisher = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/s"), 30);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // SIGHUP: the file now mounts HTTP-FLV; the stream already live is served there.
+    write(
+        &dir,
+        "srs.conf",
+        &format!(
+            "{base}vhost __defaultVhost__ {{ http_remux {{ enabled on; mount [app]/[stream].flv; }} }}\n"
+        ),
+    );
+    let hangup = Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status();
+    assert!(hangup.is_ok_and(|s| s.success()));
+    assert!(common::wait_until(10, || server.log().contains("reload applied")), "{}", server.log());
+    assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/s.flv"), &dir.join("flv.flv"));
+
+    // The API's reload: the file now mounts HTTP-TS as well.
+    write(
+        &dir,
+        "srs.conf",
+        &format!(
+            "{base}vhost __defaultVhost__ {{ http_remux {{ enabled on; mount [app]/[stream].ts; }} }}\n"
+        ),
+    );
+    let reply = common::api_get(api, "/api/v1/raw?rpc=reload");
+    assert_eq!(reply["code"], 0, "{reply}");
+    assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/s.ts"), &dir.join("ts.ts"));
+
+    // A broken file changes nothing.
+    write(&dir, "srs.conf", &format!("{base}vhost __defaultVhost__ {{ play {{ mw_msgs x; }} }}\n"));
+    let reply = common::api_get(api, "/api/v1/raw?rpc=reload");
+    assert_ne!(reply["code"], 0, "{reply}");
+    assert!(reply["msg"].as_str().is_some_and(|m| m.contains("mw_msgs")), "{reply}");
+    assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/s.ts"), &dir.join("ts-after.ts"));
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    stop_gracefully(server);
+}

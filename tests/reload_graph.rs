@@ -63,7 +63,7 @@ fn a_player_keeps_receiving_across_reloads() {
     assert_eq!((video.width, video.height), (320, 240));
     assert!(video.frames >= 25, "about 2 s of the live stream: {}", video.frames);
     assert!(streams.iter().any(|s| s.codec == "aac"), "{streams:?}");
-    assert!(server.log().contains("new nodes attached to a live stream"), "{}", server.log());
+    assert!(server.log().contains("nodes started on a live stream"), "{}", server.log());
 
     // The next publish of the stream takes the new graph: the TS mount serves it.
     let _ = first.kill();

@@ -10,12 +10,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use std::sync::Arc;
+
 use crate::conf::{self, print, FileSystem, Loaded, Sources};
+use crate::control::reload::GraphLoader;
 use crate::graph::{self, Severity};
-use crate::nodes::{CheckedGraph, GraphFile};
+use crate::nodes::{CheckedGraph, GraphFile, NodeSpec};
 
 /// `srs -c FILE`, `srs -e`, and with `test` (`-t`) only the checks.
 pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::Result<ExitCode> {
+    // Absolute, so a reload after entering `work_dir` reads the same file.
+    let file = file.map(|path| std::path::absolute(&path).unwrap_or(path));
     let sources = sources(file, env_only);
     let label = conf::describe(&sources);
     if test {
@@ -38,9 +43,17 @@ pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::
     super::process::enter_work_dir(&loaded.process)?;
     super::process::init_logging(&loaded.process)?;
     log_warnings(&loaded);
-    let (_, checked) = build_graph(&loaded, &super::embedded::catalogue_for_this_process()?)?;
+    let catalogue = super::embedded::catalogue_for_this_process()?;
+    let (_, checked) = build_graph(&loaded, &catalogue)?;
     let _pid_file = super::process::PidFile::write(&loaded.process.pid)?;
-    super::run::serve(checked, &label, None)
+    // SIGHUP and `raw?rpc=reload` read the configuration again, as SRS does (settings of the
+    // process itself, such as work_dir, pid or the log, keep their values until a restart).
+    let reload: GraphLoader<NodeSpec> = Arc::new(move || {
+        let loaded = conf::load(&sources, &FileSystem).map_err(|e| e.to_string())?;
+        log_warnings(&loaded);
+        conf::graph_file(&loaded.config, &catalogue).map_err(|e| e.to_string())
+    });
+    super::run::serve(checked, &label, Some(reload))
 }
 
 /// `srs conf import [FILE] [-e]`: prints the equivalent graph in classic form.

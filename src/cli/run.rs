@@ -1,8 +1,11 @@
 //! `srs run [GRAPH]`: the server. A graph with only file sources (and no listener) is a batch job:
 //! it exits by itself once every source has finished and every file is written.
 
+use std::sync::Arc;
+
+use crate::control::reload::{GraphLoader, ReloadState};
 use crate::graph::Catalogue;
-use crate::nodes::Engine;
+use crate::nodes::{Engine, NodeSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,21 +20,24 @@ pub fn run(graph: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         None => super::embedded::unpack_default_graph()?,
     };
     let checked = super::graph::load_checked(&path)?;
-    serve(checked, &path.display().to_string(), Some(path.clone()))
+    let label = path.display().to_string();
+    let reload: GraphLoader<NodeSpec> =
+        Arc::new(move || crate::graph::load_file(&path).map_err(|e| e.to_string()));
+    serve(checked, &label, Some(reload))
 }
 
 /// Runs a checked graph until SIGINT or SIGTERM, then stops gracefully (exit 0). SIGHUP and the
-/// API reload `reload_path` (a graph file); without one, reload reports that it cannot.
+/// API reload the graph `reload` gives; without one, reload reports that it cannot.
 pub(crate) fn serve(
     checked: crate::nodes::CheckedGraph,
     label: &str,
-    reload_path: Option<PathBuf>,
+    reload: Option<GraphLoader<NodeSpec>>,
 ) -> anyhow::Result<ExitCode> {
     let runtime = super::runtime::server_runtime()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
-        if let Some(path) = reload_path {
-            engine.shared::<crate::control::reload::ReloadState>().set_path(path);
+        if let Some(loader) = reload {
+            engine.shared::<ReloadState<NodeSpec>>().set_loader(loader);
         }
         engine.start().await?;
         tracing::info!(graph = %label, "server running");

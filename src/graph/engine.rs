@@ -70,8 +70,8 @@ struct Inner<N> {
     hubs: Mutex<HashMap<(String, StreamKey), Arc<Hub>>>,
     /// Per graph edge `(from, to)` by node names, summed over streams.
     edges: Mutex<HashMap<(String, String), Arc<EdgeStats>>>,
-    /// The instances of each live publication, by publication id, so a reload can attach nodes.
-    instances: Mutex<HashMap<u64, StreamInstances>>,
+    /// The instances of each live publication, by publication id, so a reload can rewire them.
+    instances: Mutex<HashMap<u64, StreamInstances<N>>>,
     started_at: SystemTime,
     next_id: AtomicU64,
     running_tasks: AtomicUsize,
@@ -306,43 +306,12 @@ impl<N: Catalogue> Engine<N> {
             let live = LiveStream { key: key.clone(), publication_id: id, stats: Arc::clone(&stats) };
             publishers.insert(key.clone(), live);
         }
-        let mut inputs: HashMap<NodeIndex, mpsc::Sender<MediaEvent>> = HashMap::new();
-        let mut receivers = Vec::new();
-        for &node in &route.order[1..] {
-            let (sender, receiver) = mpsc::channel(EDGE_CAPACITY);
-            inputs.insert(node, sender);
-            receivers.push((node, receiver));
-        }
-        let mut instances = StreamInstances {
-            key: key.clone(),
-            source: self.graph.node(source).name.clone(),
-            inboxes: HashMap::new(),
-        };
-        let mut outputs_of = |node: NodeIndex| {
-            let (inbox, late) = mpsc::unbounded_channel();
-            instances.inboxes.insert(self.graph.node(node).name.clone(), inbox);
-            Outputs {
-                senders: route.children[&node].iter().map(|child| inputs[child].clone()).collect(),
-                stats: route.children[&node].iter().map(|child| self.edge(node, *child)).collect(),
-                late: Some(late),
-                ..Outputs::default()
-            }
-        };
-        let source_outputs = outputs_of(source);
-        let receivers: Vec<_> =
-            receivers.into_iter().map(|(node, receiver)| (node, receiver, outputs_of(node))).collect();
+        let source_name = self.graph.node(source).name.clone();
+        let mut instances =
+            StreamInstances { key: key.clone(), source: source_name, ..StreamInstances::default() };
+        let mut outputs = self.instantiate(&route, &route.order, &mut instances, id, &key);
+        let source_outputs = outputs.remove(&source).unwrap_or_default();
         lock(&self.inner.instances).insert(id, instances);
-        for (node, receiver, outputs) in receivers {
-            let ctx = StreamCtx {
-                engine: self.clone(),
-                key: key.clone(),
-                node,
-                path: route.path_to(node),
-                publication_id: id,
-            };
-            self.spawn(N::run_stream_node(ctx, receiver, outputs));
-        }
-        drop(inputs);
         tracing::info!(stream = %key, id, nodes = route.order.len(), "publish started");
         Ok(Publication { engine: self.clone(), key, id, outputs: source_outputs, stats })
     }
@@ -382,67 +351,135 @@ impl<N: Catalogue> Engine<N> {
         Ok(route)
     }
 
-    /// After a reload (this handle sees the new graph): gives every live publication the nodes
-    /// the new graph adds downstream of its source, so a new sink serves streams already live.
-    /// A new node is fed by its parent's running instance, which first replays the stream's
-    /// description and metadata to it; nodes that changed keep their running instance until
-    /// the next publish. Returns how many instances were started.
-    pub fn attach_new_nodes(&self) -> usize {
-        let live: Vec<(u64, StreamInstances)> =
-            lock(&self.inner.instances).iter().map(|(id, i)| (*id, i.clone())).collect();
-        let mut started = 0;
-        for (id, instances) in live {
-            let Some(source) = self.graph.index_of(&instances.source) else { continue };
-            let Ok(route) = self.route(source, &instances.key) else { continue };
-            let name = |node: NodeIndex| self.graph.node(node).name.clone();
-            let new: Vec<NodeIndex> =
-                route.order.iter().copied().filter(|n| !instances.inboxes.contains_key(&name(*n))).collect();
-            if new.is_empty() {
-                continue;
+    /// Spawns an instance of each node of `nodes` (in route order; the source's outputs are
+    /// returned instead, as the publisher drives it), wired to its children among `nodes`, and
+    /// records each in `instances`. Returns the outputs of nodes not spawned (the source).
+    fn instantiate(
+        &self,
+        route: &Route,
+        nodes: &[NodeIndex],
+        instances: &mut StreamInstances<N>,
+        id: u64,
+        key: &StreamKey,
+    ) -> HashMap<NodeIndex, Outputs> {
+        let source = route.order[0];
+        let mut inputs = HashMap::new();
+        let mut receivers = HashMap::new();
+        for &node in nodes.iter().filter(|n| **n != source) {
+            let (sender, receiver) = mpsc::channel(EDGE_CAPACITY);
+            inputs.insert(node, sender);
+            receivers.insert(node, receiver);
+        }
+        let mut unspawned = HashMap::new();
+        for &node in nodes {
+            let named = self.graph.node(node);
+            let (inbox, late) = mpsc::unbounded_channel();
+            instances.inboxes.insert(named.name.clone(), inbox);
+            instances.specs.insert(named.name.clone(), named.node.clone());
+            if let Some(&parent) = route.parent.get(&node) {
+                instances.parents.insert(named.name.clone(), self.graph.node(parent).name.clone());
             }
-            let mut inputs: HashMap<NodeIndex, mpsc::Sender<MediaEvent>> = HashMap::new();
-            let mut receivers = Vec::new();
-            for &node in &new {
-                let (sender, receiver) = mpsc::channel(EDGE_CAPACITY);
-                inputs.insert(node, sender);
-                receivers.push((node, receiver));
-            }
-            let mut added = HashMap::new();
-            for (node, receiver) in receivers {
-                let (inbox, late) = mpsc::unbounded_channel();
-                added.insert(name(node), inbox);
-                // Children that run already keep the feed they have.
-                let children: Vec<NodeIndex> =
-                    route.children[&node].iter().copied().filter(|c| inputs.contains_key(c)).collect();
-                let outputs = Outputs {
-                    senders: children.iter().map(|child| inputs[child].clone()).collect(),
-                    stats: children.iter().map(|child| self.edge(node, *child)).collect(),
-                    late: Some(late),
-                    ..Outputs::default()
-                };
-                let ctx = StreamCtx {
-                    engine: self.clone(),
-                    key: instances.key.clone(),
-                    node,
-                    path: route.path_to(node),
-                    publication_id: id,
-                };
-                self.spawn(N::run_stream_node(ctx, receiver, outputs));
-                started += 1;
-            }
-            for &node in &new {
-                let Some(&parent) = route.parent.get(&node) else { continue };
-                if let Some(inbox) = instances.inboxes.get(&name(parent)) {
-                    let child = LateChild { sender: inputs[&node].clone(), stats: self.edge(parent, node) };
-                    let _ = inbox.send(child);
+            // Children already running keep the feed they have.
+            let children = route.children[&node].iter().filter(|c| inputs.contains_key(c));
+            let outputs = Outputs {
+                children: children.map(|c| self.child(node, *c, inputs[c].clone())).collect(),
+                late: Some(late),
+                ..Outputs::default()
+            };
+            match receivers.remove(&node) {
+                Some(receiver) => {
+                    let ctx = StreamCtx {
+                        engine: self.clone(),
+                        key: key.clone(),
+                        node,
+                        path: route.path_to(node),
+                        publication_id: id,
+                    };
+                    self.spawn(N::run_stream_node(ctx, receiver, outputs));
+                }
+                None => {
+                    unspawned.insert(node, outputs);
                 }
             }
-            tracing::info!(stream = %instances.key, id, nodes = new.len(), "reload: new nodes attached to a live stream");
-            if let Some(live) = lock(&self.inner.instances).get_mut(&id) {
-                live.inboxes.extend(added);
+        }
+        // New nodes whose parent runs already are attached to it.
+        for &node in nodes {
+            let Some(&parent) = route.parent.get(&node) else { continue };
+            if nodes.contains(&parent) {
+                continue;
+            }
+            if let (Some(inbox), Some(input)) =
+                (instances.inboxes.get(&self.graph.node(parent).name), inputs.get(&node))
+            {
+                let _ = inbox.send(Rewire::Attach(self.child(parent, node, input.clone())));
+            }
+        }
+        unspawned
+    }
+
+    fn child(&self, from: NodeIndex, to: NodeIndex, sender: mpsc::Sender<MediaEvent>) -> Child {
+        Child { name: self.graph.node(to).name.clone(), sender, stats: self.edge(from, to) }
+    }
+
+    /// After a reload (this handle sees the new graph): brings every live publication to the new
+    /// graph. Nodes the new graph adds downstream of its source start and are fed by their
+    /// parent's running instance, which first replays the stream's description and metadata;
+    /// nodes whose settings changed restart with everything below them (for the sinks below, as a
+    /// republish: their players stay on their hub), a changed node's hub is replaced (its format
+    /// may have changed); the others run on. Returns how many instances were started.
+    pub fn attach_new_nodes(&self) -> usize {
+        let live: Vec<u64> = lock(&self.inner.instances).keys().copied().collect();
+        let mut started = 0;
+        for id in live {
+            let Some(mut instances) = lock(&self.inner.instances).remove(&id) else { continue };
+            started += self.bring_to_graph(id, &mut instances);
+            // A publication that ended meanwhile is not put back.
+            if lock(&self.inner.publishers).values().any(|live| live.publication_id == id) {
+                lock(&self.inner.instances).insert(id, instances);
             }
         }
         started
+    }
+
+    fn bring_to_graph(&self, id: u64, instances: &mut StreamInstances<N>) -> usize {
+        let Some(source) = self.graph.index_of(&instances.source) else { return 0 };
+        let Ok(route) = self.route(source, &instances.key) else { return 0 };
+        let named = |node: NodeIndex| self.graph.node(node);
+        let changed: Vec<NodeIndex> = route.order[1..]
+            .iter()
+            .copied()
+            .filter(|n| instances.specs.get(&named(*n).name).is_some_and(|old| *old != named(*n).node))
+            .collect();
+        let below_changed = |node: NodeIndex| changed.iter().any(|c| route.path_to(node).contains(c));
+        let restart: Vec<NodeIndex> = route.order[1..]
+            .iter()
+            .copied()
+            .filter(|n| !instances.inboxes.contains_key(&named(*n).name) || below_changed(*n))
+            .collect();
+        if restart.is_empty() {
+            return 0;
+        }
+        for &node in &restart {
+            let name = &named(node).name;
+            let old_parent = instances.parents.get(name).and_then(|parent| instances.inboxes.get(parent));
+            if let Some(inbox) = old_parent {
+                let _ = inbox.send(Rewire::Detach(name.clone()));
+            }
+            if changed.contains(&node) {
+                self.replace_hub(name, &instances.key);
+            }
+        }
+        let names: Vec<&str> = restart.iter().map(|n| named(*n).name.as_str()).collect();
+        tracing::info!(stream = %instances.key, id, nodes = ?names, "reload: nodes started on a live stream");
+        self.instantiate(&route, &restart, instances, id, &instances.key.clone());
+        restart.len()
+    }
+
+    /// Closes and forgets the hub of node `name` for `key`: its players end, new ones get a new hub.
+    fn replace_hub(&self, name: &str, key: &StreamKey) {
+        if let Some(hub) = lock(&self.inner.hubs).remove(&(name.to_owned(), key.clone())) {
+            hub.close();
+        }
     }
 
     fn end_publication(&self, key: &StreamKey, id: u64) {
@@ -501,19 +538,43 @@ impl<N: Catalogue> StreamCtx<N> {
     }
 }
 
-/// A live publication's running instances: the inbox of each, by node name, through which a
-/// reload attaches new children.
-#[derive(Debug, Clone)]
-struct StreamInstances {
+/// A live publication's running instances, by node name: the inbox through which a reload
+/// rewires each, the settings it runs with, and its parent's name.
+#[derive(Debug)]
+struct StreamInstances<N> {
     key: StreamKey,
     /// The source node's name.
     source: String,
-    inboxes: HashMap<String, mpsc::UnboundedSender<LateChild>>,
+    inboxes: HashMap<String, mpsc::UnboundedSender<Rewire>>,
+    specs: HashMap<String, N>,
+    parents: HashMap<String, String>,
 }
 
-/// A child attached to a running instance by a reload.
+impl<N> Default for StreamInstances<N> {
+    fn default() -> Self {
+        StreamInstances {
+            key: StreamKey::new("", "", ""),
+            source: String::new(),
+            inboxes: HashMap::new(),
+            specs: HashMap::new(),
+            parents: HashMap::new(),
+        }
+    }
+}
+
+/// A change a reload makes to a running instance's children.
 #[derive(Debug)]
-struct LateChild {
+enum Rewire {
+    /// A new child: it gets the stream's description and metadata first.
+    Attach(Child),
+    /// The child of this name stops getting events (its instance sees its input end).
+    Detach(String),
+}
+
+/// One child of an instance: its node name, its input, its edge's counters.
+#[derive(Debug)]
+struct Child {
+    name: String,
     sender: mpsc::Sender<MediaEvent>,
     stats: Arc<EdgeStats>,
 }
@@ -521,11 +582,9 @@ struct LateChild {
 /// The senders to a node's children; sending clones the (cheap) event to each.
 #[derive(Debug, Default)]
 pub struct Outputs {
-    senders: Vec<mpsc::Sender<MediaEvent>>,
-    /// The counters of each sender's edge, same order.
-    stats: Vec<Arc<EdgeStats>>,
-    /// Children a reload attaches while the stream runs.
-    late: Option<mpsc::UnboundedReceiver<LateChild>>,
+    children: Vec<Child>,
+    /// Rewiring by a reload while the stream runs.
+    late: Option<mpsc::UnboundedReceiver<Rewire>>,
     /// The last description and metadata sent, replayed to a late child before anything else.
     description: Option<MediaEvent>,
     metadata: Option<MediaEvent>,
@@ -534,7 +593,7 @@ pub struct Outputs {
 impl Outputs {
     /// Sends to every child still listening; `false` once none is.
     pub async fn send(&mut self, event: MediaEvent) -> bool {
-        self.take_late_children().await;
+        self.rewire().await;
         match &event {
             MediaEvent::Description(_) => self.description = Some(event.clone()),
             MediaEvent::Metadata(_) => self.metadata = Some(event.clone()),
@@ -545,36 +604,36 @@ impl Outputs {
             _ => None,
         };
         let mut closed = Vec::new();
-        for (i, sender) in self.senders.iter().enumerate() {
+        for (i, child) in self.children.iter().enumerate() {
+            let sender = &child.sender;
             let delivered = sender.send(event.clone()).await.is_ok();
-            if let Some(stats) = self.stats.get(i) {
-                stats.record(delivered, payload_bytes, sender.max_capacity() - sender.capacity());
-            }
+            child.stats.record(delivered, payload_bytes, sender.max_capacity() - sender.capacity());
             if !delivered {
                 closed.push(i);
             }
         }
         for i in closed.into_iter().rev() {
-            self.senders.remove(i);
-            if i < self.stats.len() {
-                self.stats.remove(i);
-            }
+            self.children.remove(i);
         }
-        !self.senders.is_empty()
+        !self.children.is_empty()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.senders.is_empty()
+        self.children.is_empty()
     }
 
-    async fn take_late_children(&mut self) {
+    async fn rewire(&mut self) {
         let Some(late) = &mut self.late else { return };
-        while let Ok(child) = late.try_recv() {
-            for replay in [&self.description, &self.metadata].into_iter().flatten() {
-                let _ = child.sender.send(replay.clone()).await;
+        while let Ok(change) = late.try_recv() {
+            match change {
+                Rewire::Attach(child) => {
+                    for replay in [&self.description, &self.metadata].into_iter().flatten() {
+                        let _ = child.sender.send(replay.clone()).await;
+                    }
+                    self.children.push(child);
+                }
+                Rewire::Detach(name) => self.children.retain(|child| child.name != name),
             }
-            self.senders.push(child.sender);
-            self.stats.push(child.stats);
         }
     }
 }

@@ -245,7 +245,7 @@ async fn raw(engine: &Engine, config: &Config, registry: &Registry, query: &Quer
             Err(why) => json!({"code": codes::RELOAD_FAILED, "msg": why}),
         },
         "reload-fetch" => {
-            let last = engine.shared::<reload::ReloadState>().last();
+            let last = engine.shared::<reload::ReloadState<crate::nodes::NodeSpec>>().last();
             api::envelope(registry, 0, json!({"data": last.to_json()}))
         }
         _ => json!({"code": codes::RAW_PARAMS}),
