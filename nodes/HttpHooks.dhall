@@ -1,6 +1,7 @@
 --| srs.conf `vhost { http_hooks { ... } }`: SRS's HTTP callbacks, each a list of URLs called in
 --  order (the first failure denies connect, publish and play). `timeout_ms` bounds each call
 --  (SRS waits 30 s; 5 s here); `allow_on_error` allows when a hook server is unreachable.
+--  `https://` URLs are checked against the system's roots, plus the PEM file `ca_file`.
 --
 --  http_hooks = Some srs.HttpHooks::{ enabled = True, on_publish = [ "http://127.0.0.1:8085/api/v1/streams" ] }
 { Type =
@@ -15,6 +16,7 @@
     , on_hls : List Text
     , timeout_ms : Natural
     , allow_on_error : Bool
+    , ca_file : Optional Text
     }
 , default =
   { enabled = True
@@ -28,5 +30,6 @@
   , on_hls = [] : List Text
   , timeout_ms = 5000
   , allow_on_error = False
+  , ca_file = None Text
   }
 }

@@ -298,6 +298,7 @@ mod tests {
             "vhost.http_remux.mount" => "[vhost]/[app]/[stream].ts",
             "vhost.dvr.dvr_plan" => "segment",
             "vhost.dvr.time_jitter" => "zero",
+            "vhost.http_hooks.ca_file" => "/etc/ssl/private-ca.pem",
             hook if hook.starts_with("vhost.http_hooks.on_") => {
                 "http://127.0.0.1:8085/a http://127.0.0.1:8085/b"
             }

@@ -38,6 +38,8 @@ pub struct HttpHooks {
     pub timeout_ms: u64,
     /// Allow when a hook server cannot be reached or times out (SRS denies).
     pub allow_on_error: bool,
+    /// PEM certificates trusted for `https://` hooks besides the system's roots (beyond SRS).
+    pub ca_file: Option<String>,
 }
 
 /// What happened, with the fields only that event carries.
@@ -217,7 +219,7 @@ pub async fn call(
     let text = body(registry, &event, subject).to_string();
     let timeout = Duration::from_millis(hooks.timeout_ms.max(1));
     for url in urls {
-        let verdict = match post_json(url, text.clone(), timeout).await {
+        let verdict = match post_json(url, text.clone(), timeout, hooks.ca_file.as_deref()).await {
             Ok((status, answer)) => answer_allows(status.as_u16(), &answer),
             Err(e) if hooks.allow_on_error => {
                 tracing::warn!(conn = subject.client_id, %url, "{} unreachable, allowed by policy: {e}", event.action());

@@ -1,17 +1,24 @@
 //! A small HTTP/1.1 client for callbacks: POST a JSON body, read a bounded answer, with a timeout.
 //!
-//! hyper's client (hyper-util `client-legacy`), one per process, without keep-alive. Plain `http://` only:
-//! there is no TLS in the server yet, so an `https://` hook fails like an unreachable one.
+//! One fresh connection per call, as SRS (a hook server that closes idle connections would race
+//! with the reuse of a pooled one), over TLS for `https://` URLs: rustls with the system's roots,
+//! plus the PEM certificates of a CA file when one is configured (a private CA, a self-signed
+//! hook server).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
 
 /// Most bytes read from a callback's answer (SRS's answers are a few bytes of JSON).
 const MAX_ANSWER: usize = 64 * 1024;
@@ -22,45 +29,141 @@ pub enum HttpClientError {
     BadUrl(String),
     #[error("request failed: {0}")]
     Request(String),
+    #[error("tls: {0}")]
+    Tls(String),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     #[error("answer body: {0}")]
     Body(String),
 }
 
-fn client() -> &'static Client<HttpConnector, Full<Bytes>> {
-    static CLIENT: OnceLock<Client<HttpConnector, Full<Bytes>>> = OnceLock::new();
-    // A fresh connection per callback, as SRS: a hook server that closes idle connections
-    // would otherwise race with the reuse of a pooled one.
-    CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build_http())
-}
-
-/// POSTs `json` to `url`; the status and (bounded) body of the answer.
+/// POSTs `json` to `url` (`http://` or `https://`; `ca_file` adds trusted roots for the latter);
+/// the status and (bounded) body of the answer.
 pub async fn post_json(
     url: &str,
     json: String,
     timeout: Duration,
+    ca_file: Option<&str>,
 ) -> Result<(StatusCode, Bytes), HttpClientError> {
     let uri: hyper::Uri = url.parse().map_err(|_| HttpClientError::BadUrl(url.to_owned()))?;
-    if uri.scheme_str() != Some("http") || uri.host().is_none() {
-        return Err(HttpClientError::BadUrl(url.to_owned()));
-    }
+    let secure = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => return Err(HttpClientError::BadUrl(url.to_owned())),
+    };
+    let host = uri.host().ok_or_else(|| HttpClientError::BadUrl(url.to_owned()))?;
+    // `[::1]` in a URL is the address `::1`.
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let authority = uri.authority().map(|a| a.as_str().to_owned()).unwrap_or_else(|| host.clone());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let request = Request::builder()
         .method(Method::POST)
-        .uri(uri)
+        .uri(path)
+        .header(hyper::header::HOST, authority)
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(json)))
         .map_err(|e| HttpClientError::Request(e.to_string()))?;
     let exchange = async {
-        let response =
-            client().request(request).await.map_err(|e| HttpClientError::Request(e.to_string()))?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_ANSWER)
-            .collect()
+        let tcp = TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|e| HttpClientError::Body(e.to_string()))?
-            .to_bytes();
-        Ok((status, body))
+            .map_err(|e| HttpClientError::Request(format!("connect {host}:{port}: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        if !secure {
+            return exchange(tcp, request).await;
+        }
+        let name = ServerName::try_from(host.clone()).map_err(|_| HttpClientError::BadUrl(url.to_owned()))?;
+        let connector = TlsConnector::from(tls_config(ca_file)?);
+        let tls = connector.connect(name, tcp).await.map_err(|e| HttpClientError::Tls(e.to_string()))?;
+        exchange(tls, request).await
     };
     tokio::time::timeout(timeout, exchange).await.map_err(|_| HttpClientError::Timeout(timeout))?
+}
+
+/// One request on a fresh connection, the answer read whole (bounded).
+async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), HttpClientError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| HttpClientError::Request(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let response = sender.send_request(request).await.map_err(|e| HttpClientError::Request(e.to_string()))?;
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_ANSWER)
+        .collect()
+        .await
+        .map_err(|e| HttpClientError::Body(e.to_string()))?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// The client TLS settings for `ca_file` (the system's roots plus its certificates), made once
+/// per file.
+fn tls_config(ca_file: Option<&str>) -> Result<Arc<ClientConfig>, HttpClientError> {
+    static CONFIGS: OnceLock<Mutex<HashMap<Option<String>, Arc<ClientConfig>>>> = OnceLock::new();
+    let configs = CONFIGS.get_or_init(Mutex::default);
+    let key = ca_file.map(str::to_owned);
+    if let Some(config) = configs.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(Arc::clone(config));
+    }
+    let mut roots = RootCertStore::empty();
+    for cert in system_roots() {
+        // A system root rustls cannot use is skipped, as browsers do.
+        let _ = roots.add(cert.clone());
+    }
+    if let Some(path) = ca_file {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<_, _>>())
+            .map_err(|e| HttpClientError::Tls(format!("cannot read CA certificates from `{path}`: {e}")))?;
+        if certs.is_empty() {
+            return Err(HttpClientError::Tls(format!("no PEM certificate in CA file `{path}`")));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| HttpClientError::Tls(format!("CA file `{path}`: {e}")))?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HttpClientError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let config = Arc::new(config);
+    configs.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&config));
+    Ok(config)
+}
+
+/// The system's trusted roots, read once (`/etc/ssl/certs` and friends; `SSL_CERT_FILE` wins).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for error in &found.errors {
+            tracing::warn!("system root certificates: {error}");
+        }
+        found.certs
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn urls_other_than_http_and_https_are_refused() {
+        for url in ["ftp://127.0.0.1/x", "127.0.0.1:80/x", "https:///x"] {
+            let error = post_json(url, "{}".into(), Duration::from_secs(1), None).await.unwrap_err();
+            assert!(matches!(error, HttpClientError::BadUrl(_)), "{url}: {error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_ca_file_is_named() {
+        let error = tls_config(Some("/nonexistent/ca.pem")).unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/ca.pem"), "{error}");
+    }
 }
