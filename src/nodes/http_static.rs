@@ -5,14 +5,18 @@
 //! GET, HEAD and OPTIONS; MIME types by extension; `Cache-Control: no-cache` for manifests and a
 //! long max-age for segments; CORS when `crossdomain`. Files are streamed from disk in 64 KiB
 //! reads; one `Range` (`bytes=a-b`, `a-`, `-n`) is answered with 206, an unsatisfiable one with
-//! 416, and several ranges with the whole file (200), which RFC 9110 allows. Paths are percent-decoded and must stay
-//! under `dir` (`..`, encoded dots, backslashes and NULs are refused). For LL-HLS playlists that
+//! 416, and several ranges with the whole file (200), which RFC 9110 allows. Paths are
+//! percent-decoded and must stay under `dir` (`..`, encoded dots, backslashes and NULs are refused). For LL-HLS playlists that
 //! an `HlsOut` registered, `_HLS_msn`/`_HLS_part` hold the request until that part exists (at
 //! most three target durations), and a preload-hinted part is awaited likewise.
 //! Other routes on the same address go first: this one answers everything under its mount.
+//! With `vhost` (SRS's vhost `http_static`) the node answers only requests whose Host names that
+//! vhost, and nodes without one leave those requests to it. A live playlist of an `HlsOut` with
+//! `hls_ctx` is served through SRS's HLS play sessions (`nodes::hls_sessions`).
 //!
 //! ```dhall
 //! srs.node "http_server" (srs.Node.HttpStatic srs.HttpStatic::{ listen = "8080", dir = "./objs/nginx/html" })
+//! srs.node "a.com/http_static" (srs.Node.HttpStatic srs.HttpStatic::{ listen = "8080", dir = "./a", vhost = Some "a.com" })
 //! ```
 
 use std::convert::Infallible;
