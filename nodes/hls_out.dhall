@@ -15,6 +15,8 @@ in  { Type =
         , hls_m3u8_file : Text
         , hls_ts_file : Text
         , hls_entry_prefix : Text
+        , hls_ctx : Bool
+        , hls_ts_ctx : Bool
         , hls_cleanup : Bool
         , hls_dispose : Natural
         , hls_wait_keyframe : Bool
@@ -32,6 +34,8 @@ in  { Type =
       , hls_m3u8_file = "[app]/[stream].m3u8"
       , hls_ts_file = "[app]/[stream]-[seq].ts"
       , hls_entry_prefix = ""
+      , hls_ctx = True
+      , hls_ts_ctx = True
       , hls_cleanup = True
       , hls_dispose = 120
       , hls_wait_keyframe = True

@@ -135,7 +135,7 @@ fn hls_graph(dir: &Path, port: u16, clip: &Path, hls_fields: &str) -> String {
         "let srs = {catalogue}\nin srs.Graph::{{\n\
          , nodes =\n\
            [ srs.node \"file\" (srs.Node.FileIn srs.FileIn::{{ path = \"{clip}\", stream = \"live/livestream\", realtime = True, repeat = False }})\n\
-           , srs.node \"hls\" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = \"{html}\", {hls_fields} }})\n\
+           , srs.node \"hls\" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = \"{html}\", hls_ctx = False, {hls_fields} }})\n\
            , srs.node \"web\" (srs.Node.HttpStatic srs.HttpStatic::{{ listen = \"127.0.0.1:{port}\", dir = \"{html}\" }})\n\
            ]\n\
          , edges = [ srs.edge \"file\" \"hls\" ]\n}}\n",

@@ -6,6 +6,8 @@ let Publish = ./Publish.dhall
 
 let HttpRemux = ./HttpRemux.dhall
 
+let HttpStatic = ./HttpStatic.dhall
+
 let Dash = ./Dash.dhall
 let Dvr = ./Dvr.dhall
 let Hls = ./Hls.dhall
@@ -25,6 +27,7 @@ in  { Type =
         , play : Play.Type
         , publish : Publish.Type
         , http_remux : Optional HttpRemux.Type
+        , http_static : Optional HttpStatic.Type
         , dash : Optional Dash.Type
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
@@ -41,6 +44,7 @@ in  { Type =
       , play = Play.default
       , publish = Publish.default
       , http_remux = None HttpRemux.Type
+      , http_static = None HttpStatic.Type
       , dash = None Dash.Type
       , dvr = None Dvr.Type
       , hls = None Hls.Type

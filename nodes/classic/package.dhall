@@ -8,6 +8,7 @@
 , HttpServer = ./HttpServer.dhall
 , HttpApi = ./HttpApi.dhall
 , HttpRemux = ./HttpRemux.dhall
+, HttpStatic = ./HttpStatic.dhall
 , SrtServer = ./SrtServer.dhall
 , StreamCaster = ./StreamCaster.dhall
 , Dash = ./Dash.dhall

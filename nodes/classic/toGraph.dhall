@@ -2,8 +2,10 @@
 --  a `Vhost` router per vhost (named as the vhost), and per vhost the nodes its blocks ask for
 --  (`http_remux` → an `HttpRemux` node named "<vhost>/http_remux" on the http_server; `hls` → an
 --  `HlsOut` node named "<vhost>/hls"; `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a
---  `Dvr` node named "<vhost>/dvr"), and for `http_server` an `HttpStatic` node named
---  "http_server" serving its `dir`.
+--  `Dvr` node named "<vhost>/dvr"; `http_static` → an `HttpStatic` node named
+--  "<vhost>/http_static" on the http_server, for the vhost's host), and for `http_server` an
+--  `HttpStatic` node named "http_server" serving its `dir` (listed after the vhosts' nodes, so
+--  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
@@ -92,6 +94,34 @@ let httpRemuxNodes =
           }
           config.http_server
 
+let httpStaticNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(server : HttpServer.Type) ->
+                merge
+                  { None = [] : List NamedNode
+                  , Some =
+                      \(static : (./HttpStatic.dhall).Type) ->
+                        [ node
+                            "${vhost.name}/http_static"
+                            ( Node.HttpStatic
+                                { listen = server.listen
+                                , dir = static.dir
+                                , mount = static.mount
+                                , crossdomain = server.crossdomain
+                                , tls = None TlsFiles
+                                , vhost = Some vhost.name
+                                }
+                            )
+                        ]
+                  }
+                  vhost.http_static
+          }
+          config.http_server
+
 let apiNodes =
       \(config : Config.Type) ->
         merge
@@ -139,7 +169,7 @@ let mediaNodes =
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # mediaNodes config vhost
+        [ vhostNode config vhost ] # mediaNodes config vhost # httpStaticNodes config vhost
 
 let httpServerNodes =
       \(config : Config.Type) ->
@@ -155,6 +185,7 @@ let httpServerNodes =
                         , mount = "/"
                         , crossdomain = server.crossdomain
                         , tls = None TlsFiles
+                        , vhost = None Text
                         }
                     )
                 ]

@@ -114,6 +114,8 @@ pub struct Vhost {
     pub publish: Publish,
     /// Present only when `http_remux { enabled on; }`.
     pub http_remux: Option<HttpRemux>,
+    /// Present only when `http_static { enabled on; }`.
+    pub http_static: Option<HttpStatic>,
     pub http_hooks: Option<crate::control::hooks::HttpHooks>,
     pub security: Option<crate::control::security::Security>,
     pub refer: Option<crate::control::security::Refer>,
@@ -136,6 +138,7 @@ impl Default for Vhost {
             play: Play::default(),
             publish: Publish::default(),
             http_remux: None,
+            http_static: None,
             http_hooks: None,
             security: None,
             refer: None,
@@ -201,6 +204,19 @@ impl Default for HttpRemux {
     }
 }
 
+/// `vhost { http_static { } }` (`classic/HttpStatic.dhall`): an `HttpStatic` node for the vhost.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct HttpStatic {
+    pub mount: String,
+    pub dir: String,
+}
+
+impl Default for HttpStatic {
+    fn default() -> HttpStatic {
+        HttpStatic { mount: "[vhost]/".into(), dir: "./objs/nginx/html".into() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -222,6 +238,7 @@ mod tests {
         assert_eq!(dhall::<Publish>("srs.classic.Publish::{=}"), Publish::default());
         assert_eq!(dhall::<HttpServer>("srs.classic.HttpServer::{=}"), HttpServer::default());
         assert_eq!(dhall::<HttpRemux>("srs.classic.HttpRemux::{=}"), HttpRemux::default());
+        assert_eq!(dhall::<HttpStatic>("srs.classic.HttpStatic::{=}"), HttpStatic::default());
         assert_eq!(dhall::<SrtServer>("srs.classic.SrtServer::{=}"), SrtServer::default());
         let caster = dhall::<StreamCaster>(
             "srs.classic.StreamCaster::{ caster = srs.classic.StreamCaster.Caster.Flv, listen = \"8936\" }",

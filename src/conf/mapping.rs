@@ -9,7 +9,7 @@
 //! `caster_blocks`). To map a new directive, add its row; a new block is a table and one
 //! `Nested` row in its parent.
 
-use super::classic::{Config, HttpRemux, HttpServer, Play, Publish, Vhost};
+use super::classic::{Config, HttpRemux, HttpServer, HttpStatic, Play, Publish, Vhost};
 use super::process::{self, ProcessSettings};
 use super::table::{Block, Enabled, Entry, Kind, Repeat, Table};
 use super::values::{bad, listen, natural, text, time_jitter};
@@ -170,6 +170,18 @@ static VHOST: Block<Vhost> = Block {
                 table: &HTTP_REMUX,
                 map: |v, d, s| {
                     v.http_remux = HTTP_REMUX.map_enabled(d, HttpRemux::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
+            name: "http_static",
+            default: "",
+            kind: Kind::Nested {
+                table: &HTTP_STATIC,
+                map: |v, d, s| {
+                    v.http_static = HTTP_STATIC.map_enabled(d, HttpStatic::default(), s)?;
                     Ok(())
                 },
                 repeat: Repeat::Once,
@@ -351,6 +363,32 @@ static HTTP_REMUX: Block<Enabled<HttpRemux>> = Block {
                 node.validate().map_err(|reason| bad(d, reason.replace("field `mount` ", "")))
             }),
         },
+    ],
+};
+
+/// `vhost { http_static { } }`: the vhost's own web root on the http_server.
+static HTTP_STATIC: Block<Enabled<HttpStatic>> = Block {
+    name: "http_static",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|r| &mut r.enabled) },
+        Entry {
+            name: "mount",
+            default: "[vhost]/",
+            kind: Kind::Custom(|r, d, _| {
+                r.config.mount = text(d)?;
+                // The node's own check (`/...` or `[vhost]/...`).
+                let node = crate::nodes::http_static::Config {
+                    listen: String::new(),
+                    dir: String::new(),
+                    mount: r.config.mount.clone(),
+                    crossdomain: true,
+                    tls: None,
+                    vhost: Some("vhost".into()),
+                };
+                node.validate().map_err(|reason| bad(d, reason.replace("field `mount` ", "")))
+            }),
+        },
+        Entry { name: "dir", default: "./objs/nginx/html", kind: Kind::Text(|r| &mut r.config.dir) },
     ],
 };
 

@@ -5,7 +5,7 @@
 use std::path::{Component, Path};
 
 use super::classic::{
-    Caster, Config, HttpRemux, HttpServer, Play, Publish, SrtServer, StreamCaster, Vhost,
+    Caster, Config, HttpRemux, HttpServer, HttpStatic, Play, Publish, SrtServer, StreamCaster, Vhost,
     DEFAULT_CASTER_STREAM,
 };
 use crate::nodes::jitter::TimeJitter;
@@ -195,6 +195,10 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(remux) => Expr::Some(Box::new(http_remux_expr(remux))),
         None => Expr::Lit("None srs.classic.HttpRemux.Type".into()),
     });
+    changed(&mut fields, "http_static", &vhost.http_static, &default.http_static, |v| match v {
+        Some(web) => Expr::Some(Box::new(http_static_expr(web))),
+        None => Expr::Lit("None srs.classic.HttpStatic.Type".into()),
+    });
     changed(&mut fields, "dvr", &vhost.dvr, &default.dvr, |v| match v {
         Some(dvr) => Expr::Some(Box::new(dvr_expr(dvr))),
         None => Expr::Lit("None srs.classic.Dvr.Type".into()),
@@ -291,6 +295,14 @@ fn http_remux_expr(remux: &HttpRemux) -> Expr {
     let mut fields = Vec::new();
     changed(&mut fields, "mount", &remux.mount, &default.mount, |v| text(v));
     Expr::Record { completion: "srs.classic.HttpRemux", fields }
+}
+
+fn http_static_expr(web: &HttpStatic) -> Expr {
+    let default = HttpStatic::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "mount", &web.mount, &default.mount, |v| text(v));
+    changed(&mut fields, "dir", &web.dir, &default.dir, |v| text(v));
+    Expr::Record { completion: "srs.classic.HttpStatic", fields }
 }
 
 fn time_jitter_tag(jitter: TimeJitter) -> &'static str {
@@ -397,6 +409,7 @@ mod tests {
             },
             publish: Publish { firstpkt_timeout: 1000, normal_timeout: 2000 },
             http_remux: Some(HttpRemux { mount: "[vhost]/live/[stream] \"$x\".flv".into() }),
+            http_static: Some(HttpStatic { mount: "[vhost]/vod".into(), dir: "./a \"b\"".into() }),
             dvr: Some(crate::nodes::dvr::Config {
                 dvr_plan: crate::nodes::dvr::DvrPlan::Segment,
                 ..crate::nodes::dvr::Config::default()

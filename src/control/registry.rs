@@ -21,6 +21,7 @@ pub enum ClientKind {
     Unknown,
     RtmpPlay,
     FlvPlay,
+    HlsPlay,
     FmlePublish,
     FlashPublish,
 }
@@ -31,6 +32,7 @@ impl ClientKind {
             ClientKind::Unknown => "Unknown",
             ClientKind::RtmpPlay => "rtmp-play",
             ClientKind::FlvPlay => "flv-play",
+            ClientKind::HlsPlay => "hls-play",
             ClientKind::FmlePublish => "fmle-publish",
             ClientKind::FlashPublish => "flash-publish",
         }

@@ -17,6 +17,7 @@ pub mod file_writer;
 pub mod flv_frames;
 pub mod flv_post_in;
 pub mod hls_out;
+pub mod hls_sessions;
 pub mod http_api;
 pub mod http_remux;
 pub mod http_static;

@@ -60,6 +60,11 @@ pub struct Config {
     pub hls_ts_file: String,
     /// Prefix of segment URIs in the playlist.
     pub hls_entry_prefix: String,
+    /// HLS play sessions: `HttpStatic` admits a player of the live playlist (`on_play`), lists it
+    /// as a client and redirects it to `?hls_ctx=<ctx>` (see `nodes::hls_sessions`).
+    pub hls_ctx: bool,
+    /// With `hls_ctx`: segment URIs in the served playlist carry the ctx too.
+    pub hls_ts_ctx: bool,
     /// Delete segments that left the window.
     pub hls_cleanup: bool,
     /// Seconds after unpublish before every file of the stream is deleted (0: never).
@@ -88,6 +93,8 @@ impl Default for Config {
             hls_m3u8_file: "[app]/[stream].m3u8".into(),
             hls_ts_file: "[app]/[stream]-[seq].ts".into(),
             hls_entry_prefix: String::new(),
+            hls_ctx: true,
+            hls_ts_ctx: true,
             hls_cleanup: true,
             hls_dispose: 120,
             hls_wait_keyframe: true,
