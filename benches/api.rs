@@ -36,6 +36,7 @@ fn graph(rtmp: u16, api: u16, hooks: Option<u16>) -> GraphFile {
             on_hls: vec![],
             timeout_ms: 5000,
             allow_on_error: false,
+            ca_file: None,
         });
     }
     let node = |name: &str, node: NodeSpec| NamedNode { name: name.into(), node };
@@ -234,6 +235,7 @@ fn hook_call(runtime: &tokio::runtime::Runtime) {
         on_hls: vec![],
         timeout_ms: 5000,
         allow_on_error: false,
+        ca_file: None,
     };
     let registry = Registry::default();
     let subject =
