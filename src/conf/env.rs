@@ -296,6 +296,7 @@ mod tests {
             "vhost.play.time_jitter" => "zero",
             "vhost.play.mw_msgs" => "4",
             "vhost.http_remux.mount" => "[vhost]/[app]/[stream].ts",
+            "vhost.hls.hls_on_error" => "ignore",
             "vhost.dvr.dvr_plan" => "segment",
             "vhost.dvr.time_jitter" => "zero",
             hook if hook.starts_with("vhost.http_hooks.on_") => {
