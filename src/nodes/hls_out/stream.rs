@@ -381,6 +381,11 @@ impl HlsStream {
         }
         if !keep {
             remove_parts(&segment).await;
+            // A key made for a dropped segment and used by no other (its sequence number is
+            // reused, and a new key of that number has the same file name).
+            if let Some(key) = segment.meta.key.as_ref().filter(|k| !self.key_in_use(k)) {
+                writer::remove(&key.path).await;
+            }
         }
         if self.config.hls_cleanup {
             for old in &expired {
