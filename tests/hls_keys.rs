@@ -1,7 +1,8 @@
 //! SRS's `hls_keys` (AES-128 segments with rotating keys), `hls_on_error` and local time in file
 //! names, checked with real clients: ffprobe decodes the encrypted live playlist over HTTP,
 //! `openssl enc -d` decrypts a segment with the served key and announced IV, ffmpeg publishes over
-//! RTMP to `srs -c` with an srs.conf, and is disconnected (or not) when HLS cannot write.
+//! RTMP to `srs -c` with an srs.conf, and is disconnected (or not) when HLS cannot write; key
+//! files leave with their last segment and on `hls_dispose`.
 
 mod common;
 
@@ -62,11 +63,15 @@ fn is_ts(bytes: &[u8]) -> bool {
 }
 
 fn encrypted_graph(dir: &Path, port: u16, clip: &Path) -> String {
+    graph_with(dir, port, clip, "hls_window = 60.0, hls_dispose = 0, hls_fragments_per_key = 3")
+}
+
+fn graph_with(dir: &Path, port: u16, clip: &Path, fields: &str) -> String {
     format!(
         "let srs = {catalogue}\nin srs.Graph::{{\n\
          , nodes =\n\
            [ srs.node \"file\" (srs.Node.FileIn srs.FileIn::{{ path = \"{clip}\", stream = \"live/livestream\", realtime = True, repeat = False }})\n\
-           , srs.node \"hls\" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = \"{html}\", hls_fragment = 1.0, hls_window = 60.0, hls_dispose = 0, hls_keys = True, hls_fragments_per_key = 3 }})\n\
+           , srs.node \"hls\" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = \"{html}\", hls_fragment = 1.0, hls_keys = True, {fields} }})\n\
            , srs.node \"web\" (srs.Node.HttpStatic srs.HttpStatic::{{ listen = \"127.0.0.1:{port}\", dir = \"{html}\" }})\n\
            ]\n\
          , edges = [ srs.edge \"file\" \"hls\" ]\n}}\n",
@@ -74,6 +79,42 @@ fn encrypted_graph(dir: &Path, port: u16, clip: &Path) -> String {
         clip = clip.display(),
         html = dir.join("html").display(),
     )
+}
+
+/// The `.key` files under `dir`, by name.
+fn key_files(dir: &Path) -> BTreeSet<String> {
+    all_files(dir)
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".key"))
+        .collect()
+}
+
+#[test]
+fn key_files_leave_with_their_last_segment_and_on_dispose() {
+    let dir = temp_dir("hls-keys-cleanup");
+    let clip = dir.join("in.flv");
+    make_clip_of(&clip, "flv", 10, 25, ClipKind::H264Aac);
+    let port = free_port();
+    let fields = "hls_window = 3.0, hls_dispose = 3, hls_fragments_per_key = 2";
+    let server = SrsServer::start(&dir, &graph_with(&dir, port, &clip, fields));
+    wait_for_listener(port, Duration::from_secs(10));
+    server.wait_for_log("publish ended", Duration::from_secs(40));
+    std::thread::sleep(Duration::from_millis(500));
+    let text = std::fs::read_to_string(dir.join("html/live/livestream.m3u8")).expect("playlist");
+    let (segments, keys) = segments_and_keys(&text);
+    assert!(seq_of(&segments[0]) >= 4, "the window moved on: {segments:?}");
+    assert_eq!(keys[0].first_segment, segments[0], "the first listed segment names its key:\n{text}");
+    // Exactly the keys of the listed segments are left (hls_cleanup).
+    let named: BTreeSet<String> = keys.iter().map(|k| k.uri.clone()).collect();
+    assert_eq!(key_files(&dir.join("html")), named, "key files on disk");
+    // hls_dispose 3 s after the publish removes them with the rest.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !key_files(&dir.join("html")).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "keys disposed: {:?}", key_files(&dir.join("html")));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(server);
 }
 
 #[test]

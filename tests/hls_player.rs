@@ -1,9 +1,9 @@
 //! hls.js (npm `hls.js`, installed by scripts/install-test-deps) in headless Chromium plays our live
 //! HLS, served by our own `HttpStatic`: classic TS segments, AES-128 encrypted TS segments
 //! (`hls_keys`), and Low-Latency HLS (fMP4 parts, blocking playlist reload) in hls.js's
-//! low-latency mode. Each plays past 5 s of media time at the
-//! stream's resolution without a fatal player error. The page reports through requests to a small
-//! static server whose log the test reads.
+//! low-latency mode. Each plays past 5 s of media time at the stream's resolution without a fatal
+//! player error. The page reports through requests to a small static server whose log the test
+//! reads.
 
 mod common;
 
