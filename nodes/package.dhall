@@ -22,6 +22,7 @@
 , DashSegmentTemplate = ./DashSegmentTemplate.dhall
 , DvrPlan = ./DvrPlan.dhall
 , FileFormat = ./FileFormat.dhall
+, HlsOnError = ./HlsOnError.dhall
 , Mp4Layout = ./Mp4Layout.dhall
 , SegmentFormat = ./SegmentFormat.dhall
 , TimeJitter = ./TimeJitter.dhall

@@ -1,8 +1,9 @@
 //! hls.js (npm `hls.js`, installed by scripts/install-test-deps) in headless Chromium plays our live
-//! HLS, served by our own `HttpStatic`: classic TS segments, and Low-Latency HLS (fMP4 parts,
-//! blocking playlist reload) in hls.js's low-latency mode. Each plays past 5 s of media time at the
-//! stream's resolution without a fatal player error. The page reports through requests to a small
-//! static server whose log the test reads.
+//! HLS, served by our own `HttpStatic`: classic TS segments, AES-128 encrypted TS segments
+//! (`hls_keys`), and Low-Latency HLS (fMP4 parts, blocking playlist reload) in hls.js's
+//! low-latency mode. Each plays past 5 s of media time at the stream's resolution without a fatal
+//! player error. The page reports through requests to a small static server whose log the test
+//! reads.
 
 mod common;
 
@@ -96,6 +97,15 @@ fn play(name: &str, hls_node: &str, playlist: &str, low_latency: bool) -> Report
 fn hls_js_plays_classic_ts_hls() {
     let report = play("hls-player-ts", "hls_fragment = 2.0", "/live/test.m3u8", false);
     println!("classic HLS (2 s fragments): hls.js latency estimate {:.2} s", report.latency);
+}
+
+#[test]
+fn hls_js_plays_aes_128_encrypted_hls() {
+    // hls.js fetches each key named by #EXT-X-KEY and decrypts the segments (WebCrypto); keys
+    // change every 2 segments, so it crosses several keys within the 5 s it must play.
+    let node = "hls_fragment = 1.0, hls_keys = True, hls_fragments_per_key = 2";
+    let report = play("hls-player-aes", node, "/live/test.m3u8", false);
+    println!("AES-128 HLS (1 s fragments, 2 per key): hls.js latency estimate {:.2} s", report.latency);
 }
 
 #[test]

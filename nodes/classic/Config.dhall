@@ -13,6 +13,7 @@ in  { Type =
         , chunk_size : Natural
         , max_connections : Natural
         , server_id : Optional Text
+        , utc_time : Bool
         , http_server : Optional HttpServer.Type
         , http_api : Optional HttpApi.Type
         , srt_server : Optional SrtServer.Type
@@ -24,6 +25,7 @@ in  { Type =
       , chunk_size = 60000
       , max_connections = 1000
       , server_id = None Text
+      , utc_time = False
       , http_server = None HttpServer.Type
       , http_api = None HttpApi.Type
       , srt_server = None SrtServer.Type

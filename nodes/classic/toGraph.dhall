@@ -9,7 +9,8 @@
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
---  server identity is the process's, which `srs -c`/`srs -e` set from it.
+--  server identity is the process's, which `srs -c`/`srs -e` set from it. `utc_time` (global in
+--  srs.conf) is given to every `HlsOut` and `Dvr` node, over their own field.
 let Config = ./Config.dhall
 
 let Vhost = ./Vhost.dhall
@@ -142,29 +143,40 @@ let dashNodes =
           vhost.dash
 
 let dvrNodes =
+      \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
         merge
           { None = [] : List NamedNode
           , Some =
               \(dvr : (./Dvr.dhall).Type) ->
-                [ node "${vhost.name}/dvr" (Node.Dvr dvr) ]
+                [ node
+                    "${vhost.name}/dvr"
+                    (Node.Dvr (dvr // { utc_time = config.utc_time }))
+                ]
           }
           vhost.dvr
 
 let hlsNodes =
+      \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
         merge
           { None = [] : List NamedNode
           , Some =
               \(hls : (./Hls.dhall).Type) ->
-                [ node "${vhost.name}/hls" (Node.HlsOut hls) ]
+                [ node
+                    "${vhost.name}/hls"
+                    (Node.HlsOut (hls // { utc_time = config.utc_time }))
+                ]
           }
           vhost.hls
 
 let mediaNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        httpRemuxNodes config vhost # hlsNodes vhost # dashNodes vhost # dvrNodes vhost
+          httpRemuxNodes config vhost
+        # hlsNodes config vhost
+        # dashNodes vhost
+        # dvrNodes config vhost
 
 let vhostNodes =
       \(config : Config.Type) ->

@@ -16,6 +16,8 @@ pub struct Config {
     pub max_connections: u64,
     /// `server_id`: the id the API and hooks report; a random `vid-` id when unset (as SRS).
     pub server_id: Option<String>,
+    /// `utc_time`: date variables of HLS and DVR file names in UTC rather than local time.
+    pub utc_time: bool,
     pub http_server: Option<HttpServer>,
     /// `http_api { }`: present only when enabled.
     pub http_api: Option<crate::nodes::http_api::Config>,
@@ -33,6 +35,7 @@ impl Default for Config {
             chunk_size: 60_000,
             max_connections: 1000,
             server_id: None,
+            utc_time: false,
             http_server: None,
             http_api: None,
             srt_server: None,

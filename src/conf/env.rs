@@ -297,6 +297,7 @@ mod tests {
             "vhost.play.mw_msgs" => "4",
             "vhost.http_remux.mount" => "[vhost]/[app]/[stream].ts",
             "vhost.http_static.mount" => "[vhost]/vod",
+            "vhost.hls.hls_on_error" => "ignore",
             "vhost.dvr.dvr_plan" => "segment",
             "vhost.dvr.time_jitter" => "zero",
             "vhost.http_hooks.ca_file" => "/etc/ssl/private-ca.pem",

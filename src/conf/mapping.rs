@@ -66,6 +66,7 @@ static ROOT: Block<Root> = Block {
                 Ok(())
             }),
         },
+        Entry { name: "utc_time", default: "off", kind: Kind::FlagOff(|r| &mut r.config.utc_time) },
         Entry { name: "work_dir", default: "./", kind: Kind::Custom(process_directive) },
         Entry { name: "pid", default: "./objs/srs.pid", kind: Kind::Custom(process_directive) },
         Entry { name: "daemon", default: "on", kind: Kind::Custom(process_directive) },
@@ -544,6 +545,7 @@ pub(crate) mod tests {
             http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
             max_connections: 1000,
             server_id: None,
+            utc_time: false,
             http_api: None,
             srt_server: Some(SrtServer {
                 enabled: true,

@@ -4,6 +4,7 @@
 use super::table::{Block, Enabled, Entry, Kind};
 use super::values::{bad, time_jitter};
 use crate::nodes::dvr::{self, DvrPlan};
+use crate::nodes::hls_out::HlsOnError;
 use crate::nodes::{dash_out, hls_out};
 
 /// `vhost { dvr { } }`.
@@ -94,6 +95,42 @@ pub(super) static HLS: Block<Enabled<hls_out::Config>> = Block {
             default: "on",
             kind: Kind::FlagOn(|c| &mut c.config.hls_dts_directly),
         },
+        Entry {
+            name: "hls_on_error",
+            default: "continue",
+            kind: Kind::Custom(|c, d, _| {
+                c.config.hls_on_error = match d.arg0() {
+                    "ignore" => HlsOnError::Ignore,
+                    "disconnect" => HlsOnError::Disconnect,
+                    "continue" => HlsOnError::Continue,
+                    other => {
+                        return Err(bad(
+                            d,
+                            format!("`hls_on_error {other}`: use ignore, disconnect or continue"),
+                        ))
+                    }
+                };
+                Ok(())
+            }),
+        },
+        Entry { name: "hls_keys", default: "off", kind: Kind::FlagOff(|c| &mut c.config.hls_keys) },
+        Entry {
+            name: "hls_fragments_per_key",
+            default: "5",
+            kind: Kind::Natural { field: |c| &mut c.config.hls_fragments_per_key, min: 1, max: u64::MAX },
+        },
+        Entry {
+            name: "hls_key_file",
+            default: "[app]/[stream]-[seq].key",
+            kind: Kind::Text(|c| &mut c.config.hls_key_file),
+        },
+        // SRS's default for both is hls_path; "" means that here.
+        Entry {
+            name: "hls_key_file_path",
+            default: "",
+            kind: Kind::Text(|c| &mut c.config.hls_key_file_path),
+        },
+        Entry { name: "hls_key_url", default: "", kind: Kind::Text(|c| &mut c.config.hls_key_url) },
     ],
 };
 
@@ -161,13 +198,21 @@ mod tests {
     fn hls_block_maps_to_the_hls_node() {
         let mapped = map_text(
             "vhost __defaultVhost__ { hls { enabled on; hls_fragment 2; hls_window 10; hls_path ./html; \
-             hls_dispose 0; hls_wait_keyframe off; hls_keys on; } }\n",
+             hls_dispose 0; hls_wait_keyframe off; hls_keys on; hls_fragments_per_key 3; \
+             hls_key_file k/[stream]-[seq].key; hls_key_file_path ./keys; hls_key_url https://k.example/; \
+             hls_on_error disconnect; } }\n",
         );
         let hls = mapped.config.vhosts[0].hls.clone().expect("enabled");
         assert_eq!((hls.hls_fragment, hls.hls_window, hls.hls_dispose), (2.0, 10.0, 0));
         assert_eq!(hls.hls_path, "./html");
         assert!(!hls.hls_wait_keyframe);
-        let warnings: Vec<String> = mapped.warnings.iter().map(ToString::to_string).collect();
-        assert_eq!(warnings, ["srs.conf:1: `hls_keys` in `hls` is not supported: ignored"]);
+        assert!(hls.hls_keys);
+        assert_eq!(hls.hls_fragments_per_key, 3);
+        assert_eq!(
+            (hls.hls_key_file.as_str(), hls.hls_key_file_path.as_str(), hls.hls_key_url.as_str()),
+            ("k/[stream]-[seq].key", "./keys", "https://k.example/")
+        );
+        assert_eq!(hls.hls_on_error, HlsOnError::Disconnect);
+        assert!(mapped.warnings.is_empty(), "{:?}", mapped.warnings);
     }
 }

@@ -124,6 +124,7 @@ fn config_expr(config: &Config) -> Expr {
         Some(id) => Expr::Some(Box::new(text(id))),
         None => Expr::Lit("None Text".into()),
     });
+    changed(&mut fields, "utc_time", &config.utc_time, &default.utc_time, |v| boolean(*v));
     changed(&mut fields, "http_server", &config.http_server, &default.http_server, |v| match v {
         Some(server) => Expr::Some(Box::new(http_server_expr(server))),
         None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
@@ -417,6 +418,8 @@ mod tests {
             hls: Some(crate::nodes::hls_out::Config {
                 hls_fragment: 2.5,
                 segment_format: crate::nodes::hls_out::SegmentFormat::Fmp4,
+                hls_on_error: crate::nodes::hls_out::HlsOnError::Ignore,
+                hls_key_url: "https://keys.example/".into(),
                 ..crate::nodes::hls_out::Config::default()
             }),
             dash: Some(crate::nodes::dash_out::Config {
@@ -476,6 +479,7 @@ mod tests {
             vhosts: vec![vhost.clone(), Vhost::default()],
             max_connections: 20,
             server_id: Some("vid-test".into()),
+            utc_time: true,
             http_api: Some(crate::nodes::http_api::Config {
                 listen: "127.0.0.1:1986".into(),
                 bearer_token: Some("t".into()),

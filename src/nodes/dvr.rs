@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use super::file_muxer::Mp4Layout;
 use super::file_writer::MediaFileWriter;
 use super::jitter::{JitterCorrector, TimeJitter};
-use super::path_template::fill_path;
+use super::path_template::{fill_path, zone_offset};
 use super::FileFormat;
 use crate::graph::engine::Outputs;
 use crate::graph::{Ports, StreamKey};
@@ -56,6 +56,8 @@ pub struct Config {
     pub dvr_wait_keyframe: bool,
     /// Timestamp correction applied to what is recorded.
     pub time_jitter: TimeJitter,
+    /// Date variables of `dvr_path` in UTC; off: in local time (`TZ`), as SRS (its global `utc_time`).
+    pub utc_time: bool,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             dvr_duration: 30,
             dvr_wait_keyframe: true,
             time_jitter: TimeJitter::Full,
+            utc_time: false,
         }
     }
 }
@@ -210,7 +213,7 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
                 }
                 let opened = match recording.writer {
                     Some(_) => Ok(()),
-                    None => open(&ctx, &template, format, &mut recording).await,
+                    None => open(&ctx, &template, config.utc_time, format, &mut recording).await,
                 };
                 match opened {
                     Ok(()) => write_if_open(&mut recording, &event).await,
@@ -240,10 +243,12 @@ async fn write_if_open(recording: &mut Recording, event: &MediaEvent) -> std::io
 async fn open(
     ctx: &StreamCtx,
     template: &str,
+    utc_time: bool,
     format: FileFormat,
     recording: &mut Recording,
 ) -> std::io::Result<()> {
-    let path = fill_path(template, &ctx.key, SystemTime::now());
+    let now = SystemTime::now();
+    let path = fill_path(template, &ctx.key, now, zone_offset(utc_time, now));
     let mut writer = MediaFileWriter::create(path, format, Mp4Layout::Fragmented).await?;
     tracing::info!(node = ctx.name(), stream = %ctx.key, file = %writer.path().display(), "dvr file opened");
     if let Some(metadata) = &recording.metadata {
@@ -286,6 +291,7 @@ mod tests {
             dvr_duration: 30,
             dvr_wait_keyframe: true,
             time_jitter: TimeJitter::Full,
+            utc_time: false,
         }
     }
 

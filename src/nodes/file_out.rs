@@ -100,7 +100,8 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         Ok(format) => format,
         Err(e) => return ctx.engine.report_failure(format!("node `{}`: {e}", ctx.name())),
     };
-    let path = fill_path(&config.path, &ctx.key, std::time::SystemTime::now());
+    // FileOut is no srs.conf block: its dates stay in UTC.
+    let path = fill_path(&config.path, &ctx.key, std::time::SystemTime::now(), 0);
     match format {
         FileFormat::Hls => {
             return run_hls(ctx, HlsVodWriter::new(path, config.segment_duration), input).await

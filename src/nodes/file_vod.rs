@@ -126,7 +126,7 @@ impl HlsVodWriter {
         let Some(muxer) = &mut self.muxer else { return Ok(()) };
         if step.opened {
             let name = &self.segmenter.open_segment().map(|s| s.meta.0.clone()).unwrap_or_default();
-            muxer.open(&self.folder.join(name)).await?;
+            muxer.open(&self.folder.join(name), None).await?;
         }
         muxer.write(frame).await
     }

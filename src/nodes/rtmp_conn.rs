@@ -63,7 +63,7 @@ enum ConnectionEnd {
     Rejected(String),
     #[error("server shutting down")]
     Shutdown,
-    #[error("kicked through the api")]
+    #[error("kicked (through the api, or by hls_on_error)")]
     Kicked,
     #[error("the play's duration of {0} ms was reached")]
     PlayDurationReached(i64),

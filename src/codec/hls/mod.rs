@@ -1,20 +1,26 @@
 //! HLS, sans-IO: media playlists as SRS writes them (plus fMP4, Low-Latency HLS and VOD forms),
-//! SRS's segment cutting rules, path templates and the AAC sample clock.
+//! SRS's segment cutting rules, path templates, AES-128 segment encryption and the AAC sample clock.
 //!
-//! Nothing here touches a file or reads a clock: the segmenter takes frame timestamps and says
-//! where segments and parts end; the playlist writer turns a list of entries into text; templates
-//! take the wall-clock time as a value. Muxing segments is `codec::mpegts` and `codec::mp4`'s job.
+//! Nothing here touches a file, reads a clock or draws random bytes: the segmenter takes frame
+//! timestamps and says where segments and parts end; the playlist writer turns a list of entries
+//! into text; templates take the wall-clock time and zone offset as values; the segment cipher is
+//! handed its key and IV. Muxing segments is `codec::mpegts` and `codec::mp4`'s job.
 //! Layout: `playlist.rs` (text), `segmenter.rs` (cuts, window, sequence numbers), `parts.rs`
-//! (LL-HLS partial segments), `template.rs` (file names and URIs), `audio_clock.rs`.
+//! (LL-HLS partial segments), `template.rs` (file names and URIs), `encryption.rs` (`hls_keys`),
+//! `audio_clock.rs`.
 
 mod audio_clock;
+mod encryption;
 mod parts;
 mod playlist;
 mod segmenter;
 mod template;
 
 pub use audio_clock::AacSampleClock;
+pub use encryption::{key_line, SegmentCipher, SegmentKey};
 pub use parts::{Part, PartCutter};
-pub use playlist::{target_duration, LowLatencyInfo, MediaPlaylist, PlaylistEntry, PlaylistPart};
+pub use playlist::{
+    target_duration, LowLatencyInfo, MediaPlaylist, PlaylistEntry, PlaylistKey, PlaylistPart,
+};
 pub use segmenter::{Closed, Segment, Segmenter, SegmenterConfig, Step, MIN_SEGMENT_DURATION};
 pub use template::{civil_from_unix_ms, fill_time, segment_uri};

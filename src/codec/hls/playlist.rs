@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::encryption::key_line;
+
 /// Low-Latency HLS settings shown in the playlist header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LowLatencyInfo {
@@ -23,12 +25,22 @@ pub struct PlaylistPart {
     pub independent: bool,
 }
 
+/// The AES-128 key a segment is encrypted with (`#EXT-X-KEY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistKey {
+    pub uri: String,
+    pub iv: [u8; 16],
+}
+
 /// One media segment, complete (`uri` set) or still in progress (parts only).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlaylistEntry {
     pub discontinuity: bool,
     /// fMP4 initialization segment; written as `#EXT-X-MAP` when it differs from the previous entry's.
     pub map_uri: Option<String>,
+    /// Encryption key; `#EXT-X-KEY` is written when it differs from the previous entry's (a key
+    /// line holds for every segment after it, so the first listed segment always gets one).
+    pub key: Option<PlaylistKey>,
     pub duration: Duration,
     /// `None` for the segment being written (LL-HLS lists its parts only).
     pub uri: Option<String>,
@@ -86,9 +98,17 @@ impl MediaPlaylist {
             line(format!("#EXT-X-PART-INF:PART-TARGET={}", seconds(ll.part_target)));
         }
         let mut current_map: Option<&str> = None;
+        let mut current_key: Option<&PlaylistKey> = None;
         for entry in &self.entries {
             if entry.discontinuity {
                 line("#EXT-X-DISCONTINUITY".into());
+            }
+            if entry.key.as_ref() != current_key {
+                match &entry.key {
+                    Some(key) => line(key_line(&key.uri, &key.iv)),
+                    None => line("#EXT-X-KEY:METHOD=NONE".into()),
+                }
+                current_key = entry.key.as_ref();
             }
             if let Some(map) = entry.map_uri.as_deref().filter(|map| current_map != Some(*map)) {
                 line(format!("#EXT-X-MAP:URI=\"{map}\""));
@@ -208,6 +228,32 @@ mod tests {
              #EXTINF:0.960, no desc\ns-7.m4s\n\
              #EXT-X-PART:DURATION=0.480,URI=\"s-8.0.m4s\",INDEPENDENT=YES\n\
              #EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s-8.1.m4s\"\n"
+        );
+    }
+
+    #[test]
+    fn encrypted_playlist_names_each_key_once_and_on_the_first_segment() {
+        let key = |seq: u8| PlaylistKey { uri: format!("s-{seq}.key"), iv: [seq; 16] };
+        let keyed = |uri: &str, seq: u8, discontinuity| PlaylistEntry {
+            key: Some(key(seq)),
+            ..entry(uri, 2000, discontinuity)
+        };
+        // Five segments per key: s-3 and s-4 share the key of s-0 (out of the window), s-5 starts a new one.
+        let playlist = MediaPlaylist {
+            version: 3,
+            media_sequence: 3,
+            target_duration: 2,
+            entries: vec![keyed("s-3.ts", 0, false), keyed("s-4.ts", 0, false), keyed("s-5.ts", 5, true)],
+            ..Default::default()
+        };
+        assert_eq!(
+            playlist.to_text(),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-TARGETDURATION:2\n\
+             #EXT-X-KEY:METHOD=AES-128,URI=\"s-0.key\",IV=0x00000000000000000000000000000000\n\
+             #EXTINF:2.000, no desc\ns-3.ts\n#EXTINF:2.000, no desc\ns-4.ts\n\
+             #EXT-X-DISCONTINUITY\n\
+             #EXT-X-KEY:METHOD=AES-128,URI=\"s-5.key\",IV=0x05050505050505050505050505050505\n\
+             #EXTINF:2.000, no desc\ns-5.ts\n"
         );
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Time variables use Go's reference date as SRS does: `[2006]` year, `[01]` month, `[02]` day,
 //! `[15]` hour, `[04]` minute, `[05]` second, `[999]` milliseconds, and `[timestamp]` the Unix time
-//! in milliseconds. The wall-clock time is an argument (sans-IO) and is rendered in UTC (SRS uses
-//! local time unless `utc_time on`; a server rarely has a local zone worth trusting).
+//! in milliseconds. The wall-clock time and the offset of the zone it is shown in are arguments
+//! (sans-IO): SRS shows local time, or UTC when `utc_time on`; the caller reads the local offset.
 
 /// Year, month (1–12), day (1–31), hour, minute, second, millisecond of a Unix time in UTC.
 pub fn civil_from_unix_ms(unix_ms: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
@@ -25,12 +25,14 @@ pub fn civil_from_unix_ms(unix_ms: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
     (year, month, day, hour, minute, second, milli)
 }
 
-/// Replaces the time variables of `template` with the wall-clock time `unix_ms`.
-pub fn fill_time(template: &str, unix_ms: i64) -> String {
+/// Replaces the time variables of `template` with the wall-clock time `unix_ms`, the date fields
+/// shown in the zone `utc_offset_secs` east of UTC (`[timestamp]` is the Unix time either way).
+pub fn fill_time(template: &str, unix_ms: i64, utc_offset_secs: i32) -> String {
     if !template.contains('[') {
         return template.to_owned();
     }
-    let (year, month, day, hour, minute, second, milli) = civil_from_unix_ms(unix_ms);
+    let local_ms = unix_ms.saturating_add(i64::from(utc_offset_secs) * 1000);
+    let (year, month, day, hour, minute, second, milli) = civil_from_unix_ms(local_ms);
     template
         .replace("[2006]", &format!("{year:04}"))
         .replace("[01]", &format!("{month:02}"))
@@ -78,9 +80,24 @@ mod tests {
 
     #[test]
     fn time_variables_fill_as_srs() {
-        let filled =
-            fill_time("live/[2006]/[01]/[02]/s-[15][04][05]-[999]-[timestamp]-[seq].ts", 1_709_251_198_123);
+        let filled = fill_time(
+            "live/[2006]/[01]/[02]/s-[15][04][05]-[999]-[timestamp]-[seq].ts",
+            1_709_251_198_123,
+            0,
+        );
         assert_eq!(filled, "live/2024/02/29/s-235958-123-1709251198123-[seq].ts");
+    }
+
+    #[test]
+    fn date_fields_follow_the_zone_offset_and_the_timestamp_does_not() {
+        let template = "[2006]-[01]-[02] [15]:[04]:[05].[999] [timestamp]";
+        // 2024-02-29T23:59:58.123Z is 2024-03-01 07:59:58 at UTC+8 (Asia/Shanghai).
+        assert_eq!(fill_time(template, 1_709_251_198_123, 8 * 3600), "2024-03-01 07:59:58.123 1709251198123");
+        // And 2024-02-29 18:29:58 at UTC-05:30.
+        assert_eq!(
+            fill_time(template, 1_709_251_198_123, -(5 * 3600 + 1800)),
+            "2024-02-29 18:29:58.123 1709251198123"
+        );
     }
 
     #[test]

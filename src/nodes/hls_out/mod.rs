@@ -8,6 +8,10 @@
 //! playlist after a discontinuity; `hls_dispose` seconds after the last publish ends every file
 //! of the stream is removed.
 //!
+//! `hls_keys` encrypts TS segments with AES-128 (keys under `hls_key_file_path`, named in the
+//! playlist by `#EXT-X-KEY`); `hls_on_error` says whether an error stops HLS or ends the
+//! publisher's connection; `utc_time` shows date variables in UTC rather than local time.
+//!
 //! ```dhall
 //! srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{ hls_fragment = 2.0, hls_window = 10.0 })
 //! srs.node "llhls" (srs.Node.HlsOut srs.HlsOut::{ segment_format = srs.SegmentFormat.Fmp4, low_latency = True })
@@ -32,6 +36,18 @@ use crate::nodes::live_playlists::LivePlaylists;
 use crate::nodes::NodeKind;
 use crate::nodes::{Engine, StreamCtx};
 use stream::{HlsStream, HlsStreams, Parked};
+
+/// SRS's `hls_on_error`: what an HLS error does to the publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
+pub enum HlsOnError {
+    /// HLS stops for this publish; the stream goes on.
+    Ignore,
+    /// Any HLS error ends the publisher's connection.
+    Disconnect,
+    /// A frame the muxer refuses is skipped; any other error (a file that cannot be written)
+    /// ends the publisher's connection (SRS's default).
+    Continue,
+}
 
 /// The container of segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, StaticType)]
@@ -79,6 +95,21 @@ pub struct Config {
     pub low_latency: bool,
     /// LL-HLS part target in milliseconds.
     pub part_target: u64,
+    /// What an error writing HLS does to the publish.
+    pub hls_on_error: HlsOnError,
+    /// Encrypt TS segments with AES-128 (`#EXT-X-KEY`); not with fMP4.
+    pub hls_keys: bool,
+    /// A new random key (and IV) every this many segments.
+    pub hls_fragments_per_key: u64,
+    /// Key file path under hls_key_file_path: `[vhost] [app] [stream] [seq]`.
+    pub hls_key_file: String,
+    /// Root directory of key files; empty: hls_path.
+    pub hls_key_file_path: String,
+    /// Prefix of key URIs in the playlist (the key file's path follows it); empty: the key file's
+    /// path relative to the playlist.
+    pub hls_key_url: String,
+    /// Date variables of file names in UTC; off: local time (`TZ`), as SRS (its global `utc_time`).
+    pub utc_time: bool,
 }
 
 impl Default for Config {
@@ -102,6 +133,13 @@ impl Default for Config {
             segment_format: SegmentFormat::Ts,
             low_latency: false,
             part_target: 500,
+            hls_on_error: HlsOnError::Continue,
+            hls_keys: false,
+            hls_fragments_per_key: 5,
+            hls_key_file: "[app]/[stream]-[seq].key".into(),
+            hls_key_file_path: String::new(),
+            hls_key_url: String::new(),
+            utc_time: false,
         }
     }
 }
@@ -136,7 +174,24 @@ impl Config {
                 self.part_target
             ));
         }
+        if self.hls_keys && self.segment_format != SegmentFormat::Ts {
+            return Err("field `hls_keys` needs `segment_format = Ts`: fMP4 segments are not encrypted \
+                        (SRS encrypts TS only; SAMPLE-AES is not implemented)"
+                .into());
+        }
+        if self.hls_keys && self.hls_fragments_per_key == 0 {
+            return Err("field `hls_fragments_per_key` is 0: a key covers at least one segment".into());
+        }
         Ok(())
+    }
+
+    /// The directory key files are written under.
+    pub fn key_root(&self) -> &str {
+        if self.hls_key_file_path.is_empty() {
+            &self.hls_path
+        } else {
+            &self.hls_key_file_path
+        }
     }
 
     fn segmenter(&self) -> SegmenterConfig {
@@ -217,20 +272,40 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     let (engine, node, key) = (ctx.engine.clone(), ctx.node, ctx.key.clone());
     let name = ctx.name().to_owned();
     let mut hls = HlsStream::new(ctx, config.clone(), parked);
-    let mut n_errors = 0u64;
+    let mut n_skipped = 0u64;
+    // Set once an error stopped HLS for this publish: events are still drained, so the stream
+    // upstream is not held up.
+    let mut stopped = false;
     while let Some(event) = input.recv().await {
         let result = match &event {
             MediaEvent::End => break,
+            _ if stopped => Ok(()),
             MediaEvent::Description(description) => hls.on_description(description).await,
             MediaEvent::Frame(frame) => hls.on_frame(frame).await,
             MediaEvent::Metadata(_) => Ok(()),
         };
-        if let Err(e) = result {
-            // SRS's default hls_on_error is `continue`; a sink cannot stop its publisher here,
-            // so errors are logged (the first ones, then every thousandth) and the stream goes on.
-            n_errors += 1;
-            if n_errors <= 5 || n_errors % 1000 == 0 {
-                tracing::error!(node = %name, stream = %key, n_errors, "hls: {e}");
+        let Err(e) = result else { continue };
+        match on_error(config.hls_on_error, &e) {
+            ErrorAction::SkipFrame => {
+                // Logged the first times, then every thousandth.
+                n_skipped += 1;
+                if n_skipped <= 5 || n_skipped % 1000 == 0 {
+                    tracing::error!(node = %name, stream = %key, n_skipped, "hls: frame skipped: {e}");
+                }
+            }
+            ErrorAction::StopHls => {
+                tracing::error!(node = %name, stream = %key, "hls: {e}; hls stops for this publish (hls_on_error ignore)");
+                stopped = true;
+            }
+            ErrorAction::Disconnect => {
+                let ended = disconnect_publisher(&engine, &key);
+                if ended {
+                    tracing::error!(node = %name, stream = %key, "hls: {e}; the publisher is disconnected (hls_on_error)");
+                } else {
+                    tracing::error!(node = %name, stream = %key,
+                        "hls: {e}; hls stops for this publish (hls_on_error: this source has no connection to end)");
+                }
+                stopped = true;
             }
         }
     }
@@ -245,6 +320,45 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         // Not a tracked task: a pending dispose must not hold up shutdown or a batch run.
         tokio::spawn(dispose_later(engine, node, key, generation, after, m3u8));
     }
+}
+
+/// What an HLS error does, by `hls_on_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorAction {
+    /// The frame is lost; HLS goes on.
+    SkipFrame,
+    /// HLS stops for this publish; the stream goes on.
+    StopHls,
+    /// The publisher's connection ends (and HLS stops).
+    Disconnect,
+}
+
+fn on_error(policy: HlsOnError, error: &writer::WriteError) -> ErrorAction {
+    match policy {
+        HlsOnError::Ignore => ErrorAction::StopHls,
+        HlsOnError::Disconnect => ErrorAction::Disconnect,
+        HlsOnError::Continue if error.is_frame_error() => ErrorAction::SkipFrame,
+        HlsOnError::Continue => ErrorAction::Disconnect,
+    }
+}
+
+/// Ends the connection of the client publishing `key`, through the kick handle the API's
+/// `DELETE /api/v1/clients` uses; `false` when no connection publishes it (files and casters
+/// publish without one).
+fn disconnect_publisher(engine: &Engine, key: &crate::graph::StreamKey) -> bool {
+    let registry = engine.shared::<crate::control::registry::Registry>();
+    let publishers: Vec<_> = registry
+        .clients()
+        .into_iter()
+        .filter(|client| {
+            let info = client.info();
+            info.kind.is_publish() && info.stream.as_ref() == Some(key)
+        })
+        .collect();
+    for client in &publishers {
+        client.kick();
+    }
+    !publishers.is_empty()
 }
 
 /// SRS's hls_dispose: once the stream has stayed unpublished for `after`, remove its files.
@@ -265,6 +379,9 @@ async fn dispose_later(
     let segments = parked.segmenter.clear();
     for segment in &segments {
         writer::remove(&segment.meta.path).await;
+        if let Some(key) = &segment.meta.key {
+            writer::remove(&key.path).await;
+        }
         for part in &segment.parts {
             writer::remove(&segment.meta.part_path(part.index as usize)).await;
         }
@@ -275,4 +392,32 @@ async fn dispose_later(
     engine.shared::<LivePlaylists>().remove(&m3u8);
     tracing::info!(stream = %key, n_segments = segments.len(), "hls disposed");
     streams.put(node, key, parked);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::mpegts::TsError;
+    use writer::WriteError;
+
+    #[test]
+    fn hls_on_error_as_srs() {
+        let disk = || WriteError::Io(std::io::Error::other("disk full"));
+        let frame = || WriteError::Ts(TsError::UnsupportedCodec { codec: crate::media::Codec::Opus });
+        assert_eq!(on_error(HlsOnError::Ignore, &disk()), ErrorAction::StopHls);
+        assert_eq!(on_error(HlsOnError::Ignore, &frame()), ErrorAction::StopHls);
+        assert_eq!(on_error(HlsOnError::Disconnect, &frame()), ErrorAction::Disconnect);
+        assert_eq!(on_error(HlsOnError::Continue, &frame()), ErrorAction::SkipFrame);
+        assert_eq!(on_error(HlsOnError::Continue, &disk()), ErrorAction::Disconnect);
+    }
+
+    #[test]
+    fn keys_need_ts_segments() {
+        let config = Config { hls_keys: true, segment_format: SegmentFormat::Fmp4, ..Config::default() };
+        let message = config.validate().unwrap_err();
+        assert!(message.contains("hls_keys") && message.contains("Ts"), "{message}");
+        assert!(Config { hls_keys: true, ..Config::default() }.validate().is_ok());
+        let zero = Config { hls_keys: true, hls_fragments_per_key: 0, ..Config::default() };
+        assert!(zero.validate().is_err());
+    }
 }

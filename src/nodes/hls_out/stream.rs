@@ -16,11 +16,12 @@ use super::writer::{self, Fmp4Segments, TsSegments, WriteError};
 use super::{on_segment_committed, Config, SegmentCommitted, SegmentFormat};
 use crate::codec::hls::{
     fill_time, segment_uri, target_duration, AacSampleClock, Closed, LowLatencyInfo, MediaPlaylist,
-    PlaylistEntry, PlaylistPart, Segment, Segmenter,
+    PlaylistEntry, PlaylistKey, PlaylistPart, Segment, SegmentCipher, SegmentKey, Segmenter,
 };
 use crate::graph::StreamKey;
 use crate::media::{Codec, CodecSet, Frame, MediaKind, StreamDescription};
 use crate::nodes::live_playlists::{normalize, LivePlaylist, LivePlaylists, Progress};
+use crate::nodes::path_template::{unix_millis, zone_offset};
 use crate::nodes::StreamCtx;
 
 /// Where one segment lives and how the playlist names it.
@@ -33,6 +34,61 @@ pub struct SegmentFile {
     pub uri: String,
     /// fMP4 initialization segment URI.
     pub map_uri: Option<String>,
+    /// The AES-128 key the segment is encrypted with (`hls_keys`).
+    pub key: Option<Arc<KeyFile>>,
+}
+
+/// One key of `hls_keys`: its file, how the playlist names it, its bytes and IV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    pub path: PathBuf,
+    pub uri: String,
+    pub key: SegmentKey,
+}
+
+/// SRS's key rotation: a new random key and IV on every segment whose sequence number is a
+/// multiple of `hls_fragments_per_key`, and on the first segment of a publish (a republish goes
+/// on from any sequence number, and its first segments need a key too).
+struct KeyRotation {
+    /// `[vhost] [app] [stream]` filled; `[seq]` is filled per key.
+    template: String,
+    root: PathBuf,
+    m3u8_relative: String,
+    url_prefix: String,
+    per_key: u64,
+    current: Option<Arc<KeyFile>>,
+    /// A key made for the segment just opened, whose file is still to be written.
+    unwritten: Option<Arc<KeyFile>>,
+    failed: Option<getrandom::Error>,
+}
+
+impl KeyRotation {
+    fn for_segment(&mut self, seq: u64) -> Option<Arc<KeyFile>> {
+        if self.current.is_none() || seq % self.per_key.max(1) == 0 {
+            let mut bytes = [0u8; 32];
+            if let Err(e) = getrandom::getrandom(&mut bytes) {
+                self.failed = Some(e);
+                return None;
+            }
+            let (key, iv) = bytes.split_at(16);
+            let mut segment_key = SegmentKey { key: [0; 16], iv: [0; 16] };
+            segment_key.key.copy_from_slice(key);
+            segment_key.iv.copy_from_slice(iv);
+            let relative = self.template.replace("[seq]", &seq.to_string());
+            // SRS puts hls_key_url in front of the key file's name; without one, the key is named
+            // relative to the playlist like the segments (SRS would name it under hls_path, a
+            // directory rather than a URL).
+            let uri = if self.url_prefix.is_empty() {
+                segment_uri(&self.m3u8_relative, &relative, "")
+            } else {
+                format!("{}{relative}", self.url_prefix)
+            };
+            let file = Arc::new(KeyFile { path: self.root.join(&relative), uri, key: segment_key });
+            self.current = Some(Arc::clone(&file));
+            self.unwritten = Some(file);
+        }
+        self.current.clone()
+    }
 }
 
 /// `name.ext` → `name.<index>.ext`: the file of one LL-HLS part.
@@ -133,6 +189,7 @@ pub struct HlsStream {
     audio_clock: AacSampleClock,
     warned: CodecSet,
     live: Option<Arc<LivePlaylist>>,
+    keys: Option<KeyRotation>,
 }
 
 impl HlsStream {
@@ -140,6 +197,16 @@ impl HlsStream {
         let m3u8_relative = ctx.key.fill(&config.hls_m3u8_file);
         let m3u8_path = Path::new(&config.hls_path).join(&m3u8_relative);
         let live = config.low_latency.then(|| ctx.engine.shared::<LivePlaylists>().register(&m3u8_path));
+        let keys = config.hls_keys.then(|| KeyRotation {
+            template: ctx.key.fill(&config.hls_key_file),
+            root: PathBuf::from(config.key_root()),
+            m3u8_relative: m3u8_relative.clone(),
+            url_prefix: config.hls_key_url.clone(),
+            per_key: config.hls_fragments_per_key,
+            current: None,
+            unwritten: None,
+            failed: None,
+        });
         HlsStream {
             ctx,
             config,
@@ -153,6 +220,7 @@ impl HlsStream {
             audio_clock: AacSampleClock::default(),
             warned: CodecSet::EMPTY,
             live,
+            keys,
         }
     }
 
@@ -232,12 +300,13 @@ impl HlsStream {
         let is_video = frame.kind() == MediaKind::Video;
         let random_access = if is_video { frame.keyframe } else { description.video.is_none() };
         let namer = self.namer();
+        let keys = &mut self.keys;
         let step = self.parked.segmenter.push(
             frame.kind(),
             frame.dts,
             is_video && frame.keyframe,
             random_access,
-            |seq| namer.segment(seq),
+            |seq| namer.segment(seq, keys.as_mut().and_then(|k| k.for_segment(seq))),
         );
         let mut playlist_due = false;
         if let Some(closed) = step.closed {
@@ -251,9 +320,21 @@ impl HlsStream {
             playlist_due = true;
         }
         if step.opened {
-            let path = self.parked.segmenter.open_segment().map(|s| s.meta.path.clone());
+            if let Some(keys) = &mut self.keys {
+                if let Some(e) = keys.failed.take() {
+                    return Err(WriteError::Random(e));
+                }
+                // The key file is in place before any playlist names it (the playlist is written
+                // when this segment closes, at the earliest).
+                if let Some(key) = keys.unwritten.take() {
+                    writer::write_atomically(&key.path, &key.key.key).await?;
+                }
+            }
+            let open = self.parked.segmenter.open_segment();
+            let path = open.map(|s| s.meta.path.clone());
+            let cipher = open.and_then(|s| s.meta.key.as_ref()).map(|k| SegmentCipher::new(&k.key));
             if let (Some(Container::Ts(ts)), Some(path)) = (&mut self.container, path) {
-                ts.open(&path).await?;
+                ts.open(&path, cipher).await?;
             }
         }
         match &mut self.container {
@@ -300,11 +381,19 @@ impl HlsStream {
         }
         if !keep {
             remove_parts(&segment).await;
+            // A key made for a dropped segment and used by no other (its sequence number is
+            // reused, and a new key of that number has the same file name).
+            if let Some(key) = segment.meta.key.as_ref().filter(|k| !self.key_in_use(k)) {
+                writer::remove(&key.path).await;
+            }
         }
         if self.config.hls_cleanup {
             for old in &expired {
                 writer::remove(&old.meta.path).await;
                 remove_parts(old).await;
+                if let Some(key) = old.meta.key.as_ref().filter(|k| !self.key_in_use(k)) {
+                    writer::remove(&key.path).await;
+                }
             }
         }
         self.write_playlist().await?;
@@ -324,6 +413,15 @@ impl HlsStream {
         Ok(())
     }
 
+    /// Whether a listed or open segment is still encrypted with `key`.
+    fn key_in_use(&self, key: &KeyFile) -> bool {
+        let segmenter = &self.parked.segmenter;
+        segmenter
+            .segments()
+            .chain(segmenter.open_segment())
+            .any(|s| s.meta.key.as_ref().is_some_and(|k| k.path == key.path))
+    }
+
     fn namer(&self) -> Namer {
         let mut template = self.ctx.key.fill(&self.config.hls_ts_file);
         if self.config.segment_format == SegmentFormat::Fmp4 {
@@ -337,6 +435,7 @@ impl HlsStream {
             m3u8_relative: self.m3u8_relative.clone(),
             entry_prefix: self.config.hls_entry_prefix.clone(),
             map_uri: self.map_uri.clone(),
+            utc_time: self.config.utc_time,
         }
     }
 
@@ -360,6 +459,7 @@ impl HlsStream {
             .map(|(i, s)| PlaylistEntry {
                 discontinuity: s.discontinuity,
                 map_uri: s.meta.map_uri.clone(),
+                key: s.meta.key.as_ref().map(|k| PlaylistKey { uri: k.uri.clone(), iv: k.key.iv }),
                 duration: s.duration,
                 uri: Some(s.meta.uri_with(s.duration)),
                 // LL-HLS lists the parts of the newest segments only.
@@ -429,17 +529,20 @@ struct Namer {
     m3u8_relative: String,
     entry_prefix: String,
     map_uri: Option<String>,
+    utc_time: bool,
 }
 
 impl Namer {
-    fn segment(&self, seq: u64) -> SegmentFile {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let relative = fill_time(&self.template, now.as_millis() as i64).replace("[seq]", &seq.to_string());
+    fn segment(&self, seq: u64, key: Option<Arc<KeyFile>>) -> SegmentFile {
+        let now = std::time::SystemTime::now();
+        let offset = zone_offset(self.utc_time, now);
+        let relative = fill_time(&self.template, unix_millis(now), offset).replace("[seq]", &seq.to_string());
         SegmentFile {
             path: self.hls_path.join(&relative),
             uri: segment_uri(&self.m3u8_relative, &relative, &self.entry_prefix),
             relative,
             map_uri: self.map_uri.clone(),
+            key,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
+use crate::codec::hls::SegmentCipher;
 use crate::codec::mp4::{FragmentWriter, NextDecodeTimes};
 use crate::codec::mpegts::TsMuxer;
 use crate::media::{Frame, MediaKind, StreamDescription};
@@ -47,14 +48,58 @@ pub enum WriteError {
     Ts(#[from] crate::codec::mpegts::TsError),
     #[error("fmp4: {0}")]
     Mp4(#[from] crate::codec::mp4::Mp4Error),
+    #[error("no random bytes for an hls key: {0}")]
+    Random(getrandom::Error),
+}
+
+impl WriteError {
+    /// The muxer refused one frame's content (SRS's decode errors); anything else is a failure
+    /// to write the files (disk, permissions, randomness).
+    pub fn is_frame_error(&self) -> bool {
+        matches!(self, WriteError::Ts(_) | WriteError::Mp4(_))
+    }
 }
 
 /// MPEG-TS segments: one muxer for the stream (continuity counters run across segments), one
-/// temporary file per segment, tables at the start of each.
+/// temporary file per segment, tables at the start of each; AES-128 encrypted when opened with a
+/// cipher (`hls_keys`).
 #[derive(Debug)]
 pub struct TsSegments {
     muxer: TsMuxer,
-    file: Option<(PathBuf, BufWriter<tokio::fs::File>)>,
+    file: Option<TsFile>,
+}
+
+/// The segment being written.
+#[derive(Debug)]
+struct TsFile {
+    path: PathBuf,
+    file: BufWriter<tokio::fs::File>,
+    cipher: Option<SegmentCipher>,
+    /// Encrypted bytes on their way to the file (reused).
+    encrypted: Vec<u8>,
+}
+
+impl TsFile {
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match &mut self.cipher {
+            Some(cipher) => {
+                self.encrypted.clear();
+                cipher.update(bytes, &mut self.encrypted);
+                self.file.write_all(&self.encrypted).await
+            }
+            None => self.file.write_all(bytes).await,
+        }
+    }
+
+    /// Writes what the cipher still holds (the padded last block) and flushes.
+    async fn flush_all(&mut self) -> std::io::Result<()> {
+        if let Some(cipher) = self.cipher.take() {
+            self.encrypted.clear();
+            cipher.finish(&mut self.encrypted);
+            self.file.write_all(&self.encrypted).await?;
+        }
+        self.file.flush().await
+    }
 }
 
 impl TsSegments {
@@ -66,29 +111,32 @@ impl TsSegments {
         Ok(self.muxer.update_description(description)?)
     }
 
-    pub async fn open(&mut self, path: &Path) -> Result<(), WriteError> {
+    /// Starts a segment file; with a cipher, everything written to it is encrypted.
+    pub async fn open(&mut self, path: &Path, cipher: Option<SegmentCipher>) -> Result<(), WriteError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir).await?;
         }
-        let mut file = BufWriter::with_capacity(64 * 1024, tokio::fs::File::create(temporary(path)).await?);
-        file.write_all(&self.muxer.write_tables()).await?;
-        self.file = Some((path.to_owned(), file));
+        let file = BufWriter::with_capacity(64 * 1024, tokio::fs::File::create(temporary(path)).await?);
+        let mut file = TsFile { path: path.to_owned(), file, cipher, encrypted: Vec::new() };
+        file.write(&self.muxer.write_tables()).await?;
+        self.file = Some(file);
         Ok(())
     }
 
     pub async fn write(&mut self, frame: &Frame) -> Result<(), WriteError> {
         let bytes = self.muxer.write_frame(frame)?;
-        if let Some((_, file)) = &mut self.file {
-            file.write_all(&bytes).await?;
+        if let Some(file) = &mut self.file {
+            file.write(&bytes).await?;
         }
         Ok(())
     }
 
     /// Ends the open segment: renamed into place when `keep`, else removed.
     pub async fn finish(&mut self, keep: bool) -> Result<(), WriteError> {
-        let Some((path, mut file)) = self.file.take() else { return Ok(()) };
-        file.flush().await?;
-        drop(file);
+        let Some(mut file) = self.file.take() else { return Ok(()) };
+        file.flush_all().await?;
+        let path = file.path;
+        drop(file.file);
         if keep {
             tokio::fs::rename(temporary(&path), &path).await?;
         } else {
