@@ -191,3 +191,31 @@ fn api_auth_and_paging() {
         http_exchange(api, "GET", "/api/v1/raw?rpc=reload", &["Authorization: Bearer t0ken"], b"");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"], 1061, "raw api disabled");
 }
+
+#[test]
+fn kbps_is_the_rate_of_the_last_seconds_sampled_by_the_api() {
+    let dir = temp_dir("api-kbps");
+    let (rtmp, http) = (free_port(), free_port());
+    let _server = run_graph(&dir, &graph(rtmp, http), &[rtmp, http]);
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/rate"), 20);
+    let stream = || {
+        let streams = api_get(http, "/api/v1/streams");
+        streams["streams"].as_array().and_then(|s| s.iter().find(|s| s["name"] == "rate").cloned())
+    };
+    assert!(wait_until(10, || stream().is_some_and(|s| s["publish"]["active"] == true)), "publishing");
+    // Two samples of the counters 6 s apart give the rate the server must report.
+    std::thread::sleep(Duration::from_secs(6));
+    let first = stream().expect("stream listed");
+    std::thread::sleep(Duration::from_secs(6));
+    let second = stream().expect("stream listed");
+    let grown = second["recv_bytes"].as_u64().unwrap() - first["recv_bytes"].as_u64().unwrap();
+    let measured = grown * 8 / 1000 / 6;
+    let reported = second["kbps"]["recv_30s"].as_u64().unwrap();
+    assert!(measured > 50, "the test stream carries data: {measured} kbit/s");
+    assert!(
+        reported * 10 >= measured * 6 && reported * 10 <= measured * 14,
+        "reported recv_30s {reported} kbit/s, measured {measured} kbit/s"
+    );
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}

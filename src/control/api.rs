@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use super::kbps::{Counters, SAMPLE_INTERVAL};
 use super::registry::{Client, ClientInfo, Registry};
 use crate::graph::engine::LiveStream;
 use crate::graph::stream_key::DEFAULT_VHOST;
@@ -68,6 +69,8 @@ pub struct Snapshot {
     pub streams: Vec<(u64, StreamKey)>,
     ids: HashMap<StreamKey, u64>,
     by_stream: HashMap<StreamKey, Vec<usize>>,
+    /// When it was taken.
+    pub at: Instant,
 }
 
 impl Snapshot {
@@ -89,12 +92,24 @@ impl Snapshot {
         let ids = registry.stream_ids(&keys);
         let mut streams: Vec<(u64, StreamKey)> = ids.iter().map(|(k, id)| (*id, k.clone())).collect();
         streams.sort();
-        Snapshot { registry, live, clients, streams, ids, by_stream }
+        Snapshot { registry, live, clients, streams, ids, by_stream, at: Instant::now() }
     }
 
     fn clients_of<'a>(&'a self, key: &StreamKey) -> impl Iterator<Item = &'a (Arc<Client>, ClientInfo)> + 'a {
         let indexes = self.by_stream.get(key).map_or(&[][..], Vec::as_slice);
         indexes.iter().map(move |i| &self.clients[*i])
+    }
+
+    /// A stream's byte counters: sent to its players, received from its publisher.
+    fn stream_counters(&self, key: &StreamKey) -> Counters {
+        let clients = self.clients_of(key);
+        let (mut send, mut recv) = (0, 0);
+        for (client, _) in clients {
+            send += client.send_bytes.load(Ordering::Relaxed);
+            recv += client.recv_bytes.load(Ordering::Relaxed);
+        }
+        let media = self.live.get(key).map_or(0, |l| l.stats.bytes.load(Ordering::Relaxed));
+        Counters { send, recv: recv.max(media) }
     }
 
     pub fn stream(&self, id: u64, key: &StreamKey) -> Value {
@@ -110,10 +125,11 @@ impl Snapshot {
         let audio = description.as_ref().and_then(|d| d.audio.as_ref()).map(|a| {
             json!({"codec": a.codec.name(), "sample_rate": a.sample_rate, "channel": a.channels, "profile": a.profile})
         });
-        let (frames, media_bytes, seconds) = live.map_or((0, 0, 0.0), |l| {
-            let elapsed = l.stats.started_at.elapsed().map_or(0.0, |d| d.as_secs_f64());
-            (l.stats.frames.load(Ordering::Relaxed), l.stats.bytes.load(Ordering::Relaxed), elapsed)
+        let (frames, media_bytes) = live.map_or((0, 0), |l| {
+            (l.stats.frames.load(Ordering::Relaxed), l.stats.bytes.load(Ordering::Relaxed))
         });
+        let counters = Counters { send: send_bytes, recv: recv_bytes.max(media_bytes) };
+        let (send_kbps, recv_kbps) = self.registry.stream_kbps(key, counters, self.at);
         let mut publish = json!({"active": live.is_some()});
         if let Some((publisher, _)) = publisher {
             publish["cid"] = json!(publisher.id.to_string());
@@ -130,7 +146,7 @@ impl Snapshot {
             "frames": frames,
             "send_bytes": send_bytes,
             "recv_bytes": recv_bytes.max(media_bytes),
-            "kbps": {"recv_30s": kbps(media_bytes, seconds), "send_30s": kbps(send_bytes, seconds)},
+            "kbps": {"recv_30s": recv_kbps, "send_30s": send_kbps},
             "publish": publish,
             "video": video,
             "audio": audio,
@@ -141,6 +157,7 @@ impl Snapshot {
         let seconds = client.started.elapsed().as_secs_f64();
         let (send, recv) =
             (client.send_bytes.load(Ordering::Relaxed), client.recv_bytes.load(Ordering::Relaxed));
+        let (send_kbps, recv_kbps) = self.registry.client_kbps(client, self.at);
         let stream = info.stream.as_ref();
         json!({
             "id": client.id.to_string(),
@@ -157,7 +174,7 @@ impl Snapshot {
             "alive": seconds,
             "send_bytes": send,
             "recv_bytes": recv,
-            "kbps": {"recv_30s": kbps(recv, seconds), "send_30s": kbps(send, seconds)},
+            "kbps": {"recv_30s": recv_kbps, "send_30s": send_kbps},
         })
     }
 
@@ -204,11 +221,20 @@ impl Snapshot {
     }
 }
 
-fn kbps(bytes: u64, seconds: f64) -> u64 {
-    if seconds <= 0.0 {
-        0
-    } else {
-        (bytes as f64 * 8.0 / 1000.0 / seconds) as u64
+/// Samples the counters of every client and live stream every few seconds while `engine` runs,
+/// for the API's 30 s rates.
+pub async fn sample_rates<N: Catalogue>(engine: Engine<N>) {
+    let shutdown = engine.shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let snapshot = Snapshot::take(&engine);
+        let streams: Vec<(StreamKey, Counters)> =
+            snapshot.streams.iter().map(|(_, key)| (key.clone(), snapshot.stream_counters(key))).collect();
+        snapshot.registry.sample_rates(snapshot.at, &streams);
+        tokio::select! {
+            _ = tokio::time::sleep(SAMPLE_INTERVAL) => {}
+            _ = &mut shutdown => return,
+        }
     }
 }
 

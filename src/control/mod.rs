@@ -9,6 +9,7 @@ pub mod admission;
 pub mod api;
 pub mod hooks;
 pub mod http_client;
+pub mod kbps;
 pub mod metrics;
 pub mod registry;
 pub mod reload;

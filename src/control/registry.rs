@@ -5,6 +5,7 @@
 //! unregisters it. Byte counters are atomics the data path adds to once per batch. Stream ids
 //! are stable per stream key while the stream is live or has clients.
 
+use super::kbps::{Counters, RateWindow};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +89,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Client {
     pub fn info(&self) -> ClientInfo {
         lock(&self.info).clone()
+    }
+
+    pub fn counters(&self) -> Counters {
+        Counters {
+            send: self.send_bytes.load(Ordering::Relaxed),
+            recv: self.recv_bytes.load(Ordering::Relaxed),
+        }
     }
 
     pub fn update(&self, change: impl FnOnce(&mut ClientInfo)) {
@@ -176,6 +184,15 @@ pub struct Registry {
     /// Bytes of clients that already left, so totals in `/metrics` never go down.
     closed_send_bytes: AtomicU64,
     closed_recv_bytes: AtomicU64,
+    /// Recent samples of each client's and stream's counters, for the 30 s rates.
+    rates: Mutex<HashMap<RateKey, RateWindow>>,
+}
+
+/// Whose counters a [`RateWindow`] samples.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RateKey {
+    Client(u64),
+    Stream(StreamKey),
 }
 
 impl Registry {
@@ -193,6 +210,37 @@ impl Registry {
         });
         lock(&self.clients).insert(id, Arc::clone(&client));
         ClientGuard { registry: Arc::clone(self), client }
+    }
+
+    /// Samples the counters of every client and of `streams` (forgetting those gone), for
+    /// [`Registry::client_kbps`] and [`Registry::stream_kbps`].
+    pub fn sample_rates(&self, now: Instant, streams: &[(StreamKey, Counters)]) {
+        let clients = self.clients();
+        let mut rates = lock(&self.rates);
+        let mut seen = std::collections::HashSet::new();
+        for client in &clients {
+            let key = RateKey::Client(client.id);
+            rates.entry(key.clone()).or_default().sample(now, client.counters());
+            seen.insert(key);
+        }
+        for (stream, counters) in streams {
+            let key = RateKey::Stream(stream.clone());
+            rates.entry(key.clone()).or_default().sample(now, *counters);
+            seen.insert(key);
+        }
+        rates.retain(|key, _| seen.contains(key));
+    }
+
+    /// `(send, recv)` kbit/s of `client` over the last 30 s.
+    pub fn client_kbps(&self, client: &Client, now: Instant) -> (u64, u64) {
+        let rates = lock(&self.rates);
+        rates.get(&RateKey::Client(client.id)).map_or((0, 0), |w| w.kbps(now, client.counters()))
+    }
+
+    /// `(send, recv)` kbit/s of stream `key`, whose counters read `counters` now.
+    pub fn stream_kbps(&self, key: &StreamKey, counters: Counters, now: Instant) -> (u64, u64) {
+        let rates = lock(&self.rates);
+        rates.get(&RateKey::Stream(key.clone())).map_or((0, 0), |w| w.kbps(now, counters))
     }
 
     pub fn client(&self, id: u64) -> Option<Arc<Client>> {

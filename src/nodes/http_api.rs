@@ -78,6 +78,8 @@ impl NodeKind for Config {
         for listen in node.listens {
             plan.http_route(listen.addr, Arc::new(Route::new(node.engine.clone(), self.clone())));
         }
+        // The 30 s rates the API reports need counters sampled while it runs.
+        plan.source(&format!("{}/kbps", node.name), Box::pin(api::sample_rates(node.engine.clone())));
         Ok(())
     }
 }
