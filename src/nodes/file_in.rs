@@ -278,7 +278,8 @@ async fn publish_mp4(engine: &Engine, path: &str, emitter: &mut Emitter) -> Resu
     let mut stopped = vec![false; index.n_tracks()];
     let mut n_reported = 0;
     for sample in index.samples() {
-        if stopped[sample.track] {
+        let track = usize::from(sample.track);
+        if stopped[track] {
             continue;
         }
         let payload = windows.read(sample).await?;
@@ -291,7 +292,7 @@ async fn publish_mp4(engine: &Engine, path: &str, emitter: &mut Emitter) -> Resu
             Err(error) => {
                 // The track stops at its first unreadable sample; the others go on.
                 tracing::warn!(file = %path, "a track ends early: {error}");
-                stopped[sample.track] = true;
+                stopped[track] = true;
                 damage.get_or_insert(error);
             }
         }
@@ -309,7 +310,8 @@ const SAMPLE_WINDOW: usize = 1 << 20;
 const MAX_SAMPLE_WINDOWS: usize = 2;
 
 /// Sample bytes read in windows of at least `SAMPLE_WINDOW`; a sample is a slice of the window that
-/// holds it, so a window lives as long as frames sliced from it are in flight.
+/// holds it, so a window lives as long as frames sliced from it are in flight (copies were tried:
+/// with many small buffers freed on other threads, the allocator kept more memory, not less).
 struct SampleWindows {
     file: Arc<std::fs::File>,
     file_len: u64,

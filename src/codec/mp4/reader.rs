@@ -216,8 +216,8 @@ pub struct IndexedSample {
     /// File offset of its first byte.
     pub offset: u64,
     pub size: u32,
-    /// Which of the index's tracks it belongs to.
-    pub track: usize,
+    /// Which of the index's tracks it belongs to (at most one video and one audio).
+    pub track: u8,
     /// Decode time in track ticks, edit list applied (lift not yet).
     decode_ticks: i64,
     composition_offset: i64,
@@ -258,7 +258,7 @@ impl Mp4Index {
     /// MP3 says nothing reliable; the frame header does).
     pub fn description_probe(&self) -> Option<IndexedSample> {
         let track = self.heads.iter().position(|head| head.entry.codec == Codec::Mp3)?;
-        self.samples.iter().find(|sample| sample.track == track).copied()
+        self.samples.iter().find(|sample| usize::from(sample.track) == track).copied()
     }
 
     /// The stream description; `probe` is the payload of `description_probe`'s sample, if any.
@@ -275,7 +275,7 @@ impl Mp4Index {
 
     /// The frame of `sample`, whose bytes are `payload`.
     pub fn frame(&self, sample: &IndexedSample, payload: Bytes) -> Result<Frame, Mp4Error> {
-        let head = self.heads.get(sample.track).ok_or(Mp4Error::Invalid {
+        let head = self.heads.get(usize::from(sample.track)).ok_or(Mp4Error::Invalid {
             offset: sample.offset,
             what: "sample",
             reason: format!("no track {}", sample.track),
@@ -340,14 +340,15 @@ pub fn read_mp4_partial(file: &Bytes) -> Result<(Mp4Contents, Option<Mp4Error>),
     let mut stopped = vec![false; index.n_tracks()];
     let mut frames = Vec::with_capacity(index.samples().len());
     for sample in index.samples() {
-        if stopped[sample.track] {
+        let track = usize::from(sample.track);
+        if stopped[track] {
             continue;
         }
         match index.frame(sample, slice(sample.offset, sample.size as usize)) {
             Ok(frame) => frames.push(frame),
             Err(error) => {
                 // The track stops at its first unreadable sample; the others go on.
-                stopped[sample.track] = true;
+                stopped[track] = true;
                 damage.get_or_insert(error);
             }
         }
@@ -543,7 +544,7 @@ fn interleave(
                 .map(move |info| IndexedSample {
                     offset: info.offset,
                     size: info.size,
-                    track,
+                    track: track as u8,
                     decode_ticks: info.decode_ticks.saturating_add(head.edit_shift),
                     composition_offset: info.composition_offset,
                     sync: info.sync,
@@ -558,7 +559,7 @@ fn interleave(
             .enumerate()
             .filter_map(|(idx, samples)| {
                 let sample = samples.peek()?;
-                Some((idx, timestamps(&heads[sample.track], sample, lift).0))
+                Some((idx, timestamps(&heads[usize::from(sample.track)], sample, lift).0))
             })
             .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
         let Some((idx, _)) = next else { break };
