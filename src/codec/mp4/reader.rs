@@ -640,11 +640,8 @@ mod tests {
                 let overlaps = boxes_read.iter().any(|read| read.start < media.end && media.start < read.end);
                 assert!(!overlaps, "media at {media:?} was read with the boxes {boxes_read:?}");
             }
-            let in_order = index.samples().windows(2).all(|pair| {
-                let (a, b) = (&pair[0], &pair[1]);
-                timestamps(&index.heads[a.track], a, index.lift).0
-                    <= timestamps(&index.heads[b.track], b, index.lift).0
-            });
+            let time = |x: &IndexedSample| timestamps(&index.heads[usize::from(x.track)], x, index.lift).0;
+            let in_order = index.samples().windows(2).all(|pair| time(&pair[0]) <= time(&pair[1]));
             assert!(in_order, "samples go out in decode order");
         }
     }
