@@ -1,6 +1,7 @@
 //! `Dvr` recording a live stream (a real-time `FileIn` in a graph run by `srs run`): the segment
-//! plan cuts files of `dvr_duration`, the session plan writes one file, and `kill -9` of the server
-//! mid-recording leaves an MP4 `.tmp` that ffprobe decodes up to its last fragment. Also: a batch
+//! plan cuts files of `dvr_duration` (FLV ones with their duration and size in onMetaData), the
+//! session plan writes one file, and `kill -9` of the server mid-recording leaves an MP4 or FLV
+//! `.tmp` that ffprobe decodes up to its last fragment or keyframe. Also: a batch
 //! graph (`FileIn → FileOut`) makes `srs run` exit by itself.
 
 mod common;
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{make_clip, probe, srs_bin, temp_dir, write_graph};
+use common::{flv_duration_and_size, format_duration, make_clip, probe, srs_bin, temp_dir, write_graph};
 
 fn dvr_graph(dir: &Path, input: &Path, plan: &str, extension: &str) -> PathBuf {
     let body = format!(
@@ -65,6 +66,14 @@ fn segment_plan_cuts_files_of_dvr_duration_and_session_plan_writes_one() {
                 assert!((seconds - 2.0).abs() < 0.05, "{extension}: segment {index} holds {seconds}s");
             }
             n_video_frames += video.frames;
+            if extension == "flv" {
+                // The onMetaData got the file's real duration and size when it was closed.
+                let (duration, filesize) = flv_duration_and_size(file);
+                assert_eq!(filesize, std::fs::metadata(file).unwrap().len() as f64, "segment {index}");
+                assert!((duration - seconds).abs() <= 0.1, "segment {index}: {duration} s for {seconds} s");
+                let probed = format_duration(file);
+                assert!((probed - duration).abs() <= 0.1, "segment {index}: ffprobe {probed} s");
+            }
         }
         assert_eq!(n_video_frames, 175, "{extension}: every frame recorded once");
     }
@@ -80,14 +89,39 @@ fn segment_plan_cuts_files_of_dvr_duration_and_session_plan_writes_one() {
 #[test]
 fn kill_9_mid_recording_leaves_a_playable_fragmented_mp4() {
     let dir = temp_dir("dvr-kill");
+    let temporary = record_then_kill(&dir, "mp4");
+    let streams = probe(temporary.to_str().unwrap());
+    let video = streams.iter().find(|s| s.codec == "h264").expect("video decodes");
+    assert!(
+        video.frames >= 25 && video.frames % 25 == 0,
+        "whole one-second fragments: {} frames",
+        video.frames
+    );
+    assert!(streams.iter().any(|s| s.codec == "aac" && s.frames > 0), "audio decodes");
+}
+
+#[test]
+fn kill_9_mid_recording_leaves_a_playable_flv() {
+    let dir = temp_dir("dvr-kill-flv");
+    let temporary = record_then_kill(&dir, "flv");
+    // Never finished: the onMetaData keeps its placeholders, and the tags up to the kill play.
+    assert_eq!(flv_duration_and_size(&temporary), (0.0, 0.0));
+    let streams = probe(temporary.to_str().unwrap());
+    let video = streams.iter().find(|s| s.codec == "h264").expect("video decodes");
+    assert!(video.frames >= 25, "{} frames", video.frames);
+    assert!(streams.iter().any(|s| s.codec == "aac" && s.frames > 0), "audio decodes");
+}
+
+/// Records a 20 s clip in real time, `kill -9`s the server once the `.tmp` holds a few seconds.
+fn record_then_kill(dir: &Path, extension: &str) -> PathBuf {
     let input = dir.join("in.flv");
     make_clip(&input, "flv", 20, "libx264");
-    let graph = dvr_graph(&dir, &input, "Session", "mp4");
+    let graph = dvr_graph(dir, &input, "Session", extension);
     let mut server = Command::new(srs_bin()).arg("run").arg(&graph).stderr(Stdio::null()).spawn().unwrap();
     // Wait until a few one-second fragments are on disk (no timing assertion: only a deadline).
     let deadline = Instant::now() + Duration::from_secs(30);
     let temporary = loop {
-        let found = recordings(&dir, "tmp");
+        let found = recordings(dir, "tmp");
         if let Some(file) =
             found.first().filter(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0) > 60_000)
         {
@@ -98,14 +132,7 @@ fn kill_9_mid_recording_leaves_a_playable_fragmented_mp4() {
     };
     server.kill().unwrap();
     server.wait().unwrap();
-    let streams = probe(temporary.to_str().unwrap());
-    let video = streams.iter().find(|s| s.codec == "h264").expect("video decodes");
-    assert!(
-        video.frames >= 25 && video.frames % 25 == 0,
-        "whole one-second fragments: {} frames",
-        video.frames
-    );
-    assert!(streams.iter().any(|s| s.codec == "aac" && s.frames > 0), "audio decodes");
+    temporary
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! `srs remux in.flv out.flv`: the round trip keeps codecs, resolution, frame count and duration,
-//! and a damaged input exits non-zero leaving an output that plays up to the damage.
+//! the output's onMetaData carries its duration and size (patched when the file is finished), and a
+//! damaged input exits non-zero leaving an output that plays up to the damage.
 
 mod common;
 
 use std::process::Command;
 
-use common::{make_h264_aac, probe, srs_bin, temp_dir};
+use common::{flv_duration_and_size, format_duration, make_h264_aac, probe, srs_bin, temp_dir};
 
 #[test]
 fn flv_round_trip_keeps_every_frame() {
@@ -28,6 +29,24 @@ fn flv_round_trip_keeps_every_frame() {
         (after[0].codec.as_str(), after[0].width, after[0].height, after[0].frames),
         ("h264", 320, 240, 100)
     );
+}
+
+#[test]
+fn flv_output_metadata_has_the_duration_and_file_size() {
+    let dir = temp_dir("remux-flv-metadata");
+    for (container, extension) in [("flv", "flv"), ("mpegts", "ts"), ("mp4", "mp4")] {
+        let input = dir.join(format!("in.{extension}"));
+        let output = dir.join(format!("{extension}.flv"));
+        make_h264_aac(&input, container, 6);
+        let status = Command::new(srs_bin()).arg("remux").arg(&input).arg(&output).status().unwrap();
+        assert!(status.success());
+        let (duration, filesize) = flv_duration_and_size(&output);
+        assert_eq!(filesize, std::fs::metadata(&output).unwrap().len() as f64, "{container}: filesize");
+        // 6 s of 25 fps video (150 frames) and AAC: the recorded length.
+        assert!((duration - 6.0).abs() <= 0.1, "{container}: onMetaData duration {duration}");
+        let probed = format_duration(&output);
+        assert!((probed - duration).abs() <= 0.1, "{container}: ffprobe says {probed}, metadata {duration}");
+    }
 }
 
 #[test]

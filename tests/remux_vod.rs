@@ -122,6 +122,37 @@ fn flv_to_static_dash_mpd_with_fmp4_segments() {
     assert!(dir.join("out/video-init.mp4").is_file() && dir.join("out/audio-init.mp4").is_file());
     assert_same_media("flv->mpd", &input, &mpd);
     assert!(!dir.join("out.mpd.tmp").exists());
+    // Every audio frame, to the last one (which ends after the last video frame), is in the MPD.
+    assert_eq!(packets(&mpd, "a"), packets(&input, "a"), "audio packets of the MPD");
+    assert_eq!(packets(&mpd, "v"), packets(&input, "v"), "video packets of the MPD");
+}
+
+/// ffprobe's packet count of the file's first `kind` stream (`a` or `v`).
+fn packets(path: &Path, kind: &str) -> u64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_packets", "-select_streams", &format!("{kind}:0")])
+        .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    // An MPD's streams are listed twice (in its program, then alone): the first line is enough.
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().find(|line| !line.trim().is_empty()).and_then(|line| line.trim().parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn a_dash_write_error_fails_the_remux_naming_the_file() {
+    let dir = temp_dir("remux-vod-unwritable");
+    let input = dir.join("in.flv");
+    make_clip(&input, "flv", 2, "libx264");
+    // A regular file where a folder should be: no directory can be made under it, even by root.
+    let blocker = dir.join("file.txt");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let mpd = blocker.join("out.mpd");
+    let result = remux(&input, &mpd, &[]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "a write error fails the run: {stderr}");
+    assert!(stderr.contains(blocker.to_str().unwrap()), "the message names the file: {stderr}");
 }
 
 #[test]

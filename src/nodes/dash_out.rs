@@ -131,7 +131,11 @@ impl NodeKind for Config {
     }
 
     fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
-        Box::pin(run(ctx, self.clone(), input))
+        // A live sink logs its write errors (it cannot disconnect its publisher) and goes on.
+        let run = run(ctx, self.clone(), input);
+        Box::pin(async move {
+            let _ = run.await;
+        })
     }
 }
 
@@ -197,7 +201,14 @@ struct DashWriter {
     write_time: Duration,
 }
 
-pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+/// Writes the stream until it ends; the first write error, naming its file, is returned (after
+/// the stream ended: every later segment is still tried), for a batch run to report.
+pub async fn run(
+    ctx: StreamCtx,
+    config: Config,
+    mut input: mpsc::Receiver<MediaEvent>,
+) -> Result<(), String> {
+    let mut first_error: Option<String> = None;
     let mpd = PathBuf::from(&config.dash_path).join(ctx.key.fill(&config.dash_mpd_file));
     let root = mpd.parent().map(Path::to_path_buf).unwrap_or_default();
     let stem = mpd.file_stem().and_then(|s| s.to_str()).unwrap_or("stream").to_owned();
@@ -276,12 +287,15 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         writer.build_time += started.elapsed();
         if let Err(error) = writer.store(&outputs, false).await {
             tracing::warn!(stream = %ctx.key, "dash: cannot write: {error}");
+            first_error.get_or_insert(error.to_string());
         }
     }
     let outputs = writer.segmenter.finish();
     if let Err(error) = writer.store(&outputs, true).await {
         tracing::warn!(stream = %ctx.key, "dash: cannot write the last segment: {error}");
+        first_error.get_or_insert(error.to_string());
     }
+    let result = first_error.map_or(Ok(()), Err);
     if let Some(anchor) = writer.presentation.anchor() {
         let mut files = writer.presentation.files();
         files.extend(writer.kept_files.iter().cloned());
@@ -300,6 +314,15 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         "dash ended"
     );
     if writer.config.dash_dispose > 0.0 {
+        writer.dispose_later(&ctx, &streams, generation).await;
+    }
+    result
+}
+
+impl DashWriter {
+    /// Removes every file `dash_dispose` after the stream ended, unless it was published again.
+    async fn dispose_later(&mut self, ctx: &StreamCtx, streams: &DashStreams, generation: u64) {
+        let writer = self;
         let wait = Duration::from_millis(millis(writer.config.dash_dispose));
         let shutdown = ctx.engine.shutdown_signal();
         tokio::select! {
@@ -324,9 +347,7 @@ pub async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<Media
         writer.dispose().await;
         tracing::info!(stream = %ctx.key, "dash files disposed");
     }
-}
 
-impl DashWriter {
     /// Writes what the segmenter produced, then the MPD, then deletes what left the window.
     async fn store(&mut self, outputs: &[SegmenterOutput], ended: bool) -> std::io::Result<()> {
         let started = Instant::now();
@@ -404,15 +425,19 @@ impl DashWriter {
     }
 }
 
-/// Writes `<path>.tmp` and renames it over `path`, so readers never see a partial file.
+/// Writes `<path>.tmp` and renames it over `path`, so readers never see a partial file. The error
+/// names the file.
 async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(folder).await?;
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    tokio::fs::write(&temporary, bytes).await?;
-    tokio::fs::rename(&temporary, path).await
+    let write = async {
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(folder).await?;
+        }
+        let mut temporary = path.as_os_str().to_owned();
+        temporary.push(".tmp");
+        tokio::fs::write(&temporary, bytes).await?;
+        tokio::fs::rename(&temporary, path).await
+    };
+    write.await.map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 async fn remove_quietly(path: &Path) {

@@ -1,7 +1,8 @@
 //! `FileIn`: publishes a media file as a stream, as fast as possible or paced in real time.
 //!
 //! The format comes from the extension: FLV and MPEG-TS are streamed; MP4 (`.mp4 .m4a .m4v .mov`,
-//! classic or fragmented) is read whole into memory, as its sample tables may come last.
+//! classic or fragmented) is read in pieces: `moov` first (wherever it sits), then the samples in
+//! windows, so memory does not grow with the file.
 //! Produces whatever the file carries, in the file's own timebase (90 kHz for TS).
 //! Graph-scoped: it starts with the graph and publishes once (or in a loop with `repeat`).
 //! A damaged file ends the stream after every good frame before the damage, and the failure
@@ -24,7 +25,7 @@ use tokio::time::Instant;
 use super::flv_frames::FlvToFrames;
 use super::FileFormat;
 use crate::codec::flv::FlvReader;
-use crate::codec::mp4::read_mp4_partial;
+use crate::codec::mp4::{BoxScan, IndexedSample};
 use crate::codec::mpegts::TsDemuxer;
 use crate::graph::{Caps, Ports, StreamKey};
 use crate::media::{MediaEvent, MediaTime, TimestampUnwrapper};
@@ -245,23 +246,122 @@ async fn publish_ts(engine: &Engine, path: &str, emitter: &mut Emitter) -> Resul
     }
 }
 
-/// MP4 (classic or fragmented), read whole into memory: the sample tables may sit at the end.
-/// A damaged file publishes every sample before the damage, then reports it.
+/// MP4 (classic or fragmented), read in pieces: the top-level box headers, then `moov` (wherever it
+/// sits) and each `moof`, then the samples in output order through `SampleWindows`. Memory is the
+/// sample tables plus a few windows, whatever the file's size. A damaged file publishes every sample
+/// before the damage, then reports it; samples whose bytes are past the end of a truncated file are
+/// dropped, and said so in the log.
 async fn publish_mp4(engine: &Engine, path: &str, emitter: &mut Emitter) -> Result<(), String> {
-    let data = Bytes::from(tokio::fs::read(path).await.map_err(|e| e.to_string())?);
-    let (contents, damage) = read_mp4_partial(&data).map_err(|e| e.to_string())?;
-    emitter.send(MediaEvent::Description(Arc::new(contents.description))).await;
-    let mut n_reported = 0;
-    for frame in contents.frames {
-        n_reported += frame.data.len() as u64;
-        engine.add_progress(frame.data.len() as u64);
-        emitter.send(MediaEvent::Frame(frame)).await;
+    let file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
+    let file_len = file.metadata().await.map_err(|e| e.to_string())?.len();
+    let file = Arc::new(file.into_std().await);
+    let mut scan = BoxScan::new(file_len);
+    while let Some((offset, len)) = scan.wanted() {
+        scan.feed(read_at(&file, offset, len).await.map_err(|e| format!("byte {offset}: {e}"))?);
     }
-    engine.add_progress((data.len() as u64).saturating_sub(n_reported));
+    let mut index = scan.finish().map_err(|e| e.to_string())?;
+    let mut damage = index.take_damage();
+    if index.n_missing_samples() > 0 {
+        tracing::warn!(
+            file = %path,
+            n_dropped = index.n_missing_samples(),
+            "samples dropped: their bytes are past the end of the file (truncated?)"
+        );
+    }
+    let mut windows = SampleWindows { file, file_len, windows: Vec::new() };
+    let probe = match index.description_probe() {
+        Some(sample) => Some(windows.read(&sample).await?),
+        None => None,
+    };
+    let description = index.description(probe.as_ref()).map_err(|e| e.to_string())?;
+    emitter.send(MediaEvent::Description(Arc::new(description))).await;
+    let mut stopped = vec![false; index.n_tracks()];
+    let mut n_reported = 0;
+    for sample in index.samples() {
+        let track = usize::from(sample.track);
+        if stopped[track] {
+            continue;
+        }
+        let payload = windows.read(sample).await?;
+        match index.frame(sample, payload) {
+            Ok(frame) => {
+                n_reported += frame.data.len() as u64;
+                engine.add_progress(frame.data.len() as u64);
+                emitter.send(MediaEvent::Frame(frame)).await;
+            }
+            Err(error) => {
+                // The track stops at its first unreadable sample; the others go on.
+                tracing::warn!(file = %path, "a track ends early: {error}");
+                stopped[track] = true;
+                damage.get_or_insert(error);
+            }
+        }
+    }
+    engine.add_progress(file_len.saturating_sub(n_reported));
     match damage {
         None => Ok(()),
         Some(damage) => Err(damage.to_string()),
     }
+}
+
+/// Bytes read at once for samples: a window over consecutive samples, handed out as slices.
+const SAMPLE_WINDOW: usize = 1 << 20;
+/// Windows kept at once, so tracks stored apart in the file are not read twice.
+const MAX_SAMPLE_WINDOWS: usize = 2;
+
+/// Sample bytes read in windows of at least `SAMPLE_WINDOW`; a sample is a slice of the window that
+/// holds it, so a window lives as long as frames sliced from it are in flight (copies were tried:
+/// with many small buffers freed on other threads, the allocator kept more memory, not less).
+struct SampleWindows {
+    file: Arc<std::fs::File>,
+    file_len: u64,
+    /// (file offset, bytes), the most recently used last.
+    windows: Vec<(u64, Bytes)>,
+}
+
+impl SampleWindows {
+    async fn read(&mut self, sample: &IndexedSample) -> Result<Bytes, String> {
+        let size = sample.size as usize;
+        let offset = sample.offset;
+        let end = offset.saturating_add(u64::from(sample.size));
+        let found = self
+            .windows
+            .iter()
+            .position(|(start, bytes)| *start <= offset && end <= start + bytes.len() as u64);
+        let (start, window) = match found {
+            Some(position) => self.windows.remove(position),
+            None => {
+                let len = (size.max(SAMPLE_WINDOW) as u64).min(self.file_len.saturating_sub(offset));
+                // `len` is at most `SAMPLE_WINDOW` or the sample's 32-bit size.
+                let bytes = read_at(&self.file, offset, len as usize)
+                    .await
+                    .map_err(|e| format!("byte {offset}: {e}"))?;
+                if self.windows.len() >= MAX_SAMPLE_WINDOWS {
+                    self.windows.remove(0);
+                }
+                (offset, bytes)
+            }
+        };
+        // The window holds `offset..end`: found so, or read from `offset` for at least `size` bytes
+        // (the index dropped samples past the end of the file).
+        let from = usize::try_from(offset - start).unwrap_or(usize::MAX).min(window.len());
+        let payload = window.slice(from..from.saturating_add(size).min(window.len()));
+        self.windows.push((start, window));
+        Ok(payload)
+    }
+}
+
+/// `len` bytes at `offset`, read on the blocking pool with a positioned read.
+async fn read_at(file: &Arc<std::fs::File>, offset: u64, len: usize) -> std::io::Result<Bytes> {
+    let file = Arc::clone(file);
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt;
+        let mut buffer = vec![0u8; len];
+        file.read_exact_at(&mut buffer, offset)?;
+        Ok(Bytes::from(buffer))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Sleeps so frames leave at the pace of their timestamps.

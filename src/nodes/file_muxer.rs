@@ -15,8 +15,12 @@ use serde_dhall::StaticType;
 
 use super::flv_frames::FramesToFlv;
 use super::FileFormat;
-use crate::codec::flv::{tag_bytes, FlvHeader};
-use crate::codec::mp4::{ClassicFinish, ClassicWriter, FragmentWriter, NextDecodeTimes};
+use crate::codec::amf0::Amf0Value;
+use crate::codec::flv::{
+    metadata_body_with_size_fields, metadata_body_without_size_fields, on_metadata, tag_bytes, FlvHeader,
+    TagType, DURATION_VALUE_OFFSET, FILESIZE_VALUE_OFFSET, TAG_HEADER_LEN,
+};
+use crate::codec::mp4::{ClassicFinish, ClassicWriter, FilePatch, FragmentWriter, NextDecodeTimes};
 use crate::codec::mpegts::TsMuxer;
 use crate::media::{Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription};
 
@@ -48,6 +52,23 @@ pub struct FileMuxer {
     timeline_start: Option<MediaTime>,
     /// Frames the container could not take.
     pub n_dropped: u64,
+    /// Bytes handed out by earlier calls, and where in `out` this call's bytes start.
+    n_bytes: u64,
+    call_start: usize,
+    /// FLV: file offset of the onMetaData tag whose `duration` and `filesize` are patched at the end.
+    metadata_at: Option<u64>,
+    /// FLV: per track (video, audio), the last decode time on the file's timeline and the step
+    /// before it (a frame's length), and the presentation span so far (first start, last end).
+    last_frames: [Option<(MediaTime, MediaTime)>; 2],
+    presented: Option<(MediaTime, MediaTime)>,
+}
+
+/// What ends a file: a classic MP4's `moov` and size patch, and values to write over bytes already
+/// written (an FLV's duration and size).
+#[derive(Debug, Default)]
+pub struct Finish {
+    pub classic: Option<ClassicFinish>,
+    pub patches: Vec<FilePatch>,
 }
 
 #[derive(Debug)]
@@ -68,12 +89,42 @@ impl FileMuxer {
             (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
             (FileFormat::Mp4, Mp4Layout::Classic | Mp4Layout::Faststart) => Container::Classic(None),
         };
-        FileMuxer { container, description: None, started: false, timeline_start: None, n_dropped: 0 }
+        FileMuxer {
+            container,
+            description: None,
+            started: false,
+            timeline_start: None,
+            n_dropped: 0,
+            n_bytes: 0,
+            call_start: 0,
+            metadata_at: None,
+            last_frames: [None, None],
+            presented: None,
+        }
     }
 
     /// Appends to `out` the bytes for `event`; `true` when the output now ends at a point a reader
     /// can stop at cleanly (flush there).
     pub fn push(&mut self, event: &MediaEvent, out: &mut Vec<Bytes>) -> bool {
+        self.call_start = out.len();
+        let durable = self.push_event(event, out);
+        self.count(out);
+        durable
+    }
+
+    fn count(&mut self, out: &[Bytes]) {
+        let appended = out.get(self.call_start..).unwrap_or_default();
+        self.n_bytes += appended.iter().map(|chunk| chunk.len() as u64).sum::<u64>();
+        self.call_start = out.len();
+    }
+
+    /// File offset where the next byte pushed to `out` will go.
+    fn position(&self, out: &[Bytes]) -> u64 {
+        let appended = out.get(self.call_start..).unwrap_or_default();
+        self.n_bytes + appended.iter().map(|chunk| chunk.len() as u64).sum::<u64>()
+    }
+
+    fn push_event(&mut self, event: &MediaEvent, out: &mut Vec<Bytes>) -> bool {
         match event {
             MediaEvent::Description(description) => {
                 self.description = Some(Arc::clone(description));
@@ -94,13 +145,27 @@ impl FileMuxer {
                     }
                 }
             }
-            MediaEvent::Metadata(_) => {
+            MediaEvent::Metadata(metadata) => {
+                if !matches!(self.container, Container::Flv(_)) {
+                    return false;
+                }
+                let object = on_metadata(&metadata.amf0).ok().flatten();
+                if !self.started {
+                    // The source's metadata goes into the file's first onMetaData.
+                    self.started = true;
+                    self.start_flv(object.as_ref(), out);
+                    return false;
+                }
+                // A later onMetaData keeps the first one's duration and size uncontradicted.
+                let event = match &object {
+                    Some(object) => MediaEvent::Metadata(crate::media::Metadata {
+                        time: metadata.time,
+                        amf0: metadata_body_without_size_fields(object),
+                    }),
+                    None => event.clone(),
+                };
                 if let Container::Flv(to_flv) = &mut self.container {
-                    if !self.started {
-                        out.push(FlvHeader::new(true, true).file_start());
-                        self.started = true;
-                    }
-                    flv_tags(to_flv, event, out);
+                    flv_tags(to_flv, &event, out);
                 }
                 false
             }
@@ -108,19 +173,40 @@ impl FileMuxer {
         }
     }
 
-    /// What ends the file: the last fragment, or a classic file's `moov` and size patch.
-    pub fn finish(self, out: &mut Vec<Bytes>) -> Option<ClassicFinish> {
+    /// What ends the file: the last fragment, a classic file's `moov` and size patch, an FLV file's
+    /// duration and size written into its first onMetaData.
+    pub fn finish(mut self, out: &mut Vec<Bytes>) -> Finish {
+        self.call_start = out.len();
+        let classic = self.finish_container(out);
+        self.count(out);
+        let patches = self.flv_metadata_patches();
+        Finish { classic, patches }
+    }
+
+    fn flv_metadata_patches(&self) -> Vec<FilePatch> {
+        let Some(at) = self.metadata_at else { return Vec::new() };
+        let body = at + TAG_HEADER_LEN as u64;
+        let duration = self.presented.map_or(0.0, |(start, end)| (end - start).as_secs_f64().max(0.0));
+        let number = |value: f64| Bytes::copy_from_slice(&value.to_be_bytes());
+        vec![
+            FilePatch { offset: body + DURATION_VALUE_OFFSET as u64, bytes: number(duration) },
+            FilePatch { offset: body + FILESIZE_VALUE_OFFSET as u64, bytes: number(self.n_bytes as f64) },
+        ]
+    }
+
+    fn finish_container(&mut self, out: &mut Vec<Bytes>) -> Option<ClassicFinish> {
         if self.n_dropped > 0 {
             tracing::warn!(n_dropped = self.n_dropped, "frames the container could not take were dropped");
         }
-        match self.container {
-            Container::Fragmented(Some(mut fragmented)) => {
+        match &mut self.container {
+            Container::Fragmented(Some(fragmented)) => {
                 if let Err(e) = fragmented.flush(NextDecodeTimes::default(), out) {
                     tracing::warn!("last fragment lost: {e}");
                 }
                 None
             }
-            Container::Classic(Some(classic)) => {
+            Container::Classic(classic) => {
+                let classic = classic.take()?;
                 classic.finish().map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}")).ok()
             }
             _ => None,
@@ -131,10 +217,7 @@ impl FileMuxer {
         self.started = true;
         let description = self.description.clone().unwrap_or_default();
         match &mut self.container {
-            Container::Flv(to_flv) => {
-                out.push(FlvHeader::new(true, true).file_start());
-                flv_tags(to_flv, &MediaEvent::Description(description), out);
-            }
+            Container::Flv(_) => self.start_flv(None, out),
             Container::Ts(muxer) => match TsMuxer::new(&description) {
                 Ok(created) => *muxer = Some(created),
                 Err(e) => tracing::warn!("mpeg-ts output cannot start: {e}"),
@@ -150,6 +233,24 @@ impl FileMuxer {
                 }
                 Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
             },
+        }
+    }
+
+    /// The FLV header, an onMetaData (the source's, if it sent one first) with room for the
+    /// duration and size, then the sequence headers of the description known so far.
+    fn start_flv(&mut self, source_metadata: Option<&Amf0Value>, out: &mut Vec<Bytes>) {
+        out.push(FlvHeader::new(true, true).file_start());
+        let body = metadata_body_with_size_fields(0.0, 0.0, source_metadata);
+        match tag_bytes(TagType::Script, 0, &body) {
+            Ok(tag) => {
+                self.metadata_at = Some(self.position(out));
+                out.push(tag);
+            }
+            Err(e) => tracing::warn!("no onMetaData in the flv file: {e}"),
+        }
+        let description = self.description.clone().unwrap_or_default();
+        if let Container::Flv(to_flv) = &mut self.container {
+            flv_tags(to_flv, &MediaEvent::Description(description), out);
         }
     }
 
@@ -173,6 +274,14 @@ impl FileMuxer {
             Container::Flv(to_flv) => {
                 let video_keyframe = frame.keyframe && frame.kind() == MediaKind::Video;
                 let frame = rebase(&mut self.timeline_start, frame)?;
+                let last = &mut self.last_frames[usize::from(frame.kind() == MediaKind::Audio)];
+                let step = last.map_or(MediaTime::ZERO, |(previous, _)| frame.dts - previous);
+                *last = Some((frame.dts, step));
+                let end = frame.pts + step;
+                self.presented = Some(match self.presented {
+                    Some((start, last_end)) => (start.min(frame.pts), last_end.max(end)),
+                    None => (frame.pts, end),
+                });
                 flv_tags(to_flv, &MediaEvent::Frame(frame), out);
                 Ok(video_keyframe)
             }

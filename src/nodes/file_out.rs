@@ -107,7 +107,11 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
             return run_hls(ctx, HlsVodWriter::new(path, config.segment_duration), input).await
         }
         FileFormat::Dash => {
-            return dash_out::run(ctx, dash_config(&path, config.segment_duration), input).await
+            let engine = ctx.engine.clone();
+            if let Err(e) = dash_out::run(ctx, dash_config(&path, config.segment_duration), input).await {
+                engine.report_failure(e);
+            }
+            return;
         }
         FileFormat::Flv | FileFormat::Ts | FileFormat::Mp4 => {}
     }

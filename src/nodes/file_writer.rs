@@ -1,7 +1,7 @@
 //! One media file on disk, shared by `FileOut` and `Dvr`: written under `<path>.tmp`, flushed at
 //! every point a reader can stop at (so a killed process leaves a playable `.tmp`), finalized when
-//! closed (classic MP4: `moov` and the `mdat` size; faststart: `moov` moved to the front) and
-//! renamed to its final name.
+//! closed (classic MP4: `moov` and the `mdat` size; faststart: `moov` moved to the front; FLV: the
+//! duration and size written into the first onMetaData) and renamed to its final name.
 //!
 //! The bytes come from `file_muxer.rs`; this file only does the I/O.
 
@@ -112,8 +112,16 @@ impl MediaFileWriter {
         let finish = muxer.finish(&mut self.chunks);
         self.write_chunks().await?;
         self.file.flush().await?;
-        if let Some(finish) = finish {
-            self.finish_classic(finish).await?;
+        if !finish.patches.is_empty() {
+            let file = self.file.get_mut();
+            for patch in &finish.patches {
+                file.seek(SeekFrom::Start(patch.offset)).await?;
+                file.write_all(&patch.bytes).await?;
+            }
+            file.seek(SeekFrom::End(0)).await?;
+        }
+        if let Some(classic) = finish.classic {
+            self.finish_classic(classic).await?;
         }
         self.file.get_mut().sync_data().await?;
         tokio::fs::rename(&self.temporary, &self.path).await?;

@@ -554,3 +554,25 @@ impl Drop for Browser {
         let _ = self.0.wait();
     }
 }
+
+/// The `duration` and `filesize` of an FLV file's first tag, which must be its onMetaData.
+pub fn flv_duration_and_size(path: &Path) -> (f64, f64) {
+    let data = std::fs::read(path).expect("flv file");
+    // File header (9 bytes) and the first previous-tag-size (4), then an 11-byte tag header.
+    assert_eq!(data[13], 18, "{}: the first tag is script data", path.display());
+    let body_len = u32::from_be_bytes([0, data[14], data[15], data[16]]) as usize;
+    let body = &data[24..24 + body_len];
+    let metadata = srs::codec::flv::on_metadata(body).expect("amf0").expect("onMetaData");
+    let number = |key: &str| metadata.get(key).and_then(|v| v.as_f64()).unwrap_or(-1.0);
+    (number("duration"), number("filesize"))
+}
+
+/// ffprobe's `format=duration` of a file.
+pub fn format_duration(path: &Path) -> f64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0)
+}

@@ -232,7 +232,15 @@ impl DashPresentation {
             return None;
         }
         let presentation = if ended {
-            let end = MediaTime::new((last.start + last.duration) as i64, primary.timebase);
+            // The presentation lasts until its last track ends: audio often runs past the last
+            // video frame, and players stop at this duration (ffmpeg drops what lies beyond it).
+            let end = representations
+                .iter()
+                .filter_map(|r| {
+                    r.segments.back().map(|s| MediaTime::new((s.start + s.duration) as i64, r.timebase))
+                })
+                .max()
+                .unwrap_or(MediaTime::new((last.start + last.duration) as i64, primary.timebase));
             let duration_ms = u64::try_from((end - period_start).as_millis()).unwrap_or(0);
             Presentation::Static { media_presentation_duration_ms: duration_ms }
         } else {

@@ -19,7 +19,10 @@ pub use audio::{AudioCodec, AudioPacketKind, AudioTagHeader, SoundParams};
 pub use error::FlvError;
 pub use header::{FlvHeader, HEADER_LEN};
 pub use reader::{read_all, FlvReader};
-pub use script::{metadata_body, on_metadata, unwrap_set_data_frame};
+pub use script::{
+    metadata_body, metadata_body_with_size_fields, metadata_body_without_size_fields, on_metadata,
+    unwrap_set_data_frame, DURATION_VALUE_OFFSET, FILESIZE_VALUE_OFFSET,
+};
 pub use video::{VideoCodec, VideoFrameType, VideoPacketKind, VideoTagHeader};
 pub use writer::{tag_bytes, TAG_HEADER_LEN};
 

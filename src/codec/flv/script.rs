@@ -42,6 +42,34 @@ pub fn metadata_body(object: &Amf0Value) -> Bytes {
     amf0::encode_all(&[Amf0Value::string(ON_METADATA), object.clone()])
 }
 
+/// Where, in a body from `metadata_body_with_size_fields`, the 8 bytes of `duration` start.
+pub const DURATION_VALUE_OFFSET: usize = 29;
+/// Where, in a body from `metadata_body_with_size_fields`, the 8 bytes of `filesize` start.
+pub const FILESIZE_VALUE_OFFSET: usize = 48;
+const DURATION: &str = "duration";
+const FILESIZE: &str = "filesize";
+
+/// An onMetaData body whose ECMA array starts with `duration` and `filesize` (AMF0 numbers, so their
+/// 8-byte doubles sit at `DURATION_VALUE_OFFSET` and `FILESIZE_VALUE_OFFSET` and a finished file can
+/// patch them in place), followed by the entries of `others` but those two.
+pub fn metadata_body_with_size_fields(duration_s: f64, filesize: f64, others: Option<&Amf0Value>) -> Bytes {
+    let mut entries = vec![
+        (DURATION.to_owned(), Amf0Value::Number(duration_s)),
+        (FILESIZE.to_owned(), Amf0Value::Number(filesize)),
+    ];
+    let kept = others.and_then(Amf0Value::entries).unwrap_or_default();
+    entries.extend(kept.iter().filter(|(key, _)| key != DURATION && key != FILESIZE).cloned());
+    metadata_body(&Amf0Value::EcmaArray(entries))
+}
+
+/// An onMetaData body without `duration` and `filesize`: a later metadata tag must not contradict
+/// the values the file's first one gets when the file is finished.
+pub fn metadata_body_without_size_fields(object: &Amf0Value) -> Bytes {
+    let kept = object.entries().unwrap_or_default();
+    let entries = kept.iter().filter(|(key, _)| key != DURATION && key != FILESIZE).cloned().collect();
+    metadata_body(&Amf0Value::EcmaArray(entries))
+}
+
 /// The AMF0 short string at the start of `data`, if there is one.
 fn leading_string(data: &[u8]) -> Option<&str> {
     let (&marker, rest) = data.split_first()?;
@@ -78,6 +106,29 @@ mod tests {
         let object = on_metadata(&wrapped).unwrap().unwrap();
         assert_eq!(object.get("width").and_then(Amf0Value::as_f64), Some(320.0));
         assert_eq!(on_metadata(&bare).unwrap(), Some(sample_object()));
+    }
+
+    #[test]
+    fn size_fields_come_first_at_fixed_offsets() {
+        let body = metadata_body_with_size_fields(0.0, 0.0, Some(&sample_object()));
+        let mut patched = body.to_vec();
+        patched[DURATION_VALUE_OFFSET..DURATION_VALUE_OFFSET + 8].copy_from_slice(&12.5f64.to_be_bytes());
+        patched[FILESIZE_VALUE_OFFSET..FILESIZE_VALUE_OFFSET + 8].copy_from_slice(&4096f64.to_be_bytes());
+        let object = on_metadata(&patched).unwrap().unwrap();
+        let entries = object.entries().unwrap();
+        assert_eq!(entries[0], ("duration".to_owned(), Amf0Value::Number(12.5)));
+        assert_eq!(entries[1], ("filesize".to_owned(), Amf0Value::Number(4096.0)));
+        assert_eq!(object.get("width").and_then(Amf0Value::as_f64), Some(320.0));
+        // A source's own values are replaced, not repeated.
+        let with_sizes = Amf0Value::EcmaArray(vec![
+            ("duration".into(), Amf0Value::Number(0.0)),
+            ("filesize".into(), Amf0Value::Number(0.0)),
+            ("width".into(), Amf0Value::Number(320.0)),
+        ]);
+        let body = metadata_body_with_size_fields(1.0, 2.0, Some(&with_sizes));
+        assert_eq!(on_metadata(&body).unwrap().unwrap().entries().unwrap().len(), 3);
+        let later = on_metadata(&metadata_body_without_size_fields(&with_sizes)).unwrap().unwrap();
+        assert_eq!(later.entries().unwrap().len(), 1);
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum Mp4Error {
     DecodeTimeBackwards { codec: Codec, previous_ticks: i64, current_ticks: i64 },
     #[error("{codec} timestamp {ticks} does not fit the MP4 field it goes in")]
     TimestampOutOfRange { codec: Codec, ticks: i64 },
+    #[error("box `{fourcc}` at byte {offset} is {size} bytes, more than the {limit} read into memory")]
+    BoxTooLargeToRead { offset: u64, fourcc: FourCc, size: u64, limit: u64 },
     #[error("box `{0}` would exceed 4 GiB")]
     BoxTooLarge(FourCc),
     #[error("faststart: {0}")]

@@ -3,7 +3,8 @@
 //! either kind of file back into a stream description and frames.
 //!
 //! Nothing here touches a file: writers return the bytes to append (and, for classic files, the one
-//! patch to apply at the end), the reader takes a byte slice. Codec configuration fields are read by
+//! patch to apply at the end); the reader names the byte ranges it needs (box headers, `moov`,
+//! `moof`s, then each sample) and its caller reads them, so a file is never held whole. Codec configuration fields are read by
 //! `crate::codec::describe`; this module only moves them between boxes and the media model.
 
 mod boxes;
@@ -23,7 +24,9 @@ pub use error::{FourCc, Mp4Error};
 pub use faststart::{faststart, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};
 pub use init::init_segment;
-pub use reader::{read_mp4, read_mp4_partial, Mp4Contents};
+pub use reader::{
+    read_mp4, read_mp4_partial, BoxScan, IndexedSample, Mp4Contents, Mp4Index, MAX_MOOF_BYTES, MAX_MOOV_BYTES,
+};
 
 #[cfg(test)]
 mod roundtrip_tests;

@@ -1,21 +1,38 @@
-//! The MP4 demuxer: a whole file (classic or fragmented) in a byte buffer becomes a stream
-//! description and its frames in decode order, audio and video interleaved by time.
+//! The MP4 demuxer, sans-IO: a file (classic or fragmented) becomes a stream description and its
+//! frames in decode order, audio and video interleaved by time, without ever holding the whole file.
+//!
+//! Reading goes in two steps, each asking its caller for byte ranges:
+//! - `BoxScan` walks the top-level boxes one header at a time (16 bytes each, skipping `mdat`
+//!   payloads) and asks for the whole of `moov` and every `moof`, wherever they sit;
+//! - `Mp4Index` (from `BoxScan::finish`) holds the sample tables: each sample's file offset and size,
+//!   in the order frames go out. The caller reads the samples' bytes (in file order, in windows of
+//!   its choosing) and `Mp4Index::frame` turns each into a `Frame`.
+//!
+//! `read_mp4` and `read_mp4_partial` do both steps over a file already in memory.
 //!
 //! Timestamps stay in each track's own timescale; payloads are canonical (H.264/H.265 NAL units get
-//! 4-byte lengths whatever the file used) and shared with the input buffer when no rewrite is needed.
-//! Edit lists are not applied: decode times start where the sample tables say. Only the first video
-//! and the first audio track are read, as a `StreamDescription` holds one of each.
+//! 4-byte lengths whatever the file used) and shared with the caller's buffer when no rewrite is
+//! needed. The edit list's start is applied, and all tracks are lifted together so none starts below
+//! zero. Only the first video and the first audio track are read, as a `StreamDescription` holds one
+//! of each.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::codec::describe;
 use crate::media::{AudioTrack, Codec, Frame, MediaKind, MediaTime, StreamDescription, Timebase, VideoTrack};
 
-use super::boxes::{BoxIter, Mp4Box};
+use super::boxes::{read_box_header, BoxIter, Mp4Box};
 use super::error::{FourCc, Mp4Error};
 use super::fragment_reader::{read_moof, read_trex, SampleDefaults, TrackSamples};
 use super::sample_entry::{parse_stsd, SampleEntry};
 use super::sample_table::{read_sample_table, SampleInfo};
+
+/// Largest `moov` read into memory (a day of 60 fps video with audio needs about 100 MiB).
+pub const MAX_MOOV_BYTES: u64 = 256 << 20;
+/// Largest `moof` read into memory.
+pub const MAX_MOOF_BYTES: u64 = 64 << 20;
+/// Bytes read to learn a box's code and size (a 64-bit size included).
+const BOX_HEADER_PROBE: u64 = 16;
 
 /// What a file holds: its tracks and every frame, in decode order across tracks.
 #[derive(Debug, Clone)]
@@ -33,6 +50,267 @@ struct TrackHead {
     edit_shift: i64,
 }
 
+/// Walks a file's top-level boxes through the reads it asks for: `wanted` names the next byte
+/// range, `feed` takes its bytes; `finish` builds the index once `wanted` says `None`.
+///
+/// A box that runs past the end of the file, or cannot be read, ends the walk; it is the file's
+/// damage (reported beside what could be read), and a torn box right after a `moof` (that
+/// fragment's `mdat`) drops the fragment too.
+#[derive(Debug)]
+pub struct BoxScan {
+    file_len: u64,
+    /// Where the next box header is.
+    position: u64,
+    /// The `moov` or `moof` whose whole bytes were asked for: offset and size.
+    pending: Option<(u64, u64)>,
+    done: bool,
+    last_was_moof: bool,
+    moov: Option<(u64, Bytes)>,
+    moofs: Vec<(u64, Bytes)>,
+    damage: Option<Mp4Error>,
+}
+
+impl BoxScan {
+    pub fn new(file_len: u64) -> BoxScan {
+        BoxScan {
+            file_len,
+            position: 0,
+            pending: None,
+            done: false,
+            last_was_moof: false,
+            moov: None,
+            moofs: Vec::new(),
+            damage: None,
+        }
+    }
+
+    /// The byte range to read next (offset, length; always inside the file), or `None` when done.
+    pub fn wanted(&self) -> Option<(u64, usize)> {
+        if self.done {
+            return None;
+        }
+        if let Some((offset, size)) = self.pending {
+            // Sizes asked for are capped by `MAX_MOOV_BYTES`, far below `usize::MAX`.
+            return Some((offset, size as usize));
+        }
+        let left = self.file_len.checked_sub(self.position).filter(|left| *left > 0)?;
+        Some((self.position, left.min(BOX_HEADER_PROBE) as usize))
+    }
+
+    /// The bytes of the range `wanted` named.
+    pub fn feed(&mut self, bytes: Bytes) {
+        match self.pending.take() {
+            Some((offset, size)) => self.take_box(offset, size, bytes),
+            None => self.take_header(&bytes),
+        }
+    }
+
+    fn take_header(&mut self, bytes: &[u8]) {
+        let offset = self.position;
+        let available = self.file_len.saturating_sub(offset);
+        let header = match read_box_header(bytes, offset) {
+            Ok(header) => header,
+            Err(error) => return self.fail(error),
+        };
+        let size = header.size.unwrap_or(available);
+        if size > available {
+            return self.fail(Mp4Error::Truncated { offset, what: "box", needed: size, available });
+        }
+        let fourcc = header.fourcc;
+        let is_moof = fourcc.0 == *b"moof";
+        let kept = is_moof || (fourcc.0 == *b"moov" && self.moov.is_none());
+        if kept {
+            let limit = if is_moof { MAX_MOOF_BYTES } else { MAX_MOOV_BYTES };
+            if size > limit {
+                return self.fail(Mp4Error::BoxTooLargeToRead { offset, fourcc, size, limit });
+            }
+            self.pending = Some((offset, size));
+        } else {
+            self.position = offset + size;
+        }
+        self.last_was_moof = is_moof;
+    }
+
+    fn take_box(&mut self, offset: u64, size: u64, bytes: Bytes) {
+        if bytes.len() as u64 != size {
+            let available = bytes.len() as u64;
+            return self.fail(Mp4Error::Truncated { offset, what: "box", needed: size, available });
+        }
+        if bytes.get(4..8) == Some(b"moov".as_slice()) {
+            self.moov = Some((offset, bytes));
+        } else {
+            self.moofs.push((offset, bytes));
+        }
+        self.position = offset + size;
+    }
+
+    fn fail(&mut self, error: Mp4Error) {
+        if self.last_was_moof {
+            self.moofs.pop();
+        }
+        self.damage = Some(error);
+        self.done = true;
+    }
+
+    /// The sample index of what was found. `Err` only when nothing is usable (no readable `moov`).
+    pub fn finish(self) -> Result<Mp4Index, Mp4Error> {
+        let file_len = self.file_len;
+        let mut damage = self.damage;
+        let Some((moov_offset, moov_bytes)) = self.moov else {
+            return Err(damage.unwrap_or(Mp4Error::MissingTopLevelBox(FourCc(*b"moov"))));
+        };
+        let moov = only_box(&moov_bytes, moov_offset)?;
+        let (heads, mut tracks) = read_tracks(&moov, file_len)?;
+        for (offset, bytes) in &self.moofs {
+            let kept: Vec<(usize, i64)> =
+                tracks.iter().map(|t| (t.samples.len(), t.next_decode_ticks)).collect();
+            let result = only_box(bytes, *offset).and_then(|moof| read_moof(&moof, &mut tracks, file_len));
+            if let Err(error) = result {
+                // A fragment read halfway is dropped whole, so every track stops at the same fragment.
+                for (track, (len, next)) in tracks.iter_mut().zip(kept) {
+                    track.samples.truncate(len);
+                    track.next_decode_ticks = next;
+                }
+                damage.get_or_insert(error);
+                break;
+            }
+        }
+        let mut n_missing = 0;
+        let mut per_track = Vec::with_capacity(tracks.len());
+        for track in tracks {
+            let mut samples = track.samples;
+            // A track stops at its first sample whose bytes are not all in the file.
+            let missing = samples.iter().position(|s| s.offset.saturating_add(u64::from(s.size)) > file_len);
+            if let Some(first) = missing {
+                let sample = samples[first];
+                damage.get_or_insert(Mp4Error::Truncated {
+                    offset: sample.offset,
+                    what: "sample",
+                    needed: u64::from(sample.size),
+                    available: file_len.saturating_sub(sample.offset),
+                });
+                n_missing += (samples.len() - first) as u64;
+                samples.truncate(first);
+            }
+            per_track.push(samples);
+        }
+        let lift = lift_to_non_negative(&heads, &per_track);
+        let samples = interleave(&heads, per_track, lift);
+        Ok(Mp4Index { heads, samples, lift, damage, n_missing })
+    }
+}
+
+/// The one box `bytes` holds (read whole at `offset`).
+fn only_box(bytes: &[u8], offset: u64) -> Result<Mp4Box<'_>, Mp4Error> {
+    BoxIter::new(bytes, offset).next().unwrap_or(Err(Mp4Error::Truncated {
+        offset,
+        what: "box",
+        needed: 8,
+        available: 0,
+    }))
+}
+
+/// One sample to read: where its bytes are, and (for `Mp4Index::frame`) what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexedSample {
+    /// File offset of its first byte.
+    pub offset: u64,
+    pub size: u32,
+    /// Which of the index's tracks it belongs to (at most one video and one audio).
+    pub track: u8,
+    /// Decode time in track ticks, edit list applied (lift not yet).
+    decode_ticks: i64,
+    composition_offset: i64,
+    sync: bool,
+}
+
+/// A file's tracks and samples, in the order frames go out (decode time across tracks).
+pub struct Mp4Index {
+    heads: Vec<TrackHead>,
+    samples: Vec<IndexedSample>,
+    /// Added to every timestamp so the earliest decode time is zero.
+    lift: Option<MediaTime>,
+    damage: Option<Mp4Error>,
+    n_missing: u64,
+}
+
+impl Mp4Index {
+    /// Every sample, in output order.
+    pub fn samples(&self) -> &[IndexedSample] {
+        &self.samples
+    }
+
+    pub fn n_tracks(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// Samples dropped because their bytes are past the end of the file.
+    pub fn n_missing_samples(&self) -> u64 {
+        self.n_missing
+    }
+
+    /// What damage was found while indexing (a torn box or fragment, samples past the end).
+    pub fn take_damage(&mut self) -> Option<Mp4Error> {
+        self.damage.take()
+    }
+
+    /// The sample whose bytes `description` needs: an MP3 track's first frame (the sample entry of
+    /// MP3 says nothing reliable; the frame header does).
+    pub fn description_probe(&self) -> Option<IndexedSample> {
+        let track = self.heads.iter().position(|head| head.entry.codec == Codec::Mp3)?;
+        self.samples.iter().find(|sample| usize::from(sample.track) == track).copied()
+    }
+
+    /// The stream description; `probe` is the payload of `description_probe`'s sample, if any.
+    pub fn description(&self, probe: Option<&Bytes>) -> Result<StreamDescription, Mp4Error> {
+        let mut description = StreamDescription::default();
+        for head in &self.heads {
+            match head.entry.codec.kind() {
+                MediaKind::Video => description.video = Some(describe_video(&head.entry)?),
+                MediaKind::Audio => description.audio = Some(describe_audio(&head.entry, probe)?),
+            }
+        }
+        Ok(description)
+    }
+
+    /// The frame of `sample`, whose bytes are `payload`.
+    pub fn frame(&self, sample: &IndexedSample, payload: Bytes) -> Result<Frame, Mp4Error> {
+        let head = self.heads.get(usize::from(sample.track)).ok_or(Mp4Error::Invalid {
+            offset: sample.offset,
+            what: "sample",
+            reason: format!("no track {}", sample.track),
+        })?;
+        if payload.len() as u64 != u64::from(sample.size) {
+            return Err(Mp4Error::Truncated {
+                offset: sample.offset,
+                what: "sample",
+                needed: u64::from(sample.size),
+                available: payload.len() as u64,
+            });
+        }
+        let codec = head.entry.codec;
+        let data = match head.entry.nal_length_size {
+            Some(length_size) if length_size != 4 => {
+                to_four_byte_lengths(&payload, length_size, sample.offset)?
+            }
+            _ => payload,
+        };
+        let (dts, pts) = timestamps(head, sample, self.lift);
+        let keyframe = codec.kind() == MediaKind::Audio || sample.sync;
+        Ok(Frame { codec, dts, pts, keyframe, data })
+    }
+}
+
+/// A sample's decode and presentation times, edit list and lift applied.
+fn timestamps(head: &TrackHead, sample: &IndexedSample, lift: Option<MediaTime>) -> (MediaTime, MediaTime) {
+    let dts = MediaTime::new(sample.decode_ticks, head.timebase);
+    let pts = MediaTime::new(sample.decode_ticks.saturating_add(sample.composition_offset), head.timebase);
+    match lift {
+        Some(lift) => (dts + lift, pts + lift),
+        None => (dts, pts),
+    }
+}
+
 /// Reads a complete MP4 file. Errors name the byte offset of the damage.
 pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
     match read_mp4_partial(file)? {
@@ -46,71 +324,36 @@ pub fn read_mp4(file: &Bytes) -> Result<Mp4Contents, Mp4Error> {
 /// A file killed while a fragmented MP4 was being written reads up to its last whole fragment.
 /// `Err` only when nothing is usable (no readable `moov`).
 pub fn read_mp4_partial(file: &Bytes) -> Result<(Mp4Contents, Option<Mp4Error>), Mp4Error> {
-    let file_len = file.len() as u64;
-    let mut moov = None;
-    let mut moofs = Vec::new();
-    let mut damage = None;
-    let mut last_was_moof = false;
-    for found in BoxIter::new(file, 0) {
-        match found {
-            Ok(found) => {
-                last_was_moof = found.is(b"moof");
-                if found.is(b"moov") {
-                    moov.get_or_insert(found);
-                } else if last_was_moof {
-                    moofs.push(found);
-                }
-            }
-            Err(error) => {
-                // A torn box right after a moof is that fragment's mdat: the fragment goes too.
-                if last_was_moof {
-                    moofs.pop();
-                }
-                damage = Some(error);
-                break;
-            }
-        }
-    }
-    let moov = match (moov, damage) {
-        (Some(moov), found_damage) => {
-            damage = found_damage;
-            moov
-        }
-        (None, Some(error)) => return Err(error),
-        (None, None) => return Err(Mp4Error::MissingTopLevelBox(FourCc(*b"moov"))),
+    let slice = |offset: u64, len: usize| {
+        // `BoxScan` and `Mp4Index` only name ranges inside the file (checked against its length).
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(file.len());
+        file.slice(start..start.saturating_add(len).min(file.len()))
     };
-    let (heads, mut samples) = read_tracks(&moov, file_len)?;
-    for moof in &moofs {
-        let kept: Vec<(usize, i64)> =
-            samples.iter().map(|t| (t.samples.len(), t.next_decode_ticks)).collect();
-        if let Err(error) = read_moof(moof, &mut samples, file_len) {
-            // A fragment read halfway is dropped whole, so every track stops at the same fragment.
-            for (track, (len, next)) in samples.iter_mut().zip(kept) {
-                track.samples.truncate(len);
-                track.next_decode_ticks = next;
-            }
-            damage.get_or_insert(error);
-            break;
-        }
+    let mut scan = BoxScan::new(file.len() as u64);
+    while let Some((offset, len)) = scan.wanted() {
+        scan.feed(slice(offset, len));
     }
-    let mut description = StreamDescription::default();
-    let mut per_track_frames = Vec::new();
-    for (head, samples) in heads.iter().zip(&samples) {
-        let (frames, sample_damage) = frames_of(head, &samples.samples, file);
-        if let Some(error) = sample_damage {
-            damage.get_or_insert(error);
+    let mut index = scan.finish()?;
+    let mut damage = index.take_damage();
+    let probe = index.description_probe().map(|sample| slice(sample.offset, sample.size as usize));
+    let description = index.description(probe.as_ref())?;
+    let mut stopped = vec![false; index.n_tracks()];
+    let mut frames = Vec::with_capacity(index.samples().len());
+    for sample in index.samples() {
+        let track = usize::from(sample.track);
+        if stopped[track] {
+            continue;
         }
-        match head.entry.codec.kind() {
-            MediaKind::Video => description.video = Some(describe_video(&head.entry)?),
-            MediaKind::Audio => {
-                let first_payload = frames.first().map(|frame| &frame.data);
-                description.audio = Some(describe_audio(&head.entry, first_payload)?);
+        match index.frame(sample, slice(sample.offset, sample.size as usize)) {
+            Ok(frame) => frames.push(frame),
+            Err(error) => {
+                // The track stops at its first unreadable sample; the others go on.
+                stopped[track] = true;
+                damage.get_or_insert(error);
             }
         }
-        per_track_frames.push(frames);
     }
-    lift_to_non_negative(&mut per_track_frames);
-    Ok((Mp4Contents { description, frames: interleave(per_track_frames) }, damage))
+    Ok((Mp4Contents { description, frames }, damage))
 }
 
 /// The first video and first audio `trak`, with their classic samples (empty in fragmented files).
@@ -242,47 +485,6 @@ fn describe_audio(entry: &SampleEntry, first_payload: Option<&Bytes>) -> Result<
     Ok(audio)
 }
 
-/// The track's frames up to the first sample that cannot be read, and that sample's error.
-fn frames_of(track: &TrackHead, samples: &[SampleInfo], file: &Bytes) -> (Vec<Frame>, Option<Mp4Error>) {
-    let codec = track.entry.codec;
-    let audio = codec.kind() == MediaKind::Audio;
-    let mut frames = Vec::with_capacity(samples.len());
-    for sample in samples {
-        let data = match slice_sample(file, sample) {
-            Ok(payload) => match track.entry.nal_length_size {
-                Some(length_size) if length_size != 4 => {
-                    to_four_byte_lengths(&payload, length_size, sample.offset)
-                }
-                _ => Ok(payload),
-            },
-            Err(error) => Err(error),
-        };
-        let data = match data {
-            Ok(data) => data,
-            Err(error) => return (frames, Some(error)),
-        };
-        let decode_ticks = sample.decode_ticks.saturating_add(track.edit_shift);
-        let dts = MediaTime::new(decode_ticks, track.timebase);
-        let pts = MediaTime::new(decode_ticks.saturating_add(sample.composition_offset), track.timebase);
-        frames.push(Frame { codec, dts, pts, keyframe: audio || sample.sync, data });
-    }
-    (frames, None)
-}
-
-fn slice_sample(file: &Bytes, sample: &SampleInfo) -> Result<Bytes, Mp4Error> {
-    let end = sample.offset.saturating_add(u64::from(sample.size));
-    if end > file.len() as u64 {
-        return Err(Mp4Error::Truncated {
-            offset: sample.offset,
-            what: "sample",
-            needed: u64::from(sample.size),
-            available: (file.len() as u64).saturating_sub(sample.offset),
-        });
-    }
-    // `end <= file.len()` was just checked, so both bounds fit usize and the slice is in range.
-    Ok(file.slice(sample.offset as usize..end as usize))
-}
-
 /// Rewrites NAL units prefixed by 1-, 2- or 3-byte lengths into the canonical 4-byte form.
 fn to_four_byte_lengths(payload: &[u8], length_size: u8, file_offset: u64) -> Result<Bytes, Mp4Error> {
     let length_size = usize::from(length_size);
@@ -311,28 +513,54 @@ fn to_four_byte_lengths(payload: &[u8], length_size: u8, file_offset: u64) -> Re
     Ok(out.freeze())
 }
 
-/// Edit lists move decode times before zero (a B-frame delay skipped); moves every track by the
-/// same amount so the earliest decode time is zero and the tracks keep their relative timing.
-fn lift_to_non_negative(per_track: &mut [Vec<Frame>]) {
-    let earliest = per_track.iter().filter_map(|frames| frames.first().map(|f| f.dts)).min();
-    let Some(earliest) = earliest.filter(|t| t.ticks() < 0) else { return };
-    let lift = MediaTime::new(-earliest.ticks(), earliest.timebase());
-    for frame in per_track.iter_mut().flatten() {
-        frame.dts = frame.dts + lift;
-        frame.pts = frame.pts + lift;
-    }
+/// Edit lists move decode times before zero (a B-frame delay skipped); the amount that moves every
+/// track by the same time so the earliest decode time is zero and the tracks keep their timing.
+fn lift_to_non_negative(heads: &[TrackHead], per_track: &[Vec<SampleInfo>]) -> Option<MediaTime> {
+    let earliest = heads
+        .iter()
+        .zip(per_track)
+        .filter_map(|(head, samples)| {
+            let first = samples.first()?;
+            Some(MediaTime::new(first.decode_ticks.saturating_add(head.edit_shift), head.timebase))
+        })
+        .min()?;
+    (earliest.ticks() < 0).then(|| MediaTime::new(-earliest.ticks(), earliest.timebase()))
 }
 
-/// Merges per-track frame lists (each in decode order) by decode time; ties keep track order.
-fn interleave(per_track: Vec<Vec<Frame>>) -> Vec<Frame> {
+/// Merges per-track samples (each in decode order) by decode time; ties keep track order.
+fn interleave(
+    heads: &[TrackHead],
+    per_track: Vec<Vec<SampleInfo>>,
+    lift: Option<MediaTime>,
+) -> Vec<IndexedSample> {
     let total = per_track.iter().map(Vec::len).sum();
-    let mut iterators: Vec<_> = per_track.into_iter().map(|frames| frames.into_iter().peekable()).collect();
+    let mut iterators: Vec<_> = per_track
+        .into_iter()
+        .zip(heads)
+        .enumerate()
+        .map(|(track, (samples, head))| {
+            samples
+                .into_iter()
+                .map(move |info| IndexedSample {
+                    offset: info.offset,
+                    size: info.size,
+                    track: track as u8,
+                    decode_ticks: info.decode_ticks.saturating_add(head.edit_shift),
+                    composition_offset: info.composition_offset,
+                    sync: info.sync,
+                })
+                .peekable()
+        })
+        .collect();
     let mut out = Vec::with_capacity(total);
     loop {
         let next = iterators
             .iter_mut()
             .enumerate()
-            .filter_map(|(idx, frames)| frames.peek().map(|frame| (idx, frame.dts)))
+            .filter_map(|(idx, samples)| {
+                let sample = samples.peek()?;
+                Some((idx, timestamps(&heads[usize::from(sample.track)], sample, lift).0))
+            })
             .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
         let Some((idx, _)) = next else { break };
         out.extend(iterators[idx].next());
@@ -392,6 +620,66 @@ mod tests {
         file[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
         let error = read_mp4(&Bytes::from(file)).unwrap_err();
         assert!(matches!(error, Mp4Error::TooMany { what: "stsz samples", .. }), "{error}");
+    }
+
+    #[test]
+    fn scan_reads_box_headers_moov_and_moofs_but_no_media() {
+        for fixture in FIXTURES {
+            let mut scan = BoxScan::new(fixture.len() as u64);
+            let mut boxes_read = Vec::new();
+            while let Some((offset, len)) = scan.wanted() {
+                if len as u64 > BOX_HEADER_PROBE {
+                    boxes_read.push(offset..offset + len as u64);
+                }
+                scan.feed(Bytes::from_static(&fixture[offset as usize..offset as usize + len]));
+            }
+            let index = scan.finish().unwrap();
+            assert!(!index.samples().is_empty());
+            for sample in index.samples() {
+                let media = sample.offset..sample.offset + u64::from(sample.size);
+                let overlaps = boxes_read.iter().any(|read| read.start < media.end && media.start < read.end);
+                assert!(!overlaps, "media at {media:?} was read with the boxes {boxes_read:?}");
+            }
+            let time = |x: &IndexedSample| timestamps(&index.heads[usize::from(x.track)], x, index.lift).0;
+            let in_order = index.samples().windows(2).all(|pair| time(&pair[0]) <= time(&pair[1]));
+            assert!(in_order, "samples go out in decode order");
+        }
+    }
+
+    #[test]
+    fn a_huge_moov_is_refused_before_reading_it() {
+        let size = 100u64 << 30;
+        let mut scan = BoxScan::new(size + 8);
+        let mut header = vec![0, 0, 0, 1];
+        header.extend_from_slice(b"moov");
+        header.extend_from_slice(&size.to_be_bytes());
+        assert_eq!(scan.wanted(), Some((0, 16)));
+        scan.feed(Bytes::from(header));
+        assert_eq!(scan.wanted(), None, "the moov is not asked for");
+        let error = scan.finish().err().unwrap();
+        assert!(
+            matches!(error, Mp4Error::BoxTooLargeToRead { size: s, limit: MAX_MOOV_BYTES, .. } if s == size),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn samples_past_the_end_of_a_truncated_file_are_dropped_and_counted() {
+        // A faststart file (moov first) cut in its mdat: the moov is whole, the last samples are not.
+        let whole = Bytes::from_static(FIXTURES[0]);
+        let fast = super::super::faststart(&whole).unwrap();
+        let cut = Bytes::copy_from_slice(&fast[..fast.len() * 3 / 4]);
+        let mut scan = BoxScan::new(cut.len() as u64);
+        while let Some((offset, len)) = scan.wanted() {
+            scan.feed(cut.slice(offset as usize..offset as usize + len));
+        }
+        let mut index = scan.finish().unwrap();
+        assert!(index.n_missing_samples() > 0);
+        assert!(matches!(index.take_damage(), Some(Mp4Error::Truncated { .. })));
+        let (partial, damage) = read_mp4_partial(&cut).unwrap();
+        assert!(damage.is_some());
+        let n_whole = read_mp4(&whole).unwrap().frames.len();
+        assert_eq!(partial.frames.len() as u64 + index.n_missing_samples(), n_whole as u64);
     }
 
     #[test]
