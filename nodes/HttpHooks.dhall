@@ -14,6 +14,7 @@
     , on_stop : List Text
     , on_dvr : List Text
     , on_hls : List Text
+    , on_hls_notify : List Text
     , timeout_ms : Natural
     , allow_on_error : Bool
     , ca_file : Optional Text
@@ -28,6 +29,7 @@
   , on_stop = [] : List Text
   , on_dvr = [] : List Text
   , on_hls = [] : List Text
+  , on_hls_notify = [] : List Text
   , timeout_ms = 5000
   , allow_on_error = False
   , ca_file = None Text

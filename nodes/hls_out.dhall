@@ -21,6 +21,7 @@ in  { Type =
         , hls_m3u8_file : Text
         , hls_ts_file : Text
         , hls_entry_prefix : Text
+        , hls_nb_notify : Natural
         , hls_ctx : Bool
         , hls_ts_ctx : Bool
         , hls_cleanup : Bool
@@ -47,6 +48,7 @@ in  { Type =
       , hls_m3u8_file = "[app]/[stream].m3u8"
       , hls_ts_file = "[app]/[stream]-[seq].ts"
       , hls_entry_prefix = ""
+      , hls_nb_notify = 64
       , hls_ctx = True
       , hls_ts_ctx = True
       , hls_cleanup = True

@@ -219,3 +219,44 @@ fn hls_segments_and_dvr_files_are_posted_as_on_hls_and_on_dvr() {
     assert!(file.ends_with(".flv") && std::path::Path::new(file).exists(), "the recorded file: {dvr}");
     assert!(!dvr["cwd"].as_str().unwrap_or_default().is_empty());
 }
+
+#[test]
+fn on_hls_notify_fetches_a_filled_url_for_every_segment() {
+    let dir = temp_dir("hooks-hls-notify");
+    let (rtmp, hooks) = (free_port(), hook_server());
+    let (hooks, calls) = hooks;
+    let hls = dir.join("hls");
+    let graph = format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{
+        http_hooks = Some srs.HttpHooks::{{
+          on_hls_notify = [ "http://127.0.0.1:{hooks}/notify/[app]/[stream]/[ts_url][param]" ] }} }})
+    , srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = "{}", hls_fragment = 1.0, hls_window = 60.0, hls_ctx = False }})
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "hls" ]
+}}"#,
+        hls.display()
+    );
+    let _server = run_graph(&dir, &graph, &[rtmp]);
+    let status = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/notified?token=abc"), 5)
+        .wait()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let playlist = hls.join("live/notified.m3u8");
+    assert!(wait_until(10, || playlist.exists()), "the playlist is written");
+    let segments: Vec<String> = std::fs::read_to_string(&playlist)
+        .expect("playlist")
+        .lines()
+        .filter(|l| l.ends_with(".ts"))
+        .map(str::to_owned)
+        .collect();
+    assert!(segments.len() >= 3, "{segments:?}");
+    let notified = || -> Vec<String> { calls.lock().unwrap().iter().map(|(path, _)| path.clone()).collect() };
+    assert!(wait_until(10, || notified().len() >= segments.len()), "{:?}", notified());
+    for segment in &segments {
+        let expected = format!("/notify/live/notified/{segment}?token=abc");
+        assert!(notified().contains(&expected), "{expected} in {:?}", notified());
+    }
+}

@@ -92,6 +92,7 @@ pub(super) fn default_http_hooks() -> HttpHooks {
         on_stop: Vec::new(),
         on_dvr: Vec::new(),
         on_hls: Vec::new(),
+        on_hls_notify: Vec::new(),
         timeout_ms: HOOK_TIMEOUT_MS,
         allow_on_error: false,
         ca_file: None,
@@ -142,6 +143,11 @@ pub(super) static HTTP_HOOKS: Block<Enabled<HttpHooks>> = Block {
             name: "on_hls",
             default: "",
             kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_hls, d, s)),
+        },
+        Entry {
+            name: "on_hls_notify",
+            default: "",
+            kind: Kind::Custom(|h, d, s| hook_urls(&mut h.config.on_hls_notify, d, s)),
         },
         // Beyond SRS: a private CA for `https://` hooks.
         Entry {
@@ -309,10 +315,8 @@ mod tests {
             )
         );
         assert_eq!((hooks.timeout_ms, hooks.allow_on_error), (HOOK_TIMEOUT_MS, false));
-        assert_eq!(
-            warnings(&mapped),
-            ["srs.conf:12: `on_hls_notify` in `http_hooks` is not supported: ignored"]
-        );
+        assert_eq!(hooks.on_hls_notify, ["http://a/[app]/[stream]"]);
+        assert!(warnings(&mapped).is_empty(), "{:?}", warnings(&mapped));
     }
 
     #[test]

@@ -77,6 +77,11 @@ pub(super) static HLS: Block<Enabled<hls_out::Config>> = Block {
             kind: Kind::Text(|c| &mut c.config.hls_ts_file),
         },
         Entry { name: "hls_entry_prefix", default: "", kind: Kind::Text(|c| &mut c.config.hls_entry_prefix) },
+        Entry {
+            name: "hls_nb_notify",
+            default: "64",
+            kind: Kind::Natural { field: |c| &mut c.config.hls_nb_notify, min: 1, max: 65_536 },
+        },
         Entry { name: "hls_ctx", default: "on", kind: Kind::FlagOn(|c| &mut c.config.hls_ctx) },
         Entry { name: "hls_ts_ctx", default: "on", kind: Kind::FlagOn(|c| &mut c.config.hls_ts_ctx) },
         Entry { name: "hls_cleanup", default: "on", kind: Kind::FlagOn(|c| &mut c.config.hls_cleanup) },

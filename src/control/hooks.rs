@@ -34,6 +34,9 @@ pub struct HttpHooks {
     pub on_stop: Vec<String>,
     pub on_dvr: Vec<String>,
     pub on_hls: Vec<String>,
+    /// `on_hls_notify`: URL templates fetched (GET) for each new HLS segment, e.g. to warm a CDN:
+    /// `[server_id] [service_id] [app] [stream] [ts_url] [param]` are filled in.
+    pub on_hls_notify: Vec<String>,
     /// Milliseconds to wait for each answer (SRS waits 30 s; we default to 5 s).
     pub timeout_ms: u64,
     /// Allow when a hook server cannot be reached or times out (SRS denies).
@@ -247,6 +250,53 @@ pub fn fire(registry: Arc<Registry>, hooks: &HttpHooks, event: HookEvent, subjec
     });
 }
 
+/// What fills an `on_hls_notify` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HlsNotify {
+    pub key: StreamKey,
+    /// The segment's URL as the playlist names it.
+    pub ts_url: String,
+    pub param: String,
+    /// Bytes of the answer read (SRS's `hls_nb_notify`).
+    pub read_bytes: usize,
+}
+
+/// The URL an `on_hls_notify` template names for one segment; a segment URL that is itself
+/// absolute (`http(s)://`) is used as it is, as SRS.
+pub fn hls_notify_url(template: &str, registry: &Registry, notify: &HlsNotify) -> String {
+    if notify.ts_url.starts_with("http://") || notify.ts_url.starts_with("https://") {
+        return notify.ts_url.clone();
+    }
+    template
+        .replace("[server_id]", &registry.identity.server_id)
+        .replace("[service_id]", &registry.identity.service_id)
+        .replace("[app]", &notify.key.app)
+        .replace("[stream]", &notify.key.stream)
+        .replace("[ts_url]", &notify.ts_url)
+        .replace("[param]", &notify.param)
+}
+
+/// Fetches every `on_hls_notify` URL for a new segment, in the background; errors are logged
+/// and ignored, as SRS (10 s timeout).
+pub fn notify_hls_segment(registry: Arc<Registry>, hooks: &HttpHooks, notify: HlsNotify) {
+    if !hooks.enabled || hooks.on_hls_notify.is_empty() {
+        return;
+    }
+    let hooks = hooks.clone();
+    tokio::spawn(async move {
+        for template in &hooks.on_hls_notify {
+            let url = hls_notify_url(template, &registry, &notify);
+            let timeout = Duration::from_secs(10);
+            match super::http_client::get(&url, timeout, hooks.ca_file.as_deref(), notify.read_bytes).await {
+                Ok((status, body)) => {
+                    tracing::debug!(%url, %status, n_bytes = body.len(), "on_hls_notify")
+                }
+                Err(why) => tracing::warn!(%url, stream = %notify.key, "on_hls_notify failed: {why}"),
+            }
+        }
+    });
+}
+
 /// For sinks that finish files (DVR, HLS): posts `event` (`Dvr` or `Hls`) to `hooks` (those of
 /// the vhost serving `key`), in the background. `tc_url` may be empty when unknown.
 pub fn notify_async(
@@ -267,6 +317,23 @@ pub fn notify_async(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hls_notify_urls_are_filled_as_srs() {
+        let registry = Registry::default();
+        let notify = HlsNotify {
+            key: StreamKey::new("__defaultVhost__", "live", "cam"),
+            ts_url: "live/cam-7.ts".into(),
+            param: "?token=x".into(),
+            read_bytes: 64,
+        };
+        let template = "http://cdn/[server_id]/[app]/[stream]/[ts_url][param]";
+        let url = hls_notify_url(template, &registry, &notify);
+        let expected = format!("http://cdn/{}/live/cam/live/cam-7.ts?token=x", registry.identity.server_id);
+        assert_eq!(url, expected);
+        let absolute = HlsNotify { ts_url: "https://cdn.example/live/cam-7.ts".into(), ..notify };
+        assert_eq!(hls_notify_url(template, &registry, &absolute), "https://cdn.example/live/cam-7.ts");
+    }
 
     #[test]
     fn answers_decide_as_srs() {

@@ -45,6 +45,27 @@ pub async fn post_json(
     timeout: Duration,
     ca_file: Option<&str>,
 ) -> Result<(StatusCode, Bytes), HttpClientError> {
+    request(Method::POST, url, Some(json), timeout, ca_file, MAX_ANSWER).await
+}
+
+/// GETs `url`, reading at most `max_answer` bytes of the answer (the rest is not waited for).
+pub async fn get(
+    url: &str,
+    timeout: Duration,
+    ca_file: Option<&str>,
+    max_answer: usize,
+) -> Result<(StatusCode, Bytes), HttpClientError> {
+    request(Method::GET, url, None, timeout, ca_file, max_answer).await
+}
+
+async fn request(
+    method: Method,
+    url: &str,
+    json: Option<String>,
+    timeout: Duration,
+    ca_file: Option<&str>,
+    max_answer: usize,
+) -> Result<(StatusCode, Bytes), HttpClientError> {
     let uri: hyper::Uri = url.parse().map_err(|_| HttpClientError::BadUrl(url.to_owned()))?;
     let secure = match uri.scheme_str() {
         Some("http") => false,
@@ -57,12 +78,12 @@ pub async fn post_json(
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let authority = uri.authority().map(|a| a.as_str().to_owned()).unwrap_or_else(|| host.clone());
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(hyper::header::HOST, authority)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(json)))
+    let mut request = Request::builder().method(method).uri(path).header(hyper::header::HOST, authority);
+    if json.is_some() {
+        request = request.header(hyper::header::CONTENT_TYPE, "application/json");
+    }
+    let request = request
+        .body(Full::new(json.map(Bytes::from).unwrap_or_default()))
         .map_err(|e| HttpClientError::Request(e.to_string()))?;
     let exchange = async {
         let tcp = TcpStream::connect((host.as_str(), port))
@@ -70,18 +91,22 @@ pub async fn post_json(
             .map_err(|e| HttpClientError::Request(format!("connect {host}:{port}: {e}")))?;
         let _ = tcp.set_nodelay(true);
         if !secure {
-            return exchange(tcp, request).await;
+            return exchange(tcp, request, max_answer).await;
         }
         let name = ServerName::try_from(host.clone()).map_err(|_| HttpClientError::BadUrl(url.to_owned()))?;
         let connector = TlsConnector::from(tls_config(ca_file)?);
         let tls = connector.connect(name, tcp).await.map_err(|e| HttpClientError::Tls(e.to_string()))?;
-        exchange(tls, request).await
+        exchange(tls, request, max_answer).await
     };
     tokio::time::timeout(timeout, exchange).await.map_err(|_| HttpClientError::Timeout(timeout))?
 }
 
-/// One request on a fresh connection, the answer read whole (bounded).
-async fn exchange<S>(stream: S, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), HttpClientError>
+/// One request on a fresh connection, the answer read up to `max_answer` bytes.
+async fn exchange<S>(
+    stream: S,
+    request: Request<Full<Bytes>>,
+    max_answer: usize,
+) -> Result<(StatusCode, Bytes), HttpClientError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -93,7 +118,24 @@ where
     });
     let response = sender.send_request(request).await.map_err(|e| HttpClientError::Request(e.to_string()))?;
     let status = response.status();
-    let body = Limited::new(response.into_body(), MAX_ANSWER)
+    if max_answer < MAX_ANSWER {
+        // A prefix is all the caller wants (on_hls_notify reads a few bytes, as SRS).
+        let mut body = response.into_body();
+        let mut read = Vec::new();
+        while read.len() < max_answer {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        read.extend_from_slice(&data[..data.len().min(max_answer - read.len())]);
+                    }
+                }
+                Some(Err(e)) => return Err(HttpClientError::Body(e.to_string())),
+                None => break,
+            }
+        }
+        return Ok((status, Bytes::from(read)));
+    }
+    let body = Limited::new(response.into_body(), max_answer)
         .collect()
         .await
         .map_err(|e| HttpClientError::Body(e.to_string()))?

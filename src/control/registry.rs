@@ -271,6 +271,16 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// The query string of the client publishing `key` (`?token=...`), empty when none.
+    pub fn publisher_param(&self, key: &StreamKey) -> String {
+        self.clients()
+            .iter()
+            .map(|client| client.info())
+            .find(|info| info.kind.is_publish() && info.stream.as_ref() == Some(key))
+            .map(|info| info.param)
+            .unwrap_or_default()
+    }
+
     pub fn stream_id(&self, key: &StreamKey) -> u64 {
         let mut ids = lock(&self.stream_ids);
         *ids.entry(key.clone()).or_insert_with(|| self.next_stream_id.fetch_add(1, Ordering::Relaxed) + 1)

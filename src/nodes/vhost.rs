@@ -244,6 +244,23 @@ pub fn notify_file_hook(ctx: &StreamCtx, event: HookEvent) {
     crate::control::hooks::notify_async(registry, &hooks, &ctx.key, event, &tc_url);
 }
 
+/// For HLS sinks: fetches the vhost's `on_hls_notify` URLs for a new segment (listed as
+/// `ts_url`), in the background, reading `read_bytes` of each answer.
+pub fn notify_hls_segment(ctx: &StreamCtx, ts_url: &str, param: &str, read_bytes: u64) {
+    let Some(hooks) = settings_for(&ctx.engine, ctx.node, &ctx.key).http_hooks else { return };
+    if hooks.on_hls_notify.is_empty() {
+        return;
+    }
+    let registry = ctx.engine.shared::<Registry>();
+    let notify = crate::control::hooks::HlsNotify {
+        key: ctx.key.clone(),
+        ts_url: ts_url.to_owned(),
+        param: param.to_owned(),
+        read_bytes: usize::try_from(read_bytes).unwrap_or(usize::MAX),
+    };
+    crate::control::hooks::notify_hls_segment(registry, &hooks, notify);
+}
+
 pub fn settings_for(engine: &Engine, node: NodeIndex, key: &StreamKey) -> Config {
     let graph = engine.graph();
     graph

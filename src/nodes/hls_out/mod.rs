@@ -76,6 +76,8 @@ pub struct Config {
     pub hls_ts_file: String,
     /// Prefix of segment URIs in the playlist.
     pub hls_entry_prefix: String,
+    /// Bytes read from each `on_hls_notify` answer (SRS's `hls_nb_notify`).
+    pub hls_nb_notify: u64,
     /// HLS play sessions: `HttpStatic` admits a player of the live playlist (`on_play`), lists it
     /// as a client and redirects it to `?hls_ctx=<ctx>` (see `nodes::hls_sessions`).
     pub hls_ctx: bool,
@@ -124,6 +126,7 @@ impl Default for Config {
             hls_m3u8_file: "[app]/[stream].m3u8".into(),
             hls_ts_file: "[app]/[stream]-[seq].ts".into(),
             hls_entry_prefix: String::new(),
+            hls_nb_notify: 64,
             hls_ctx: true,
             hls_ts_ctx: true,
             hls_cleanup: true,
@@ -235,6 +238,12 @@ pub struct SegmentCommitted {
     pub seq: u64,
     pub m3u8: PathBuf,
     pub m3u8_url: String,
+    /// The segment's URI as the playlist lists it (with `hls_entry_prefix`).
+    pub entry_url: String,
+    /// Bytes of each `on_hls_notify` answer to read.
+    pub notify_bytes: u64,
+    /// The publisher's query string (`?token=...`), for `on_hls_notify`'s `[param]`.
+    pub publisher_param: String,
 }
 
 /// The one place a committed segment is announced: logged, and posted to the vhost's `on_hls` hooks.
@@ -257,6 +266,12 @@ pub fn on_segment_committed(ctx: &StreamCtx, committed: &SegmentCommitted) {
         seq_no: committed.seq,
     };
     crate::nodes::vhost::notify_file_hook(ctx, event);
+    crate::nodes::vhost::notify_hls_segment(
+        ctx,
+        &committed.entry_url,
+        &committed.publisher_param,
+        committed.notify_bytes,
+    );
 }
 
 /// Runs one stream's HLS output until its input ends, then arms `hls_dispose`.

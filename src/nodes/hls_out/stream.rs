@@ -190,6 +190,8 @@ pub struct HlsStream {
     warned: CodecSet,
     live: Option<Arc<LivePlaylist>>,
     keys: Option<KeyRotation>,
+    /// The publisher's query string, kept for segments committed after it left.
+    publisher_param: String,
 }
 
 impl HlsStream {
@@ -207,10 +209,13 @@ impl HlsStream {
             unwritten: None,
             failed: None,
         });
+        let publisher_param =
+            ctx.engine.shared::<crate::control::registry::Registry>().publisher_param(&ctx.key);
         HlsStream {
             ctx,
             config,
             parked,
+            publisher_param,
             m3u8_relative,
             m3u8_path,
             description: None,
@@ -407,6 +412,9 @@ impl HlsStream {
                     seq: segment.seq,
                     m3u8: self.m3u8_path.clone(),
                     m3u8_url: self.m3u8_relative.clone(),
+                    entry_url: segment.meta.uri_with(segment.duration),
+                    publisher_param: self.publisher_param.clone(),
+                    notify_bytes: self.config.hls_nb_notify,
                 },
             );
         }
