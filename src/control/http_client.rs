@@ -45,7 +45,9 @@ pub async fn post_json(
     timeout: Duration,
     ca_file: Option<&str>,
 ) -> Result<(StatusCode, Bytes), HttpClientError> {
-    request(Method::POST, url, Some(json), timeout, ca_file, MAX_ANSWER).await
+    // Boxed: the TLS and HTTP state is large, and every connection's future that may call a
+    // hook would otherwise carry it inline (about 4 KB per RTMP or HTTP-FLV player).
+    Box::pin(request(Method::POST, url, Some(json), timeout, ca_file, MAX_ANSWER)).await
 }
 
 /// GETs `url`, reading at most `max_answer` bytes of the answer (the rest is not waited for).
@@ -55,7 +57,7 @@ pub async fn get(
     ca_file: Option<&str>,
     max_answer: usize,
 ) -> Result<(StatusCode, Bytes), HttpClientError> {
-    request(Method::GET, url, None, timeout, ca_file, max_answer).await
+    Box::pin(request(Method::GET, url, None, timeout, ca_file, max_answer)).await
 }
 
 async fn request(
