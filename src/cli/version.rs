@@ -10,7 +10,7 @@ macro_rules! protocols {
 
 macro_rules! features {
     () => {
-        "TLS (HTTPS serving and hooks, rustls), DVR (FLV, MP4), HTTP API (SRS's /api/v1, /metrics), \
+        "TLS (HTTPS serving, HTTPS hooks), DVR (FLV, MP4), HTTP API (SRS's /api/v1, /metrics), \
          HTTP hooks, security and refer rules, reload, srs.conf and SRS_* variables, Dhall graphs"
     };
 }
