@@ -1,7 +1,9 @@
 //! `srs graph check` on broken graphs: each fails, naming the node or edge at fault.
 //!
 //! Each file under `tests/graphs/broken/` starts with `-- expect: <text>`; the check must fail and
-//! its output must contain that text. Files under `tests/graphs/warn/` must pass with that warning.
+//! its output must contain that text. Files under `tests/graphs/warn/` must pass with that warning
+//! (media of one kind is lost); files under `tests/graphs/note/` must pass with that note and no
+//! warning (a node takes only part of what an edge may carry, by design).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,12 +50,23 @@ fn every_broken_graph_fails_naming_the_fault() {
 }
 
 #[test]
-fn partial_codec_overlap_is_a_warning_not_an_error() {
+fn a_lost_media_kind_is_a_warning_not_an_error() {
     for path in graphs_in("tests/graphs/warn") {
         let (ok, output) = srs_check(&path);
         assert!(ok, "{} failed:\n{output}", path.display());
         let expected = expectation(&path);
         assert!(output.contains(&expected), "{}: expected `{expected}` in:\n{output}", path.display());
+    }
+}
+
+#[test]
+fn a_narrower_codec_set_is_a_note_not_a_warning() {
+    for path in graphs_in("tests/graphs/note") {
+        let (ok, output) = srs_check(&path);
+        assert!(ok, "{} failed:\n{output}", path.display());
+        let expected = expectation(&path);
+        assert!(output.contains(&expected), "{}: expected `{expected}` in:\n{output}", path.display());
+        assert!(!output.contains("warning:"), "{}: no warning expected:\n{output}", path.display());
     }
 }
 
@@ -64,6 +77,7 @@ fn shipped_graphs_pass_and_draw() {
     for path in paths {
         let (ok, output) = srs_check(&path);
         assert!(ok, "{} failed the check:\n{output}", path.display());
+        assert!(!output.contains("warning:"), "{} loses media:\n{output}", path.display());
         let dot =
             Command::new(env!("CARGO_BIN_EXE_srs")).args(["graph", "dot"]).arg(&path).output().expect("runs");
         assert!(dot.status.success());

@@ -10,6 +10,7 @@ mod process;
 mod remux;
 mod run;
 pub mod runtime;
+mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "srs",
-    version,
+    version = version::TEXT,
     about = "A live media server and media pipeline tool, driven by Dhall graphs",
     args_conflicts_with_subcommands = true
 )]

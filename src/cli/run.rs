@@ -39,8 +39,12 @@ pub(crate) fn serve(
         if let Some(loader) = reload {
             engine.shared::<ReloadState<NodeSpec>>().set_loader(loader);
         }
+        super::version::log_start();
         engine.start().await?;
         tracing::info!(graph = %label, "server running");
+        for (node, url) in crate::nodes::urls::graph_urls(&engine.graph().file) {
+            tracing::info!(node = %node, "{}: {}", url.action, url.url);
+        }
         if is_batch_graph(&engine) {
             // Only file sources: the run is a batch job and ends when they all have.
             tokio::select! {

@@ -18,7 +18,12 @@ use crate::media::MediaKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// Worth knowing, nothing to fix: a node takes only part of what an edge may carry, by design
+    /// (HLS and AV1). Shown by `srs graph check` as a note, not logged by the server.
+    Info,
+    /// Media is lost: a node gets nothing of a kind (video or audio) the edge carries.
     Warning,
+    /// The graph cannot run.
     Error,
 }
 
@@ -31,6 +36,7 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = match self.severity {
+            Severity::Info => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
@@ -280,7 +286,8 @@ fn check_reachability<N: Catalogue>(
     }
 }
 
-/// Propagates codec sets in topological order; disjoint sets are errors, partial overlaps warnings.
+/// Propagates codec sets in topological order; what each edge into a node loses is reported by
+/// [`check_edge_caps`].
 fn propagate_caps<N: Catalogue>(
     file: &GraphFile<N>,
     dag: &DiGraph<usize, ()>,
@@ -309,6 +316,9 @@ fn propagate_caps<N: Catalogue>(
     (input, output)
 }
 
+/// What a node loses of what one edge may carry, per media kind: a narrower codec set is a note
+/// (the node takes what it can, by design); a kind it takes none of is a warning (that kind is
+/// lost); nothing usable at all is an error.
 fn check_edge_caps<N: Catalogue>(
     upstream: &str,
     node: &NamedNode<N>,
@@ -328,22 +338,27 @@ fn check_edge_caps<N: Catalogue>(
             usable += 1;
         }
         if common != have {
-            partial.push((kind, have, want));
+            partial.push((kind, have, want, common.is_empty()));
         }
     }
     if carried.is_empty() {
         return;
     }
     let edge = format!("{upstream} → {}", node.name);
-    for (kind, have, want) in &partial {
+    for (kind, have, want, lost) in &partial {
         let fix = match (kind, want.is_empty()) {
             (_, true) => format!("its {kind} is dropped"),
             (MediaKind::Audio, false) if want.contains(crate::media::Codec::Opus) => {
                 "insert an `aac_to_opus` node for AAC".to_owned()
             }
+            (_, false) if *lost => format!("no {kind} reaches it"),
             (_, false) => format!("only {want} {kind} is carried"),
         };
-        let severity = if usable == 0 { Severity::Error } else { Severity::Warning };
+        let severity = match (usable, lost) {
+            (0, _) => Severity::Error,
+            (_, true) => Severity::Warning,
+            (_, false) => Severity::Info,
+        };
         problems.push(Problem {
             severity,
             message: format!(
@@ -417,14 +432,57 @@ mod tests {
     }
 
     #[test]
-    fn partial_overlap_is_a_warning() {
+    fn a_narrower_codec_set_is_a_note() {
         let mut problems = Vec::new();
         let node = http_sink("rtc");
         let carried = Caps::new(&[Codec::H264, Codec::Av1], &[Codec::Aac]);
         let accepts = Caps::new(&[Codec::H264, Codec::H265], &[Codec::Aac, Codec::Mp3]);
         check_edge_caps("live", &node, carried, accepts, &mut problems);
         assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].severity, Severity::Warning);
+        assert_eq!(problems[0].severity, Severity::Info);
         assert!(problems[0].message.contains("video {H264, H265}"), "{}", problems[0]);
+        assert!(problems[0].to_string().starts_with("note: "), "{}", problems[0]);
+    }
+
+    #[test]
+    fn a_kind_the_node_takes_none_of_is_a_warning() {
+        let mut problems = Vec::new();
+        let node = http_sink("mp3");
+        let carried = Caps::new(&[Codec::H264], &[Codec::Aac, Codec::Mp3]);
+        let accepts = Caps::new(&[], &[Codec::Mp3]);
+        check_edge_caps("live", &node, carried, accepts, &mut problems);
+        let severities: Vec<Severity> = problems.iter().map(|p| p.severity).collect();
+        assert_eq!(severities, [Severity::Warning, Severity::Info], "{problems:?}");
+        assert!(problems[0].message.contains("its video is dropped"), "{}", problems[0]);
+
+        // A kind whose codecs are all foreign to the node is lost as well.
+        let mut problems = Vec::new();
+        let carried = Caps::new(&[Codec::Av1], &[Codec::Aac]);
+        let accepts = Caps::new(&[Codec::H264], &[Codec::Aac]);
+        check_edge_caps("live", &node, carried, accepts, &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].severity, Severity::Warning);
+        assert!(problems[0].message.contains("no video reaches it"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn the_default_shape_of_graph_checks_without_warnings() {
+        // A source of every codec into a router, then an H.264/H.265 + AAC/MP3 sink: the sink
+        // narrows both kinds (notes), loses none.
+        let file = GraphFile {
+            nodes: vec![
+                NamedNode { name: "in".into(), node: TestNode::Source },
+                NamedNode { name: "vhost".into(), node: TestNode::Router("__defaultVhost__".into()) },
+                http_sink("flv"),
+            ],
+            edges: vec![
+                super::super::Edge { from: "in".into(), to: "vhost".into() },
+                super::super::Edge { from: "vhost".into(), to: "flv".into() },
+            ],
+        };
+        let report = check(&file);
+        assert!(report.is_ok(), "{:?}", report.problems);
+        assert!(!report.problems.is_empty(), "the narrowing is still reported");
+        assert!(report.problems.iter().all(|p| p.severity == Severity::Info), "{:?}", report.problems);
     }
 }

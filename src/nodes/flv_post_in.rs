@@ -47,6 +47,11 @@ impl NodeKind for Config {
         listens_on(&self.listen, Transport::Tcp, "http", Some("flv post"), None)
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        let path = format!("/{}/{}.flv", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+        super::urls::on_listens(listens, "publish (HTTP POST of FLV)", "http", &path)
+    }
+
     fn summary(&self) -> Vec<(&'static str, String)> {
         vec![("listen", self.listen.clone())]
     }

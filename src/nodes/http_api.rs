@@ -70,6 +70,10 @@ impl NodeKind for Config {
         listens_on(&self.listen, Transport::Tcp, "http", Some("http api"), self.tls.clone())
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        super::urls::on_listens(listens, "api", "http", "/api/v1/versions")
+    }
+
     fn summary(&self) -> Vec<(&'static str, String)> {
         vec![("listen", self.listen.clone())]
     }

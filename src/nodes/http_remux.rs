@@ -101,6 +101,10 @@ impl NodeKind for Config {
         listens_on(&self.listen, Transport::Tcp, "http", None, self.tls.clone())
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        super::urls::on_listens(listens, "play", "http", &super::urls::example_path(&self.mount))
+    }
+
     fn validate(&self) -> Result<(), String> {
         Config::validate(self)
     }

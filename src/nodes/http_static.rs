@@ -96,6 +96,26 @@ impl NodeKind for Config {
         listens_on(&self.listen, Transport::Tcp, "http", None, self.tls.clone())
     }
 
+    /// The HLS playlists and DASH MPDs other nodes write below `dir`.
+    fn served_urls(&self, listens: &[Listen], graph: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        if self.vhost.is_some() {
+            return Vec::new();
+        }
+        let prefix = self.url_mount().trim_end_matches('/');
+        let mut urls = Vec::new();
+        for node in &graph.nodes {
+            let (root, template, action) = match &node.node {
+                super::NodeSpec::HlsOut(hls) => (&hls.hls_path, &hls.hls_m3u8_file, "play HLS"),
+                super::NodeSpec::DashOut(dash) => (&dash.dash_path, &dash.dash_mpd_file, "play DASH"),
+                _ => continue,
+            };
+            if let Some(path) = super::urls::below(&self.dir, root, template) {
+                urls.extend(super::urls::on_listens(listens, action, "http", &format!("{prefix}{path}")));
+            }
+        }
+        urls
+    }
+
     fn validate(&self) -> Result<(), String> {
         Config::validate(self)
     }

@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::scope::{ScopeNode, ScopePlan};
+use super::urls::ServedUrl;
 use super::StreamCtx;
 use crate::graph::engine::Outputs;
 use crate::graph::{Listen, Ports};
@@ -30,6 +31,13 @@ pub trait NodeKind: Send + Sync {
 
     /// Key settings shown by `srs graph dot`.
     fn summary(&self) -> Vec<(&'static str, String)>;
+
+    /// The URLs a user publishes to or plays from through this node, logged at start
+    /// (`rtmp://127.0.0.1:1935/live/livestream`): `listens` are its own, `graph` names what
+    /// other nodes write (a file server serves the HLS playlists an `HlsOut` writes).
+    fn served_urls(&self, _listens: &[Listen], _graph: &super::GraphFile) -> Vec<ServedUrl> {
+        Vec::new()
+    }
 
     /// For router nodes: the vhost whose streams take this branch.
     fn routes_vhost(&self) -> Option<&str> {

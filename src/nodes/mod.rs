@@ -35,6 +35,7 @@ pub mod serve;
 pub mod srt_in;
 pub mod srt_out;
 pub mod ts_source;
+pub mod urls;
 pub mod vhost;
 
 pub use catalogue::{CheckedGraph, Engine, GraphFile, NamedNode, NodeSpec, Publication, StreamCtx};

@@ -67,6 +67,15 @@ impl NodeKind for Config {
         listens_on(&self.listen, Transport::Udp, "mpegts-udp", Some("mpegts-udp stream"), None)
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        // Every datagram publishes the one stream the node names.
+        let mut urls = super::urls::on_listens(listens, "publish (MPEG-TS)", "udp", "");
+        for url in &mut urls {
+            url.url.push_str(&format!(" (stream {})", self.stream));
+        }
+        urls
+    }
+
     fn validate(&self) -> Result<(), String> {
         Config::validate(self)
     }

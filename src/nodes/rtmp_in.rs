@@ -35,6 +35,11 @@ impl NodeKind for Config {
         listens_on(&self.listen, Transport::Tcp, "rtmp", Some("rtmp publish"), None)
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        let path = format!("/{}/{}", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+        super::urls::on_listens(listens, "publish", "rtmp", &path)
+    }
+
     fn summary(&self) -> Vec<(&'static str, String)> {
         vec![("listen", self.listen.clone())]
     }

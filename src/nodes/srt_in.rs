@@ -72,6 +72,12 @@ impl NodeKind for Config {
         srt_listens(&self.listen, Some("srt publish"))
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        let query =
+            format!("?streamid=#!::r={}/{},m=publish", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+        super::urls::on_listens(listens, "publish", "srt", &query)
+    }
+
     fn validate(&self) -> Result<(), String> {
         Config::validate(self)
     }

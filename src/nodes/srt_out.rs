@@ -63,6 +63,12 @@ impl NodeKind for Config {
         srt_in::srt_listens(&self.0.listen, None)
     }
 
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        let query =
+            format!("?streamid=#!::r={}/{},m=request", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+        super::urls::on_listens(listens, "play", "srt", &query)
+    }
+
     fn validate(&self) -> Result<(), String> {
         self.0.validate()
     }

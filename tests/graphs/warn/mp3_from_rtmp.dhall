@@ -1,4 +1,4 @@
--- expect: warning: node `mp3` (HttpRemux) takes audio {MP3} but edge `rtmp → mp3` may carry audio {AAC, MP3, Opus}: only {MP3} audio is carried
+-- expect: warning: node `mp3` (HttpRemux) takes video {} but edge `rtmp → mp3` may carry video {H264, H265, AV1}: its video is dropped
 let srs = ../../../nodes/package.dhall
 in  srs.Graph::{
     , nodes =
