@@ -4,6 +4,7 @@
 | FileIn : (./file_in.dhall).Type
 | FileOut : (./file_out.dhall).Type
 | FlvPostIn : (./flv_post_in.dhall).Type
+| Forward : (./forward.dhall).Type
 | HlsOut : (./hls_out.dhall).Type
 | HttpApi : (./http_api.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type

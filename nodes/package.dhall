@@ -8,6 +8,7 @@
 , FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
 , FlvPostIn = ./flv_post_in.dhall
+, Forward = ./forward.dhall
 , HlsOut = ./hls_out.dhall
 , HttpApi = ./http_api.dhall
 , HttpRemux = ./http_remux.dhall

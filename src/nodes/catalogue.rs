@@ -53,6 +53,7 @@ node_catalogue! {
     FileIn(file_in::Config),
     FileOut(file_out::Config),
     FlvPostIn(flv_post_in::Config),
+    Forward(forward::Config),
     HlsOut(hls_out::Config),
     HttpApi(http_api::Config),
     HttpRemux(http_remux::Config),
