@@ -53,3 +53,35 @@ fn a_stream_is_forwarded_to_a_server_that_comes_up_later() {
     assert!(a.log().contains(&format!("127.0.0.1:{dead}")), "the dead destination keeps retrying on its own");
     assert!(publisher.wait().expect("ffmpeg exits").success(), "the publisher was never slowed or refused");
 }
+
+#[test]
+fn srs_conf_forward_block_pushes_to_its_destination() {
+    let dir = temp_dir("forward-conf");
+    std::fs::create_dir_all(dir.join("b")).expect("server dir");
+    let (a_rtmp, b_rtmp, b_http) = (free_port(), free_port(), free_port());
+    let b = run_graph(&dir.join("b"), &rtmp_flv_graph(b_rtmp, b_http), &[b_rtmp, b_http]);
+    let conf = format!(
+        "listen 127.0.0.1:{a_rtmp};\ndaemon off;\nsrs_log_tank console;\n\
+         vhost __defaultVhost__ {{ forward {{ enabled on; destination 127.0.0.1:{b_rtmp}; }} }}\n"
+    );
+    std::fs::write(dir.join("srs.conf"), conf).expect("write srs.conf");
+    let log = std::fs::File::create(dir.join("a.log")).expect("log file");
+    let a = common::Server {
+        child: std::process::Command::new(common::srs_bin())
+            .args(["-c", "srs.conf"])
+            .current_dir(&dir)
+            .stderr(log)
+            .spawn()
+            .expect("srs -c runs"),
+        dir: dir.clone(),
+    };
+    common::wait_for_listener(a_rtmp, Duration::from_secs(10));
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{a_rtmp}/live/conf"), 8);
+    assert!(wait_until(10, || b.log().contains("publish started")), "B gets the stream:\n{}", b.log());
+    let out = dir.join("from-b.flv");
+    record(&format!("http://127.0.0.1:{b_http}/live/conf.flv"), 2, &out);
+    let streams = probe(out.to_str().unwrap());
+    assert!(streams.iter().any(|s| s.codec == "h264" && s.width == 320 && s.frames >= 25), "{streams:?}");
+    assert!(publisher.wait().expect("ffmpeg exits").success());
+    drop(a);
+}

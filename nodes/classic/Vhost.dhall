@@ -9,6 +9,8 @@ let HttpRemux = ./HttpRemux.dhall
 let HttpStatic = ./HttpStatic.dhall
 
 let Dash = ./Dash.dhall
+
+let Forward = ../forward.dhall
 let Dvr = ./Dvr.dhall
 let Hls = ./Hls.dhall
 
@@ -31,6 +33,7 @@ in  { Type =
         , dash : Optional Dash.Type
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
+        , forward : Optional Forward.Type
         , http_hooks : Optional HttpHooks.Type
         , security : Optional Security.Type
         , refer : Optional Refer.Type
@@ -48,6 +51,7 @@ in  { Type =
       , dash = None Dash.Type
       , dvr = None Dvr.Type
       , hls = None Hls.Type
+      , forward = None Forward.Type
       , http_hooks = None HttpHooks.Type
       , security = None Security.Type
       , refer = None Refer.Type

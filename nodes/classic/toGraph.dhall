@@ -170,6 +170,16 @@ let hlsNodes =
           }
           vhost.hls
 
+let forwardNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(forward : (../forward.dhall).Type) ->
+                [ node "${vhost.name}/forward" (Node.Forward forward) ]
+          }
+          vhost.forward
+
 let mediaNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
@@ -177,6 +187,7 @@ let mediaNodes =
         # hlsNodes config vhost
         # dashNodes vhost
         # dvrNodes config vhost
+        # forwardNodes vhost
 
 let vhostNodes =
       \(config : Config.Type) ->

@@ -128,6 +128,8 @@ pub struct Vhost {
     pub hls: Option<crate::nodes::hls_out::Config>,
     /// Present only when `dash { enabled on; }`; the `DashOut` node's own settings.
     pub dash: Option<crate::nodes::dash_out::Config>,
+    /// Present only when `forward { enabled on; }`; the `Forward` node's own settings.
+    pub forward: Option<crate::nodes::forward::Config>,
 }
 
 impl Default for Vhost {
@@ -148,6 +150,7 @@ impl Default for Vhost {
             dvr: None,
             hls: None,
             dash: None,
+            forward: None,
         }
     }
 }

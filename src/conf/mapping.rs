@@ -189,6 +189,18 @@ static VHOST: Block<Vhost> = Block {
             },
         },
         Entry {
+            name: "forward",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::FORWARD,
+                map: |v, d, s| {
+                    v.forward = media_blocks::FORWARD.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
             name: "dvr",
             default: "",
             kind: Kind::Nested {

@@ -5,7 +5,24 @@ use super::table::{Block, Enabled, Entry, Kind};
 use super::values::{bad, time_jitter};
 use crate::nodes::dvr::{self, DvrPlan};
 use crate::nodes::hls_out::HlsOnError;
-use crate::nodes::{dash_out, hls_out};
+use crate::nodes::{dash_out, forward, hls_out};
+
+/// `vhost { forward { } }`: SRS's static destinations (`backend`, the destinations asked of an
+/// HTTP server, is not mapped yet).
+pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
+    name: "forward",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
+        Entry { name: "destination", default: "", kind: Kind::Words(|c| &mut c.config.destination) },
+        Entry {
+            name: "backend",
+            default: "",
+            kind: Kind::Unmapped(
+                "`backend` (destinations from an HTTP server) is not supported yet: ignored",
+            ),
+        },
+    ],
+};
 
 /// `vhost { dvr { } }`.
 pub(super) static DVR: Block<Enabled<dvr::Config>> = Block {

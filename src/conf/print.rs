@@ -212,6 +212,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
         Some(dash) => Expr::Some(Box::new(node_block_expr("srs.classic.Dash", dash))),
         None => Expr::Lit("None srs.classic.Dash.Type".into()),
     });
+    changed(&mut fields, "forward", &vhost.forward, &default.forward, |v| {
+        optional_node_block(v.as_ref(), "srs.Forward")
+    });
     changed(&mut fields, "http_hooks", &vhost.http_hooks, &default.http_hooks, |v| {
         optional_node_block(v.as_ref(), "srs.HttpHooks")
     });
@@ -395,6 +398,7 @@ mod tests {
         let mut vhost = Vhost {
             name: "a.example.com".into(),
             enabled: false,
+            forward: Some(crate::nodes::forward::Config { destination: vec!["127.0.0.1:19350".into()] }),
             min_latency: true,
             tcp_nodelay: true,
             chunk_size: Some(4096),

@@ -40,7 +40,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
     /// SRS's `destination`: `host:port`, or an `rtmp://` URL with `[vhost] [app] [stream] [param]`.
     pub destination: Vec<String>,
@@ -100,11 +100,19 @@ struct Headers {
     has_video: bool,
 }
 
-/// One media tag for a destination; `keyframe` marks where a destination may start.
+/// One tag for a destination; `keyframe` marks where a destination may start, `header` a
+/// sequence header or metadata (always sent).
 #[derive(Debug, Clone)]
 struct Tag {
     tag: FlvTagOut,
     keyframe: bool,
+    header: bool,
+}
+
+impl Headers {
+    fn tags(&self) -> impl Iterator<Item = &FlvTagOut> {
+        [&self.metadata, &self.video, &self.audio].into_iter().flatten()
+    }
 }
 
 async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
@@ -129,6 +137,12 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         if !matches!(event, MediaEvent::Frame(_)) {
             let mut headers = headers.lock().unwrap_or_else(|p| p.into_inner());
             for tag in tags {
+                for (queue, skipping) in &mut queues {
+                    if !*skipping {
+                        let header = Tag { tag: tag.clone(), keyframe: false, header: true };
+                        *skipping = queue.try_send(header).is_err();
+                    }
+                }
                 match (&event, tag.tag_type) {
                     (MediaEvent::Metadata(_), _) => headers.metadata = Some(tag),
                     (_, TagType::Video) => (headers.video, headers.has_video) = (Some(tag), true),
@@ -140,11 +154,21 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         }
         for tag in tags {
             for (queue, skipping) in &mut queues {
-                if *skipping && !keyframe {
-                    continue;
+                if *skipping {
+                    if !keyframe {
+                        continue;
+                    }
+                    // Resuming: the headers first, as they may have changed meanwhile.
+                    let current = headers.lock().unwrap_or_else(|p| p.into_inner());
+                    let resent = current.tags().all(|h| {
+                        queue.try_send(Tag { tag: h.clone(), keyframe: false, header: true }).is_ok()
+                    });
+                    if !resent {
+                        continue;
+                    }
                 }
                 // A full queue: this destination is behind; it resumes at the next keyframe.
-                *skipping = queue.try_send(Tag { tag: tag.clone(), keyframe }).is_err();
+                *skipping = queue.try_send(Tag { tag: tag.clone(), keyframe, header: false }).is_err();
             }
         }
     }
@@ -194,7 +218,7 @@ async fn publish(
     *backoff = FIRST_BACKOFF;
     let mut waiting_for_keyframe = {
         let headers = headers.lock().unwrap_or_else(|p| p.into_inner());
-        for tag in [&headers.metadata, &headers.video, &headers.audio].into_iter().flatten() {
+        for tag in headers.tags() {
             send(&mut session, tag)?;
         }
         headers.has_video
@@ -204,6 +228,10 @@ async fn publish(
         tokio::select! {
             tag = queue.recv() => match tag {
                 Some(tag) => {
+                    if tag.header {
+                        send(&mut session, &tag.tag)?;
+                        continue;
+                    }
                     if waiting_for_keyframe && !tag.keyframe {
                         continue;
                     }
