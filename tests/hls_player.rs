@@ -2,7 +2,8 @@
 //! HLS, served by our own `HttpStatic`: classic TS segments, AES-128 encrypted TS segments
 //! (`hls_keys`), and Low-Latency HLS (fMP4 parts, blocking playlist reload) in hls.js's
 //! low-latency mode. Each plays past 5 s of media time at the stream's resolution without a fatal
-//! player error. The page reports through requests to a small static server whose log the test reads;
+//! player error; the low-latency one also without a hole, a stall or a rebuffer, close to the live
+//! edge. The page reports through requests to a small static server whose log the test reads;
 //! `--nocapture` prints startup, latency, rebuffers and hls.js's non-fatal errors, and with
 //! `HLS_PLAYER_WARNINGS=1` every warning hls.js logs.
 
@@ -169,6 +170,14 @@ fn hls_js_plays_aes_128_encrypted_hls() {
     play("hls-player-aes", node, "/live/test.m3u8", false);
 }
 
+/// hls.js in low-latency mode aims at PART-HOLD-BACK, two 0.5 s parts, behind the live edge it
+/// estimates from its first playlist, whose newest part can already be up to one part old (that
+/// request does not block), and it plays only once it has loaded from the last independent part
+/// (0.2–0.4 s here). So it plays 1.0 + [0, 0.5] + [0.2, 0.4] s behind: measured 1.28–1.74 s over 16
+/// runs, some beside other browsers and a clippy build (three part targets gave 1.78–2.28 s). The
+/// issue's target is 1.5 s; the margin is the 0.4 s that staleness and startup can add beyond it.
+const LL_LATENCY_LIMIT: f64 = 1.5 + 0.4;
+
 #[test]
 fn hls_js_plays_low_latency_hls_in_low_latency_mode() {
     let node =
@@ -176,4 +185,16 @@ fn hls_js_plays_low_latency_hls_in_low_latency_mode() {
     let session = play("hls-player-ll", node, "/live/test.m3u8", true);
     let latency = session.newest.as_ref().map_or(-1.0, |r| r.latency);
     assert!(latency >= 0.0, "hls.js knows its distance to the live edge in low-latency mode");
+    // A seamless start: the first part's audio and video are buffered where playback starts, so
+    // hls.js has no hole to seek over and the video element never waits once it has played.
+    let holes: Vec<&String> = session.events.iter().filter(|e| e.starts_with("bufferSeekOverHole")).collect();
+    assert!(holes.is_empty(), "hls.js seeked over a hole: {holes:?}");
+    let stalls: Vec<&String> =
+        session.events.iter().filter(|e| e.starts_with("bufferStalledError")).collect();
+    assert!(stalls.is_empty(), "hls.js stalled: {stalls:?}");
+    assert!(session.waiting.is_empty(), "rebuffered after playback started, at {:?}", session.waiting);
+    assert!(
+        latency <= LL_LATENCY_LIMIT,
+        "hls.js plays {latency:.2} s behind live with 0.5 s parts (limit {LL_LATENCY_LIMIT} s)"
+    );
 }
