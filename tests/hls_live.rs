@@ -391,7 +391,7 @@ fn low_latency_playlist_has_parts_and_blocks_until_the_part_exists() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let text = http_request(port, "GET", m3u8).unwrap().text();
-    assert!(text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500\n"), "{text}");
+    assert!(text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.000\n"), "{text}");
     assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.500\n"), "{text}");
     assert!(text.contains(",INDEPENDENT=YES"), "{text}");
     assert!(!playlist.parts.is_empty());

@@ -2,8 +2,10 @@
 //! HLS, served by our own `HttpStatic`: classic TS segments, AES-128 encrypted TS segments
 //! (`hls_keys`), and Low-Latency HLS (fMP4 parts, blocking playlist reload) in hls.js's
 //! low-latency mode. Each plays past 5 s of media time at the stream's resolution without a fatal
-//! player error. The page reports through requests to a small static server whose log the test
-//! reads.
+//! player error; the low-latency one also without a hole, a stall or a rebuffer, close to the live
+//! edge. The page reports through requests to a small static server whose log the test reads;
+//! `--nocapture` prints startup, latency, rebuffers and hls.js's non-fatal errors, and with
+//! `HLS_PLAYER_WARNINGS=1` every warning hls.js logs.
 
 mod common;
 
@@ -19,29 +21,77 @@ struct Report {
     latency: f64,
 }
 
-fn reports(log: &Path) -> (Option<Report>, Vec<String>) {
+/// Everything the page reported so far.
+#[derive(Debug, Clone, Default)]
+struct Session {
+    newest: Option<Report>,
+    /// Fatal hls.js errors (`type:details`).
+    errors: Vec<String>,
+    /// Non-fatal hls.js errors, as `<details>-at<currentTime>` (`bufferSeekOverHole`,
+    /// `bufferStalledError`, ...).
+    events: Vec<String>,
+    /// `currentTime` of each `waiting` event after the first `playing`: rebuffers.
+    waiting: Vec<String>,
+    /// Seconds from page load to the first `playing` event.
+    startup: Option<f64>,
+    /// hls.js's own warnings (with `warn = true`).
+    warnings: Vec<String>,
+}
+
+/// `%XX` escapes decoded (the page escapes what it reports with `encodeURIComponent`).
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn reports(log: &Path) -> Session {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut newest = None;
-    let mut errors = Vec::new();
+    let mut session = Session::default();
     for line in text.lines() {
-        if let Some((_, rest)) = line.split_once("GET /report/time-") {
-            let report = rest.split_whitespace().next().unwrap_or_default();
+        let Some((_, rest)) = line.split_once("GET /report/") else { continue };
+        let report = rest.split_whitespace().next().unwrap_or_default();
+        if let Some(report) = report.strip_prefix("time-") {
             let mut parts = report.split('-');
             let time = parts.next().and_then(|t| t.parse::<f64>().ok());
             let size = parts.next().and_then(|s| s.strip_prefix('w')).map(str::to_owned);
             let latency = report.rsplit_once("-lat").and_then(|(_, l)| l.parse::<f64>().ok());
             if let (Some(time), Some(size)) = (time, size) {
-                newest = Some(Report { time, size, latency: latency.unwrap_or(-1.0) });
+                session.newest = Some(Report { time, size, latency: latency.unwrap_or(-1.0) });
             }
-        } else if line.contains("GET /report/error-") {
-            errors.push(line.to_owned());
+        } else if let Some(error) = report.strip_prefix("error-") {
+            session.errors.push(error.to_owned());
+        } else if let Some(event) = report.strip_prefix("event-") {
+            session.events.push(unescape(event));
+        } else if let Some(at) = report.strip_prefix("waiting-") {
+            session.waiting.push(at.to_owned());
+        } else if let Some(startup) = report.strip_prefix("playing-") {
+            session.startup = startup.parse().ok();
+        } else if let Some(warning) = report.strip_prefix("warn-") {
+            session.warnings.push(unescape(warning));
         }
     }
-    (newest, errors)
+    session
 }
 
-/// Plays `playlist` (a URL path on our HTTP port) with hls.js until past 5 s; returns the report.
-fn play(name: &str, hls_node: &str, playlist: &str, low_latency: bool) -> Report {
+/// Plays `playlist` (a URL path on our HTTP port) with hls.js until past 5 s; returns what the
+/// page reported.
+fn play(name: &str, hls_node: &str, playlist: &str, low_latency: bool) -> Session {
+    let warn = std::env::var_os("HLS_PLAYER_WARNINGS").is_some();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let player_js = root.join("tests/player/node_modules/hls.js/dist/hls.min.js");
     assert!(player_js.exists(), "{} missing: run scripts/install-test-deps", player_js.display());
@@ -68,35 +118,48 @@ fn play(name: &str, hls_node: &str, playlist: &str, low_latency: bool) -> Report
     let _srs = run_graph(&dir, &graph, &[http]);
     let log = dir.join("page.log");
     let pages = StaticServer::start_logging(&page_dir, Some(&log));
-    wait_for(30, "the first segments", || out.join("live/test.m3u8").exists().then_some(()));
+    // The player joins a stream already running (two segments listed), as a viewer usually does:
+    // where it starts is then wherever the live edge is, not the stream's first frame.
+    wait_for(30, "the first segments", || {
+        let playlist = std::fs::read_to_string(out.join("live/test.m3u8")).unwrap_or_default();
+        (playlist.matches("#EXTINF").count() >= 2).then_some(())
+    });
     let source = format!("http://127.0.0.1:{http}{playlist}");
-    let page = pages.url(&format!("hls.html?src={source}&ll={}", u8::from(low_latency)));
+    let page =
+        pages.url(&format!("hls.html?src={source}&ll={}&warn={}", u8::from(low_latency), u8::from(warn)));
     let _browser = Browser::open(&dir, &page);
     // A fatal error counts only if playback never gets past 5 s: on a loaded 2-core CI machine a
     // request can time out once and hls.js recovers by reloading (seen once in low-latency mode).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let report = loop {
-        let (newest, errors) = reports(&log);
-        if let Some(report) = newest.filter(|r| r.time > 5.0) {
-            if !errors.is_empty() {
-                println!("hls.js recovered from: {errors:?}");
+    let (session, report) = loop {
+        let session = reports(&log);
+        if let Some(report) = session.newest.clone().filter(|r| r.time > 5.0) {
+            if !session.errors.is_empty() {
+                println!("hls.js recovered from: {:?}", session.errors);
             }
-            break report;
+            break (session, report);
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "hls.js never played past 5 s; fatal errors: {errors:?}"
+            "hls.js never played past 5 s; fatal errors: {:?}",
+            session.errors
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     assert_eq!(report.size, "320x240", "decoded picture size at {} s", report.time);
-    report
+    println!(
+        "{name}: startup {:?} s, latency {:.2} s at {:.2} s, rebuffers at {:?}, hls.js errors {:?}",
+        session.startup, report.latency, report.time, session.waiting, session.events
+    );
+    for warning in &session.warnings {
+        println!("{name}: hls.js: {warning}");
+    }
+    session
 }
 
 #[test]
 fn hls_js_plays_classic_ts_hls() {
-    let report = play("hls-player-ts", "hls_fragment = 2.0", "/live/test.m3u8", false);
-    println!("classic HLS (2 s fragments): hls.js latency estimate {:.2} s", report.latency);
+    play("hls-player-ts", "hls_fragment = 2.0", "/live/test.m3u8", false);
 }
 
 #[test]
@@ -104,15 +167,34 @@ fn hls_js_plays_aes_128_encrypted_hls() {
     // hls.js fetches each key named by #EXT-X-KEY and decrypts the segments (WebCrypto); keys
     // change every 2 segments, so it crosses several keys within the 5 s it must play.
     let node = "hls_fragment = 1.0, hls_keys = True, hls_fragments_per_key = 2";
-    let report = play("hls-player-aes", node, "/live/test.m3u8", false);
-    println!("AES-128 HLS (1 s fragments, 2 per key): hls.js latency estimate {:.2} s", report.latency);
+    play("hls-player-aes", node, "/live/test.m3u8", false);
 }
+
+/// hls.js in low-latency mode aims at PART-HOLD-BACK, two 0.5 s parts, behind the live edge it
+/// estimates from its first playlist, whose newest part can already be up to one part old (that
+/// request does not block), and it plays only once it has loaded from the last independent part
+/// (0.2–0.4 s here). So it plays 1.0 + [0, 0.5] + [0.2, 0.4] s behind: measured 1.28–1.74 s over 16
+/// runs, some beside other browsers and a clippy build (three part targets gave 1.78–2.28 s). The
+/// issue's target is 1.5 s; the margin is the 0.4 s that staleness and startup can add beyond it.
+const LL_LATENCY_LIMIT: f64 = 1.5 + 0.4;
 
 #[test]
 fn hls_js_plays_low_latency_hls_in_low_latency_mode() {
     let node =
         "hls_fragment = 2.0, segment_format = srs.SegmentFormat.Fmp4, low_latency = True, part_target = 500";
-    let report = play("hls-player-ll", node, "/live/test.m3u8", true);
-    println!("LL-HLS (2 s segments, 0.5 s parts): hls.js latency estimate {:.2} s", report.latency);
-    assert!(report.latency >= 0.0, "hls.js knows its distance to the live edge in low-latency mode");
+    let session = play("hls-player-ll", node, "/live/test.m3u8", true);
+    let latency = session.newest.as_ref().map_or(-1.0, |r| r.latency);
+    assert!(latency >= 0.0, "hls.js knows its distance to the live edge in low-latency mode");
+    // A seamless start: the first part's audio and video are buffered where playback starts, so
+    // hls.js has no hole to seek over and the video element never waits once it has played.
+    let holes: Vec<&String> = session.events.iter().filter(|e| e.starts_with("bufferSeekOverHole")).collect();
+    assert!(holes.is_empty(), "hls.js seeked over a hole: {holes:?}");
+    let stalls: Vec<&String> =
+        session.events.iter().filter(|e| e.starts_with("bufferStalledError")).collect();
+    assert!(stalls.is_empty(), "hls.js stalled: {stalls:?}");
+    assert!(session.waiting.is_empty(), "rebuffered after playback started, at {:?}", session.waiting);
+    assert!(
+        latency <= LL_LATENCY_LIMIT,
+        "hls.js plays {latency:.2} s behind live with 0.5 s parts (limit {LL_LATENCY_LIMIT} s)"
+    );
 }

@@ -481,8 +481,8 @@ impl HlsStream {
         let mut preload_hint = None;
         let mut low_latency = None;
         if self.config.low_latency {
-            let part_target = Duration::from_millis(self.config.part_target);
-            low_latency = Some(LowLatencyInfo { part_target, part_hold_back: part_target * 3 });
+            low_latency =
+                Some(LowLatencyInfo::for_part_target(Duration::from_millis(self.config.part_target)));
             if let Some(open) = segmenter.open_segment() {
                 if !open.parts.is_empty() {
                     entries.push(PlaylistEntry {
