@@ -4,4 +4,8 @@
 --  itself with backoff; a slow one never slows the publisher or the others.
 --
 --  srs.node "forward" (srs.Node.Forward srs.Forward::{ destination = [ "127.0.0.1:19350" ] })
-{ Type = { destination : List Text }, default = { destination = [] : List Text } }
+--  `backend = Some "http://..."` asks that URL at each publish (SRS's `on_forward`) for the
+--  destinations' full URLs instead.
+{ Type = { destination : List Text, backend : Optional Text }
+, default = { destination = [] : List Text, backend = None Text }
+}

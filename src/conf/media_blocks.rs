@@ -7,8 +7,7 @@ use crate::nodes::dvr::{self, DvrPlan};
 use crate::nodes::hls_out::HlsOnError;
 use crate::nodes::{dash_out, forward, hls_out};
 
-/// `vhost { forward { } }`: SRS's static destinations (`backend`, the destinations asked of an
-/// HTTP server, is not mapped yet).
+/// `vhost { forward { } }`: SRS's destinations, or the `backend` asked for them.
 pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
     name: "forward",
     entries: &[
@@ -17,9 +16,10 @@ pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
         Entry {
             name: "backend",
             default: "",
-            kind: Kind::Unmapped(
-                "`backend` (destinations from an HTTP server) is not supported yet: ignored",
-            ),
+            kind: Kind::Custom(|c, d, _| {
+                c.config.backend = Some(super::values::text(d)?);
+                Ok(())
+            }),
         },
     ],
 };

@@ -398,7 +398,10 @@ mod tests {
         let mut vhost = Vhost {
             name: "a.example.com".into(),
             enabled: false,
-            forward: Some(crate::nodes::forward::Config { destination: vec!["127.0.0.1:19350".into()] }),
+            forward: Some(crate::nodes::forward::Config {
+                destination: vec!["127.0.0.1:19350".into()],
+                backend: None,
+            }),
             min_latency: true,
             tcp_nodelay: true,
             chunk_size: Some(4096),

@@ -49,13 +49,29 @@ pub struct HttpHooks {
 #[derive(Debug, Clone, PartialEq)]
 pub enum HookEvent {
     Connect,
-    Close { send_bytes: u64, recv_bytes: u64 },
+    Close {
+        send_bytes: u64,
+        recv_bytes: u64,
+    },
     Publish,
     Unpublish,
     Play,
     Stop,
-    Dvr { cwd: String, file: String },
-    Hls { duration: f64, cwd: String, file: String, url: String, m3u8: String, m3u8_url: String, seq_no: u64 },
+    Dvr {
+        cwd: String,
+        file: String,
+    },
+    Hls {
+        duration: f64,
+        cwd: String,
+        file: String,
+        url: String,
+        m3u8: String,
+        m3u8_url: String,
+        seq_no: u64,
+    },
+    /// A forward `backend` is asked for the stream's destinations.
+    Forward,
 }
 
 impl HookEvent {
@@ -69,6 +85,7 @@ impl HookEvent {
             HookEvent::Stop => "on_stop",
             HookEvent::Dvr { .. } => "on_dvr",
             HookEvent::Hls { .. } => "on_hls",
+            HookEvent::Forward => "on_forward",
         }
     }
 
@@ -82,6 +99,8 @@ impl HookEvent {
             HookEvent::Stop => &hooks.on_stop,
             HookEvent::Dvr { .. } => &hooks.on_dvr,
             HookEvent::Hls { .. } => &hooks.on_hls,
+            // Its URL is the forward block's `backend`, not a list of the vhost's hooks.
+            HookEvent::Forward => &[],
         }
     }
 }
@@ -149,7 +168,7 @@ pub fn body(registry: &Registry, event: &HookEvent, subject: &HookSubject) -> Va
             put("send_bytes", json!(send_bytes));
             put("recv_bytes", json!(recv_bytes));
         }
-        HookEvent::Publish | HookEvent::Unpublish | HookEvent::Stop => {
+        HookEvent::Publish | HookEvent::Unpublish | HookEvent::Stop | HookEvent::Forward => {
             put("tcUrl", json!(subject.tc_url));
             stream_fields(&mut put);
         }
@@ -177,6 +196,24 @@ pub fn body(registry: &Registry, event: &HookEvent, subject: &HookSubject) -> Va
         }
     }
     Value::Object(body)
+}
+
+/// Asks a forward `backend` where to forward the stream of `subject` (SRS's `on_forward`): the
+/// non-empty `data.urls` of an allowing answer.
+pub async fn forward_destinations(
+    registry: &Registry,
+    backend: &str,
+    subject: &HookSubject,
+    timeout: Duration,
+) -> Result<Vec<String>, String> {
+    let text = body(registry, &HookEvent::Forward, subject).to_string();
+    let (status, answer) =
+        post_json(backend, text, timeout, None).await.map_err(|e| format!("{backend}: {e}"))?;
+    answer_allows(status.as_u16(), &answer).map_err(|e| format!("{backend}: {e}"))?;
+    let json: Value = serde_json::from_slice(&answer).map_err(|e| format!("{backend}: {e}"))?;
+    let urls =
+        json["data"]["urls"].as_array().ok_or_else(|| format!("{backend}: no `data.urls` in the answer"))?;
+    Ok(urls.iter().filter_map(Value::as_str).filter(|url| !url.is_empty()).map(str::to_owned).collect())
 }
 
 /// SRS's response rule: 200/201, then `0` or an object whose integer `code` is 0.

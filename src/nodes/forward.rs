@@ -27,6 +27,7 @@ use crate::codec::flv::TagType;
 use crate::codec::rtmp::{
     ClientConfig, ClientEvent, ClientIntent, ClientSession, MediaMessage, MediaMessageKind,
 };
+use crate::control::hooks::{forward_destinations, HookSubject};
 use crate::graph::engine::Outputs;
 use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{Ports, StreamKey};
@@ -39,11 +40,16 @@ const QUEUE_TAGS: usize = 2048;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How long the forward backend has to answer (SRS's hook client waits 30 s).
+const BACKEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
     /// SRS's `destination`: `host:port`, or an `rtmp://` URL with `[vhost] [app] [stream] [param]`.
     pub destination: Vec<String>,
+    /// SRS's `backend`: an HTTP URL asked at each publish (`on_forward`) for the destinations'
+    /// full `rtmp://` URLs; when set, `destination` is not used.
+    pub backend: Option<String>,
 }
 
 impl NodeKind for Config {
@@ -52,6 +58,12 @@ impl NodeKind for Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(backend) = &self.backend {
+            if !backend.starts_with("http://") && !backend.starts_with("https://") {
+                return Err(format!("field `backend`: `{backend}` is not an http:// or https:// URL"));
+            }
+            return Ok(());
+        }
         if self.destination.is_empty() {
             return Err("field `destination` is empty: name at least one `host:port` or `rtmp://` URL".into());
         }
@@ -64,7 +76,10 @@ impl NodeKind for Config {
     }
 
     fn summary(&self) -> Vec<(&'static str, String)> {
-        vec![("destination", self.destination.join(" "))]
+        match &self.backend {
+            Some(backend) => vec![("backend", backend.clone())],
+            None => vec![("destination", self.destination.join(" "))],
+        }
     }
 
     fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
@@ -115,12 +130,32 @@ impl Headers {
     }
 }
 
+/// The destinations of this stream: the configured ones, or those the backend names.
+async fn destinations(ctx: &StreamCtx, config: &Config) -> Vec<String> {
+    let registry = ctx.engine.shared::<crate::control::registry::Registry>();
+    let param = registry.publisher_param(&ctx.key);
+    let Some(backend) = &config.backend else {
+        return config.destination.iter().map(|d| destination_url(d, &ctx.key, &param)).collect();
+    };
+    let subject = HookSubject {
+        tc_url: registry.publisher_tc_url(&ctx.key),
+        param,
+        stream_id: Some(registry.stream_id(&ctx.key)),
+        ..HookSubject::for_stream(&ctx.key)
+    };
+    match forward_destinations(&registry, backend, &subject, BACKEND_TIMEOUT).await {
+        Ok(urls) => urls,
+        Err(why) => {
+            tracing::warn!(node = ctx.name(), stream = %ctx.key, "forward backend failed, not forwarding: {why}");
+            Vec::new()
+        }
+    }
+}
+
 async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
-    let param = ctx.engine.shared::<crate::control::registry::Registry>().publisher_param(&ctx.key);
     let headers = Arc::new(Mutex::new(Headers::default()));
     let mut queues = Vec::new();
-    for destination in &config.destination {
-        let url = destination_url(destination, &ctx.key, &param);
+    for url in destinations(&ctx, &config).await {
         let (sender, receiver) = mpsc::channel(QUEUE_TAGS);
         tracing::info!(node = ctx.name(), stream = %ctx.key, %url, "forwarding");
         ctx.engine.spawn(forward(url, receiver, Arc::clone(&headers)));
@@ -322,9 +357,14 @@ mod tests {
 
     #[test]
     fn an_empty_or_bad_destination_is_refused_naming_the_field() {
-        assert!(Config { destination: vec![] }.validate().unwrap_err().contains("destination"));
-        let bad = Config { destination: vec!["rtmp://".into()] };
+        assert!(Config { destination: vec![], backend: None }
+            .validate()
+            .unwrap_err()
+            .contains("destination"));
+        let bad = Config { destination: vec!["rtmp://".into()], backend: None };
         assert!(bad.validate().unwrap_err().contains("`rtmp://`"));
-        assert!(Config { destination: vec!["127.0.0.1:19350".into()] }.validate().is_ok());
+        assert!(Config { destination: vec!["127.0.0.1:19350".into()], backend: None }.validate().is_ok());
+        let backend = Config { destination: vec![], backend: Some("ftp://x".into()) };
+        assert!(backend.validate().unwrap_err().contains("backend"));
     }
 }
