@@ -186,6 +186,7 @@ async fn publish_flv(
     let mut frames = FlvToFrames::default();
     let mut unwrapper = TimestampUnwrapper::default();
     let mut buffer = vec![0u8; io.block];
+    let mut events = Vec::new();
     loop {
         let n = file.read(&mut buffer).await.map_err(|e| e.to_string())?;
         if n == 0 {
@@ -197,14 +198,11 @@ async fn publish_flv(
         while let Some(tag) = reader.next_tag() {
             let tag = tag.map_err(|e| e.to_string())?;
             let ts = unwrapper.unwrap(tag.timestamp_ms);
-            let events = match frames.push(tag.tag_type, ts, tag.body) {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::warn!(file = %path, offset = tag.offset, "skipping a bad tag: {e}");
-                    continue;
-                }
-            };
-            for event in events {
+            if let Err(e) = frames.push_into(tag.tag_type, ts, tag.body, &mut events) {
+                tracing::warn!(file = %path, offset = tag.offset, "skipping a bad tag: {e}");
+                continue;
+            }
+            for event in events.drain(..) {
                 emitter.send(event).await;
             }
         }

@@ -70,6 +70,8 @@ pub struct TsSegments {
     file: Option<TsFile>,
     /// Files written in place, a segment buffered whole (a batch run: `nodes::file_io`).
     in_place: bool,
+    /// A frame's packets on their way to the file (reused).
+    packets: BytesMut,
 }
 
 /// The segment being written.
@@ -107,7 +109,12 @@ impl TsFile {
 
 impl TsSegments {
     pub fn new(description: &StreamDescription) -> Result<TsSegments, WriteError> {
-        Ok(TsSegments { muxer: TsMuxer::new(description)?, file: None, in_place: false })
+        Ok(TsSegments {
+            muxer: TsMuxer::new(description)?,
+            file: None,
+            in_place: false,
+            packets: BytesMut::new(),
+        })
     }
 
     /// Segments written in place, in blocks of at least `BATCH_BLOCK` (a batch run).
@@ -138,9 +145,10 @@ impl TsSegments {
     }
 
     pub async fn write(&mut self, frame: &Frame) -> Result<(), WriteError> {
-        let bytes = self.muxer.write_frame(frame)?;
+        self.packets.clear();
+        self.muxer.write_frame_into(frame, &mut self.packets)?;
         if let Some(file) = &mut self.file {
-            file.write(&bytes).await?;
+            file.write(&self.packets).await?;
         }
         Ok(())
     }
