@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::runtime::is_batch_graph;
 
 use crate::control::reload::{GraphLoader, ReloadState};
-use crate::nodes::file_io::BatchIo;
 use crate::nodes::{Engine, NodeSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,12 +54,15 @@ pub(crate) fn serve(
     })
 }
 
-/// Only file sources: the run is a batch job (`runtime::run_batch`'s runtime and file I/O, files
-/// still synced to disk when closed) and ends when they all have, or at SIGINT/SIGTERM.
+/// Only file sources: the run is a batch job on one thread (`runtime::run_batch`'s runtime) and
+/// ends when they all have, or at SIGINT/SIGTERM. Files are written as in a live graph (flushed at
+/// keyframes, synced when closed): such a graph may be a recording paced in real time, which a
+/// `kill -9` must leave playable.
 fn run_batch(checked: crate::nodes::CheckedGraph, label: &str) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let engine = super::runtime::start_batch(checked, BatchIo { sync: true }).await?;
+        let engine = Engine::new(checked);
+        engine.start().await?;
         tracing::info!(graph = %label, "batch running");
         tokio::select! {
             _ = engine.wait_idle() => {

@@ -3,8 +3,9 @@
 //! Batch runs: a graph whose sources are all files and that listens on nothing has an end. It runs
 //! on the calling thread, on a current-thread runtime: the file source, the nodes and the file
 //! sinks of its streams take turns on that one thread (a channel send wakes a task of the same
-//! thread, no futex, no other core), and file nodes do their I/O in place, in large blocks
-//! (`nodes::file_io`). Several batch runs at once are several threads (`srs remux --out-dir`).
+//! thread, no futex, no other core). `run_batch` (`srs remux`) also has file nodes do their I/O in
+//! place, in large blocks (`nodes::file_io`); `srs run` keeps live file I/O (`run.rs`). Several
+//! batch runs at once are several threads (`srs remux --out-dir`).
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -53,19 +54,13 @@ pub fn run_batch(
 ) -> anyhow::Result<Vec<String>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let engine = start_batch(graph, io).await?;
+        let engine = Engine::new(graph);
+        engine.shared::<FileIoMode>().set_batch(io);
+        engine.start().await?;
         started(&engine);
         engine.wait_idle().await;
         Ok(engine.failures())
     })
-}
-
-/// An engine on `graph` with batch file I/O, started (on the current runtime).
-pub async fn start_batch(graph: CheckedGraph, io: BatchIo) -> anyhow::Result<Engine> {
-    let engine = Engine::new(graph);
-    engine.shared::<FileIoMode>().set_batch(io);
-    engine.start().await?;
-    Ok(engine)
 }
 
 /// A graph whose every source is a file and that listens on nothing: it has an end.

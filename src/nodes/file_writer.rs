@@ -194,8 +194,14 @@ impl MediaFileWriter {
     }
 }
 
+/// Renames `from` to `to`. In place (a batch run), a file at `to` is removed first: ext4 starts
+/// writing a file back at once when it replaces another by a rename (`auto_da_alloc`).
 async fn rename(from: &Path, to: &Path, io: IoSettings) -> std::io::Result<()> {
     if io.in_place {
+        match std::fs::remove_file(to) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         std::fs::rename(from, to)
     } else {
         tokio::fs::rename(from, to).await
