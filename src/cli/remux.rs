@@ -10,6 +10,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -165,11 +166,13 @@ pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
     // Each running or finished job's engine, read by the progress bar.
     let engines: Mutex<Vec<Engine>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<(usize, anyhow::Result<Vec<String>>)>> = Mutex::new(Vec::new());
+    let (finished, outcomes) = mpsc::channel();
+    let mut results: Vec<Option<anyhow::Result<Vec<String>>>> = ready.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
+            let finished = finished.clone();
+            let (ready, next, engines) = (&ready, &next, &engines);
+            scope.spawn(move || loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = ready.get(index) else { break };
                 let graph = job.graph.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -179,14 +182,23 @@ pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
                     }),
                     None => Ok(Vec::new()),
                 };
-                outcomes.lock().unwrap_or_else(|p| p.into_inner()).push((index, outcome));
-                done.fetch_add(1, Ordering::Release);
+                let _ = finished.send((index, outcome));
             });
         }
-        // The bar reads counters only, every 100 ms, on this otherwise idle thread.
-        if let Some(bar) = &bar {
-            while done.load(Ordering::Acquire) < ready.len() {
-                std::thread::sleep(Duration::from_millis(100));
+        drop(finished);
+        // Outcomes as they come (the last one ends the wait at once); in between, at most every
+        // 100 ms, the bar reads the engines' byte counters.
+        loop {
+            match outcomes.recv_timeout(Duration::from_millis(100)) {
+                Ok((index, outcome)) => {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(outcome);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let Some(bar) = &bar {
                 let engines = engines.lock().unwrap_or_else(|p| p.into_inner());
                 bar.set_position(engines.iter().map(Engine::progress_bytes).sum());
             }
@@ -196,12 +208,11 @@ pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     let mut failed = false;
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
-    outcomes.sort_by_key(|(index, _)| *index);
-    for (job, (_, outcome)) in ready.iter().map(|r| &r.job).zip(outcomes) {
+    for (job, outcome) in ready.iter().map(|r| &r.job).zip(results) {
         let failures = match outcome {
-            Ok(failures) => failures,
-            Err(error) => vec![format!("{error:#}")],
+            Some(Ok(failures)) => failures,
+            Some(Err(error)) => vec![format!("{error:#}")],
+            None => vec!["the conversion did not finish".to_owned()],
         };
         if !failures.is_empty() {
             failed = true;
