@@ -1,7 +1,7 @@
 //! `srs remux IN OUT`, or `srs remux IN... --out-dir DIR`: a generated file-to-file graph
 //! (`FileIn → FileOut`) per input, run by the same engine as the server. Formats come from the
 //! extensions (FLV, MPEG-TS, MP4; HLS VOD `.m3u8` and static DASH `.mpd` as outputs); `--format`
-//! overrides the output's. Each graph is a batch run (`cli::batch`): one thread, its own
+//! overrides the output's. Each graph is a batch run (`runtime::run_batch`): one thread, its own
 //! current-thread runtime, file I/O in place; several inputs are converted at once, one per core.
 //! A progress bar shows on a terminal; a damaged input exits non-zero and leaves an output that
 //! plays up to the damage.
@@ -85,7 +85,10 @@ pub fn jobs(args: &RemuxArgs) -> anyhow::Result<Vec<Job>> {
     let mut jobs: Vec<Job> = Vec::new();
     for input in &args.files {
         let stem = input.file_stem().with_context(|| format!("{}: no file name", input.display()))?;
-        let output = dir.join(stem).with_extension(extension(format));
+        let mut name = stem.to_owned();
+        name.push(".");
+        name.push(extension(format));
+        let output = dir.join(name);
         if let Some(other) = jobs.iter().find(|job| job.output == output) {
             anyhow::bail!(
                 "{} and {} would both be written to {}",
@@ -231,4 +234,37 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: RemuxArgs,
+    }
+
+    fn jobs_of(line: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
+        let args = Command::try_parse_from(std::iter::once("remux").chain(line.iter().copied()))?.args;
+        let text = |path: &Path| path.to_string_lossy().into_owned();
+        Ok(jobs(&args)?.iter().map(|job| (text(&job.input), text(&job.output))).collect())
+    }
+
+    #[test]
+    fn outputs_are_named_after_their_inputs_in_the_out_dir() {
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        };
+        assert_eq!(jobs_of(&["in.flv", "out.ts"]).unwrap(), pairs(&[("in.flv", "out.ts")]));
+        assert_eq!(
+            jobs_of(&["a/x.flv", "show.2024.ts", "--format", "hls", "--out-dir", "d"]).unwrap(),
+            pairs(&[("a/x.flv", "d/x.m3u8"), ("show.2024.ts", "d/show.2024.m3u8")])
+        );
+        assert!(jobs_of(&["a.flv", "b.flv", "c.flv"]).is_err(), "three files need --out-dir");
+        assert!(jobs_of(&["a.flv", "--out-dir", "d"]).is_err(), "--out-dir needs --format");
+        assert!(jobs_of(&["a/x.flv", "b/x.ts", "--format", "mp4", "--out-dir", "d"]).is_err(), "same name");
+    }
 }
