@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use super::runtime::is_batch_graph;
+
 use crate::control::reload::{GraphLoader, ReloadState};
-use crate::graph::Catalogue;
 use crate::nodes::{Engine, NodeSpec};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ pub(crate) fn serve(
     label: &str,
     reload: Option<GraphLoader<NodeSpec>>,
 ) -> anyhow::Result<ExitCode> {
+    if is_batch_graph(&checked) {
+        return run_batch(checked, label);
+    }
     let runtime = super::runtime::server_runtime()?;
     runtime.block_on(async move {
         let engine = Engine::new(checked);
@@ -45,31 +49,47 @@ pub(crate) fn serve(
         for (node, url) in crate::nodes::urls::graph_urls(&engine.graph().file) {
             tracing::info!(node = %node, "{}: {}", url.action, url.url);
         }
-        if is_batch_graph(&engine) {
-            // Only file sources: the run is a batch job and ends when they all have.
-            tokio::select! {
-                _ = engine.wait_idle() => {
-                    let failures = engine.failures();
-                    tracing::info!(n_failures = failures.len(), "every file source finished");
-                    return Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
-                }
-                _ = wait_for_signal() => {}
-            }
-        } else {
-            tokio::select! {
-                _ = wait_for_signal() => {}
-                _ = reload_on_hangup(&engine) => {}
-            }
+        tokio::select! {
+            _ = wait_for_signal() => {}
+            _ = reload_on_hangup(&engine) => {}
         }
-        tracing::info!("shutting down");
-        if !engine.shutdown(SHUTDOWN_GRACE).await {
-            tracing::warn!(
-                tasks = engine.running_tasks(),
-                "shutdown grace elapsed with streams still finalizing"
-            );
-        }
+        stop(&engine).await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Only file sources: the run is a batch job on one thread (`runtime::run_batch`'s runtime) and
+/// ends when they all have, or at SIGINT/SIGTERM. Files are written as in a live graph (flushed at
+/// keyframes, synced when closed): such a graph may be a recording paced in real time, which a
+/// `kill -9` must leave playable.
+fn run_batch(checked: crate::nodes::CheckedGraph, label: &str) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let engine = Engine::new(checked);
+        engine.start().await?;
+        tracing::info!(graph = %label, "batch running");
+        tokio::select! {
+            _ = engine.wait_idle() => {
+                let failures = engine.failures();
+                tracing::info!(n_failures = failures.len(), "every file source finished");
+                return Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            }
+            _ = wait_for_signal() => {}
+        }
+        stop(&engine).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Stops gracefully: sources stop, streams finalize, for at most `SHUTDOWN_GRACE`.
+async fn stop(engine: &Engine) {
+    tracing::info!("shutting down");
+    if !engine.shutdown(SHUTDOWN_GRACE).await {
+        tracing::warn!(
+            tasks = engine.running_tasks(),
+            "shutdown grace elapsed with streams still finalizing"
+        );
+    }
 }
 
 /// Reloads the graph file on every SIGHUP (SRS's reload signal); never returns.
@@ -82,18 +102,6 @@ async fn reload_on_hangup(engine: &Engine) {
         let _ = crate::control::reload::reload(engine).await;
     }
     std::future::pending().await
-}
-
-/// A graph whose every source is a file and that listens on nothing: it has an end.
-fn is_batch_graph(engine: &Engine) -> bool {
-    let graph = engine.graph();
-    let mut nodes = graph.dag.node_indices().map(|index| &graph.node(index).node);
-    nodes.all(|spec| {
-        let listens = spec.listens().map(|l| !l.is_empty()).unwrap_or(true);
-        let live_source = matches!(spec.ports(), crate::graph::Ports::Source { .. })
-            && !matches!(spec, crate::nodes::NodeSpec::FileIn(_));
-        !listens && !live_source
-    })
 }
 
 /// SIGINT or SIGTERM.

@@ -163,23 +163,23 @@ impl AudioSpecificConfig {
         if frame_len > MAX_ADTS_FRAME_LEN {
             return Err(AacError::AdtsFrameTooLong(frame_len));
         }
-        let mut writer = BitWriter::default();
-        writer.write_bits(12, 0xfff); // syncword
-        writer.write_bits(1, 0); // ID: MPEG-4
-        writer.write_bits(2, 0); // layer
-        writer.write_bits(1, 1); // protection_absent: no CRC
-        writer.write_bits(2, u32::from(adts_object_type - 1));
-        writer.write_bits(4, u32::from(self.sample_rate_index));
-        writer.write_bits(1, 0); // private_bit
-        writer.write_bits(3, u32::from(self.channels));
-        writer.write_bits(4, 0); // original_copy, home, copyright_identification_bit and _start
-                                 // frame_len was checked against the 13-bit maximum above.
-        writer.write_bits(13, frame_len as u32);
-        writer.write_bits(11, 0x7ff); // adts_buffer_fullness: variable bit rate
-        writer.write_bits(2, 0); // number_of_raw_data_blocks_in_frame minus one
-        let bytes = writer.into_bytes();
-        let mut header = [0u8; 7];
-        header.copy_from_slice(&bytes);
+        // Fields, most significant bit first: syncword 0xfff (12 bits), ID 0 = MPEG-4, layer 0,
+        // protection_absent 1 (no CRC), profile (object type - 1, 2 bits), sampling_frequency_index
+        // (4), private_bit 0, channel_configuration (3), original_copy, home,
+        // copyright_identification_bit and _start all 0, frame_length (13; checked above),
+        // adts_buffer_fullness 0x7ff (variable bit rate, 11), number_of_raw_data_blocks_in_frame
+        // minus one 0 (2).
+        let (profile, rate, channels) = (adts_object_type - 1, self.sample_rate_index, self.channels);
+        let frame_len = frame_len as u16;
+        let header = [
+            0xff,
+            0xf1,
+            (profile << 6) | (rate << 2) | (channels >> 2),
+            ((channels & 0b11) << 6) | (frame_len >> 11) as u8,
+            (frame_len >> 3) as u8,
+            (((frame_len & 0b111) as u8) << 5) | 0x1f,
+            0xfc,
+        ];
         Ok(header)
     }
 
@@ -311,6 +311,53 @@ fn read_sync_extension(reader: &mut BitReader<'_>) -> Result<AscExtension, AacEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header written field by field with a bit writer, as the ADTS syntax lists them.
+    fn adts_header_bit_by_bit(profile: u8, rate: u8, channels: u8, frame_len: usize) -> Vec<u8> {
+        let mut writer = BitWriter::default();
+        for (n_bits, value) in [
+            (12, 0xfff),
+            (1, 0),
+            (2, 0),
+            (1, 1),
+            (2, u32::from(profile)),
+            (4, u32::from(rate)),
+            (1, 0),
+            (3, u32::from(channels)),
+            (4, 0),
+            (13, frame_len as u32),
+            (11, 0x7ff),
+            (2, 0),
+        ] {
+            writer.write_bits(n_bits, value);
+        }
+        writer.into_bytes()
+    }
+
+    #[test]
+    fn adts_header_matches_the_syntax_bit_by_bit() {
+        for object_type in 1..=4u8 {
+            for rate in 0..SAMPLE_RATES.len() as u8 {
+                for channels in 0..=7u8 {
+                    for payload_len in [0, 1, 7, 255, 256, 2047, 2048, MAX_ADTS_FRAME_LEN - ADTS_HEADER_LEN] {
+                        let config = AudioSpecificConfig {
+                            object_type,
+                            sample_rate_index: rate,
+                            channels,
+                            ..AudioSpecificConfig::parse(LC_ASC).unwrap()
+                        };
+                        let expected = adts_header_bit_by_bit(
+                            object_type - 1,
+                            rate,
+                            channels,
+                            payload_len + ADTS_HEADER_LEN,
+                        );
+                        assert_eq!(config.adts_header(payload_len).unwrap().to_vec(), expected);
+                    }
+                }
+            }
+        }
+    }
 
     // `ffprobe -show_entries stream=profile,sample_rate,channels` on the clip bits.sh encodes: LC 44100 2.
     const LC_ASC: &[u8] = include_bytes!("../../tests/fixtures/bits/lc_44100_stereo.asc");

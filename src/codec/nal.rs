@@ -151,7 +151,7 @@ impl<'a> Iterator for AnnexB<'a> {
 /// Finds the next `00 00 01` at or after `from`; returns (index of its first zero, index past the 01).
 fn find_start_code(data: &[u8], from: usize) -> Option<(usize, usize)> {
     let window = data.get(from..)?;
-    window.windows(3).position(|w| w == [0, 0, 1]).map(|pos| (from + pos, from + pos + 3))
+    memchr::memmem::find(window, &[0, 0, 1]).map(|pos| (from + pos, from + pos + 3))
 }
 
 #[cfg(test)]

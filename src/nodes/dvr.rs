@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
+use super::file_io::FileIoMode;
 use super::file_muxer::Mp4Layout;
 use super::file_writer::MediaFileWriter;
 use super::jitter::{JitterCorrector, TimeJitter};
@@ -249,7 +250,8 @@ async fn open(
 ) -> std::io::Result<()> {
     let now = SystemTime::now();
     let path = fill_path(template, &ctx.key, now, zone_offset(utc_time, now));
-    let mut writer = MediaFileWriter::create(path, format, Mp4Layout::Fragmented).await?;
+    let io = ctx.engine.shared::<FileIoMode>().settings();
+    let mut writer = MediaFileWriter::create(path, format, Mp4Layout::Fragmented, io).await?;
     tracing::info!(node = ctx.name(), stream = %ctx.key, file = %writer.path().display(), "dvr file opened");
     if let Some(metadata) = &recording.metadata {
         writer.write(&MediaEvent::Metadata(metadata.clone())).await?;

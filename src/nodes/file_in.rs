@@ -22,6 +22,7 @@ use serde_dhall::StaticType;
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
+use super::file_io::{FileIo, FileIoMode, IoSettings};
 use super::flv_frames::FlvToFrames;
 use super::FileFormat;
 use crate::codec::flv::FlvReader;
@@ -83,9 +84,6 @@ impl NodeKind for Config {
     }
 }
 
-/// Bytes read from the file at a time.
-const READ_CHUNK: usize = 256 * 1024;
-
 /// Publishes the file until it ends (or forever with `repeat`), or until shutdown.
 async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let name = engine.graph().node(node).name.clone();
@@ -101,6 +99,7 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
         Ok(publication) => publication,
         Err(e) => return engine.report_failure(format!("node `{name}`: {e}")),
     };
+    let io = engine.shared::<FileIoMode>().settings();
     let shutdown = engine.shutdown_signal();
     tokio::pin!(shutdown);
     let mut emitter = Emitter {
@@ -112,9 +111,9 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
     loop {
         let pass = async {
             match format {
-                FileFormat::Flv => publish_flv(&engine, &config.path, &mut emitter).await,
-                FileFormat::Ts => publish_ts(&engine, &config.path, &mut emitter).await,
-                FileFormat::Mp4 => publish_mp4(&engine, &config.path, &mut emitter).await,
+                FileFormat::Flv => publish_flv(&engine, &config.path, io, &mut emitter).await,
+                FileFormat::Ts => publish_ts(&engine, &config.path, io, &mut emitter).await,
+                FileFormat::Mp4 => publish_mp4(&engine, &config.path, io, &mut emitter).await,
                 FileFormat::Hls | FileFormat::Dash => {
                     Err(format!("{format:?} is an output format only: cannot read it"))
                 }
@@ -176,12 +175,18 @@ impl Emitter {
 }
 
 /// FLV, streamed: a damaged tag ends the pass after every good tag before it.
-async fn publish_flv(engine: &Engine, path: &str, emitter: &mut Emitter) -> Result<(), String> {
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
+async fn publish_flv(
+    engine: &Engine,
+    path: &str,
+    io: IoSettings,
+    emitter: &mut Emitter,
+) -> Result<(), String> {
+    let mut file = FileIo::open(path, io.in_place).await.map_err(|e| e.to_string())?;
     let mut reader = FlvReader::default();
     let mut frames = FlvToFrames::default();
     let mut unwrapper = TimestampUnwrapper::default();
-    let mut buffer = vec![0u8; READ_CHUNK];
+    let mut buffer = vec![0u8; io.block];
+    let mut events = Vec::new();
     loop {
         let n = file.read(&mut buffer).await.map_err(|e| e.to_string())?;
         if n == 0 {
@@ -193,14 +198,11 @@ async fn publish_flv(engine: &Engine, path: &str, emitter: &mut Emitter) -> Resu
         while let Some(tag) = reader.next_tag() {
             let tag = tag.map_err(|e| e.to_string())?;
             let ts = unwrapper.unwrap(tag.timestamp_ms);
-            let events = match frames.push(tag.tag_type, ts, tag.body) {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::warn!(file = %path, offset = tag.offset, "skipping a bad tag: {e}");
-                    continue;
-                }
-            };
-            for event in events {
+            if let Err(e) = frames.push_into(tag.tag_type, ts, tag.body, &mut events) {
+                tracing::warn!(file = %path, offset = tag.offset, "skipping a bad tag: {e}");
+                continue;
+            }
+            for event in events.drain(..) {
                 emitter.send(event).await;
             }
         }
@@ -212,10 +214,15 @@ async fn publish_flv(engine: &Engine, path: &str, emitter: &mut Emitter) -> Resu
 
 /// MPEG-TS, streamed (timestamps stay in 90 kHz). The demuxer recovers from damage by itself, so the
 /// whole file is published; the damage found is then reported as the pass's failure.
-async fn publish_ts(engine: &Engine, path: &str, emitter: &mut Emitter) -> Result<(), String> {
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
+async fn publish_ts(
+    engine: &Engine,
+    path: &str,
+    io: IoSettings,
+    emitter: &mut Emitter,
+) -> Result<(), String> {
+    let mut file = FileIo::open(path, io.in_place).await.map_err(|e| e.to_string())?;
     let mut demuxer = TsDemuxer::default();
-    let mut buffer = vec![0u8; READ_CHUNK];
+    let mut buffer = vec![0u8; io.block];
     let mut first_damage: Option<String> = None;
     let mut n_damaged = 0u64;
     loop {
@@ -251,13 +258,24 @@ async fn publish_ts(engine: &Engine, path: &str, emitter: &mut Emitter) -> Resul
 /// sample tables plus a few windows, whatever the file's size. A damaged file publishes every sample
 /// before the damage, then reports it; samples whose bytes are past the end of a truncated file are
 /// dropped, and said so in the log.
-async fn publish_mp4(engine: &Engine, path: &str, emitter: &mut Emitter) -> Result<(), String> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
-    let file_len = file.metadata().await.map_err(|e| e.to_string())?.len();
-    let file = Arc::new(file.into_std().await);
+async fn publish_mp4(
+    engine: &Engine,
+    path: &str,
+    io: IoSettings,
+    emitter: &mut Emitter,
+) -> Result<(), String> {
+    let file = FileIo::open(path, io.in_place).await.map_err(|e| e.to_string())?;
+    let file_len = file.len().await.map_err(|e| e.to_string())?;
+    let file = Reader {
+        file: Arc::new(match file {
+            FileIo::Pooled(file) => file.into_std().await,
+            FileIo::InPlace(file) => file,
+        }),
+        in_place: io.in_place,
+    };
     let mut scan = BoxScan::new(file_len);
     while let Some((offset, len)) = scan.wanted() {
-        scan.feed(read_at(&file, offset, len).await.map_err(|e| format!("byte {offset}: {e}"))?);
+        scan.feed(file.read_at(offset, len).await.map_err(|e| format!("byte {offset}: {e}"))?);
     }
     let mut index = scan.finish().map_err(|e| e.to_string())?;
     let mut damage = index.take_damage();
@@ -313,7 +331,7 @@ const MAX_SAMPLE_WINDOWS: usize = 2;
 /// holds it, so a window lives as long as frames sliced from it are in flight (copies were tried:
 /// with many small buffers freed on other threads, the allocator kept more memory, not less).
 struct SampleWindows {
-    file: Arc<std::fs::File>,
+    file: Reader,
     file_len: u64,
     /// (file offset, bytes), the most recently used last.
     windows: Vec<(u64, Bytes)>,
@@ -333,7 +351,9 @@ impl SampleWindows {
             None => {
                 let len = (size.max(SAMPLE_WINDOW) as u64).min(self.file_len.saturating_sub(offset));
                 // `len` is at most `SAMPLE_WINDOW` or the sample's 32-bit size.
-                let bytes = read_at(&self.file, offset, len as usize)
+                let bytes = self
+                    .file
+                    .read_at(offset, len as usize)
                     .await
                     .map_err(|e| format!("byte {offset}: {e}"))?;
                 if self.windows.len() >= MAX_SAMPLE_WINDOWS {
@@ -351,17 +371,27 @@ impl SampleWindows {
     }
 }
 
-/// `len` bytes at `offset`, read on the blocking pool with a positioned read.
-async fn read_at(file: &Arc<std::fs::File>, offset: u64, len: usize) -> std::io::Result<Bytes> {
-    let file = Arc::clone(file);
-    tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::FileExt;
-        let mut buffer = vec![0u8; len];
-        file.read_exact_at(&mut buffer, offset)?;
-        Ok(Bytes::from(buffer))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// An MP4 file read with positioned reads: on the blocking pool (live), or in place (batch).
+struct Reader {
+    file: Arc<std::fs::File>,
+    in_place: bool,
+}
+
+impl Reader {
+    /// `len` bytes at `offset`.
+    async fn read_at(&self, offset: u64, len: usize) -> std::io::Result<Bytes> {
+        fn read(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Bytes> {
+            use std::os::unix::fs::FileExt;
+            let mut buffer = vec![0u8; len];
+            file.read_exact_at(&mut buffer, offset)?;
+            Ok(Bytes::from(buffer))
+        }
+        if self.in_place {
+            return read(&self.file, offset, len);
+        }
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || read(&file, offset, len)).await.map_err(std::io::Error::other)?
+    }
 }
 
 /// Sleeps so frames leave at the pace of their timestamps.

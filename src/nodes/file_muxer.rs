@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
@@ -61,7 +61,13 @@ pub struct FileMuxer {
     /// before it (a frame's length), and the presentation span so far (first start, last end).
     last_frames: [Option<(MediaTime, MediaTime)>; 2],
     presented: Option<(MediaTime, MediaTime)>,
+    /// Where FLV and TS frames are written before being split off into `out`: once the writer has
+    /// dropped the chunks, the same memory is used again, so a frame allocates nothing.
+    scratch: BytesMut,
 }
+
+/// Bytes `FileMuxer::scratch` starts with (a few frames).
+const SCRATCH_LEN: usize = 256 * 1024;
 
 /// What ends a file: a classic MP4's `moov` and size patch, and values to write over bytes already
 /// written (an FLV's duration and size).
@@ -100,6 +106,7 @@ impl FileMuxer {
             metadata_at: None,
             last_frames: [None, None],
             presented: None,
+            scratch: BytesMut::new(),
         }
     }
 
@@ -215,6 +222,7 @@ impl FileMuxer {
 
     fn start(&mut self, out: &mut Vec<Bytes>) {
         self.started = true;
+        self.scratch.reserve(SCRATCH_LEN);
         let description = self.description.clone().unwrap_or_default();
         match &mut self.container {
             Container::Flv(_) => self.start_flv(None, out),
@@ -282,12 +290,15 @@ impl FileMuxer {
                     Some((start, last_end)) => (start.min(frame.pts), last_end.max(end)),
                     None => (frame.pts, end),
                 });
-                flv_tags(to_flv, &MediaEvent::Frame(frame), out);
+                if to_flv.append_frame_tag(&frame, &mut self.scratch) {
+                    out.push(self.scratch.split().freeze());
+                }
                 Ok(video_keyframe)
             }
             Container::Ts(muxer) => {
                 let muxer = muxer.as_mut().ok_or("no mpeg-ts output")?;
-                out.push(muxer.write_frame(frame).map_err(|e| e.to_string())?);
+                muxer.write_frame_into(frame, &mut self.scratch).map_err(|e| e.to_string())?;
+                out.push(self.scratch.split().freeze());
                 Ok(frame.keyframe && frame.kind() == MediaKind::Video)
             }
             Container::Fragmented(fragmented) => {

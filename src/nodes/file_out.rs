@@ -18,6 +18,7 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::dash_out;
+use super::file_io::FileIoMode;
 use super::file_muxer::Mp4Layout;
 use super::file_vod::{dash_config, HlsVodWriter};
 use super::file_writer::MediaFileWriter;
@@ -102,9 +103,11 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     };
     // FileOut is no srs.conf block: its dates stay in UTC.
     let path = fill_path(&config.path, &ctx.key, std::time::SystemTime::now(), 0);
+    let io = ctx.engine.shared::<FileIoMode>().settings();
     match format {
         FileFormat::Hls => {
-            return run_hls(ctx, HlsVodWriter::new(path, config.segment_duration), input).await
+            let writer = HlsVodWriter::new(path, config.segment_duration, io.in_place);
+            return run_hls(ctx, writer, input).await;
         }
         FileFormat::Dash => {
             let engine = ctx.engine.clone();
@@ -115,7 +118,7 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         }
         FileFormat::Flv | FileFormat::Ts | FileFormat::Mp4 => {}
     }
-    let mut writer = match MediaFileWriter::create(path.clone(), format, config.mp4_layout).await {
+    let mut writer = match MediaFileWriter::create(path.clone(), format, config.mp4_layout, io).await {
         Ok(writer) => writer,
         Err(e) => return ctx.engine.report_failure(format!("{}: {e}", path.display())),
     };

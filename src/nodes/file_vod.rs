@@ -56,6 +56,8 @@ pub struct HlsVodWriter {
     segmenter: Segmenter<SegmentName>,
     muxer: Option<TsSegments>,
     description: Option<StreamDescription>,
+    /// Segment files written in place (a batch run: `nodes::file_io`).
+    in_place: bool,
     /// Segments written, in order: (file name, duration).
     written: Vec<(String, Duration)>,
     /// Per track (video, audio): the last decode time and the gap before it, so the last segment
@@ -64,7 +66,7 @@ pub struct HlsVodWriter {
 }
 
 impl HlsVodWriter {
-    pub fn new(playlist: PathBuf, segment_duration: f64) -> HlsVodWriter {
+    pub fn new(playlist: PathBuf, segment_duration: f64, in_place: bool) -> HlsVodWriter {
         let folder = playlist.parent().map(Path::to_path_buf).unwrap_or_default();
         let stem =
             playlist.file_stem().map_or_else(|| "segment".into(), |s| s.to_string_lossy().into_owned());
@@ -84,6 +86,7 @@ impl HlsVodWriter {
             segmenter,
             muxer: None,
             description: None,
+            in_place,
             written: Vec::new(),
             last_frames: [None, None],
         }
@@ -104,7 +107,8 @@ impl HlsVodWriter {
     pub async fn on_frame(&mut self, frame: &Frame) -> Result<(), WriteError> {
         if self.muxer.is_none() {
             let description = self.description.clone().unwrap_or_default();
-            self.muxer = Some(TsSegments::new(&description)?);
+            let muxer = TsSegments::new(&description)?;
+            self.muxer = Some(if self.in_place { muxer.in_place() } else { muxer });
         }
         let audio_only = self.description.as_ref().is_none_or(|d| d.video.is_none());
         let kind = frame.kind();
@@ -194,7 +198,7 @@ mod tests {
 
     #[test]
     fn hls_segments_are_named_beside_the_playlist() {
-        let writer = HlsVodWriter::new(PathBuf::from("/vod/movie.m3u8"), 6.0);
+        let writer = HlsVodWriter::new(PathBuf::from("/vod/movie.m3u8"), 6.0, false);
         assert_eq!((writer.folder.as_path(), writer.stem.as_str()), (Path::new("/vod"), "movie"));
         assert_eq!(writer.segmenter.config().max_td(), Duration::from_secs(6));
     }

@@ -10,16 +10,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
+use super::file_io::{FileIo, IoSettings};
 use super::file_muxer::{FileMuxer, Mp4Layout};
 use super::FileFormat;
 use crate::codec::mp4::{faststart_moov, ClassicFinish};
 use crate::media::{MediaEvent, MediaTime};
 
-/// Bytes buffered before a write reaches the file.
-const WRITE_BUFFER: usize = 256 * 1024;
+/// Bytes buffered before a write reaches the file: twice the I/O block, so that every write but
+/// the last (and those of chunks bigger than a block) is at least a block.
+fn write_buffer(io: IoSettings) -> usize {
+    2 * io.block
+}
 
 /// What a closed file holds, for logs and hooks.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +39,8 @@ pub struct ClosedFile {
 pub struct MediaFileWriter {
     path: PathBuf,
     temporary: PathBuf,
-    file: BufWriter<File>,
+    file: BufWriter<FileIo>,
+    io: IoSettings,
     muxer: FileMuxer,
     mp4_layout: Mp4Layout,
     chunks: Vec<Bytes>,
@@ -54,17 +58,27 @@ pub fn temporary_path(path: &Path) -> PathBuf {
 }
 
 impl MediaFileWriter {
-    /// Creates `<path>.tmp` (and missing directories).
-    pub async fn create(path: PathBuf, format: FileFormat, mp4_layout: Mp4Layout) -> std::io::Result<Self> {
+    /// Creates `<path>.tmp` (and missing directories), written as `io` says.
+    pub async fn create(
+        path: PathBuf,
+        format: FileFormat,
+        mp4_layout: Mp4Layout,
+        io: IoSettings,
+    ) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir).await?;
+            if io.in_place {
+                std::fs::create_dir_all(dir)?;
+            } else {
+                tokio::fs::create_dir_all(dir).await?;
+            }
         }
         let temporary = temporary_path(&path);
-        let file = BufWriter::with_capacity(WRITE_BUFFER, File::create(&temporary).await?);
+        let file = BufWriter::with_capacity(write_buffer(io), FileIo::create(&temporary, io.in_place).await?);
         Ok(MediaFileWriter {
             path,
             temporary,
             file,
+            io,
             muxer: FileMuxer::new(format, mp4_layout),
             mp4_layout,
             chunks: Vec::new(),
@@ -100,7 +114,7 @@ impl MediaFileWriter {
         }
         let durable = self.muxer.push(event, &mut self.chunks);
         self.write_chunks().await?;
-        if durable {
+        if durable && self.io.flush_at_keyframes {
             self.file.flush().await?;
         }
         Ok(())
@@ -123,8 +137,10 @@ impl MediaFileWriter {
         if let Some(classic) = finish.classic {
             self.finish_classic(classic).await?;
         }
-        self.file.get_mut().sync_data().await?;
-        tokio::fs::rename(&self.temporary, &self.path).await?;
+        if self.io.sync {
+            self.file.get_mut().sync_data().await?;
+        }
+        rename(&self.temporary, &self.path, self.io).await?;
         let duration = Duration::from_millis(u64::try_from(self.duration().as_millis()).unwrap_or(0));
         Ok(ClosedFile { path: self.path, n_bytes: self.n_bytes, n_frames: self.n_frames, duration })
     }
@@ -154,17 +170,40 @@ impl MediaFileWriter {
         let mdat_start = finish.mdat_size_patch.offset.saturating_sub(8);
         let moov = faststart_moov(&finish.moov, mdat_start).map_err(std::io::Error::other)?;
         let moved = temporary_path(&self.temporary);
-        let mut source = File::open(&self.temporary).await?;
-        let mut target = BufWriter::with_capacity(WRITE_BUFFER, File::create(&moved).await?);
+        let in_place = self.io.in_place;
+        let mut source = FileIo::open(&self.temporary, in_place).await?;
+        let mut target =
+            BufWriter::with_capacity(write_buffer(self.io), FileIo::create(&moved, in_place).await?);
         let mut head = vec![0u8; usize::try_from(mdat_start).unwrap_or(0)];
         source.read_exact(&mut head).await?;
         target.write_all(&head).await?;
         target.write_all(&moov).await?;
-        let mut media = source.take(moov_start - mdat_start);
-        tokio::io::copy(&mut media, &mut target).await?;
+        let media_len = moov_start - mdat_start;
+        if in_place {
+            // The media bytes pass unchanged: the kernel copies them (`copy_file_range`).
+            target.flush().await?;
+            source.copy_in_place(target.get_mut(), media_len)?;
+        } else {
+            let mut media = source.take(media_len);
+            tokio::io::copy(&mut media, &mut target).await?;
+        }
         target.flush().await?;
         self.n_bytes = self.n_bytes - finish.moov.len() as u64 + moov.len() as u64;
         *self.file.get_mut() = target.into_inner();
-        tokio::fs::rename(&moved, &self.temporary).await
+        rename(&moved, &self.temporary, self.io).await
+    }
+}
+
+/// Renames `from` to `to`. In place (a batch run), a file at `to` is removed first: ext4 starts
+/// writing a file back at once when it replaces another by a rename (`auto_da_alloc`).
+async fn rename(from: &Path, to: &Path, io: IoSettings) -> std::io::Result<()> {
+    if io.in_place {
+        match std::fs::remove_file(to) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::fs::rename(from, to)
+    } else {
+        tokio::fs::rename(from, to).await
     }
 }

@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::codec::avc::AvcConfig;
 use crate::codec::describe;
 use crate::codec::flv::{
-    unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType, VideoPacketKind,
+    append_tag, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType, VideoPacketKind,
     VideoTagHeader,
 };
 use crate::codec::hevc::HevcConfig;
@@ -54,38 +54,57 @@ impl FlvToFrames {
         timestamp_ms: i64,
         body: Bytes,
     ) -> Result<Vec<MediaEvent>, FlvError> {
-        match tag_type {
-            TagType::Video => self.push_video(timestamp_ms, body),
-            TagType::Audio => self.push_audio(timestamp_ms, body),
-            TagType::Script => Ok(self.push_script(timestamp_ms, body)?.into_iter().collect()),
-        }
+        let mut events = Vec::new();
+        self.push_into(tag_type, timestamp_ms, body, &mut events)?;
+        Ok(events)
     }
 
-    fn push_video(&mut self, timestamp_ms: i64, body: Bytes) -> Result<Vec<MediaEvent>, FlvError> {
+    /// `push`, appending the events to `events` (a vector reused across tags allocates nothing);
+    /// on an error, `events` is as it was.
+    pub fn push_into(
+        &mut self,
+        tag_type: TagType,
+        timestamp_ms: i64,
+        body: Bytes,
+        events: &mut Vec<MediaEvent>,
+    ) -> Result<(), FlvError> {
+        let n_before = events.len();
+        let result = match tag_type {
+            TagType::Video => self.push_video(timestamp_ms, body).map(|event| events.extend(event)),
+            TagType::Audio => self.push_audio(timestamp_ms, body, events),
+            TagType::Script => self.push_script(timestamp_ms, body).map(|event| events.extend(event)),
+        };
+        if result.is_err() {
+            events.truncate(n_before);
+        }
+        result
+    }
+
+    fn push_video(&mut self, timestamp_ms: i64, body: Bytes) -> Result<Option<MediaEvent>, FlvError> {
         let header = VideoTagHeader::parse(&body)?;
         let Some(codec) = header.codec.media_codec() else {
             self.n_ignored += 1;
-            return Ok(Vec::new());
+            return Ok(None);
         };
         let payload = body.slice(header.header_len..);
         match header.packet {
             VideoPacketKind::SequenceHeader => {
                 if self.video.as_ref().is_some_and(|v| v.track.codec == codec && v.track.config == payload) {
-                    return Ok(Vec::new());
+                    return Ok(None);
                 }
                 let nal_length_size = nal_length_size(codec, &payload)?;
                 let track = describe::video_track(codec, payload).map_err(|e| bad_config(codec, e))?;
                 self.video = Some(VideoState { track, nal_length_size });
-                Ok(vec![self.description()])
+                Ok(Some(self.description()))
             }
             VideoPacketKind::CodedFrames => {
                 let Some(state) = self.video.as_ref().filter(|v| v.track.codec == codec) else {
                     self.n_dropped_before_header += 1;
-                    return Ok(Vec::new());
+                    return Ok(None);
                 };
                 if payload.is_empty() {
                     self.n_ignored += 1;
-                    return Ok(Vec::new());
+                    return Ok(None);
                 }
                 let data = match codec {
                     Codec::H264 | Codec::H265 => canonical_nals(payload, state.nal_length_size)?,
@@ -94,27 +113,31 @@ impl FlvToFrames {
                 let dts = MediaTime::from_millis(timestamp_ms);
                 let pts = MediaTime::from_millis(timestamp_ms + i64::from(header.composition_time_ms));
                 let keyframe = header.frame_type.is_keyframe();
-                Ok(vec![MediaEvent::Frame(Frame { codec, dts, pts, keyframe, data })])
+                Ok(Some(MediaEvent::Frame(Frame { codec, dts, pts, keyframe, data })))
             }
             _ => {
                 self.n_ignored += 1;
-                Ok(Vec::new())
+                Ok(None)
             }
         }
     }
 
-    fn push_audio(&mut self, timestamp_ms: i64, body: Bytes) -> Result<Vec<MediaEvent>, FlvError> {
+    fn push_audio(
+        &mut self,
+        timestamp_ms: i64,
+        body: Bytes,
+        events: &mut Vec<MediaEvent>,
+    ) -> Result<(), FlvError> {
         let header = AudioTagHeader::parse(&body)?;
         let Some(codec) = header.codec.media_codec() else {
             self.n_ignored += 1;
-            return Ok(Vec::new());
+            return Ok(());
         };
         let payload = body.slice(header.header_len..);
-        let mut events = Vec::new();
         match header.packet {
             AudioPacketKind::SequenceHeader => {
                 if self.audio.as_ref().is_some_and(|a| a.codec == codec && a.config == payload) {
-                    return Ok(events);
+                    return Ok(());
                 }
                 let track = describe::audio_track(codec, payload).map_err(|e| bad_config(codec, e))?;
                 self.audio = Some(track);
@@ -130,11 +153,11 @@ impl FlvToFrames {
                 }
                 if self.audio.as_ref().is_none_or(|a| a.codec != codec) {
                     self.n_dropped_before_header += 1;
-                    return Ok(events);
+                    return Ok(());
                 }
                 if payload.is_empty() {
                     self.n_ignored += 1;
-                    return Ok(events);
+                    return Ok(());
                 }
                 let time = MediaTime::from_millis(timestamp_ms);
                 events.push(MediaEvent::Frame(Frame {
@@ -147,7 +170,7 @@ impl FlvToFrames {
             }
             AudioPacketKind::EndOfSequence | AudioPacketKind::MultichannelConfig => self.n_ignored += 1,
         }
-        Ok(events)
+        Ok(())
     }
 
     fn push_script(&mut self, timestamp_ms: i64, body: Bytes) -> Result<Option<MediaEvent>, FlvError> {
@@ -179,10 +202,14 @@ fn nal_length_size(codec: Codec, config: &[u8]) -> Result<u8, FlvError> {
 /// Checks the NAL framing and rewrites it with 4-byte lengths when the stream uses shorter ones.
 /// With 4-byte lengths the payload is returned as is, without a copy.
 fn canonical_nals(payload: Bytes, nal_length_size: u8) -> Result<Bytes, FlvError> {
-    let nals = nal::length_prefixed(&payload, nal_length_size).collect::<Result<Vec<&[u8]>, _>>()?;
     if nal_length_size == 4 {
+        // Already canonical: checked, not copied.
+        for nal in nal::length_prefixed(&payload, nal_length_size) {
+            nal?;
+        }
         return Ok(payload);
     }
+    let nals = nal::length_prefixed(&payload, nal_length_size).collect::<Result<Vec<&[u8]>, _>>()?;
     Ok(nal::to_length_prefixed(nals))
 }
 
@@ -251,30 +278,52 @@ impl FramesToFlv {
         let timestamp_ms = flv_timestamp(frame.dts);
         self.last_timestamp_ms = timestamp_ms;
         let tag = match frame.codec {
-            Codec::H264 | Codec::H265 | Codec::Av1 => {
-                let cts = frame.cts_millis().clamp(-MAX_COMPOSITION_TIME_MS, MAX_COMPOSITION_TIME_MS) as i32;
-                let header =
-                    VideoTagHeader::for_codec(frame.codec, VideoPacketKind::CodedFrames, frame.keyframe, cts);
-                self.video_tag(&header, &frame.data)
-            }
+            Codec::H264 | Codec::H265 | Codec::Av1 => self.video_tag(&video_frame_header(frame), &frame.data),
             Codec::Aac | Codec::Mp3 | Codec::Opus => {
-                let (sample_rate, channels) = match &self.audio {
-                    Some(track) if track.sample_rate > 0 => (track.sample_rate, track.channels),
-                    _ => (44_100, 2),
-                };
-                let header = AudioTagHeader::for_codec(
-                    frame.codec,
-                    AudioPacketKind::CodedFrames,
-                    sample_rate,
-                    channels,
-                );
-                header.and_then(|h| self.audio_tag(&h, &frame.data, timestamp_ms))
+                self.audio_frame_header(frame).and_then(|h| self.audio_tag(&h, &frame.data, timestamp_ms))
             }
         };
         if tag.is_none() {
             self.n_dropped += 1;
         }
         tag
+    }
+
+    /// The tag `push` makes of `frame`, appended to `out` whole, as `codec::flv::tag_bytes` frames
+    /// it (a buffer reused across frames allocates nothing); `false` when the frame is dropped.
+    pub fn append_frame_tag(&mut self, frame: &Frame, out: &mut BytesMut) -> bool {
+        let timestamp_ms = flv_timestamp(frame.dts);
+        self.last_timestamp_ms = timestamp_ms;
+        let appended = match frame.codec {
+            Codec::H264 | Codec::H265 | Codec::Av1 => {
+                let header = video_frame_header(frame);
+                append_tag(out, TagType::Video, timestamp_ms, |body| {
+                    header.write(body)?;
+                    body.put_slice(&frame.data);
+                    Ok(())
+                })
+            }
+            Codec::Aac | Codec::Mp3 | Codec::Opus => match self.audio_frame_header(frame) {
+                Some(header) => append_tag(out, TagType::Audio, timestamp_ms, |body| {
+                    header.write(body)?;
+                    body.put_slice(&frame.data);
+                    Ok(())
+                }),
+                None => Err(FlvError::UnsupportedCodec("this audio codec in flv")),
+            },
+        };
+        if appended.is_err() {
+            self.n_dropped += 1;
+        }
+        appended.is_ok()
+    }
+
+    fn audio_frame_header(&self, frame: &Frame) -> Option<AudioTagHeader> {
+        let (sample_rate, channels) = match &self.audio {
+            Some(track) if track.sample_rate > 0 => (track.sample_rate, track.channels),
+            _ => (44_100, 2),
+        };
+        AudioTagHeader::for_codec(frame.codec, AudioPacketKind::CodedFrames, sample_rate, channels)
     }
 
     fn video_tag(&self, header: &VideoTagHeader, payload: &[u8]) -> Option<FlvTagOut> {
@@ -292,6 +341,11 @@ impl FramesToFlv {
         header.write(&mut body).ok()?;
         finish_body(body, payload).map(|body| FlvTagOut { tag_type: TagType::Audio, timestamp_ms, body })
     }
+}
+
+fn video_frame_header(frame: &Frame) -> VideoTagHeader {
+    let cts = frame.cts_millis().clamp(-MAX_COMPOSITION_TIME_MS, MAX_COMPOSITION_TIME_MS) as i32;
+    VideoTagHeader::for_codec(frame.codec, VideoPacketKind::CodedFrames, frame.keyframe, cts)
 }
 
 fn finish_body(mut body: BytesMut, payload: &[u8]) -> Option<Bytes> {

@@ -10,6 +10,7 @@ mod catalogue;
 pub mod dash_out;
 pub mod dvr;
 pub mod file_in;
+pub mod file_io;
 pub mod file_muxer;
 pub mod file_out;
 pub mod file_vod;

@@ -29,6 +29,39 @@ pub fn tag_bytes(tag_type: TagType, timestamp_ms: u32, body: &[u8]) -> Result<By
     Ok(out.freeze())
 }
 
+/// Appends a whole tag to `out`: the bytes `tag_bytes` gives for the body `write_body` appends,
+/// with no buffer of its own. On an error (from `write_body`, or a body over `MAX_BODY_LEN`),
+/// `out` is left as it was.
+pub fn append_tag(
+    out: &mut BytesMut,
+    tag_type: TagType,
+    timestamp_ms: u32,
+    write_body: impl FnOnce(&mut BytesMut) -> Result<(), FlvError>,
+) -> Result<(), FlvError> {
+    let start = out.len();
+    out.put_bytes(0, TAG_HEADER_LEN);
+    let body_len = write_body(out).and_then(|()| {
+        let body_len = out.len() - start - TAG_HEADER_LEN;
+        if body_len > MAX_BODY_LEN {
+            return Err(FlvError::BodyTooLarge(body_len));
+        }
+        Ok(body_len)
+    });
+    let body_len = match body_len {
+        Ok(body_len) => body_len,
+        Err(error) => {
+            out.truncate(start);
+            return Err(error);
+        }
+    };
+    let size = (body_len as u32).to_be_bytes();
+    let time = timestamp_ms.to_be_bytes();
+    let header = [tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0];
+    out[start..start + TAG_HEADER_LEN].copy_from_slice(&header);
+    out.put_u32((TAG_HEADER_LEN + body_len) as u32);
+    Ok(())
+}
+
 fn put_u24(out: &mut BytesMut, value: u32) {
     out.put_slice(&value.to_be_bytes()[1..]);
 }
@@ -36,6 +69,32 @@ fn put_u24(out: &mut BytesMut, value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_tag_writes_what_tag_bytes_gives() {
+        let mut out = BytesMut::from(&b"before"[..]);
+        for (tag_type, time, body) in [(TagType::Video, 0x0102_0304, &b"abc"[..]), (TagType::Audio, 7, b"")] {
+            let start = out.len();
+            append_tag(&mut out, tag_type, time, |o| {
+                o.put_slice(body);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(&out[start..], &tag_bytes(tag_type, time, body).unwrap()[..]);
+        }
+        let len = out.len();
+        let too_big = append_tag(&mut out, TagType::Audio, 0, |o| {
+            o.put_bytes(1, MAX_BODY_LEN + 1);
+            Ok(())
+        });
+        assert_eq!(too_big, Err(FlvError::BodyTooLarge(MAX_BODY_LEN + 1)));
+        let failed = append_tag(&mut out, TagType::Audio, 0, |o| {
+            o.put_slice(b"partial");
+            Err(FlvError::UnsupportedCodec("test"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(out.len(), len, "nothing left behind");
+    }
 
     #[test]
     fn tag_layout_with_extended_timestamp() {

@@ -33,14 +33,15 @@ impl AudioWriter {
         }
     }
 
-    /// The ADTS header to write before a raw AAC frame of `len` bytes; empty for MP3.
-    pub fn header(&self, len: usize) -> Result<Vec<u8>, TsError> {
+    /// The ADTS header to write before a raw AAC frame of `len` bytes; none for MP3.
+    pub fn header(&self, len: usize) -> Result<Option<[u8; 7]>, TsError> {
         match &self.asc {
-            Some(asc) => asc
-                .adts_header(len)
-                .map(|header| header.to_vec())
-                .map_err(|e| TsError::Elementary { pid: 0, codec: Codec::Aac, reason: e.to_string() }),
-            None => Ok(Vec::new()),
+            Some(asc) => asc.adts_header(len).map(Some).map_err(|e| TsError::Elementary {
+                pid: 0,
+                codec: Codec::Aac,
+                reason: e.to_string(),
+            }),
+            None => Ok(None),
         }
     }
 }
@@ -278,10 +279,10 @@ mod tests {
             channels: 2,
             profile: String::new(),
         };
-        let header = AudioWriter::new(&track).unwrap().header(100).unwrap();
+        let header = AudioWriter::new(&track).unwrap().header(100).unwrap().unwrap();
         let parsed = aac::parse_adts(&header).unwrap();
         assert_eq!((parsed.frame_len, parsed.config), (107, asc()));
         let mp3 = AudioTrack { codec: Codec::Mp3, config: Bytes::new(), ..track };
-        assert!(AudioWriter::new(&mp3).unwrap().header(100).unwrap().is_empty());
+        assert!(AudioWriter::new(&mp3).unwrap().header(100).unwrap().is_none());
     }
 }

@@ -147,6 +147,13 @@ impl TsMuxer {
 
     /// One frame as whole packets (preceded by PAT and PMT when due).
     pub fn write_frame(&mut self, frame: &Frame) -> Result<Bytes, TsError> {
+        let mut out = BytesMut::new();
+        self.write_frame_into(frame, &mut out)?;
+        Ok(out.freeze())
+    }
+
+    /// `write_frame`, appending to `out` (a buffer reused across frames allocates nothing).
+    pub fn write_frame_into(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<(), TsError> {
         let dts = frame.dts.rescale(Timebase::MPEG).ticks();
         let pts = frame.pts.rescale(Timebase::MPEG).ticks();
         // Negative times wrap into the 33-bit range like any other, as the clock is modular.
@@ -171,20 +178,21 @@ impl TsMuxer {
                     return Err(TsError::NoTrackFor { codec: frame.codec });
                 };
                 let header = writer.header(frame.data.len()).map_err(|e| with_pid(e, PID_AUDIO))?;
+                let header: &[u8] = header.as_ref().map_or(&[], |header| header);
                 let payload_len = header.len() + frame.data.len();
                 pes::write_header(&mut self.pes, STREAM_ID_AUDIO, pts_wrapped, None, payload_len);
-                self.pes.put_slice(&header);
+                self.pes.put_slice(header);
                 self.pes.put_slice(&frame.data);
                 // Every audio frame is a random access point; flag it when audio carries the clock.
                 (PID_AUDIO, self.pmt.pcr_pid == PID_AUDIO)
             }
         };
-        let mut out = BytesMut::with_capacity(self.pes.len() / 184 * 188 + 3 * 188);
+        out.reserve(self.pes.len() / 184 * 188 + 3 * 188);
         // Without video there are no keyframes to cut at: repeat the tables every second instead.
         let audio_tables_due = self.video.is_none()
             && self.last_tables.is_none_or(|last| dts - last >= AUDIO_TABLES_INTERVAL_TICKS || dts < last);
         if self.tables_due || (pid == PID_VIDEO && frame.keyframe) || audio_tables_due {
-            self.put_tables(&mut out);
+            self.put_tables(out);
             self.last_tables = Some(dts);
         }
         let pcr_due = self.last_pcr.is_none_or(|last| dts - last >= PCR_INTERVAL_TICKS || dts < last);
@@ -194,8 +202,8 @@ impl TsMuxer {
         });
         let continuity =
             if pid == PID_VIDEO { &mut self.continuity_video } else { &mut self.continuity_audio };
-        write_payload(&mut out, pid, continuity, &self.pes, FirstPacket { pcr, random_access }, false);
-        Ok(out.freeze())
+        write_payload(out, pid, continuity, &self.pes, FirstPacket { pcr, random_access }, false);
+        Ok(())
     }
 }
 

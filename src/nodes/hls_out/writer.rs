@@ -13,6 +13,7 @@ use crate::codec::hls::SegmentCipher;
 use crate::codec::mp4::{FragmentWriter, NextDecodeTimes};
 use crate::codec::mpegts::TsMuxer;
 use crate::media::{Frame, MediaKind, StreamDescription};
+use crate::nodes::file_io::{FileIo, BATCH_BLOCK};
 
 /// A file's temporary name while it is being written (SRS's `.tmp`).
 pub fn temporary(path: &Path) -> PathBuf {
@@ -67,13 +68,17 @@ impl WriteError {
 pub struct TsSegments {
     muxer: TsMuxer,
     file: Option<TsFile>,
+    /// Files written in place, a segment buffered whole (a batch run: `nodes::file_io`).
+    in_place: bool,
+    /// A frame's packets on their way to the file (reused).
+    packets: BytesMut,
 }
 
 /// The segment being written.
 #[derive(Debug)]
 struct TsFile {
     path: PathBuf,
-    file: BufWriter<tokio::fs::File>,
+    file: BufWriter<FileIo>,
     cipher: Option<SegmentCipher>,
     /// Encrypted bytes on their way to the file (reused).
     encrypted: Vec<u8>,
@@ -104,7 +109,18 @@ impl TsFile {
 
 impl TsSegments {
     pub fn new(description: &StreamDescription) -> Result<TsSegments, WriteError> {
-        Ok(TsSegments { muxer: TsMuxer::new(description)?, file: None })
+        Ok(TsSegments {
+            muxer: TsMuxer::new(description)?,
+            file: None,
+            in_place: false,
+            packets: BytesMut::new(),
+        })
+    }
+
+    /// Segments written in place, in blocks of at least `BATCH_BLOCK` (a batch run).
+    pub fn in_place(mut self) -> TsSegments {
+        self.in_place = true;
+        self
     }
 
     pub fn update_description(&mut self, description: &StreamDescription) -> Result<(), WriteError> {
@@ -114,9 +130,14 @@ impl TsSegments {
     /// Starts a segment file; with a cipher, everything written to it is encrypted.
     pub async fn open(&mut self, path: &Path, cipher: Option<SegmentCipher>) -> Result<(), WriteError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir).await?;
+            if self.in_place {
+                std::fs::create_dir_all(dir)?;
+            } else {
+                tokio::fs::create_dir_all(dir).await?;
+            }
         }
-        let file = BufWriter::with_capacity(64 * 1024, tokio::fs::File::create(temporary(path)).await?);
+        let capacity = if self.in_place { 2 * BATCH_BLOCK } else { 64 * 1024 };
+        let file = BufWriter::with_capacity(capacity, FileIo::create(temporary(path), self.in_place).await?);
         let mut file = TsFile { path: path.to_owned(), file, cipher, encrypted: Vec::new() };
         file.write(&self.muxer.write_tables()).await?;
         self.file = Some(file);
@@ -124,9 +145,10 @@ impl TsSegments {
     }
 
     pub async fn write(&mut self, frame: &Frame) -> Result<(), WriteError> {
-        let bytes = self.muxer.write_frame(frame)?;
+        self.packets.clear();
+        self.muxer.write_frame_into(frame, &mut self.packets)?;
         if let Some(file) = &mut self.file {
-            file.write(&bytes).await?;
+            file.write(&self.packets).await?;
         }
         Ok(())
     }
@@ -137,7 +159,9 @@ impl TsSegments {
         file.flush_all().await?;
         let path = file.path;
         drop(file.file);
-        if keep {
+        if keep && self.in_place {
+            std::fs::rename(temporary(&path), &path)?;
+        } else if keep {
             tokio::fs::rename(temporary(&path), &path).await?;
         } else {
             remove(&temporary(&path)).await;

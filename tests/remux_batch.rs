@@ -1,0 +1,211 @@
+//! `srs remux` as a batch run (one thread, file I/O in place and in large blocks): its outputs are
+//! byte for byte those of the code before it, a long file remuxes in little memory, and several
+//! inputs at once (`--out-dir`) each get their output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{ffmpeg, format_duration, make_clip, probe, srs_bin, temp_dir};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+}
+
+/// `sha256sum` of the files, in order, as one digest.
+fn sha256(files: &[PathBuf]) -> String {
+    let mut all = Vec::new();
+    for file in files {
+        all.extend(std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display())));
+    }
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &all).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+fn remux(args: &[&str]) -> std::process::Output {
+    Command::new(srs_bin()).arg("remux").args(args).output().expect("srs runs")
+}
+
+/// The SHA-256 of each output of the checked-in fixtures, as `srs remux` wrote them before batch
+/// runs and the per-frame buffers (commit 7bf2f6c: tokio's files on a multi-threaded runtime, 256
+/// KiB blocks, a buffer per FLV tag and TS frame): the way bytes reach the file changed, the bytes
+/// must not. An HLS output is its playlist then its segments, in order.
+#[rustfmt::skip]
+const BEFORE: &[(&str, &str, &[&str], &str)] = &[
+    // (input fixture, output name, extra arguments, sha256)
+    ("flv/h264_aac.flv", "h264_aac_flv-plain.flv", &[], "eb5d3a043f217981b2d01060928eccbf0e28fb2c7639d061e46a88854f5da6b5"),
+    ("flv/h264_aac.flv", "h264_aac_flv-plain.ts", &[], "e03bd36361b077b352ef0d6d09b4582df6d19206963d32cf7d1b33a333f226ac"),
+    ("flv/h264_aac.flv", "h264_aac_flv-fragmented.mp4", &["--mp4-layout", "fragmented"], "2132f6a1bcd953ac2f728117f392da1c3b4751215f3f5f7f0b7a6686bd15a08e"),
+    ("flv/h264_aac.flv", "h264_aac_flv-classic.mp4", &["--mp4-layout", "classic"], "16d6e82b2b74d7a40282239a2552f51909ce50e2135d2efa3445d860795934ed"),
+    ("flv/h264_aac.flv", "h264_aac_flv-faststart.mp4", &["--mp4-layout", "faststart"], "309efdb49555958935e149266c2ff57f2b5276bd6a684b0f4fa701c26b9e9410"),
+    ("flv/h264_aac.flv", "h264_aac_flv-1.m3u8", &["--segment-duration", "1"], "701757fdec2b73bf3f992cd533083dec7e2960b7c36263b4517143035a222f23"),
+    ("flv/hevc_enhanced.flv", "hevc_enhanced_flv-plain.flv", &[], "4ff98f4939a9a4c20b7a08f289bcff54ebe0f3bb7f735be2347ea30086c0061e"),
+    ("flv/hevc_enhanced.flv", "hevc_enhanced_flv-plain.ts", &[], "efcdbbcf8d3b110033ffdc3b752af2c3768040a03049fe72e862a39b7a1256bc"),
+    ("flv/hevc_enhanced.flv", "hevc_enhanced_flv-fragmented.mp4", &["--mp4-layout", "fragmented"], "12afb846657f645c5295639d76b3ec82fee6ac45ace15aabe750bed7b7c2196f"),
+    ("flv/hevc_enhanced.flv", "hevc_enhanced_flv-classic.mp4", &["--mp4-layout", "classic"], "5a4f25d34949c8713e0439d67a08adbf0f707cd7aa97b2cc6212af9ab17cff97"),
+    ("flv/hevc_enhanced.flv", "hevc_enhanced_flv-faststart.mp4", &["--mp4-layout", "faststart"], "4d9be6fc216e248043035d065732a99e44b4782519e796c47fe5d3c665a8ac1e"),
+    ("flv/hevc_enhanced.flv", "hevc_enhanced_flv-1.m3u8", &["--segment-duration", "1"], "c30cd5f17c0eb3fe50cb77120cb2b909d20b7bb8b017a4b4a3dfcfcf2bac46ea"),
+    ("mpegts/h264_aac.ts", "h264_aac_ts-plain.flv", &[], "b0bec5be536468998804129a140973a4747510117174611338d1d46b255c860d"),
+    ("mpegts/h264_aac.ts", "h264_aac_ts-plain.ts", &[], "4ccbbc44f4dbaa53bc1a86dbee6da4e4a67d9e96596d4ff1fd8f19cb65a6e31b"),
+    ("mpegts/h264_aac.ts", "h264_aac_ts-fragmented.mp4", &["--mp4-layout", "fragmented"], "41efadec66c76d6248cb82717523a9d879daa29d67ca9b7a9f34071a48fbfd46"),
+    ("mpegts/h264_aac.ts", "h264_aac_ts-classic.mp4", &["--mp4-layout", "classic"], "a42bb613618c843ad52429aef00a0c8866e2f0ebfd11b775139c8f85ed078a9c"),
+    ("mpegts/h264_aac.ts", "h264_aac_ts-faststart.mp4", &["--mp4-layout", "faststart"], "8a00395d4ac271038b1275193b83e1ee28be9b341fb0c310f8f02c7b123a03d5"),
+    ("mpegts/h264_aac.ts", "h264_aac_ts-1.m3u8", &["--segment-duration", "1"], "fa89e9b93d91f5536d2e86687169d31bbeb3e2ffdf30efa238f91902a0cb06e2"),
+    ("mpegts/h265_aac.ts", "h265_aac_ts-plain.flv", &[], "e125960a65cca858ebd6275b6bf1bc356cda0a75daee2a55fb66e005650b64df"),
+    ("mpegts/h265_aac.ts", "h265_aac_ts-plain.ts", &[], "98bdb0200465f62ed622eb069fc8d050178507a385c458e0a23d6694ce81f240"),
+    ("mpegts/h265_aac.ts", "h265_aac_ts-fragmented.mp4", &["--mp4-layout", "fragmented"], "cc583179a626a8689bf9447df3babbb03497cb82d2d909a0e1c3f7a42b462952"),
+    ("mpegts/h265_aac.ts", "h265_aac_ts-classic.mp4", &["--mp4-layout", "classic"], "9c24dd1aac30eff29d1f840a92a64d41febc918beac5de4a9d2999b701eb367b"),
+    ("mpegts/h265_aac.ts", "h265_aac_ts-faststart.mp4", &["--mp4-layout", "faststart"], "210af8f4c1f4a5db89570d73c1130840174166307ddb8d9d34b2a965f831fc40"),
+    ("mpegts/h265_aac.ts", "h265_aac_ts-1.m3u8", &["--segment-duration", "1"], "d8ad207298b9f3ae3c0247689fab66d50ce22f77b8a16e102d0960262da93d6c"),
+    ("mp4/h264_aac.mp4", "h264_aac_mp4-plain.flv", &[], "327e89ce60080341adc823263a2fc650ac83bf3831393a68480069b8034a288a"),
+    ("mp4/h264_aac.mp4", "h264_aac_mp4-plain.ts", &[], "8504c07643671f81e549c33cf5518e86a07dd73d73f902c5828ead43aeddcf87"),
+    ("mp4/h264_aac.mp4", "h264_aac_mp4-fragmented.mp4", &["--mp4-layout", "fragmented"], "6c8fde170ecab198ee497f7caa03a5856c125cdb040e9fe768f295fe3dbca817"),
+    ("mp4/h264_aac.mp4", "h264_aac_mp4-classic.mp4", &["--mp4-layout", "classic"], "7e07f327be9068aa2bc4a409787494992ba11dc5654c6eccaea442b953675e7e"),
+    ("mp4/h264_aac.mp4", "h264_aac_mp4-faststart.mp4", &["--mp4-layout", "faststart"], "bd36370b4ff188e6af9caa49769c301b7d278006351efe06a00a9b5177d361f4"),
+    ("mp4/h264_aac.mp4", "h264_aac_mp4-1.m3u8", &["--segment-duration", "1"], "fec03090e13e97dd3a6f10d050655722df140ff2140ad0f30c77c08380f4cf5b"),
+    ("mp4/h264_aac_frag.mp4", "h264_aac_frag_mp4-plain.flv", &[], "56a7f838873dff84090e31ac77018b4e84b1b0d323856c012e7493f515291d7e"),
+    ("mp4/h264_aac_frag.mp4", "h264_aac_frag_mp4-plain.ts", &[], "a1b231ae42eed6bbdaf72249085721eb0a3de9380f6c7c73187369aaa040e4ae"),
+    ("mp4/h264_aac_frag.mp4", "h264_aac_frag_mp4-fragmented.mp4", &["--mp4-layout", "fragmented"], "5c6caaa089f86f46b1ab92f5440f9cb4a4710f479cdc0c6bc5d3b433dc2f878c"),
+    ("mp4/h264_aac_frag.mp4", "h264_aac_frag_mp4-classic.mp4", &["--mp4-layout", "classic"], "601d7abfb51d98545f341f5c99daa8580dd76c5b8b9c954434375e564bdad2ea"),
+    ("mp4/h264_aac_frag.mp4", "h264_aac_frag_mp4-faststart.mp4", &["--mp4-layout", "faststart"], "aaa5b47875909a8d9c86794f71bbdac65ada2aa4ec73603f50ee8d115ab7f6da"),
+    ("mp4/h264_aac_frag.mp4", "h264_aac_frag_mp4-1.m3u8", &["--segment-duration", "1"], "802592139184511f1f6e2dff0083df1880c6ec36844d01d0f1630cd5d44d0967"),
+];
+
+#[test]
+fn outputs_are_the_bytes_the_code_before_batch_runs_wrote() {
+    let dir = temp_dir("remux-batch-bytes");
+    assert!(!BEFORE.is_empty());
+    for (input, output, extra, expected) in BEFORE {
+        let out = dir.join(output);
+        let mut args: Vec<&str> = extra.to_vec();
+        let input = fixture(input);
+        args.extend([input.to_str().unwrap(), out.to_str().unwrap()]);
+        let result = remux(&args);
+        assert!(result.status.success(), "{args:?}: {}", String::from_utf8_lossy(&result.stderr));
+        let mut files = vec![out.clone()];
+        if output.ends_with(".m3u8") {
+            let playlist = std::fs::read_to_string(&out).unwrap();
+            files.extend(playlist.lines().filter(|l| l.ends_with(".ts")).map(|l| dir.join(l)));
+        }
+        assert_eq!(sha256(&files), *expected, "srs remux {args:?}");
+    }
+}
+
+/// Peak RSS in MB of `srs remux args`, from `/usr/bin/time`.
+fn remux_peak_mb(args: &[&str]) -> f64 {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(srs_bin())
+        .arg("remux")
+        .args(args)
+        .output()
+        .expect("/usr/bin/time runs (scripts/install-test-deps installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "srs remux {args:?}: {stderr}");
+    let kib: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("a peak RSS");
+    kib / 1024.0
+}
+
+/// Streamed conversions (FLV and MPEG-TS in; FLV, MPEG-TS, fragmented MP4 and HLS out) hold a few
+/// blocks and one fragment, whatever the length. Classic and faststart MP4 outputs and MP4 inputs
+/// hold sample tables, a few tens of bytes per frame, so they are not in this list.
+#[test]
+fn an_hour_long_file_remuxes_in_under_30_mb() {
+    let dir = temp_dir("remux-batch-hour");
+    let clip = dir.join("clip.flv");
+    // 10 s of small, low-bitrate H.264 and AAC, looped to an hour without encoding again.
+    #[rustfmt::skip]
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+        "-t", "10", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "60k", "-g", "50", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "32k", clip.to_str().unwrap(),
+    ]);
+    let hour_flv = dir.join("hour.flv");
+    ffmpeg(&["-stream_loop", "359", "-i", clip.to_str().unwrap(), "-c", "copy", hour_flv.to_str().unwrap()]);
+    // 360 loops of a clip whose audio outlasts its video a little: a few seconds over the hour.
+    let input_duration = format_duration(&hour_flv);
+    assert!((3600.0..3610.0).contains(&input_duration), "{input_duration} s");
+    let hour_ts = dir.join("hour.ts");
+    ffmpeg(&["-i", hour_flv.to_str().unwrap(), "-c", "copy", hour_ts.to_str().unwrap()]);
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    for (args, output) in [
+        (vec![path("hour.flv"), path("out.ts")], "out.ts"),
+        (vec![path("hour.flv"), path("out.flv")], "out.flv"),
+        (vec![path("hour.flv"), path("out.mp4")], "out.mp4"),
+        (vec![path("hour.flv"), path("out.m3u8")], "out.m3u8"),
+        (vec![path("hour.ts"), path("ts.flv")], "ts.flv"),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let peak = remux_peak_mb(&args);
+        assert!(peak < 30.0, "srs remux {args:?}: peak RSS {peak:.1} MB");
+        let streams = probe(&path(output));
+        let duration = streams.iter().map(|s| s.duration).fold(0.0, f64::max);
+        assert!(
+            (duration - input_duration).abs() < 0.1,
+            "{output}: {duration} s, the input {input_duration} s"
+        );
+    }
+    // About 200 MB of inputs and outputs.
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn several_inputs_at_once_each_get_their_output() {
+    let dir = temp_dir("remux-batch-many");
+    let inputs = [("a.flv", "flv", 2), ("b.ts", "mpegts", 3), ("c.mp4", "mp4", 4)];
+    for (name, container, seconds) in inputs {
+        make_clip(&dir.join(name), container, seconds, "libx264");
+    }
+    let out_dir = dir.join("out");
+    let mut args = vec!["--format", "mp4", "--out-dir", out_dir.to_str().unwrap()];
+    let paths: Vec<String> =
+        inputs.iter().map(|(name, _, _)| dir.join(name).to_str().unwrap().into()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let result = remux(&args);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    for (name, _, seconds) in inputs {
+        let output = out_dir.join(Path::new(name).with_extension("mp4"));
+        let streams = probe(output.to_str().unwrap());
+        let codecs: Vec<&str> = streams.iter().map(|s| s.codec.as_str()).collect();
+        assert_eq!(codecs, ["h264", "aac"], "{}", output.display());
+        // The clips' AAC runs up to a frame or two past their video.
+        let (video, audio) = (streams[0].duration, streams[1].duration);
+        assert!((video - f64::from(seconds)).abs() < 0.05, "{}: video {video} s", output.display());
+        assert!((audio - video).abs() < 0.15, "{}: audio {audio} s, video {video} s", output.display());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.mp4", "b.mp4", "c.mp4"], "no temporary file left");
+}
+
+#[test]
+fn several_inputs_need_a_format_and_distinct_names() {
+    let dir = temp_dir("remux-batch-args");
+    let (a, b) = (dir.join("x/same.flv"), dir.join("y/same.flv"));
+    for input in [&a, &b] {
+        std::fs::create_dir_all(input.parent().unwrap()).unwrap();
+        std::fs::copy(fixture("flv/h264_aac.flv"), input).unwrap();
+    }
+    let out_dir = dir.join("out");
+    let (a, b, out) = (a.to_str().unwrap(), b.to_str().unwrap(), out_dir.to_str().unwrap());
+    let stderr = |result: std::process::Output| {
+        assert!(!result.status.success());
+        String::from_utf8_lossy(&result.stderr).into_owned()
+    };
+    assert!(stderr(remux(&["--out-dir", out, a])).contains("--format"));
+    assert!(stderr(remux(&["--format", "ts", "--out-dir", out, a, b])).contains("would both be written to"));
+    assert!(stderr(remux(&[a, b, out])).contains("--out-dir"));
+    assert!(!out_dir.exists(), "nothing written");
+}
