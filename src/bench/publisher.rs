@@ -107,11 +107,7 @@ async fn wait_publishing(
 }
 
 fn send(session: &mut ClientSession, tag: &SourceTag, body: Bytes) -> Result<(), String> {
-    let kind = match tag.tag_type {
-        TagType::Audio => MediaMessageKind::Audio,
-        TagType::Video => MediaMessageKind::Video,
-        TagType::Script => MediaMessageKind::Data,
-    };
+    let kind = MediaMessageKind::from(tag.tag_type);
     let media = MediaMessage { kind, timestamp: tag.timestamp_ms, payload: body };
     session.send_media(&media).map_err(|e| e.to_string())
 }

@@ -115,8 +115,6 @@ impl Snapshot {
     pub fn stream(&self, id: u64, key: &StreamKey) -> Value {
         let live = self.live.get(key);
         let clients: Vec<&(Arc<Client>, ClientInfo)> = self.clients_of(key).collect();
-        let send_bytes: u64 = clients.iter().map(|(c, _)| c.send_bytes.load(Ordering::Relaxed)).sum();
-        let recv_bytes: u64 = clients.iter().map(|(c, _)| c.recv_bytes.load(Ordering::Relaxed)).sum();
         let publisher = clients.iter().find(|(_, info)| info.kind.is_publish());
         let description = live.and_then(|l| l.stats.description());
         let video = description.as_ref().and_then(|d| d.video.as_ref()).map(|v| {
@@ -125,10 +123,8 @@ impl Snapshot {
         let audio = description.as_ref().and_then(|d| d.audio.as_ref()).map(|a| {
             json!({"codec": a.codec.name(), "sample_rate": a.sample_rate, "channel": a.channels, "profile": a.profile})
         });
-        let (frames, media_bytes) = live.map_or((0, 0), |l| {
-            (l.stats.frames.load(Ordering::Relaxed), l.stats.bytes.load(Ordering::Relaxed))
-        });
-        let counters = Counters { send: send_bytes, recv: recv_bytes.max(media_bytes) };
+        let frames = live.map_or(0, |l| l.stats.frames.load(Ordering::Relaxed));
+        let counters = self.stream_counters(key);
         let (send_kbps, recv_kbps) = self.registry.stream_kbps(key, counters, self.at);
         let mut publish = json!({"active": live.is_some()});
         if let Some((publisher, _)) = publisher {
@@ -144,8 +140,8 @@ impl Snapshot {
             "live_ms": now_ms(),
             "clients": clients.len(),
             "frames": frames,
-            "send_bytes": send_bytes,
-            "recv_bytes": recv_bytes.max(media_bytes),
+            "send_bytes": counters.send,
+            "recv_bytes": counters.recv,
             "kbps": {"recv_30s": recv_kbps, "send_30s": send_kbps},
             "publish": publish,
             "video": video,

@@ -260,27 +260,16 @@ impl Registry {
         lock(&self.clients).values().filter(|c| c.ip == ip).count()
     }
 
+    /// What the client publishing `key` said of itself (tcUrl, param, ...), for hooks fired by
+    /// sinks (on_dvr, on_hls, on_hls_notify, on_forward).
+    pub fn publisher_info(&self, key: &StreamKey) -> Option<ClientInfo> {
+        self.clients()
+            .iter()
+            .map(|client| client.info())
+            .find(|info| info.kind.is_publish() && info.stream.as_ref() == Some(key))
+    }
+
     /// The stable id of a stream (assigned on first sight).
-    /// The tcUrl of the client publishing `key`, for hooks fired by sinks (on_dvr, on_hls).
-    pub fn publisher_tc_url(&self, key: &StreamKey) -> String {
-        self.clients()
-            .iter()
-            .map(|client| client.info())
-            .find(|info| info.kind.is_publish() && info.stream.as_ref() == Some(key))
-            .map(|info| info.tc_url)
-            .unwrap_or_default()
-    }
-
-    /// The query string of the client publishing `key` (`?token=...`), empty when none.
-    pub fn publisher_param(&self, key: &StreamKey) -> String {
-        self.clients()
-            .iter()
-            .map(|client| client.info())
-            .find(|info| info.kind.is_publish() && info.stream.as_ref() == Some(key))
-            .map(|info| info.param)
-            .unwrap_or_default()
-    }
-
     pub fn stream_id(&self, key: &StreamKey) -> u64 {
         let mut ids = lock(&self.stream_ids);
         *ids.entry(key.clone()).or_insert_with(|| self.next_stream_id.fetch_add(1, Ordering::Relaxed) + 1)

@@ -14,7 +14,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
@@ -133,12 +132,13 @@ impl Headers {
 /// The destinations of this stream: the configured ones, or those the backend names.
 async fn destinations(ctx: &StreamCtx, config: &Config) -> Vec<String> {
     let registry = ctx.engine.shared::<crate::control::registry::Registry>();
-    let param = registry.publisher_param(&ctx.key);
+    let publisher = registry.publisher_info(&ctx.key).unwrap_or_default();
+    let param = publisher.param;
     let Some(backend) = &config.backend else {
         return config.destination.iter().map(|d| destination_url(d, &ctx.key, &param)).collect();
     };
     let subject = HookSubject {
-        tc_url: registry.publisher_tc_url(&ctx.key),
+        tc_url: publisher.tc_url,
         param,
         stream_id: Some(registry.stream_id(&ctx.key)),
         ..HookSubject::for_stream(&ctx.key)
@@ -319,13 +319,8 @@ async fn wait_publishing(
 }
 
 fn send(session: &mut ClientSession, tag: &FlvTagOut) -> Result<(), String> {
-    let kind = match tag.tag_type {
-        TagType::Audio => MediaMessageKind::Audio,
-        TagType::Video => MediaMessageKind::Video,
-        TagType::Script => MediaMessageKind::Data,
-    };
-    let payload: Bytes = tag.body.clone();
-    let media = MediaMessage { kind, timestamp: tag.timestamp_ms, payload };
+    let kind = MediaMessageKind::from(tag.tag_type);
+    let media = MediaMessage { kind, timestamp: tag.timestamp_ms, payload: tag.body.clone() };
     session.send_media(&media).map_err(|e| e.to_string())
 }
 

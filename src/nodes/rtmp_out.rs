@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 use super::flv_frames::FramesToFlv;
 use super::remux_serializer::packet_class;
 use super::serve;
-use crate::codec::flv::TagType;
 use crate::codec::rtmp::reply::DEFAULT_STREAM_ID;
 use crate::codec::rtmp::{encode_message, MediaMessage, MediaMessageKind};
 use crate::graph::engine::Outputs;
@@ -86,11 +85,7 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
             break;
         }
         for tag in to_flv.push(&event) {
-            let kind = match tag.tag_type {
-                TagType::Audio => MediaMessageKind::Audio,
-                TagType::Video => MediaMessageKind::Video,
-                TagType::Script => MediaMessageKind::Data,
-            };
+            let kind = MediaMessageKind::from(tag.tag_type);
             let class = packet_class(&event, tag.tag_type);
             let media = MediaMessage { kind, timestamp: tag.timestamp_ms, payload: tag.body };
             let bytes =

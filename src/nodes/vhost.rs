@@ -240,7 +240,7 @@ pub fn config_named(engine: &Engine, name: &str) -> Option<Config> {
 pub fn notify_file_hook(ctx: &StreamCtx, event: HookEvent) {
     let Some(hooks) = settings_for(&ctx.engine, ctx.node, &ctx.key).http_hooks else { return };
     let registry = ctx.engine.shared::<Registry>();
-    let tc_url = registry.publisher_tc_url(&ctx.key);
+    let tc_url = registry.publisher_info(&ctx.key).map(|info| info.tc_url).unwrap_or_default();
     crate::control::hooks::notify_async(registry, &hooks, &ctx.key, event, &tc_url);
 }
 

@@ -58,6 +58,18 @@ pub enum MediaMessageKind {
     Data,
 }
 
+impl From<crate::codec::flv::TagType> for MediaMessageKind {
+    /// FLV tags and RTMP media messages carry the same bodies: a tag's type is the message's.
+    fn from(tag_type: crate::codec::flv::TagType) -> MediaMessageKind {
+        use crate::codec::flv::TagType;
+        match tag_type {
+            TagType::Audio => MediaMessageKind::Audio,
+            TagType::Video => MediaMessageKind::Video,
+            TagType::Script => MediaMessageKind::Data,
+        }
+    }
+}
+
 impl MediaMessageKind {
     /// The kind of a media message type id, `None` for every other type.
     pub fn from_type_id(type_id: u8) -> Option<MediaMessageKind> {

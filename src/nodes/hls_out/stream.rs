@@ -209,8 +209,12 @@ impl HlsStream {
             unwritten: None,
             failed: None,
         });
-        let publisher_param =
-            ctx.engine.shared::<crate::control::registry::Registry>().publisher_param(&ctx.key);
+        let publisher_param = ctx
+            .engine
+            .shared::<crate::control::registry::Registry>()
+            .publisher_info(&ctx.key)
+            .map(|info| info.param)
+            .unwrap_or_default();
         HlsStream {
             ctx,
             config,
