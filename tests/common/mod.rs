@@ -202,7 +202,24 @@ impl Drop for SrsServer {
 
 /// A port free on 127.0.0.1 at the time of asking.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    unused_port(|| {
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    })
+}
+
+/// A port from `pick` that this test process was never given before: the kernel may hand the
+/// same ephemeral port to two binds in a row once the first is closed, and a test asking for
+/// two ports would then get one port twice.
+fn unused_port(pick: impl Fn() -> u16) -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let port = pick();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running `srs` process, killed when dropped.
@@ -422,7 +439,7 @@ pub fn wait_until(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
 
 /// A UDP port free on 127.0.0.1 at the time of asking.
 pub fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    unused_port(|| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port())
 }
 
 /// Waits until the server's log contains `needle` (e.g. a UDP listener's start line).
