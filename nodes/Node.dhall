@@ -1,6 +1,7 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
 < DashOut : (./dash_out.dhall).Type
 | Dvr : (./dvr.dhall).Type
+| Exec : (./exec.dhall).Type
 | FileIn : (./file_in.dhall).Type
 | FileOut : (./file_out.dhall).Type
 | FlvPostIn : (./flv_post_in.dhall).Type
@@ -9,11 +10,13 @@
 | HttpApi : (./http_api.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type
 | HttpStatic : (./http_static.dhall).Type
+| Ingest : (./ingest.dhall).Type
 | Jitter : (./jitter.dhall).Type
 | MpegtsUdpIn : (./mpegts_udp_in.dhall).Type
 | RtmpIn : (./rtmp_in.dhall).Type
 | RtmpOut : (./rtmp_out.dhall).Type
 | SrtIn : (./srt_in.dhall).Type
 | SrtOut : (./srt_out.dhall).Type
+| Transcode : (./transcode.dhall).Type
 | Vhost : (./vhost.dhall).Type
 >

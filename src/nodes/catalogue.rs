@@ -50,6 +50,7 @@ macro_rules! node_catalogue {
 node_catalogue! {
     DashOut(dash_out::Config),
     Dvr(dvr::Config),
+    Exec(exec::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
     FlvPostIn(flv_post_in::Config),
@@ -58,12 +59,14 @@ node_catalogue! {
     HttpApi(http_api::Config),
     HttpRemux(http_remux::Config),
     HttpStatic(http_static::Config),
+    Ingest(ingest::Config),
     Jitter(jitter::Config),
     MpegtsUdpIn(mpegts_udp_in::Config),
     RtmpIn(rtmp_in::Config),
     RtmpOut(rtmp_out::Config),
     SrtIn(srt_in::Config),
     SrtOut(srt_out::Config),
+    Transcode(transcode::Config),
     Vhost(vhost::Config),
 }
 
