@@ -28,15 +28,10 @@ let test =
             , url =
                 "testsrc=size=640x360:rate=25[out0];sine=frequency=440:sample_rate=44100[out1]"
             , stream = "live/test"
-            , engine = Some srs.FfmpegEngine::{
-              , name = "test"
-              , iformat = "lavfi"
-              , vcodec = "libx264"
-              , vpreset = "veryfast"
-              , vparams =
-                [ { name = "g", value = "50" }, { name = "pix_fmt", value = "yuv420p" } ]
-              , acodec = "aac"
-              }
+            , ffmpeg_input = [ "-f", "lavfi" ]
+            , ffmpeg_output =
+              [ "-vcodec", "libx264", "-preset", "veryfast", "-g", "50" ]
+              # [ "-pix_fmt", "yuv420p", "-acodec", "aac" ]
             }
         )
 

@@ -97,7 +97,7 @@ fn rtmp_and_http_flv_of_another_server_are_ingested_and_resume_after_the_source_
 fn a_lavfi_source_goes_through_ffmpeg_and_a_dead_url_only_backs_off() {
     let dir = temp_dir("ingest-ffmpeg");
     let (http, api, dead) = (free_port(), free_port(), free_port());
-    let lavfi = r#"input_type = "device", url = "testsrc=size=320x240:rate=25[out0];sine=frequency=440:sample_rate=44100[out1]", stream = "live/lavfi", engine = Some srs.FfmpegEngine::{ name = "x264", iformat = "lavfi", vcodec = "libx264", vpreset = "ultrafast", vparams = [ { name = "g", value = "25" }, { name = "pix_fmt", value = "yuv420p" } ], acodec = "aac" }"#;
+    let lavfi = r#"input_type = "device", url = "testsrc=size=320x240:rate=25[out0];sine=frequency=440:sample_rate=44100[out1]", stream = "live/lavfi", ffmpeg_input = [ "-f", "lavfi" ], ffmpeg_output = [ "-vcodec", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-acodec", "aac" ]"#;
     let ingests = [
         ("lavfi", lavfi.to_owned()),
         ("dead", format!(r#"url = "rtmp://127.0.0.1:{dead}/live/none", stream = "live/dead""#)),

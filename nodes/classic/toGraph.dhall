@@ -8,6 +8,9 @@
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
+--  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
+--  edge goes into the vhost.
 --  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
 --  server identity is the process's, which `srs -c`/`srs -e` set from it. `utc_time` (global in
 --  srs.conf) is given to every `HlsOut` and `Dvr` node, over their own field.
@@ -180,6 +183,36 @@ let forwardNodes =
           }
           vhost.forward
 
+let execNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(exec : (../exec.dhall).Type) ->
+                [ node "${vhost.name}/exec" (Node.Exec exec) ]
+          }
+          vhost.exec
+
+let transcodeNodes =
+      \(vhost : Vhost.Type) ->
+        concatMap
+          { id : Text, transcode : (../transcode.dhall).Type }
+          NamedNode
+          ( \(t : { id : Text, transcode : (../transcode.dhall).Type }) ->
+              [ node "${vhost.name}/${t.id}" (Node.Transcode t.transcode) ]
+          )
+          vhost.transcode
+
+let ingestNodes =
+      \(vhost : Vhost.Type) ->
+        concatMap
+          { id : Text, ingest : (../ingest.dhall).Type }
+          NamedNode
+          ( \(i : { id : Text, ingest : (../ingest.dhall).Type }) ->
+              [ node "${vhost.name}/${i.id}" (Node.Ingest i.ingest) ]
+          )
+          vhost.ingest
+
 let mediaNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
@@ -188,11 +221,16 @@ let mediaNodes =
         # dashNodes vhost
         # dvrNodes config vhost
         # forwardNodes vhost
+        # execNodes vhost
+        # transcodeNodes vhost
 
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # mediaNodes config vhost # httpStaticNodes config vhost
+          [ vhostNode config vhost ]
+        # ingestNodes vhost
+        # mediaNodes config vhost
+        # httpStaticNodes config vhost
 
 let httpServerNodes =
       \(config : Config.Type) ->
@@ -291,7 +329,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge n.name vhost.name ])
-            (casterNodes config)
+            (casterNodes config # ingestNodes vhost)
         # concatMap
             SrtServer.Type
             Edge

@@ -1,5 +1,5 @@
-//! `FfmpegEngine`: one FFmpeg encoding setup as SRS's `engine NAME { ... }` block (used by
-//! `Transcode` per rendition and by `Ingest` on its FFmpeg path), and the command line it gives,
+//! `FfmpegEngine`: one FFmpeg encoding setup as SRS's `engine NAME { ... }` block (a `Transcode`
+//! rendition; srs.conf's `ingest` engine becomes an `Ingest`'s FFmpeg arguments), and the command line it gives,
 //! in SRS's argument order: `[perfile] -f iformat -i input [vfilter] video audio -f oformat -y output`.
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ pub struct Param {
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
-    /// The engine's name: `[engine]` in `output` (`[stream]_[engine]`).
+    /// The engine's name: `[engine]` in `output` (`[stream]_[engine]`); may be empty, as in SRS.
     pub name: String,
     /// A disabled engine copies both tracks (SRS).
     pub enabled: bool,
@@ -72,9 +72,6 @@ impl Config {
 
     /// Unknown codecs are refused naming the engine and the field.
     pub fn validate(&self) -> Result<(), String> {
-        if self.name.is_empty() {
-            return Err("an engine has no `name`".into());
-        }
         if !VIDEO_CODECS.contains(&self.video_codec()) {
             return Err(format!(
                 "engine `{}`: field `vcodec`: unknown codec `{}` (known: {})",
@@ -100,11 +97,29 @@ impl Config {
     /// FFmpeg's arguments (without the program) reading `input` and writing `output`.
     pub fn args(&self, input: &str, output: &str) -> Vec<String> {
         let mut args: Vec<String> = vec!["-hide_banner".into(), "-nostats".into()];
+        args.extend(self.input_args());
+        args.extend(["-i".into(), input.to_owned()]);
+        args.extend(self.codec_args());
+        if !self.oformat.is_empty() && self.oformat != "off" {
+            args.extend(["-f".into(), self.oformat.clone()]);
+        }
+        args.extend(["-y".into(), output.to_owned()]);
+        args
+    }
+
+    /// What goes before `-i`: `perfile`, then `-f iformat`.
+    pub fn input_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
         push_params(&mut args, &self.perfile);
         if !self.iformat.is_empty() && self.iformat != "off" {
             args.extend(["-f".into(), self.iformat.clone()]);
         }
-        args.extend(["-i".into(), input.to_owned()]);
+        args
+    }
+
+    /// What goes between the input and the output format: `vfilter`, the video, the audio.
+    pub fn codec_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
         push_params(&mut args, &self.vfilter);
         match self.video_codec() {
             "vn" => args.push("-vn".into()),
@@ -133,10 +148,6 @@ impl Config {
                 push_params(&mut args, &self.aparams);
             }
         }
-        if !self.oformat.is_empty() && self.oformat != "off" {
-            args.extend(["-f".into(), self.oformat.clone()]);
-        }
-        args.extend(["-y".into(), output.to_owned()]);
         args
     }
 }
@@ -167,7 +178,8 @@ pub fn copying(name: &str, iformat: &str) -> Config {
     Config { enabled: false, iformat: iformat.into(), ..engine(name) }
 }
 
-fn engine(name: &str) -> Config {
+/// An enabled engine with nothing set (every codec copies until one is named).
+pub fn engine(name: &str) -> Config {
     Config {
         name: name.into(),
         enabled: true,

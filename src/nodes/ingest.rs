@@ -3,7 +3,7 @@
 //! Native first: a local FLV/TS/MP4 file (`input_type = "file"`, paced in real time, looping
 //! with `repeat`) is read by `FileIn`'s reader; `rtmp://` is played with our RTMP client and
 //! `http://….flv` read with our HTTP client and FLV demuxer (`ingest_pull`). Anything else (RTSP,
-//! `lavfi`, devices, HLS, an engine that transcodes) goes through a supervised FFmpeg child
+//! `lavfi`, devices, HLS, FFmpeg arguments that transcode) goes through a supervised FFmpeg child
 //! (`-f flv pipe:1`), whose FLV is read from its stdout and published by this node, so the
 //! stream flows through this node's own edges. A pull that fails or ends is dialled again with
 //! backoff (1 s doubling to 30 s); the FFmpeg child is restarted by its supervisor.
@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
-use super::ffmpeg_engine;
 use super::ingest_pull::{pull_flv_pipe, pull_http_flv, pull_rtmp, LazyPublication};
 use super::process_vars::split_command_line;
 use crate::control::process::{supervise, ProcessSpec};
@@ -42,8 +41,11 @@ pub struct Config {
     pub stream: String,
     /// The FFmpeg program, for sources we do not read ourselves.
     pub ffmpeg: String,
-    /// FFmpeg's settings; `None` copies. An engine that transcodes always uses FFmpeg.
-    pub engine: Option<ffmpeg_engine::Config>,
+    /// FFmpeg arguments before `-i` (`-f lavfi`, `-rtsp_transport tcp`); any makes FFmpeg pull.
+    pub ffmpeg_input: Vec<String>,
+    /// FFmpeg arguments between the input and `-f flv` (codecs, sizes); empty copies both tracks,
+    /// any makes FFmpeg pull (srs.conf's ingest `engine` becomes these).
+    pub ffmpeg_output: Vec<String>,
     /// Pull with our own clients where we can (False: always FFmpeg).
     pub native: bool,
     /// Start a file again at its end.
@@ -69,8 +71,7 @@ impl Config {
     }
 
     pub fn puller(&self) -> Puller {
-        let copies = self.engine.as_ref().is_none_or(|e| e.video_codec() == "copy" && e.audio_codec() == "copy");
-        if !self.native || !copies {
+        if !self.native || !self.ffmpeg_input.is_empty() || !self.ffmpeg_output.is_empty() {
             return Puller::Ffmpeg;
         }
         let path = self.url.split(['?', '#']).next().unwrap_or_default();
@@ -88,17 +89,25 @@ impl Config {
         }
     }
 
-    /// FFmpeg's arguments: read the input, write FLV to stdout.
+    /// FFmpeg's arguments: read the input (files and devices paced with `-re`, files looped with
+    /// `repeat`), write FLV to stdout.
     pub fn ffmpeg_args(&self) -> Vec<String> {
-        let mut engine = self.engine.clone().unwrap_or_else(|| ffmpeg_engine::copying("copy", "off"));
-        if matches!(self.input_type.as_str(), "file" | "device") {
-            engine.perfile.insert(0, ffmpeg_engine::Param { name: "re".into(), value: String::new() });
-        }
+        let mut args: Vec<String> = vec!["-hide_banner".into(), "-nostats".into()];
         if self.repeat && self.input_type == "file" {
-            engine.perfile.insert(0, ffmpeg_engine::Param { name: "stream_loop".into(), value: "-1".into() });
+            args.extend(["-stream_loop".into(), "-1".into()]);
         }
-        engine.oformat = "flv".into();
-        engine.args(&self.url, "pipe:1")
+        if matches!(self.input_type.as_str(), "file" | "device") {
+            args.push("-re".into());
+        }
+        args.extend(self.ffmpeg_input.iter().cloned());
+        args.extend(["-i".into(), self.url.clone()]);
+        if self.ffmpeg_output.is_empty() {
+            args.extend(["-vcodec", "copy", "-acodec", "copy"].map(String::from));
+        } else {
+            args.extend(self.ffmpeg_output.iter().cloned());
+        }
+        args.extend(["-f", "flv", "-y", "pipe:1"].map(String::from));
+        args
     }
 }
 
@@ -114,9 +123,6 @@ impl NodeKind for Config {
         }
         if self.url.trim().is_empty() {
             return Err("field `url` is empty".into());
-        }
-        if let Some(engine) = &self.engine {
-            engine.validate().map_err(|e| format!("field `engine`: {e}"))?;
         }
         if self.puller() == Puller::Ffmpeg && split_command_line(&self.ffmpeg).is_empty() {
             return Err("field `ffmpeg` is empty, and this source needs FFmpeg".into());
@@ -146,15 +152,7 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let shutdown = engine.shutdown_signal();
     let work = async {
         match puller {
-            Puller::File => {
-                let file = super::file_in::Config {
-                    path: config.url.clone(),
-                    stream: config.stream.clone(),
-                    realtime: true,
-                    repeat: config.repeat,
-                };
-                super::file_in::run(engine.clone(), node, file).await
-            }
+            Puller::File => read_file(&engine, node, &name, &config).await,
             Puller::Rtmp | Puller::HttpFlv => pull_forever(&engine, node, &name, &key, &config.url, puller).await,
             Puller::Ffmpeg => through_ffmpeg(&engine, node, &name, &key, &config).await,
         }
@@ -162,6 +160,27 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
     tokio::select! {
         _ = work => {}
         _ = shutdown => {}
+    }
+}
+
+/// Publishes a file with `FileIn`'s reader; with `repeat`, a file that cannot be read (or ends
+/// despite looping) is tried again with backoff, as SRS restarts its FFmpeg.
+async fn read_file(engine: &Engine, node: NodeIndex, name: &str, config: &Config) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let file = super::file_in::Config {
+            path: config.url.clone(),
+            stream: config.stream.clone(),
+            realtime: true,
+            repeat: config.repeat,
+        };
+        super::file_in::run(engine.clone(), node, file).await;
+        if !config.repeat {
+            return;
+        }
+        tracing::warn!(node = name, url = %config.url, retry_in = ?backoff, "ingest file ended");
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -219,7 +238,8 @@ mod tests {
             url: url.into(),
             stream: "live/in".into(),
             ffmpeg: "ffmpeg".into(),
-            engine: None,
+            ffmpeg_input: Vec::new(),
+            ffmpeg_output: Vec::new(),
             native: true,
             repeat: true,
             max_processes: 0,
@@ -235,6 +255,8 @@ mod tests {
         assert_eq!(config("file", "testsrc=size=320x240").puller(), Puller::Ffmpeg);
         let forced = Config { native: false, ..config("stream", "rtmp://h/live/s") };
         assert_eq!(forced.puller(), Puller::Ffmpeg);
+        let transcoded = Config { ffmpeg_output: vec!["-vcodec".into(), "libx264".into()], ..config("stream", "rtmp://h/live/s") };
+        assert_eq!(transcoded.puller(), Puller::Ffmpeg);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use super::path_template::{unix_millis, zone_offset};
 use super::{NodeSpec, StreamCtx};
 use crate::codec::hls::fill_time;
+use crate::codec::rtmp::{ClientConfig, ClientIntent, StreamRequest};
 use crate::control::registry::Registry;
+use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{Catalogue, CheckedGraph, StreamKey};
 
 /// The RTMP port SRS would name in `[port]`: the first `RtmpIn` listener of the graph (1935 when
@@ -63,6 +65,17 @@ impl ProcessVars {
             .replace("[engine]", &self.engine);
         fill_time(&text, unix_millis(now), zone_offset(false, now))
     }
+}
+
+/// The stream an `rtmp://` URL publishes to on our own listener: the host stands for the default
+/// vhost unless `?vhost=` names another (a transcode output, an ingest's SRS-style output).
+pub fn rtmp_url_stream(url: &str) -> Option<StreamKey> {
+    let config = ClientConfig::from_url(url, ClientIntent::Publish);
+    let request = StreamRequest::discover(&config.tc_url, &config.stream);
+    let named = url.contains("vhost=") && !url.contains(&format!("vhost={DEFAULT_VHOST}"));
+    let vhost = if named { request.vhost } else { DEFAULT_VHOST.to_owned() };
+    let stream = request.stream.split('?').next().unwrap_or_default().to_owned();
+    (!stream.is_empty()).then(|| StreamKey::new(vhost, request.app, stream))
 }
 
 /// A command line split at whitespace, as SRS splits its `exec`/`ffmpeg` lines.

@@ -20,8 +20,7 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::ffmpeg_engine;
-use super::process_vars::ProcessVars;
-use crate::codec::rtmp::{ClientConfig, ClientIntent, StreamRequest};
+use super::process_vars::{rtmp_url_stream as output_key, ProcessVars};
 use crate::control::process::{supervise, ProcessSpec, Supervised};
 use crate::control::process_table::ProcessTable;
 use crate::graph::engine::Outputs;
@@ -92,17 +91,6 @@ impl NodeKind for Config {
 fn in_scope(scope: &str, key: &StreamKey) -> bool {
     let scope = scope.trim_matches('/');
     scope.is_empty() || scope == key.app || scope == format!("{}/{}", key.app, key.stream)
-}
-
-/// The stream an `rtmp://` output URL publishes (the host stands for the default vhost unless
-/// `?vhost=` names one, as on our own listener without a vhost of that name).
-fn output_key(url: &str) -> Option<StreamKey> {
-    let config = ClientConfig::from_url(url, ClientIntent::Publish);
-    let request = StreamRequest::discover(&config.tc_url, &config.stream);
-    let named = url.contains("vhost=") && !url.contains(&format!("vhost={DEFAULT_VHOST}"));
-    let vhost = if named { request.vhost } else { DEFAULT_VHOST.to_owned() };
-    let stream = request.stream.split('?').next().unwrap_or_default().to_owned();
-    (!stream.is_empty()).then(|| StreamKey::new(vhost, request.app, stream))
 }
 
 /// The URL FFmpeg plays the stream from: this server's RTMP listener.
