@@ -4,7 +4,9 @@
 --  `HlsOut` node named "<vhost>/hls"; `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a
 --  `Dvr` node named "<vhost>/dvr"; `http_static` → an `HttpStatic` node named
 --  "<vhost>/http_static" on the http_server, for the vhost's host), and for `http_server` an
---  `HttpStatic` node named "http_server" serving its `dir` (listed after the vhosts' nodes, so
+--  `HttpStatic` node named "http_server" serving its `dir`, with a `Console` node named "console"
+--  (home page, console, players at `/`, `/console/`, `/players/`, as SRS ships them) on its
+--  address (listed after the vhosts' nodes, so
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
@@ -201,6 +203,11 @@ let httpServerNodes =
           , Some =
               \(server : HttpServer.Type) ->
                 [ node
+                    "console"
+                    ( Node.Console
+                        { listen = server.listen, api = None Text, tls = None TlsFiles }
+                    )
+                , node
                     "http_server"
                     ( Node.HttpStatic
                         { listen = server.listen
