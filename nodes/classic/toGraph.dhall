@@ -10,7 +10,9 @@
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
---  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
+--  `http_api` adds an `HttpApi` node named "http_api". An enabled `https` block repeats what
+--  its server serves on the HTTPS port, in nodes named with `_https` ("http_server_https",
+--  "console_https", "<vhost>/http_remux_https", "http_api_https"). `server_id` is no node's setting: the
 --  server identity is the process's, which `srs -c`/`srs -e` set from it. `utc_time` (global in
 --  srs.conf) is given to every `HlsOut` and `Dvr` node, over their own field.
 let Config = ./Config.dhall
@@ -18,6 +20,8 @@ let Config = ./Config.dhall
 let Vhost = ./Vhost.dhall
 
 let HttpServer = ./HttpServer.dhall
+
+let Https = ./Https.dhall
 
 let StreamCaster = ./StreamCaster.dhall
 
@@ -38,6 +42,24 @@ let concatMap = ../prelude/concatMap.dhall
 let edge = ../edge.dhall
 
 let node = ../node.dhall
+
+let Address = { listen : Text, tls : Optional TlsFiles, suffix : Text }
+
+let httpsAddress =
+      \(https : Https.Type) ->
+        { listen = https.listen
+        , tls = Some { cert = https.cert, key = https.key }
+        , suffix = "_https"
+        }
+
+let serverAddresses =
+      \(server : HttpServer.Type) ->
+          [ { listen = server.listen, tls = None TlsFiles, suffix = "" } ]
+        # merge
+            { None = [] : List Address
+            , Some = \(https : Https.Type) -> [ httpsAddress https ]
+            }
+            server.https
 
 let vhostNode =
       \(config : Config.Type) ->
@@ -82,16 +104,22 @@ let httpRemuxNodes =
                   { None = [] : List NamedNode
                   , Some =
                       \(remux : (./HttpRemux.dhall).Type) ->
-                        [ node
-                            (httpRemuxName vhost)
-                            ( Node.HttpRemux
-                                { listen = server.listen
-                                , mount = remux.mount
-                                , crossdomain = server.crossdomain
-                                , tls = None TlsFiles
-                                }
-                            )
-                        ]
+                        concatMap
+                          Address
+                          NamedNode
+                          ( \(at : Address) ->
+                              [ node
+                                  "${httpRemuxName vhost}${at.suffix}"
+                                  ( Node.HttpRemux
+                                      { listen = at.listen
+                                      , mount = remux.mount
+                                      , crossdomain = server.crossdomain
+                                      , tls = at.tls
+                                      }
+                                  )
+                              ]
+                          )
+                          (serverAddresses server)
                   }
                   vhost.http_remux
           }
@@ -108,18 +136,24 @@ let httpStaticNodes =
                   { None = [] : List NamedNode
                   , Some =
                       \(static : (./HttpStatic.dhall).Type) ->
-                        [ node
-                            "${vhost.name}/http_static"
-                            ( Node.HttpStatic
-                                { listen = server.listen
-                                , dir = static.dir
-                                , mount = static.mount
-                                , crossdomain = server.crossdomain
-                                , tls = None TlsFiles
-                                , vhost = Some vhost.name
-                                }
-                            )
-                        ]
+                        concatMap
+                          Address
+                          NamedNode
+                          ( \(at : Address) ->
+                              [ node
+                                  "${vhost.name}/http_static${at.suffix}"
+                                  ( Node.HttpStatic
+                                      { listen = at.listen
+                                      , dir = static.dir
+                                      , mount = static.mount
+                                      , crossdomain = server.crossdomain
+                                      , tls = at.tls
+                                      , vhost = Some vhost.name
+                                      }
+                                  )
+                              ]
+                          )
+                          (serverAddresses server)
                   }
                   vhost.http_static
           }
@@ -130,7 +164,22 @@ let apiNodes =
         merge
           { None = [] : List NamedNode
           , Some =
-              \(api : (./HttpApi.dhall).Type) -> [ node "http_api" (Node.HttpApi api) ]
+              \(api : (./HttpApi.dhall).Type) ->
+                  [ node "http_api" (Node.HttpApi api) ]
+                # merge
+                    { None = [] : List NamedNode
+                    , Some =
+                        \(https : Https.Type) ->
+                          let at = httpsAddress https
+
+                          in  [ node
+                                  "http_api_https"
+                                  ( Node.HttpApi
+                                      (api // { listen = at.listen, tls = at.tls })
+                                  )
+                              ]
+                    }
+                    config.http_api_https
           }
           config.http_api
 
@@ -202,23 +251,29 @@ let httpServerNodes =
           { None = [] : List NamedNode
           , Some =
               \(server : HttpServer.Type) ->
-                [ node
-                    "console"
-                    ( Node.Console
-                        { listen = server.listen, api = None Text, tls = None TlsFiles }
-                    )
-                , node
-                    "http_server"
-                    ( Node.HttpStatic
-                        { listen = server.listen
-                        , dir = server.dir
-                        , mount = "/"
-                        , crossdomain = server.crossdomain
-                        , tls = None TlsFiles
-                        , vhost = None Text
-                        }
-                    )
-                ]
+                concatMap
+                  Address
+                  NamedNode
+                  ( \(at : Address) ->
+                      [ node
+                          "console${at.suffix}"
+                          ( Node.Console
+                              { listen = at.listen, api = None Text, tls = at.tls }
+                          )
+                      , node
+                          "http_server${at.suffix}"
+                          ( Node.HttpStatic
+                              { listen = at.listen
+                              , dir = server.dir
+                              , mount = "/"
+                              , crossdomain = server.crossdomain
+                              , tls = at.tls
+                              , vhost = None Text
+                              }
+                          )
+                      ]
+                  )
+                  (serverAddresses server)
           }
           config.http_server
 
