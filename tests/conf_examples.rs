@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    api_get, free_port, probe, publish_test_stream, record, srs_bin, temp_dir, wait_for, wait_for_port,
-    Background, Server,
+    api_get, free_port, probe, publish_test_stream, record, self_signed, srs_bin, temp_dir, wait_for,
+    wait_for_port, Background, Server,
 };
 
 fn conf_dir() -> PathBuf {
@@ -179,18 +179,7 @@ fn https_srs_conf_serves_flv_and_the_api_over_https_beside_plain_http() {
         (free_port(), free_port(), free_port(), free_port(), free_port());
     let pem = temp_dir("conf-examples-https-pem");
     // A pair of our own, as a user replaces the example's (SRS_* variables win over the file).
-    let (cert, key) = (pem.join("server.crt"), pem.join("server.key"));
-    let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl runs");
-    assert!(made.success(), "openssl makes a certificate");
-    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let (cert, key) = self_signed(&pem);
     let vars = [
         ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
         ("SRS_HTTP_SERVER_LISTEN", format!("127.0.0.1:{http}")),

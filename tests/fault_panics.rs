@@ -13,8 +13,7 @@ fn a_panicking_publisher_ends_alone_and_the_server_serves_on() {
     let dir = temp_dir("fault_panics");
     let (rtmp, http, api) = (free_port(), free_port(), free_port());
     let graph = format!(
-        r#"let srs = {catalogue}
-in srs.Graph::{{
+        r#"srs.Graph::{{
     , nodes =
       [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
       , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
@@ -22,22 +21,9 @@ in srs.Graph::{{
       , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
       ]
     , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "flv" ]
-    }}"#,
-        catalogue = catalogue()
+    }}"#
     );
-    let path = dir.join("graph.dhall");
-    std::fs::write(&path, graph).expect("graph");
-    let log = dir.join("srs.log");
-    let child = Command::new(srs_bin())
-        .arg("run")
-        .arg(&path)
-        .env("SRS_TEST_PANIC_STREAM", "boom")
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("srs starts");
-    let server = Server { child, dir: dir.clone() };
-    wait_for_port(rtmp, &server);
-    wait_for_port(api, &server);
+    let server = run_graph_with_env(&dir, &graph, &[rtmp, http, api], &[("SRS_TEST_PANIC_STREAM", "boom")]);
 
     let _steady = Background(publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/steady"), 60));
     wait_for(20, "the steady stream live", || {

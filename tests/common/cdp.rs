@@ -38,15 +38,8 @@ impl Chromium {
         let (cmd_fd, answer_fd) = (command_read.as_raw_fd(), answer_write.as_raw_fd());
         let mut command = Command::new("chromium");
         command
+            .args(super::CHROMIUM_FLAGS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
                 "--use-fake-device-for-media-stream",
                 "--use-fake-ui-for-media-stream",
                 "--window-size=1400,1000",
