@@ -1,7 +1,8 @@
 --| SRS's default server, node by node: RTMP on 1935 (publish and play), HTTP-FLV on 8080 at
 --  [vhost]/[app]/[stream].flv, HLS written to ./objs/nginx/html and served on 8080 from there
 --  (rtmp://127.0.0.1/live/livestream plays at http://127.0.0.1:8080/live/livestream.m3u8), and
---  the HTTP API on 1985. `examples/live-classic.dhall` is the same server in srs.conf form.
+--  the HTTP API on 1985; the home page, console and players at http://127.0.0.1:8080/.
+--  `examples/live-classic.dhall` is the same server in srs.conf form.
 let srs = ../nodes/package.dhall
 
 let vhost = "__defaultVhost__"
@@ -25,6 +26,7 @@ in  srs.Graph::{
               , hls_m3u8_file = "[app]/[stream].m3u8"
               }
           )
+      , srs.node "console" (srs.Node.Console srs.Console::{ listen = "8080" })
       , srs.node
           "http_server"
           ( srs.Node.HttpStatic

@@ -1,5 +1,6 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
-< DashOut : (./dash_out.dhall).Type
+< Console : (./console.dhall).Type
+| DashOut : (./dash_out.dhall).Type
 | Dvr : (./dvr.dhall).Type
 | Exec : (./exec.dhall).Type
 | FileIn : (./file_in.dhall).Type

@@ -3,7 +3,8 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ DashOut = ./dash_out.dhall
+{ Console = ./console.dhall
+, DashOut = ./dash_out.dhall
 , Dvr = ./dvr.dhall
 , Exec = ./exec.dhall
 , FileIn = ./file_in.dhall

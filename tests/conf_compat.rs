@@ -286,7 +286,7 @@ fn test_flag_accepts_srs_configurations_and_names_what_it_ignores() {
     let features = run_srs(&dir, &["-t", "-c", "features.conf"], &[]);
     let stdout = String::from_utf8_lossy(&features.stdout);
     assert!(features.status.success(), "{}", String::from_utf8_lossy(&features.stderr));
-    assert!(stdout.contains("features.conf: ok (5 nodes, 3 edges)"), "{stdout}");
+    assert!(stdout.contains("features.conf: ok (6 nodes, 3 edges)"), "{stdout}");
     assert!(!String::from_utf8_lossy(&features.stderr).contains("not supported"), "every directive maps");
 
     let stock = run_srs(&dir, &["-t", "-c", "srs.conf"], &[]);
@@ -383,7 +383,7 @@ fn variables_and_the_file_give_the_same_graph() {
         features_env(rtmp, http).into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
     let from_env = graph_of(&Sources { file: None, env_only: true, vars: vars.clone() });
     assert_eq!(from_file, from_env);
-    assert_eq!(from_file.nodes.len(), 5, "rtmp, rtmp_play, vhost, http_remux, http_server");
+    assert_eq!(from_file.nodes.len(), 6, "rtmp, rtmp_play, vhost, http_remux, console, http_server");
     // With -c, variables override the file.
     let overridden = graph_of(&Sources {
         file: Some(path),

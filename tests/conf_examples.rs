@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    api_get, free_port, probe, publish_test_stream, record, srs_bin, temp_dir, wait_for, wait_for_port,
-    Background, Server,
+    api_get, free_port, probe, publish_test_stream, record, self_signed, srs_bin, temp_dir, wait_for,
+    wait_for_port, Background, Server,
 };
 
 fn conf_dir() -> PathBuf {
@@ -169,6 +169,61 @@ fn dvr_mp4_conf_records_each_publish_to_an_mp4() {
     assert!(stamp.is_some_and(|n| n.parse::<u64>().is_ok()), "`{name}` follows [stream].[timestamp].mp4");
     // The whole publish: 5 s at 25 fps from the first keyframe.
     assert_h264_aac(&recording, 115);
+    let log = server.log();
+    assert!(warnings(&log).is_empty(), "{log}");
+}
+
+#[test]
+fn https_srs_conf_serves_flv_and_the_api_over_https_beside_plain_http() {
+    let (rtmp, http, https, api, api_https) =
+        (free_port(), free_port(), free_port(), free_port(), free_port());
+    let pem = temp_dir("conf-examples-https-pem");
+    // A pair of our own, as a user replaces the example's (SRS_* variables win over the file).
+    let (cert, key) = self_signed(&pem);
+    let vars = [
+        ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
+        ("SRS_HTTP_SERVER_LISTEN", format!("127.0.0.1:{http}")),
+        ("SRS_HTTP_SERVER_HTTPS_LISTEN", format!("127.0.0.1:{https}")),
+        ("SRS_HTTP_SERVER_HTTPS_KEY", key.clone()),
+        ("SRS_HTTP_SERVER_HTTPS_CERT", cert.clone()),
+        ("SRS_HTTP_API_LISTEN", format!("127.0.0.1:{api}")),
+        ("SRS_HTTP_API_HTTPS_LISTEN", format!("127.0.0.1:{api_https}")),
+        ("SRS_HTTP_API_HTTPS_KEY", key),
+        ("SRS_HTTP_API_HTTPS_CERT", cert),
+    ];
+    let server = serve("https.srs.conf", &vars, &[rtmp, http, https, api, api_https]);
+    let _publisher = publish(rtmp, 20);
+    std::thread::sleep(Duration::from_secs(2));
+    let url = format!("https://127.0.0.1:{https}/live/livestream.flv");
+    let file = server.dir.join("https.flv");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-tls_verify",
+            "0",
+            "-i",
+            &url,
+            "-t",
+            "3",
+            "-c",
+            "copy",
+        ])
+        .arg(&file)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg plays {url}; log:\n{}", server.log());
+    assert_h264_aac(&file, 60);
+    assert_plays(&server.dir, &format!("http://127.0.0.1:{http}/live/livestream.flv"), 2, 40, "http.flv");
+    let out = Command::new("curl")
+        .args(["-sk", "--max-time", "10", &format!("https://127.0.0.1:{api_https}/api/v1/versions")])
+        .output()
+        .expect("curl runs");
+    let versions: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json over https");
+    assert_eq!(versions["code"], 0, "{versions}");
+    assert_eq!(api_get(api, "/api/v1/versions")["code"], 0, "the plain API too");
     let log = server.log();
     assert!(warnings(&log).is_empty(), "{log}");
 }

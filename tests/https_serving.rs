@@ -4,26 +4,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::{free_port, make_h264_aac, probe, run_graph, srs_bin, temp_dir, write_graph};
-
-/// A self-signed certificate for 127.0.0.1: `(cert, key)` paths in `dir`.
-fn self_signed(dir: &Path) -> (String, String) {
-    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
-    let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl runs");
-    assert!(status.success(), "openssl makes a certificate");
-    (cert.to_str().unwrap().to_owned(), key.to_str().unwrap().to_owned())
-}
+use common::{free_port, make_h264_aac, probe, run_graph, self_signed, srs_bin, temp_dir, write_graph};
 
 fn tls_graph(input: &str, port: u16, cert: &str, key: &str) -> String {
     let tls = format!(r#"Some {{ cert = "{cert}", key = "{key}" }}"#);

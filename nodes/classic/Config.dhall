@@ -4,6 +4,8 @@ let Vhost = ./Vhost.dhall
 let HttpServer = ./HttpServer.dhall
 
 let HttpApi = ./HttpApi.dhall
+
+let Https = ./Https.dhall
 let StreamCaster = ./StreamCaster.dhall
 
 let SrtServer = ./SrtServer.dhall
@@ -16,6 +18,7 @@ in  { Type =
         , utc_time : Bool
         , http_server : Optional HttpServer.Type
         , http_api : Optional HttpApi.Type
+        , http_api_https : Optional Https.Type
         , srt_server : Optional SrtServer.Type
         , stream_casters : List StreamCaster.Type
         , vhosts : List Vhost.Type
@@ -28,6 +31,7 @@ in  { Type =
       , utc_time = False
       , http_server = None HttpServer.Type
       , http_api = None HttpApi.Type
+      , http_api_https = None Https.Type
       , srt_server = None SrtServer.Type
       , stream_casters = [] : List StreamCaster.Type
       , vhosts = [ Vhost.default ]

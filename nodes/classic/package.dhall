@@ -6,6 +6,7 @@
 , Play = ./Play.dhall
 , Publish = ./Publish.dhall
 , HttpServer = ./HttpServer.dhall
+, Https = ./Https.dhall
 , HttpApi = ./HttpApi.dhall
 , HttpRemux = ./HttpRemux.dhall
 , HttpStatic = ./HttpStatic.dhall

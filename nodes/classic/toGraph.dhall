@@ -4,14 +4,18 @@
 --  `HlsOut` node named "<vhost>/hls"; `dash` → a `DashOut` node named "<vhost>/dash"; `dvr` → a
 --  `Dvr` node named "<vhost>/dvr"; `http_static` → an `HttpStatic` node named
 --  "<vhost>/http_static" on the http_server, for the vhost's host), and for `http_server` an
---  `HttpStatic` node named "http_server" serving its `dir` (listed after the vhosts' nodes, so
+--  `HttpStatic` node named "http_server" serving its `dir`, with a `Console` node named "console"
+--  (home page, console, players at `/`, `/console/`, `/players/`, as SRS ships them) on its
+--  address (listed after the vhosts' nodes, so
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
 --  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
 --  edge goes into the vhost.
---  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
+--  `http_api` adds an `HttpApi` node named "http_api". An enabled `https` block repeats what
+--  its server serves on the HTTPS port, in nodes named with `_https` ("http_server_https",
+--  "console_https", "<vhost>/http_remux_https", "http_api_https"). `server_id` is no node's setting: the
 --  server identity is the process's, which `srs -c`/`srs -e` set from it. `utc_time` (global in
 --  srs.conf) is given to every `HlsOut` and `Dvr` node, over their own field.
 let Config = ./Config.dhall
@@ -19,6 +23,8 @@ let Config = ./Config.dhall
 let Vhost = ./Vhost.dhall
 
 let HttpServer = ./HttpServer.dhall
+
+let Https = ./Https.dhall
 
 let StreamCaster = ./StreamCaster.dhall
 
@@ -39,6 +45,24 @@ let concatMap = ../prelude/concatMap.dhall
 let edge = ../edge.dhall
 
 let node = ../node.dhall
+
+let Address = { listen : Text, tls : Optional TlsFiles, suffix : Text }
+
+let httpsAddress =
+      \(https : Https.Type) ->
+        { listen = https.listen
+        , tls = Some { cert = https.cert, key = https.key }
+        , suffix = "_https"
+        }
+
+let serverAddresses =
+      \(server : HttpServer.Type) ->
+          [ { listen = server.listen, tls = None TlsFiles, suffix = "" } ]
+        # merge
+            { None = [] : List Address
+            , Some = \(https : Https.Type) -> [ httpsAddress https ]
+            }
+            server.https
 
 let vhostNode =
       \(config : Config.Type) ->
@@ -83,16 +107,22 @@ let httpRemuxNodes =
                   { None = [] : List NamedNode
                   , Some =
                       \(remux : (./HttpRemux.dhall).Type) ->
-                        [ node
-                            (httpRemuxName vhost)
-                            ( Node.HttpRemux
-                                { listen = server.listen
-                                , mount = remux.mount
-                                , crossdomain = server.crossdomain
-                                , tls = None TlsFiles
-                                }
-                            )
-                        ]
+                        concatMap
+                          Address
+                          NamedNode
+                          ( \(at : Address) ->
+                              [ node
+                                  "${httpRemuxName vhost}${at.suffix}"
+                                  ( Node.HttpRemux
+                                      { listen = at.listen
+                                      , mount = remux.mount
+                                      , crossdomain = server.crossdomain
+                                      , tls = at.tls
+                                      }
+                                  )
+                              ]
+                          )
+                          (serverAddresses server)
                   }
                   vhost.http_remux
           }
@@ -109,18 +139,24 @@ let httpStaticNodes =
                   { None = [] : List NamedNode
                   , Some =
                       \(static : (./HttpStatic.dhall).Type) ->
-                        [ node
-                            "${vhost.name}/http_static"
-                            ( Node.HttpStatic
-                                { listen = server.listen
-                                , dir = static.dir
-                                , mount = static.mount
-                                , crossdomain = server.crossdomain
-                                , tls = None TlsFiles
-                                , vhost = Some vhost.name
-                                }
-                            )
-                        ]
+                        concatMap
+                          Address
+                          NamedNode
+                          ( \(at : Address) ->
+                              [ node
+                                  "${vhost.name}/http_static${at.suffix}"
+                                  ( Node.HttpStatic
+                                      { listen = at.listen
+                                      , dir = static.dir
+                                      , mount = static.mount
+                                      , crossdomain = server.crossdomain
+                                      , tls = at.tls
+                                      , vhost = Some vhost.name
+                                      }
+                                  )
+                              ]
+                          )
+                          (serverAddresses server)
                   }
                   vhost.http_static
           }
@@ -131,7 +167,22 @@ let apiNodes =
         merge
           { None = [] : List NamedNode
           , Some =
-              \(api : (./HttpApi.dhall).Type) -> [ node "http_api" (Node.HttpApi api) ]
+              \(api : (./HttpApi.dhall).Type) ->
+                  [ node "http_api" (Node.HttpApi api) ]
+                # merge
+                    { None = [] : List NamedNode
+                    , Some =
+                        \(https : Https.Type) ->
+                          let at = httpsAddress https
+
+                          in  [ node
+                                  "http_api_https"
+                                  ( Node.HttpApi
+                                      (api // { listen = at.listen, tls = at.tls })
+                                  )
+                              ]
+                    }
+                    config.http_api_https
           }
           config.http_api
 
@@ -238,18 +289,29 @@ let httpServerNodes =
           { None = [] : List NamedNode
           , Some =
               \(server : HttpServer.Type) ->
-                [ node
-                    "http_server"
-                    ( Node.HttpStatic
-                        { listen = server.listen
-                        , dir = server.dir
-                        , mount = "/"
-                        , crossdomain = server.crossdomain
-                        , tls = None TlsFiles
-                        , vhost = None Text
-                        }
-                    )
-                ]
+                concatMap
+                  Address
+                  NamedNode
+                  ( \(at : Address) ->
+                      [ node
+                          "console${at.suffix}"
+                          ( Node.Console
+                              { listen = at.listen, api = None Text, tls = at.tls }
+                          )
+                      , node
+                          "http_server${at.suffix}"
+                          ( Node.HttpStatic
+                              { listen = at.listen
+                              , dir = server.dir
+                              , mount = "/"
+                              , crossdomain = server.crossdomain
+                              , tls = at.tls
+                              , vhost = None Text
+                              }
+                          )
+                      ]
+                  )
+                  (serverAddresses server)
           }
           config.http_server
 

@@ -11,7 +11,8 @@ macro_rules! protocols {
 macro_rules! features {
     () => {
         "TLS (HTTPS serving, HTTPS hooks), DVR (FLV, MP4), HTTP API (SRS's /api/v1, /metrics), \
-         HTTP hooks, security and refer rules, reload, srs.conf and SRS_* variables, Dhall graphs"
+         HTTP hooks, security and refer rules, reload, srs.conf and SRS_* variables, Dhall graphs, \
+         console and players (home page, live graph, mpegts.js, hls.js, dash.js, WHEP/WHIP pages)"
     };
 }
 

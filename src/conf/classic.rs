@@ -21,6 +21,8 @@ pub struct Config {
     pub http_server: Option<HttpServer>,
     /// `http_api { }`: present only when enabled.
     pub http_api: Option<crate::nodes::http_api::Config>,
+    /// `http_api { https { } }`: the same API over HTTPS on its own port, when enabled.
+    pub http_api_https: Option<Https>,
     /// `srt_server { }` (`classic/SrtServer.dhall`); present only when enabled.
     pub srt_server: Option<SrtServer>,
     /// `stream_caster { }` blocks (`classic/StreamCaster.dhall`).
@@ -38,6 +40,7 @@ impl Default for Config {
             utc_time: false,
             http_server: None,
             http_api: None,
+            http_api_https: None,
             srt_server: None,
             stream_casters: Vec::new(),
             vhosts: vec![Vhost::default()],
@@ -51,11 +54,28 @@ pub struct HttpServer {
     pub listen: String,
     pub dir: String,
     pub crossdomain: bool,
+    /// `https { }`: everything the server serves, also over HTTPS on its own port, when enabled.
+    pub https: Option<Https>,
 }
 
 impl Default for HttpServer {
     fn default() -> HttpServer {
-        HttpServer { listen: "8080".into(), dir: "./objs/nginx/html".into(), crossdomain: true }
+        HttpServer { listen: "8080".into(), dir: "./objs/nginx/html".into(), crossdomain: true, https: None }
+    }
+}
+
+/// SRS's `https { listen; key; cert; }` of `http_server` and `http_api` (`classic/Https.dhall`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Https {
+    pub listen: String,
+    pub key: String,
+    pub cert: String,
+}
+
+impl Https {
+    /// SRS's defaults: port 8088 for the server, 1990 for the API, `./conf/server.{key,crt}`.
+    pub fn with_listen(listen: &str) -> Https {
+        Https { listen: listen.into(), key: "./conf/server.key".into(), cert: "./conf/server.crt".into() }
     }
 }
 

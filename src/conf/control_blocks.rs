@@ -25,19 +25,25 @@ pub(super) fn default_http_api() -> http_api::Config {
     }
 }
 
+/// What `http_api { }` maps to: the `HttpApi` node, and its `https { }` when enabled.
+pub(super) struct ApiBlock {
+    pub api: http_api::Config,
+    pub https: Option<super::classic::Https>,
+}
+
 /// Global `http_api { }`.
-pub(super) static HTTP_API: Block<Enabled<http_api::Config>> = Block {
+pub(super) static HTTP_API: Block<Enabled<ApiBlock>> = Block {
     name: "http_api",
     entries: &[
         Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|a| &mut a.enabled) },
-        Entry { name: "listen", default: "1985", kind: Kind::Listen(|a| &mut a.config.listen) },
-        Entry { name: "crossdomain", default: "on", kind: Kind::FlagOn(|a| &mut a.config.crossdomain) },
+        Entry { name: "listen", default: "1985", kind: Kind::Listen(|a| &mut a.config.api.listen) },
+        Entry { name: "crossdomain", default: "on", kind: Kind::FlagOn(|a| &mut a.config.api.crossdomain) },
         Entry {
             name: "auth",
             default: "",
             kind: Kind::Nested {
                 table: &API_AUTH,
-                map: |a, d, s| API_AUTH.map(d, &mut a.config.auth, s),
+                map: |a, d, s| API_AUTH.map(d, &mut a.config.api.auth, s),
                 repeat: Repeat::Once,
             },
         },
@@ -46,16 +52,22 @@ pub(super) static HTTP_API: Block<Enabled<http_api::Config>> = Block {
             default: "",
             kind: Kind::Nested {
                 table: &RAW_API,
-                map: |a, d, s| RAW_API.map(d, &mut a.config.raw_api, s),
+                map: |a, d, s| RAW_API.map(d, &mut a.config.api.raw_api, s),
                 repeat: Repeat::Once,
             },
         },
         Entry {
             name: "https",
             default: "",
-            kind: Kind::Unmapped(
-                "block `https { }` in `http_api`: not mapped yet (give a graph's `HttpApi` a `tls`), ignored",
-            ),
+            kind: Kind::Nested {
+                table: &super::mapping::HTTPS_API,
+                map: |a, d, s| {
+                    let https = super::classic::Https::with_listen("1990");
+                    a.config.https = super::mapping::HTTPS_API.map_enabled(d, https, s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
         },
     ],
 };
@@ -257,7 +269,7 @@ mod tests {
             "http_api {\n enabled on;\n listen 127.0.0.1:1986;\n crossdomain off;\n\
              auth { enabled on; username admin; password secret; }\n\
              raw_api { enabled on; allow_reload on; allow_query on; }\n\
-             https { enabled on; listen 1990; }\n}\n",
+             https { enabled on; listen 1991; key k.pem; }\n}\n",
         )
         .unwrap();
         let api = mapped.config.http_api.clone().expect("enabled");
@@ -266,13 +278,12 @@ mod tests {
         assert_eq!(api.auth, ApiAuth { enabled: true, username: "admin".into(), password: "secret".into() });
         assert_eq!(api.raw_api, RawApi { enabled: true, allow_reload: true });
         assert_eq!(api.bearer_token, None);
+        let https = mapped.config.http_api_https.clone().expect("https enabled");
         assert_eq!(
-            warnings(&mapped),
-            [
-                "srs.conf:6: `allow_query` in `raw_api` is not supported: ignored",
-                "srs.conf:7: block `https { }` in `http_api`: not mapped yet (give a graph's `HttpApi` a `tls`), ignored",
-            ]
+            (https.listen.as_str(), https.key.as_str(), https.cert.as_str()),
+            ("1991", "k.pem", "./conf/server.crt")
         );
+        assert_eq!(warnings(&mapped), ["srs.conf:6: `allow_query` in `raw_api` is not supported: ignored",]);
     }
 
     #[test]

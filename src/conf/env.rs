@@ -433,8 +433,8 @@ mod tests {
         }
     }
 
-    /// Directives that set no classic field of their own name: process settings, a warning, and
-    /// the caster `output` (which becomes `stream`). The walk still checks them against the file.
+    /// Directives that set no classic field of their own name: process settings, the caster
+    /// `output` (which becomes `stream`) and the API's `https` (`http_api_https`). The walk still checks them against the file.
     const NOT_A_CLASSIC_FIELD: &[&str] = &[
         "work_dir",
         "pid",
@@ -444,6 +444,10 @@ mod tests {
         "srs_log_level",
         "srs_log_level_v2",
         "stream_caster.output",
+        // The API's `https` block is the classic `http_api_https` (the API block is the node).
+        "http_api.https.listen",
+        "http_api.https.key",
+        "http_api.https.cert",
     ];
 
     /// The classic value's field at srs.conf's dotted `path` (the first vhost and caster).

@@ -9,7 +9,9 @@
 //! `caster_blocks`). To map a new directive, add its row; a new block is a table and one
 //! `Nested` row in its parent.
 
-use super::classic::{Config, HttpRemux, HttpServer, HttpStatic, NamedIngest, NamedTranscode, Play, Publish, Vhost};
+use super::classic::{
+    Config, HttpRemux, HttpServer, HttpStatic, Https, NamedIngest, NamedTranscode, Play, Publish, Vhost,
+};
 use super::process::{self, ProcessSettings};
 use super::table::{Block, Enabled, Entry, Kind, Repeat, Table};
 use super::values::{bad, listen, natural, text, time_jitter};
@@ -92,8 +94,11 @@ static ROOT: Block<Root> = Block {
             kind: Kind::Nested {
                 table: &control_blocks::HTTP_API,
                 map: |r, d, s| {
-                    r.config.http_api =
-                        control_blocks::HTTP_API.map_enabled(d, control_blocks::default_http_api(), s)?;
+                    let initial =
+                        control_blocks::ApiBlock { api: control_blocks::default_http_api(), https: None };
+                    let block = control_blocks::HTTP_API.map_enabled(d, initial, s)?;
+                    r.config.http_api_https = block.as_ref().and_then(|b| b.https.clone());
+                    r.config.http_api = block.map(|b| b.api);
                     Ok(())
                 },
                 repeat: Repeat::Once,
@@ -383,8 +388,42 @@ static HTTP_SERVER: Block<Enabled<HttpServer>> = Block {
         Entry { name: "listen", default: "8080", kind: Kind::Listen(|s| &mut s.config.listen) },
         Entry { name: "dir", default: "./objs/nginx/html", kind: Kind::Text(|s| &mut s.config.dir) },
         Entry { name: "crossdomain", default: "on", kind: Kind::FlagOn(|s| &mut s.config.crossdomain) },
+        Entry {
+            name: "https",
+            default: "",
+            kind: Kind::Nested {
+                table: &HTTPS_SERVER,
+                map: |s, d, scope| {
+                    s.config.https = HTTPS_SERVER.map_enabled(d, Https::with_listen("8088"), scope)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
     ],
 };
+
+/// `http_server { https { } }` and `http_api { https { } }` (their defaults differ in `listen` only).
+macro_rules! https_block {
+    ($listen:literal) => {
+        Block {
+            name: "https",
+            entries: &[
+                Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|h| &mut h.enabled) },
+                Entry { name: "listen", default: $listen, kind: Kind::Listen(|h| &mut h.config.listen) },
+                Entry { name: "key", default: "./conf/server.key", kind: Kind::Text(|h| &mut h.config.key) },
+                Entry {
+                    name: "cert",
+                    default: "./conf/server.crt",
+                    kind: Kind::Text(|h| &mut h.config.cert),
+                },
+            ],
+        }
+    };
+}
+
+pub(super) static HTTPS_SERVER: Block<Enabled<Https>> = https_block!("8088");
+pub(super) static HTTPS_API: Block<Enabled<Https>> = https_block!("1990");
 
 /// `vhost { http_remux { } }`.
 static HTTP_REMUX: Block<Enabled<HttpRemux>> = Block {
@@ -569,7 +608,7 @@ pub(crate) mod tests {
         let mapped = map_text(
             "listen 127.0.0.1:1936;\nchunk_size 4096;\nwork_dir /srv;\npid x.pid;\nsrs_log_tank console;\n\
              srs_log_file a.log;\ndaemon off;\n\
-             http_server { enabled on; listen 8081; dir html; crossdomain off; }\n\
+             http_server { enabled on; listen 8081; dir html; crossdomain off; https { enabled on; listen 8443; key k.pem; cert c.pem; } }\n\
              srt_server { enabled on; listen 10081; latency 200; passphrase 0123456789; pbkeylen 16; default_app cam; }\n\
              stream_caster { enabled on; caster mpegts_over_udp; output rtmp://127.0.0.1/live/udp; listen 8935; }\n\
              stream_caster { enabled on; caster flv; output rtmp://127.0.0.1/[app]/[stream]; listen 8936; }\n\
@@ -584,11 +623,17 @@ pub(crate) mod tests {
         let expected = Config {
             listen: "127.0.0.1:1936".into(),
             chunk_size: 4096,
-            http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            http_server: Some(HttpServer {
+                listen: "8081".into(),
+                dir: "html".into(),
+                crossdomain: false,
+                https: Some(Https { listen: "8443".into(), key: "k.pem".into(), cert: "c.pem".into() }),
+            }),
             max_connections: 1000,
             server_id: None,
             utc_time: false,
             http_api: None,
+            http_api_https: None,
             srt_server: Some(SrtServer {
                 enabled: true,
                 listen: "10081".into(),

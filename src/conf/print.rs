@@ -5,7 +5,7 @@
 use std::path::{Component, Path};
 
 use super::classic::{
-    Caster, Config, HttpRemux, HttpServer, HttpStatic, Play, Publish, SrtServer, StreamCaster, Vhost,
+    Caster, Config, HttpRemux, HttpServer, HttpStatic, Https, Play, Publish, SrtServer, StreamCaster, Vhost,
     DEFAULT_CASTER_STREAM,
 };
 use crate::nodes::jitter::TimeJitter;
@@ -135,6 +135,7 @@ fn config_expr(config: &Config) -> Expr {
     changed(&mut fields, "http_api", &config.http_api, &default.http_api, |v| {
         optional_node_block(v.as_ref(), "srs.classic.HttpApi")
     });
+    changed(&mut fields, "http_api_https", &config.http_api_https, &default.http_api_https, optional_https);
     changed(&mut fields, "srt_server", &config.srt_server, &default.srt_server, |v| match v {
         Some(server) => Expr::Some(Box::new(srt_server_expr(server))),
         None => Expr::Lit("None srs.classic.SrtServer.Type".into()),
@@ -156,7 +157,22 @@ fn http_server_expr(server: &HttpServer) -> Expr {
     changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
     changed(&mut fields, "dir", &server.dir, &default.dir, |v| text(v));
     changed(&mut fields, "crossdomain", &server.crossdomain, &default.crossdomain, |v| boolean(*v));
+    changed(&mut fields, "https", &server.https, &default.https, optional_https);
     Expr::Record { completion: "srs.classic.HttpServer", fields }
+}
+
+fn optional_https(https: &Option<Https>) -> Expr {
+    match https {
+        Some(https) => Expr::Some(Box::new(Expr::Record {
+            completion: "srs.classic.Https",
+            fields: vec![
+                ("listen", text(&https.listen)),
+                ("key", text(&https.key)),
+                ("cert", text(&https.cert)),
+            ],
+        })),
+        None => Expr::Lit("None srs.classic.Https.Type".into()),
+    }
 }
 
 fn srt_server_expr(server: &SrtServer) -> Expr {
@@ -505,7 +521,13 @@ mod tests {
         let config = Config {
             listen: "127.0.0.1:1936".into(),
             chunk_size: 4096,
-            http_server: Some(HttpServer { listen: "8081".into(), dir: "html".into(), crossdomain: false }),
+            http_server: Some(HttpServer {
+                listen: "8081".into(),
+                dir: "html".into(),
+                crossdomain: false,
+                https: Some(Https::with_listen("8443")),
+            }),
+            http_api_https: Some(Https::with_listen("1990")),
             srt_server: Some(SrtServer {
                 latency: 300,
                 passphrase: "0123456789ab".into(),

@@ -258,8 +258,8 @@ pub fn summaries<N: Catalogue>(engine: &Engine<N>, registry: &Registry) -> Value
             "argv": std::env::args().collect::<Vec<_>>().join(" "),
             "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
             "mem_kbyte": mem_kbyte,
-            "mem_percent": 0.0,
-            "cpu_percent": 0.0,
+            "mem_percent": mem_ratio(mem_kbyte),
+            "cpu_percent": cpu_ratio(),
             "srs_uptime": uptime,
         },
         "system": {
@@ -274,6 +274,57 @@ pub fn summaries<N: Catalogue>(engine: &Engine<N>, registry: &Registry) -> Value
             "conn_srs": registry.client_count(),
         },
     }})
+}
+
+/// The process's CPU use since the previous sample at least a second old, as SRS reports it:
+/// a ratio where 1.0 is one core busy (a process on two busy cores reads 2.0).
+fn cpu_ratio() -> f64 {
+    static SAMPLE: std::sync::Mutex<Option<(std::time::Instant, u64, f64)>> = std::sync::Mutex::new(None);
+    let now = std::time::Instant::now();
+    let ticks = process_cpu_ticks();
+    // `/proc` counts in USER_HZ, which Linux fixes at 100 for user space whatever the kernel's HZ.
+    let per_second = 100.0;
+    let Ok(mut sample) = SAMPLE.lock() else { return 0.0 };
+    match *sample {
+        Some((at, _, ratio)) if now.duration_since(at).as_secs_f64() < 1.0 => ratio,
+        Some((at, before, _)) => {
+            let ratio =
+                ticks.saturating_sub(before) as f64 / per_second / now.duration_since(at).as_secs_f64();
+            *sample = Some((now, ticks, ratio));
+            ratio
+        }
+        None => {
+            *sample = Some((now, ticks, 0.0));
+            0.0
+        }
+    }
+}
+
+/// User and system time of this process in clock ticks (`/proc/self/stat` fields 14 and 15).
+fn process_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name may hold spaces and parentheses: fields count from after its last `)`.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| fields.get(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // After the name, field 3 (state) is index 0: utime (14) is index 11, stime (15) index 12.
+    field(11) + field(12)
+}
+
+/// Resident memory over the machine's RAM, a ratio as SRS reports it.
+fn mem_ratio(rss_kbyte: u64) -> f64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if total == 0 {
+        0.0
+    } else {
+        rss_kbyte as f64 / total as f64
+    }
 }
 
 fn read_status_kb(field: &str) -> u64 {
@@ -343,6 +394,19 @@ pub fn graph<N: Catalogue>(engine: &Engine<N>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ticks_grow_with_work_and_memory_is_a_share_of_ram() {
+        let before = process_cpu_ticks();
+        let start = std::time::Instant::now();
+        let mut spin = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(300) {
+            spin = std::hint::black_box(spin.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(process_cpu_ticks() > before, "300 ms of spinning shows in /proc/self/stat");
+        let ratio = mem_ratio(read_status_kb("VmRSS:"));
+        assert!(ratio > 0.0 && ratio < 1.0, "rss over ram: {ratio}");
+    }
 
     #[test]
     fn paging_uses_at_least_ten() {

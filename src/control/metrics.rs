@@ -17,6 +17,13 @@ pub fn render<N: Catalogue>(engine: &Engine<N>) -> String {
     gauge(&mut out, "srs_clients", "Connected clients", &[(String::new(), registry.client_count() as u64)]);
     counter(&mut out, "srs_send_bytes_total", "Bytes sent to clients", &[(String::new(), send)]);
     counter(&mut out, "srs_recv_bytes_total", "Bytes received from clients", &[(String::new(), recv)]);
+    let panics = crate::graph::guard::panics_caught();
+    counter(
+        &mut out,
+        "srs_panics_total",
+        "Panics caught, each ending only its own task",
+        &[(String::new(), panics)],
+    );
     let per_stream = |pick: fn(&crate::graph::stats::StreamStats) -> u64| -> Vec<(String, u64)> {
         publications
             .iter()

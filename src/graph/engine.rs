@@ -176,7 +176,7 @@ impl<N: Catalogue> Engine<N> {
         self.inner.running_tasks.fetch_add(1, Ordering::SeqCst);
         let inner = Arc::clone(&self.inner);
         tokio::spawn(async move {
-            future.await;
+            super::guard::guarded("a stream or source task", None, future).await;
             inner.running_tasks.fetch_sub(1, Ordering::SeqCst);
             inner.tasks_changed.notify_waiters();
         });
@@ -295,6 +295,7 @@ impl<N: Catalogue> Engine<N> {
         if self.is_shutting_down() {
             return Err(PublishError::ShuttingDown);
         }
+        super::guard::panic_if_test_stream(&key.stream);
         let route = self.route(source, &key)?;
         let id = self.next_id();
         let stats = Arc::new(StreamStats::default());

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod check;
 pub mod dot;
 pub mod engine;
+pub mod guard;
 pub mod hub;
 pub mod listen;
 pub mod load;

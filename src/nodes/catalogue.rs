@@ -48,6 +48,7 @@ macro_rules! node_catalogue {
 }
 
 node_catalogue! {
+    Console(console::Config),
     DashOut(dash_out::Config),
     Dvr(dvr::Config),
     Exec(exec::Config),

@@ -118,6 +118,11 @@ impl HttpRoute for Route {
             let mut response = answer(&engine, &config, &request).await;
             if config.crossdomain {
                 http::add_cors(&mut response);
+                // `*` does not cover `Authorization` (Fetch standard): name it, so pages on
+                // another origin (the console) can send the credentials the API asks for.
+                response
+                    .headers_mut()
+                    .insert("access-control-allow-headers", HeaderValue::from_static("*, Authorization"));
             }
             response
         }))

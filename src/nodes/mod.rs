@@ -7,6 +7,7 @@
 //! become media frames and back.
 
 mod catalogue;
+pub mod console;
 pub mod dash_out;
 pub mod dvr;
 pub mod exec;

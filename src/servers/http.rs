@@ -218,7 +218,7 @@ pub async fn serve<N: Catalogue>(
             let _ = stream.set_nodelay(true);
             let table = Arc::clone(&table);
             let id = engine.next_id();
-            tokio::spawn(async move {
+            tokio::spawn(crate::graph::guard::guarded(scheme, Some(id), async move {
                 let Some(acceptor) = table.tls() else {
                     match super::http_raw::take_raw(stream, &table, peer, id).await {
                         Ok(served) => return served.await,
@@ -236,7 +236,7 @@ pub async fn serve<N: Catalogue>(
                     Ok(Err(e)) => tracing::warn!(conn = id, %peer, "tls handshake failed: {e}"),
                     Err(_) => tracing::warn!(conn = id, %peer, "tls handshake failed: timed out"),
                 }
-            });
+            }));
         }
     });
     Ok(bound)

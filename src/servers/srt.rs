@@ -148,7 +148,7 @@ pub async fn serve<N: Catalogue>(
             let caller = Box::new(SrtCaller { id, peer, stream_id, request });
             match dispatch(&routes, caller) {
                 Ok(session) => {
-                    tokio::spawn(session);
+                    tokio::spawn(crate::graph::guard::guarded("srt", Some(id), session));
                 }
                 Err(caller) => {
                     let why = format!("no node on this address serves srt {}", caller.stream_id.mode);

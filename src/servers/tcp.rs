@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::Bound;
+use crate::graph::guard::guarded;
 use crate::graph::{Catalogue, Engine};
 
 pub type ConnectionFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -34,7 +35,7 @@ pub async fn serve<N: Catalogue>(
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let id = engine.next_id();
-                        tokio::spawn(handler(stream, peer, id));
+                        tokio::spawn(guarded(protocol, Some(id), handler(stream, peer, id)));
                     }
                     Err(e) => tracing::warn!(%addr, "accept failed: {e}"),
                 },

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod cdp;
 pub mod live;
 pub mod rtmp_client;
 
@@ -300,12 +301,18 @@ pub fn wait_for_listener(port: u16, limit: std::time::Duration) {
 /// Writes `graph` (Dhall, `srs` bound to the catalogue) and runs `srs run` on it in `dir`;
 /// waits until every port in `tcp_ports` accepts connections.
 pub fn run_graph(dir: &Path, graph: &str, tcp_ports: &[u16]) -> Server {
+    run_graph_with_env(dir, graph, tcp_ports, &[])
+}
+
+/// `run_graph` with environment variables set for the server.
+pub fn run_graph_with_env(dir: &Path, graph: &str, tcp_ports: &[u16], env: &[(&str, &str)]) -> Server {
     let path = dir.join("graph.dhall");
     std::fs::write(&path, format!("let srs = {}\nin {graph}", catalogue())).expect("write graph");
     let log = std::fs::File::create(dir.join("srs.log")).expect("log file");
     let child = Command::new(srs_bin())
         .arg("run")
         .arg(&path)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stderr(log)
         .spawn()
@@ -537,6 +544,35 @@ impl Drop for StaticServer {
     }
 }
 
+/// Headless Chromium as this closed network needs it (no background requests, which the machine
+/// refuses) with autoplay allowed.
+pub const CHROMIUM_FLAGS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+];
+
+/// A self-signed certificate for 127.0.0.1 made by the openssl CLI: `(cert, key)` paths in `dir`.
+pub fn self_signed(dir: &Path) -> (String, String) {
+    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success(), "openssl makes a certificate");
+    (cert.display().to_string(), key.display().to_string())
+}
+
 /// Headless Chromium on a page, killed when dropped; its profile and log live in `dir`.
 pub struct Browser(std::process::Child);
 
@@ -545,16 +581,7 @@ impl Browser {
     /// autoplay allowed, in a fresh profile under `dir`.
     pub fn open(dir: &Path, url: &str) -> Browser {
         let child = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ])
+            .args(CHROMIUM_FLAGS)
             .arg(format!("--user-data-dir={}", dir.join("chromium-profile").display()))
             .arg(url)
             .stdout(std::process::Stdio::null())

@@ -65,6 +65,9 @@ pub struct MediaPlaylist {
     /// 3 for TS as SRS writes it; 7 for fMP4 (`#EXT-X-MAP` needs 6 or later).
     pub version: u8,
     pub media_sequence: u64,
+    /// Discontinuities before the first listed segment; written only when not zero (SRS never
+    /// writes it, so its playlists stay byte for byte until a discontinuity leaves the window).
+    pub discontinuity_sequence: u64,
     pub target_duration: u64,
     pub low_latency: Option<LowLatencyInfo>,
     pub entries: Vec<PlaylistEntry>,
@@ -101,6 +104,9 @@ impl MediaPlaylist {
             line("#EXT-X-PLAYLIST-TYPE:VOD".into());
         }
         line(format!("#EXT-X-MEDIA-SEQUENCE:{}", self.media_sequence));
+        if self.discontinuity_sequence > 0 {
+            line(format!("#EXT-X-DISCONTINUITY-SEQUENCE:{}", self.discontinuity_sequence));
+        }
         line(format!("#EXT-X-TARGETDURATION:{}", self.target_duration));
         if let Some(ll) = &self.low_latency {
             line(format!(
@@ -228,6 +234,7 @@ mod tests {
             entries: vec![done, open],
             preload_hint: Some("s-8.1.m4s".into()),
             vod: false,
+            discontinuity_sequence: 0,
         };
         assert_eq!(
             playlist.to_text(),
@@ -300,6 +307,23 @@ mod tests {
             "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n\
              #EXT-X-TARGETDURATION:10\n#EXTINF:10.000, no desc\na-0.ts\n\
              #EXTINF:3.500, no desc\na-1.ts\n#EXT-X-ENDLIST\n"
+        );
+    }
+
+    #[test]
+    fn discontinuity_sequence_is_written_once_one_left_the_window() {
+        let playlist = MediaPlaylist {
+            version: 3,
+            media_sequence: 12,
+            discontinuity_sequence: 2,
+            target_duration: 10,
+            entries: vec![entry("a-12.ts", 10_000, true)],
+            ..Default::default()
+        };
+        assert_eq!(
+            playlist.to_text(),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:12\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n\
+             #EXT-X-TARGETDURATION:10\n#EXT-X-DISCONTINUITY\n#EXTINF:10.000, no desc\na-12.ts\n"
         );
     }
 }

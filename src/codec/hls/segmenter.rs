@@ -108,6 +108,8 @@ pub struct Segmenter<M> {
     parts: Option<PartCutter>,
     next_seq: u64,
     discontinuity_pending: bool,
+    /// Discontinuities that left the window (EXT-X-DISCONTINUITY-SEQUENCE).
+    discontinuity_sequence: u64,
 }
 
 impl<M: Clone> Segmenter<M> {
@@ -119,6 +121,7 @@ impl<M: Clone> Segmenter<M> {
             parts: config.part_target.map(PartCutter::new),
             next_seq: 0,
             discontinuity_pending: false,
+            discontinuity_sequence: 0,
         }
     }
 
@@ -139,6 +142,12 @@ impl<M: Clone> Segmenter<M> {
     /// The first sequence number listed (EXT-X-MEDIA-SEQUENCE).
     pub fn media_sequence(&self) -> u64 {
         self.segments.front().map_or_else(|| self.open.as_ref().map_or(self.next_seq, |s| s.seq), |s| s.seq)
+    }
+
+    /// How many `#EXT-X-DISCONTINUITY` tags have left the window (EXT-X-DISCONTINUITY-SEQUENCE):
+    /// a player keeps its timelines apart by it, as segments with discontinuities slide out.
+    pub fn discontinuity_sequence(&self) -> u64 {
+        self.discontinuity_sequence
     }
 
     /// A new publish or a new sequence header: `#EXT-X-DISCONTINUITY` before the open segment
@@ -209,7 +218,13 @@ impl<M: Clone> Segmenter<M> {
 
     /// Forgets every listed segment (hls_dispose); sequence numbers keep counting.
     pub fn clear(&mut self) -> Vec<Segment<M>> {
-        self.segments.drain(..).collect()
+        let cleared: Vec<Segment<M>> = self.segments.drain(..).collect();
+        self.count_discontinuities(&cleared);
+        cleared
+    }
+
+    fn count_discontinuities(&mut self, gone: &[Segment<M>]) {
+        self.discontinuity_sequence += gone.iter().filter(|s| s.discontinuity).count() as u64;
     }
 
     fn close_at(&mut self, end: MediaTime) -> Option<Closed<M>> {
@@ -219,6 +234,8 @@ impl<M: Clone> Segmenter<M> {
         }
         if segment.duration < MIN_SEGMENT_DURATION {
             self.next_seq = segment.seq;
+            // Its discontinuity still happened: the segment taking its number carries it.
+            self.discontinuity_pending |= segment.discontinuity;
             return Some(Closed::Dropped { segment });
         }
         self.segments.push_back(segment.clone());
@@ -236,7 +253,9 @@ impl<M: Clone> Segmenter<M> {
                 break;
             }
         }
-        self.segments.drain(..remove_before).collect()
+        let expired: Vec<Segment<M>> = self.segments.drain(..remove_before).collect();
+        self.count_discontinuities(&expired);
+        expired
     }
 }
 
@@ -339,6 +358,32 @@ mod tests {
         assert_eq!(listed, [5, 6, 7, 8]);
         assert_eq!(expired, [0, 1, 2, 3, 4]);
         assert_eq!(segmenter.media_sequence(), 5);
+    }
+
+    #[test]
+    fn discontinuities_leaving_the_window_are_counted() {
+        let mut segmenter = Segmenter::new(config(1000, 3000));
+        for i in 0..250 {
+            // A discontinuity on segments 1 and 2 (a republish and a new sequence header).
+            if i == 25 || i == 50 {
+                segmenter.mark_discontinuity();
+            }
+            let keyframe = i % 25 == 0;
+            segmenter.push(MediaKind::Video, MediaTime::from_millis(i * 40), keyframe, keyframe, |_| ());
+        }
+        // Segments 0-4 left the window (see above); 1 and 2 carried discontinuities.
+        assert_eq!(segmenter.media_sequence(), 5);
+        assert_eq!(segmenter.discontinuity_sequence(), 2);
+        segmenter.close();
+        segmenter.mark_discontinuity();
+        segmenter.push(MediaKind::Video, MediaTime::from_millis(10_000), true, true, |_| ());
+        segmenter.push(MediaKind::Video, MediaTime::from_millis(10_040), false, false, |_| ());
+        // A dropped (too short) segment passes its discontinuity to the one taking its number.
+        assert!(matches!(segmenter.close(), Some(Closed::Dropped { ref segment }) if segment.discontinuity));
+        segmenter.push(MediaKind::Video, MediaTime::from_millis(10_080), true, true, |_| ());
+        assert!(segmenter.open_segment().is_some_and(|s| s.discontinuity));
+        assert!(!segmenter.clear().is_empty());
+        assert_eq!(segmenter.discontinuity_sequence(), 2, "cleared segments had none");
     }
 
     #[test]

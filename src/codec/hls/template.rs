@@ -49,11 +49,6 @@ pub fn fill_time(template: &str, unix_ms: i64, utc_offset_secs: i32) -> String {
 /// followed by the playlist URL's directory).
 pub fn segment_uri(m3u8_relative: &str, segment_relative: &str, entry_prefix: &str) -> String {
     let m3u8_dir = m3u8_relative.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let relative = segment_relative
-        .strip_prefix(m3u8_dir)
-        .filter(|_| !m3u8_dir.is_empty())
-        .unwrap_or(segment_relative)
-        .trim_start_matches('/');
     let mut uri = entry_prefix.to_owned();
     if !entry_prefix.is_empty() && !entry_prefix.ends_with('/') {
         uri.push('/');
@@ -62,8 +57,29 @@ pub fn segment_uri(m3u8_relative: &str, segment_relative: &str, entry_prefix: &s
             uri.push('/');
         }
     }
-    uri.push_str(relative);
+    if entry_prefix.is_empty() {
+        uri.push_str(&relative_path(m3u8_dir, segment_relative));
+    } else {
+        let below_dir = segment_relative.strip_prefix(m3u8_dir).filter(|rest| rest.starts_with('/'));
+        uri.push_str(below_dir.unwrap_or(segment_relative).trim_start_matches('/'));
+    }
     uri
+}
+
+/// `file` (a path relative to the HLS root) as seen from the directory `dir` (relative to the
+/// same root), comparing whole components: `live/s` sees `live/s-1.ts` as `../s-1.ts` (SRS
+/// cuts the text `live/s` and writes `-1.ts`, which no player finds).
+fn relative_path(dir: &str, file: &str) -> String {
+    let dir_parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let file_parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let Some((name, file_dir)) = file_parts.split_last() else {
+        return file.trim_start_matches('/').to_owned();
+    };
+    let common = dir_parts.iter().zip(file_dir).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; dir_parts.len() - common];
+    parts.extend(&file_dir[common..]);
+    parts.push(name);
+    parts.join("/")
 }
 
 #[cfg(test)]
@@ -107,6 +123,14 @@ mod tests {
         assert_eq!(segment_uri("s.m3u8", "s-1.ts", ""), "s-1.ts");
         assert_eq!(segment_uri("live/s.m3u8", "live/s-1.ts", "http://cdn.com"), "http://cdn.com/live/s-1.ts");
         assert_eq!(segment_uri("live/s.m3u8", "live/s-1.ts", "http://cdn.com/x/"), "http://cdn.com/x/s-1.ts");
-        assert_eq!(segment_uri("live/s.m3u8", "other/s-1.ts", ""), "other/s-1.ts");
+        assert_eq!(segment_uri("live/s.m3u8", "other/s-1.ts", ""), "../other/s-1.ts");
+        assert_eq!(segment_uri("live/s/ll.m3u8", "live/s-1.m4s", ""), "../s-1.m4s");
+        assert_eq!(segment_uri("live/s/ll.m3u8", "live/s/1.m4s", ""), "1.m4s");
+        assert_eq!(segment_uri("./live/s.m3u8", "live/s-1.ts", ""), "s-1.ts");
+        assert_eq!(segment_uri("live/s.m3u8", "live/s-1.ts", "http://cdn.com/x/"), "http://cdn.com/x/s-1.ts");
+        assert_eq!(
+            segment_uri("live/s/ll.m3u8", "live/s-1.ts", "http://cdn.com/x/"),
+            "http://cdn.com/x/live/s-1.ts"
+        );
     }
 }

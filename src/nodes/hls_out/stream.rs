@@ -503,6 +503,7 @@ impl HlsStream {
         MediaPlaylist {
             version: if self.config.segment_format == SegmentFormat::Fmp4 { 7 } else { 3 },
             media_sequence: segmenter.media_sequence(),
+            discontinuity_sequence: segmenter.discontinuity_sequence(),
             target_duration: target_duration(durations.iter(), segmenter.config().max_td()),
             low_latency,
             entries,
