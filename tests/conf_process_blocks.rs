@@ -7,7 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{make_clip, probe, probe_with, publish_test_stream, srs_bin, temp_dir, wait_for_port, wait_until, Server};
+use common::{
+    make_clip, probe, probe_with, publish_test_stream, srs_bin, temp_dir, wait_for_port, wait_until, Server,
+};
 
 fn conf(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("conf").join(name)
@@ -60,12 +62,16 @@ fn ingest_conf_publishes_its_file_as_livestream() {
 fn transcode_conf_serves_an_audio_only_hls_rendition() {
     let dir = temp_dir("conf-transcode");
     let (rtmp, http) = (common::free_port(), common::free_port());
-    let vars = [("SRS_LISTEN", format!("127.0.0.1:{rtmp}")), ("SRS_HTTP_SERVER_LISTEN", format!("127.0.0.1:{http}"))];
+    let vars = [
+        ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
+        ("SRS_HTTP_SERVER_LISTEN", format!("127.0.0.1:{http}")),
+    ];
     let server = serve(&dir, "transcode2hls.audio.only.conf", &vars, &[rtmp, http]);
     let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/livestream"), 14);
     let playlist = dir.join("objs/nginx/html/live/livestream_.m3u8");
     assert!(wait_until(20, || playlist.exists()), "the rendition's HLS: {}", server.log());
-    let streams = probe_with(&["-read_intervals", "%+4"], &format!("http://127.0.0.1:{http}/live/livestream_.m3u8"));
+    let streams =
+        probe_with(&["-read_intervals", "%+4"], &format!("http://127.0.0.1:{http}/live/livestream_.m3u8"));
     assert!(streams.iter().any(|s| s.codec == "aac" && s.frames > 0), "{streams:?}");
     assert!(!streams.iter().any(|s| s.codec == "h264"), "vcodec vn: no video: {streams:?}");
     let _ = publisher.kill();

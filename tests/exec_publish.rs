@@ -28,7 +28,8 @@ fn exec_graph(rtmp: u16, api: u16, publish: &[String], max_processes: u32) -> St
 fn write_script(dir: &Path) -> String {
     let script = dir.join("prog.sh");
     let argv = dir.join("argv.txt");
-    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" > {}\nexec sleep 1000\n", argv.display())).unwrap();
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" > {}\nexec sleep 1000\n", argv.display()))
+        .unwrap();
     std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
     script.display().to_string()
 }

@@ -9,14 +9,18 @@ mod common;
 use std::time::Duration;
 
 use common::live::LiveServer;
-use common::{api_get, free_port, make_clip, probe, publish_test_stream, record, run_graph, temp_dir, wait_until, Server};
+use common::{
+    api_get, free_port, make_clip, probe, publish_test_stream, record, run_graph, temp_dir, wait_until,
+    Server,
+};
 
 fn ingest_graph(http: u16, api: u16, ingests: &[(&str, String)]) -> String {
     let nodes: String = ingests
         .iter()
         .map(|(name, body)| format!(", srs.node \"{name}\" (srs.Node.Ingest srs.Ingest::{{ {body} }})\n"))
         .collect();
-    let edges: String = ingests.iter().map(|(name, _)| format!(", srs.edge \"{name}\" \"__defaultVhost__\"\n")).collect();
+    let edges: String =
+        ingests.iter().map(|(name, _)| format!(", srs.edge \"{name}\" \"__defaultVhost__\"\n")).collect();
     format!(
         r#"srs.Graph::{{
   nodes =
@@ -72,7 +76,12 @@ fn rtmp_and_http_flv_of_another_server_are_ingested_and_resume_after_the_source_
         ("by_flv", format!(r#"url = "{}", stream = "live/by_flv""#, source.flv_url("src"))),
     ];
     let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
-    assert!(wait_until(15, || published_count(&server, "by_rtmp") == 1 && published_count(&server, "by_flv") == 1), "{}", server.log());
+    assert!(
+        wait_until(15, || published_count(&server, "by_rtmp") == 1
+            && published_count(&server, "by_flv") == 1),
+        "{}",
+        server.log()
+    );
     assert_serves(&server, http, "by_rtmp", true, "rtmp");
     assert_serves(&server, http, "by_flv", true, "http-flv");
     assert!(server.log().contains("puller=Rtmp") && server.log().contains("puller=HttpFlv"));
@@ -80,10 +89,16 @@ fn rtmp_and_http_flv_of_another_server_are_ingested_and_resume_after_the_source_
     // The source dies and comes back: both ingests publish again.
     let _ = publisher.kill();
     let _ = publisher.wait();
-    assert!(wait_until(15, || server.log().contains("ingest source ended") || server.log().contains("ingest failed")), "{}", server.log());
+    assert!(
+        wait_until(15, || server.log().contains("ingest source ended")
+            || server.log().contains("ingest failed")),
+        "{}",
+        server.log()
+    );
     let mut publisher = publish_test_stream(&source.rtmp_url("src"), 30);
     assert!(
-        wait_until(30, || published_count(&server, "by_rtmp") >= 2 && published_count(&server, "by_flv") >= 2),
+        wait_until(30, || published_count(&server, "by_rtmp") >= 2
+            && published_count(&server, "by_flv") >= 2),
         "{}",
         server.log()
     );
@@ -113,7 +128,8 @@ fn a_lavfi_source_goes_through_ffmpeg_and_a_dead_url_only_backs_off() {
 
     // The dead URL: retried with a growing backoff, logged, and nothing else is disturbed.
     let log = server.log();
-    let failures = log.lines().filter(|l| l.contains("ingest failed") && l.contains(&dead.to_string())).count();
+    let failures =
+        log.lines().filter(|l| l.contains("ingest failed") && l.contains(&dead.to_string())).count();
     assert!((2..=5).contains(&failures), "{failures} attempts:\n{log}");
     assert!(log.contains("retry_in=2s") || log.contains("retry_in=4s"), "{log}");
     assert_eq!(api_get(api, "/api/v1/versions")["code"], 0);

@@ -42,7 +42,16 @@ fn transcode_graph(rtmp: u16, http: u16, api: u16) -> String {
 /// Video kbit/s of a recorded file: packet bytes over the span of their timestamps.
 fn video_kbps(file: &Path) -> f64 {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v", "-show_entries", "packet=size,dts_time", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=size,dts_time",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(file)
         .output()
         .expect("ffprobe runs");

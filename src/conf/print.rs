@@ -440,7 +440,10 @@ mod tests {
                         vcodec: "libx264".into(),
                         vwidth: 320,
                         vheight: 180,
-                        vparams: vec![crate::nodes::ffmpeg_engine::Param { name: "g".into(), value: "50".into() }],
+                        vparams: vec![crate::nodes::ffmpeg_engine::Param {
+                            name: "g".into(),
+                            value: "50".into(),
+                        }],
                         ..crate::nodes::ffmpeg_engine::engine("sd")
                     }],
                     max_processes: 0,

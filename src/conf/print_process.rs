@@ -15,7 +15,10 @@ pub(super) fn transcode_entry(named: &NamedTranscode) -> Expr {
     changed(&mut fields, "scope", &config.scope.as_str(), &"", |v| text(v));
     fields.push((
         "engines",
-        Expr::List { items: config.engines.iter().map(engine_expr).collect(), element_type: "srs.FfmpegEngine.Type" },
+        Expr::List {
+            items: config.engines.iter().map(engine_expr).collect(),
+            element_type: "srs.FfmpegEngine.Type",
+        },
     ));
     changed(&mut fields, "max_processes", &config.max_processes, &0, |v| natural(*v));
     let record = render(&Expr::Record { completion: "srs.Transcode", fields }, 0);
@@ -40,7 +43,8 @@ pub(super) fn ingest_entry(named: &NamedIngest) -> Expr {
 }
 
 fn engine_expr(engine: &ffmpeg_engine::Config) -> Expr {
-    let default = ffmpeg_engine::Config { output: DEFAULT_OUTPUT.into(), ..ffmpeg_engine::engine(&engine.name) };
+    let default =
+        ffmpeg_engine::Config { output: DEFAULT_OUTPUT.into(), ..ffmpeg_engine::engine(&engine.name) };
     let mut fields = vec![("name", text(&engine.name))];
     changed(&mut fields, "enabled", &engine.enabled, &default.enabled, |v| boolean(*v));
     for (name, value, base) in [

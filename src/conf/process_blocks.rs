@@ -38,7 +38,11 @@ static TRANSCODE: Block<Enabled<transcode::Config>> = Block {
     name: "transcode",
     entries: &[
         Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
-        Entry { name: "ffmpeg", default: "", kind: Kind::Custom(|c, d, s| ffmpeg(&mut c.config.ffmpeg, d, s)) },
+        Entry {
+            name: "ffmpeg",
+            default: "",
+            kind: Kind::Custom(|c, d, s| ffmpeg(&mut c.config.ffmpeg, d, s)),
+        },
         Entry {
             name: "engine",
             default: "",
@@ -61,22 +65,50 @@ static ENGINE: Block<ffmpeg_engine::Config> = Block {
         Entry { name: "perfile", default: "", kind: Kind::Custom(|c, d, _| params(&mut c.perfile, d)) },
         Entry { name: "vfilter", default: "", kind: Kind::Custom(|c, d, _| params(&mut c.vfilter, d)) },
         Entry { name: "vcodec", default: "", kind: Kind::Text(|c| &mut c.vcodec) },
-        Entry { name: "vbitrate", default: "0", kind: Kind::Natural { field: |c| &mut c.vbitrate, min: 0, max: 1 << 30 } },
-        Entry { name: "vfps", default: "0", kind: Kind::Natural { field: |c| &mut c.vfps, min: 0, max: 1000 } },
-        Entry { name: "vwidth", default: "0", kind: Kind::Natural { field: |c| &mut c.vwidth, min: 0, max: 16384 } },
-        Entry { name: "vheight", default: "0", kind: Kind::Natural { field: |c| &mut c.vheight, min: 0, max: 16384 } },
-        Entry { name: "vthreads", default: "1", kind: Kind::Natural { field: |c| &mut c.vthreads, min: 0, max: 256 } },
+        Entry {
+            name: "vbitrate",
+            default: "0",
+            kind: Kind::Natural { field: |c| &mut c.vbitrate, min: 0, max: 1 << 30 },
+        },
+        Entry {
+            name: "vfps",
+            default: "0",
+            kind: Kind::Natural { field: |c| &mut c.vfps, min: 0, max: 1000 },
+        },
+        Entry {
+            name: "vwidth",
+            default: "0",
+            kind: Kind::Natural { field: |c| &mut c.vwidth, min: 0, max: 16384 },
+        },
+        Entry {
+            name: "vheight",
+            default: "0",
+            kind: Kind::Natural { field: |c| &mut c.vheight, min: 0, max: 16384 },
+        },
+        Entry {
+            name: "vthreads",
+            default: "1",
+            kind: Kind::Natural { field: |c| &mut c.vthreads, min: 0, max: 256 },
+        },
         Entry { name: "vprofile", default: "", kind: Kind::Text(|c| &mut c.vprofile) },
         Entry { name: "vpreset", default: "", kind: Kind::Text(|c| &mut c.vpreset) },
         Entry { name: "vparams", default: "", kind: Kind::Custom(|c, d, _| params(&mut c.vparams, d)) },
         Entry { name: "acodec", default: "", kind: Kind::Text(|c| &mut c.acodec) },
-        Entry { name: "abitrate", default: "0", kind: Kind::Natural { field: |c| &mut c.abitrate, min: 0, max: 1 << 20 } },
+        Entry {
+            name: "abitrate",
+            default: "0",
+            kind: Kind::Natural { field: |c| &mut c.abitrate, min: 0, max: 1 << 20 },
+        },
         Entry {
             name: "asample_rate",
             default: "0",
             kind: Kind::Natural { field: |c| &mut c.asample_rate, min: 0, max: 384_000 },
         },
-        Entry { name: "achannels", default: "0", kind: Kind::Natural { field: |c| &mut c.achannels, min: 0, max: 64 } },
+        Entry {
+            name: "achannels",
+            default: "0",
+            kind: Kind::Natural { field: |c| &mut c.achannels, min: 0, max: 64 },
+        },
         Entry { name: "aparams", default: "", kind: Kind::Custom(|c, d, _| params(&mut c.aparams, d)) },
         Entry { name: "oformat", default: "flv", kind: Kind::Text(|c| &mut c.oformat) },
         Entry { name: "output", default: "", kind: Kind::Text(|c| &mut c.output) },
@@ -96,11 +128,7 @@ static INGEST: Block<IngestDraft> = Block {
     name: "ingest",
     entries: &[
         Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
-        Entry {
-            name: "input",
-            default: "",
-            kind: Kind::Lines(|c, d, s| INPUT.map(d, c, s)),
-        },
+        Entry { name: "input", default: "", kind: Kind::Lines(|c, d, s| INPUT.map(d, c, s)) },
         Entry { name: "ffmpeg", default: "", kind: Kind::Custom(|c, d, s| ffmpeg(&mut c.ffmpeg, d, s)) },
         Entry {
             name: "engine",
@@ -131,7 +159,8 @@ fn new_engine(name: &str) -> ffmpeg_engine::Config {
 fn ffmpeg(field: &mut String, d: &Directive, scope: &mut Scope) -> Result<(), ConfError> {
     let path = text(d)?;
     if path == SRS_FFMPEG && !std::path::Path::new(SRS_FFMPEG).exists() {
-        scope.warn(d, format!("`{SRS_FFMPEG}` (SRS's bundled FFmpeg) is missing: running `ffmpeg` from PATH"));
+        scope
+            .warn(d, format!("`{SRS_FFMPEG}` (SRS's bundled FFmpeg) is missing: running `ffmpeg` from PATH"));
         *field = "ffmpeg".into();
     } else {
         *field = path;
@@ -159,14 +188,19 @@ pub(super) fn transcode(
     block: &Directive,
     scope: &mut Scope,
 ) -> Result<Option<(String, transcode::Config)>, ConfError> {
-    let initial =
-        transcode::Config { ffmpeg: "ffmpeg".into(), scope: block.arg0().to_owned(), engines: Vec::new(), max_processes: 0 };
+    let initial = transcode::Config {
+        ffmpeg: "ffmpeg".into(),
+        scope: block.arg0().to_owned(),
+        engines: Vec::new(),
+        max_processes: 0,
+    };
     let Some(config) = TRANSCODE.map_enabled(block, initial, scope)? else { return Ok(None) };
     if !config.engines.iter().any(|e| e.enabled) {
         scope.warn(block, "a transcode without an enabled engine does nothing: ignored".into());
         return Ok(None);
     }
-    let id = if config.scope.is_empty() { "transcode".to_owned() } else { format!("transcode/{}", config.scope) };
+    let id =
+        if config.scope.is_empty() { "transcode".to_owned() } else { format!("transcode/{}", config.scope) };
     Ok(Some((id, config)))
 }
 
@@ -177,22 +211,31 @@ pub(super) fn ingest(
     vhost: &str,
     scope: &mut Scope,
 ) -> Result<Option<(String, ingest::Config)>, ConfError> {
-    let mut draft =
-        IngestDraft { enabled: false, input_type: "file".into(), url: String::new(), ffmpeg: "ffmpeg".into(), engines: Vec::new() };
+    let mut draft = IngestDraft {
+        enabled: false,
+        input_type: "file".into(),
+        url: String::new(),
+        ffmpeg: "ffmpeg".into(),
+        engines: Vec::new(),
+    };
     INGEST.map(block, &mut draft, scope)?;
     if !draft.enabled {
         return Ok(None);
     }
     let id = block.arg0().to_owned();
     let mut engines = draft.engines.into_iter();
-    let engine = engines.next().ok_or_else(|| bad(block, format!("ingest `{id}` has no `engine` to name its output")))?;
+    let engine = engines
+        .next()
+        .ok_or_else(|| bad(block, format!("ingest `{id}` has no `engine` to name its output")))?;
     if engines.next().is_some() {
         scope.warn(block, format!("ingest `{id}`: only the first engine is used"));
     }
     let output = engine.output.replace("[vhost]", vhost).replace("[port]", "1935");
-    let key = rtmp_url_stream(&output)
-        .ok_or_else(|| bad(block, format!("ingest `{id}`: engine `output` `{}` names no stream", engine.output)))?;
-    let stream = if key.vhost == DEFAULT_VHOST { format!("{}/{}", key.app, key.stream) } else { key.to_string() };
+    let key = rtmp_url_stream(&output).ok_or_else(|| {
+        bad(block, format!("ingest `{id}`: engine `output` `{}` names no stream", engine.output))
+    })?;
+    let stream =
+        if key.vhost == DEFAULT_VHOST { format!("{}/{}", key.app, key.stream) } else { key.to_string() };
     let copies = engine.video_codec() == "copy" && engine.audio_codec() == "copy";
     engine.validate().map_err(|e| bad(block, format!("ingest `{id}`: {e}")))?;
     let config = ingest::Config {
@@ -201,7 +244,11 @@ pub(super) fn ingest(
         stream,
         ffmpeg: draft.ffmpeg,
         // SRS's ingest reads its input in whatever format FFmpeg finds (`iformat` is for transcode).
-        ffmpeg_input: if copies { Vec::new() } else { ffmpeg_engine::Config { iformat: "off".into(), ..engine.clone() }.input_args() },
+        ffmpeg_input: if copies {
+            Vec::new()
+        } else {
+            ffmpeg_engine::Config { iformat: "off".into(), ..engine.clone() }.input_args()
+        },
         ffmpeg_output: if copies { Vec::new() } else { engine.codec_args() },
         native: true,
         repeat: true,

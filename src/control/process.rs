@@ -48,7 +48,10 @@ pub struct ProcessSpec {
 impl ProcessSpec {
     /// The command line as run: program and arguments joined by spaces.
     pub fn command_line(&self) -> String {
-        std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -229,7 +232,11 @@ async fn start(spec: &ProcessSpec, entry: &Arc<ProcessEntry>, stream: &str) -> i
         .args(&spec.args)
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
-        .stdout(if spec.stdout.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+        .stdout(if spec.stdout.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .process_group(0);
     sys::die_with_parent(&mut command);
     let child = command.spawn()?;

@@ -50,7 +50,9 @@ impl NodeKind for Config {
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, _: &mut ScopePlan) -> anyhow::Result<()> {
-        node.engine.shared::<ProcessTable>().lower_limit(usize::try_from(self.max_processes).unwrap_or(usize::MAX));
+        node.engine
+            .shared::<ProcessTable>()
+            .lower_limit(usize::try_from(self.max_processes).unwrap_or(usize::MAX));
         Ok(())
     }
 

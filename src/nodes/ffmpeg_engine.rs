@@ -49,7 +49,8 @@ pub struct Config {
 }
 
 /// Video encoders whose output RTMP/FLV carries, plus SRS's `png`.
-const VIDEO_CODECS: &[&str] = &["copy", "vn", "libx264", "libx265", "libopenh264", "libsvtav1", "libaom-av1", "png"];
+const VIDEO_CODECS: &[&str] =
+    &["copy", "vn", "libx264", "libx265", "libopenh264", "libsvtav1", "libaom-av1", "png"];
 const AUDIO_CODECS: &[&str] = &["copy", "an", "aac", "libfdk_aac", "libmp3lame", "libopus"];
 
 impl Config {
@@ -247,7 +248,9 @@ mod tests {
     fn unknown_codecs_are_refused_naming_engine_and_field() {
         let bad = Config { vcodec: "libx999".into(), ..engine("hd") };
         let message = bad.validate().unwrap_err();
-        assert!(message.contains("engine `hd`") && message.contains("`vcodec`") && message.contains("libx999"));
+        assert!(
+            message.contains("engine `hd`") && message.contains("`vcodec`") && message.contains("libx999")
+        );
         let bad = Config { acodec: "pcm".into(), ..engine("hd") };
         assert!(bad.validate().unwrap_err().contains("`acodec`"));
         assert!(engine("ok").validate().is_ok());

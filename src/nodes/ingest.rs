@@ -119,7 +119,10 @@ impl NodeKind for Config {
     fn validate(&self) -> Result<(), String> {
         self.stream_key()?;
         if !matches!(self.input_type.as_str(), "file" | "stream" | "device") {
-            return Err(format!("field `input_type` is `{}`: write `file`, `stream` or `device`", self.input_type));
+            return Err(format!(
+                "field `input_type` is `{}`: write `file`, `stream` or `device`",
+                self.input_type
+            ));
         }
         if self.url.trim().is_empty() {
             return Err("field `url` is empty".into());
@@ -135,7 +138,9 @@ impl NodeKind for Config {
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
-        node.engine.shared::<ProcessTable>().lower_limit(usize::try_from(self.max_processes).unwrap_or(usize::MAX));
+        node.engine
+            .shared::<ProcessTable>()
+            .lower_limit(usize::try_from(self.max_processes).unwrap_or(usize::MAX));
         plan.source(node.name, Box::pin(run(node.engine.clone(), node.index, self.clone())));
         Ok(())
     }
@@ -153,7 +158,9 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let work = async {
         match puller {
             Puller::File => read_file(&engine, node, &name, &config).await,
-            Puller::Rtmp | Puller::HttpFlv => pull_forever(&engine, node, &name, &key, &config.url, puller).await,
+            Puller::Rtmp | Puller::HttpFlv => {
+                pull_forever(&engine, node, &name, &key, &config.url, puller).await
+            }
             Puller::Ffmpeg => through_ffmpeg(&engine, node, &name, &key, &config).await,
         }
     };
@@ -185,7 +192,14 @@ async fn read_file(engine: &Engine, node: NodeIndex, name: &str, config: &Config
 }
 
 /// Pulls with our own client, again and again with backoff.
-async fn pull_forever(engine: &Engine, node: NodeIndex, name: &str, key: &StreamKey, url: &str, puller: Puller) {
+async fn pull_forever(
+    engine: &Engine,
+    node: NodeIndex,
+    name: &str,
+    key: &StreamKey,
+    url: &str,
+    puller: Puller,
+) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         let mut out = LazyPublication::new(engine, node, key);
@@ -213,7 +227,13 @@ async fn through_ffmpeg(engine: &Engine, node: NodeIndex, name: &str, key: &Stre
     let mut args: Vec<String> = program.collect();
     args.extend(config.ffmpeg_args());
     let (stdouts, mut runs) = mpsc::channel(1);
-    let spec = ProcessSpec { program: ffmpeg, args, node: name.to_owned(), stream: Some(key.clone()), stdout: Some(stdouts) };
+    let spec = ProcessSpec {
+        program: ffmpeg,
+        args,
+        node: name.to_owned(),
+        stream: Some(key.clone()),
+        stdout: Some(stdouts),
+    };
     let child = match supervise(&engine.shared::<ProcessTable>(), spec) {
         Ok(child) => child,
         Err(e) => return tracing::error!(node = name, "ingest cannot run FFmpeg: {e}"),
@@ -255,14 +275,20 @@ mod tests {
         assert_eq!(config("file", "testsrc=size=320x240").puller(), Puller::Ffmpeg);
         let forced = Config { native: false, ..config("stream", "rtmp://h/live/s") };
         assert_eq!(forced.puller(), Puller::Ffmpeg);
-        let transcoded = Config { ffmpeg_output: vec!["-vcodec".into(), "libx264".into()], ..config("stream", "rtmp://h/live/s") };
+        let transcoded = Config {
+            ffmpeg_output: vec!["-vcodec".into(), "libx264".into()],
+            ..config("stream", "rtmp://h/live/s")
+        };
         assert_eq!(transcoded.puller(), Puller::Ffmpeg);
     }
 
     #[test]
     fn ffmpeg_copies_to_flv_on_stdout_with_re_for_files() {
         let args = config("file", "in.mkv").ffmpeg_args().join(" ");
-        assert_eq!(args, "-hide_banner -nostats -stream_loop -1 -re -i in.mkv -vcodec copy -acodec copy -f flv -y pipe:1");
+        assert_eq!(
+            args,
+            "-hide_banner -nostats -stream_loop -1 -re -i in.mkv -vcodec copy -acodec copy -f flv -y pipe:1"
+        );
         let stream = Config { repeat: false, ..config("stream", "rtsp://h/cam") }.ffmpeg_args().join(" ");
         assert!(stream.starts_with("-hide_banner -nostats -i rtsp://h/cam"), "{stream}");
     }
@@ -271,6 +297,9 @@ mod tests {
     fn bad_settings_are_refused_naming_the_field() {
         assert!(config("tape", "x.flv").validate().unwrap_err().contains("input_type"));
         assert!(config("file", " ").validate().unwrap_err().contains("url"));
-        assert!(Config { stream: "x".into(), ..config("file", "a.flv") }.validate().unwrap_err().contains("stream"));
+        assert!(Config { stream: "x".into(), ..config("file", "a.flv") }
+            .validate()
+            .unwrap_err()
+            .contains("stream"));
     }
 }

@@ -122,7 +122,10 @@ pub async fn pull_http_flv(url: &str, out: &mut LazyPublication) -> Result<(), S
 }
 
 /// Reads FLV from a pipe (FFmpeg's stdout) into `out` until it closes.
-pub async fn pull_flv_pipe(mut pipe: impl AsyncRead + Unpin, out: &mut LazyPublication) -> Result<(), String> {
+pub async fn pull_flv_pipe(
+    mut pipe: impl AsyncRead + Unpin,
+    out: &mut LazyPublication,
+) -> Result<(), String> {
     let mut reader = FlvReader::default();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {

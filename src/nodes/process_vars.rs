@@ -103,7 +103,18 @@ mod tests {
         let line = "./p [vhost] [port] [app] [stream] [engine] [param] [tcUrl] [url] [timestamp]";
         assert_eq!(
             split_command_line(&vars.fill(line, now)),
-            ["./p", "__defaultVhost__", "19350", "live", "cam", "sd", "?k=v", "rtmp://h/live", "/live/cam", "1709211909042"]
+            [
+                "./p",
+                "__defaultVhost__",
+                "19350",
+                "live",
+                "cam",
+                "sd",
+                "?k=v",
+                "rtmp://h/live",
+                "/live/cam",
+                "1709211909042"
+            ]
         );
     }
 }

@@ -78,7 +78,9 @@ impl NodeKind for Config {
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, _: &mut ScopePlan) -> anyhow::Result<()> {
-        node.engine.shared::<ProcessTable>().lower_limit(usize::try_from(self.max_processes).unwrap_or(usize::MAX));
+        node.engine
+            .shared::<ProcessTable>()
+            .lower_limit(usize::try_from(self.max_processes).unwrap_or(usize::MAX));
         Ok(())
     }
 
@@ -128,7 +130,9 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
             };
             match supervise(&table, spec) {
                 Ok(child) => children.push(child),
-                Err(e) => tracing::warn!(node = ctx.name(), stream = %ctx.key, engine = %engine.name, "not transcoding: {e}"),
+                Err(e) => {
+                    tracing::warn!(node = ctx.name(), stream = %ctx.key, engine = %engine.name, "not transcoding: {e}")
+                }
             }
         }
     }
@@ -153,7 +157,8 @@ mod tests {
     #[test]
     fn the_default_output_names_a_rendition_stream_that_the_guard_recognizes() {
         let key = StreamKey::new(DEFAULT_VHOST, "live", "cam");
-        let vars = ProcessVars { key: Some(key.clone()), port: 1935, engine: "sd".into(), ..Default::default() };
+        let vars =
+            ProcessVars { key: Some(key.clone()), port: 1935, engine: "sd".into(), ..Default::default() };
         let url = vars.fill(DEFAULT_OUTPUT, SystemTime::now());
         assert_eq!(url, "rtmp://127.0.0.1:1935/live?vhost=__defaultVhost__/cam_sd");
         assert_eq!(output_key(&url), Some(StreamKey::new(DEFAULT_VHOST, "live", "cam_sd")));

@@ -47,7 +47,8 @@ impl HttpBody {
 /// GETs `url` (`http://host[:port]/path`); `Ok` once a 200 answer's head arrived within `limit`.
 pub async fn get(url: &str, limit: Duration) -> Result<HttpBody, HttpPullError> {
     let rest = url.strip_prefix("http://").ok_or_else(|| HttpPullError::BadUrl(url.to_owned()))?;
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let (authority, path) =
+        rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     if authority.is_empty() {
         return Err(HttpPullError::BadUrl(url.to_owned()));
     }
