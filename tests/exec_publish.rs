@@ -63,6 +63,12 @@ fn the_program_runs_with_the_stream_variables_during_publish_and_is_gone_after()
     assert_eq!(listed[0]["stream"], "/live/cam");
     let pid = listed[0]["pid"].as_u64().unwrap();
     assert!(pid > 0 && alive(pid), "the program runs during the publish (pid {pid})");
+    let streams = api_get(api, "/api/v1/streams");
+    let stream = &streams["streams"][0];
+    assert_eq!(
+        stream["processes"][0]["cmdline"], listed[0]["cmdline"],
+        "the stream lists its programs: {streams}"
+    );
 
     assert!(publisher.wait().unwrap().success());
     assert!(wait_until(10, || !alive(pid)), "the program is stopped after unpublish: {}", server.log());
