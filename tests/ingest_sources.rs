@@ -108,6 +108,42 @@ fn rtmp_and_http_flv_of_another_server_are_ingested_and_resume_after_the_source_
     let _ = publisher.wait();
 }
 
+/// A second server of ours with an SRT listener; ffmpeg publishes there over RTMP.
+fn srt_source_graph(rtmp: u16, srt: u16) -> String {
+    format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+    , srs.node "srt_play" (srs.Node.SrtOut srs.SrtOut::{{ listen = "127.0.0.1:{srt}" }})
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "srt_play" ]
+}}"#
+    )
+}
+
+#[test]
+fn srt_of_another_server_is_ingested_natively() {
+    let source_dir = temp_dir("ingest-srt-source");
+    let (rtmp, srt) = (free_port(), common::free_udp_port());
+    let source = run_graph(&source_dir, &srt_source_graph(rtmp, srt), &[rtmp]);
+    common::wait_for_log(&source, "srt server listening");
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/src"), 20);
+    let dir = temp_dir("ingest-srt");
+    let (http, api) = (free_port(), free_port());
+    let url = format!("srt://127.0.0.1:{srt}?streamid=#!::r=live/src,m=request");
+    let server = run_graph(
+        &dir,
+        &ingest_graph(http, api, &[("by_srt", format!(r#"url = "{url}", stream = "live/by_srt""#))]),
+        &[http, api],
+    );
+    assert!(wait_until(15, || published_count(&server, "by_srt") >= 1), "{}\n{}", server.log(), source.log());
+    assert_serves(&server, http, "by_srt", true, "srt");
+    assert!(server.log().contains("puller=Srt"), "{}", server.log());
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
 #[test]
 fn a_lavfi_source_goes_through_ffmpeg_and_a_dead_url_only_backs_off() {
     let dir = temp_dir("ingest-ffmpeg");

@@ -2,7 +2,8 @@
 //!
 //! Native first: a local FLV/TS/MP4 file (`input_type = "file"`, paced in real time, looping
 //! with `repeat`) is read by `FileIn`'s reader; `rtmp://` is played with our RTMP client and
-//! `http://….flv` read with our HTTP client and FLV demuxer (`ingest_pull`). Anything else (RTSP,
+//! `http://….flv` read with our HTTP client and FLV demuxer, `srt://` called with srt-tokio and
+//! demuxed as MPEG-TS (`ingest_pull`). Anything else (RTSP,
 //! `lavfi`, devices, HLS, FFmpeg arguments that transcode) goes through a supervised FFmpeg child
 //! (`-f flv pipe:1`), whose FLV is read from its stdout and published by this node, so the
 //! stream flows through this node's own edges. A pull that fails or ends is dialled again with
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
-use super::ingest_pull::{pull_flv_pipe, pull_http_flv, pull_rtmp, LazyPublication};
+use super::ingest_pull::{pull_flv_pipe, pull_http_flv, pull_rtmp, pull_srt, LazyPublication};
 use super::process_vars::split_command_line;
 use crate::control::process::{supervise, ProcessSpec};
 use crate::control::process_table::ProcessTable;
@@ -60,6 +61,7 @@ pub enum Puller {
     File,
     Rtmp,
     HttpFlv,
+    Srt,
     Ffmpeg,
 }
 
@@ -79,6 +81,8 @@ impl Config {
             Puller::Rtmp
         } else if self.url.starts_with("http://") && path.ends_with(".flv") {
             Puller::HttpFlv
+        } else if self.url.starts_with("srt://") {
+            Puller::Srt
         } else if self.input_type == "file"
             && !self.url.contains("://")
             && matches!(super::file_format(&self.url), Ok(FileFormat::Flv | FileFormat::Ts | FileFormat::Mp4))
@@ -158,7 +162,7 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let work = async {
         match puller {
             Puller::File => read_file(&engine, node, &name, &config).await,
-            Puller::Rtmp | Puller::HttpFlv => {
+            Puller::Rtmp | Puller::HttpFlv | Puller::Srt => {
                 pull_forever(&engine, node, &name, &key, &config.url, puller).await
             }
             Puller::Ffmpeg => through_ffmpeg(&engine, node, &name, &key, &config).await,
@@ -202,15 +206,22 @@ async fn pull_forever(
 ) {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let mut out = LazyPublication::new(engine, node, key);
-        let result = match puller {
-            Puller::Rtmp => pull_rtmp(url, &mut out).await,
-            _ => pull_http_flv(url, &mut out).await,
+        let (published, result) = match puller {
+            Puller::Srt => pull_srt(url, engine, node, key).await,
+            _ => {
+                let mut out = LazyPublication::new(engine, node, key);
+                let result = match puller {
+                    Puller::Rtmp => pull_rtmp(url, &mut out).await,
+                    _ => pull_http_flv(url, &mut out).await,
+                };
+                let published = out.published();
+                out.end().await;
+                (published, result)
+            }
         };
-        if out.published() {
+        if published {
             backoff = FIRST_BACKOFF;
         }
-        out.end().await;
         match result {
             Ok(()) => tracing::warn!(node = name, %url, retry_in = ?backoff, "ingest source ended"),
             Err(why) => tracing::warn!(node = name, %url, retry_in = ?backoff, "ingest failed: {why}"),
@@ -272,6 +283,7 @@ mod tests {
         assert_eq!(config("stream", "http://h:8080/live/s.flv?x=1").puller(), Puller::HttpFlv);
         assert_eq!(config("file", "/media/a.mp4").puller(), Puller::File);
         assert_eq!(config("stream", "rtsp://h/cam").puller(), Puller::Ffmpeg);
+        assert_eq!(config("stream", "srt://h:10080?streamid=#!::r=live/s,m=request").puller(), Puller::Srt);
         assert_eq!(config("file", "testsrc=size=320x240").puller(), Puller::Ffmpeg);
         let forced = Config { native: false, ..config("stream", "rtmp://h/live/s") };
         assert_eq!(forced.puller(), Puller::Ffmpeg);

@@ -10,13 +10,15 @@ use petgraph::graph::NodeIndex;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::flv_frames::FlvToFrames;
+use super::ts_source::TsSource;
 use super::{Engine, Publication};
 use crate::codec::flv::{FlvReader, TagType};
 use crate::codec::rtmp::MediaMessageKind;
 use crate::graph::StreamKey;
 use crate::media::TimestampUnwrapper;
-use crate::servers::http_pull;
 use crate::servers::rtmp_client::RtmpPlayer;
+use crate::servers::{http_pull, srt_pull};
+use futures::StreamExt;
 
 /// How long a source has to answer (TCP, handshake, play or the response head).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -119,6 +121,50 @@ pub async fn pull_http_flv(url: &str, out: &mut LazyPublication) -> Result<(), S
             }
         }
     }
+}
+
+/// Calls an `srt://` URL and publishes its MPEG-TS as `key` (at the first datagram) until the
+/// source ends. Whether anything was published, and why the pull ended.
+pub async fn pull_srt(
+    url: &str,
+    engine: &Engine,
+    node: NodeIndex,
+    key: &StreamKey,
+) -> (bool, Result<(), String>) {
+    let mut socket = match srt_pull::call(url, CONNECT_TIMEOUT).await {
+        Ok(socket) => socket,
+        Err(e) => return (false, Err(e.to_string())),
+    };
+    let mut source = TsSource::new(format!("srt {url}"));
+    let mut publication: Option<Publication> = None;
+    let result = loop {
+        let next = match tokio::time::timeout(IDLE_TIMEOUT, socket.next()).await {
+            Ok(next) => next,
+            Err(_) => break Err(format!("no data for {IDLE_TIMEOUT:?}")),
+        };
+        let bytes = match next {
+            Some(Ok((_, bytes))) => bytes,
+            Some(Err(e)) => break Err(e.to_string()),
+            None => break Ok(()),
+        };
+        if publication.is_none() {
+            match engine.publish(node, key.clone()) {
+                Ok(started) => {
+                    tracing::info!(stream = %key, "ingest publishing");
+                    publication = Some(started);
+                }
+                Err(e) => break Err(e.to_string()),
+            }
+        }
+        if let Some(publication) = &mut publication {
+            source.push(publication, &bytes).await;
+        }
+    };
+    let published = publication.is_some();
+    if let Some(publication) = publication {
+        source.finish(publication).await;
+    }
+    (published, result)
 }
 
 /// Reads FLV from a pipe (FFmpeg's stdout) into `out` until it closes.
