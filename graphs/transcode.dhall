@@ -1,6 +1,7 @@
 --| SRS's default server (`live.dhall`) that also makes a 360p and a 720p rendition of every
 --  stream with FFmpeg (libx264 + AAC): rtmp://127.0.0.1/live/livestream is served as well as
---  livestream_360p and livestream_720p (RTMP, HTTP-FLV, HLS), which are not transcoded again.
+--  livestream_360p and livestream_720p (RTMP, HTTP-FLV, HLS), which are not transcoded again,
+--  and http://127.0.0.1:8080/live/livestream_abr.m3u8 is the HLS master playlist of the two.
 let srs = ../nodes/package.dhall
 
 let live = ./live.dhall
@@ -35,6 +36,7 @@ let transcode =
             srs.Transcode::{
             , engines =
               [ rendition "360p" 640 360 800, rendition "720p" 1280 720 2500 ]
+            , hls_master = "./objs/nginx/html/[app]/[stream]_abr.m3u8"
             }
         )
 

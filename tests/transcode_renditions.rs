@@ -1,7 +1,8 @@
 //! `Transcode` (SRS's vhost `transcode`): ffmpeg publishes one stream; two engines make a
 //! 320x180 and a 640x360 rendition (libx264 + AAC) that the server serves as `cam_sd` and
 //! `cam_hd` over HTTP-FLV; the renditions themselves are not transcoded again (loop guard);
-//! the video bitrate of each is within 15 % of what the engine asked for.
+//! the video bitrate of each is within 15 % of what the engine asked for; an HLS master playlist
+//! names both renditions with their bandwidth and resolution.
 
 mod common;
 
@@ -16,7 +17,8 @@ fn engine(name: &str, width: u32, height: u32, kbps: u32) -> String {
     )
 }
 
-fn transcode_graph(rtmp: u16, http: u16, api: u16) -> String {
+fn transcode_graph(rtmp: u16, http: u16, api: u16, hls: &Path) -> String {
+    let hls = hls.display();
     format!(
         r#"srs.Graph::{{
   nodes =
@@ -24,7 +26,8 @@ fn transcode_graph(rtmp: u16, http: u16, api: u16) -> String {
     , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{{ listen = "127.0.0.1:{rtmp}" }})
     , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
     , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}" }})
-    , srs.node "transcode" (srs.Node.Transcode srs.Transcode::{{ engines = [ {sd}, {hd} ] }})
+    , srs.node "transcode" (srs.Node.Transcode srs.Transcode::{{ engines = [ {sd}, {hd} ], hls_master = "{hls}/[app]/[stream]_abr.m3u8" }})
+    , srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = "{hls}", hls_fragment = 2.0 }})
     , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
     ]
 , edges =
@@ -32,6 +35,7 @@ fn transcode_graph(rtmp: u16, http: u16, api: u16) -> String {
     , srs.edge "__defaultVhost__" "rtmp_play"
     , srs.edge "__defaultVhost__" "flv"
     , srs.edge "__defaultVhost__" "transcode"
+    , srs.edge "__defaultVhost__" "hls"
     ]
 }}"#,
         sd = engine("sd", 320, 180, 300),
@@ -76,7 +80,8 @@ fn video_kbps(file: &Path) -> f64 {
 fn two_engines_serve_two_renditions_at_their_sizes_and_bitrates() {
     let dir = temp_dir("transcode");
     let (rtmp, http, api) = (free_port(), free_port(), free_port());
-    let server = run_graph(&dir, &transcode_graph(rtmp, http, api), &[rtmp, http, api]);
+    let hls = dir.join("hls");
+    let server = run_graph(&dir, &transcode_graph(rtmp, http, api, &hls), &[rtmp, http, api]);
     let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/cam"), 25);
 
     let processes = || api_get(api, "/api/v1/processes")["processes"].as_array().cloned().unwrap_or_default();
@@ -102,10 +107,25 @@ fn two_engines_serve_two_renditions_at_their_sizes_and_bitrates() {
         println!("{stream}: {measured:.0} kbit/s for {kbps} asked");
         assert!((measured - kbps).abs() <= kbps * 0.15, "{stream}: {measured:.0} kbit/s, asked {kbps}");
     }
+    // The master playlist names both renditions with their bandwidth and size, and players find
+    // both in it.
+    let master = hls.join("live/cam_abr.m3u8");
+    let text = std::fs::read_to_string(&master).expect("the master playlist");
+    assert_eq!(
+        text,
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=648000,RESOLUTION=640x360\ncam_hd.m3u8\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=348000,RESOLUTION=320x180\ncam_sd.m3u8\n"
+    );
+    let variants = common::probe_with(&["-read_intervals", "%+2"], master.to_str().unwrap());
+    let mut sizes: Vec<(u64, u64)> =
+        variants.iter().filter(|s| s.codec == "h264").map(|s| (s.width, s.height)).collect();
+    sizes.sort();
+    assert_eq!(sizes, [(320, 180), (640, 360)], "{variants:?}");
     // The loop guard: only the two engines of `cam` run, none for `cam_sd` or `cam_hd`.
     assert_eq!(processes().len(), 2, "{:?}", processes());
     assert!(server.log().contains("not transcoded again"), "{}", server.log());
     let _ = publisher.kill();
     let _ = publisher.wait();
     assert!(wait_until(10, || processes().is_empty()), "the engines stop with the stream");
+    assert!(wait_until(5, || !master.exists()), "the master playlist goes with the stream");
 }

@@ -446,6 +446,8 @@ mod tests {
                         }],
                         ..crate::nodes::ffmpeg_engine::engine("sd")
                     }],
+                    hls_master: "./objs/nginx/html/[app]/[stream]_abr.m3u8".into(),
+                    hls_variant: crate::nodes::transcode::DEFAULT_HLS_VARIANT.into(),
                     max_processes: 0,
                 },
             }],

@@ -5,7 +5,7 @@
 use super::{boolean, changed, natural, render, text, text_literal, Expr};
 use crate::conf::classic::{NamedIngest, NamedTranscode};
 use crate::nodes::ffmpeg_engine::{self, Param};
-use crate::nodes::transcode::DEFAULT_OUTPUT;
+use crate::nodes::transcode::{DEFAULT_HLS_VARIANT, DEFAULT_OUTPUT};
 
 /// `{ id = "..", transcode = srs.Transcode::{ .. } }`.
 pub(super) fn transcode_entry(named: &NamedTranscode) -> Expr {
@@ -20,6 +20,8 @@ pub(super) fn transcode_entry(named: &NamedTranscode) -> Expr {
             element_type: "srs.FfmpegEngine.Type",
         },
     ));
+    changed(&mut fields, "hls_master", &config.hls_master.as_str(), &"", |v| text(v));
+    changed(&mut fields, "hls_variant", &config.hls_variant.as_str(), &DEFAULT_HLS_VARIANT, |v| text(v));
     changed(&mut fields, "max_processes", &config.max_processes, &0, |v| natural(*v));
     let record = render(&Expr::Record { completion: "srs.Transcode", fields }, 0);
     Expr::Lit(format!("{{ id = {}, transcode = {record} }}", text_literal(&named.id)))

@@ -192,6 +192,8 @@ pub(super) fn transcode(
         ffmpeg: "ffmpeg".into(),
         scope: block.arg0().to_owned(),
         engines: Vec::new(),
+        hls_master: String::new(),
+        hls_variant: transcode::DEFAULT_HLS_VARIANT.into(),
         max_processes: 0,
     };
     let Some(config) = TRANSCODE.map_enabled(block, initial, scope)? else { return Ok(None) };

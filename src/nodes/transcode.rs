@@ -11,6 +11,7 @@
 //! ```
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -21,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::ffmpeg_engine;
 use super::process_vars::{rtmp_url_stream as output_key, ProcessVars};
+use crate::codec::hls::{master_playlist, Variant};
 use crate::control::process::{supervise, ProcessSpec, Supervised};
 use crate::control::process_table::ProcessTable;
 use crate::graph::engine::Outputs;
@@ -29,6 +31,9 @@ use crate::graph::{Caps, Ports, StreamKey};
 use crate::media::MediaEvent;
 use crate::nodes::scope::{ScopeNode, ScopePlan};
 use crate::nodes::{NodeKind, StreamCtx};
+
+/// A rendition's media playlist, relative to the master playlist (HlsOut's default names).
+pub const DEFAULT_HLS_VARIANT: &str = "[stream]_[engine].m3u8";
 
 /// SRS's default rendition URL.
 pub const DEFAULT_OUTPUT: &str = "rtmp://127.0.0.1:[port]/[app]?vhost=[vhost]/[stream]_[engine]";
@@ -40,6 +45,12 @@ pub struct Config {
     /// SRS's block argument: empty for every stream, `app`, or `app/stream`.
     pub scope: String,
     pub engines: Vec<ffmpeg_engine::Config>,
+    /// Where to write an HLS master playlist of the renditions (a path template with `[vhost]
+    /// [app] [stream]`; empty: none), e.g. `./objs/nginx/html/[app]/[stream]_abr.m3u8`.
+    pub hls_master: String,
+    /// Each rendition's media playlist as the master names it, relative to it (`[stream]` and
+    /// `[engine]` filled), matching the `HlsOut` that writes the renditions.
+    pub hls_variant: String,
     /// Child processes the graph runs at most (the smallest any node names wins; 0: the default, 64).
     pub max_processes: u64,
 }
@@ -105,6 +116,7 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     let outputs = ctx.engine.shared::<TranscodedOutputs>();
     let mut children: Vec<Supervised> = Vec::new();
     let mut mine: Vec<StreamKey> = Vec::new();
+    let mut master: Option<PathBuf> = None;
     if !in_scope(&config.scope, &ctx.key) {
         tracing::debug!(node = ctx.name(), stream = %ctx.key, "out of the transcode scope");
     } else if outputs.lock().contains(&ctx.key) {
@@ -135,6 +147,9 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
                 }
             }
         }
+        if !config.hls_master.is_empty() {
+            master = write_master(&ctx, &config, &vars).await;
+        }
     }
     while let Some(event) = input.recv().await {
         if matches!(event, MediaEvent::End) {
@@ -144,9 +159,52 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     for child in children {
         child.stop().await;
     }
+    if let Some(path) = master {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
     let mut published = outputs.lock();
     for key in mine {
         published.remove(&key);
+    }
+}
+
+/// The renditions' master playlist: bandwidth and size from each engine's settings.
+fn master_text(config: &Config, vars: &ProcessVars) -> String {
+    let mut variants: Vec<Variant> = config
+        .engines
+        .iter()
+        .filter(|e| e.enabled)
+        .map(|engine| {
+            let vars = ProcessVars { engine: engine.name.clone(), ..vars.clone() };
+            let video = engine.video_codec() != "vn" && engine.vwidth > 0 && engine.vheight > 0;
+            Variant {
+                uri: vars.fill(&config.hls_variant, SystemTime::now()),
+                bandwidth: (engine.vbitrate + engine.abitrate) * 1000,
+                resolution: video.then_some((engine.vwidth, engine.vheight)),
+            }
+        })
+        .collect();
+    variants.sort_by(|a, b| b.bandwidth.cmp(&a.bandwidth));
+    master_playlist(&variants)
+}
+
+/// Writes the master playlist atomically; the path written, for removal at unpublish.
+async fn write_master(ctx: &StreamCtx, config: &Config, vars: &ProcessVars) -> Option<PathBuf> {
+    let path = PathBuf::from(ctx.key.fill(&config.hls_master));
+    let temporary = path.with_extension("m3u8.tmp");
+    let write = async {
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::write(&temporary, master_text(config, vars)).await?;
+        tokio::fs::rename(&temporary, &path).await
+    };
+    match write.await {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::warn!(node = ctx.name(), stream = %ctx.key, path = %path.display(), "cannot write the master playlist: {e}");
+            None
+        }
     }
 }
 

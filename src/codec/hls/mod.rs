@@ -11,6 +11,7 @@
 
 mod audio_clock;
 mod encryption;
+mod master;
 mod parts;
 mod playlist;
 mod segmenter;
@@ -18,6 +19,7 @@ mod template;
 
 pub use audio_clock::AacSampleClock;
 pub use encryption::{key_line, SegmentCipher, SegmentKey};
+pub use master::{master_playlist, Variant};
 pub use parts::{Part, PartCutter};
 pub use playlist::{
     target_duration, LowLatencyInfo, MediaPlaylist, PlaylistEntry, PlaylistKey, PlaylistPart,
