@@ -184,7 +184,7 @@ fn master_text(config: &Config, vars: &ProcessVars) -> String {
             }
         })
         .collect();
-    variants.sort_by(|a, b| b.bandwidth.cmp(&a.bandwidth));
+    variants.sort_by_key(|v| std::cmp::Reverse(v.bandwidth));
     master_playlist(&variants)
 }
 
