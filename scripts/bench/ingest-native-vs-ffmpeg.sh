@@ -38,8 +38,9 @@ for side in b c; do
     graph "$side" "$nodes" "$edges"
 done
 
+wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 "$SRS" run a.dhall 2> a.log & pids+=($!)
-sleep 2
+wait_port 19411
 ffmpeg -v error -re -stream_loop -1 -i source.flv -c copy -f flv rtmp://127.0.0.1:19411/live/src & pids+=($!)
 sleep 2
 
@@ -54,7 +55,12 @@ ticks() { # CPU ticks (user + system) of pid $1 and its children
 measure() { # $1: side; prints CPU ms per stream per second and first-frame times
     "$SRS" run "$1.dhall" 2> "$1.log" & local pid=$!
     pids+=("$pid")
-    sleep 3
+    # Measure once every ingest publishes (graph loading is not the ingest's cost).
+    for _ in $(seq 1 300); do
+        [ "$(grep -c "ingest publishing" "$1.log" || true)" -ge "$N" ] && break
+        sleep 0.1
+    done
+    sleep 1
     local before after hz
     hz=$(getconf CLK_TCK)
     before=$(ticks "$pid")
