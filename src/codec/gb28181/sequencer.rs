@@ -4,38 +4,48 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
+/// A packet this far behind the expected one means the sender started numbering anew.
+const RESTART_DISTANCE: u16 = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    Payload(Bytes),
+pub enum Delivery<T> {
+    Payload(T),
     /// Packets were lost before the next payload.
     Lost { packets: u16 },
 }
 
 #[derive(Debug)]
-pub struct Sequencer {
+pub struct Sequencer<T> {
     window: usize,
     expected: Option<u16>,
     /// Packets ahead of `expected`, by their distance from it.
-    held: BTreeMap<u16, Bytes>,
+    held: BTreeMap<u16, T>,
     pub lost: u64,
     pub late: u64,
 }
 
-impl Sequencer {
+impl<T> Sequencer<T> {
     /// `window`: how many packets may be held waiting for a missing one.
-    pub fn new(window: usize) -> Sequencer {
+    pub fn new(window: usize) -> Sequencer<T> {
         Sequencer { window, expected: None, held: BTreeMap::new(), lost: 0, late: 0 }
     }
 
     /// Takes a packet; appends what is now in order to `out`.
-    pub fn push(&mut self, sequence: u16, payload: Bytes, out: &mut Vec<Delivery>) {
+    pub fn push(&mut self, sequence: u16, payload: T, out: &mut Vec<Delivery<T>>) {
         let expected = *self.expected.get_or_insert(sequence);
         let ahead = sequence.wrapping_sub(expected);
         if ahead >= 0x8000 {
-            // Behind what was delivered: a duplicate or too late.
-            self.late += 1;
+            if ahead.wrapping_neg() <= RESTART_DISTANCE {
+                // Behind what was delivered: a duplicate or too late.
+                self.late += 1;
+                return;
+            }
+            // Far behind: the sender restarted its numbering (a new call); start over there.
+            self.held.clear();
+            self.expected = Some(sequence);
+            out.push(Delivery::Lost { packets: 0 });
+            self.held.insert(0, payload);
+            self.release(out);
             return;
         }
         self.held.insert(ahead, payload);
@@ -50,7 +60,7 @@ impl Sequencer {
     }
 
     /// Delivers the packets that follow `expected` without a gap.
-    fn release(&mut self, out: &mut Vec<Delivery>) {
+    fn release(&mut self, out: &mut Vec<Delivery<T>>) {
         while let Some(payload) = self.held.remove(&0) {
             out.push(Delivery::Payload(payload));
             self.advance(1);
@@ -69,7 +79,9 @@ impl Sequencer {
 mod tests {
     use super::*;
 
-    fn run(sequencer: &mut Sequencer, sequences: &[u16]) -> Vec<Delivery> {
+    use bytes::Bytes;
+
+    fn run(sequencer: &mut Sequencer<Bytes>, sequences: &[u16]) -> Vec<Delivery<Bytes>> {
         let mut out = Vec::new();
         for &s in sequences {
             sequencer.push(s, Bytes::from(s.to_be_bytes().to_vec()), &mut out);
@@ -77,7 +89,7 @@ mod tests {
         out
     }
 
-    fn payload(s: u16) -> Delivery {
+    fn payload(s: u16) -> Delivery<Bytes> {
         Delivery::Payload(Bytes::from(s.to_be_bytes().to_vec()))
     }
 
@@ -98,5 +110,7 @@ mod tests {
         let out = run(&mut tcp, &[1, 3]);
         assert_eq!(out, [payload(1), Delivery::Lost { packets: 1 }, payload(3)]);
         assert_eq!(tcp.lost, 1);
+        let out = run(&mut tcp, &[40_000]);
+        assert_eq!(out, [Delivery::Lost { packets: 0 }, payload(40_000)], "a restart is followed");
     }
 }
