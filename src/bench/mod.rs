@@ -8,6 +8,7 @@
 //! the server's memory is read once more.
 
 pub mod floor;
+pub mod gb_device;
 pub mod players;
 pub mod process;
 pub mod publisher;

@@ -19,7 +19,7 @@ pub enum SipError {
     StartLine,
     #[error("malformed sip header line")]
     HeaderLine,
-    #[error("sip head is not utf-8")]
+    #[error("sip head is not text")]
     NotText,
     #[error("missing sip header {0}")]
     MissingHeader(&'static str),
@@ -260,7 +260,13 @@ impl SipStreamParser {
     pub fn next_message(&mut self) -> Option<Result<SipMessage, SipError>> {
         let skip = self.buffer.len() - skip_keepalives(&self.buffer).len();
         let _ = self.buffer.split_to(skip);
-        let Some(head_end) = memchr::memmem::find(&self.buffer, b"\r\n\r\n") else {
+        let head_end = memchr::memmem::find(&self.buffer, b"\r\n\r\n");
+        // A head is text: control bytes mean this is not SIP, however long the wait would be.
+        let head = &self.buffer[..head_end.unwrap_or(self.buffer.len()).min(self.limits.max_head + 4)];
+        if head.iter().any(|b| *b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t')) {
+            return Some(Err(SipError::NotText));
+        }
+        let Some(head_end) = head_end else {
             return (self.buffer.len() > self.limits.max_head)
                 .then_some(Err(SipError::HeadTooLarge { limit: self.limits.max_head }));
         };
@@ -341,5 +347,8 @@ mod tests {
         let mut parser = SipStreamParser::default();
         parser.push(&vec![b'a'; 9000]);
         assert!(matches!(parser.next_message(), Some(Err(SipError::HeadTooLarge { .. }))));
+        let mut parser = SipStreamParser::default();
+        parser.push(b"REGISTER sip:x\x00\x01");
+        assert_eq!(parser.next_message(), Some(Err(SipError::NotText)), "binary is refused before the head ends");
     }
 }
