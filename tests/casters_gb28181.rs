@@ -13,7 +13,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{api_get, free_port, make_h264_aac, probe, record, run_graph, temp_dir, wait_for_log, wait_until, StreamInfo};
+use common::{
+    api_get, free_port, make_h264_aac, probe, record, run_graph, temp_dir, wait_for_log, wait_until,
+    StreamInfo,
+};
 use srs::bench::gb_device::{run_device, DeviceConfig, DeviceMedia, DeviceStats};
 use srs::codec::sip::MediaTransport;
 
@@ -59,7 +62,14 @@ struct Device {
 }
 
 impl Device {
-    fn start(sip: u16, id: &str, transport: MediaTransport, password: Option<&str>, media: &Arc<DeviceMedia>, pause: Option<Duration>) -> Device {
+    fn start(
+        sip: u16,
+        id: &str,
+        transport: MediaTransport,
+        password: Option<&str>,
+        media: &Arc<DeviceMedia>,
+        pause: Option<Duration>,
+    ) -> Device {
         let config = DeviceConfig {
             server: SocketAddr::from(([127, 0, 0, 1], sip)),
             device_id: id.to_owned(),
@@ -74,7 +84,8 @@ impl Device {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let (media, device_stats) = (Arc::clone(media), Arc::clone(&stats));
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(run_device(config, media, device_stats, stopped))
         });
         Device { stats, stop, thread: Some(thread) }
@@ -113,7 +124,8 @@ fn assert_h264_aac(streams: &[StreamInfo], min_frames: u64, what: &str) {
     let video = streams.iter().find(|s| s.codec == "h264").unwrap_or_else(|| panic!("{what}: {streams:?}"));
     assert_eq!((video.width, video.height), (320, 240), "{what}");
     assert!(video.frames >= min_frames, "{what}: {} video frames, wanted {min_frames}", video.frames);
-    let audio = streams.iter().find(|s| s.codec == "aac").unwrap_or_else(|| panic!("{what}: no aac: {streams:?}"));
+    let audio =
+        streams.iter().find(|s| s.codec == "aac").unwrap_or_else(|| panic!("{what}: no aac: {streams:?}"));
     assert!(audio.frames >= min_frames, "{what}: {} audio frames", audio.frames);
 }
 
@@ -179,12 +191,19 @@ fn a_wrong_password_gets_403_and_the_right_one_streams() {
     let dir = temp_dir("gb28181-auth");
     let media = media(&dir);
     let ports = Ports::new();
-    let _server = run_graph(&dir, &graph(&ports, "s3cret"), &[ports.sip, ports.media, ports.rtmp, ports.http]);
-    let intruder = Device::start(ports.sip, "34020000001320000021", MediaTransport::Udp, Some("guess"), &media, None);
+    let _server =
+        run_graph(&dir, &graph(&ports, "s3cret"), &[ports.sip, ports.media, ports.rtmp, ports.http]);
+    let intruder =
+        Device::start(ports.sip, "34020000001320000021", MediaTransport::Udp, Some("guess"), &media, None);
     let refused = intruder.finish();
     assert_eq!(refused, Err("register refused: 403".to_owned()));
-    let no_password = Device::start(ports.sip, "34020000001320000022", MediaTransport::Tcp, None, &media, None);
-    assert_eq!(no_password.finish(), Err("register refused: 403".to_owned()), "an empty answer to the challenge");
+    let no_password =
+        Device::start(ports.sip, "34020000001320000022", MediaTransport::Tcp, None, &media, None);
+    assert_eq!(
+        no_password.finish(),
+        Err("register refused: 403".to_owned()),
+        "an empty answer to the challenge"
+    );
 
     let camera = Device::start(ports.sip, CAMERA, MediaTransport::Udp, Some("s3cret"), &media, None);
     assert!(wait_until(10, || camera.frames_sent() > 25), "the authenticated device streams");
@@ -201,12 +220,17 @@ fn media_that_stops_brings_a_reinvite_and_resumes_under_the_same_player() {
     let ports = Ports::new();
     let server = run_graph(&dir, &graph(&ports, ""), &[ports.sip, ports.media, ports.rtmp, ports.http]);
     // The camera's uplink "breaks" 3 s in; the server waits `reinvite` (2 s) and invites again.
-    let camera = Device::start(ports.sip, CAMERA, MediaTransport::Tcp, None, &media, Some(Duration::from_secs(3)));
+    let camera =
+        Device::start(ports.sip, CAMERA, MediaTransport::Tcp, None, &media, Some(Duration::from_secs(3)));
     assert!(wait_until(10, || camera.frames_sent() > 10), "the device streams");
     let url = format!("http://127.0.0.1:{}/live/{CAMERA}.flv", ports.http);
     let out = dir.join("through.flv");
     let player = std::thread::spawn(move || play(&url, 9, &out));
-    assert!(wait_until(15, || camera.stats.invites.load(Ordering::Relaxed) >= 2), "re-INVITE after the loss:\n{}", server.log());
+    assert!(
+        wait_until(15, || camera.stats.invites.load(Ordering::Relaxed) >= 2),
+        "re-INVITE after the loss:\n{}",
+        server.log()
+    );
     let sent_at_reinvite = camera.frames_sent();
     assert!(wait_until(10, || camera.frames_sent() > sent_at_reinvite + 50), "media resumes");
     let streams = player.join().expect("player");
@@ -256,7 +280,12 @@ fn garbage_on_the_sip_and_media_ports_leaves_a_streaming_device_alone() {
     assert_eq!(camera.stats.invites.load(Ordering::Relaxed), 1, "its call was never disturbed");
     assert_eq!(camera.stats.byes.load(Ordering::Relaxed), 0);
     let log = server.log();
-    for expected in ["sip datagram dropped", "sip message dropped: missing sip header From", "unknown ssrc", "sip connection ended: not sip"] {
+    for expected in [
+        "sip datagram dropped",
+        "sip message dropped: missing sip header From",
+        "unknown ssrc",
+        "sip connection ended: not sip",
+    ] {
         assert!(log.contains(expected), "`{expected}` in the log:\n{log}");
     }
     camera.finish().expect("device");

@@ -81,7 +81,12 @@ impl ScopePlan {
     }
 
     /// A TCP listener on `addr` whose connections go to `handler` (a reload keeps a running one).
-    pub fn tcp_listener(&mut self, addr: SocketAddr, protocol: &'static str, handler: crate::servers::tcp::Handler) {
+    pub fn tcp_listener(
+        &mut self,
+        addr: SocketAddr,
+        protocol: &'static str,
+        handler: crate::servers::tcp::Handler,
+    ) {
         self.tcp_listeners.push((addr, protocol, handler));
     }
 

@@ -46,7 +46,8 @@ impl DeviceMedia {
                 _ => {}
             }
         }
-        let description = description.ok_or_else(|| format!("{}: no media in the TS file", path.display()))?;
+        let description =
+            description.ok_or_else(|| format!("{}: no media in the TS file", path.display()))?;
         let (Some(first), Some(last)) = (frames.first(), frames.last()) else {
             return Err(format!("{}: no frames", path.display()));
         };
@@ -90,7 +91,8 @@ pub async fn stream(
         }
     };
     let description = &media.description;
-    let mut muxer = PsMuxer::new(description.video.as_ref(), description.audio.as_ref()).map_err(|e| e.to_string())?;
+    let mut muxer =
+        PsMuxer::new(description.video.as_ref(), description.audio.as_ref()).map_err(|e| e.to_string())?;
     tokio::pin!(stop);
     let started = Instant::now();
     let mut sequence = 0u16;
@@ -114,7 +116,8 @@ pub async fn stream(
             pack.clear();
             muxer.write_frame_into(&shifted, &mut pack).map_err(|e| e.to_string())?;
             let timestamp = dts.rescale(Timebase::MPEG).ticks() as u32;
-            let packets = packetize(&Bytes::copy_from_slice(&pack), MAX_PAYLOAD, &mut sequence, timestamp, target.ssrc);
+            let packets =
+                packetize(&Bytes::copy_from_slice(&pack), MAX_PAYLOAD, &mut sequence, timestamp, target.ssrc);
             match &mut sink {
                 Sink::Tcp(stream) => {
                     wire.clear();

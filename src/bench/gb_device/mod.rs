@@ -17,7 +17,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::codec::sip::headers::{parse_digest, NameAddr};
-use crate::codec::sip::{digest, parse_datagram, MediaOffer, MediaTransport, SipLimits, SipMessage, SipStreamParser};
+use crate::codec::sip::{
+    digest, parse_datagram, MediaOffer, MediaTransport, SipLimits, SipMessage, SipStreamParser,
+};
 pub use media::DeviceMedia;
 use media::MediaTarget;
 
@@ -80,8 +82,12 @@ impl SipLink {
     async fn send(&mut self, message: &SipMessage) -> Result<(), String> {
         let bytes = message.to_bytes();
         match self {
-            SipLink::Tcp { stream, .. } => stream.write_all(&bytes).await.map_err(|e| format!("sip write: {e}")),
-            SipLink::Udp(socket) => socket.send(&bytes).await.map(|_| ()).map_err(|e| format!("sip send: {e}")),
+            SipLink::Tcp { stream, .. } => {
+                stream.write_all(&bytes).await.map_err(|e| format!("sip write: {e}"))
+            }
+            SipLink::Udp(socket) => {
+                socket.send(&bytes).await.map(|_| ()).map_err(|e| format!("sip send: {e}"))
+            }
         }
     }
 
@@ -121,7 +127,11 @@ struct Ua {
 
 impl Ua {
     fn transport_name(&self) -> &'static str {
-        if self.config.transport == MediaTransport::Tcp { "TCP" } else { "UDP" }
+        if self.config.transport == MediaTransport::Tcp {
+            "TCP"
+        } else {
+            "UDP"
+        }
     }
 
     fn request(&mut self, method: &str, uri: &str) -> SipMessage {
@@ -129,7 +139,16 @@ impl Ua {
         self.counter += 1;
         let (id, realm) = (&self.config.device_id, &self.config.realm);
         let mut message = SipMessage::request(method, uri);
-        message.push_header("Via", format!("SIP/2.0/{} {};rport;branch=z9hG4bK{}{}", self.transport_name(), self.local, self.tag, self.counter));
+        message.push_header(
+            "Via",
+            format!(
+                "SIP/2.0/{} {};rport;branch=z9hG4bK{}{}",
+                self.transport_name(),
+                self.local,
+                self.tag,
+                self.counter
+            ),
+        );
         message.push_header("From", format!("<sip:{id}@{realm}>;tag={}", self.tag));
         message.push_header("To", format!("<sip:{id}@{realm}>"));
         message.push_header("Call-ID", self.call_id.clone());
@@ -162,10 +181,19 @@ impl Ua {
                     answered_challenge = true;
                     let challenge = response.header("www-authenticate").ok_or("401 without a challenge")?;
                     let params = parse_digest(challenge).map_err(|e| e.to_string())?;
-                    let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+                    let get = |n: &str| {
+                        params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default()
+                    };
                     let uri = format!("sip:{}@{}", self.config.server_id, self.config.realm);
                     let password = self.config.password.clone().unwrap_or_default();
-                    let authorization = digest::authorization(&self.config.device_id, &get("realm"), &password, "REGISTER", &uri, &get("nonce"));
+                    let authorization = digest::authorization(
+                        &self.config.device_id,
+                        &get("realm"),
+                        &password,
+                        "REGISTER",
+                        &uri,
+                        &get("nonce"),
+                    );
                     let register = self.register(Some(authorization));
                     self.link.send(&register).await?;
                 }
@@ -203,8 +231,7 @@ pub async fn run_device(
     ua.register_until_accepted().await?;
     stats.registered.fetch_add(1, Ordering::Relaxed);
     let mut keepalive = tokio::time::interval_at(Instant::now() + ua.config.keepalive, ua.config.keepalive);
-    // The running media task and the sender that stops it.
-    let mut streaming: Option<(watch::Sender<bool>, tokio::task::JoinHandle<Result<(), String>>)> = None;
+    let mut streaming: Option<Streaming> = None;
     let mut offered: Option<(MediaTarget, SipMessage)> = None;
     let mut pause = ua.config.pause_media_after;
     loop {
@@ -220,13 +247,20 @@ pub async fn run_device(
         match message.method() {
             Some("INVITE") => {
                 stats.invites.fetch_add(1, Ordering::Relaxed);
-                let offer = std::str::from_utf8(&message.body).ok().and_then(MediaOffer::parse).ok_or("INVITE without usable sdp")?;
+                let offer = std::str::from_utf8(&message.body)
+                    .ok()
+                    .and_then(MediaOffer::parse)
+                    .ok_or("INVITE without usable sdp")?;
                 let ip = offer.ip.parse().map_err(|_| format!("sdp address {}", offer.ip))?;
                 let ssrc = offer.ssrc_value().ok_or("sdp y= is not a number")?;
-                let target = MediaTarget { addr: SocketAddr::new(ip, offer.port), transport: offer.transport, ssrc };
+                let target =
+                    MediaTarget { addr: SocketAddr::new(ip, offer.port), transport: offer.transport, ssrc };
                 ua.link.send(&SipMessage::response_to(&message, 100, "Trying")).await?;
                 let mut ok = SipMessage::response_to(&message, 200, "OK");
-                let to = message.header("to").and_then(|to| NameAddr::parse(to).ok()).ok_or("INVITE without To")?;
+                let to = message
+                    .header("to")
+                    .and_then(|to| NameAddr::parse(to).ok())
+                    .ok_or("INVITE without To")?;
                 ok.set_header("To", to.with_tag(&ua.tag).to_string());
                 ok.push_header("Contact", format!("<sip:{}@{}>", ua.config.device_id, ua.local));
                 ok.push_header("Content-Type", "application/sdp");
@@ -244,36 +278,54 @@ pub async fn run_device(
             }
             Some("ACK") => {
                 let Some((target, _)) = offered.take() else { continue };
-                if let Some((stopper, task)) = streaming.take() {
-                    let _ = stopper.send(true);
-                    let _ = task.await;
+                if let Some(running) = streaming.take() {
+                    running.stop().await;
                 }
                 let (stopper, mut stopped) = watch::channel(false);
                 let limit = pause.take();
-                let task = tokio::spawn(media::stream(Arc::clone(&media), target, Arc::clone(&stats), limit, async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                }));
-                streaming = Some((stopper, task));
+                let task = tokio::spawn(media::stream(
+                    Arc::clone(&media),
+                    target,
+                    Arc::clone(&stats),
+                    limit,
+                    async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    },
+                ));
+                streaming = Some(Streaming { stopper, task });
             }
             Some("BYE") => {
                 stats.byes.fetch_add(1, Ordering::Relaxed);
                 ua.link.send(&SipMessage::response_to(&message, 200, "OK")).await?;
-                if let Some((stopper, task)) = streaming.take() {
-                    let _ = stopper.send(true);
-                    let _ = task.await;
+                if let Some(running) = streaming.take() {
+                    running.stop().await;
                 }
             }
             Some(_) => ua.link.send(&SipMessage::response_to(&message, 200, "OK")).await?,
             None => {
-                if message.status() == Some(200) && message.header("cseq").is_some_and(|c| c.ends_with("MESSAGE")) {
+                if message.status() == Some(200)
+                    && message.header("cseq").is_some_and(|c| c.ends_with("MESSAGE"))
+                {
                     stats.keepalives_answered.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
     }
-    if let Some((stopper, task)) = streaming.take() {
-        let _ = stopper.send(true);
-        let _ = task.await;
+    if let Some(running) = streaming.take() {
+        running.stop().await;
     }
     Ok(())
+}
+
+/// The running media task and the sender that stops it.
+struct Streaming {
+    stopper: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Streaming {
+    async fn stop(self) {
+        let _ = self.stopper.send(true);
+        let _ = self.task.await;
+    }
 }

@@ -76,7 +76,13 @@ impl RtpPacket {
 
 /// Splits one frame's program stream bytes into RTP packets of at most `max_payload` bytes,
 /// sequence numbers from `*sequence` on, the marker on the last (as cameras send frames).
-pub fn packetize(ps: &Bytes, max_payload: usize, sequence: &mut u16, timestamp: u32, ssrc: u32) -> Vec<RtpPacket> {
+pub fn packetize(
+    ps: &Bytes,
+    max_payload: usize,
+    sequence: &mut u16,
+    timestamp: u32,
+    ssrc: u32,
+) -> Vec<RtpPacket> {
     let max_payload = max_payload.max(1);
     let n = ps.len().div_ceil(max_payload);
     (0..n)

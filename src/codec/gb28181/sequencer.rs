@@ -11,7 +11,9 @@ const RESTART_DISTANCE: u16 = 1024;
 pub enum Delivery<T> {
     Payload(T),
     /// Packets were lost before the next payload.
-    Lost { packets: u16 },
+    Lost {
+        packets: u16,
+    },
 }
 
 #[derive(Debug)]
@@ -105,7 +107,10 @@ mod tests {
     fn a_gap_the_window_cannot_fill_is_one_loss() {
         let mut sequencer = Sequencer::new(2);
         let out = run(&mut sequencer, &[10, 12, 13, 14, 15]);
-        assert_eq!(out, [payload(10), Delivery::Lost { packets: 1 }, payload(12), payload(13), payload(14), payload(15)]);
+        assert_eq!(
+            out,
+            [payload(10), Delivery::Lost { packets: 1 }, payload(12), payload(13), payload(14), payload(15)]
+        );
         let mut tcp = Sequencer::new(0);
         let out = run(&mut tcp, &[1, 3]);
         assert_eq!(out, [payload(1), Delivery::Lost { packets: 1 }, payload(3)]);

@@ -396,8 +396,10 @@ impl PsDemuxer {
                 matches!(kind_of_stream_type(*t), StreamKind::Carried(codec) if codec.kind() == kind)
             })
         };
-        let video_ok = self.description.video.is_some() || (!mapped(MediaKind::Video) && self.video.is_none());
-        let audio_ok = self.description.audio.is_some() || (!mapped(MediaKind::Audio) && self.audio.is_none());
+        let video_ok =
+            self.description.video.is_some() || (!mapped(MediaKind::Video) && self.video.is_none());
+        let audio_ok =
+            self.description.audio.is_some() || (!mapped(MediaKind::Audio) && self.audio.is_none());
         video_ok && audio_ok
     }
 

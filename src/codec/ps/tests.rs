@@ -144,7 +144,13 @@ fn a_lost_packet_drops_only_the_frame_it_fell_in() {
     demuxer.finish();
     drain(&mut demuxer, &mut out);
     assert!(lost_in_frame.is_some());
-    assert_eq!(out.count(MediaKind::Video), 49, "one frame dropped, the stream goes on: {lost_in_frame:?} {:?} {:?}", demuxer.stats(), out.errors);
+    assert_eq!(
+        out.count(MediaKind::Video),
+        49,
+        "one frame dropped, the stream goes on: {lost_in_frame:?} {:?} {:?}",
+        demuxer.stats(),
+        out.errors
+    );
     assert_eq!(out.count(MediaKind::Audio), 88);
     assert_eq!(demuxer.stats().frames_dropped, 1);
 }

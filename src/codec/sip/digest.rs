@@ -20,7 +20,14 @@ pub fn challenge(realm: &str, nonce: &str) -> String {
 }
 
 /// The `Authorization` value answering a challenge.
-pub fn authorization(user: &str, realm: &str, password: &str, method: &str, uri: &str, nonce: &str) -> String {
+pub fn authorization(
+    user: &str,
+    realm: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+    nonce: &str,
+) -> String {
     let response = response(user, realm, password, method, uri, nonce);
     format!(
         "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=MD5"
@@ -34,7 +41,14 @@ mod tests {
     #[test]
     fn rfc_2069_example() {
         // RFC 2069's example (its errata's corrected response).
-        let r = response("Mufasa", "testrealm@host.com", "CircleOfLife", "GET", "/dir/index.html", "dcd98b7102dd2f0e8b11d0f600bfb0c093");
+        let r = response(
+            "Mufasa",
+            "testrealm@host.com",
+            "CircleOfLife",
+            "GET",
+            "/dir/index.html",
+            "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+        );
         assert_eq!(r, "1949323746fe6a43ef61f9606e7febea");
         assert_eq!(hex_md5(""), "d41d8cd98f00b204e9800998ecf8427e");
     }

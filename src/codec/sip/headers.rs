@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn via_keeps_rport_and_branch() {
         let via = Via::parse("SIP/2.0/UDP 192.168.1.64:5060;rport;branch=z9hG4bK1371463273").unwrap();
-        assert_eq!((via.transport.as_str(), via.host.as_str(), via.port), ("UDP", "192.168.1.64", Some(5060)));
+        assert_eq!(
+            (via.transport.as_str(), via.host.as_str(), via.port),
+            ("UDP", "192.168.1.64", Some(5060))
+        );
         assert_eq!(via.branch(), Some("z9hG4bK1371463273"));
         assert_eq!(via.param("rport"), Some(None));
         assert_eq!(via.to_string(), "SIP/2.0/UDP 192.168.1.64:5060;rport;branch=z9hG4bK1371463273");

@@ -136,7 +136,9 @@ impl SipMessage {
     /// The message's bytes; Content-Length is written from the body.
     pub fn write(&self, out: &mut BytesMut) {
         match &self.start {
-            StartLine::Request { method, uri } => out.put_slice(format!("{method} {uri} SIP/2.0\r\n").as_bytes()),
+            StartLine::Request { method, uri } => {
+                out.put_slice(format!("{method} {uri} SIP/2.0\r\n").as_bytes())
+            }
             StartLine::Response { code, reason } => {
                 out.put_slice(format!("SIP/2.0 {code} {reason}\r\n").as_bytes())
             }
@@ -165,7 +167,11 @@ impl SipMessage {
 pub fn parse_datagram(data: &[u8], limits: &SipLimits) -> Result<SipMessage, SipError> {
     let data = skip_keepalives(data);
     let Some(head_end) = memchr::memmem::find(data, b"\r\n\r\n") else {
-        return Err(if data.len() > limits.max_head { SipError::HeadTooLarge { limit: limits.max_head } } else { SipError::StartLine });
+        return Err(if data.len() > limits.max_head {
+            SipError::HeadTooLarge { limit: limits.max_head }
+        } else {
+            SipError::StartLine
+        });
     };
     let (mut message, body_len) = parse_head(&data[..head_end], limits)?;
     let body = &data[head_end + 4..];
@@ -338,7 +344,10 @@ mod tests {
     fn limits_and_lies_are_errors() {
         let limits = SipLimits::default();
         let lying = REGISTER.replace("Content-Length: 0", "Content-Length: 50");
-        assert!(matches!(parse_datagram(lying.as_bytes(), &limits), Err(SipError::BodyIncomplete { len: 50, .. })));
+        assert!(matches!(
+            parse_datagram(lying.as_bytes(), &limits),
+            Err(SipError::BodyIncomplete { len: 50, .. })
+        ));
         let huge = REGISTER.replace("Content-Length: 0", "Content-Length: 999999999");
         assert!(matches!(parse_datagram(huge.as_bytes(), &limits), Err(SipError::BodyTooLarge { .. })));
         let many = REGISTER.replace("Max-Forwards: 70\r\n", &"X-A: 1\r\n".repeat(70));
@@ -349,6 +358,10 @@ mod tests {
         assert!(matches!(parser.next_message(), Some(Err(SipError::HeadTooLarge { .. }))));
         let mut parser = SipStreamParser::default();
         parser.push(b"REGISTER sip:x\x00\x01");
-        assert_eq!(parser.next_message(), Some(Err(SipError::NotText)), "binary is refused before the head ends");
+        assert_eq!(
+            parser.next_message(),
+            Some(Err(SipError::NotText)),
+            "binary is refused before the head ends"
+        );
     }
 }

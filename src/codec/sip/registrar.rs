@@ -52,8 +52,17 @@ pub enum Action {
 enum CallState {
     /// Registered, no call (after a BYE from the device: until it registers again).
     Idle,
-    Inviting { call_id: String, from_tag: String, sent: Instant },
-    Playing { call_id: String, from_tag: String, to: String, since: Instant },
+    Inviting {
+        call_id: String,
+        from_tag: String,
+        sent: Instant,
+    },
+    Playing {
+        call_id: String,
+        from_tag: String,
+        to: String,
+        since: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -106,7 +115,12 @@ impl Registrar {
     }
 
     /// A message from a device (`transport`: what it came over).
-    pub fn on_message(&mut self, message: &SipMessage, transport: MediaTransport, now: Instant) -> Result<Vec<Action>, SipError> {
+    pub fn on_message(
+        &mut self,
+        message: &SipMessage,
+        transport: MediaTransport,
+        now: Instant,
+    ) -> Result<Vec<Action>, SipError> {
         for name in ["via", "from", "to", "call-id", "cseq"] {
             if message.header(name).is_none() {
                 return Err(SipError::MissingHeader(match name {
@@ -166,20 +180,25 @@ impl Registrar {
                 return Ok(vec![Action::Reply(self.challenge(message, &device))]);
             };
             let params = parse_digest(authorization)?;
-            let get = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("");
+            let get =
+                |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("");
             let expected_nonce = self.nonces.get(&device).map(String::as_str);
             let valid = expected_nonce == Some(get("nonce"))
                 && get("response")
-                    == digest::response(get("username"), &self.config.realm, &password, "REGISTER", get("uri"), get("nonce"));
+                    == digest::response(
+                        get("username"),
+                        &self.config.realm,
+                        &password,
+                        "REGISTER",
+                        get("uri"),
+                        get("nonce"),
+                    );
             if !valid {
                 return Ok(vec![Action::Reply(SipMessage::response_to(message, 403, "Forbidden"))]);
             }
             self.nonces.remove(&device);
         }
-        let expires = message
-            .header("expires")
-            .and_then(|e| e.trim().parse::<u32>().ok())
-            .unwrap_or(3600);
+        let expires = message.header("expires").and_then(|e| e.trim().parse::<u32>().ok()).unwrap_or(3600);
         let mut reply = ok(message);
         reply.push_header("Expires", expires.to_string());
         let mut actions = vec![Action::Reply(reply)];
@@ -288,7 +307,9 @@ impl Registrar {
                         to_invite.push(id.clone());
                     }
                 }
-                CallState::Inviting { sent, .. } if now.duration_since(*sent) > reinvite => to_invite.push(id.clone()),
+                CallState::Inviting { sent, .. } if now.duration_since(*sent) > reinvite => {
+                    to_invite.push(id.clone())
+                }
                 _ => {}
             }
         }
@@ -327,7 +348,10 @@ impl Registrar {
         invite.push_header("To", NameAddr::new(uri.clone()).to_string());
         invite.push_header("Call-ID", call_id.clone());
         invite.push_header("CSeq", format!("{} INVITE", d.cseq));
-        invite.push_header("Contact", format!("<sip:{}@{}:{}>", config.server_id, config.candidate, config.sip_port));
+        invite.push_header(
+            "Contact",
+            format!("<sip:{}@{}:{}>", config.server_id, config.candidate, config.sip_port),
+        );
         invite.push_header("Max-Forwards", "70");
         invite.push_header("Subject", format!("{device}:{},{}:0", d.ssrc, config.server_id));
         invite.push_header("Content-Type", "application/sdp");
@@ -371,7 +395,11 @@ impl Registrar {
     /// drawn again while taken.
     fn new_ssrc(&mut self) -> String {
         let domain: String = self.config.server_id.chars().skip(3).take(5).collect();
-        let domain = if domain.len() == 5 && domain.bytes().all(|b| b.is_ascii_digit()) { domain } else { "00000".into() };
+        let domain = if domain.len() == 5 && domain.bytes().all(|b| b.is_ascii_digit()) {
+            domain
+        } else {
+            "00000".into()
+        };
         loop {
             let ssrc = format!("0{domain}{:04}", self.rng.below(10_000));
             if ssrc.parse::<u32>().is_ok_and(|value| !self.ssrcs.contains_key(&value)) {
@@ -394,4 +422,143 @@ fn via(transport: MediaTransport, host: &str, port: u16, branch: &str) -> String
         params: vec![("rport".into(), None), ("branch".into(), Some(format!("z9hG4bK{branch}")))],
     }
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::sip::parse_datagram;
+
+    const DEVICE: &str = "34020000001320000001";
+
+    fn config(password: Option<&str>) -> RegistrarConfig {
+        RegistrarConfig {
+            server_id: "34020000002000000001".into(),
+            realm: "3402000000".into(),
+            password: password.map(str::to_owned),
+            candidate: "10.0.0.1".into(),
+            sip_port: 5060,
+            media_port: 9000,
+            reinvite: Duration::from_secs(5),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    fn register(authorization: Option<&str>, expires: u32) -> SipMessage {
+        let mut text = format!(
+            "REGISTER sip:34020000002000000001@3402000000 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:5060;rport;branch=z9hG4bK1\r\n\
+             From: <sip:{DEVICE}@3402000000>;tag=7\r\nTo: <sip:{DEVICE}@3402000000>\r\nCall-ID: reg1\r\nCSeq: 1 REGISTER\r\n\
+             Expires: {expires}\r\n"
+        );
+        if let Some(authorization) = authorization {
+            text.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        parse_datagram(text.as_bytes(), &Default::default()).unwrap()
+    }
+
+    fn sent(actions: &[Action], method: &str) -> Option<SipMessage> {
+        actions.iter().find_map(|a| match a {
+            Action::Send { message, .. } if message.method() == Some(method) => Some(message.clone()),
+            _ => None,
+        })
+    }
+
+    fn replied(actions: &[Action]) -> Option<u16> {
+        actions.iter().find_map(|a| match a {
+            Action::Reply(message) => message.status(),
+            _ => None,
+        })
+    }
+
+    /// The device's 200 OK to `invite`.
+    fn answer(invite: &SipMessage) -> SipMessage {
+        let mut ok = SipMessage::response_to(invite, 200, "OK");
+        let to = NameAddr::parse(invite.header("to").unwrap()).unwrap().with_tag("dev1");
+        ok.set_header("To", to.to_string());
+        ok
+    }
+
+    #[test]
+    fn register_invite_ack_then_reinvite_after_media_loss_and_timeout() {
+        let mut registrar = Registrar::new(config(None), 1);
+        let t0 = Instant::now();
+        let actions = registrar.on_message(&register(None, 3600), MediaTransport::Udp, t0).unwrap();
+        assert_eq!(replied(&actions), Some(200));
+        assert!(actions.contains(&Action::Registered { device: DEVICE.into() }));
+        let invite = sent(&actions, "INVITE").expect("an INVITE follows the REGISTER");
+        let sdp = MediaOffer::parse(std::str::from_utf8(&invite.body).unwrap()).unwrap();
+        assert_eq!(
+            (sdp.ip.as_str(), sdp.port, sdp.transport, sdp.direction),
+            ("10.0.0.1", 9000, MediaTransport::Udp, "recvonly")
+        );
+        assert_eq!(sdp.ssrc.len(), 10);
+        assert!(sdp.ssrc.starts_with("020000"), "SRS's ssrc: 0 + the id's domain digits: {}", sdp.ssrc);
+        assert_eq!(
+            invite.header("subject"),
+            Some(format!("{DEVICE}:{},34020000002000000001:0", sdp.ssrc).as_str())
+        );
+        assert!(invite.header("via").unwrap().contains(";rport;branch=z9hG4bK"));
+
+        let actions = registrar.on_message(&answer(&invite), MediaTransport::Udp, t0).unwrap();
+        let ack = sent(&actions, "ACK").expect("200 is ACKed");
+        assert!(ack.header("to").unwrap().ends_with("tag=dev1"));
+        let ssrc = sdp.ssrc_value().unwrap();
+        assert!(actions.contains(&Action::Play { device: DEVICE.into(), ssrc }));
+        assert_eq!(registrar.device_of_ssrc(ssrc), Some(DEVICE));
+
+        registrar.on_media(DEVICE, t0 + Duration::from_secs(1));
+        assert!(registrar.on_tick(t0 + Duration::from_secs(4)).is_empty(), "media is fresh");
+        let actions = registrar.on_tick(t0 + Duration::from_secs(7));
+        assert!(sent(&actions, "BYE").is_some(), "the dead call is ended");
+        let reinvite = sent(&actions, "INVITE").expect("re-INVITE after `reinvite` of media loss");
+        assert!(
+            std::str::from_utf8(&reinvite.body).unwrap().contains(&format!("y={}", sdp.ssrc)),
+            "same ssrc"
+        );
+
+        let actions = registrar.on_tick(t0 + Duration::from_secs(62));
+        assert!(actions.contains(&Action::Stop { device: DEVICE.into(), reason: "timeout" }));
+        assert!(!registrar.is_registered(DEVICE));
+    }
+
+    #[test]
+    fn digest_challenge_then_200_or_403() {
+        let mut registrar = Registrar::new(config(Some("pw")), 2);
+        let now = Instant::now();
+        let actions = registrar.on_message(&register(None, 3600), MediaTransport::Tcp, now).unwrap();
+        let Some(Action::Reply(challenge)) = actions.first() else { panic!("{actions:?}") };
+        assert_eq!(challenge.status(), Some(401));
+        let params = parse_digest(challenge.header("www-authenticate").unwrap()).unwrap();
+        let nonce = params.iter().find(|(n, _)| n == "nonce").unwrap().1.clone();
+        let uri = "sip:34020000002000000001@3402000000";
+        let wrong = digest::authorization(DEVICE, "3402000000", "nope", "REGISTER", uri, &nonce);
+        let actions = registrar.on_message(&register(Some(&wrong), 3600), MediaTransport::Tcp, now).unwrap();
+        assert_eq!(replied(&actions), Some(403));
+        let right = digest::authorization(DEVICE, "3402000000", "pw", "REGISTER", uri, &nonce);
+        let actions = registrar.on_message(&register(Some(&right), 3600), MediaTransport::Tcp, now).unwrap();
+        assert_eq!(replied(&actions), Some(200));
+        let invite = sent(&actions, "INVITE").unwrap();
+        assert!(std::str::from_utf8(&invite.body).unwrap().contains("m=video 9000 TCP/RTP/AVP 96"));
+        let replay = registrar.on_message(&register(Some(&right), 3600), MediaTransport::Tcp, now).unwrap();
+        assert_eq!(replied(&replay), Some(403), "a nonce answers one challenge");
+    }
+
+    #[test]
+    fn unregister_and_bye_end_the_stream_and_missing_headers_are_errors() {
+        let mut registrar = Registrar::new(config(None), 3);
+        let now = Instant::now();
+        let actions = registrar.on_message(&register(None, 3600), MediaTransport::Udp, now).unwrap();
+        let invite = sent(&actions, "INVITE").unwrap();
+        registrar.on_message(&answer(&invite), MediaTransport::Udp, now).unwrap();
+        let actions = registrar.on_message(&register(None, 0), MediaTransport::Udp, now).unwrap();
+        assert!(sent(&actions, "BYE").is_some());
+        assert!(actions.contains(&Action::Stop { device: DEVICE.into(), reason: "unregistered" }));
+        let mut broken = register(None, 3600);
+        broken.headers.retain(|(name, _)| name != "Call-ID");
+        assert_eq!(
+            registrar.on_message(&broken, MediaTransport::Udp, now),
+            Err(SipError::MissingHeader("Call-ID"))
+        );
+    }
 }

@@ -20,7 +20,10 @@ use crate::nodes::Engine;
 #[derive(Debug, Clone)]
 pub enum SipPeer {
     /// The writer of the TCP connection the device registered on.
-    Tcp { conn: u64, writer: mpsc::Sender<Bytes> },
+    Tcp {
+        conn: u64,
+        writer: mpsc::Sender<Bytes>,
+    },
     Udp(SocketAddr),
 }
 
@@ -49,7 +52,8 @@ impl Caster {
             "*" | "" => crate::servers::udp::primary_ip().to_string(),
             ip => ip.to_owned(),
         };
-        let port = |text: &str| crate::graph::listen::parse_listen(text).map(|a| a.port()).unwrap_or_default();
+        let port =
+            |text: &str| crate::graph::listen::parse_listen(text).map(|a| a.port()).unwrap_or_default();
         let registrar_config = RegistrarConfig {
             server_id: config.server_id.clone(),
             realm: config.realm.clone(),

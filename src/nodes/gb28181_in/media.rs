@@ -117,7 +117,13 @@ impl MediaSession {
         let key = publication.key().clone();
         publication.end().await;
         let rules = self.settings.rules();
-        admission::notify(self.guard.registry(), self.guard.client(), &rules, HookEvent::Unpublish, Some(&key));
+        admission::notify(
+            self.guard.registry(),
+            self.guard.client(),
+            &rules,
+            HookEvent::Unpublish,
+            Some(&key),
+        );
     }
 }
 
@@ -146,8 +152,10 @@ impl Caster {
             info.tc_url = format!("gb28181://{peer}/{}", key.app);
         });
         let settings = vhost::config_named(&self.engine, &key.vhost).unwrap_or_default();
-        let admitted = admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Publish, &key).await;
-        let publication = admitted.and_then(|()| self.engine.publish(self.node, key.clone()).map_err(|e| e.to_string()));
+        let admitted =
+            admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Publish, &key).await;
+        let publication =
+            admitted.and_then(|()| self.engine.publish(self.node, key.clone()).map_err(|e| e.to_string()));
         let publication = match publication {
             Ok(publication) => publication,
             Err(why) => {
@@ -218,7 +226,10 @@ pub async fn run_udp(caster: Arc<Caster>, socket: UdpSocket) {
         };
         let Some(device) = caster.device_of_ssrc(packet.ssrc) else {
             let ssrc = packet.ssrc;
-            log_limited(&mut last_unknown_log, || tracing::warn!(%peer, ssrc, "gb28181 rtp of an unknown ssrc dropped"));
+            log_limited(
+                &mut last_unknown_log,
+                || tracing::warn!(%peer, ssrc, "gb28181 rtp of an unknown ssrc dropped"),
+            );
             continue;
         };
         let Some(session) = caster.session_for(&device, peer, UDP_REORDER_WINDOW).await else { continue };

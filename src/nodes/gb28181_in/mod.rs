@@ -62,7 +62,12 @@ pub fn gb_caps() -> Caps {
 }
 
 impl Config {
-    fn single(field: &str, value: &str, transport: Transport, protocol: &'static str) -> Result<Listen, String> {
+    fn single(
+        field: &str,
+        value: &str,
+        transport: Transport,
+        protocol: &'static str,
+    ) -> Result<Listen, String> {
         let listens = listens_on(value, transport, protocol, Some(protocol), None)
             .map_err(|e| e.replace("field `listen`", &format!("field `{field}`")))?;
         match listens.as_slice() {
@@ -123,15 +128,23 @@ impl NodeKind for Config {
         let caster = Arc::new(caster::Caster::new(node.engine.clone(), node.index, self.clone()));
         for listen in node.listens {
             match (listen.protocol, listen.transport) {
-                ("gb28181-media", Transport::Tcp) => plan.tcp_listener(listen.addr, "gb28181-media", media::tcp_handler(&caster)),
+                ("gb28181-media", Transport::Tcp) => {
+                    plan.tcp_listener(listen.addr, "gb28181-media", media::tcp_handler(&caster))
+                }
                 ("gb28181-media", Transport::Udp) => {
                     let caster = Arc::clone(&caster);
-                    plan.udp_socket(listen.addr, "gb28181-media", move |socket| Box::pin(media::run_udp(caster, socket)));
+                    plan.udp_socket(listen.addr, "gb28181-media", move |socket| {
+                        Box::pin(media::run_udp(caster, socket))
+                    });
                 }
-                ("gb28181-sip", Transport::Tcp) => plan.tcp_listener(listen.addr, "gb28181-sip", sip::tcp_handler(&caster)),
+                ("gb28181-sip", Transport::Tcp) => {
+                    plan.tcp_listener(listen.addr, "gb28181-sip", sip::tcp_handler(&caster))
+                }
                 ("gb28181-sip", Transport::Udp) => {
                     let caster = Arc::clone(&caster);
-                    plan.udp_socket(listen.addr, "gb28181-sip", move |socket| Box::pin(sip::run_udp(caster, socket)));
+                    plan.udp_socket(listen.addr, "gb28181-sip", move |socket| {
+                        Box::pin(sip::run_udp(caster, socket))
+                    });
                 }
                 _ => {}
             }
