@@ -7,7 +7,7 @@
 --  `HttpStatic` node named "http_server" serving its `dir` (listed after the vhosts' nodes, so
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
---  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  `MpegtsUdpIn`, `FlvPostIn` or `Gb28181In` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  `http_api` adds an `HttpApi` node named "http_api". `server_id` is no node's setting: the
 --  server identity is the process's, which `srs -c`/`srs -e` set from it. `utc_time` (global in
 --  srs.conf) is given to every `HlsOut` and `Dvr` node, over their own field.
@@ -220,6 +220,7 @@ let casterName =
         merge
           { MpegtsOverUdp = "stream_caster/mpegts_over_udp/${caster.listen}"
           , Flv = "stream_caster/flv/${caster.listen}"
+          , Gb28181 = "stream_caster/gb28181/${caster.listen}"
           }
           caster.caster
 
@@ -240,6 +241,18 @@ let casterNodes =
                                   , idle_timeout = 5000
                                   }
                             , Flv = Node.FlvPostIn { listen = caster.listen }
+                            , Gb28181 =
+                                Node.Gb28181In
+                                  ( (../gb28181_in.dhall).default
+                                    //  { sip_listen = caster.sip.listen
+                                        , media_listen = caster.listen
+                                        , sip_enabled = caster.sip.enabled
+                                        , app = caster.app
+                                        , candidate = caster.sip.candidate
+                                        , timeout = caster.sip.timeout
+                                        , reinvite = caster.sip.reinvite
+                                        }
+                                  )
                             }
                             caster.caster
                         )

@@ -9,6 +9,7 @@
 
 pub mod floor;
 pub mod gb_device;
+pub mod gb_load;
 pub mod players;
 pub mod process;
 pub mod publisher;

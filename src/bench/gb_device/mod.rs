@@ -242,7 +242,7 @@ pub async fn run_device(
                 ua.link.send(&message).await?;
                 continue;
             }
-            _ = stop.wait_for(|stop| *stop) => break,
+            _ = stopped(&mut stop) => break,
         };
         match message.method() {
             Some("INVITE") => {
@@ -315,6 +315,11 @@ pub async fn run_device(
         running.stop().await;
     }
     Ok(())
+}
+
+/// Resolves once `stop` is true (the guard `wait_for` gives is not held across awaits).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// The running media task and the sender that stops it.
