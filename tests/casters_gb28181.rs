@@ -290,3 +290,60 @@ fn garbage_on_the_sip_and_media_ports_leaves_a_streaming_device_alone() {
     }
     camera.finish().expect("device");
 }
+
+#[test]
+fn the_gb28181_conf_serves_cameras_driven_by_srs_bench() {
+    let dir = temp_dir("gb28181-conf");
+    let clip = dir.join("camera.ts");
+    make_h264_aac(&clip, "mpegts", 6);
+    let (rtmp, http, api, sip, media) = (free_port(), free_port(), free_port(), free_port(), free_port());
+    let log = std::fs::File::create(dir.join("srs.log")).expect("log");
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/gb28181.conf");
+    let vars = [
+        ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
+        ("SRS_HTTP_SERVER_LISTEN", format!("127.0.0.1:{http}")),
+        ("SRS_HTTP_API_LISTEN", format!("127.0.0.1:{api}")),
+        ("SRS_STREAM_CASTER_LISTEN", format!("127.0.0.1:{media}")),
+        ("SRS_STREAM_CASTER_SIP_LISTEN", format!("127.0.0.1:{sip}")),
+        ("SRS_STREAM_CASTER_SIP_CANDIDATE", "127.0.0.1".to_owned()),
+    ];
+    let child = std::process::Command::new(common::srs_bin())
+        .current_dir(&dir)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .arg("-c")
+        .arg(&conf)
+        .stderr(log)
+        .spawn()
+        .expect("srs starts");
+    let server = common::Server { child, dir: dir.clone() };
+    for port in [rtmp, http, sip, media] {
+        common::wait_for_port(port, &server);
+    }
+    let bench = std::process::Command::new(common::srs_bin())
+        .args([
+            "bench",
+            "gb28181",
+            "--server",
+            &format!("127.0.0.1:{sip}"),
+            "--devices",
+            "2",
+            "--duration",
+            "5",
+        ])
+        .args(["--transport", "udp", "--file", clip.to_str().expect("utf-8")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("srs bench starts");
+    let second = "34020000001320000002";
+    wait_for_log(&server, "gb28181 publishing");
+    std::thread::sleep(Duration::from_secs(1));
+    let url = format!("http://127.0.0.1:{http}/live/{second}.flv");
+    assert_h264_aac(
+        &play(&url, 3, &dir.join("second.flv")),
+        50,
+        "the second camera over the conf's HTTP-FLV",
+    );
+    let report = bench.wait_with_output().expect("bench ends");
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(report.contains("2 started, 2 registered, 2 streamed, 0 failed"), "{report}");
+}
