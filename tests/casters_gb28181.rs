@@ -347,3 +347,59 @@ fn the_gb28181_conf_serves_cameras_driven_by_srs_bench() {
     let report = String::from_utf8_lossy(&report.stdout);
     assert!(report.contains("2 started, 2 registered, 2 streamed, 0 failed"), "{report}");
 }
+
+#[test]
+fn an_external_sip_server_announces_a_device_with_post_gb_v1_publish() {
+    use srs::bench::gb_device::media::{stream, MediaTarget};
+    let dir = temp_dir("gb28181-external");
+    let media = media(&dir);
+    let (media_port, rtmp, http) = (free_port(), free_port(), free_port());
+    let graph = format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "gb" (srs.Node.Gb28181In srs.Gb28181In::{{ sip_enabled = False, media_listen = "127.0.0.1:{media_port}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{ mw_latency = 100 }})
+    , srs.node "rtmp" (srs.Node.RtmpOut srs.RtmpOut::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{http}" }})
+    ]
+, edges = [ srs.edge "gb" "__defaultVhost__", srs.edge "__defaultVhost__" "rtmp" ]
+}}"#
+    );
+    let _server = run_graph(&dir, &graph, &[media_port, rtmp, http]);
+    let body = format!(r#"{{"id": "{CAMERA}", "ssrc": "0200001234"}}"#);
+    let (status, answer) = common::http_exchange(
+        http,
+        "POST",
+        "/gb/v1/publish/",
+        &["Content-Type: application/json"],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("json");
+    assert_eq!(answer, serde_json::json!({ "code": 0, "port": media_port, "is_tcp": true }));
+    let (_, again) = common::http_exchange(http, "POST", "/gb/v1/publish/", &[], body.as_bytes());
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&again).expect("json")["code"], 1028, "a busy id");
+
+    // The device, invited elsewhere, streams to the port with that SSRC.
+    let stats = Arc::new(DeviceStats::default());
+    let target = MediaTarget {
+        addr: SocketAddr::from(([127, 0, 0, 1], media_port)),
+        transport: MediaTransport::Tcp,
+        ssrc: 200_001_234,
+    };
+    let (device_media, device_stats) = (Arc::clone(&media), Arc::clone(&stats));
+    let device = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(stream(
+            device_media,
+            target,
+            device_stats,
+            Some(Duration::from_secs(7)),
+            std::future::pending(),
+        ))
+    });
+    assert!(wait_until(10, || stats.frames_sent.load(Ordering::Relaxed) > 25), "the device streams");
+    let url = format!("rtmp://127.0.0.1:{rtmp}/live/{CAMERA}");
+    assert_h264_aac(&play(&url, 3, &dir.join("out.flv")), 50, "externally invited device");
+    device.join().expect("device thread").expect("device streamed");
+}

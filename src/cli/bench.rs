@@ -58,7 +58,7 @@ pub struct BenchArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchKind {
     /// Simulated GB28181 cameras: SIP registration, then PS over RTP from a TS file, in real time.
-    Gb28181(Gb28181Args),
+    Gb28181(Box<Gb28181Args>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,7 +120,7 @@ fn bench_gb28181(args: Gb28181Args) -> anyhow::Result<ExitCode> {
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     super::init_logging_quiet();
     if let Some(BenchKind::Gb28181(gb)) = args.kind {
-        return bench_gb28181(gb);
+        return bench_gb28181(*gb);
     }
     let wanted_fds = 2 * (args.players_rtmp + args.players_flv + args.publishers) as u64 + 1024;
     match bench::process::raise_fd_limit(wanted_fds.max(65_536)) {

@@ -63,6 +63,8 @@ enum CallState {
         to: String,
         since: Instant,
     },
+    /// Invited by an external SIP server (SRS 5's `POST /gb/v1/publish/`): media only.
+    External,
 }
 
 #[derive(Debug)]
@@ -105,6 +107,33 @@ impl Registrar {
 
     pub fn is_registered(&self, device: &str) -> bool {
         self.devices.contains_key(device)
+    }
+
+    /// A device an external SIP server invites, sending with `ssrc` (SRS 5's
+    /// `POST /gb/v1/publish/`); `Err` if the id or the SSRC is taken. It ends after `timeout`
+    /// without media.
+    pub fn expect_media(&mut self, device: &str, ssrc: u32, now: Instant) -> Result<(), &'static str> {
+        if self.devices.contains_key(device) {
+            return Err("device id busy");
+        }
+        if self.ssrcs.contains_key(&ssrc) {
+            return Err("ssrc busy");
+        }
+        if self.devices.len() >= MAX_DEVICES {
+            return Err("too many devices");
+        }
+        self.ssrcs.insert(ssrc, device.to_owned());
+        let device_state = Device {
+            host: String::new(),
+            transport: MediaTransport::Tcp,
+            ssrc: format!("{ssrc:010}"),
+            state: CallState::External,
+            cseq: 0,
+            last_sip: now,
+            last_media: None,
+        };
+        self.devices.insert(device.to_owned(), device_state);
+        Ok(())
     }
 
     /// Media arrived for `device`.

@@ -16,9 +16,10 @@
 //!
 //! Layout: `caster.rs` (what the sockets share: the registrar, the devices' SIP paths, their
 //! media sessions), `sip.rs` (the SIP sockets), `media.rs` (the RTP sockets and one
-//! publication per device through `codec::ps::PsDemuxer`).
+//! publication per device through `codec::ps::PsDemuxer`), `external.rs` (`POST /gb/v1/publish/`).
 
 mod caster;
+mod external;
 mod media;
 mod sip;
 
@@ -149,9 +150,19 @@ impl NodeKind for Config {
                 _ => {}
             }
         }
-        if self.sip_enabled {
-            plan.source(&format!("{}#sip-clock", node.name), Box::pin(sip::run_clock(Arc::clone(&caster))));
+        if !self.sip_enabled {
+            // SRS 5's `POST /gb/v1/publish/`, on every HTTP API address.
+            let graph = node.engine.graph();
+            for index in graph.dag.node_indices() {
+                let crate::nodes::NodeSpec::HttpApi(api) = &graph.node(index).node else { continue };
+                for listen in api.listens().map_err(anyhow::Error::msg)? {
+                    let route = external::PublishRoute { caster: Arc::clone(&caster) };
+                    plan.http_route(listen.addr, Arc::new(route));
+                }
+            }
         }
+        // Re-INVITEs and timeouts (with or without SIP here).
+        plan.source(&format!("{}#clock", node.name), Box::pin(sip::run_clock(Arc::clone(&caster))));
         Ok(())
     }
 }
