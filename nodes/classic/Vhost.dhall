@@ -1,5 +1,6 @@
 --| srs.conf `vhost NAME { ... }`: the blocks that exist as nodes (`http_hooks`, `security` and
---  `refer` are settings of the vhost's router node).
+--  `refer` are settings of the vhost's router node). `transcode` and `ingest` blocks repeat: each
+--  has the id its node is named by (`transcode`, `transcode/<scope>`, `ingest/<id>`).
 let Play = ./Play.dhall
 
 let Publish = ./Publish.dhall
@@ -11,6 +12,13 @@ let HttpStatic = ./HttpStatic.dhall
 let Dash = ./Dash.dhall
 
 let Forward = ../forward.dhall
+
+let Exec = ../exec.dhall
+
+let Transcode = ../transcode.dhall
+
+let Ingest = ../ingest.dhall
+
 let Dvr = ./Dvr.dhall
 let Hls = ./Hls.dhall
 
@@ -34,6 +42,9 @@ in  { Type =
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
         , forward : Optional Forward.Type
+        , exec : Optional Exec.Type
+        , transcode : List { id : Text, transcode : Transcode.Type }
+        , ingest : List { id : Text, ingest : Ingest.Type }
         , http_hooks : Optional HttpHooks.Type
         , security : Optional Security.Type
         , refer : Optional Refer.Type
@@ -52,6 +63,9 @@ in  { Type =
       , dvr = None Dvr.Type
       , hls = None Hls.Type
       , forward = None Forward.Type
+      , exec = None Exec.Type
+      , transcode = [] : List { id : Text, transcode : Transcode.Type }
+      , ingest = [] : List { id : Text, ingest : Ingest.Type }
       , http_hooks = None HttpHooks.Type
       , security = None Security.Type
       , refer = None Refer.Type

@@ -10,6 +10,9 @@
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn`, `FlvPostIn` or `Gb28181In` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
+--  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
+--  edge goes into the vhost.
 --  `http_api` adds an `HttpApi` node named "http_api". An enabled `https` block repeats what
 --  its server serves on the HTTPS port, in nodes named with `_https` ("http_server_https",
 --  "console_https", "<vhost>/http_remux_https", "http_api_https"). `server_id` is no node's setting: the
@@ -231,6 +234,36 @@ let forwardNodes =
           }
           vhost.forward
 
+let execNodes =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(exec : (../exec.dhall).Type) ->
+                [ node "${vhost.name}/exec" (Node.Exec exec) ]
+          }
+          vhost.exec
+
+let transcodeNodes =
+      \(vhost : Vhost.Type) ->
+        concatMap
+          { id : Text, transcode : (../transcode.dhall).Type }
+          NamedNode
+          ( \(t : { id : Text, transcode : (../transcode.dhall).Type }) ->
+              [ node "${vhost.name}/${t.id}" (Node.Transcode t.transcode) ]
+          )
+          vhost.transcode
+
+let ingestNodes =
+      \(vhost : Vhost.Type) ->
+        concatMap
+          { id : Text, ingest : (../ingest.dhall).Type }
+          NamedNode
+          ( \(i : { id : Text, ingest : (../ingest.dhall).Type }) ->
+              [ node "${vhost.name}/${i.id}" (Node.Ingest i.ingest) ]
+          )
+          vhost.ingest
+
 let mediaNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
@@ -239,11 +272,16 @@ let mediaNodes =
         # dashNodes vhost
         # dvrNodes config vhost
         # forwardNodes vhost
+        # execNodes vhost
+        # transcodeNodes vhost
 
 let vhostNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        [ vhostNode config vhost ] # mediaNodes config vhost # httpStaticNodes config vhost
+          [ vhostNode config vhost ]
+        # ingestNodes vhost
+        # mediaNodes config vhost
+        # httpStaticNodes config vhost
 
 let httpServerNodes =
       \(config : Config.Type) ->
@@ -366,7 +404,7 @@ let vhostEdges =
             NamedNode
             Edge
             (\(n : NamedNode) -> [ edge n.name vhost.name ])
-            (casterNodes config)
+            (casterNodes config # ingestNodes vhost)
         # concatMap
             SrtServer.Type
             Edge

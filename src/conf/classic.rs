@@ -174,6 +174,26 @@ pub struct Vhost {
     pub dash: Option<crate::nodes::dash_out::Config>,
     /// Present only when `forward { enabled on; }`; the `Forward` node's own settings.
     pub forward: Option<crate::nodes::forward::Config>,
+    /// Present only when `exec { enabled on; publish ...; }`.
+    pub exec: Option<crate::nodes::exec::Config>,
+    /// Each enabled `transcode [scope] { }`, by node id (`transcode` or `transcode/<scope>`).
+    pub transcode: Vec<NamedTranscode>,
+    /// Each enabled `ingest ID { }`, by node id (`ingest/<ID>`).
+    pub ingest: Vec<NamedIngest>,
+}
+
+/// A `transcode` block and the id its node is named by (`<vhost>/<id>`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct NamedTranscode {
+    pub id: String,
+    pub transcode: crate::nodes::transcode::Config,
+}
+
+/// An `ingest` block and the id its node is named by (`<vhost>/<id>`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct NamedIngest {
+    pub id: String,
+    pub ingest: crate::nodes::ingest::Config,
 }
 
 impl Default for Vhost {
@@ -195,6 +215,9 @@ impl Default for Vhost {
             hls: None,
             dash: None,
             forward: None,
+            exec: None,
+            transcode: Vec::new(),
+            ingest: Vec::new(),
         }
     }
 }

@@ -9,11 +9,13 @@
 //! `caster_blocks`). To map a new directive, add its row; a new block is a table and one
 //! `Nested` row in its parent.
 
-use super::classic::{Config, HttpRemux, HttpServer, HttpStatic, Https, Play, Publish, Vhost};
+use super::classic::{
+    Config, HttpRemux, HttpServer, HttpStatic, Https, NamedIngest, NamedTranscode, Play, Publish, Vhost,
+};
 use super::process::{self, ProcessSettings};
 use super::table::{Block, Enabled, Entry, Kind, Repeat, Table};
 use super::values::{bad, listen, natural, text, time_jitter};
-use super::{caster_blocks, control_blocks, media_blocks};
+use super::{caster_blocks, control_blocks, media_blocks, process_blocks};
 use super::{ConfError, Directive, Origin, Warning};
 
 /// SRS's RTMP chunk size bounds.
@@ -202,6 +204,36 @@ static VHOST: Block<Vhost> = Block {
                 },
                 repeat: Repeat::Once,
             },
+        },
+        Entry {
+            name: "exec",
+            default: "",
+            kind: Kind::Lines(|v, d, s| {
+                if s.once(d) {
+                    v.exec = process_blocks::exec(d, s)?;
+                }
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "transcode",
+            default: "",
+            kind: Kind::Lines(|v, d, s| {
+                if let Some((id, transcode)) = process_blocks::transcode(d, s)? {
+                    v.transcode.push(NamedTranscode { id, transcode });
+                }
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "ingest",
+            default: "",
+            kind: Kind::Lines(|v, d, s| {
+                if let Some((id, ingest)) = process_blocks::ingest(d, &v.name, s)? {
+                    v.ingest.push(NamedIngest { id, ingest });
+                }
+                Ok(())
+            }),
         },
         Entry {
             name: "dvr",

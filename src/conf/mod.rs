@@ -20,6 +20,7 @@ mod media_blocks;
 pub mod parse;
 pub mod print;
 pub mod process;
+mod process_blocks;
 mod table;
 pub mod values;
 

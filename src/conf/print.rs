@@ -10,6 +10,9 @@ use super::classic::{
 };
 use crate::nodes::jitter::TimeJitter;
 
+#[path = "print_process.rs"]
+mod process;
+
 /// A Dhall expression, enough of it for the classic records.
 enum Expr {
     Lit(String),
@@ -245,6 +248,15 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "forward", &vhost.forward, &default.forward, |v| {
         optional_node_block(v.as_ref(), "srs.Forward")
     });
+    changed(&mut fields, "exec", &vhost.exec, &default.exec, |v| optional_node_block(v.as_ref(), "srs.Exec"));
+    changed(&mut fields, "transcode", &vhost.transcode, &default.transcode, |v| Expr::List {
+        items: v.iter().map(process::transcode_entry).collect(),
+        element_type: "{ id : Text, transcode : srs.Transcode.Type }",
+    });
+    changed(&mut fields, "ingest", &vhost.ingest, &default.ingest, |v| Expr::List {
+        items: v.iter().map(process::ingest_entry).collect(),
+        element_type: "{ id : Text, ingest : srs.Ingest.Type }",
+    });
     changed(&mut fields, "http_hooks", &vhost.http_hooks, &default.http_hooks, |v| {
         optional_node_block(v.as_ref(), "srs.HttpHooks")
     });
@@ -432,6 +444,39 @@ mod tests {
                 destination: vec!["127.0.0.1:19350".into()],
                 backend: None,
             }),
+            exec: Some(crate::nodes::exec::Config { publish: vec!["./p [stream]".into()], max_processes: 0 }),
+            transcode: vec![super::super::classic::NamedTranscode {
+                id: "transcode/live".into(),
+                transcode: crate::nodes::transcode::Config {
+                    ffmpeg: "ffmpeg".into(),
+                    scope: "live".into(),
+                    engines: vec![crate::nodes::ffmpeg_engine::Config {
+                        vcodec: "libx264".into(),
+                        vwidth: 320,
+                        vheight: 180,
+                        vparams: vec![crate::nodes::ffmpeg_engine::Param {
+                            name: "g".into(),
+                            value: "50".into(),
+                        }],
+                        ..crate::nodes::ffmpeg_engine::engine("sd")
+                    }],
+                    max_processes: 0,
+                },
+            }],
+            ingest: vec![super::super::classic::NamedIngest {
+                id: "ingest/cam".into(),
+                ingest: crate::nodes::ingest::Config {
+                    input_type: "stream".into(),
+                    url: "rtsp://10.0.0.2/cam".into(),
+                    stream: "live/cam".into(),
+                    ffmpeg: "ffmpeg".into(),
+                    ffmpeg_input: vec!["-rtsp_transport".into(), "tcp".into()],
+                    ffmpeg_output: Vec::new(),
+                    native: true,
+                    repeat: true,
+                    max_processes: 0,
+                },
+            }],
             min_latency: true,
             tcp_nodelay: true,
             chunk_size: Some(4096),

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 
 use super::kbps::{Counters, SAMPLE_INTERVAL};
+use super::process_table::{ProcessEntry, ProcessTable};
 use super::registry::{Client, ClientInfo, Registry};
 use crate::graph::engine::LiveStream;
 use crate::graph::stream_key::DEFAULT_VHOST;
@@ -69,6 +70,8 @@ pub struct Snapshot {
     pub streams: Vec<(u64, StreamKey)>,
     ids: HashMap<StreamKey, u64>,
     by_stream: HashMap<StreamKey, Vec<usize>>,
+    /// Supervised child processes by the stream they work for.
+    processes: HashMap<StreamKey, Vec<Arc<ProcessEntry>>>,
     /// When it was taken.
     pub at: Instant,
 }
@@ -92,7 +95,13 @@ impl Snapshot {
         let ids = registry.stream_ids(&keys);
         let mut streams: Vec<(u64, StreamKey)> = ids.iter().map(|(k, id)| (*id, k.clone())).collect();
         streams.sort();
-        Snapshot { registry, live, clients, streams, ids, by_stream, at: Instant::now() }
+        let mut processes: HashMap<StreamKey, Vec<Arc<ProcessEntry>>> = HashMap::new();
+        for entry in engine.shared::<ProcessTable>().entries() {
+            if let Some(key) = &entry.stream {
+                processes.entry(key.clone()).or_default().push(entry);
+            }
+        }
+        Snapshot { registry, live, clients, streams, ids, by_stream, processes, at: Instant::now() }
     }
 
     fn clients_of<'a>(&'a self, key: &StreamKey) -> impl Iterator<Item = &'a (Arc<Client>, ClientInfo)> + 'a {
@@ -146,6 +155,8 @@ impl Snapshot {
             "publish": publish,
             "video": video,
             "audio": audio,
+            // Beyond SRS: the child processes working for this stream (exec, transcode, ingest).
+            "processes": self.processes.get(key).map_or_else(Vec::new, |p| p.iter().map(|e| e.to_json()).collect()),
         })
     }
 

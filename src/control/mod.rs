@@ -11,6 +11,8 @@ pub mod hooks;
 pub mod http_client;
 pub mod kbps;
 pub mod metrics;
+pub mod process;
+pub mod process_table;
 pub mod registry;
 pub mod reload;
 pub mod security;

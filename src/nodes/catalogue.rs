@@ -51,6 +51,7 @@ node_catalogue! {
     Console(console::Config),
     DashOut(dash_out::Config),
     Dvr(dvr::Config),
+    Exec(exec::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
     FlvPostIn(flv_post_in::Config),
@@ -60,12 +61,14 @@ node_catalogue! {
     HttpApi(http_api::Config),
     HttpRemux(http_remux::Config),
     HttpStatic(http_static::Config),
+    Ingest(ingest::Config),
     Jitter(jitter::Config),
     MpegtsUdpIn(mpegts_udp_in::Config),
     RtmpIn(rtmp_in::Config),
     RtmpOut(rtmp_out::Config),
     SrtIn(srt_in::Config),
     SrtOut(srt_out::Config),
+    Transcode(transcode::Config),
     Vhost(vhost::Config),
 }
 

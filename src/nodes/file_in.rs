@@ -85,7 +85,7 @@ impl NodeKind for Config {
 }
 
 /// Publishes the file until it ends (or forever with `repeat`), or until shutdown.
-async fn run(engine: Engine, node: NodeIndex, config: Config) {
+pub(crate) async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let name = engine.graph().node(node).name.clone();
     let key = match config.stream_key() {
         Ok(key) => key,

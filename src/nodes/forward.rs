@@ -97,12 +97,7 @@ pub fn destination_url(destination: &str, key: &StreamKey, param: &str) -> Strin
 
 /// `host:port` of an `rtmp://` URL (port 1935 when none).
 fn rtmp_address(url: &str) -> Result<String, String> {
-    let rest = url.strip_prefix("rtmp://").ok_or("not an rtmp:// URL")?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || !rest.contains('/') {
-        return Err("no host, or no app/stream".into());
-    }
-    Ok(if authority.contains(':') { authority.to_owned() } else { format!("{authority}:1935") })
+    crate::servers::rtmp_client::rtmp_address(url).map_err(|e| e.to_string())
 }
 
 /// The latest sequence headers and metadata, sent first on every (re)connection.

@@ -21,6 +21,7 @@ use serde_dhall::StaticType;
 use serde_json::{json, Value};
 
 use crate::control::api::{self, codes, Snapshot};
+use crate::control::process_table::ProcessTable;
 use crate::control::registry::Registry;
 use crate::control::{metrics, reload};
 use crate::graph::{listens_on, Listen, Ports, Transport};
@@ -236,6 +237,7 @@ async fn route(
             Some(client) => ok(json!({"client": Snapshot::take(engine).client(&client, &client.info())})),
         },
         ("raw", None) => raw(engine, config, registry, query).await,
+        ("processes", None) => ok(engine.shared::<ProcessTable>().to_json()),
         _ => return None,
     };
     Some(reply)
@@ -272,6 +274,7 @@ fn urls() -> Value {
         "clients": "manage all clients or specified client, default query top 10 clients",
         "raw": "raw api for srs, support CUID srs for instance the config",
         "graph": "the running graph with per-node and per-edge counters",
+        "processes": "the supervised child processes (ingest, transcode, exec) with their command lines",
     })
 }
 

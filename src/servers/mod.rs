@@ -4,8 +4,11 @@
 //! once here with every node that named it.
 
 pub mod http;
+pub mod http_pull;
 pub mod http_raw;
+pub mod rtmp_client;
 pub mod srt;
+pub mod srt_pull;
 pub mod tcp;
 pub mod tls;
 pub mod udp;

@@ -1,0 +1,181 @@
+//! `Ingest` (SRS's `ingest` block): a file, an RTMP stream and an HTTP-FLV stream of a second
+//! server of ours (native clients), and a `lavfi` test source through an FFmpeg child, each
+//! published as a stream that ffprobe reads over HTTP-FLV with the right codecs and a rising
+//! frame count; a source that dies and comes back is ingested again; a URL that never answers
+//! is retried with backoff while the server goes on serving.
+
+mod common;
+
+use std::time::Duration;
+
+use common::live::LiveServer;
+use common::{
+    api_get, free_port, make_clip, probe, publish_test_stream, record, run_graph, temp_dir, wait_until,
+    Server,
+};
+
+fn ingest_graph(http: u16, api: u16, ingests: &[(&str, String)]) -> String {
+    let nodes: String = ingests
+        .iter()
+        .map(|(name, body)| format!(", srs.node \"{name}\" (srs.Node.Ingest srs.Ingest::{{ {body} }})\n"))
+        .collect();
+    let edges: String =
+        ingests.iter().map(|(name, _)| format!(", srs.edge \"{name}\" \"__defaultVhost__\"\n")).collect();
+    format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{ mw_latency = 100 }})
+    , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}" }})
+    , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
+    {nodes}    ]
+, edges = [ srs.edge "__defaultVhost__" "flv"
+    {edges}    ]
+}}"#
+    )
+}
+
+/// Three seconds of the ingested stream: H.264 320x240 (and AAC when `audio`), at least 50 frames.
+/// (HTTP-FLV's header always announces audio, as SRS's: ffmpeg waits for it, so every source here has audio.)
+fn assert_serves(server: &Server, http: u16, stream: &str, audio: bool, name: &str) {
+    let out = server.dir.join(format!("{name}.flv"));
+    let _ = std::fs::remove_file(&out);
+    record(&format!("http://127.0.0.1:{http}/live/{stream}.flv"), 3, &out);
+    let streams = probe(out.to_str().unwrap());
+    let video = streams.iter().find(|s| s.codec == "h264").unwrap_or_else(|| panic!("{name}: {streams:?}"));
+    assert_eq!((video.width, video.height), (320, 240), "{name}");
+    assert!(video.frames >= 50, "{name}: 3 s of live video, {} frames", video.frames);
+    assert_eq!(streams.iter().any(|s| s.codec == "aac"), audio, "{name}: {streams:?}");
+}
+
+fn published_count(server: &Server, stream: &str) -> usize {
+    server.log().lines().filter(|l| l.contains("ingest publishing") && l.contains(stream)).count()
+}
+
+#[test]
+fn a_looping_file_is_ingested_natively() {
+    let dir = temp_dir("ingest-file");
+    let clip = dir.join("clip.flv");
+    make_clip(&clip, "flv", 3, "libx264");
+    let (http, api) = (free_port(), free_port());
+    let body = format!(r#"input_type = "file", url = "{}", stream = "live/file""#, clip.display());
+    let server = run_graph(&dir, &ingest_graph(http, api, &[("file", body)]), &[http, api]);
+    std::thread::sleep(Duration::from_secs(4));
+    // The 3 s clip has looped by now: the stream goes on.
+    assert_serves(&server, http, "file", true, "file");
+    assert!(server.log().contains("puller=File"), "{}", server.log());
+}
+
+#[test]
+fn rtmp_and_http_flv_of_another_server_are_ingested_and_resume_after_the_source_returns() {
+    let source = LiveServer::start("ingest-source");
+    let mut publisher = publish_test_stream(&source.rtmp_url("src"), 40);
+    let dir = temp_dir("ingest-pull");
+    let (http, api) = (free_port(), free_port());
+    let ingests = [
+        ("by_rtmp", format!(r#"url = "{}", stream = "live/by_rtmp""#, source.rtmp_url("src"))),
+        ("by_flv", format!(r#"url = "{}", stream = "live/by_flv""#, source.flv_url("src"))),
+    ];
+    let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
+    assert!(
+        wait_until(15, || published_count(&server, "by_rtmp") == 1
+            && published_count(&server, "by_flv") == 1),
+        "{}",
+        server.log()
+    );
+    assert_serves(&server, http, "by_rtmp", true, "rtmp");
+    assert_serves(&server, http, "by_flv", true, "http-flv");
+    assert!(server.log().contains("puller=Rtmp") && server.log().contains("puller=HttpFlv"));
+
+    // The source dies and comes back: both ingests publish again.
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    assert!(
+        wait_until(15, || server.log().contains("ingest source ended")
+            || server.log().contains("ingest failed")),
+        "{}",
+        server.log()
+    );
+    let mut publisher = publish_test_stream(&source.rtmp_url("src"), 30);
+    assert!(
+        wait_until(30, || published_count(&server, "by_rtmp") >= 2
+            && published_count(&server, "by_flv") >= 2),
+        "{}",
+        server.log()
+    );
+    assert_serves(&server, http, "by_rtmp", true, "rtmp again");
+    assert_serves(&server, http, "by_flv", true, "http-flv again");
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
+/// A second server of ours with an SRT listener; ffmpeg publishes there over RTMP.
+fn srt_source_graph(rtmp: u16, srt: u16) -> String {
+    format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+    , srs.node "srt_play" (srs.Node.SrtOut srs.SrtOut::{{ listen = "127.0.0.1:{srt}" }})
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "srt_play" ]
+}}"#
+    )
+}
+
+#[test]
+fn srt_of_another_server_is_ingested_natively() {
+    let source_dir = temp_dir("ingest-srt-source");
+    let (rtmp, srt) = (free_port(), common::free_udp_port());
+    let source = run_graph(&source_dir, &srt_source_graph(rtmp, srt), &[rtmp]);
+    common::wait_for_log(&source, "srt server listening");
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/src"), 20);
+    let dir = temp_dir("ingest-srt");
+    let (http, api) = (free_port(), free_port());
+    let url = format!("srt://127.0.0.1:{srt}?streamid=#!::r=live/src,m=request");
+    let server = run_graph(
+        &dir,
+        &ingest_graph(http, api, &[("by_srt", format!(r#"url = "{url}", stream = "live/by_srt""#))]),
+        &[http, api],
+    );
+    assert!(wait_until(15, || published_count(&server, "by_srt") >= 1), "{}\n{}", server.log(), source.log());
+    assert_serves(&server, http, "by_srt", true, "srt");
+    assert!(server.log().contains("puller=Srt"), "{}", server.log());
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
+#[test]
+fn a_lavfi_source_goes_through_ffmpeg_and_a_dead_url_only_backs_off() {
+    let dir = temp_dir("ingest-ffmpeg");
+    let (http, api, dead) = (free_port(), free_port(), free_port());
+    let lavfi = r#"input_type = "device", url = "testsrc=size=320x240:rate=25[out0];sine=frequency=440:sample_rate=44100[out1]", stream = "live/lavfi", ffmpeg_input = [ "-f", "lavfi" ], ffmpeg_output = [ "-vcodec", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-acodec", "aac" ]"#;
+    let ingests = [
+        ("lavfi", lavfi.to_owned()),
+        ("dead", format!(r#"url = "rtmp://127.0.0.1:{dead}/live/none", stream = "live/dead""#)),
+    ];
+    let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
+    assert!(wait_until(15, || published_count(&server, "lavfi") == 1), "{}", server.log());
+    assert_serves(&server, http, "lavfi", true, "lavfi");
+    let processes = api_get(api, "/api/v1/processes")["processes"].as_array().cloned().unwrap();
+    assert_eq!(processes.len(), 1, "{processes:?}");
+    let cmdline = processes[0]["cmdline"].as_str().unwrap();
+    assert!(cmdline.starts_with("ffmpeg -hide_banner -nostats -re -f lavfi -i testsrc"), "{cmdline}");
+    assert!(cmdline.ends_with("-f flv -y pipe:1"), "{cmdline}");
+
+    // The dead URL: retried with a growing backoff, logged, and nothing else is disturbed.
+    let log = server.log();
+    let failures =
+        log.lines().filter(|l| l.contains("ingest failed") && l.contains(&dead.to_string())).count();
+    assert!((2..=5).contains(&failures), "{failures} attempts:\n{log}");
+    assert!(log.contains("retry_in=2s") || log.contains("retry_in=4s"), "{log}");
+    assert_eq!(api_get(api, "/api/v1/versions")["code"], 0);
+
+    // FFmpeg killed: its supervisor starts it again and the stream is published again.
+    let pid = processes[0]["pid"].as_u64().unwrap();
+    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(wait_until(15, || published_count(&server, "lavfi") == 2), "{}", server.log());
+    let restarted = api_get(api, "/api/v1/processes")["processes"][0].clone();
+    assert_eq!(restarted["restarts"], 1, "{restarted}");
+    assert_ne!(restarted["pid"].as_u64(), Some(pid));
+    assert_serves(&server, http, "lavfi", true, "lavfi after a restart");
+}
