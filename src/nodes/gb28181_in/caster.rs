@@ -16,6 +16,9 @@ use super::Config;
 use crate::codec::sip::{Action, Registrar, RegistrarConfig, SipMessage};
 use crate::nodes::Engine;
 
+/// A device's media session, shared by the TCP and UDP media paths.
+pub type SharedSession = Arc<tokio::sync::Mutex<MediaSession>>;
+
 /// Where a device's SIP messages go.
 #[derive(Debug, Clone)]
 pub enum SipPeer {
@@ -34,7 +37,7 @@ pub struct Caster {
     registrar: Mutex<Registrar>,
     peers: Mutex<HashMap<String, SipPeer>>,
     /// Devices publishing (or about to): their session, shared by the TCP and UDP media paths.
-    pub sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<MediaSession>>>>,
+    sessions: Mutex<HashMap<String, SharedSession>>,
     /// The SIP UDP socket, for messages to devices that registered over UDP.
     pub sip_udp: Mutex<Option<Arc<UdpSocket>>>,
     /// Devices whose publish was refused, and when (their packets wait a while before asking again).
@@ -80,6 +83,10 @@ impl Caster {
 
     pub fn registrar(&self) -> MutexGuard<'_, Registrar> {
         lock(&self.registrar)
+    }
+
+    pub fn sessions(&self) -> MutexGuard<'_, HashMap<String, SharedSession>> {
+        lock(&self.sessions)
     }
 
     /// The device whose media carries `ssrc`, noting that media arrived.
@@ -161,7 +168,7 @@ impl Caster {
 
     /// Ends the device's stream (players see its end) and forgets the session.
     pub fn end_session(&self, device: &str, reason: &'static str) {
-        let Some(session) = lock(&self.sessions).remove(device) else { return };
+        let Some(session) = self.sessions().remove(device) else { return };
         tracing::info!(device = %device, reason, "gb28181 stream ends");
         self.engine.spawn(async move {
             session.lock().await.end().await;

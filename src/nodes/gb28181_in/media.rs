@@ -11,7 +11,7 @@ use bytes::Bytes;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::caster::Caster;
+use super::caster::{Caster, SharedSession};
 use crate::codec::gb28181::{Delivery, Rfc4571Framer, RtpPacket, Sequencer};
 use crate::codec::ps::PsDemuxer;
 use crate::control::admission;
@@ -134,8 +134,8 @@ impl Caster {
         device: &str,
         peer: SocketAddr,
         window: usize,
-    ) -> Option<Arc<tokio::sync::Mutex<MediaSession>>> {
-        if let Some(session) = self.sessions.lock().ok()?.get(device).cloned() {
+    ) -> Option<SharedSession> {
+        if let Some(session) = self.sessions().get(device).cloned() {
             return Some(session);
         }
         if self.refused_recently(device) {
@@ -176,7 +176,7 @@ impl Caster {
             last_error_log: None,
             deliveries: Vec::new(),
         }));
-        let mut sessions = self.sessions.lock().ok()?;
+        let mut sessions = self.sessions();
         Some(Arc::clone(sessions.entry(device.to_owned()).or_insert(session)))
     }
 
@@ -258,13 +258,16 @@ async fn serve_tcp(caster: Arc<Caster>, mut stream: TcpStream, peer: SocketAddr,
     tokio::pin!(shutdown);
     let mut framer = Rfc4571Framer::default();
     let mut buffer = vec![0u8; 64 * 1024];
+    // A connection that stays silent this long holds nothing worth keeping.
+    let idle = Duration::from_secs(caster.config.timeout);
     let mut session = None;
     let end = loop {
         let n = tokio::select! {
-            read = stream.read(&mut buffer) => match read {
-                Ok(0) => break "closed by the device".to_owned(),
-                Ok(n) => n,
-                Err(e) => break format!("read failed: {e}"),
+            read = tokio::time::timeout(idle, stream.read(&mut buffer)) => match read {
+                Ok(Ok(0)) => break "closed by the device".to_owned(),
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => break format!("read failed: {e}"),
+                Err(_) => break format!("nothing for {} s", idle.as_secs()),
             },
             _ = &mut shutdown => break "shutdown".to_owned(),
         };

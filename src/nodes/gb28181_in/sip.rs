@@ -72,12 +72,16 @@ async fn serve_tcp(caster: Arc<Caster>, stream: TcpStream, peer: SocketAddr, id:
     let mut parser = SipStreamParser::new(SipLimits::default());
     let mut buffer = vec![0u8; 16 * 1024];
     let label = format!("tcp {peer}");
+    // A device's SIP can be quieter than its media; a connection silent for three `timeout`s
+    // belongs to no live session any more.
+    let idle = Duration::from_secs(3 * caster.config.timeout);
     let end = 'connection: loop {
         let n = tokio::select! {
-            read = reader.read(&mut buffer) => match read {
-                Ok(0) => break "closed by the peer".to_owned(),
-                Ok(n) => n,
-                Err(e) => break format!("read failed: {e}"),
+            read = tokio::time::timeout(idle, reader.read(&mut buffer)) => match read {
+                Ok(Ok(0)) => break "closed by the peer".to_owned(),
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => break format!("read failed: {e}"),
+                Err(_) => break format!("nothing for {} s", idle.as_secs()),
             },
             _ = &mut shutdown => break "shutdown".to_owned(),
         };
