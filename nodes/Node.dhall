@@ -7,6 +7,7 @@
 | FileOut : (./file_out.dhall).Type
 | FlvPostIn : (./flv_post_in.dhall).Type
 | Forward : (./forward.dhall).Type
+| Gb28181In : (./gb28181_in.dhall).Type
 | HlsOut : (./hls_out.dhall).Type
 | HttpApi : (./http_api.dhall).Type
 | HttpRemux : (./http_remux.dhall).Type

@@ -11,6 +11,7 @@
 , FileOut = ./file_out.dhall
 , FlvPostIn = ./flv_post_in.dhall
 , Forward = ./forward.dhall
+, Gb28181In = ./gb28181_in.dhall
 , HlsOut = ./hls_out.dhall
 , HttpApi = ./http_api.dhall
 , HttpRemux = ./http_remux.dhall

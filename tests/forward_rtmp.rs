@@ -153,3 +153,63 @@ fn a_forward_backend_names_the_destinations_at_publish() {
     assert_eq!(bodies[0]["param"], "?token=t1", "{bodies:?}");
     assert!(publisher.wait().expect("ffmpeg exits").success());
 }
+
+/// Frames of video in `seconds` of `url`, recorded with ffmpeg.
+fn video_frames(dir: &std::path::Path, url: &str, seconds: u32, name: &str) -> u64 {
+    let out = dir.join(name);
+    record(url, seconds, &out);
+    probe(out.to_str().unwrap()).iter().find(|s| s.codec == "h264").map_or(0, |s| s.frames)
+}
+
+#[test]
+fn stalled_destinations_never_slow_the_publisher_or_the_others() {
+    let dir = temp_dir("forward-stall");
+    for side in ["a", "b", "c"] {
+        std::fs::create_dir_all(dir.join(side)).expect("server dir");
+    }
+    // A destination that takes the TCP connection and never answers the handshake.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hole_port = hole.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hole.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let (a_rtmp, b_rtmp, b_http, c_rtmp, c_http) =
+        (free_port(), free_port(), free_port(), free_port(), free_port());
+    let b = run_graph(&dir.join("b"), &rtmp_flv_graph(b_rtmp, b_http), &[b_rtmp, b_http]);
+    let c = run_graph(&dir.join("c"), &rtmp_flv_graph(c_rtmp, c_http), &[c_rtmp, c_http]);
+    let destinations =
+        [format!("127.0.0.1:{hole_port}"), format!("127.0.0.1:{b_rtmp}"), format!("127.0.0.1:{c_rtmp}")];
+    let a = run_graph(&dir.join("a"), &forwarding_graph(a_rtmp, &destinations), &[a_rtmp]);
+    let seconds = 24;
+    let started = std::time::Instant::now();
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{a_rtmp}/live/stall"), seconds);
+    assert!(wait_until(10, || c.log().contains("publish started")), "C gets the stream:\n{}", c.log());
+
+    // C stops reading (its process is stopped): what A sends it piles up in the socket, then in
+    // A's bounded queue for C, which drops to the next keyframe rather than wait.
+    let c_pid = c.child.id() as i32;
+    // SAFETY: signals to a child process this test started and still owns.
+    unsafe { libc::kill(c_pid, libc::SIGSTOP) };
+    std::thread::sleep(Duration::from_secs(6));
+    let from_b = video_frames(&dir, &format!("http://127.0.0.1:{b_http}/live/stall.flv"), 3, "b.flv");
+    assert!(from_b >= 50, "B keeps receiving while C is stalled: {from_b} frames in 3 s");
+    unsafe { libc::kill(c_pid, libc::SIGCONT) };
+    std::thread::sleep(Duration::from_secs(2));
+    let from_c = video_frames(&dir, &format!("http://127.0.0.1:{c_http}/live/stall.flv"), 3, "c.flv");
+    assert!(from_c >= 50, "C resumes once it reads again: {from_c} frames in 3 s");
+
+    assert!(publisher.wait().expect("ffmpeg exits").success(), "the publisher was never refused");
+    let took = started.elapsed().as_secs_f64();
+    // Real-time publishing takes the clip's length plus ffmpeg's start; back-pressure from a
+    // stalled destination would stretch it by the stall (6 s and more).
+    assert!(took < f64::from(seconds) + 4.0, "the publisher was slowed: {took:.1} s for {seconds} s");
+    assert!(
+        a.log().contains(&format!("127.0.0.1:{hole_port}")) && a.log().contains("no answer to publish"),
+        "the silent destination is logged with its cause:\n{}",
+        a.log()
+    );
+    drop(b);
+}

@@ -9,7 +9,7 @@
 --  address (listed after the vhosts' nodes, so
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
---  `MpegtsUdpIn` or `FlvPostIn` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  `MpegtsUdpIn`, `FlvPostIn` or `Gb28181In` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
 --  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
 --  edge goes into the vhost.
@@ -320,6 +320,7 @@ let casterName =
         merge
           { MpegtsOverUdp = "stream_caster/mpegts_over_udp/${caster.listen}"
           , Flv = "stream_caster/flv/${caster.listen}"
+          , Gb28181 = "stream_caster/gb28181/${caster.listen}"
           }
           caster.caster
 
@@ -340,6 +341,18 @@ let casterNodes =
                                   , idle_timeout = 5000
                                   }
                             , Flv = Node.FlvPostIn { listen = caster.listen }
+                            , Gb28181 =
+                                Node.Gb28181In
+                                  ( (../gb28181_in.dhall).default
+                                    //  { sip_listen = caster.sip.listen
+                                        , media_listen = caster.listen
+                                        , sip_enabled = caster.sip.enabled
+                                        , app = caster.app
+                                        , candidate = caster.sip.candidate
+                                        , timeout = caster.sip.timeout
+                                        , reinvite = caster.sip.reinvite
+                                        }
+                                  )
                             }
                             caster.caster
                         )

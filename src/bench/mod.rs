@@ -8,6 +8,8 @@
 //! the server's memory is read once more.
 
 pub mod floor;
+pub mod gb_device;
+pub mod gb_load;
 pub mod players;
 pub mod process;
 pub mod publisher;

@@ -13,7 +13,11 @@ use crate::bench::source::FlvSource;
 use crate::bench::{self, BenchConfig};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Another kind of load than publishers and players.
+    #[command(subcommand)]
+    pub kind: Option<BenchKind>,
     /// Seconds of steady state measured (after the ramp and warm-up).
     #[arg(long, default_value_t = 30)]
     pub duration: u64,
@@ -51,8 +55,73 @@ pub struct BenchArgs {
     pub batch_ms: u64,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchKind {
+    /// Simulated GB28181 cameras: SIP registration, then PS over RTP from a TS file, in real time.
+    Gb28181(Box<Gb28181Args>),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Gb28181Args {
+    /// The server's SIP address.
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    pub server: SocketAddr,
+    /// The first device's id (the others count up from it).
+    #[arg(long, default_value = "34020000001320000001")]
+    pub device_id: String,
+    /// A TS file (H.264 or H.265, AAC) the devices stream in a loop.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// SIP over tcp or udp (the media follows the server's INVITE).
+    #[arg(long, default_value = "tcp")]
+    pub transport: String,
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Seconds measured after the devices settle.
+    #[arg(long, default_value_t = 30)]
+    pub duration: u64,
+    /// Devices started per second.
+    #[arg(long, default_value_t = 50)]
+    pub ramp: u32,
+    /// The server's pid: reports its CPU and memory per device.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+fn bench_gb28181(args: Gb28181Args) -> anyhow::Result<ExitCode> {
+    let transport = match args.transport.as_str() {
+        "tcp" => crate::codec::sip::MediaTransport::Tcp,
+        "udp" => crate::codec::sip::MediaTransport::Udp,
+        other => anyhow::bail!("--transport {other}: use tcp or udp"),
+    };
+    let wanted_fds = 4 * args.devices as u64 + 1024;
+    if let Err(e) = bench::process::raise_fd_limit(wanted_fds) {
+        eprintln!("srs bench: cannot raise the open-file limit: {e}");
+    }
+    let config = bench::gb_load::GbLoadConfig {
+        server: args.server,
+        device_id: args.device_id,
+        file: args.file,
+        transport,
+        devices: args.devices,
+        password: args.password,
+        duration: Duration::from_secs(args.duration),
+        ramp: args.ramp,
+        server_pid: args.server_pid,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(bench::gb_load::run(config)).map_err(anyhow::Error::msg)?;
+    print!("{report}");
+    Ok(if report.contains("failure:") { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     super::init_logging_quiet();
+    if let Some(BenchKind::Gb28181(gb)) = args.kind {
+        return bench_gb28181(*gb);
+    }
     let wanted_fds = 2 * (args.players_rtmp + args.players_flv + args.publishers) as u64 + 1024;
     match bench::process::raise_fd_limit(wanted_fds.max(65_536)) {
         Ok(limit) if limit < wanted_fds => {

@@ -1,10 +1,10 @@
 //! The tables of the global blocks that become stream casters: `srt_server { }` (the
-//! `SrtIn`/`SrtOut` pair) and `stream_caster { }` (`MpegtsUdpIn`, `FlvPostIn`). GB28181 has no
-//! node yet and is reported as unsupported.
+//! `SrtIn`/`SrtOut` pair) and `stream_caster { }` (`MpegtsUdpIn`, `FlvPostIn`, `Gb28181In` with
+//! its `sip { }` block, SRS 5's directives).
 
-use super::classic::{Caster, SrtServer, StreamCaster, DEFAULT_CASTER_STREAM};
+use super::classic::{Caster, CasterSip, SrtServer, StreamCaster, DEFAULT_CASTER_APP, DEFAULT_CASTER_STREAM};
 use super::mapping::Scope;
-use super::table::{Block, Enabled, Entry, Kind};
+use super::table::{Block, Enabled, Entry, Kind, Repeat};
 use super::values::{bad, natural, text};
 use super::{ConfError, Directive};
 
@@ -42,7 +42,28 @@ pub(super) struct CasterDraft {
     caster: Option<String>,
     listen: Option<String>,
     output: Option<Directive>,
+    sip: CasterSip,
 }
+
+/// `stream_caster { caster gb28181; sip { } }` (SRS 5+; SRS 4's extra directives are reported).
+pub(super) static SIP: Block<CasterSip> = Block {
+    name: "sip",
+    entries: &[
+        Entry { name: "enabled", default: "on", kind: Kind::FlagOn(|g| &mut g.enabled) },
+        Entry { name: "listen", default: "5060", kind: Kind::Listen(|g| &mut g.listen) },
+        Entry {
+            name: "timeout",
+            default: "60",
+            kind: Kind::Natural { field: |g| &mut g.timeout, min: 1, max: 86_400 },
+        },
+        Entry {
+            name: "reinvite",
+            default: "5",
+            kind: Kind::Natural { field: |g| &mut g.reinvite, min: 1, max: 86_400 },
+        },
+        Entry { name: "candidate", default: "*", kind: Kind::Text(|g| &mut g.candidate) },
+    ],
+};
 
 /// `stream_caster { }` (SRS has no variables for it; ours apply to every `stream_caster`).
 pub(super) static STREAM_CASTER: Block<CasterDraft> = Block {
@@ -73,6 +94,15 @@ pub(super) static STREAM_CASTER: Block<CasterDraft> = Block {
                 Ok(())
             }),
         },
+        Entry {
+            name: "sip",
+            default: "",
+            kind: Kind::Nested {
+                table: &SIP,
+                map: |c, d, s| SIP.map(d, &mut c.sip, s),
+                repeat: Repeat::Once,
+            },
+        },
     ],
 };
 
@@ -86,6 +116,7 @@ pub(super) fn stream_caster(
     let kind = match draft.caster.as_deref() {
         Some("mpegts_over_udp") => Caster::MpegtsOverUdp,
         Some("flv") => Caster::Flv,
+        Some("gb28181") => Caster::Gb28181,
         _ => {
             let mut scope = parent.child(STREAM_CASTER.name);
             scope.unsupported(block);
@@ -100,7 +131,27 @@ pub(super) fn stream_caster(
         })?,
         _ => DEFAULT_CASTER_STREAM.to_owned(),
     };
-    Ok(draft.enabled.then_some(StreamCaster { enabled: true, caster: kind, listen: listen_at, stream }))
+    let app = match (kind, &draft.output) {
+        (Caster::Gb28181, Some(d)) => app_of_output(&text(d)?).ok_or_else(|| {
+            bad(d, "write the output as rtmp://host[:port]/app/[stream] (the device id is the stream)".into())
+        })?,
+        _ => DEFAULT_CASTER_APP.to_owned(),
+    };
+    let sip = draft.sip;
+    Ok(draft.enabled.then_some(StreamCaster {
+        enabled: true,
+        caster: kind,
+        listen: listen_at,
+        stream,
+        app,
+        sip,
+    }))
+}
+
+/// `rtmp://127.0.0.1/live/[stream]` → `live`.
+fn app_of_output(url: &str) -> Option<String> {
+    let path = stream_of_output(url)?;
+    path.rsplit_once('/').map(|(app, _)| app.to_owned())
 }
 
 /// `rtmp://127.0.0.1/live/livestream` → `live/livestream` (host and query left out).
@@ -122,5 +173,6 @@ mod tests {
         assert_eq!(stream_of_output("rtmp://h:1935/a/b/s?x=1"), Some("a/b/s".into()));
         assert_eq!(stream_of_output("rtmp://127.0.0.1/live"), None);
         assert_eq!(stream_of_output("srt://x/live/s"), None);
+        assert_eq!(app_of_output("rtmp://127.0.0.1/live/[stream]"), Some("live".into()));
     }
 }

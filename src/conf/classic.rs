@@ -111,6 +111,10 @@ pub struct StreamCaster {
     pub listen: String,
     /// The stream MPEG-TS over UDP publishes (SRS's `output`, as `app/stream`).
     pub stream: String,
+    /// GB28181: the app of `output` (devices publish `<app>/<device id>`).
+    pub app: String,
+    /// GB28181's `sip { }`.
+    pub sip: CasterSip,
 }
 
 /// The stream_caster kinds that exist as nodes.
@@ -118,7 +122,27 @@ pub struct StreamCaster {
 pub enum Caster {
     MpegtsOverUdp,
     Flv,
+    Gb28181,
 }
+
+/// `stream_caster { caster gb28181; sip { } }` (`classic/StreamCaster.dhall`'s `Sip`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct CasterSip {
+    pub enabled: bool,
+    pub listen: String,
+    pub timeout: u64,
+    pub reinvite: u64,
+    pub candidate: String,
+}
+
+impl Default for CasterSip {
+    fn default() -> CasterSip {
+        CasterSip { enabled: true, listen: "5060".into(), timeout: 60, reinvite: 5, candidate: "*".into() }
+    }
+}
+
+/// The Dhall default of `StreamCaster.app`.
+pub const DEFAULT_CASTER_APP: &str = "live";
 
 /// The Dhall default of `StreamCaster.stream`.
 pub const DEFAULT_CASTER_STREAM: &str = "live/livestream";

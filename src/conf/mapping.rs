@@ -580,7 +580,7 @@ pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::conf::classic::{Caster, SrtServer, StreamCaster};
+    use crate::conf::classic::{Caster, CasterSip, SrtServer, StreamCaster};
     use crate::conf::parse::parse_text;
     use crate::nodes::jitter::TimeJitter;
 
@@ -613,6 +613,8 @@ pub(crate) mod tests {
              stream_caster { enabled on; caster mpegts_over_udp; output rtmp://127.0.0.1/live/udp; listen 8935; }\n\
              stream_caster { enabled on; caster flv; output rtmp://127.0.0.1/[app]/[stream]; listen 8936; }\n\
              stream_caster { enabled off; caster flv; listen 8937; }\n\
+             stream_caster { enabled on; caster gb28181; output rtmp://127.0.0.1/cams/[stream]; listen 9001;\n\
+             sip { enabled on; listen 5061; timeout 30; reinvite 3; candidate 10.0.0.1; } }\n\
              vhost v.com {\n enabled on;\n min_latency on;\n tcp_nodelay on;\n chunk_size 8192;\n\
              play { gop_cache off; gop_cache_max_frames 9; queue_length 7; time_jitter zero; mix_correct on; atc on; mw_latency 100; mw_msgs 4; }\n\
              publish { firstpkt_timeout 1000; normal_timeout 2000; }\n\
@@ -648,12 +650,30 @@ pub(crate) mod tests {
                     caster: Caster::MpegtsOverUdp,
                     listen: "8935".into(),
                     stream: "live/udp".into(),
+                    app: "live".into(),
+                    sip: CasterSip::default(),
                 },
                 StreamCaster {
                     enabled: true,
                     caster: Caster::Flv,
                     listen: "8936".into(),
                     stream: "live/livestream".into(),
+                    app: "live".into(),
+                    sip: CasterSip::default(),
+                },
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::Gb28181,
+                    listen: "9001".into(),
+                    stream: "live/livestream".into(),
+                    app: "cams".into(),
+                    sip: CasterSip {
+                        listen: "5061".into(),
+                        timeout: 30,
+                        reinvite: 3,
+                        candidate: "10.0.0.1".into(),
+                        ..CasterSip::default()
+                    },
                 },
             ],
             vhosts: vec![Vhost {

@@ -5,8 +5,8 @@
 use std::path::{Component, Path};
 
 use super::classic::{
-    Caster, Config, HttpRemux, HttpServer, HttpStatic, Https, Play, Publish, SrtServer, StreamCaster, Vhost,
-    DEFAULT_CASTER_STREAM,
+    Caster, CasterSip, Config, HttpRemux, HttpServer, HttpStatic, Https, Play, Publish, SrtServer,
+    StreamCaster, Vhost, DEFAULT_CASTER_APP, DEFAULT_CASTER_STREAM,
 };
 use crate::nodes::jitter::TimeJitter;
 
@@ -191,11 +191,25 @@ fn stream_caster_expr(caster: &StreamCaster) -> Expr {
     let kind = match caster.caster {
         Caster::MpegtsOverUdp => "srs.classic.StreamCaster.Caster.MpegtsOverUdp",
         Caster::Flv => "srs.classic.StreamCaster.Caster.Flv",
+        Caster::Gb28181 => "srs.classic.StreamCaster.Caster.Gb28181",
     };
     let mut fields = vec![("caster", Expr::Lit(kind.into())), ("listen", text(&caster.listen))];
     changed(&mut fields, "enabled", &caster.enabled, &true, |v| boolean(*v));
     changed(&mut fields, "stream", &caster.stream, &DEFAULT_CASTER_STREAM.to_owned(), |v| text(v));
+    changed(&mut fields, "app", &caster.app, &DEFAULT_CASTER_APP.to_owned(), |v| text(v));
+    changed(&mut fields, "sip", &caster.sip, &CasterSip::default(), caster_sip_expr);
     Expr::Record { completion: "srs.classic.StreamCaster", fields }
+}
+
+fn caster_sip_expr(sip: &CasterSip) -> Expr {
+    let default = CasterSip::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "enabled", &sip.enabled, &default.enabled, |v| boolean(*v));
+    changed(&mut fields, "listen", &sip.listen, &default.listen, |v| text(v));
+    changed(&mut fields, "timeout", &sip.timeout, &default.timeout, |v| natural(*v));
+    changed(&mut fields, "reinvite", &sip.reinvite, &default.reinvite, |v| natural(*v));
+    changed(&mut fields, "candidate", &sip.candidate, &default.candidate, |v| text(v));
+    Expr::Record { completion: "srs.classic.StreamCaster.Sip", fields }
 }
 
 fn vhost_expr(vhost: &Vhost) -> Expr {
@@ -544,12 +558,24 @@ mod tests {
                     caster: Caster::MpegtsOverUdp,
                     listen: "8935".into(),
                     stream: "live/cam".into(),
+                    app: "live".into(),
+                    sip: CasterSip::default(),
                 },
                 StreamCaster {
                     enabled: false,
                     caster: Caster::Flv,
                     listen: "8936".into(),
                     stream: DEFAULT_CASTER_STREAM.into(),
+                    app: "live".into(),
+                    sip: CasterSip::default(),
+                },
+                StreamCaster {
+                    enabled: true,
+                    caster: Caster::Gb28181,
+                    listen: "9000".into(),
+                    stream: DEFAULT_CASTER_STREAM.into(),
+                    app: "cams".into(),
+                    sip: CasterSip { enabled: false, reinvite: 9, ..CasterSip::default() },
                 },
             ],
             vhosts: vec![vhost.clone(), Vhost::default()],

@@ -56,6 +56,7 @@ node_catalogue! {
     FileOut(file_out::Config),
     FlvPostIn(flv_post_in::Config),
     Forward(forward::Config),
+    Gb28181In(gb28181_in::Config),
     HlsOut(hls_out::Config),
     HttpApi(http_api::Config),
     HttpRemux(http_remux::Config),

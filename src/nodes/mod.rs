@@ -21,6 +21,7 @@ pub mod file_writer;
 pub mod flv_frames;
 pub mod flv_post_in;
 pub mod forward;
+pub mod gb28181_in;
 pub mod hls_out;
 pub mod hls_sessions;
 pub mod http_api;

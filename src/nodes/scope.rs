@@ -39,6 +39,7 @@ pub struct ScopePlan {
     srt_servers: BTreeMap<SocketAddr, SrtServerPlan>,
     rtmp_listeners: BTreeSet<SocketAddr>,
     udp_sockets: Vec<(SocketAddr, &'static str, UdpStart)>,
+    tcp_listeners: Vec<(SocketAddr, &'static str, crate::servers::tcp::Handler)>,
     sources: Vec<(String, BoxFuture<'static, ()>)>,
 }
 
@@ -79,6 +80,16 @@ impl ScopePlan {
         self.udp_sockets.push((addr, protocol, Box::new(start)));
     }
 
+    /// A TCP listener on `addr` whose connections go to `handler` (a reload keeps a running one).
+    pub fn tcp_listener(
+        &mut self,
+        addr: SocketAddr,
+        protocol: &'static str,
+        handler: crate::servers::tcp::Handler,
+    ) {
+        self.tcp_listeners.push((addr, protocol, handler));
+    }
+
     /// A source task (a file reader), started once per node name across reloads.
     pub fn source(&mut self, name: &str, task: BoxFuture<'static, ()>) {
         self.sources.push((name.to_owned(), task));
@@ -97,6 +108,7 @@ struct ScopeState {
     rtmp: HashMap<SocketAddr, Bound>,
     srt: HashMap<SocketAddr, Bound>,
     udp: HashMap<SocketAddr, Bound>,
+    tcp: HashMap<SocketAddr, Bound>,
     /// By node name: a source keeps running across reloads while its name does.
     sources: HashMap<String, Bound>,
 }
@@ -143,6 +155,17 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
         let (bound, run) = until_dropped(start(socket));
         engine.spawn(run);
         state.udp.insert(addr, bound);
+    }
+    let planned: BTreeSet<SocketAddr> = plan.tcp_listeners.iter().map(|(addr, _, _)| *addr).collect();
+    state.tcp.retain(|addr, _| planned.contains(addr));
+    for (addr, protocol, handler) in plan.tcp_listeners {
+        if state.tcp.contains_key(&addr) {
+            continue;
+        }
+        let bound = crate::servers::tcp::serve(engine, addr, protocol, handler)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for {protocol} on tcp {addr}: {e}"))?;
+        state.tcp.insert(addr, bound);
     }
     let planned: Vec<&str> = plan.sources.iter().map(|(name, _)| name.as_str()).collect();
     state.sources.retain(|name, _| planned.contains(&name.as_str()));

@@ -291,6 +291,8 @@ pub fn http_request(port: u16, method: &str, path: &str) -> std::io::Result<Http
 
 /// Waits for something to listen on 127.0.0.1:`port`.
 pub fn wait_for_listener(port: u16, limit: std::time::Duration) {
+    // Readiness, not speed: a loaded 2-core machine may take 10 s to start a debug build.
+    let limit = limit.max(std::time::Duration::from_secs(30));
     let start = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(start.elapsed() < limit, "nothing listens on port {port}");
@@ -325,7 +327,8 @@ pub fn run_graph_with_env(dir: &Path, graph: &str, tcp_ports: &[u16], env: &[(&s
 }
 
 pub fn wait_for_port(port: u16, server: &Server) {
-    for _ in 0..200 {
+    // 30 s: a debug build evaluating a large graph on a loaded 2-core machine can take 10 s.
+    for _ in 0..600 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;
         }
@@ -451,7 +454,7 @@ pub fn free_udp_port() -> u16 {
 
 /// Waits until the server's log contains `needle` (e.g. a UDP listener's start line).
 pub fn wait_for_log(server: &Server, needle: &str) {
-    for _ in 0..200 {
+    for _ in 0..600 {
         if server.log().contains(needle) {
             return;
         }

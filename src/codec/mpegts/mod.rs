@@ -8,15 +8,15 @@
 //! `timeline.rs` (33-bit unwrap), `video.rs` and `audio.rs` (elementary-stream framing),
 //! `es.rs` (PES reassembly per stream), `mux.rs` and `demux.rs` (the two state machines).
 
-mod audio;
+pub(crate) mod audio;
 mod demux;
 mod es;
 mod mux;
 mod packet;
-mod pes;
-mod psi;
-mod timeline;
-mod video;
+pub(crate) mod pes;
+pub(crate) mod psi;
+pub(crate) mod timeline;
+pub(crate) mod video;
 
 #[cfg(test)]
 mod tests;

@@ -44,14 +44,14 @@ pub(crate) fn write_header(
 }
 
 /// A 33-bit timestamp in the 5-byte form: 4-bit prefix, then 3 + 15 + 15 bits, each followed by a marker bit.
-fn write_timestamp(out: &mut BytesMut, prefix: u8, ticks: u64) {
+pub(crate) fn write_timestamp(out: &mut BytesMut, prefix: u8, ticks: u64) {
     let ticks = ticks & TIMESTAMP_MASK;
     out.put_u8((prefix << 4) | (((ticks >> 30) as u8 & 0x7) << 1) | 1);
     out.put_u16((((ticks >> 15) as u16 & 0x7fff) << 1) | 1);
     out.put_u16(((ticks as u16 & 0x7fff) << 1) | 1);
 }
 
-fn read_timestamp(bytes: &[u8]) -> u64 {
+pub(crate) fn read_timestamp(bytes: &[u8]) -> u64 {
     (u64::from(bytes[0] >> 1 & 0x7) << 30)
         | (u64::from(u16::from_be_bytes([bytes[1], bytes[2]]) >> 1) << 15)
         | u64::from(u16::from_be_bytes([bytes[3], bytes[4]]) >> 1)
