@@ -20,5 +20,6 @@ pub mod mpegts;
 pub mod nal;
 pub mod opus;
 pub mod rtmp;
+pub mod rtp;
 pub mod srt_streamid;
 pub mod xorshift;
