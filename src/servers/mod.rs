@@ -5,6 +5,8 @@
 
 pub mod http;
 pub mod http_raw;
+pub mod rtc_peer;
+pub mod rtc_udp;
 pub mod srt;
 pub mod tcp;
 pub mod tls;
