@@ -37,13 +37,44 @@ fn stats(log: &Path, page: &str) -> Option<(u64, String, u64)> {
     Some((frames, size, audio))
 }
 
-/// Waits until `page` decoded more than `above` frames at 640x480 with audio arriving.
-fn decoding(log: &Path, page: &str, above: u64) -> u64 {
-    wait_for(40, &format!("{page} decodes above {above} frames with audio"), || {
-        stats(log, page)
-            .filter(|(frames, size, audio)| *frames > above && size == "640x480" && *audio > 0)
-            .map(|s| s.0)
+/// Waits until `page` decoded more than `above` frames at `size`, with audio arriving when
+/// `audio`; gives the frame count.
+fn decoding_at(log: &Path, page: &str, above: u64, size: &str, audio: bool) -> u64 {
+    wait_for(40, &format!("{page} decodes above {above} frames at {size}"), || {
+        stats(log, page).filter(|(f, s, a)| *f > above && s == size && (*a > 0) == audio).map(|s| s.0)
     })
+}
+
+/// The fake camera's frames, with audio.
+fn decoding(log: &Path, page: &str, above: u64) -> u64 {
+    decoding_at(log, page, above, "640x480", true)
+}
+
+/// `%XX` escapes decoded.
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn client_types(api: u16) -> Vec<String> {
+    let clients = common::api_get(api, "/api/v1/clients/");
+    let list = clients["clients"].as_array().expect("clients");
+    list.iter().filter_map(|c| c["type"].as_str().map(str::to_owned)).collect()
 }
 
 fn graph(api: u16, udp: u16, flv: u16, max_connections: u64) -> String {
@@ -118,7 +149,7 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     decoding(&log, "json", 10);
 
     // The WHIP stream's H.264 reaches HTTP-FLV players at the camera's size.
-    let streams = probe_with(&["-read_intervals", "%+3"], &format!("http://127.0.0.1:{flv}/live/cam.flv"));
+    let streams = probe_with(&["-analyzeduration", "3000000", "-read_intervals", "%+#60"], &format!("http://127.0.0.1:{flv}/live/cam.flv"));
     let video = streams.iter().find(|s| s.codec == "h264").expect("h264 in the flv stream");
     assert_eq!((video.width, video.height), (640, 480));
     assert!(video.frames > 10, "{} frames over http-flv", video.frames);
@@ -142,13 +173,25 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     decoding(&log, "json", whep_frames + 50);
 
     // The registry lists the WebRTC peers like any other client.
-    let clients = common::api_get(api, "/api/v1/clients/");
-    let types: Vec<&str> =
-        clients["clients"].as_array().expect("clients").iter().filter_map(|c| c["type"].as_str()).collect();
-    assert!(
-        types.contains(&"rtc-publish") && types.iter().filter(|t| **t == "rtc-play").count() == 2,
-        "{types:?}"
-    );
+    let types = client_types(api);
+    let players = types.iter().filter(|t| *t == "rtc-play").count();
+    assert!(types.contains(&"rtc-publish".to_owned()) && players == 2, "{types:?}");
+
+    // DELETE of the WHIP Location ends the publish; the registry forgets the publisher.
+    let location = unescape(&newest(&log, "pub", "location-").expect("the page reports the Location"));
+    assert!(location.starts_with("/rtc/v1/whip/?action=delete&token="), "{location}");
+    let (status, body) = http_exchange(api, "DELETE", &location.replace("token=", "token=wrong"), &[], b"");
+    assert_eq!(status, 403, "a wrong token: {body}");
+    let (status, body) = http_exchange(api, "DELETE", &location, &[], b"");
+    assert_eq!(status, 200, "{body}");
+    let publisher_gone = common::wait_until(10, || !client_types(api).contains(&"rtc-publish".to_owned()));
+    assert!(publisher_gone, "{:?}", client_types(api));
+    let unpublished = || {
+        let streams = common::api_get(api, "/api/v1/streams/");
+        let list = streams["streams"].as_array().cloned().unwrap_or_default();
+        list.iter().all(|s| s["publish"]["active"] == false)
+    };
+    assert!(common::wait_until(10, unpublished), "the stream ends with its publisher");
     drop(pages);
 }
 
@@ -178,4 +221,42 @@ fn offers_without_our_codecs_or_past_max_connections_are_refused() {
     assert_eq!(status, 503, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(answer["code"], 503);
+}
+
+#[test]
+fn rtmp_publish_plays_with_whep_video_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = temp_dir("rtc_webrtc_rtmp");
+    let page_dir = dir.join("page");
+    std::fs::create_dir_all(&page_dir).expect("page dir");
+    std::fs::copy(root.join("tests/player/whep.html"), page_dir.join("whep.html")).expect("copy page");
+    std::os::unix::fs::symlink(&page_dir, page_dir.join("whep")).expect("page alias");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    let graph = format!(
+        r#"srs.Graph::{{
+    , nodes =
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+      , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
+      , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+      , srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1" }})
+      ]
+    , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
+    }}"#
+    );
+    let _srs = run_graph(&dir, &graph, &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/rtmp"), 120);
+    let log = dir.join("page.log");
+    let pages = StaticServer::start_logging(&page_dir, Some(&log));
+    let profile = dir.join("whep");
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    let url =
+        format!("http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=rtmp", pages.port);
+    let _player = Browser::open_with(&profile, &url, &FAKE_MEDIA);
+    assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201");
+    // H.264 at the publisher's size; its AAC is not sent (no AAC-to-Opus bridge here).
+    let first = decoding_at(&log, "whep", 10, "320x240", false);
+    decoding_at(&log, "whep", first + 25, "320x240", false);
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    drop(pages);
 }
