@@ -149,7 +149,10 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     decoding(&log, "json", 10);
 
     // The WHIP stream's H.264 reaches HTTP-FLV players at the camera's size.
-    let streams = probe_with(&["-analyzeduration", "3000000", "-read_intervals", "%+#60"], &format!("http://127.0.0.1:{flv}/live/cam.flv"));
+    let streams = probe_with(
+        &["-analyzeduration", "3000000", "-read_intervals", "%+#60"],
+        &format!("http://127.0.0.1:{flv}/live/cam.flv"),
+    );
     let video = streams.iter().find(|s| s.codec == "h264").expect("h264 in the flv stream");
     assert_eq!((video.width, video.height), (640, 480));
     assert!(video.frames > 10, "{} frames over http-flv", video.frames);
