@@ -8,6 +8,8 @@ let StreamCaster = ./StreamCaster.dhall
 
 let SrtServer = ./SrtServer.dhall
 
+let RtcServer = ./RtcServer.dhall
+
 in  { Type =
         { listen : Text
         , chunk_size : Natural
@@ -17,6 +19,7 @@ in  { Type =
         , http_server : Optional HttpServer.Type
         , http_api : Optional HttpApi.Type
         , srt_server : Optional SrtServer.Type
+        , rtc_server : Optional RtcServer.Type
         , stream_casters : List StreamCaster.Type
         , vhosts : List Vhost.Type
         }
@@ -29,6 +32,7 @@ in  { Type =
       , http_server = None HttpServer.Type
       , http_api = None HttpApi.Type
       , srt_server = None SrtServer.Type
+      , rtc_server = None RtcServer.Type
       , stream_casters = [] : List StreamCaster.Type
       , vhosts = [ Vhost.default ]
       }

@@ -2,7 +2,7 @@
 //! `SrtIn`/`SrtOut` pair) and `stream_caster { }` (`MpegtsUdpIn`, `FlvPostIn`). GB28181 has no
 //! node yet and is reported as unsupported.
 
-use super::classic::{Caster, SrtServer, StreamCaster, DEFAULT_CASTER_STREAM};
+use super::classic::{Caster, RtcServer, SrtServer, StreamCaster, DEFAULT_CASTER_STREAM};
 use super::mapping::Scope;
 use super::table::{Block, Enabled, Entry, Kind};
 use super::values::{bad, natural, text};
@@ -32,6 +32,16 @@ pub(super) static SRT_SERVER: Block<Enabled<SrtServer>> = Block {
             }),
         },
         Entry { name: "default_app", default: "live", kind: Kind::Text(|s| &mut s.config.default_app) },
+    ],
+};
+
+/// `rtc_server { }`: the WebRTC socket (`RtcIn`/`RtcOut`); its other directives are not mapped.
+pub(super) static RTC_SERVER: Block<Enabled<RtcServer>> = Block {
+    name: "rtc_server",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.enabled) },
+        Entry { name: "listen", default: "8000", kind: Kind::Listen(|s| &mut s.config.listen) },
+        Entry { name: "candidate", default: "*", kind: Kind::Text(|s| &mut s.config.candidate) },
     ],
 };
 
