@@ -4,8 +4,9 @@
 //! the WHIP stream's H.264 from HTTP-FLV. Garbage datagrams and a STUN binding with an unknown
 //! ufrag sent to the shared UDP port while they play leave them decoding; DELETE of the WHIP
 //! `Location` ends the publish. Offers without a codec we take get 400, offers past
-//! `max_connections` 503. Pages report through requests to a small static server whose log the
-//! test reads.
+//! `max_connections` 503. An RTMP stream plays over WHEP (video only) to a player that came before
+//! the publisher, and on through a republish. Pages report through requests to a small static
+//! server whose log the test reads.
 
 mod common;
 
@@ -247,18 +248,28 @@ fn rtmp_publish_plays_with_whep_video_only() {
     }}"#
     );
     let _srs = run_graph(&dir, &graph, &[api, rtmp]);
-    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/rtmp"), 120);
     let log = dir.join("page.log");
     let pages = StaticServer::start_logging(&page_dir, Some(&log));
     let profile = dir.join("whep");
     std::fs::create_dir_all(&profile).expect("profile dir");
     let url =
         format!("http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=rtmp", pages.port);
+    // The player comes first and waits for the publisher.
     let _player = Browser::open_with(&profile, &url, &FAKE_MEDIA);
     assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201");
+    wait_for(30, "the player connected", || newest(&log, "whep", "state-").filter(|s| s == "connected"));
+    let publish = || common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/rtmp"), 120);
+    let mut ffmpeg = publish();
     // H.264 at the publisher's size; its AAC is not sent (no AAC-to-Opus bridge here).
     let first = decoding_at(&log, "whep", 10, "320x240", false);
     decoding_at(&log, "whep", first + 25, "320x240", false);
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+
+    // A republish continues the same WebRTC session.
+    let before = stats(&log, "whep").map_or(0, |s| s.0);
+    let mut ffmpeg = publish();
+    decoding_at(&log, "whep", before + 25, "320x240", false);
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     drop(pages);

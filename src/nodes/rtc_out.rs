@@ -193,6 +193,38 @@ fn random_base() -> u32 {
     u32::from_be_bytes(bytes)
 }
 
+/// One track's RTP timestamps for a publish: a random start, or where the last publish stopped.
+struct TrackClock {
+    clock: RtpClock,
+    base: Option<u32>,
+    resume: Option<u32>,
+    last: Option<u32>,
+    /// Added to the last timestamp to give the next publish's first (one frame's worth).
+    step: u32,
+}
+
+impl TrackClock {
+    fn new(hz: u32, resume: Option<u32>, step: u32) -> TrackClock {
+        TrackClock { clock: RtpClock::new(hz), base: None, resume, last: None, step }
+    }
+
+    fn stamp(&mut self, time: crate::media::MediaTime) -> u32 {
+        let clock = &self.clock;
+        let base = *self.base.get_or_insert_with(|| match self.resume {
+            Some(next) => next.wrapping_sub(clock.to_rtp(time, 0)),
+            None => random_base(),
+        });
+        let stamp = self.clock.to_rtp(time, base);
+        self.last = Some(stamp);
+        stamp
+    }
+
+    /// Where the next publish continues.
+    fn next(&self) -> Option<u32> {
+        self.last.map(|last| last.wrapping_add(self.step)).or(self.resume)
+    }
+}
+
 /// Packetizes the stream once and hands each frame's packets to the worker for every player.
 async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Option<std::net::SocketAddr>) {
     let Some(udp) = udp_addr.and_then(|addr| ctx.engine.shared::<RtcSockets>().get(addr)) else {
@@ -202,8 +234,10 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
     };
     let streams = ctx.engine.shared::<RtcStreams>();
     let packetizer = H264Packetizer::default();
-    let (video_clock, audio_clock) = (RtpClock::new(VIDEO_CLOCK_HZ), RtpClock::new(OPUS_CLOCK_HZ));
-    let (video_base, audio_base) = (random_base(), random_base());
+    let (video_resume, audio_resume) = streams.resume(&ctx.key);
+    // One 30 fps frame, one 20 ms Opus frame.
+    let mut video_clock = TrackClock::new(VIDEO_CLOCK_HZ, video_resume, 3000);
+    let mut audio_clock = TrackClock::new(OPUS_CLOCK_HZ, audio_resume, 960);
     let mut parameter_sets: Vec<Bytes> = Vec::new();
     let mut payloads: Vec<RtpPayload> = Vec::new();
     while let Some(event) = input.recv().await {
@@ -232,7 +266,7 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 if targets.is_empty() {
                     continue;
                 }
-                let timestamp = video_clock.to_rtp(frame.pts, video_base);
+                let timestamp = video_clock.stamp(frame.pts);
                 let packets: Arc<[OutPacket]> = payloads
                     .drain(..)
                     .map(|p| OutPacket { marker: p.marker, timestamp, payload: p.data })
@@ -245,12 +279,30 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                     continue;
                 }
                 let payload = opus::packetize(&frame.data);
-                let timestamp = audio_clock.to_rtp(frame.pts, audio_base);
+                let timestamp = audio_clock.stamp(frame.pts);
                 let packet = OutPacket { marker: payload.marker, timestamp, payload: payload.data };
                 udp.send(MediaKind::Audio, targets, Arc::new([packet])).await;
             }
             MediaEvent::Frame(_) | MediaEvent::Metadata(_) => {}
             MediaEvent::End => break,
         }
+    }
+    streams.set_resume(&ctx.key, (video_clock.next(), audio_clock.next()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::MediaTime;
+
+    #[test]
+    fn a_republish_continues_the_rtp_timestamps() {
+        let mut first = TrackClock::new(VIDEO_CLOCK_HZ, None, 3000);
+        let start = first.stamp(MediaTime::from_millis(5_000));
+        assert_eq!(first.stamp(MediaTime::from_millis(5_100)), start.wrapping_add(9_000));
+        // The next publish starts its own clock anywhere (here at 0) but continues the numbers.
+        let mut second = TrackClock::new(VIDEO_CLOCK_HZ, first.next(), 3000);
+        assert_eq!(second.stamp(MediaTime::from_millis(0)), start.wrapping_add(12_000));
+        assert_eq!(second.stamp(MediaTime::from_millis(40)), start.wrapping_add(15_600));
     }
 }

@@ -75,6 +75,9 @@ pub struct PlayerSlot {
 struct StreamPeers {
     players: Vec<PlayerSlot>,
     publisher: Option<(RtcUdp, SessionId)>,
+    /// The RTP timestamps the next publish continues from (video, audio), so players that stay
+    /// across a republish see no jump.
+    resume: (Option<u32>, Option<u32>),
 }
 
 /// The WebRTC peers of each stream.
@@ -107,6 +110,17 @@ impl RtcStreams {
         if peers.players.is_empty() && peers.publisher.is_none() {
             streams.remove(key);
         }
+    }
+
+    /// Where the stream's RTP timestamps stopped (the next expected, video and audio).
+    pub fn set_resume(&self, key: &StreamKey, resume: (Option<u32>, Option<u32>)) {
+        if let Some(peers) = lock(&self.0).get_mut(key) {
+            peers.resume = resume;
+        }
+    }
+
+    pub fn resume(&self, key: &StreamKey) -> (Option<u32>, Option<u32>) {
+        lock(&self.0).get(key).map_or((None, None), |p| p.resume)
     }
 
     /// Asks the stream's WebRTC publisher (if any) for a keyframe.
