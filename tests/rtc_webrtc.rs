@@ -181,6 +181,21 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     let players = types.iter().filter(|t| *t == "rtc-play").count();
     assert!(types.contains(&"rtc-publish".to_owned()) && players == 2, "{types:?}");
 
+    // A player kicked through the API leaves (its session ends); the other keeps decoding.
+    let clients = common::api_get(api, "/api/v1/clients/");
+    let list = clients["clients"].as_array().expect("clients").clone();
+    let kicked =
+        list.iter().find(|c| c["type"] == "rtc-play").and_then(|c| c["id"].as_str()).expect("a player id");
+    let (status, body) = http_exchange(api, "DELETE", &format!("/api/v1/clients/{kicked}"), &[], b"");
+    assert_eq!(status, 200, "{body}");
+    let one_player = || client_types(api).iter().filter(|t| *t == "rtc-play").count() == 1;
+    assert!(common::wait_until(10, one_player), "{:?}", client_types(api));
+    let still = ["whep", "json"].iter().any(|page| {
+        let base = stats(&log, page).map_or(0, |s| s.0);
+        common::wait_until(5, || stats(&log, page).is_some_and(|s| s.0 > base + 20))
+    });
+    assert!(still, "the player not kicked keeps decoding");
+
     // DELETE of the WHIP Location ends the publish; the registry forgets the publisher.
     let location = unescape(&newest(&log, "pub", "location-").expect("the page reports the Location"));
     assert!(location.starts_with("/rtc/v1/whip/?action=delete&token="), "{location}");
@@ -257,7 +272,10 @@ fn rtmp_publish_plays_with_whep_video_only() {
     // The player comes first and waits for the publisher.
     let _player = Browser::open_with(&profile, &url, &FAKE_MEDIA);
     assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201");
-    wait_for(30, "the player connected", || newest(&log, "whep", "state-").filter(|s| s == "connected"));
+    // Reports may arrive out of order: any `state-connected` will do.
+    let connected =
+        || std::fs::read_to_string(&log).unwrap_or_default().contains("/whep/report/state-connected");
+    assert!(common::wait_until(30, connected), "the player never connected");
     let publish = || common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/rtmp"), 120);
     let mut ffmpeg = publish();
     // H.264 at the publisher's size; its AAC is not sent (no AAC-to-Opus bridge here).

@@ -23,7 +23,7 @@ use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
 use super::rtc_in::{rtc_listens, Endpoint};
-use super::rtc_shared::{RtcSessions, RtcSockets, RtcStreams, SessionEntry};
+use super::rtc_shared::{RtcKicks, RtcSessions, RtcSockets, RtcStreams, SessionEntry};
 use super::rtc_signal::{self, Answer, Offer, Refusal};
 use super::vhost;
 use crate::codec::avc::AvcConfig;
@@ -131,6 +131,7 @@ async fn negotiate(
     let answer = peer.answer.clone();
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
     let token = rtc_signal::token();
+    let kicked = guard.client().kicked();
     let streams = engine.shared::<RtcStreams>();
     let sessions = engine.shared::<RtcSessions>();
     let handler = Arc::new(Player {
@@ -143,6 +144,7 @@ async fn negotiate(
     if !udp.add(NewSession { id, peer, candidate: address, handler }).await {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
     }
+    engine.shared::<RtcKicks>().watch(&engine, kicked, udp.clone(), id);
     sessions.insert(id, SessionEntry { token: token.clone(), udp });
     streams.add_player(&key, id);
     tracing::info!(conn = id, peer = %offer.peer, stream = %key, candidate = %address, "webrtc player answered");

@@ -6,7 +6,12 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
 use crate::graph::StreamKey;
+use crate::nodes::Engine;
 use crate::servers::rtc_udp::{RtcUdp, SessionId};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,6 +159,67 @@ impl RtcStreams {
 
     pub fn waiting_players(&self, key: &StreamKey) -> bool {
         lock(&self.0).get(key).is_some_and(|p| p.players.iter().any(|p| !p.video_started))
+    }
+}
+
+/// Kicks of WebRTC players (`DELETE /api/v1/clients/<id>`): one task for every player of the
+/// process waits on all their kick handles, so a player still costs no task of its own.
+#[derive(Default)]
+pub struct RtcKicks(Mutex<Option<mpsc::UnboundedSender<BoxFuture<'static, ()>>>>);
+
+impl std::fmt::Debug for RtcKicks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RtcKicks")
+    }
+}
+
+impl RtcKicks {
+    /// Ends `session` when `kicked` resolves (it also resolves once the client is gone).
+    pub fn watch(
+        &self,
+        engine: &Engine,
+        kicked: impl std::future::Future<Output = ()> + Send + 'static,
+        udp: RtcUdp,
+        session: SessionId,
+    ) {
+        let watch: BoxFuture<'static, ()> = Box::pin(async move {
+            kicked.await;
+            udp.remove(session);
+        });
+        let mut sender = lock(&self.0);
+        let watch = match sender.as_ref() {
+            Some(running) => match running.send(watch) {
+                Ok(()) => return,
+                // The task ended (shutdown): start another.
+                Err(unsent) => unsent.0,
+            },
+            None => watch,
+        };
+        *sender = Some(Self::start(engine, watch));
+    }
+
+    fn start(
+        engine: &Engine,
+        first: BoxFuture<'static, ()>,
+    ) -> mpsc::UnboundedSender<BoxFuture<'static, ()>> {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
+        let shutdown = engine.shutdown_signal();
+        engine.spawn(async move {
+            let mut waiting = futures::stream::FuturesUnordered::new();
+            waiting.push(first);
+            tokio::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    watch = receiver.recv() => match watch {
+                        Some(watch) => waiting.push(watch),
+                        None => break,
+                    },
+                    Some(()) = waiting.next(), if !waiting.is_empty() => {}
+                    _ = &mut shutdown => break,
+                }
+            }
+        });
+        sender
     }
 }
 
