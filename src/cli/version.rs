@@ -4,7 +4,8 @@
 macro_rules! protocols {
     () => {
         "RTMP (with Enhanced RTMP), HTTP-FLV, HTTP-TS, HTTP-AAC, HTTP-MP3, HLS (TS, fMP4, LL-HLS), \
-         MPEG-DASH, SRT, MPEG-TS over UDP, FLV over HTTP POST"
+         MPEG-DASH, SRT, MPEG-TS over UDP, FLV over HTTP POST, \
+         WebRTC (WHIP, WHEP, SRS's /rtc/v1 API; H.264, Opus)"
     };
 }
 
