@@ -10,6 +10,8 @@ let StreamCaster = ./StreamCaster.dhall
 
 let SrtServer = ./SrtServer.dhall
 
+let RtcServer = ./RtcServer.dhall
+
 in  { Type =
         { listen : Text
         , chunk_size : Natural
@@ -20,6 +22,7 @@ in  { Type =
         , http_api : Optional HttpApi.Type
         , http_api_https : Optional Https.Type
         , srt_server : Optional SrtServer.Type
+        , rtc_server : Optional RtcServer.Type
         , stream_casters : List StreamCaster.Type
         , vhosts : List Vhost.Type
         }
@@ -33,6 +36,7 @@ in  { Type =
       , http_api = None HttpApi.Type
       , http_api_https = None Https.Type
       , srt_server = None SrtServer.Type
+      , rtc_server = None RtcServer.Type
       , stream_casters = [] : List StreamCaster.Type
       , vhosts = [ Vhost.default ]
       }

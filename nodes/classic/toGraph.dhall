@@ -10,6 +10,8 @@
 --  `__defaultVhost__`'s `http_static` is tried first, as it replaces the server's dir in SRS).
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn`, `FlvPostIn` or `Gb28181In` named "stream_caster/<kind>/<listen>"; all route through every vhost.
+--  `rtc_server` adds `RtcIn` "rtc" and `RtcOut` "rtc_play" (signalling on the `http_api` address, or
+--  1985 without one), routed through every vhost.
 --  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
 --  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
 --  edge goes into the vhost.
@@ -391,6 +393,44 @@ let srtNodes =
           )
           (srtServers config)
 
+let rtcServers =
+      \(config : Config.Type) ->
+        merge
+          { None = [] : List (./RtcServer.dhall).Type
+          , Some =
+              \(server : (./RtcServer.dhall).Type) ->
+                if    server.enabled
+                then  [ server ]
+                else  [] : List (./RtcServer.dhall).Type
+          }
+          config.rtc_server
+
+let rtcNodes =
+      \(config : Config.Type) ->
+        let api =
+              merge
+                { None = "1985"
+                , Some = \(api : (./HttpApi.dhall).Type) -> api.listen
+                }
+                config.http_api
+
+        in  concatMap
+              (./RtcServer.dhall).Type
+              NamedNode
+              ( \(server : (./RtcServer.dhall).Type) ->
+                  let settings =
+                        { listen = server.listen
+                        , api
+                        , candidate = server.candidate
+                        , max_connections = config.max_connections
+                        }
+
+                  in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = 6000 }))
+                      , node "rtc_play" (Node.RtcOut settings)
+                      ]
+              )
+              (rtcServers config)
+
 let vhostEdges =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
@@ -412,6 +452,13 @@ let vhostEdges =
                 [ edge "srt" vhost.name, edge vhost.name "srt_play" ]
             )
             (srtServers config)
+        # concatMap
+            (./RtcServer.dhall).Type
+            Edge
+            ( \(server : (./RtcServer.dhall).Type) ->
+                [ edge "rtc" vhost.name, edge vhost.name "rtc_play" ]
+            )
+            (rtcServers config)
 
 let toGraph
     : Config.Type -> Graph.Type
@@ -430,6 +477,7 @@ let toGraph
             # apiNodes config
             # casterNodes config
             # srtNodes config
+            # rtcNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
             # httpServerNodes config
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts

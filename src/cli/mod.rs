@@ -116,10 +116,18 @@ pub(crate) fn init_logging_quiet() {
         .try_init();
 }
 
+/// `level` for our logs; the WebRTC stack's per-peer state lines (ICE, DTLS, peer connection)
+/// only from warnings (`rtc_dtls` warns of a missing server name on every peer: errors only).
+pub(crate) fn default_filter(level: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::new(format!(
+        "{level},rtc=warn,rtc_ice=warn,rtc_dtls=error,rtc_srtp=warn,rtc_interceptor=warn,rtc_sctp=warn"
+    ))
+}
+
 /// Logs to stderr, `RUST_LOG` filtering (info by default).
 pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

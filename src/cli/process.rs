@@ -22,7 +22,7 @@ pub fn enter_work_dir(settings: &ProcessSettings) -> anyhow::Result<()> {
 pub fn init_logging(settings: &ProcessSettings) -> anyhow::Result<()> {
     let default = settings.log_filter.clone().unwrap_or_else(|| "info".into());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| super::default_filter(&default));
     match settings.log_tank {
         LogTank::Console => {
             let _ = tracing_subscriber::fmt()

@@ -4,7 +4,8 @@
 macro_rules! protocols {
     () => {
         "RTMP (with Enhanced RTMP), HTTP-FLV, HTTP-TS, HTTP-AAC, HTTP-MP3, HLS (TS, fMP4, LL-HLS), \
-         MPEG-DASH, SRT, MPEG-TS over UDP, FLV over HTTP POST, GB28181 (SIP, PS over RTP)"
+         MPEG-DASH, SRT, MPEG-TS over UDP, FLV over HTTP POST, GB28181 (SIP, PS over RTP), \
+         WebRTC (WHIP, WHEP, SRS's /rtc/v1 API; H.264, Opus)"
     };
 }
 

@@ -23,5 +23,6 @@ pub mod opus;
 pub mod ps;
 pub mod rtmp;
 pub mod sip;
+pub mod rtp;
 pub mod srt_streamid;
 pub mod xorshift;

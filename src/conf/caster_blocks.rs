@@ -2,7 +2,9 @@
 //! `SrtIn`/`SrtOut` pair) and `stream_caster { }` (`MpegtsUdpIn`, `FlvPostIn`, `Gb28181In` with
 //! its `sip { }` block, SRS 5's directives).
 
-use super::classic::{Caster, CasterSip, SrtServer, StreamCaster, DEFAULT_CASTER_APP, DEFAULT_CASTER_STREAM};
+use super::classic::{
+    Caster, CasterSip, RtcServer, SrtServer, StreamCaster, DEFAULT_CASTER_APP, DEFAULT_CASTER_STREAM,
+};
 use super::mapping::Scope;
 use super::table::{Block, Enabled, Entry, Kind, Repeat};
 use super::values::{bad, natural, text};
@@ -32,6 +34,16 @@ pub(super) static SRT_SERVER: Block<Enabled<SrtServer>> = Block {
             }),
         },
         Entry { name: "default_app", default: "live", kind: Kind::Text(|s| &mut s.config.default_app) },
+    ],
+};
+
+/// `rtc_server { }`: the WebRTC socket (`RtcIn`/`RtcOut`); its other directives are not mapped.
+pub(super) static RTC_SERVER: Block<Enabled<RtcServer>> = Block {
+    name: "rtc_server",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.enabled) },
+        Entry { name: "listen", default: "8000", kind: Kind::Listen(|s| &mut s.config.listen) },
+        Entry { name: "candidate", default: "*", kind: Kind::Text(|s| &mut s.config.candidate) },
     ],
 };
 

@@ -25,6 +25,8 @@ pub struct Config {
     pub http_api_https: Option<Https>,
     /// `srt_server { }` (`classic/SrtServer.dhall`); present only when enabled.
     pub srt_server: Option<SrtServer>,
+    /// `rtc_server { }` (`classic/RtcServer.dhall`); present only when enabled.
+    pub rtc_server: Option<RtcServer>,
     /// `stream_caster { }` blocks (`classic/StreamCaster.dhall`).
     pub stream_casters: Vec<StreamCaster>,
     pub vhosts: Vec<Vhost>,
@@ -42,6 +44,7 @@ impl Default for Config {
             http_api: None,
             http_api_https: None,
             srt_server: None,
+            rtc_server: None,
             stream_casters: Vec::new(),
             vhosts: vec![Vhost::default()],
         }
@@ -100,6 +103,20 @@ impl Default for SrtServer {
             pbkeylen: 0,
             default_app: "live".into(),
         }
+    }
+}
+
+/// `rtc_server { }`: the WebRTC socket and candidate of the `RtcIn`/`RtcOut` pair.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct RtcServer {
+    pub enabled: bool,
+    pub listen: String,
+    pub candidate: String,
+}
+
+impl Default for RtcServer {
+    fn default() -> RtcServer {
+        RtcServer { enabled: true, listen: "8000".into(), candidate: "*".into() }
     }
 }
 

@@ -117,6 +117,18 @@ static ROOT: Block<Root> = Block {
             },
         },
         Entry {
+            name: "rtc_server",
+            default: "",
+            kind: Kind::Nested {
+                table: &caster_blocks::RTC_SERVER,
+                map: |r, d, s| {
+                    r.config.rtc_server = caster_blocks::RTC_SERVER.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
             name: "stream_caster",
             default: "",
             kind: Kind::Nested {
@@ -580,7 +592,7 @@ pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::conf::classic::{Caster, CasterSip, SrtServer, StreamCaster};
+    use crate::conf::classic::{Caster, CasterSip, RtcServer, SrtServer, StreamCaster};
     use crate::conf::parse::parse_text;
     use crate::nodes::jitter::TimeJitter;
 
@@ -601,6 +613,15 @@ pub(crate) mod tests {
         assert_eq!(mapped.config, Config { vhosts: Vec::new(), ..Config::default() });
         assert_eq!(mapped.process, ProcessSettings::default());
         assert!(mapped.warnings.is_empty());
+    }
+
+    #[test]
+    fn rtc_server_is_mapped() {
+        let mapped = map_text("rtc_server { enabled on; listen 8001; candidate $CANDIDATE; }\n").unwrap();
+        assert!(mapped.warnings.is_empty(), "{:?}", warnings(&mapped));
+        let expected = RtcServer { enabled: true, listen: "8001".into(), candidate: "$CANDIDATE".into() };
+        assert_eq!(mapped.config.rtc_server, Some(expected));
+        assert_eq!(map_text("rtc_server { enabled off; }\n").unwrap().config.rtc_server, None);
     }
 
     #[test]
@@ -644,6 +665,7 @@ pub(crate) mod tests {
                 pbkeylen: 16,
                 default_app: "cam".into(),
             }),
+            rtc_server: None,
             stream_casters: vec![
                 StreamCaster {
                     enabled: true,

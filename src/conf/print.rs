@@ -5,7 +5,7 @@
 use std::path::{Component, Path};
 
 use super::classic::{
-    Caster, CasterSip, Config, HttpRemux, HttpServer, HttpStatic, Https, Play, Publish, SrtServer,
+    Caster, CasterSip, Config, HttpRemux, HttpServer, HttpStatic, Https, Play, Publish, RtcServer, SrtServer,
     StreamCaster, Vhost, DEFAULT_CASTER_APP, DEFAULT_CASTER_STREAM,
 };
 use crate::nodes::jitter::TimeJitter;
@@ -140,6 +140,10 @@ fn config_expr(config: &Config) -> Expr {
         Some(server) => Expr::Some(Box::new(srt_server_expr(server))),
         None => Expr::Lit("None srs.classic.SrtServer.Type".into()),
     });
+    changed(&mut fields, "rtc_server", &config.rtc_server, &default.rtc_server, |v| match v {
+        Some(server) => Expr::Some(Box::new(rtc_server_expr(server))),
+        None => Expr::Lit("None srs.classic.RtcServer.Type".into()),
+    });
     changed(&mut fields, "stream_casters", &config.stream_casters, &default.stream_casters, |v| Expr::List {
         items: v.iter().map(stream_caster_expr).collect(),
         element_type: "srs.classic.StreamCaster.Type",
@@ -185,6 +189,15 @@ fn srt_server_expr(server: &SrtServer) -> Expr {
     changed(&mut fields, "pbkeylen", &server.pbkeylen, &default.pbkeylen, |v| natural(*v));
     changed(&mut fields, "default_app", &server.default_app, &default.default_app, |v| text(v));
     Expr::Record { completion: "srs.classic.SrtServer", fields }
+}
+
+fn rtc_server_expr(server: &RtcServer) -> Expr {
+    let default = RtcServer::default();
+    let mut fields = Vec::new();
+    changed(&mut fields, "enabled", &server.enabled, &default.enabled, |v| boolean(*v));
+    changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
+    changed(&mut fields, "candidate", &server.candidate, &default.candidate, |v| text(v));
+    Expr::Record { completion: "srs.classic.RtcServer", fields }
 }
 
 fn stream_caster_expr(caster: &StreamCaster) -> Expr {
@@ -552,6 +565,7 @@ mod tests {
                 passphrase: "0123456789ab".into(),
                 ..SrtServer::default()
             }),
+            rtc_server: None,
             stream_casters: vec![
                 StreamCaster {
                     enabled: true,

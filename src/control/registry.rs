@@ -25,6 +25,8 @@ pub enum ClientKind {
     HlsPlay,
     FmlePublish,
     FlashPublish,
+    RtcPlay,
+    RtcPublish,
 }
 
 impl ClientKind {
@@ -36,11 +38,13 @@ impl ClientKind {
             ClientKind::HlsPlay => "hls-play",
             ClientKind::FmlePublish => "fmle-publish",
             ClientKind::FlashPublish => "flash-publish",
+            ClientKind::RtcPlay => "rtc-play",
+            ClientKind::RtcPublish => "rtc-publish",
         }
     }
 
     pub fn is_publish(self) -> bool {
-        matches!(self, ClientKind::FmlePublish | ClientKind::FlashPublish)
+        matches!(self, ClientKind::FmlePublish | ClientKind::FlashPublish | ClientKind::RtcPublish)
     }
 }
 

@@ -64,6 +64,8 @@ node_catalogue! {
     Ingest(ingest::Config),
     Jitter(jitter::Config),
     MpegtsUdpIn(mpegts_udp_in::Config),
+    RtcIn(rtc_in::Config),
+    RtcOut(rtc_out::Config),
     RtmpIn(rtmp_in::Config),
     RtmpOut(rtmp_out::Config),
     SrtIn(srt_in::Config),

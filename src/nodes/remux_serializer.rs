@@ -35,7 +35,19 @@ impl RemuxSerializer {
     /// The packets `event` becomes; problems concern this event only and are logged.
     pub fn push(&mut self, event: &MediaEvent) -> Vec<Packet> {
         match self {
-            RemuxSerializer::Flv(to_flv) => flv_packets(to_flv, event),
+            // HTTP-FLV players (flv.js, ffmpeg before 7.1) cannot read Enhanced-FLV Opus, which a
+            // WebRTC publish carries: HTTP-FLV leaves it out (RTMP players still get it).
+            RemuxSerializer::Flv(to_flv) => match event {
+                MediaEvent::Frame(frame) if frame.codec == Codec::Opus => Vec::new(),
+                MediaEvent::Description(description)
+                    if description.audio.as_ref().is_some_and(|a| a.codec == Codec::Opus) =>
+                {
+                    let mut without = (**description).clone();
+                    without.audio = None;
+                    flv_packets(to_flv, &MediaEvent::Description(std::sync::Arc::new(without)))
+                }
+                _ => flv_packets(to_flv, event),
+            },
             RemuxSerializer::Ts(muxer) => ts_packets(muxer, event),
             RemuxSerializer::Aac(config) => match event {
                 MediaEvent::Description(description) => {

@@ -40,6 +40,8 @@ pub struct ScopePlan {
     rtmp_listeners: BTreeSet<SocketAddr>,
     udp_sockets: Vec<(SocketAddr, &'static str, UdpStart)>,
     tcp_listeners: Vec<(SocketAddr, &'static str, crate::servers::tcp::Handler)>,
+    /// WebRTC's shared sockets: one per address whatever the number of nodes naming it.
+    rtc_sockets: BTreeSet<SocketAddr>,
     sources: Vec<(String, BoxFuture<'static, ()>)>,
 }
 
@@ -90,6 +92,12 @@ impl ScopePlan {
         self.tcp_listeners.push((addr, protocol, handler));
     }
 
+    /// The WebRTC socket of `addr`, shared by the `RtcIn` and `RtcOut` nodes naming it; its
+    /// worker's handle is in `Engine::shared::<RtcSockets>()`.
+    pub fn rtc_socket(&mut self, addr: SocketAddr) {
+        self.rtc_sockets.insert(addr);
+    }
+
     /// A source task (a file reader), started once per node name across reloads.
     pub fn source(&mut self, name: &str, task: BoxFuture<'static, ()>) {
         self.sources.push((name.to_owned(), task));
@@ -109,6 +117,7 @@ struct ScopeState {
     srt: HashMap<SocketAddr, Bound>,
     udp: HashMap<SocketAddr, Bound>,
     tcp: HashMap<SocketAddr, Bound>,
+    rtc: HashMap<SocketAddr, Bound>,
     /// By node name: a source keeps running across reloads while its name does.
     sources: HashMap<String, Bound>,
 }
@@ -166,6 +175,22 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for {protocol} on tcp {addr}: {e}"))?;
         state.tcp.insert(addr, bound);
+    }
+    let rtc_sockets = engine.shared::<super::rtc_shared::RtcSockets>();
+    state.rtc.retain(|addr, _| plan.rtc_sockets.contains(addr));
+    rtc_sockets.retain(|addr| plan.rtc_sockets.contains(addr));
+    for addr in plan.rtc_sockets {
+        if state.rtc.contains_key(&addr) {
+            continue;
+        }
+        let socket = crate::servers::udp::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for webrtc on udp {addr}: {e}"))?;
+        let (handle, worker) = crate::servers::rtc_udp::RtcUdp::start(socket);
+        let (bound, run) = until_dropped(Box::pin(worker));
+        engine.spawn(run);
+        rtc_sockets.insert(addr, handle);
+        state.rtc.insert(addr, bound);
     }
     let planned: Vec<&str> = plan.sources.iter().map(|(name, _)| name.as_str()).collect();
     state.sources.retain(|name, _| planned.contains(&name.as_str()));

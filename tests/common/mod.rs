@@ -583,8 +583,14 @@ impl Browser {
     /// Opens `url` with the flags this closed network needs (no background requests) and
     /// autoplay allowed, in a fresh profile under `dir`.
     pub fn open(dir: &Path, url: &str) -> Browser {
+        Browser::open_with(dir, url, &[])
+    }
+
+    /// `open` with more command-line flags (fake camera and microphone for WebRTC pages).
+    pub fn open_with(dir: &Path, url: &str, flags: &[&str]) -> Browser {
         let child = Command::new("chromium")
             .args(CHROMIUM_FLAGS)
+            .args(flags)
             .arg(format!("--user-data-dir={}", dir.join("chromium-profile").display()))
             .arg(url)
             .stdout(std::process::Stdio::null())

@@ -1,0 +1,24 @@
+--| `RtcIn`: browsers publish over WebRTC (WHIP `POST /rtc/v1/whip/?app=&stream=`, or SRS's
+--  `/rtc/v1/publish/`); H.264 and Opus become the stream's frames.
+--
+--  srs.node "rtc_publish" (srs.Node.RtcIn srs.RtcIn::{ listen = "8000", api = "1985" })
+--  `listen` is the UDP port every WebRTC peer shares (SRS's `rtc_server.listen`), `api` the HTTP
+--  address of the signalling routes (the `HttpApi`'s), `candidate` the IP put in answers (an IP,
+--  `*` for the request's Host, or `$VAR`); offers beyond `max_connections` sessions get 503.
+--  `pli_interval` (ms, SRS's `rtc.pli_for_rtmp`) asks the browser for a keyframe that often, so
+--  RTMP and HTTP-FLV players, which start at a keyframe, get one; 0 asks only on loss.
+{ Type =
+    { listen : Text
+    , api : Text
+    , candidate : Text
+    , max_connections : Natural
+    , pli_interval : Natural
+    }
+, default =
+  { listen = "8000"
+  , api = "1985"
+  , candidate = "*"
+  , max_connections = 1000
+  , pli_interval = 6000
+  }
+}

@@ -1,0 +1,461 @@
+//! `RtcIn`: browsers publish over WebRTC (WHIP, or SRS's `/rtc/v1/publish/`); their H.264 and
+//! Opus become the stream's frames.
+//!
+//! Signalling is a route on the `api` HTTP address (usually the `HttpApi`'s); media arrives on the
+//! `listen` UDP socket, shared with every other WebRTC peer of the address. A publisher is
+//! admitted like any other (security, refer, `on_publish`) and registered as an `rtc-publish`
+//! client; a busy stream is refused (409). Received RTP is put back into access units
+//! (`codec::rtp::h264`): after a loss, pictures wait for the next keyframe, which is asked for
+//! at once (PLI), as it is when the peer connects and when a WebRTC player asks. Both tracks
+//! start at the time their first packet arrived, on one clock. Produces video {H264}, audio {Opus}.
+//!
+//! ```dhall
+//! srs.node "rtc_publish" (srs.Node.RtcIn srs.RtcIn::{ listen = "8000", api = "1985" })
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::StatusCode;
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+use tokio::sync::{mpsc, Notify};
+
+use super::rtc_shared::{candidate, RtcSessions, RtcSockets, RtcStreams, SessionEntry};
+use super::rtc_signal::{self, Answer, Offer, Refusal};
+use super::vhost;
+use crate::codec::avc::AvcConfig;
+use crate::codec::describe;
+use crate::codec::opus::OpusHead;
+use crate::codec::rtp::clock::{OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ};
+use crate::codec::rtp::h264::{H264Depacketizer, H264Event};
+use crate::codec::rtp::sdp::{ice_ufrag, OfferedCodecs};
+use crate::codec::rtp::{opus, RtpClock};
+use crate::control::admission;
+use crate::control::hooks::HookEvent;
+use crate::control::registry::{ClientGuard, ClientKind, Registry};
+use crate::control::security::RuleMethod;
+use crate::graph::engine::PublishError;
+use crate::graph::{listens_on, Caps, Listen, Ports, Transport};
+use crate::media::{
+    AudioTrack, Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription, VideoTrack,
+};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::{Engine, NodeKind, Publication};
+use crate::servers::rtc_peer::{self, Direction};
+use crate::servers::rtc_udp::{NewSession, PeerEvent, PeerHandler, RtcUdp, SessionId};
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    /// UDP address of the WebRTC socket (SRS's `rtc_server.listen`), shared with `RtcOut`.
+    pub listen: String,
+    /// HTTP address the signalling routes go on: the `HttpApi`'s, as SRS mounts them on its API.
+    pub api: String,
+    /// The IP in the answer's candidate (SRS's `rtc_server.candidate`): an IP, `*`, or `$VAR`.
+    pub candidate: String,
+    /// WebRTC sessions (publishers and players) beyond which offers get `503`.
+    pub max_connections: u64,
+    /// Milliseconds between keyframe requests (PLI) to a publisher, so players that start at a
+    /// keyframe (RTMP, HTTP-FLV, HLS) get one (SRS's vhost `rtc.pli_for_rtmp`); 0: only on loss
+    /// and when asked.
+    pub pli_interval: u64,
+}
+
+/// What WebRTC publishers produce.
+pub fn rtc_caps() -> Caps {
+    Caps::new(&[Codec::H264], &[Codec::Opus])
+}
+
+/// The UDP and HTTP listens of a WebRTC node.
+pub fn rtc_listens(listen: &str, api: &str, role: &'static str) -> Result<Vec<Listen>, String> {
+    let mut listens = listens_on(listen, Transport::Udp, "webrtc", Some(role), None)?;
+    let api =
+        listens_on(api, Transport::Tcp, "http", None, None).map_err(|e| e.replace("`listen`", "`api`"))?;
+    listens.extend(api);
+    Ok(listens)
+}
+
+/// The settings the signalling of a WebRTC node needs.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub udp_addr: SocketAddr,
+    pub candidate: String,
+    pub max_connections: u64,
+}
+
+impl Endpoint {
+    /// The first UDP listen and the HTTP listens of `listens`.
+    pub fn of(
+        listens: &[Listen],
+        candidate: &str,
+        max_connections: u64,
+    ) -> Option<(Endpoint, Vec<SocketAddr>)> {
+        let udp = listens.iter().find(|l| l.transport == Transport::Udp)?.addr;
+        let http = listens.iter().filter(|l| l.transport == Transport::Tcp).map(|l| l.addr).collect();
+        Some((Endpoint { udp_addr: udp, candidate: candidate.to_owned(), max_connections }, http))
+    }
+
+    /// Checks what every offer needs: a codec we take, room, the socket; gives the socket and candidate.
+    pub fn prepare(&self, engine: &Engine, offer: &Offer) -> Result<(RtcUdp, SocketAddr), Refusal> {
+        if let Some(why) = OfferedCodecs::of(&offer.sdp).refusal() {
+            return Err(Refusal::new(StatusCode::BAD_REQUEST, why));
+        }
+        if engine.shared::<RtcSessions>().len() as u64 >= self.max_connections {
+            return Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{} webrtc sessions already (max_connections)", self.max_connections),
+            ));
+        }
+        let udp = engine.shared::<RtcSockets>().get(self.udp_addr).ok_or_else(|| {
+            Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket is not running")
+        })?;
+        let address =
+            candidate(&self.candidate, offer.eip.as_deref(), offer.host.as_deref(), udp.local_addr().port())
+                .map_err(|why| Refusal::new(StatusCode::BAD_REQUEST, why))?;
+        Ok((udp, address))
+    }
+}
+
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Source { produces: rtc_caps() }
+    }
+
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        rtc_listens(&self.listen, &self.api, "webrtc publish")
+    }
+
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        let api: Vec<Listen> = listens.iter().filter(|l| l.transport == Transport::Tcp).cloned().collect();
+        let path =
+            format!("/rtc/v1/whip/?app={}&stream={}", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+        super::urls::on_listens(&api, "publish (WebRTC WHIP)", "http", &path)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("listen", self.listen.clone()),
+            ("api", self.api.clone()),
+            ("candidate", self.candidate.clone()),
+        ]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
+            return Ok(());
+        };
+        plan.rtc_socket(endpoint.udp_addr);
+        let (engine, index, pli_interval) = (node.engine.clone(), node.index, self.pli_interval);
+        let negotiate = Arc::new(move |offer: Offer| {
+            let (engine, endpoint) = (engine.current(), endpoint.clone());
+            Box::pin(async move { negotiate(engine, index, endpoint, pli_interval, offer).await })
+                as futures::future::BoxFuture<'static, _>
+        });
+        for addr in http {
+            let route = rtc_signal::Route::new(
+                node.engine.clone(),
+                node.index,
+                Direction::Publish,
+                negotiate.clone(),
+            );
+            plan.http_route(addr, Arc::new(route));
+        }
+        Ok(())
+    }
+}
+
+/// Admits a publisher, answers its offer and starts its session.
+async fn negotiate(
+    engine: Engine,
+    node: NodeIndex,
+    endpoint: Endpoint,
+    pli_interval: u64,
+    offer: Offer,
+) -> Result<Answer, Refusal> {
+    let (udp, address) = endpoint.prepare(&engine, &offer)?;
+    let key = offer.key.clone();
+    let id = engine.next_id();
+    let registry = engine.shared::<Registry>();
+    let guard = registry.register(id, offer.peer.ip());
+    guard.client().update(|info| {
+        info.kind = ClientKind::RtcPublish;
+        info.stream = Some(key.clone());
+        info.param = offer.param.clone();
+        info.tc_url = format!("webrtc://{}/{}", offer.host.as_deref().unwrap_or(&key.vhost), key.app);
+    });
+    let settings = vhost::config_named(&engine, &key.vhost).unwrap_or_default();
+    admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Publish, &key)
+        .await
+        .map_err(|why| Refusal::new(StatusCode::FORBIDDEN, format!("publish denied: {why}")))?;
+    let publication = match engine.publish(node, key.clone()) {
+        Ok(publication) => publication,
+        Err(e @ PublishError::Busy(_)) => {
+            return Err(Refusal::new(StatusCode::CONFLICT, format!("stream busy: {e}")))
+        }
+        Err(e) => return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    };
+    let peer = rtc_peer::answer(&offer.sdp, Direction::Publish, address)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
+    let answer = peer.answer.clone();
+    let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
+    let token = rtc_signal::token();
+    let (events, inbox) = mpsc::channel(EVENT_QUEUE);
+    let closed = Arc::new(Notify::new());
+    let handler = Arc::new(Publisher { events, closed: Arc::clone(&closed), lost: Mutex::new(0) });
+    let session = NewSession { id, peer, candidate: address, handler };
+    if !udp.add(session).await {
+        return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
+    }
+    engine.shared::<RtcSessions>().insert(id, SessionEntry { token: token.clone(), udp: udp.clone() });
+    engine.shared::<RtcStreams>().set_publisher(&key, Some((udp.clone(), id)));
+    tracing::info!(conn = id, peer = %offer.peer, stream = %key, candidate = %address, "webrtc publisher answered");
+    let pli_period = (pli_interval > 0).then(|| Duration::from_millis(pli_interval));
+    let run = Publishing { engine: engine.clone(), udp, id, guard, settings, inbox, closed, pli_period };
+    engine.spawn(run.run(publication));
+    Ok(Answer { sdp: answer, session: id, token, session_name })
+}
+
+/// Events queued from the UDP worker to a publisher's task; a full queue drops media, which the
+/// depacketizer sees as loss.
+const EVENT_QUEUE: usize = 4096;
+/// Least time between two keyframe requests to one publisher.
+const PLI_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The worker's side of a publisher: hands events to its task without blocking.
+struct Publisher {
+    events: mpsc::Sender<PeerEvent>,
+    closed: Arc<Notify>,
+    lost: Mutex<u64>,
+}
+
+impl PeerHandler for Publisher {
+    fn on_event(&self, session: SessionId, event: PeerEvent) {
+        if matches!(event, PeerEvent::Closed(_)) {
+            self.closed.notify_one();
+        }
+        if self.events.try_send(event).is_err() {
+            let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+            *lost += 1;
+            if lost.is_power_of_two() {
+                tracing::warn!(
+                    conn = session,
+                    "webrtc publisher events dropped: {lost} (its task is behind)"
+                );
+            }
+        }
+    }
+}
+
+/// One publisher's task: depacketizes media into the stream until the session ends.
+struct Publishing {
+    engine: Engine,
+    udp: RtcUdp,
+    id: SessionId,
+    guard: ClientGuard,
+    settings: vhost::Config,
+    inbox: mpsc::Receiver<PeerEvent>,
+    closed: Arc<Notify>,
+    /// Periodic keyframe requests.
+    pli_period: Option<Duration>,
+}
+
+impl Publishing {
+    async fn run(mut self, mut publication: Publication) {
+        let key = publication.key().clone();
+        let mut media = MediaState::new();
+        let shutdown = self.engine.shutdown_signal();
+        tokio::pin!(shutdown);
+        let kicked = self.guard.client().kicked();
+        tokio::pin!(kicked);
+        let mut last_pli: Option<Instant> = None;
+        let mut why = String::from("ended");
+        let mut closing = false;
+        let mut periodic = tokio::time::interval(self.pli_period.unwrap_or(Duration::from_secs(3600)));
+        periodic.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // Once the worker said the session closed, what is queued is taken, then the loop ends
+            // (the `Closed` event itself may have been dropped by a full queue).
+            let event = if closing {
+                self.inbox.try_recv().ok()
+            } else {
+                tokio::select! {
+                    _ = periodic.tick(), if self.pli_period.is_some() => {
+                        self.udp.request_keyframe(self.id);
+                        continue;
+                    }
+                    event = self.inbox.recv() => event,
+                    _ = self.closed.notified() => {
+                        closing = true;
+                        continue;
+                    }
+                    _ = &mut shutdown => { why = "server stopped".into(); None }
+                    _ = &mut kicked => { why = "kicked".into(); None }
+                }
+            };
+            let Some(event) = event else { break };
+            let mut wants_keyframe = false;
+            match event {
+                PeerEvent::Connected => {
+                    tracing::info!(conn = self.id, stream = %key, "webrtc publisher connected");
+                    wants_keyframe = true;
+                }
+                PeerEvent::Media { kind, sequence, timestamp, marker, payload } => {
+                    self.guard.client().add_received(payload.len() + 12);
+                    for event in media.push(kind, sequence, timestamp, marker, payload, &mut wants_keyframe) {
+                        publication.send(event).await;
+                    }
+                }
+                PeerEvent::KeyframeRequest => {}
+                PeerEvent::Closed(reason) => {
+                    why = reason;
+                    break;
+                }
+            }
+            if wants_keyframe && last_pli.is_none_or(|t| t.elapsed() >= PLI_INTERVAL) {
+                last_pli = Some(Instant::now());
+                self.udp.request_keyframe(self.id);
+            }
+        }
+        tracing::info!(conn = self.id, stream = %key, "webrtc publish ended: {why}");
+        self.udp.remove(self.id);
+        self.engine.shared::<RtcSessions>().remove(self.id);
+        self.engine.shared::<RtcStreams>().set_publisher(&key, None);
+        publication.end().await;
+        let registry = Arc::clone(self.guard.registry());
+        admission::notify(
+            &registry,
+            self.guard.client(),
+            &self.settings.rules(),
+            HookEvent::Unpublish,
+            Some(&key),
+        );
+    }
+}
+
+/// Received RTP turned into the stream's events.
+struct MediaState {
+    video: H264Depacketizer,
+    video_clock: RtpClock,
+    audio_clock: RtpClock,
+    /// Each track's start on the common clock (the arrival of its first packet).
+    started: Instant,
+    video_offset: Option<MediaTime>,
+    audio_offset: Option<MediaTime>,
+    description: StreamDescription,
+    described: bool,
+    scratch: Vec<H264Event>,
+}
+
+impl MediaState {
+    fn new() -> MediaState {
+        MediaState {
+            video: H264Depacketizer::new(),
+            video_clock: RtpClock::new(VIDEO_CLOCK_HZ),
+            audio_clock: RtpClock::new(OPUS_CLOCK_HZ),
+            started: Instant::now(),
+            video_offset: None,
+            audio_offset: None,
+            description: StreamDescription::default(),
+            described: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn arrival(&self) -> MediaTime {
+        MediaTime::from_millis(self.started.elapsed().as_millis() as i64)
+    }
+
+    fn push(
+        &mut self,
+        kind: MediaKind,
+        sequence: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+        wants_keyframe: &mut bool,
+    ) -> Vec<MediaEvent> {
+        let mut out = Vec::new();
+        match kind {
+            MediaKind::Audio => {
+                let Some(frame) = opus::depacketize(payload) else { return out };
+                if self.description.audio.is_none() {
+                    self.description.audio = Some(opus_track());
+                    self.described = false;
+                }
+                self.describe(&mut out);
+                let offset = *self
+                    .audio_offset
+                    .get_or_insert_with(|| MediaTime::from_millis(self.started.elapsed().as_millis() as i64));
+                let time = self.audio_clock.unwrap(timestamp) + offset;
+                out.push(MediaEvent::Frame(Frame {
+                    codec: Codec::Opus,
+                    dts: time,
+                    pts: time,
+                    keyframe: true,
+                    data: frame,
+                }));
+            }
+            MediaKind::Video => {
+                let mut events = std::mem::take(&mut self.scratch);
+                self.video.push(sequence, timestamp, marker, payload, &mut events);
+                for event in events.drain(..) {
+                    match event {
+                        H264Event::ParameterSets { sps, pps } => {
+                            if let Some(track) = avc_track(sps, pps) {
+                                self.description.video = Some(track);
+                                self.described = false;
+                            }
+                        }
+                        H264Event::AccessUnit { timestamp, keyframe, data } => {
+                            if self.description.video.is_none() {
+                                continue;
+                            }
+                            self.describe(&mut out);
+                            let arrival = self.arrival();
+                            let offset = *self.video_offset.get_or_insert(arrival);
+                            let time = self.video_clock.unwrap(timestamp) + offset;
+                            out.push(MediaEvent::Frame(Frame {
+                                codec: Codec::H264,
+                                dts: time,
+                                pts: time,
+                                keyframe,
+                                data,
+                            }));
+                        }
+                        H264Event::NeedKeyframe => *wants_keyframe = true,
+                        H264Event::Damaged(e) => tracing::debug!("webrtc video damaged: {e}"),
+                    }
+                }
+                self.scratch = events;
+            }
+        }
+        out
+    }
+
+    fn describe(&mut self, out: &mut Vec<MediaEvent>) {
+        if !self.described {
+            self.described = true;
+            out.push(MediaEvent::Description(Arc::new(self.description.clone())));
+        }
+    }
+}
+
+fn avc_track(sps: Bytes, pps: Bytes) -> Option<VideoTrack> {
+    let config = AvcConfig::from_parameter_sets(vec![sps], vec![pps]).ok()?;
+    describe::video_track(Codec::H264, config.encode()).ok()
+}
+
+fn opus_track() -> AudioTrack {
+    let head =
+        OpusHead { channels: 2, pre_skip: 312, input_sample_rate: 48_000, output_gain: 0, mapping_family: 0 };
+    AudioTrack {
+        codec: Codec::Opus,
+        config: head.encode(),
+        sample_rate: 48_000,
+        channels: 2,
+        profile: String::new(),
+    }
+}

@@ -1,0 +1,310 @@
+//! `RtcOut`: browsers play over WebRTC (WHEP, or SRS's `/rtc/v1/play/`).
+//!
+//! Each frame is packetized once per stream (`codec::rtp`); the packet list goes to the UDP
+//! worker in one command naming every player, and per player only the sequence number, SSRC,
+//! payload type and SRTP differ. A new player gets video from the next keyframe on (and the
+//! stream's WebRTC publisher, if any, is asked for one at once), audio at once. Players may come
+//! before the publisher; a republish continues their sessions. Admission as any player
+//! (security, refer, `on_play`), registered as `rtc-play` clients; `on_stop` when they leave.
+//! Accepts video {H264} and audio {Opus} (an RTMP stream's AAC is not sent: no transcoding here).
+//!
+//! ```dhall
+//! srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{ listen = "8000", api = "1985" })
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use hyper::StatusCode;
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+use tokio::sync::mpsc;
+
+use super::rtc_in::{rtc_listens, Endpoint};
+use super::rtc_shared::{RtcKicks, RtcSessions, RtcSockets, RtcStreams, SessionEntry};
+use super::rtc_signal::{self, Answer, Offer, Refusal};
+use super::vhost;
+use crate::codec::avc::AvcConfig;
+use crate::codec::rtp::clock::{OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ};
+use crate::codec::rtp::h264::H264Packetizer;
+use crate::codec::rtp::sdp::ice_ufrag;
+use crate::codec::rtp::{opus, RtpClock, RtpPayload};
+use crate::control::admission;
+use crate::control::hooks::HookEvent;
+use crate::control::registry::{ClientGuard, ClientKind, Registry};
+use crate::control::security::RuleMethod;
+use crate::graph::engine::Outputs;
+use crate::graph::{Caps, Listen, Ports, StreamKey, Transport};
+use crate::media::{Codec, MediaEvent, MediaKind};
+use crate::nodes::scope::{ScopeNode, ScopePlan};
+use crate::nodes::{Engine, NodeKind, StreamCtx};
+use crate::servers::rtc_peer::{self, Direction};
+use crate::servers::rtc_udp::{NewSession, OutPacket, PeerEvent, PeerHandler, SessionId};
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    /// UDP address of the WebRTC socket (SRS's `rtc_server.listen`), shared with `RtcIn`.
+    pub listen: String,
+    /// HTTP address the signalling routes go on: the `HttpApi`'s.
+    pub api: String,
+    /// The IP in the answer's candidate: an IP, `*`, or `$VAR`.
+    pub candidate: String,
+    /// WebRTC sessions (publishers and players) beyond which offers get `503`.
+    pub max_connections: u64,
+}
+
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Sink { accepts: Caps::new(&[Codec::H264], &[Codec::Opus]) }
+    }
+
+    fn listens(&self) -> Result<Vec<Listen>, String> {
+        rtc_listens(&self.listen, &self.api, "webrtc play")
+    }
+
+    fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
+        let api: Vec<Listen> = listens.iter().filter(|l| l.transport == Transport::Tcp).cloned().collect();
+        let path =
+            format!("/rtc/v1/whep/?app={}&stream={}", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+        super::urls::on_listens(&api, "play (WebRTC WHEP)", "http", &path)
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("listen", self.listen.clone()),
+            ("api", self.api.clone()),
+            ("candidate", self.candidate.clone()),
+        ]
+    }
+
+    fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
+        let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
+            return Ok(());
+        };
+        plan.rtc_socket(endpoint.udp_addr);
+        let (engine, index) = (node.engine.clone(), node.index);
+        let negotiate = Arc::new(move |offer: Offer| {
+            let (engine, endpoint) = (engine.current(), endpoint.clone());
+            Box::pin(async move { negotiate(engine, index, endpoint, offer).await }) as BoxFuture<'static, _>
+        });
+        for addr in http {
+            let route =
+                rtc_signal::Route::new(node.engine.clone(), node.index, Direction::Play, negotiate.clone());
+            plan.http_route(addr, Arc::new(route));
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, _: Outputs) -> BoxFuture<'static, ()> {
+        let udp_addr =
+            self.listens().ok().and_then(|l| l.into_iter().find(|l| l.transport == Transport::Udp));
+        Box::pin(run(ctx, input, udp_addr.map(|l| l.addr)))
+    }
+}
+
+/// Admits a player, answers its offer and adds it to its stream's players.
+async fn negotiate(
+    engine: Engine,
+    _node: NodeIndex,
+    endpoint: Endpoint,
+    offer: Offer,
+) -> Result<Answer, Refusal> {
+    let (udp, address) = endpoint.prepare(&engine, &offer)?;
+    let key = offer.key.clone();
+    let id = engine.next_id();
+    let registry = engine.shared::<Registry>();
+    let guard = registry.register(id, offer.peer.ip());
+    guard.client().update(|info| {
+        info.kind = ClientKind::RtcPlay;
+        info.stream = Some(key.clone());
+        info.param = offer.param.clone();
+        info.tc_url = format!("webrtc://{}/{}", offer.host.as_deref().unwrap_or(&key.vhost), key.app);
+    });
+    let settings = vhost::config_named(&engine, &key.vhost).unwrap_or_default();
+    admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, &key)
+        .await
+        .map_err(|why| Refusal::new(StatusCode::FORBIDDEN, format!("play denied: {why}")))?;
+    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
+    let answer = peer.answer.clone();
+    let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
+    let token = rtc_signal::token();
+    let kicked = guard.client().kicked();
+    let streams = engine.shared::<RtcStreams>();
+    let sessions = engine.shared::<RtcSessions>();
+    let handler = Arc::new(Player {
+        key: key.clone(),
+        streams: Arc::clone(&streams),
+        sessions: Arc::clone(&sessions),
+        guard: Mutex::new(Some(guard)),
+        settings,
+    });
+    if !udp.add(NewSession { id, peer, candidate: address, handler }).await {
+        return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
+    }
+    engine.shared::<RtcKicks>().watch(&engine, kicked, udp.clone(), id);
+    sessions.insert(id, SessionEntry { token: token.clone(), udp });
+    streams.add_player(&key, id);
+    tracing::info!(conn = id, peer = %offer.peer, stream = %key, candidate = %address, "webrtc player answered");
+    Ok(Answer { sdp: answer, session: id, token, session_name })
+}
+
+/// The worker's side of a player: keyframe requests go to the publisher, the end cleans up.
+struct Player {
+    key: StreamKey,
+    streams: Arc<RtcStreams>,
+    sessions: Arc<RtcSessions>,
+    guard: Mutex<Option<ClientGuard>>,
+    settings: vhost::Config,
+}
+
+impl PeerHandler for Player {
+    fn on_event(&self, session: SessionId, event: PeerEvent) {
+        match event {
+            PeerEvent::Connected => {
+                tracing::info!(conn = session, stream = %self.key, "webrtc player connected");
+                self.streams.request_keyframe(&self.key);
+            }
+            PeerEvent::KeyframeRequest => self.streams.request_keyframe(&self.key),
+            PeerEvent::Media { .. } => {}
+            PeerEvent::Closed(why) => {
+                tracing::info!(conn = session, stream = %self.key, "webrtc play ended: {why}");
+                self.streams.remove_player(&self.key, session);
+                self.sessions.remove(session);
+                let guard = self.guard.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(guard) = guard {
+                    admission::notify(
+                        guard.registry(),
+                        guard.client(),
+                        &self.settings.rules(),
+                        HookEvent::Stop,
+                        Some(&self.key),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A random RTP timestamp base, per stream and track (RFC 3550 §5.1).
+fn random_base() -> u32 {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::getrandom(&mut bytes);
+    u32::from_be_bytes(bytes)
+}
+
+/// One track's RTP timestamps for a publish: a random start, or where the last publish stopped.
+struct TrackClock {
+    clock: RtpClock,
+    base: Option<u32>,
+    resume: Option<u32>,
+    last: Option<u32>,
+    /// Added to the last timestamp to give the next publish's first (one frame's worth).
+    step: u32,
+}
+
+impl TrackClock {
+    fn new(hz: u32, resume: Option<u32>, step: u32) -> TrackClock {
+        TrackClock { clock: RtpClock::new(hz), base: None, resume, last: None, step }
+    }
+
+    fn stamp(&mut self, time: crate::media::MediaTime) -> u32 {
+        let clock = &self.clock;
+        let base = *self.base.get_or_insert_with(|| match self.resume {
+            Some(next) => next.wrapping_sub(clock.to_rtp(time, 0)),
+            None => random_base(),
+        });
+        let stamp = self.clock.to_rtp(time, base);
+        self.last = Some(stamp);
+        stamp
+    }
+
+    /// Where the next publish continues.
+    fn next(&self) -> Option<u32> {
+        self.last.map(|last| last.wrapping_add(self.step)).or(self.resume)
+    }
+}
+
+/// Packetizes the stream once and hands each frame's packets to the worker for every player.
+async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Option<std::net::SocketAddr>) {
+    let Some(udp) = udp_addr.and_then(|addr| ctx.engine.shared::<RtcSockets>().get(addr)) else {
+        tracing::warn!(node = ctx.name(), stream = %ctx.key, "no webrtc socket: frames dropped");
+        while input.recv().await.is_some() {}
+        return;
+    };
+    let streams = ctx.engine.shared::<RtcStreams>();
+    let packetizer = H264Packetizer::default();
+    let (video_resume, audio_resume) = streams.resume(&ctx.key);
+    // One 30 fps frame, one 20 ms Opus frame.
+    let mut video_clock = TrackClock::new(VIDEO_CLOCK_HZ, video_resume, 3000);
+    let mut audio_clock = TrackClock::new(OPUS_CLOCK_HZ, audio_resume, 960);
+    let mut parameter_sets: Vec<Bytes> = Vec::new();
+    let mut payloads: Vec<RtpPayload> = Vec::new();
+    while let Some(event) = input.recv().await {
+        match event {
+            MediaEvent::Description(description) => {
+                parameter_sets = description
+                    .video
+                    .as_ref()
+                    .filter(|v| v.codec == Codec::H264)
+                    .and_then(|v| AvcConfig::parse(&v.config).ok())
+                    .map(|c| c.sps.into_iter().chain(c.pps).collect())
+                    .unwrap_or_default();
+            }
+            MediaEvent::Frame(frame) if frame.codec == Codec::H264 => {
+                payloads.clear();
+                if let Err(e) =
+                    packetizer.packetize(&frame.data, frame.keyframe, &parameter_sets, &mut payloads)
+                {
+                    tracing::debug!(stream = %ctx.key, "webrtc: bad h.264 frame skipped: {e}");
+                    continue;
+                }
+                let targets = streams.video_targets(&ctx.key, frame.keyframe);
+                if !frame.keyframe && streams.waiting_players(&ctx.key) {
+                    streams.request_keyframe(&ctx.key);
+                }
+                if targets.is_empty() {
+                    continue;
+                }
+                let timestamp = video_clock.stamp(frame.pts);
+                let packets: Arc<[OutPacket]> = payloads
+                    .drain(..)
+                    .map(|p| OutPacket { marker: p.marker, timestamp, payload: p.data })
+                    .collect();
+                udp.send(MediaKind::Video, targets, packets).await;
+            }
+            MediaEvent::Frame(frame) if frame.codec == Codec::Opus => {
+                let targets = streams.audio_targets(&ctx.key);
+                if targets.is_empty() {
+                    continue;
+                }
+                let payload = opus::packetize(&frame.data);
+                let timestamp = audio_clock.stamp(frame.pts);
+                let packet = OutPacket { marker: payload.marker, timestamp, payload: payload.data };
+                udp.send(MediaKind::Audio, targets, Arc::new([packet])).await;
+            }
+            MediaEvent::Frame(_) | MediaEvent::Metadata(_) => {}
+            MediaEvent::End => break,
+        }
+    }
+    streams.set_resume(&ctx.key, (video_clock.next(), audio_clock.next()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::MediaTime;
+
+    #[test]
+    fn a_republish_continues_the_rtp_timestamps() {
+        let mut first = TrackClock::new(VIDEO_CLOCK_HZ, None, 3000);
+        let start = first.stamp(MediaTime::from_millis(5_000));
+        assert_eq!(first.stamp(MediaTime::from_millis(5_100)), start.wrapping_add(9_000));
+        // The next publish starts its own clock anywhere (here at 0) but continues the numbers.
+        let mut second = TrackClock::new(VIDEO_CLOCK_HZ, first.next(), 3000);
+        assert_eq!(second.stamp(MediaTime::from_millis(0)), start.wrapping_add(12_000));
+        assert_eq!(second.stamp(MediaTime::from_millis(40)), start.wrapping_add(15_600));
+    }
+}

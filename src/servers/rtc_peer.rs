@@ -1,0 +1,189 @@
+//! Building one WebRTC peer from a browser's offer: the `rtc` crate's peer connection (ICE-lite,
+//! DTLS and SRTP inside), our codecs (H.264 packetization mode 1, Opus), the interceptors that
+//! answer NACKs and send receiver reports and TWCC feedback, one host candidate, and our ICE
+//! credentials, so the STUN username names the session on the shared port.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use rtc::interceptor::Registry;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use thiserror::Error;
+
+use crate::media::MediaKind;
+
+/// H.264 as we answer it: constrained baseline 3.1, which every browser decodes and encodes.
+pub const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+#[derive(Debug, Error)]
+pub enum RtcPeerError {
+    #[error("webrtc: {0}")]
+    Stack(#[from] rtc::shared::error::Error),
+    #[error("the answer names no ice-ufrag")]
+    NoUfrag,
+}
+
+/// Which way media goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The peer sends (WHIP).
+    Publish,
+    /// The peer receives (WHEP).
+    Play,
+}
+
+/// A sending track of a playing peer: the sender, its SSRC and the payload type negotiated.
+#[derive(Debug, Clone, Copy)]
+pub struct OutTrack {
+    pub sender: rtc::rtp_transceiver::RTCRtpSenderId,
+    pub ssrc: u32,
+    pub payload_type: u8,
+}
+
+/// A peer connection with its answer, ready for the UDP worker.
+pub struct NewPeer {
+    pub connection: RTCPeerConnection,
+    pub answer: String,
+    /// Our ICE username fragment: the STUN username's first half.
+    pub local_ufrag: String,
+    pub video: Option<OutTrack>,
+    pub audio: Option<OutTrack>,
+}
+
+fn codec(kind: MediaKind) -> RTCRtpCodecParameters {
+    let feedback =
+        |typ: &str, parameter: &str| RTCPFeedback { typ: typ.to_owned(), parameter: parameter.to_owned() };
+    match kind {
+        MediaKind::Video => RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_H264.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: H264_FMTP.to_owned(),
+                rtcp_feedback: vec![
+                    feedback("goog-remb", ""),
+                    feedback("ccm", "fir"),
+                    feedback("nack", ""),
+                    feedback("nack", "pli"),
+                    feedback("transport-cc", ""),
+                ],
+            },
+            payload_type: 102,
+        },
+        MediaKind::Audio => RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![feedback("transport-cc", "")],
+            },
+            payload_type: 111,
+        },
+    }
+}
+
+/// Random characters for ICE credentials and SSRCs.
+fn random_text(n: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; n];
+    // The OS random source does not fail on Linux; a zeroed buffer still gives a usable ufrag.
+    let _ = getrandom::getrandom(&mut bytes);
+    bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect()
+}
+
+fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::getrandom(&mut bytes);
+    u32::from_be_bytes(bytes)
+}
+
+/// Answers `offer` for a peer that publishes or plays, with `candidate` as our one host candidate.
+pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Result<NewPeer, RtcPeerError> {
+    let now = Instant::now();
+    let mut media_engine = MediaEngine::default();
+    media_engine.register_codec(codec(MediaKind::Video), RtpCodecKind::Video)?;
+    media_engine.register_codec(codec(MediaKind::Audio), RtpCodecKind::Audio)?;
+    let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let local_ufrag = random_text(8);
+    let settings = SettingEngineBuilder::new()
+        .with_lite(true)
+        .with_ice_credentials(local_ufrag.clone(), random_text(24))
+        .with_include_loopback_candidate(true)
+        .build();
+    let mut connection = rtc::peer_connection::RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(registry)
+        .build(now)?;
+    let mut senders = Vec::new();
+    if direction == Direction::Play {
+        for (kind, rtp_kind) in
+            [(MediaKind::Video, RtpCodecKind::Video), (MediaKind::Audio, RtpCodecKind::Audio)]
+        {
+            let ssrc = random_u32();
+            let track = MediaStreamTrack::new(
+                "srs".to_owned(),
+                format!("srs-{kind}"),
+                format!("srs-{kind}"),
+                rtp_kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                    codec: codec(kind).rtp_codec,
+                    ..Default::default()
+                }],
+            );
+            senders.push((kind, connection.add_track(track)?, ssrc));
+        }
+    }
+    connection.set_remote_description(now, RTCSessionDescription::offer(offer.to_owned())?)?;
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: candidate.ip().to_string(),
+            port: candidate.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    connection.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
+    let answer = connection.create_answer(None)?;
+    connection.set_local_description(now, answer)?;
+    let answer = connection.local_description().map(|d| d.sdp).unwrap_or_default();
+    let (mut video, mut audio) = (None, None);
+    for (kind, sender, ssrc) in senders {
+        let Some(mut rtp_sender) = connection.rtp_sender(sender) else { continue };
+        let mime = codec(kind).rtp_codec.mime_type;
+        let negotiated = rtp_sender
+            .get_parameters()
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime))
+            .map(|c| c.payload_type);
+        let Some(payload_type) = negotiated else { continue };
+        let track = Some(OutTrack { sender, ssrc, payload_type });
+        match kind {
+            MediaKind::Video => video = track,
+            MediaKind::Audio => audio = track,
+        }
+    }
+    if crate::codec::rtp::sdp::ice_ufrag(&answer) != Some(local_ufrag.as_str()) {
+        return Err(RtcPeerError::NoUfrag);
+    }
+    Ok(NewPeer { connection, answer, local_ufrag, video, audio })
+}
