@@ -22,7 +22,7 @@ pub mod nal;
 pub mod opus;
 pub mod ps;
 pub mod rtmp;
-pub mod sip;
 pub mod rtp;
+pub mod sip;
 pub mod srt_streamid;
 pub mod xorshift;

@@ -6,9 +6,9 @@
 pub mod http;
 pub mod http_pull;
 pub mod http_raw;
-pub mod rtmp_client;
 pub mod rtc_peer;
 pub mod rtc_udp;
+pub mod rtmp_client;
 pub mod srt;
 pub mod srt_pull;
 pub mod tcp;
