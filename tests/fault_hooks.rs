@@ -58,7 +58,8 @@ fn graph(rtmp: u16, http: u16, hooks: u16) -> String {
 /// Publishes to the hooked vhost; the publish must be refused within the hook's timeout.
 fn publish_is_denied(rtmp: u16, server: &Server, what: &str) {
     let started = Instant::now();
-    let publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/hooked?vhost=hooked.test"), 20);
+    let publisher =
+        publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/hooked?vhost=hooked.test"), 20);
     let output = publisher.wait_with_output().expect("ffmpeg");
     let took = started.elapsed();
     assert!(!output.status.success(), "{what}: the publish is denied");
@@ -88,14 +89,21 @@ fn a_hook_server_that_never_answers_denies_after_the_timeout() {
     let publishers: Vec<_> = (0..3)
         .map(|_| {
             let started = Instant::now();
-            (started, publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/hooked?vhost=hooked.test"), 20))
+            (
+                started,
+                publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/hooked?vhost=hooked.test"), 20),
+            )
         })
         .collect();
     steady_stream_plays(http, &dir, "during");
     for (started, publisher) in publishers {
         let output = publisher.wait_with_output().expect("ffmpeg");
         assert!(!output.status.success(), "denied when the hook hangs");
-        assert!(started.elapsed() < Duration::from_secs(15), "denied within the 2 s timeout (took {:?})", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "denied within the 2 s timeout (took {:?})",
+            started.elapsed()
+        );
     }
     assert!(server.log().contains("no answer within 2s"), "the timeout is logged:\n{}", server.log());
     publish_is_denied(rtmp, &server, "hanging hook");

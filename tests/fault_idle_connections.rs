@@ -57,7 +57,8 @@ fn idle_connections_are_cheap_harmless_and_closed_after_the_timeout() {
     std::thread::sleep(Duration::from_secs(3));
     let recorded = dir.join("busy.flv");
     record(&format!("http://127.0.0.1:{http}/live/busy.flv"), 3, &recorded);
-    let video = probe(recorded.to_str().unwrap()).into_iter().find(|s| s.codec == "h264").expect("h264 played");
+    let video =
+        probe(recorded.to_str().unwrap()).into_iter().find(|s| s.codec == "h264").expect("h264 played");
     assert_eq!((video.width, video.height), (320, 240));
     assert!(video.frames >= 50, "3 s at 25 fps played beside {IDLE} idle connections, got {}", video.frames);
 
@@ -67,16 +68,26 @@ fn idle_connections_are_cheap_harmless_and_closed_after_the_timeout() {
     assert!(all_closed, "{} of {IDLE} idle connections closed after {took:?}", closed(&mut idle));
     assert!(took >= Duration::from_secs(25), "closed after {took:?}, before the 30 s timeout");
     let log = server.log();
-    assert!(log.contains("neither published nor played within 30s"), "the log names the timeout:\n{}", &log[..log.len().min(4000)]);
+    assert!(
+        log.contains("neither published nor played within 30s"),
+        "the log names the timeout:\n{}",
+        &log[..log.len().min(4000)]
+    );
 
     // The publisher is still live (it is not idle), and the memory went back down.
     let again = dir.join("again.flv");
     record(&format!("http://127.0.0.1:{http}/live/busy.flv"), 2, &again);
-    assert!(probe(again.to_str().unwrap()).iter().any(|s| s.codec == "h264" && s.frames >= 25), "still playing");
+    assert!(
+        probe(again.to_str().unwrap()).iter().any(|s| s.codec == "h264" && s.frames >= 25),
+        "still playing"
+    );
     drop(idle);
     std::thread::sleep(Duration::from_secs(2));
     let after = rss_kib(pid);
     let freed = (held.saturating_sub(after) * 1024) / IDLE as u64;
     eprintln!("rss after the idle connections closed: {after} KiB ({freed} bytes each given back)");
-    assert!(after <= held + 2048, "memory after closing ({after} KiB) does not grow past the peak ({held} KiB)");
+    assert!(
+        after <= held + 2048,
+        "memory after closing ({after} KiB) does not grow past the peak ({held} KiB)"
+    );
 }

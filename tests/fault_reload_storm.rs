@@ -62,12 +62,20 @@ fn a_hundred_reloads_in_ten_seconds_leave_the_stream_playing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let stormed = started.elapsed();
-    assert!(server.child.id() > 0 && std::fs::metadata(format!("/proc/{pid}")).is_ok(), "the server survived");
+    assert!(
+        server.child.id() > 0 && std::fs::metadata(format!("/proc/{pid}")).is_ok(),
+        "the server survived"
+    );
     player.join().expect("player");
 
-    let video = probe(recorded.to_str().unwrap()).into_iter().find(|s| s.codec == "h264").expect("h264 played");
+    let video =
+        probe(recorded.to_str().unwrap()).into_iter().find(|s| s.codec == "h264").expect("h264 played");
     assert_eq!((video.width, video.height), (320, 240));
-    assert!(video.frames >= 13 * 25, "14 s at 25 fps through {stormed:?} of reloads, got {} frames", video.frames);
+    assert!(
+        video.frames >= 13 * 25,
+        "14 s at 25 fps through {stormed:?} of reloads, got {} frames",
+        video.frames
+    );
 
     // The storm's last version (the extra listener, written at signal 90) is the one running.
     let log = server.log();
@@ -81,5 +89,8 @@ fn a_hundred_reloads_in_ten_seconds_leave_the_stream_playing() {
     );
     let again = dir.join("again.flv");
     record(&format!("http://127.0.0.1:{extra}/live/storm.flv"), 2, &again);
-    assert!(probe(again.to_str().unwrap()).iter().any(|s| s.codec == "h264" && s.frames >= 25), "plays on the new listener");
+    assert!(
+        probe(again.to_str().unwrap()).iter().any(|s| s.codec == "h264" && s.frames >= 25),
+        "plays on the new listener"
+    );
 }

@@ -54,7 +54,8 @@ fn players_that_never_read_cost_bounded_memory_and_are_dropped_alone() {
     let base = rss_kib(pid);
 
     let started = Instant::now();
-    let _stalled_flv: Vec<TcpStream> = (0..5).map(|_| stalled_flv_player(s.http, "/live/stall.flv")).collect();
+    let _stalled_flv: Vec<TcpStream> =
+        (0..5).map(|_| stalled_flv_player(s.http, "/live/stall.flv")).collect();
     let _stalled_rtmp: Vec<RtmpClient> = (0..5)
         .map(|_| RtmpClient::start(&s.rtmp_url("stall"), ClientIntent::Play).expect("rtmp play accepted"))
         .collect();
@@ -78,7 +79,11 @@ fn players_that_never_read_cost_bounded_memory_and_are_dropped_alone() {
     assert!(played);
     assert!(peak < base + 48 * 1024, "10 stalled players grew the server from {base} to {peak} KiB");
     let dropped = dropped();
-    assert!(dropped >= 10, "the 10 stalled players are dropped after 30 s, each logged ({dropped}):\n{}", s.server.log());
+    assert!(
+        dropped >= 10,
+        "the 10 stalled players are dropped after 30 s, each logged ({dropped}):\n{}",
+        s.server.log()
+    );
     assert!(started.elapsed() >= Duration::from_secs(30), "dropped before the 30 s write timeout");
 
     // The stream itself goes on.
@@ -121,7 +126,10 @@ fn a_publisher_far_faster_than_real_time_leaves_memory_bounded() {
         if let Some(status) = publisher.try_wait().expect("wait") {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "publishing 300 s of media took over 2 minutes");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "publishing 300 s of media took over 2 minutes"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let took = started.elapsed();
@@ -133,5 +141,8 @@ fn a_publisher_far_faster_than_real_time_leaves_memory_bounded() {
     assert!(peak < base + 64 * 1024, "a fast publisher grew the server from {base} to {peak} KiB");
     assert!(s.server.log().contains("rtmp publish"), "{}", s.server.log());
     let player = s.dir().join("player.flv");
-    assert!(wait_until(10, || std::fs::metadata(&player).is_ok_and(|m| m.len() > 100_000)), "the player received the stream");
+    assert!(
+        wait_until(10, || std::fs::metadata(&player).is_ok_and(|m| m.len() > 100_000)),
+        "the player received the stream"
+    );
 }

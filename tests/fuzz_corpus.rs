@@ -15,7 +15,8 @@ fn fuzz_dir() -> PathBuf {
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
     files.sort();
     files
 }
@@ -30,7 +31,11 @@ fn replay(target: &str, body: fn(&[u8])) -> usize {
             let started = Instant::now();
             let outcome = std::panic::catch_unwind(|| body(&data));
             assert!(outcome.is_ok(), "{target}: {} panics", path.display());
-            assert!(started.elapsed() < Duration::from_secs(60), "{target}: {} takes over a minute", path.display());
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{target}: {} takes over a minute",
+                path.display()
+            );
             n += 1;
         }
     }
@@ -44,7 +49,11 @@ fn every_target_has_a_seed_corpus_and_a_fuzz_binary() {
         assert!(!seeds.is_empty(), "fuzz/corpus/{name}/ has no seed");
         let binary = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
         let text = std::fs::read_to_string(&binary).unwrap_or_default();
-        assert!(text.contains(&format!("targets::{name}(")), "{} does not call targets::{name}", binary.display());
+        assert!(
+            text.contains(&format!("targets::{name}(")),
+            "{} does not call targets::{name}",
+            binary.display()
+        );
     }
 }
 
@@ -64,9 +73,13 @@ fn the_committed_corpus_stays_small() {
     let total: u64 = ["corpus", "regressions"]
         .iter()
         .flat_map(|kind| {
-            files_under(&fuzz_dir().join(kind))
-                .into_iter()
-                .chain(std::fs::read_dir(fuzz_dir().join(kind)).into_iter().flatten().filter_map(|e| e.ok()).flat_map(|e| files_under(&e.path())))
+            files_under(&fuzz_dir().join(kind)).into_iter().chain(
+                std::fs::read_dir(fuzz_dir().join(kind))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok())
+                    .flat_map(|e| files_under(&e.path())),
+            )
         })
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())

@@ -224,8 +224,11 @@ pub fn rtmp_session(data: &[u8]) {
                     1 => MediaMessageKind::Video,
                     _ => MediaMessageKind::Data,
                 };
-                let media =
-                    MediaMessage { kind, timestamp: input.u32(), payload: Bytes::copy_from_slice(input.sized(false)) };
+                let media = MediaMessage {
+                    kind,
+                    timestamp: input.u32(),
+                    payload: Bytes::copy_from_slice(input.sized(false)),
+                };
                 session.send_media(&media)
             }
             _ => {
@@ -510,7 +513,8 @@ pub fn srs_conf(data: &[u8]) {
             Ok("listen 1935;".to_string())
         }
     };
-    let sources = srs::conf::Sources { file: Some("/fuzz/srs.conf".into()), env_only: false, vars: Vec::new() };
+    let sources =
+        srs::conf::Sources { file: Some("/fuzz/srs.conf".into()), env_only: false, vars: Vec::new() };
     let _ = srs::conf::load(&sources, &reader);
 }
 
