@@ -19,8 +19,11 @@ use srs::codec::rtmp::{self, ChunkDecoder, ChunkLimits, ClientHandshakeMode, Com
 use srs::codec::{aac, av1, avc, describe, hevc, mp3, mp4, opus, srt_streamid};
 use srs::media::Codec;
 
+/// A target's body: any input, no panic.
+pub type Body = fn(&[u8]);
+
 /// Every target by name, as `fuzz/corpus/<name>/` and `fuzz/fuzz_targets/<name>.rs` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("rtmp_handshake", rtmp_handshake),
     ("rtmp_chunks", rtmp_chunks),
     ("rtmp_session", rtmp_session),
