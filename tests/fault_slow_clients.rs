@@ -138,6 +138,12 @@ fn a_publisher_far_faster_than_real_time_leaves_memory_bounded() {
         300.0 / took.as_secs_f64()
     );
     assert!(status.success(), "the server took the whole fast publish");
+    // The server read it all (the publish ends at the end of the input), memory still watched.
+    let ended = wait_until(60, || {
+        peak = peak.max(rss_kib(pid));
+        s.server.log().contains("publish ended stream=__defaultVhost__/live/fast")
+    });
+    assert!(ended, "the server read the fast publish to its end:\n{}", s.server.log());
     assert!(peak < base + 64 * 1024, "a fast publisher grew the server from {base} to {peak} KiB");
     assert!(s.server.log().contains("rtmp publish"), "{}", s.server.log());
     let player = s.dir().join("player.flv");
