@@ -38,6 +38,10 @@ use crate::servers::tcp::{read_shared, write_all_vectored};
 /// starts small and grows to the large size only when a read fills it (a publisher).
 const READ_BUFFER: usize = 64 * 1024;
 const INITIAL_READ_BUFFER: usize = 4 * 1024;
+/// How long a connection may stay without publishing or playing: from accept (handshake and connect
+/// included, SRS's `SRS_CONSTS_RTMP_TIMEOUT`) and again after an unpublish or stop. Without it a peer
+/// that connects and never sends a byte holds its socket and memory forever.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The nodes a listener serves: who takes publishes, who takes plays.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +61,8 @@ enum ConnectionEnd {
     Protocol(#[from] crate::codec::rtmp::RtmpError),
     #[error("publisher sent nothing for {0:?}")]
     PublisherTimeout(Duration),
+    #[error("neither published nor played within {0:?} (handshake, connect or idle timeout)")]
+    Idle(Duration),
     #[error("player stopped reading for {0:?}")]
     PlayerStalled(Duration),
     #[error("rejected: {0}")]
@@ -178,6 +184,7 @@ impl Connection {
         tokio::pin!(shutdown);
         let kicked = self.client.client().kicked();
         tokio::pin!(kicked);
+        let mut idle_deadline = Some(Instant::now() + IDLE_TIMEOUT);
         let result: Result<(), ConnectionEnd> = loop {
             let deadline = publishing.as_ref().map(Publishing::deadline);
             let wants_media = playing.as_ref().is_some_and(|p| !p.paused);
@@ -215,9 +222,15 @@ impl Connection {
                     let waited = publishing.as_ref().map_or(Duration::ZERO, Publishing::timeout);
                     break Err(ConnectionEnd::PublisherTimeout(waited));
                 }
+                _ = sleep_until(idle_deadline), if idle_deadline.is_some() => break Err(ConnectionEnd::Idle(IDLE_TIMEOUT)),
             }
             if let Err(end) = self.handle_events(&mut publishing, &mut playing).await {
                 break Err(end);
+            }
+            if publishing.is_some() || playing.is_some() {
+                idle_deadline = None;
+            } else if idle_deadline.is_none() {
+                idle_deadline = Some(Instant::now() + IDLE_TIMEOUT);
             }
             if let Some(nodelay) = self.nodelay.take() {
                 let _ = stream.set_nodelay(nodelay);

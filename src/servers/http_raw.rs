@@ -42,8 +42,9 @@ pub async fn take_raw(
     Ok(route.serve_raw(request, stream, peer, id))
 }
 
-/// A complete request head: the request (without body) and its length in bytes.
-fn parse_head(bytes: &[u8]) -> Option<(Request<()>, usize)> {
+/// A complete request head: the request (without body) and its length in bytes. Public for the
+/// `http_head` fuzz target (`fuzz/targets/mod.rs`).
+pub fn parse_head(bytes: &[u8]) -> Option<(Request<()>, usize)> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     let httparse::Status::Complete(head_len) = parsed.parse(bytes).ok()? else { return None };

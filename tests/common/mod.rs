@@ -629,3 +629,13 @@ pub fn format_duration(path: &Path) -> f64 {
         .expect("ffprobe runs");
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0)
 }
+
+/// The resident memory of process `pid` in KiB (`VmRSS` in /proc/<pid>/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process is alive");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
