@@ -8,7 +8,7 @@ const LiveGraph = {
   lastFrames: new Map(),
   BOX_W: 200,
   BOX_H: 44,
-  COL: 300,
+  COL: 440,
   ROW: 74,
 
   layout(graph) {
@@ -77,7 +77,8 @@ const LiveGraph = {
       const bend = (x2 - x1) / 2;
       group.appendChild(this.svg('path', { d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}` }));
       const label = `${e.frames} fr · ${this.bytes(e.bytes)} · ${e.drops} drop · q ${e.queue_depth}`;
-      group.appendChild(this.svg('text', { x: (x1 + x2) / 2 - 60, y: (y1 + y2) / 2 - 4 }, label));
+      // Beside its target, where fanned-out edges are apart.
+      group.appendChild(this.svg('text', { x: x2 - 8, y: y2 - 6, 'text-anchor': 'end' }, label));
       root.appendChild(group);
     }
     for (const n of graph.nodes) {
