@@ -78,6 +78,19 @@ pub fn rtc_listens(listen: &str, api: &str, role: &'static str) -> Result<Vec<Li
     Ok(listens)
 }
 
+/// The signalling URL of a WebRTC node (`whip` or `whep`) on each of its HTTP listens.
+pub fn signalling_urls(listens: &[Listen], kind: &str, action: &'static str) -> Vec<super::urls::ServedUrl> {
+    let api: Vec<Listen> = listens.iter().filter(|l| l.transport == Transport::Tcp).cloned().collect();
+    let path =
+        format!("/rtc/v1/{kind}/?app={}&stream={}", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
+    super::urls::on_listens(&api, action, "http", &path)
+}
+
+/// What `srs graph dot` shows of a WebRTC node.
+pub fn rtc_summary(listen: &str, api: &str, candidate: &str) -> Vec<(&'static str, String)> {
+    vec![("listen", listen.to_owned()), ("api", api.to_owned()), ("candidate", candidate.to_owned())]
+}
+
 /// The settings the signalling of a WebRTC node needs.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -129,18 +142,11 @@ impl NodeKind for Config {
     }
 
     fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
-        let api: Vec<Listen> = listens.iter().filter(|l| l.transport == Transport::Tcp).cloned().collect();
-        let path =
-            format!("/rtc/v1/whip/?app={}&stream={}", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
-        super::urls::on_listens(&api, "publish (WebRTC WHIP)", "http", &path)
+        signalling_urls(listens, "whip", "publish (WebRTC WHIP)")
     }
 
     fn summary(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("listen", self.listen.clone()),
-            ("api", self.api.clone()),
-            ("candidate", self.candidate.clone()),
-        ]
+        rtc_summary(&self.listen, &self.api, &self.candidate)
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {

@@ -36,7 +36,7 @@ use crate::control::hooks::HookEvent;
 use crate::control::registry::{ClientGuard, ClientKind, Registry};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::Outputs;
-use crate::graph::{Caps, Listen, Ports, StreamKey, Transport};
+use crate::graph::{Listen, Ports, StreamKey, Transport};
 use crate::media::{Codec, MediaEvent, MediaKind};
 use crate::nodes::scope::{ScopeNode, ScopePlan};
 use crate::nodes::{Engine, NodeKind, StreamCtx};
@@ -57,7 +57,7 @@ pub struct Config {
 
 impl NodeKind for Config {
     fn ports(&self) -> Ports {
-        Ports::Sink { accepts: Caps::new(&[Codec::H264], &[Codec::Opus]) }
+        Ports::Sink { accepts: super::rtc_in::rtc_caps() }
     }
 
     fn listens(&self) -> Result<Vec<Listen>, String> {
@@ -65,18 +65,11 @@ impl NodeKind for Config {
     }
 
     fn served_urls(&self, listens: &[Listen], _: &super::GraphFile) -> Vec<super::urls::ServedUrl> {
-        let api: Vec<Listen> = listens.iter().filter(|l| l.transport == Transport::Tcp).cloned().collect();
-        let path =
-            format!("/rtc/v1/whep/?app={}&stream={}", super::urls::EXAMPLE_APP, super::urls::EXAMPLE_STREAM);
-        super::urls::on_listens(&api, "play (WebRTC WHEP)", "http", &path)
+        super::rtc_in::signalling_urls(listens, "whep", "play (WebRTC WHEP)")
     }
 
     fn summary(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("listen", self.listen.clone()),
-            ("api", self.api.clone()),
-            ("candidate", self.candidate.clone()),
-        ]
+        super::rtc_in::rtc_summary(&self.listen, &self.api, &self.candidate)
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
