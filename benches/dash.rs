@@ -2,30 +2,15 @@
 //! demuxed once from MPEG-TS) looped ten times and cut into 2 s segments (both tracks' fMP4
 //! fragments), and the MPD of a 5-segment window rendered as XML.
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use srs::codec::dash::{
     DashPresentation, DashSegmenter, PresentationConfig, SegmentAddressing, SegmenterOutput,
 };
-use srs::codec::mpegts::TsDemuxer;
-use srs::media::{Frame, MediaEvent, MediaTime, StreamDescription, Timebase};
+use srs::media::{Frame, MediaTime, StreamDescription, Timebase};
 
-const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/mpegts/h264_aac.ts");
 const LAPS: i64 = 10;
-
-fn demux_fixture() -> (StreamDescription, Vec<Frame>) {
-    let mut demuxer = TsDemuxer::default();
-    demuxer.push(FIXTURE);
-    demuxer.finish();
-    let (mut description, mut frames) = (None, Vec::new());
-    while let Some(event) = demuxer.poll() {
-        match event {
-            Ok(MediaEvent::Description(d)) => description = Some((*d).clone()),
-            Ok(MediaEvent::Frame(frame)) => frames.push(frame),
-            _ => {}
-        }
-    }
-    (description.expect("the fixture has a description"), frames)
-}
 
 /// Cuts the whole looped clip; returns every output.
 fn segment_all(description: &StreamDescription, frames: &[Frame]) -> Vec<SegmenterOutput> {
@@ -39,7 +24,7 @@ fn segment_all(description: &StreamDescription, frames: &[Frame]) -> Vec<Segment
 }
 
 fn dash_segments(c: &mut Criterion) {
-    let (description, frames) = demux_fixture();
+    let (description, frames) = common::demux_fixture();
     // Each lap starts after the clip's last frame of either track, so time keeps increasing.
     let clip_ticks = frames.iter().map(|f| f.dts.rescale(Timebase::MPEG).ticks()).max().unwrap_or(0) + 9000;
     let looped: Vec<Frame> = (0..LAPS)

@@ -1,32 +1,18 @@
 //! Mux throughput of the MPEG-TS muxer in MB/s of transport stream written: the frames of a
 //! fixture (H.264 + AAC) demuxed once, then muxed in a loop with timestamps moving forward.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use srs::codec::mpegts::{TsDemuxer, TsMuxer};
-use srs::media::{Frame, MediaEvent, MediaTime, StreamDescription, Timebase};
+mod common;
 
-const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/mpegts/h264_aac.ts");
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use srs::codec::mpegts::TsMuxer;
+use srs::media::{Frame, MediaTime, Timebase};
+
 /// Each pass over the clip advances time by its length, so timestamps keep increasing.
 const CLIP_TICKS: i64 = 2 * 90_000;
 const LAPS: i64 = 10;
 
-fn demux_fixture() -> (StreamDescription, Vec<Frame>) {
-    let mut demuxer = TsDemuxer::default();
-    demuxer.push(FIXTURE);
-    demuxer.finish();
-    let (mut description, mut frames) = (None, Vec::new());
-    while let Some(event) = demuxer.poll() {
-        match event {
-            Ok(MediaEvent::Description(d)) => description = Some((*d).clone()),
-            Ok(MediaEvent::Frame(frame)) => frames.push(frame),
-            _ => {}
-        }
-    }
-    (description.expect("the fixture has a description"), frames)
-}
-
 fn mux_throughput(c: &mut Criterion) {
-    let (description, frames) = demux_fixture();
+    let (description, frames) = common::demux_fixture();
     let looped: Vec<Frame> = (0..LAPS)
         .flat_map(|lap| {
             let offset = MediaTime::new(lap * CLIP_TICKS, Timebase::MPEG);

@@ -3,29 +3,14 @@
 //! fixture (160x120, per-frame costs dominate) and camera-sized frames (60 KB video at 25 fps,
 //! each split over PES packets, with AAC).
 
+mod common;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use srs::codec::mpegts::TsDemuxer;
 use srs::codec::ps::{PsDemuxer, PsMuxer};
 use srs::media::{Codec, Frame, MediaEvent, StreamDescription};
 
-const FIXTURE: &[u8] = include_bytes!("../tests/fixtures/mpegts/h264_aac.ts");
 const RTP_PAYLOAD: usize = 1400;
-
-fn demux_fixture() -> (StreamDescription, Vec<Frame>) {
-    let mut demuxer = TsDemuxer::default();
-    demuxer.push(FIXTURE);
-    demuxer.finish();
-    let (mut description, mut frames) = (None, Vec::new());
-    while let Some(event) = demuxer.poll() {
-        match event {
-            Ok(MediaEvent::Description(d)) => description = Some((*d).clone()),
-            Ok(MediaEvent::Frame(frame)) => frames.push(frame),
-            _ => {}
-        }
-    }
-    (description.expect("the fixture has a description"), frames)
-}
 
 /// The fixture's frames with every video picture replaced by one 60 KB slice NAL (no start code
 /// inside), keyframes keeping their type: the byte rate of a 12 Mbit/s camera.
@@ -78,7 +63,7 @@ fn demux_all(packets: &[Bytes]) -> usize {
 }
 
 fn demux_throughput(c: &mut Criterion) {
-    let (description, frames) = demux_fixture();
+    let (description, frames) = common::demux_fixture();
     let mut group = c.benchmark_group("ps");
     for (name, frames) in
         [("demux_fixture_160x120", frames.clone()), ("demux_camera_60kb_frames", camera_sized(&frames))]
