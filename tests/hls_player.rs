@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{free_port, make_h264_aac, run_graph, temp_dir, wait_for, Browser, StaticServer};
+use common::{free_port, make_h264_aac, run_graph, temp_dir, unescape, wait_for, Browser, StaticServer};
 
 /// One report: media time, picture size, hls.js's latency estimate (seconds behind live).
 #[derive(Debug, Clone)]
@@ -36,27 +36,6 @@ struct Session {
     startup: Option<f64>,
     /// hls.js's own warnings (with `warn = true`).
     warnings: Vec<String>,
-}
-
-/// `%XX` escapes decoded (the page escapes what it reports with `encodeURIComponent`).
-fn unescape(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn reports(log: &Path) -> Session {

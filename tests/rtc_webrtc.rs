@@ -13,7 +13,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    free_port, free_udp_port, http_exchange, probe_with, run_graph, temp_dir, wait_for, Browser, StaticServer,
+    free_port, free_udp_port, http_exchange, probe_with, run_graph, temp_dir, unescape, wait_for, Browser,
+    StaticServer,
 };
 
 const FAKE_MEDIA: [&str; 2] = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
@@ -49,27 +50,6 @@ fn decoding_at(log: &Path, page: &str, above: u64, size: &str, audio: bool) -> u
 /// The fake camera's frames, with audio.
 fn decoding(log: &Path, page: &str, above: u64) -> u64 {
     decoding_at(log, page, above, "640x480", true)
-}
-
-/// `%XX` escapes decoded.
-fn unescape(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn client_types(api: u16) -> Vec<String> {
