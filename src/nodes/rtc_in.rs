@@ -173,6 +173,33 @@ impl NodeKind for Config {
     }
 }
 
+/// Registers the peer of `offer` as a client of `kind` for its stream and admits it (security,
+/// refer, blocking hooks, as for any protocol), with its vhost's settings; a refusal is the
+/// signalling's 403.
+pub async fn admit_offer(
+    engine: &Engine,
+    offer: &Offer,
+    id: u64,
+    kind: ClientKind,
+    method: RuleMethod,
+) -> Result<(ClientGuard, vhost::Config), Refusal> {
+    let key = &offer.key;
+    let registry = engine.shared::<Registry>();
+    let guard = registry.register(id, offer.peer.ip());
+    guard.client().update(|info| {
+        info.kind = kind;
+        info.stream = Some(key.clone());
+        info.param = offer.param.clone();
+        info.tc_url = format!("webrtc://{}/{}", offer.host.as_deref().unwrap_or(&key.vhost), key.app);
+    });
+    let settings = vhost::config_named(engine, &key.vhost).unwrap_or_default();
+    let verb = if kind.is_publish() { "publish" } else { "play" };
+    admission::admit(&registry, guard.client(), &settings.rules(), method, key)
+        .await
+        .map_err(|why| Refusal::new(StatusCode::FORBIDDEN, format!("{verb} denied: {why}")))?;
+    Ok((guard, settings))
+}
+
 /// Admits a publisher, answers its offer and starts its session.
 async fn negotiate(
     engine: Engine,
@@ -184,18 +211,8 @@ async fn negotiate(
     let (udp, address) = endpoint.prepare(&engine, &offer)?;
     let key = offer.key.clone();
     let id = engine.next_id();
-    let registry = engine.shared::<Registry>();
-    let guard = registry.register(id, offer.peer.ip());
-    guard.client().update(|info| {
-        info.kind = ClientKind::RtcPublish;
-        info.stream = Some(key.clone());
-        info.param = offer.param.clone();
-        info.tc_url = format!("webrtc://{}/{}", offer.host.as_deref().unwrap_or(&key.vhost), key.app);
-    });
-    let settings = vhost::config_named(&engine, &key.vhost).unwrap_or_default();
-    admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Publish, &key)
-        .await
-        .map_err(|why| Refusal::new(StatusCode::FORBIDDEN, format!("publish denied: {why}")))?;
+    let (guard, settings) =
+        admit_offer(&engine, &offer, id, ClientKind::RtcPublish, RuleMethod::Publish).await?;
     let publication = match engine.publish(node, key.clone()) {
         Ok(publication) => publication,
         Err(e @ PublishError::Busy(_)) => {

@@ -33,7 +33,7 @@ use crate::codec::rtp::sdp::ice_ufrag;
 use crate::codec::rtp::{opus, RtpClock, RtpPayload};
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
-use crate::control::registry::{ClientGuard, ClientKind, Registry};
+use crate::control::registry::{ClientGuard, ClientKind};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::Outputs;
 use crate::graph::{Listen, Ports, StreamKey, Transport};
@@ -107,18 +107,8 @@ async fn negotiate(
     let (udp, address) = endpoint.prepare(&engine, &offer)?;
     let key = offer.key.clone();
     let id = engine.next_id();
-    let registry = engine.shared::<Registry>();
-    let guard = registry.register(id, offer.peer.ip());
-    guard.client().update(|info| {
-        info.kind = ClientKind::RtcPlay;
-        info.stream = Some(key.clone());
-        info.param = offer.param.clone();
-        info.tc_url = format!("webrtc://{}/{}", offer.host.as_deref().unwrap_or(&key.vhost), key.app);
-    });
-    let settings = vhost::config_named(&engine, &key.vhost).unwrap_or_default();
-    admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, &key)
-        .await
-        .map_err(|why| Refusal::new(StatusCode::FORBIDDEN, format!("play denied: {why}")))?;
+    let (guard, settings) =
+        super::rtc_in::admit_offer(&engine, &offer, id, ClientKind::RtcPlay, RuleMethod::Play).await?;
     let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
     let answer = peer.answer.clone();
