@@ -76,19 +76,7 @@ impl TsSource {
     async fn drain(&mut self, publication: &mut Publication) {
         while let Some(result) = self.demuxer.poll() {
             match result {
-                // The publication's own end is sent by `finish`.
-                Ok(MediaEvent::End) => {}
-                Ok(MediaEvent::Frame(frame)) => {
-                    for frame in self.interleaver.push(frame) {
-                        publication.send(MediaEvent::Frame(frame)).await;
-                    }
-                }
-                Ok(event) => {
-                    if let MediaEvent::Description(description) = &event {
-                        self.interleaver.set_tracks(description.video.is_some(), description.audio.is_some());
-                    }
-                    publication.send(event).await;
-                }
+                Ok(event) => self.interleaver.send(publication, event).await,
                 Err(error) => self.report(publication, &error),
             }
         }
@@ -127,6 +115,25 @@ pub struct Interleaver {
 
 impl Interleaver {
     /// The stream's tracks (from its description).
+    /// Sends a demuxer's event on: frames in decode order, a description after setting the
+    /// tracks it announces; `End` is left to the source (the publication's own end).
+    pub async fn send(&mut self, publication: &mut Publication, event: MediaEvent) {
+        match event {
+            MediaEvent::End => {}
+            MediaEvent::Frame(frame) => {
+                for frame in self.push(frame) {
+                    publication.send(MediaEvent::Frame(frame)).await;
+                }
+            }
+            event => {
+                if let MediaEvent::Description(description) = &event {
+                    self.set_tracks(description.video.is_some(), description.audio.is_some());
+                }
+                publication.send(event).await;
+            }
+        }
+    }
+
     pub fn set_tracks(&mut self, video: bool, audio: bool) {
         self.both_kinds = video && audio;
     }

@@ -76,18 +76,7 @@ impl MediaSession {
         let Some(publication) = self.publication.as_mut() else { return };
         while let Some(event) = self.demuxer.poll() {
             match event {
-                Ok(MediaEvent::End) => {}
-                Ok(MediaEvent::Frame(frame)) => {
-                    for frame in self.interleaver.push(frame) {
-                        publication.send(MediaEvent::Frame(frame)).await;
-                    }
-                }
-                Ok(event) => {
-                    if let MediaEvent::Description(description) = &event {
-                        self.interleaver.set_tracks(description.video.is_some(), description.audio.is_some());
-                    }
-                    publication.send(event).await;
-                }
+                Ok(event) => self.interleaver.send(publication, event).await,
                 Err(error) => {
                     if self.last_error_log.is_none_or(|last| last.elapsed() >= LOG_INTERVAL) {
                         self.last_error_log = Some(Instant::now());
