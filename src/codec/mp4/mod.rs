@@ -17,6 +17,7 @@ mod init;
 mod reader;
 mod sample_entry;
 mod sample_table;
+mod table_builder;
 mod track;
 
 pub use classic::{ClassicFinish, ClassicWriter, FilePatch};
