@@ -68,6 +68,8 @@ pub struct TsDemuxer {
     pmt: SectionAssembler,
     last_pmt_section: Option<Bytes>,
     streams: Vec<ElementaryStream>,
+    /// Reused for each completed PES, so completing one allocates nothing.
+    completed: StreamOutput,
     unwrapper: TimestampUnwrapper,
     description: StreamDescription,
     description_dirty: bool,
@@ -96,6 +98,7 @@ impl TsDemuxer {
             pmt: SectionAssembler::default(),
             last_pmt_section: None,
             streams: Vec::new(),
+            completed: StreamOutput::default(),
             unwrapper: TimestampUnwrapper::default(),
             description: StreamDescription::default(),
             description_dirty: false,
@@ -333,23 +336,25 @@ impl TsDemuxer {
 
     /// Ends the PES in progress on stream `index` and turns it into frames.
     fn complete_pes(&mut self, index: usize) {
-        let mut output = StreamOutput::default();
+        let mut output = std::mem::take(&mut self.completed);
         let result = self.streams[index].complete(&mut self.unwrapper, &mut output);
         if let Err(error) = result {
             self.events.push_back(Err(error));
         }
         self.stats.pes_dropped += output.dropped;
         let codec = self.streams[index].codec;
-        if let Some(config) = output.new_config {
+        if let Some(config) = output.new_config.take() {
             self.on_new_config(codec, config);
         }
-        for frame in output.frames {
+        for frame in output.frames.drain(..) {
             if codec.kind() == MediaKind::Video && self.description.video.is_none() {
                 self.stats.frames_before_config += 1;
                 continue;
             }
             self.emit(frame);
         }
+        output.dropped = 0;
+        self.completed = output;
     }
 
     fn on_new_config(&mut self, codec: Codec, config: Bytes) {
