@@ -52,9 +52,26 @@ pub struct ClassicWriter {
 impl ClassicWriter {
     /// A writer and the bytes that start the file (`ftyp` and the `mdat` header).
     pub fn new(description: &StreamDescription) -> Result<(ClassicWriter, Bytes), Mp4Error> {
+        ClassicWriter::with_mdat_alignment(description, None)
+    }
+
+    /// As `new`, with a `free` box after `ftyp` so that `mdat` starts at a multiple of `align`:
+    /// where a file system inserts whole blocks into a file, `moov` can then be put in front of
+    /// the media without copying it (`faststart_insert`).
+    pub fn with_mdat_alignment(
+        description: &StreamDescription,
+        align: Option<u64>,
+    ) -> Result<(ClassicWriter, Bytes), Mp4Error> {
         let layouts = track_layouts(description)?;
         let mut writer = BoxWriter::default();
         write_ftyp(&mut writer, b"isom", 0x200, &[b"isom", b"iso2", b"avc1", b"mp41"]);
+        if let Some(align) = align.filter(|align| *align > 0) {
+            let free_len = (align - writer.len() as u64 % align) % align;
+            let free_len = if free_len < 8 { free_len + align } else { free_len };
+            writer.begin(b"free");
+            writer.zeros(free_len as usize - 8);
+            writer.end();
+        }
         let mdat_offset = writer.len() as u64;
         writer.u32(1);
         writer.bytes(b"mdat");

@@ -22,7 +22,7 @@ mod track;
 
 pub use classic::{ClassicFinish, ClassicWriter, FilePatch};
 pub use error::{FourCc, Mp4Error};
-pub use faststart::{faststart, faststart_moov};
+pub use faststart::{faststart, faststart_insert, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};
 pub use init::init_segment;
 pub use reader::{
