@@ -10,6 +10,7 @@ pub mod avc;
 pub mod bits;
 pub mod dash;
 pub mod describe;
+pub mod description_gate;
 pub mod flv;
 pub mod gb28181;
 pub mod hevc;
