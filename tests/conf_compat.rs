@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::hooks::{actions, hook_server};
 use common::{
     api_get, catalogue, free_port, probe, publish_test_stream as publish, record, srs_bin, temp_dir,
     wait_for_port, Server,
@@ -134,41 +135,6 @@ fn control_conf(rtmp: u16, api: u16, hooks: u16) -> String {
          \x20   }}\n\
          }}\n"
     )
-}
-
-/// A tiny hook server on a free port answering every POST with `answer`; returns its port and
-/// the `action` of every call it received.
-fn hook_server(answer: &'static str) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::BufRead;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let actions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recorded = std::sync::Arc::clone(&actions);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = std::io::BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            recorded.lock().expect("not poisoned").push(json["action"].as_str().unwrap_or("?").to_owned());
-            let _ = write!(
-                reader.into_inner(),
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (port, actions)
 }
 
 /// The features configuration as SRS_* variables.
@@ -494,7 +460,7 @@ fn http_api_from_the_file_and_from_variables_answers_versions() {
 #[test]
 fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     let dir = temp_dir("conf-hooks-deny");
-    let (hooks, actions) = hook_server(r#"{"code":1}"#);
+    let (hooks, calls) = hook_server(|_, _| r#"{"code":1}"#.to_owned());
     let rtmp = free_port();
     write(
         &dir,
@@ -507,11 +473,11 @@ fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp]);
     let status = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3).wait().expect("ffmpeg exits");
     assert!(!status.success(), "the hook denied the publish; log:\n{}", server.log());
-    assert_eq!(*actions.lock().unwrap(), ["on_publish"], "one call, the on_publish hook");
+    assert_eq!(actions(&calls), ["on_publish"], "one call, the on_publish hook");
     stop_gracefully(server);
 
     // The same with the hooks given as variables.
-    let (hooks, actions) = hook_server(r#"{"code":1}"#);
+    let (hooks, calls) = hook_server(|_, _| r#"{"code":1}"#.to_owned());
     let rtmp = free_port();
     let vars = [
         ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
@@ -521,7 +487,7 @@ fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     let server = spawn_srs(&dir, &["-e"], &vars, &[rtmp]);
     let status = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3).wait().expect("ffmpeg exits");
     assert!(!status.success(), "the hook denied the publish; log:\n{}", server.log());
-    assert_eq!(*actions.lock().unwrap(), ["on_publish"]);
+    assert_eq!(actions(&calls), ["on_publish"]);
     stop_gracefully(server);
 }
 

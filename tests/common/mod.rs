@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod hooks;
 pub mod live;
 pub mod rtmp_client;
 
