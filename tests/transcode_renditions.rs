@@ -135,9 +135,9 @@ fn two_engines_serve_two_renditions_at_their_sizes_and_bitrates() {
 fn page_report(log: &Path, prefix: &str) -> Option<String> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     text.lines()
+        .rev()
         .filter_map(|line| line.split_once(&format!("GET /report/{prefix}")))
-        .filter_map(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
-        .last()
+        .find_map(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
 }
 
 #[test]

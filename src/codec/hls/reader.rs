@@ -91,7 +91,8 @@ impl Playlist {
         }
         let mut media = MediaPlaylistText::default();
         let mut variants = Vec::new();
-        let mut pending_variant: Option<(usize, u64, Option<(u64, u64)>)> = None;
+        // An EXT-X-STREAM-INF (its line, the variant without its URI) waiting for the URI line.
+        let mut pending_variant: Option<(usize, VariantEntry)> = None;
         let mut duration_ms: Option<u64> = None;
         let mut discontinuity = false;
         let mut key_method: Option<&'static str> = None;
@@ -137,7 +138,8 @@ impl Playlist {
                             let (w, h) = r.split_once(['x', 'X'])?;
                             Some((w.parse().ok()?, h.parse().ok()?))
                         });
-                        pending_variant = Some((line, bandwidth, resolution));
+                        pending_variant =
+                            Some((line, VariantEntry { uri: String::new(), bandwidth, resolution }));
                     }
                     _ => {}
                 }
@@ -150,8 +152,8 @@ impl Playlist {
             if variants.len() + media.segments.len() >= MAX_ENTRIES {
                 return Err(PlaylistError::TooManyEntries);
             }
-            if let Some((_, bandwidth, resolution)) = pending_variant.take() {
-                variants.push(VariantEntry { uri: text.to_owned(), bandwidth, resolution });
+            if let Some((_, variant)) = pending_variant.take() {
+                variants.push(VariantEntry { uri: text.to_owned(), ..variant });
                 continue;
             }
             let Some(duration) = duration_ms.take() else { continue };
@@ -167,7 +169,7 @@ impl Playlist {
             });
             byte_range = false;
         }
-        if let Some((line, ..)) = pending_variant {
+        if let Some((line, _)) = pending_variant {
             return Err(PlaylistError::VariantWithoutUri { line });
         }
         if !variants.is_empty() {
@@ -319,7 +321,8 @@ mod tests {
 
     #[test]
     fn malformed_playlists_are_typed_errors() {
-        let cases: [(&[u8], fn(&PlaylistError) -> bool); 7] = [
+        type Case = (&'static [u8], fn(&PlaylistError) -> bool);
+        let cases: [Case; 7] = [
             (b"", |e| *e == PlaylistError::NoHeader),
             (b"<html>", |e| *e == PlaylistError::NoHeader),
             (b"#EXTM3U\n#EXTINF:abc,\na.ts", |e| matches!(e, PlaylistError::BadValue { line: 2, .. })),
