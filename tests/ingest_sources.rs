@@ -238,6 +238,27 @@ fn live_hls_and_ts_over_http_of_another_server_are_ingested_natively() {
     let log = server.log();
     assert!(log.contains("puller=Hls") && log.contains("puller=HttpTs"), "{log}");
     assert!(no_processes(api), "native pulls run no FFmpeg");
+
+    // The source dies (its playlist stays, no longer growing; its HTTP-TS body stays open with
+    // nothing in it) and comes back: both resume, and the stalled playlist is not published again
+    // meanwhile.
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    assert!(
+        wait_until(30, || server.log().contains("no new segment") && server.log().contains("no data for")),
+        "{}",
+        server.log()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(published_count(&server, "by_hls"), 1, "a stalled playlist is not replayed: {}", server.log());
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/src"), 40);
+    assert!(
+        wait_until(40, || published_count(&server, "by_hls") == 2 && published_count(&server, "by_ts") == 2),
+        "{}",
+        server.log()
+    );
+    assert_serves(&server, http, "by_hls", true, "live hls again");
+    assert_serves(&server, http, "by_ts", true, "http-ts again");
     let _ = publisher.kill();
     let _ = publisher.wait();
 }

@@ -218,13 +218,14 @@ async fn pull_forever(
 ) {
     let url = config.url.as_str();
     let mut backoff = FIRST_BACKOFF;
+    let mut last_live_segment = None;
     loop {
         let (published, result) = match puller {
             Puller::Srt => pull_srt(url, engine, node, key).await,
             Puller::HttpTs | Puller::Hls => {
                 let mut out = TsPull::new(engine, node, key, url.to_owned());
                 let result = match puller {
-                    Puller::Hls => pull_hls(url, config.repeat, &mut out).await,
+                    Puller::Hls => pull_hls(url, config.repeat, &mut last_live_segment, &mut out).await,
                     _ => pull_http_ts(url, &mut out).await.map(|()| HlsEnd::Live),
                 };
                 let published = out.published();

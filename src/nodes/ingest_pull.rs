@@ -223,10 +223,18 @@ pub enum HlsEnd {
 
 /// Pulls the HLS playlist `url` (a master playlist's best variant) into `out`: a live stream as
 /// its segments appear, a VOD one in real time, again from its start while `repeat`.
-pub async fn pull_hls(url: &str, repeat: bool, out: &mut TsPull) -> Result<HlsEnd, String> {
+/// `last_live_segment` is kept across the pulls of one ingest: a live stream is joined again
+/// after the segment read last, so a stalled source is not replayed at each reconnect.
+pub async fn pull_hls(
+    url: &str,
+    repeat: bool,
+    last_live_segment: &mut Option<u64>,
+    out: &mut TsPull,
+) -> Result<HlsEnd, String> {
     let mut pass = 0u64;
     loop {
-        let mut pull = HlsPull::open(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
+        let mut pull =
+            HlsPull::open(url, CONNECT_TIMEOUT, *last_live_segment).await.map_err(|e| e.to_string())?;
         out.set_paced(pull.is_vod());
         if pass > 0 {
             out.discontinuity().await?;
@@ -234,8 +242,11 @@ pub async fn pull_hls(url: &str, repeat: bool, out: &mut TsPull) -> Result<HlsEn
         let mut segments = 0u64;
         while let Some(chunk) = pull.next().await.map_err(|e| e.to_string())? {
             match chunk {
-                HlsChunk::Segment { discontinuity, .. } => {
+                HlsChunk::Segment { sequence, discontinuity } => {
                     segments += 1;
+                    if !pull.is_vod() {
+                        *last_live_segment = Some(sequence);
+                    }
                     if discontinuity {
                         out.discontinuity().await?;
                     }

@@ -4,7 +4,8 @@
 //!
 //! The caller drives it (`next`), so a caller that paces a VOD stream in real time also paces
 //! the fetching: nothing is read ahead of what it takes. Where to start follows RFC 8216 §6.3.3:
-//! a live stream three segments from its end, a VOD stream at its first segment. A live playlist
+//! a live stream three segments from its end (or after the segment an earlier pull read last), a
+//! VOD stream at its first segment. A live playlist
 //! whose sequence numbers go back (the source restarted) is joined again from its end, one that
 //! moved past us (we fell behind) is joined at its first segment, a segment gone (404) is skipped.
 //! What a peer controls is bounded: playlists by `codec::hls::MAX_PLAYLIST_BYTES`, segments by
@@ -77,8 +78,14 @@ pub struct HlsPull {
 }
 
 impl HlsPull {
-    /// Fetches the playlist at `url` (each HTTP step answering within `limit`).
-    pub async fn open(url: &str, limit: Duration) -> Result<HlsPull, HlsPullError> {
+    /// Fetches the playlist at `url` (each HTTP step answering within `limit`). `resume_after`:
+    /// the last segment an earlier pull of the same live stream read, so a reconnect goes on
+    /// after it (and a playlist that has not moved since gives nothing again).
+    pub async fn open(
+        url: &str,
+        limit: Duration,
+        resume_after: Option<u64>,
+    ) -> Result<HlsPull, HlsPullError> {
         let (mut playlist, mut url) = fetch(url, limit).await?;
         if let Playlist::Master(variants) = &playlist {
             let Some(best) = best_variant(variants) else { return Err(HlsPullError::NestedMaster(url)) };
@@ -97,7 +104,7 @@ impl HlsPull {
             ended: media.ended,
             target: Duration::ZERO,
             queue: VecDeque::new(),
-            next_sequence: None,
+            next_sequence: if media.ended { None } else { resume_after.map(|last| last.saturating_add(1)) },
             last_reload: now,
             last_growth: now,
             body: None,
