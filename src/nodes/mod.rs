@@ -29,6 +29,7 @@ pub mod http_remux;
 pub mod http_static;
 pub mod ingest;
 pub mod ingest_pull;
+pub mod ingest_ts;
 pub mod jitter;
 mod kind;
 pub mod live_playlists;
