@@ -302,6 +302,7 @@ mod tests {
             "vhost.dvr.time_jitter" => "zero",
             "vhost.http_hooks.ca_file" => "/etc/ssl/private-ca.pem",
             "vhost.forward.backend" => "http://127.0.0.1:8085/api/v1/forward",
+            "vhost.rtc.pli_for_rtmp" => "2.5",
             hook if hook.starts_with("vhost.http_hooks.on_") => {
                 "http://127.0.0.1:8085/a http://127.0.0.1:8085/b"
             }
