@@ -420,7 +420,7 @@ let rtcPli =
           ( \(vhost : Vhost.Type) ->
             \(later : Natural) ->
               merge
-                { None = later, Some = \(rtc : Rtc.Type) -> rtc.pli_for_rtmp }
+                { None = later, Some = \(rtc : Rtc.Type) -> rtc.pli_interval }
                 vhost.rtc
           )
           6000

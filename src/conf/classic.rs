@@ -213,7 +213,7 @@ pub struct VhostRtc {
     /// Off: SEI NAL units are not sent to WebRTC players.
     pub keep_avc_nalu_sei: bool,
     /// Milliseconds between keyframe requests to a WebRTC publisher (SRS's seconds).
-    pub pli_for_rtmp: u64,
+    pub pli_interval: u64,
     pub opus_bitrate: u64,
     pub aac_bitrate: u64,
 }
@@ -225,7 +225,7 @@ impl Default for VhostRtc {
             rtc_to_rtmp: false,
             keep_bframe: false,
             keep_avc_nalu_sei: true,
-            pli_for_rtmp: 6000,
+            pli_interval: 6000,
             opus_bitrate: 48_000,
             aac_bitrate: 48_000,
         }

@@ -445,6 +445,8 @@ mod tests {
         "srs_log_level",
         "srs_log_level_v2",
         "stream_caster.output",
+        // srs.conf's seconds become the classic `pli_interval` in milliseconds.
+        "vhost.rtc.pli_for_rtmp",
         // The API's `https` block is the classic `http_api_https` (the API block is the node).
         "http_api.https.listen",
         "http_api.https.key",

@@ -30,7 +30,7 @@ pub(super) static RTC: Block<Enabled<VhostRtc>> = Block {
                 let seconds = super::values::text(d)?
                     .parse::<f64>()
                     .map_err(|_| bad(d, "`pli_for_rtmp` takes seconds".into()))?;
-                c.config.pli_for_rtmp = if (0.5..=30.0).contains(&seconds) { (seconds * 1000.0) as u64 } else { 6000 };
+                c.config.pli_interval = if (0.5..=30.0).contains(&seconds) { (seconds * 1000.0) as u64 } else { 6000 };
                 Ok(())
             }),
         },

@@ -495,7 +495,7 @@ mod tests {
             }],
             rtc: Some(super::super::classic::VhostRtc {
                 rtmp_to_rtc: true,
-                pli_for_rtmp: 2500,
+                pli_interval: 2500,
                 opus_bitrate: 64_000,
                 ..Default::default()
             }),
