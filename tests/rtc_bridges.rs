@@ -223,7 +223,9 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
 
     // DVR: ending the publish closes the file; both tracks, durations within a frame.
     std::thread::sleep(Duration::from_secs(4));
-    drop(publisher);
+    let location = common::unescape(&newest(&log, "pub", "location-").expect("the page reports the Location"));
+    let (status, body) = common::http_exchange(api, "DELETE", &location, &[], b"");
+    assert_eq!(status, 200, "{body}");
     let file = dir.join("dvr/live/cam.flv");
     let closed = common::wait_until(20, || {
         !srs.log().is_empty() && file.exists() && !dir.join("dvr/live/cam.flv.tmp").exists()
@@ -237,5 +239,6 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
     println!("dvr: video {video_span:.3?} s, audio {audio_span:.3?} s");
     // Both tracks run to the end of the publish: their last packets are within a few frames.
     assert!((video_span.1 - audio_span.1).abs() <= 0.1, "ends {video_span:?} {audio_span:?}");
+    drop(publisher);
     drop(server);
 }
