@@ -119,8 +119,10 @@ fn rtmp_aac_plays_as_opus_over_whep() {
     let log = dir.join("page.log");
     let server = StaticServer::start_logging(&page_dir, Some(&log));
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/tone"), 60);
-    let url = format!("http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=tone", server.port);
-    let _player = Browser::open_with(&profile(&dir, "whep"), &url, &FAKE_MEDIA);
+    let url =
+        format!("http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=tone&unmuted=1", server.port);
+    let args = [FAKE_MEDIA[0], FAKE_MEDIA[1], "--autoplay-policy=no-user-gesture-required"];
+    let _player = Browser::open_with(&profile(&dir, "whep"), &url, &args);
     assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201", "{}", srs.log());
     // Video decodes at the publisher's size, and Opus audio arrives and decodes with a level.
     let first = wait_for(40, "video and audio decoding", || {
@@ -241,4 +243,50 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
     assert!((video_span.1 - audio_span.1).abs() <= 0.1, "ends {video_span:?} {audio_span:?}");
     drop(publisher);
     drop(server);
+}
+
+/// AAC (ffmpeg's, 44.1 kHz) -> `AacToOpus` -> `OpusToAac` -> HTTP-FLV in a real server: the tone
+/// comes back at its frequency and level, as AAC-LC 48 kHz stereo, and the audio spans what the
+/// video spans (within a frame and the encoders' buffering).
+#[test]
+fn aac_to_opus_to_aac_keeps_the_tone_through_the_server() {
+    let dir = temp_dir("rtc_bridges_round_trip");
+    let (rtmp, http) = (free_port(), free_port());
+    let graph = format!(
+        r#"srs.Graph::{{ nodes =
+  [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+  , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+  , srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{{=}})
+  , srs.node "to_aac" (srs.Node.OpusToAac srs.OpusToAac::{{=}})
+  , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}", mount = "[app]/[stream].flv" }})
+  ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "to_opus", srs.edge "to_opus" "to_aac", srs.edge "to_aac" "flv" ] }}"#
+    );
+    let _srs = run_graph(&dir, &graph, &[rtmp, http]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/t"), 30);
+    std::thread::sleep(Duration::from_secs(2));
+    let out = dir.join("out.flv");
+    common::record(&format!("http://127.0.0.1:{http}/live/t.flv"), 5, &out);
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    let streams = probe(out.to_str().expect("path"));
+    let audio = streams.iter().find(|s| s.codec == "aac").unwrap_or_else(|| panic!("{streams:?}"));
+    assert_eq!((audio.sample_rate, audio.channels), (48_000, 2));
+    // One second of decoded audio: 440 periods of the publisher's 440 Hz sine, at its level (1/8).
+    let pcm = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&out)
+        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg decodes");
+    let samples: Vec<i16> = pcm.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    assert!(samples.len() > 96_000, "{} samples", samples.len());
+    let second = &samples[48_000..96_000];
+    let periods = second.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    assert!((438..=442).contains(&periods), "{periods} periods in a second");
+    let peak = second.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    assert!((3_000..=5_000).contains(&peak), "peak {peak} (the sine is at 4096)");
+    let (video, audio) = (span(&out, "video"), span(&out, "audio"));
+    println!("round trip: video {video:.3?} s, audio {audio:.3?} s");
+    assert!((video.0 - audio.0).abs() < 0.1 && (video.1 - audio.1).abs() < 0.15, "{video:?} {audio:?}");
 }
