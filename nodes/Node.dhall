@@ -1,5 +1,6 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
-< Console : (./console.dhall).Type
+< AacToOpus : (./aac_to_opus.dhall).Type
+| Console : (./console.dhall).Type
 | DashOut : (./dash_out.dhall).Type
 | Dvr : (./dvr.dhall).Type
 | Exec : (./exec.dhall).Type
@@ -14,6 +15,7 @@
 | HttpStatic : (./http_static.dhall).Type
 | Ingest : (./ingest.dhall).Type
 | Jitter : (./jitter.dhall).Type
+| OpusToAac : (./opus_to_aac.dhall).Type
 | MpegtsUdpIn : (./mpegts_udp_in.dhall).Type
 | RtcIn : (./rtc_in.dhall).Type
 | RtcOut : (./rtc_out.dhall).Type

@@ -258,11 +258,8 @@ fn test_flag_accepts_srs_configurations_and_names_what_it_ignores() {
     let stock = run_srs(&dir, &["-t", "-c", "srs.conf"], &[]);
     let stderr = String::from_utf8_lossy(&stock.stderr);
     assert!(stock.status.success(), "{stderr}");
-    // `rtc_server` maps (to `RtcIn`/`RtcOut`); the vhost's `rtc` switches do not yet.
-    assert!(!stderr.contains("`rtc_server { }` is not supported"), "{stderr}");
-    let expected = "srs.conf:30: block `rtc { }` in `vhost` is not supported";
-    assert!(stderr.contains(expected), "missing warning `{expected}` in:\n{stderr}");
-    assert_eq!(stderr.matches("not supported").count(), 1, "one warning:\n{stderr}");
+    // `rtc_server` maps (to `RtcIn`/`RtcOut`), and so does the vhost's `rtc` block.
+    assert!(!stderr.contains("not supported"), "{stderr}");
     assert!(!stderr.contains("http_api") && !stderr.contains("max_connections"), "both map:\n{stderr}");
     assert!(!stderr.contains("block `hls { }`"), "the hls block maps to an HlsOut node:\n{stderr}");
 }
@@ -380,10 +377,7 @@ fn conf_import_checks_clean_and_gives_the_same_graph() {
     }
     let stock = std::fs::read_to_string(dir.join("srs.conf.dhall")).unwrap();
     assert!(stock.contains("rtc_server = Some srs.classic.RtcServer::{"), "{stock}");
-    assert!(
-        stock.contains("-- warning: srs.conf:30: block `rtc { }` in `vhost` is not supported"),
-        "{stock}"
-    );
+    assert!(stock.contains("rtc = Some srs.classic.Rtc::{"), "{stock}");
 }
 
 #[test]
@@ -574,4 +568,38 @@ fn srs_c_reloads_the_file_on_sighup_and_the_api_and_new_mounts_serve_live_stream
     let _ = publisher.kill();
     let _ = publisher.wait();
     stop_gracefully(server);
+}
+
+/// `rtc { rtmp_to_rtc on; rtc_to_rtmp on; }` (conf/rtc.conf) gives `graphs/rtc.dhall`'s bridges:
+/// `AacToOpus` between the vhost and the WebRTC players, `OpusToAac` between the vhost and every
+/// other sink, with the block's bitrates and `pli_for_rtmp` in milliseconds.
+#[test]
+fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = graph_of(&file_sources(root.join("conf/rtc.conf")));
+    let kind = |name: &str| {
+        let node = graph.nodes.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"));
+        format!("{:?}", node.node)
+    };
+    let vhost = "__defaultVhost__";
+    let (to_rtc, to_rtmp) = (format!("{vhost}/rtmp_to_rtc"), format!("{vhost}/rtc_to_rtmp"));
+    assert!(kind(&to_rtc).starts_with("AacToOpus(Config { bitrate: 48000, keep_bframe: false, keep_avc_nalu_sei: true"));
+    assert!(kind(&to_rtmp).starts_with("OpusToAac(Config { bitrate: 48000"), "{}", kind(&to_rtmp));
+    assert!(kind("rtc").contains("pli_interval: 6000"), "{}", kind("rtc"));
+    let edges: Vec<(String, String)> = graph.edges.iter().map(|e| (e.from.clone(), e.to.clone())).collect();
+    let has = |from: &str, to: &str| edges.contains(&(from.to_owned(), to.to_owned()));
+    assert!(has("rtc", vhost) && has("rtmp", vhost), "{edges:?}");
+    assert!(has(vhost, &to_rtc) && has(&to_rtc, "rtc_play") && !has(vhost, "rtc_play"), "{edges:?}");
+    let remux = format!("{vhost}/http_remux");
+    assert!(has(vhost, &to_rtmp) && has(&to_rtmp, "rtmp_play") && has(&to_rtmp, &remux), "{edges:?}");
+    assert!(!has(vhost, "rtmp_play") && !has(vhost, &remux), "{edges:?}");
+
+    // Without the block (or with both switches off) the vhost feeds its sinks directly.
+    let dir = temp_dir("conf-rtc-off");
+    let text = std::fs::read_to_string(root.join("conf/rtc.conf")).expect("rtc.conf");
+    let off = write(&dir, "off.conf", &text.replace("rtmp_to_rtc on;", "rtmp_to_rtc off;").replace("rtc_to_rtmp on;", "rtc_to_rtmp off;"));
+    let graph = graph_of(&file_sources(off));
+    assert!(graph.nodes.iter().all(|n| !n.name.contains("rtc_to_rtmp") && !n.name.contains("rtmp_to_rtc")));
+    assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtc_play"));
+    assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtmp_play"));
 }

@@ -20,6 +20,9 @@ let Transcode = ../transcode.dhall
 let Ingest = ../ingest.dhall
 
 let Dvr = ./Dvr.dhall
+
+let Rtc = ./Rtc.dhall
+
 let Hls = ./Hls.dhall
 
 let HttpHooks = ../HttpHooks.dhall
@@ -48,6 +51,7 @@ in  { Type =
         , http_hooks : Optional HttpHooks.Type
         , security : Optional Security.Type
         , refer : Optional Refer.Type
+        , rtc : Optional Rtc.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -69,5 +73,6 @@ in  { Type =
       , http_hooks = None HttpHooks.Type
       , security = None Security.Type
       , refer = None Refer.Type
+      , rtc = None Rtc.Type
       }
     }

@@ -5,6 +5,7 @@
 
 pub mod aac;
 pub mod amf0;
+pub mod audio;
 pub mod av1;
 pub mod avc;
 pub mod bits;

@@ -6,6 +6,8 @@
 //! union, is the catalogue the engine is handed. This is the only layer where codec events
 //! become media frames and back.
 
+pub mod aac_to_opus;
+pub mod audio_bridge;
 mod catalogue;
 pub mod console;
 pub mod dash_out;
@@ -34,6 +36,7 @@ pub mod jitter;
 mod kind;
 pub mod live_playlists;
 pub mod mpegts_udp_in;
+pub mod opus_to_aac;
 pub mod path_template;
 pub mod process_vars;
 pub mod remux_serializer;
