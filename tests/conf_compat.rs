@@ -544,7 +544,7 @@ fn srs_c_reloads_the_file_on_sighup_and_the_api_and_new_mounts_serve_live_stream
     );
     let hangup = Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status();
     assert!(hangup.is_ok_and(|s| s.success()));
-    assert!(common::wait_until(10, || server.log().contains("reload applied")), "{}", server.log());
+    assert!(common::wait_until(30, || server.log().contains("reload applied")), "{}", server.log());
     assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/s.flv"), &dir.join("flv.flv"));
 
     // The API's reload: the file now mounts HTTP-TS as well.
