@@ -219,10 +219,9 @@ impl H265Depacketizer {
             }
         }
         self.next = Some(sequence.wrapping_add(1));
-        if !self.nals.is_empty() || self.fragment.is_some() || self.broken {
-            if timestamp != self.timestamp {
-                self.finish(out);
-            }
+        let in_progress = !self.nals.is_empty() || self.fragment.is_some() || self.broken;
+        if in_progress && timestamp != self.timestamp {
+            self.finish(out);
         }
         self.timestamp = timestamp;
         if let Err(e) = self.add_payload(payload) {

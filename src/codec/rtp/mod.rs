@@ -13,6 +13,7 @@ pub mod h265;
 pub mod header;
 pub mod opus;
 pub mod sdp;
+pub mod sync;
 
 pub use clock::RtpClock;
 pub use header::{RtpError, RtpHeader};
