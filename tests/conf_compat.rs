@@ -583,7 +583,8 @@ fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
     };
     let vhost = "__defaultVhost__";
     let (to_rtc, to_rtmp) = (format!("{vhost}/rtmp_to_rtc"), format!("{vhost}/rtc_to_rtmp"));
-    assert!(kind(&to_rtc).starts_with("AacToOpus(Config { bitrate: 48000, keep_bframe: false, keep_avc_nalu_sei: true"));
+    assert!(kind(&to_rtc)
+        .starts_with("AacToOpus(Config { bitrate: 48000, keep_bframe: false, keep_avc_nalu_sei: true"));
     assert!(kind(&to_rtmp).starts_with("OpusToAac(Config { bitrate: 48000"), "{}", kind(&to_rtmp));
     assert!(kind("rtc").contains("pli_interval: 6000"), "{}", kind("rtc"));
     let edges: Vec<(String, String)> = graph.edges.iter().map(|e| (e.from.clone(), e.to.clone())).collect();
@@ -597,7 +598,11 @@ fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
     // Without the block (or with both switches off) the vhost feeds its sinks directly.
     let dir = temp_dir("conf-rtc-off");
     let text = std::fs::read_to_string(root.join("conf/rtc.conf")).expect("rtc.conf");
-    let off = write(&dir, "off.conf", &text.replace("rtmp_to_rtc on;", "rtmp_to_rtc off;").replace("rtc_to_rtmp on;", "rtc_to_rtmp off;"));
+    let off = write(
+        &dir,
+        "off.conf",
+        &text.replace("rtmp_to_rtc on;", "rtmp_to_rtc off;").replace("rtc_to_rtmp on;", "rtc_to_rtmp off;"),
+    );
     let graph = graph_of(&file_sources(off));
     assert!(graph.nodes.iter().all(|n| !n.name.contains("rtc_to_rtmp") && !n.name.contains("rtmp_to_rtc")));
     assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtc_play"));

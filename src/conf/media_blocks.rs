@@ -1,9 +1,9 @@
 //! The tables of the vhost blocks that become media sinks (`dvr`, `hls`, `dash`): each maps
 //! onto its node's own `Config`, `None` when the block is disabled.
 
+use super::classic::VhostRtc;
 use super::table::{Block, Enabled, Entry, Kind};
 use super::values::{bad, time_jitter};
-use super::classic::VhostRtc;
 use crate::nodes::dvr::{self, DvrPlan};
 use crate::nodes::hls_out::HlsOnError;
 use crate::nodes::{dash_out, forward, hls_out};
@@ -30,7 +30,8 @@ pub(super) static RTC: Block<Enabled<VhostRtc>> = Block {
                 let seconds = super::values::text(d)?
                     .parse::<f64>()
                     .map_err(|_| bad(d, "`pli_for_rtmp` takes seconds".into()))?;
-                c.config.pli_interval = if (0.5..=30.0).contains(&seconds) { (seconds * 1000.0) as u64 } else { 6000 };
+                c.config.pli_interval =
+                    if (0.5..=30.0).contains(&seconds) { (seconds * 1000.0) as u64 } else { 6000 };
                 Ok(())
             }),
         },

@@ -279,7 +279,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "refer", &vhost.refer, &default.refer, |v| {
         optional_node_block(v.as_ref(), "srs.Refer")
     });
-    changed(&mut fields, "rtc", &vhost.rtc, &default.rtc, |v| optional_node_block(v.as_ref(), "srs.classic.Rtc"));
+    changed(&mut fields, "rtc", &vhost.rtc, &default.rtc, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.Rtc")
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
 }
 

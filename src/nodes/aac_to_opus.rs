@@ -19,9 +19,9 @@ use tokio::sync::mpsc;
 use super::audio_bridge::{self, AudioBridge, Transcoder};
 use crate::codec::audio::aac_to_opus::{opus_track_config, AacToOpus};
 use crate::codec::audio::{TranscodeError, CHANNELS, OPUS_RATE};
+use crate::codec::rtp::h264_filter;
 use crate::graph::engine::Outputs;
 use crate::graph::{Caps, Ports};
-use crate::codec::rtp::h264_filter;
 use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaTime};
 use crate::nodes::{NodeKind, StreamCtx};
 
@@ -55,7 +55,12 @@ impl NodeKind for Config {
         ]
     }
 
-    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, outputs: Outputs) -> BoxFuture<'static, ()> {
+    fn run(
+        &self,
+        ctx: StreamCtx,
+        input: mpsc::Receiver<MediaEvent>,
+        outputs: Outputs,
+    ) -> BoxFuture<'static, ()> {
         let bridge = ToOpus {
             bitrate: self.bitrate as u32,
             keep_bframe: self.keep_bframe,
@@ -104,7 +109,12 @@ impl AudioBridge for ToOpus {
 }
 
 impl Transcoder for AacToOpus {
-    fn push(&mut self, data: &[u8], time: MediaTime, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
+    fn push(
+        &mut self,
+        data: &[u8],
+        time: MediaTime,
+        out: &mut Vec<(Bytes, MediaTime)>,
+    ) -> Result<(), TranscodeError> {
         AacToOpus::push(self, data, time, out)
     }
 }

@@ -27,7 +27,12 @@ pub trait AudioBridge: Send + 'static {
 
 /// A stream's transcoder.
 pub trait Transcoder: Send {
-    fn push(&mut self, data: &[u8], time: MediaTime, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError>;
+    fn push(
+        &mut self,
+        data: &[u8],
+        time: MediaTime,
+        out: &mut Vec<(Bytes, MediaTime)>,
+    ) -> Result<(), TranscodeError>;
 }
 
 /// Frames whose errors are logged again after this many more.

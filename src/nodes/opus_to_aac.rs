@@ -48,7 +48,12 @@ impl NodeKind for Config {
         vec![("bitrate", self.bitrate.to_string())]
     }
 
-    fn run(&self, ctx: StreamCtx, input: mpsc::Receiver<MediaEvent>, outputs: Outputs) -> BoxFuture<'static, ()> {
+    fn run(
+        &self,
+        ctx: StreamCtx,
+        input: mpsc::Receiver<MediaEvent>,
+        outputs: Outputs,
+    ) -> BoxFuture<'static, ()> {
         Box::pin(audio_bridge::run(ToAac { bitrate: self.bitrate as u32 }, ctx, input, outputs))
     }
 }
@@ -70,7 +75,12 @@ impl AudioBridge for ToAac {
 }
 
 impl Transcoder for OpusToAac {
-    fn push(&mut self, data: &[u8], time: MediaTime, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
+    fn push(
+        &mut self,
+        data: &[u8],
+        time: MediaTime,
+        out: &mut Vec<(Bytes, MediaTime)>,
+    ) -> Result<(), TranscodeError> {
         OpusToAac::push(self, data, time, out)
     }
 }

@@ -76,10 +76,9 @@ impl AacToOpus {
         let samples = (info.frameSize.max(0) as usize * channels).min(self.decoded.len());
         let resampler = match &mut self.resampler {
             Some(r) => r,
-            None => self.resampler.insert(
-                Resampler::new(rate, OPUS_RATE, CHANNELS)
-                    .ok_or_else(|| TranscodeError::Config(format!("decoded rate {rate}, {channels} channels")))?,
-            ),
+            None => self.resampler.insert(Resampler::new(rate, OPUS_RATE, CHANNELS).ok_or_else(|| {
+                TranscodeError::Config(format!("decoded rate {rate}, {channels} channels"))
+            })?),
         };
         self.timeline.observe(time, (self.pending.len() / CHANNELS) as u64);
         self.stereo.clear();
@@ -158,7 +157,10 @@ pub(crate) mod tests {
         assert!((out.len() as f64 - expected).abs() <= 1.0, "{} vs {expected}", out.len());
         assert_eq!(out[0].1.as_millis(), 1000);
         for pair in out.windows(2) {
-            assert_eq!((pair[1].1 - pair[0].1).rescale(crate::media::Timebase::new(48_000).unwrap()).ticks(), 960);
+            assert_eq!(
+                (pair[1].1 - pair[0].1).rescale(crate::media::Timebase::new(48_000).unwrap()).ticks(),
+                960
+            );
         }
         // Decode the Opus back: a tone is there (not silence).
         let mut decoder = opus::Decoder::new(48_000, opus::Channels::Stereo).unwrap();

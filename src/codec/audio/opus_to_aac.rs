@@ -109,7 +109,8 @@ mod tests {
     use crate::codec::audio::aac_to_opus::AacToOpus;
 
     fn opus_tone(seconds: usize) -> Vec<Bytes> {
-        let mut encoder = opus::Encoder::new(48_000, opus::Channels::Stereo, opus::Application::Audio).unwrap();
+        let mut encoder =
+            opus::Encoder::new(48_000, opus::Channels::Stereo, opus::Application::Audio).unwrap();
         let pcm = tone(48_000, 48_000 * seconds);
         pcm.chunks(1920).map(|c| Bytes::from(encoder.encode_vec(c, 1500).unwrap())).collect()
     }
@@ -141,7 +142,9 @@ mod tests {
         let mut to_aac = OpusToAac::new(64_000).unwrap();
         let (mut opus_frames, mut aac_frames) = (Vec::new(), Vec::new());
         for (i, frame) in frames.iter().enumerate() {
-            to_opus.push(frame, MediaTime::from_millis(i as i64 * 1024 * 1000 / 44_100), &mut opus_frames).unwrap();
+            to_opus
+                .push(frame, MediaTime::from_millis(i as i64 * 1024 * 1000 / 44_100), &mut opus_frames)
+                .unwrap();
         }
         for (packet, time) in &opus_frames {
             to_aac.push(packet, *time, &mut aac_frames).unwrap();

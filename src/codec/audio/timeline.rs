@@ -9,8 +9,10 @@
 
 use crate::media::{MediaTime, Timebase};
 
-/// Input times within this of the counted time are taken as jitter, not as a jump (ms).
-const TOLERANCE_MS: i64 = 60;
+/// Input times within this of the counted time are taken as jitter, not as a jump (ms): RTP and
+/// RTMP times jitter by a millisecond or two, and a lip-sync correction of a WebRTC publish
+/// (`codec::rtp::sync`) larger than this must get through.
+const TOLERANCE_MS: i64 = 25;
 
 #[derive(Debug, Clone)]
 pub struct Timeline {

@@ -28,7 +28,8 @@ pub fn is_bframe(frame: &[u8]) -> bool {
 
 /// The access unit without its SEI NAL units; `None` when it has none (the frame is kept as is).
 pub fn strip_sei(frame: &Bytes) -> Option<Bytes> {
-    let has_sei = nal::length_prefixed(frame, 4).any(|u| matches!(u, Ok(u) if u.first().map(|h| h & 0x1f) == Some(NAL_SEI)));
+    let has_sei = nal::length_prefixed(frame, 4)
+        .any(|u| matches!(u, Ok(u) if u.first().map(|h| h & 0x1f) == Some(NAL_SEI)));
     if !has_sei {
         return None;
     }
