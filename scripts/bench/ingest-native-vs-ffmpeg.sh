@@ -55,10 +55,13 @@ sleep 2
 # An HLS source needs a few segments listed first.
 [ "$SOURCE" = hls ] && sleep 6
 
-ticks() { # CPU ticks (user + system) of pid $1 and its children
-    local total=0 p
+cpu_ns() { # CPU time in ns of pid $1 and its children, summed over their threads (schedstat:
+    # nanoseconds, where /proc/<pid>/stat counts 10 ms ticks, too coarse for < 1 ms per second)
+    local total=0 p t
     for p in $1 $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        for t in /proc/"$p"/task/*/schedstat; do
+            total=$((total + $(awk '{print $1}' "$t" 2>/dev/null || echo 0)))
+        done
     done
     echo "$total"
 }
@@ -72,17 +75,16 @@ measure() { # $1: side; prints CPU ms per stream per second and first-frame time
         sleep 0.1
     done
     sleep 1
-    local before after hz
-    hz=$(getconf CLK_TCK)
-    before=$(ticks "$pid")
+    local before after
+    before=$(cpu_ns "$pid")
     sleep "$SECS"
-    after=$(ticks "$pid")
+    after=$(cpu_ns "$pid")
     kill "$pid"
-    python3 - "$1" "$before" "$after" "$hz" "$SECS" "$N" <<'PY'
+    python3 - "$1" "$before" "$after" "$SECS" "$N" <<'PY'
 import re, sys
 from datetime import datetime
-side, before, after, hz, secs, n = sys.argv[1], *map(float, sys.argv[2:])
-ms = (after - before) * 1000 / hz / secs / n
+side, before, after, secs, n = sys.argv[1], *map(float, sys.argv[2:])
+ms = (after - before) / 1e6 / secs / n
 def when(line):
     return datetime.fromisoformat(line.split()[0].rstrip("Z"))
 starts, firsts = {}, {}

@@ -245,3 +245,71 @@ async fn fetch(url: &str, limit: Duration) -> Result<(Playlist, String), HlsPull
         Playlist::parse(&bytes).map_err(|source| HlsPullError::Playlist { url: answered.clone(), source })?;
     Ok((playlist, answered))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playlist(first: u64, count: u64, ended: bool) -> MediaPlaylistText {
+        let mut text = format!("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n");
+        for sequence in first..first + count {
+            text.push_str(&format!("#EXTINF:2,\ns-{sequence}.ts\n"));
+        }
+        if ended {
+            text.push_str("#EXT-X-ENDLIST\n");
+        }
+        match Playlist::parse(text.as_bytes()) {
+            Ok(Playlist::Media(media)) => media,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn pull(vod: bool, resume_after: Option<u64>) -> HlsPull {
+        let now = Instant::now();
+        HlsPull {
+            url: "http://h/live/s.m3u8".into(),
+            limit: Duration::from_secs(1),
+            vod,
+            ended: vod,
+            target: Duration::ZERO,
+            queue: VecDeque::new(),
+            next_sequence: resume_after.map(|last| last + 1),
+            last_reload: now,
+            last_growth: now,
+            body: None,
+        }
+    }
+
+    fn queued(pull: &mut HlsPull) -> Vec<(u64, bool)> {
+        pull.queue.drain(..).map(|s| (s.sequence, s.discontinuity)).collect()
+    }
+
+    #[tokio::test]
+    async fn live_joins_three_from_the_end_then_takes_only_new_segments() {
+        let mut live = pull(false, None);
+        assert!(live.take(playlist(10, 6, false)));
+        assert_eq!(queued(&mut live), [(13, false), (14, false), (15, false)]);
+        assert_eq!(live.target, Duration::from_secs(2));
+        assert!(!live.take(playlist(10, 6, false)), "nothing new");
+        assert!(live.take(playlist(12, 5, false)));
+        assert_eq!(queued(&mut live), [(16, false)]);
+        let mut vod = pull(true, None);
+        vod.take(playlist(0, 4, true));
+        assert_eq!(queued(&mut vod).len(), 4, "VOD starts at its first segment");
+    }
+
+    #[tokio::test]
+    async fn a_reconnect_resumes_after_the_last_segment_and_a_playlist_that_went_back_is_joined_at_its_end() {
+        let mut same = pull(false, Some(15));
+        assert!(!same.take(playlist(10, 6, false)), "a stalled playlist gives nothing again");
+        let mut moved = pull(false, Some(13));
+        moved.take(playlist(10, 6, false));
+        assert_eq!(queued(&mut moved), [(14, false), (15, false)]);
+        let mut restarted = pull(false, Some(500));
+        restarted.take(playlist(0, 5, false));
+        assert_eq!(queued(&mut restarted), [(2, true), (3, false), (4, false)]);
+        let mut behind = pull(false, Some(3));
+        behind.take(playlist(10, 2, false));
+        assert_eq!(queued(&mut behind), [(10, false), (11, false)], "fell behind: the window's first");
+    }
+}
