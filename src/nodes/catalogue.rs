@@ -51,6 +51,8 @@ node_catalogue! {
     Console(console::Config),
     DashOut(dash_out::Config),
     Dvr(dvr::Config),
+    EdgePull(edge_pull::Config),
+    EdgePush(edge_push::Config),
     Exec(exec::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),

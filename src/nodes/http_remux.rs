@@ -214,7 +214,7 @@ impl HttpRoute for Route {
             let hub = serve::hub_for(&engine, node, &key);
             tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
             let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
-            let lease = stop_on_end(guard, settings, &key);
+            let lease = stop_on_end(&engine, guard, settings, &key);
             let body = HubBody::leased(prefix, hub.subscribe(), lease);
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
             response
@@ -255,7 +255,7 @@ impl HttpRoute for Route {
             tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
             let mut first = vec![raw_response_head(format, crossdomain)];
             first.extend((format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start()));
-            let lease = stop_on_end(guard, settings, &key);
+            let lease = stop_on_end(&engine, guard, settings, &key);
             let end = serve::play_raw(&engine, stream, hub.subscribe(), lease, first).await;
             tracing::info!(conn = id, %peer, stream = %key, "http play ended: {end}");
         })
@@ -302,7 +302,14 @@ async fn admit(
         info.page_url = player.page_url;
         info.param = player.param;
     });
-    match admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, key).await {
+    let admitted =
+        admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, key).await;
+    let param = guard.client().info().param;
+    let admitted = match admitted {
+        Ok(()) => super::edge_traverse::authorize(engine, key, &param, false).await,
+        Err(why) => Err(why),
+    };
+    match admitted {
         Ok(()) => Ok((guard, settings)),
         Err(why) => {
             tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
@@ -312,9 +319,12 @@ async fn admit(
 }
 
 /// A lease on the player's registry entry that fires `on_stop` when the play ends.
-fn stop_on_end(guard: ClientGuard, settings: vhost::Config, key: &StreamKey) -> PlayerLease {
+/// On an edge without the stream, the player is counted on the edge's pull until then.
+fn stop_on_end(engine: &Engine, guard: ClientGuard, settings: vhost::Config, key: &StreamKey) -> PlayerLease {
     let key = key.clone();
+    let edge = super::edge_pull::player_joined(engine, &key, &guard.client().info().param);
     PlayerLease::new(guard, move |guard| {
+        drop(edge);
         admission::notify(guard.registry(), guard.client(), &settings.rules(), HookEvent::Stop, Some(&key));
     })
 }
