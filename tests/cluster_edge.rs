@@ -280,3 +280,49 @@ fn token_traverse_lets_the_origin_decide_who_publishes_and_plays_at_the_edge() {
     let _ = good.kill();
     let _ = good.wait();
 }
+
+#[test]
+fn srs_conf_cluster_block_makes_an_edge_that_pulls_and_pushes() {
+    let dir = temp_dir("cluster-edge-conf");
+    let origin = start_origin(&dir.join("origin"), None);
+    let (rtmp, http) = (free_port(), free_port());
+    let conf = format!(
+        "listen 127.0.0.1:{rtmp};\ndaemon off;\nsrs_log_tank console;\n\
+         http_server {{ enabled on; listen 127.0.0.1:{http}; }}\n\
+         vhost __defaultVhost__ {{ cluster {{ mode remote; origin 127.0.0.1:{}; }} \
+         http_remux {{ enabled on; mount [vhost]/[app]/[stream].flv; }} }}\n",
+        origin.rtmp
+    );
+    std::fs::write(dir.join("srs.conf"), conf).expect("write srs.conf");
+    let log = std::fs::File::create(dir.join("srs.log")).expect("log file");
+    let edge = Server {
+        child: std::process::Command::new(common::srs_bin())
+            .args(["-c", "srs.conf"])
+            .current_dir(&dir)
+            .stderr(log)
+            .spawn()
+            .expect("srs -c runs"),
+        dir: dir.clone(),
+    };
+    common::wait_for_listener(http, Duration::from_secs(10));
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/conf"), 12);
+    assert!(
+        wait_until(10, || origin.server.log().contains("publish started")),
+        "the edge pushes to the origin:\n{}",
+        edge.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let out = dir.join("from-origin.flv");
+    record(&format!("http://127.0.0.1:{}/live/conf.flv", origin.http), 3, &out);
+    assert_h264_aac(&out, "pushed by the srs.conf edge");
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+
+    let mut at_origin = publish_test_stream(&format!("rtmp://127.0.0.1:{}/live/pulled", origin.rtmp), 12);
+    std::thread::sleep(Duration::from_secs(1));
+    let out = dir.join("from-edge.flv");
+    record(&format!("http://127.0.0.1:{http}/live/pulled.flv"), 3, &out);
+    assert_h264_aac(&out, "pulled by the srs.conf edge");
+    let _ = at_origin.kill();
+    let _ = at_origin.wait();
+}

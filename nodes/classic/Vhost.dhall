@@ -13,6 +13,8 @@ let Dash = ./Dash.dhall
 
 let Forward = ../forward.dhall
 
+let Cluster = ./Cluster.dhall
+
 let Exec = ../exec.dhall
 
 let Transcode = ../transcode.dhall
@@ -42,6 +44,7 @@ in  { Type =
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
         , forward : Optional Forward.Type
+        , cluster : Optional Cluster.Type
         , exec : Optional Exec.Type
         , transcode : List { id : Text, transcode : Transcode.Type }
         , ingest : List { id : Text, ingest : Ingest.Type }
@@ -63,6 +66,7 @@ in  { Type =
       , dvr = None Dvr.Type
       , hls = None Hls.Type
       , forward = None Forward.Type
+      , cluster = None Cluster.Type
       , exec = None Exec.Type
       , transcode = [] : List { id : Text, transcode : Transcode.Type }
       , ingest = [] : List { id : Text, ingest : Ingest.Type }

@@ -261,6 +261,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "forward", &vhost.forward, &default.forward, |v| {
         optional_node_block(v.as_ref(), "srs.Forward")
     });
+    changed(&mut fields, "cluster", &vhost.cluster, &default.cluster, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.Cluster")
+    });
     changed(&mut fields, "exec", &vhost.exec, &default.exec, |v| optional_node_block(v.as_ref(), "srs.Exec"));
     changed(&mut fields, "transcode", &vhost.transcode, &default.transcode, |v| Expr::List {
         items: v.iter().map(process::transcode_entry).collect(),
