@@ -17,6 +17,7 @@
 | Ingest : (./ingest.dhall).Type
 | Jitter : (./jitter.dhall).Type
 | MpegtsUdpIn : (./mpegts_udp_in.dhall).Type
+| OriginCluster : (./origin_cluster.dhall).Type
 | RtcIn : (./rtc_in.dhall).Type
 | RtcOut : (./rtc_out.dhall).Type
 | RtmpIn : (./rtmp_in.dhall).Type

@@ -21,6 +21,7 @@
 , Ingest = ./ingest.dhall
 , Jitter = ./jitter.dhall
 , MpegtsUdpIn = ./mpegts_udp_in.dhall
+, OriginCluster = ./origin_cluster.dhall
 , RtcIn = ./rtc_in.dhall
 , RtcOut = ./rtc_out.dhall
 , RtmpIn = ./rtmp_in.dhall

@@ -66,6 +66,7 @@ node_catalogue! {
     Ingest(ingest::Config),
     Jitter(jitter::Config),
     MpegtsUdpIn(mpegts_udp_in::Config),
+    OriginCluster(origin_cluster::Config),
     RtcIn(rtc_in::Config),
     RtcOut(rtc_out::Config),
     RtmpIn(rtmp_in::Config),

@@ -10,7 +10,8 @@
 //! round tried again with backoff while players wait.
 //!
 //! A graph-scoped source without a task of its own: players start pulls through
-//! [`player_joined`], which finds the node in the graph.
+//! [`player_joined`], which finds the node in the graph. An `OriginCluster` pulls the same way,
+//! its one origin per round looked up in its Redis directory.
 //!
 //! ```dhall
 //! srs.node "edge" (srs.Node.EdgePull srs.EdgePull::{ origin = [ "10.0.0.1:1935", "10.0.0.2:1935" ] })
@@ -32,6 +33,7 @@ use crate::codec::rtmp::MediaMessageKind;
 use crate::graph::{Ports, StreamKey};
 use crate::media::{MediaEvent, TimestampUnwrapper};
 use crate::nodes::NodeKind;
+use crate::servers::redis::Redis;
 use crate::servers::rtmp_client::RtmpPlayer;
 
 /// How long an origin has to accept the play: short, so a dead one costs little of the failover.
@@ -40,6 +42,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long an origin cluster's pull outlives its last player.
+const DEFAULT_CLOSE_AFTER: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -86,12 +90,47 @@ pub fn serves(vhost: &Option<String>, key: &StreamKey) -> bool {
     vhost.as_ref().is_none_or(|name| *name == key.vhost)
 }
 
-/// The `EdgePull` node of the graph that serves `key`'s vhost.
-fn edge_for(engine: &Engine, key: &StreamKey) -> Option<(NodeIndex, Config)> {
+/// Where a pull finds its origins: listed (an edge), or the origin cluster's directory.
+#[derive(Debug, Clone)]
+enum Origins {
+    Listed(Vec<String>),
+    Directory { redis: Redis, own: String },
+}
+
+impl Origins {
+    /// The origins to try this round, in order.
+    async fn current(&self, key: &StreamKey) -> Vec<String> {
+        match self {
+            Origins::Listed(origins) => origins.clone(),
+            Origins::Directory { redis, own } => {
+                super::origin_cluster::lookup(redis, key, own).await.into_iter().collect()
+            }
+        }
+    }
+}
+
+/// The node of the graph that pulls `key` when a player wants it here: an `EdgePull` serving its
+/// vhost, else an `OriginCluster`. Its index, its origins and how long a pull outlives its players.
+fn puller_for(engine: &Engine, key: &StreamKey) -> Option<(NodeIndex, Origins, Duration)> {
     let graph = engine.graph();
-    graph.file.nodes.iter().enumerate().find_map(|(i, named)| match &named.node {
-        NodeSpec::EdgePull(config) if serves(&config.vhost, key) => Some((NodeIndex::new(i), config.clone())),
+    let nodes = || graph.file.nodes.iter().enumerate();
+    let edge = nodes().find_map(|(i, named)| match &named.node {
+        NodeSpec::EdgePull(config) if serves(&config.vhost, key) => Some((
+            NodeIndex::new(i),
+            Origins::Listed(config.origin.clone()),
+            Duration::from_millis(config.close_after_ms),
+        )),
         _ => None,
+    });
+    edge.or_else(|| {
+        nodes().find_map(|(i, named)| match &named.node {
+            NodeSpec::OriginCluster(config) => {
+                let redis = Redis::new(&config.redis, super::origin_cluster::REDIS_TIMEOUT).ok()?;
+                let origins = Origins::Directory { redis, own: config.rtmp.clone() };
+                Some((NodeIndex::new(i), origins, DEFAULT_CLOSE_AFTER))
+            }
+            _ => None,
+        })
     })
 }
 
@@ -141,7 +180,7 @@ impl Drop for EdgePlayer {
 /// not have the stream, this starts the pull from the origins (or joins the one running).
 /// `None` where no `EdgePull` serves the vhost, or the stream is published here directly.
 pub fn player_joined(engine: &Engine, key: &StreamKey, param: &str) -> Option<EdgePlayer> {
-    let (node, config) = edge_for(engine, key)?;
+    let (node, origins, close_after) = puller_for(engine, key)?;
     let pulls = engine.shared::<EdgePulls>();
     let mut streams = pulls.lock();
     if let Some(players) = streams.get(key) {
@@ -153,7 +192,14 @@ pub fn player_joined(engine: &Engine, key: &StreamKey, param: &str) -> Option<Ed
         let (players, watcher) = watch::channel(1);
         streams.insert(key.clone(), players);
         tracing::info!(stream = %key, "edge: first player, pulling from the origins");
-        let pull = Pull { engine: engine.clone(), node, config, key: key.clone(), param: param.to_owned() };
+        let pull = Pull {
+            engine: engine.clone(),
+            node,
+            origins,
+            close_after,
+            key: key.clone(),
+            param: param.to_owned(),
+        };
         engine.spawn(pull.run(watcher, Arc::clone(&pulls)));
     }
     drop(streams);
@@ -168,7 +214,8 @@ pub fn origin_url(origin: &str, key: &StreamKey, param: &str) -> String {
 struct Pull {
     engine: Engine,
     node: NodeIndex,
-    config: Config,
+    origins: Origins,
+    close_after: Duration,
     key: StreamKey,
     param: String,
 }
@@ -183,12 +230,12 @@ enum Attempt {
 
 impl Pull {
     async fn run(self, mut players: watch::Receiver<usize>, pulls: Arc<EdgePulls>) {
-        let close_after = Duration::from_millis(self.config.close_after_ms);
+        let close_after = self.close_after;
         let mut upstream = Upstream::new(&self.engine, self.node, &self.key);
         let mut backoff = FIRST_BACKOFF;
         loop {
             let mut media_this_round = false;
-            for origin in &self.config.origin {
+            for origin in &self.origins.current(&self.key).await {
                 let url = origin_url(origin, &self.key, &self.param);
                 let before = upstream.messages;
                 let attempt = tokio::select! {

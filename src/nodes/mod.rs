@@ -36,6 +36,7 @@ pub mod jitter;
 mod kind;
 pub mod live_playlists;
 pub mod mpegts_udp_in;
+pub mod origin_cluster;
 pub mod path_template;
 pub mod process_vars;
 pub mod remux_serializer;

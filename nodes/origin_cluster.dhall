@@ -1,0 +1,11 @@
+--| `OriginCluster`: origins sharing a stream directory in Redis (SRS 4's `origin_cluster`,
+--  Redis in place of `coworkers`). Each origin records the streams published on it (key
+--  `srs:stream:<vhost>/<app>/<stream>` → `rtmp`, its RTMP `host:port` as the other origins reach
+--  it) with a TTL of `ttl_s`, refreshed while live and deleted at unpublish; a player of a stream
+--  this origin lacks makes it play the stream from the origin the directory names. Give it an
+--  edge to the vhost, like a source. Redis unreachable: logged, local streams keep working.
+--
+--  srs.node "cluster" (srs.Node.OriginCluster srs.OriginCluster::{ redis = "redis://127.0.0.1:6379", rtmp = "10.0.0.1:1935" })
+{ Type = { redis : Text, rtmp : Text, ttl_s : Natural }
+, default = { redis = "redis://127.0.0.1:6379", rtmp = "127.0.0.1:1935", ttl_s = 10 }
+}
