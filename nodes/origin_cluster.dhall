@@ -6,6 +6,20 @@
 --  edge to the vhost, like a source. Redis unreachable: logged, local streams keep working.
 --
 --  srs.node "cluster" (srs.Node.OriginCluster srs.OriginCluster::{ redis = "redis://127.0.0.1:6379", rtmp = "10.0.0.1:1935" })
-{ Type = { redis : Text, rtmp : Text, ttl_s : Natural }
-, default = { redis = "redis://127.0.0.1:6379", rtmp = "127.0.0.1:1935", ttl_s = 10 }
+--  `http`: this origin's HTTP-FLV `host:port`, recorded too; `redirect = True`: HTTP-FLV players
+--  of a stream another origin has get `302` to that origin's `http` instead of a pull here.
+{ Type =
+    { redis : Text
+    , rtmp : Text
+    , ttl_s : Natural
+    , http : Optional Text
+    , redirect : Bool
+    }
+, default =
+  { redis = "redis://127.0.0.1:6379"
+  , rtmp = "127.0.0.1:1935"
+  , ttl_s = 10
+  , http = None Text
+  , redirect = False
+  }
 }

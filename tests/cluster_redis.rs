@@ -46,12 +46,12 @@ impl Drop for RedisServer {
     }
 }
 
-fn origin_graph(rtmp: u16, http: u16, redis: u16) -> String {
+fn origin_graph(rtmp: u16, http: u16, redis: u16, extra: &str) -> String {
     format!(
         r#"srs.Graph::{{
   nodes =
     [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
-    , srs.node "cluster" (srs.Node.OriginCluster srs.OriginCluster::{{ redis = "redis://127.0.0.1:{redis}", rtmp = "127.0.0.1:{rtmp}", ttl_s = 3 }})
+    , srs.node "cluster" (srs.Node.OriginCluster srs.OriginCluster::{{ redis = "redis://127.0.0.1:{redis}", rtmp = "127.0.0.1:{rtmp}", ttl_s = 3{extra} }})
     , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{{ listen = "127.0.0.1:{rtmp}" }})
     , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{ mw_latency = 100 }})
     , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}" }})
@@ -84,9 +84,16 @@ struct Origin {
 }
 
 fn start_origin(dir: &std::path::Path, redis: u16) -> Origin {
+    start_origin_with(dir, redis, false)
+}
+
+/// An origin recording its HTTP address; with `redirect`, HTTP players of streams it lacks get 302.
+fn start_origin_with(dir: &std::path::Path, redis: u16, redirect: bool) -> Origin {
     std::fs::create_dir_all(dir).expect("origin dir");
     let (rtmp, http) = (free_port(), free_port());
-    let server = run_graph(dir, &origin_graph(rtmp, http, redis), &[rtmp, http]);
+    let redirect = if redirect { "True" } else { "False" };
+    let extra = format!(", http = Some \"127.0.0.1:{http}\", redirect = {redirect}");
+    let server = run_graph(dir, &origin_graph(rtmp, http, redis, &extra), &[rtmp, http]);
     Origin { server, rtmp, http }
 }
 
@@ -189,6 +196,39 @@ fn with_redis_down_local_streams_keep_working_and_the_log_says_why() {
         origin.server.log().matches("redis unreachable").count(),
         1,
         "one line per outage, not one per tick"
+    );
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
+#[test]
+fn an_origin_in_redirect_mode_answers_http_players_302_to_the_owner() {
+    let dir = temp_dir("cluster-redis-302");
+    let redis = RedisServer::start();
+    let a = start_origin_with(&dir.join("a"), redis.port, false);
+    let c = start_origin_with(&dir.join("c"), redis.port, true);
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{}/live/moved", a.rtmp), 20);
+    assert!(
+        wait_until(10, || redis.cli(&["GET", "srs:http:__defaultVhost__/live/moved"])
+            == format!("127.0.0.1:{}", a.http)),
+        "A records its HTTP address:\n{}",
+        a.server.log()
+    );
+    let answer = common::http_request(c.http, "GET", "/live/moved.flv?k=v").expect("GET at C");
+    assert_eq!(answer.status, 302, "{:?}", answer.headers);
+    assert_eq!(
+        answer.header("location"),
+        Some(format!("http://127.0.0.1:{}/live/moved.flv?k=v", a.http).as_str())
+    );
+    assert_plays(
+        &format!("http://127.0.0.1:{}/live/moved.flv", c.http),
+        &dir.join("redirected.flv"),
+        "ffmpeg follows the 302",
+    );
+    assert!(
+        !c.server.log().contains("edge: playing from origin"),
+        "C redirected, it did not pull:\n{}",
+        c.server.log()
     );
     let _ = publisher.kill();
     let _ = publisher.wait();

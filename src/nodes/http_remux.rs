@@ -205,7 +205,15 @@ impl HttpRoute for Route {
         let mount = self.config.mount.clone();
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
         let player = PlayerInfo::of(&request, &key);
+        let path = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         Ok(Box::pin(async move {
+            if let Some(location) = super::origin_cluster::redirect_for(&engine, &key, &path).await {
+                let mut response = http::text_response(StatusCode::FOUND, "");
+                if let Ok(value) = HeaderValue::try_from(location) {
+                    response.headers_mut().insert(hyper::header::LOCATION, value);
+                }
+                return response;
+            }
             let id = engine.next_id();
             let (guard, settings) = match admit(&engine, node, &key, peer, id, player).await {
                 Ok(admitted) => admitted,
@@ -243,7 +251,16 @@ impl HttpRoute for Route {
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
         let crossdomain = self.config.crossdomain;
         let player = PlayerInfo::of(&request, &key);
+        let path = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         Box::pin(async move {
+            if let Some(location) = super::origin_cluster::redirect_for(&engine, &key, &path).await {
+                let head = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = write_all_vectored(&stream, &mut vec![Bytes::from(head)]).await;
+                tracing::info!(conn = id, %peer, stream = %key, %location, "http play redirected");
+                return;
+            }
             let (guard, settings) = match admit(&engine, node, &key, peer, id, player).await {
                 Ok(admitted) => admitted,
                 Err(()) => {

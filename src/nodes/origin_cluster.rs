@@ -5,6 +5,9 @@
 //! A player of a stream this origin lacks makes it look the stream up and play it from the
 //! origin that has it, published here for every player to share (`edge_pull`'s machinery).
 //!
+//! With `redirect`, an HTTP-FLV player of a stream another origin has is answered `302` to that
+//! origin's `http` address (its own entry, `srs:http:<vhost>/<app>/<stream>`) instead.
+//!
 //! Redis unreachable: one error line per outage, local streams keep working, lookups find
 //! nothing (players wait, as for a stream not yet published).
 //!
@@ -37,6 +40,12 @@ pub struct Config {
     pub rtmp: String,
     /// Seconds an entry lives without a refresh (refreshed every third of it while live).
     pub ttl_s: u64,
+    /// This origin's HTTP `host:port` (where its HTTP-FLV is served), recorded beside the RTMP
+    /// address so other origins can redirect HTTP players here.
+    pub http: Option<String>,
+    /// Answer an HTTP-FLV player of a stream another origin has with `302` to that origin (SRS's
+    /// origin cluster redirects) instead of pulling it; RTMP players are still pulled for.
+    pub redirect: bool,
 }
 
 impl NodeKind for Config {
@@ -48,6 +57,10 @@ impl NodeKind for Config {
         Redis::new(&self.redis, REDIS_TIMEOUT).map_err(|e| format!("field `redis`: {e}"))?;
         super::edge_pull::validate_origins(std::slice::from_ref(&self.rtmp))
             .map_err(|e| e.replace("`origin`", "`rtmp`"))?;
+        if let Some(http) = &self.http {
+            super::edge_pull::validate_origins(std::slice::from_ref(http))
+                .map_err(|e| e.replace("`origin`", "`http`"))?;
+        }
         if self.ttl_s < 3 {
             return Err("field `ttl_s` must be at least 3 (entries are refreshed every third of it)".into());
         }
@@ -69,6 +82,28 @@ impl NodeKind for Config {
 /// The directory key of a stream.
 pub fn directory_key(key: &StreamKey) -> String {
     format!("srs:stream:{key}")
+}
+
+/// The directory key of a stream's HTTP address.
+pub fn http_key(key: &StreamKey) -> String {
+    format!("srs:http:{key}")
+}
+
+/// Where to send an HTTP player of `key` (`path` its request's path and query) when this
+/// origin lacks the stream and redirects: `http://<owner's http>/<path>`.
+pub async fn redirect_for(engine: &Engine, key: &StreamKey, path: &str) -> Option<String> {
+    let config = engine.graph().file.nodes.iter().find_map(|named| match &named.node {
+        super::NodeSpec::OriginCluster(config) if config.redirect => Some(config.clone()),
+        _ => None,
+    })?;
+    if engine.live_streams().contains(key) {
+        return None;
+    }
+    let redis = Redis::new(&config.redis, REDIS_TIMEOUT).ok()?;
+    let own = config.http.clone().unwrap_or_default();
+    let owner = lookup_key(&redis, key, &http_key(key), &own).await?;
+    tracing::info!(stream = %key, %owner, "origin cluster: redirecting an HTTP player");
+    Some(format!("http://{owner}{path}"))
 }
 
 /// Keeps the directory's entries for the streams published here: set at publish, refreshed
@@ -95,12 +130,21 @@ async fn register(engine: Engine, redis: Redis, config: Config) {
         for key in &live {
             if registered.get(key).is_none_or(|at| now.duration_since(*at) >= ttl / 3) {
                 let ex = config.ttl_s.to_string();
-                commands.push(vec!["SET".into(), directory_key(key), config.rtmp.clone(), "EX".into(), ex]);
+                commands.push(vec![
+                    "SET".into(),
+                    directory_key(key),
+                    config.rtmp.clone(),
+                    "EX".into(),
+                    ex.clone(),
+                ]);
+                if let Some(http) = &config.http {
+                    commands.push(vec!["SET".into(), http_key(key), http.clone(), "EX".into(), ex]);
+                }
                 set.push(key.clone());
             }
         }
         let gone: Vec<StreamKey> = registered.keys().filter(|k| !live.contains(k)).cloned().collect();
-        commands.extend(gone.iter().map(|key| vec!["DEL".into(), directory_key(key)]));
+        commands.extend(gone.iter().map(|key| vec!["DEL".into(), directory_key(key), http_key(key)]));
         if commands.is_empty() {
             continue;
         }
@@ -129,7 +173,7 @@ async fn register(engine: Engine, redis: Redis, config: Config) {
     }
     if !registered.is_empty() {
         let commands: Vec<Vec<String>> =
-            registered.keys().map(|key| vec!["DEL".into(), directory_key(key)]).collect();
+            registered.keys().map(|key| vec!["DEL".into(), directory_key(key), http_key(key)]).collect();
         let _ = redis.run(&commands).await;
     }
 }
@@ -137,7 +181,11 @@ async fn register(engine: Engine, redis: Redis, config: Config) {
 /// The origin that has `key`, from the directory; `None` when no origin recorded it, its entry
 /// is malformed (logged), it names `own` (this origin), or Redis does not answer (logged).
 pub async fn lookup(redis: &Redis, key: &StreamKey, own: &str) -> Option<String> {
-    match redis.get(&directory_key(key)).await {
+    lookup_key(redis, key, &directory_key(key), own).await
+}
+
+async fn lookup_key(redis: &Redis, key: &StreamKey, entry: &str, own: &str) -> Option<String> {
+    match redis.get(entry).await {
         Ok(Some(value)) => {
             let text = String::from_utf8_lossy(&value).into_owned();
             let valid = super::edge_pull::validate_origins(std::slice::from_ref(&text)).is_ok()
@@ -163,8 +211,13 @@ mod tests {
 
     #[test]
     fn settings_are_checked_naming_the_field() {
-        let config =
-            Config { redis: "redis://127.0.0.1:6379".into(), rtmp: "127.0.0.1:1935".into(), ttl_s: 10 };
+        let config = Config {
+            redis: "redis://127.0.0.1:6379".into(),
+            rtmp: "127.0.0.1:1935".into(),
+            ttl_s: 10,
+            http: None,
+            redirect: false,
+        };
         assert!(config.validate().is_ok());
         let bad = Config { redis: "redis://u@h/1".into(), ..config.clone() };
         assert!(bad.validate().unwrap_err().contains("redis"));
