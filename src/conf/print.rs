@@ -460,6 +460,10 @@ mod tests {
                 destination: vec!["127.0.0.1:19350".into()],
                 backend: None,
             }),
+            cluster: Some(super::super::classic::Cluster {
+                origin: vec!["10.0.0.1:1935".into(), "10.0.0.2:1936".into()],
+                token_traverse: true,
+            }),
             exec: Some(crate::nodes::exec::Config { publish: vec!["./p [stream]".into()], max_processes: 0 }),
             transcode: vec![super::super::classic::NamedTranscode {
                 id: "transcode/live".into(),
