@@ -326,3 +326,47 @@ fn srs_conf_cluster_block_makes_an_edge_that_pulls_and_pushes() {
     let _ = at_origin.kill();
     let _ = at_origin.wait();
 }
+
+/// Accepts TCP connections and answers each with bytes that are not RTMP.
+fn garbage_origin() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(&[0x42; 4096]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    port
+}
+
+#[test]
+fn an_origin_that_sends_garbage_is_skipped_for_the_next_and_many_players_share_one_upstream() {
+    let dir = temp_dir("cluster-edge-garbage");
+    let origin = start_origin(&dir.join("origin"), None);
+    std::fs::create_dir_all(dir.join("edge")).expect("edge dir");
+    let (rtmp, http) = (free_port(), free_port());
+    let origins = [garbage_origin(), origin.rtmp];
+    let edge = run_graph(&dir.join("edge"), &edge_graph(rtmp, http, &origins, false), &[rtmp, http]);
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{}/live/many", origin.rtmp), 20);
+    assert!(wait_until(10, || origin.server.log().contains("publish started")));
+    // 30 raw HTTP-FLV readers and one decoding player, all on the edge.
+    let readers: Vec<_> = (0..30)
+        .map(|_| std::thread::spawn(move || read_stream(http, "/live/many.flv", 6, Duration::ZERO).1))
+        .collect();
+    let out = dir.join("decoded.flv");
+    record(&format!("http://127.0.0.1:{http}/live/many.flv"), 4, &out);
+    assert_h264_aac(&out, "played past a garbage origin");
+    assert_eq!(origin_players(&origin), 1, "31 edge players, one upstream; edge log:\n{}", edge.log());
+    for reader in readers {
+        let bytes = reader.join().expect("reader");
+        assert!(bytes > 100_000, "every reader got the stream: {bytes} bytes");
+    }
+    assert!(
+        edge.log().contains("origin failed, trying the next"),
+        "the garbage origin is logged:\n{}",
+        edge.log()
+    );
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
