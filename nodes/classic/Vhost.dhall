@@ -13,6 +13,8 @@ let Dash = ./Dash.dhall
 
 let Forward = ../forward.dhall
 
+let Cluster = ./Cluster.dhall
+
 let Exec = ../exec.dhall
 
 let Transcode = ../transcode.dhall
@@ -45,6 +47,7 @@ in  { Type =
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
         , forward : Optional Forward.Type
+        , cluster : Optional Cluster.Type
         , exec : Optional Exec.Type
         , transcode : List { id : Text, transcode : Transcode.Type }
         , ingest : List { id : Text, ingest : Ingest.Type }
@@ -67,6 +70,7 @@ in  { Type =
       , dvr = None Dvr.Type
       , hls = None Hls.Type
       , forward = None Forward.Type
+      , cluster = None Cluster.Type
       , exec = None Exec.Type
       , transcode = [] : List { id : Text, transcode : Transcode.Type }
       , ingest = [] : List { id : Text, ingest : Ingest.Type }

@@ -15,6 +15,7 @@
 , RtcServer = ./RtcServer.dhall
 , StreamCaster = ./StreamCaster.dhall
 , Dash = ./Dash.dhall
+, Cluster = ./Cluster.dhall
 , Dvr = ./Dvr.dhall
 , Hls = ./Hls.dhall
 , toGraph = ./toGraph.dhall

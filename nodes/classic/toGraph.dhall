@@ -240,6 +240,42 @@ let forwardNodes =
           }
           vhost.forward
 
+let clusterPull =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(cluster : (./Cluster.dhall).Type) ->
+                [ node
+                    "${vhost.name}/edge"
+                    ( Node.EdgePull
+                        { origin = cluster.origin
+                        , vhost = Some vhost.name
+                        , token_traverse = cluster.token_traverse
+                        , close_after_ms = 3000
+                        }
+                    )
+                ]
+          }
+          vhost.cluster
+
+let clusterPush =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(cluster : (./Cluster.dhall).Type) ->
+                [ node
+                    "${vhost.name}/edge_push"
+                    ( Node.EdgePush
+                        { origin = cluster.origin
+                        , token_traverse = cluster.token_traverse
+                        }
+                    )
+                ]
+          }
+          vhost.cluster
+
 let execNodes =
       \(vhost : Vhost.Type) ->
         merge
@@ -278,6 +314,7 @@ let mediaNodes =
         # dashNodes vhost
         # dvrNodes config vhost
         # forwardNodes vhost
+        # clusterPush vhost
         # execNodes vhost
         # transcodeNodes vhost
 
@@ -286,6 +323,7 @@ let vhostNodes =
       \(vhost : Vhost.Type) ->
           [ vhostNode config vhost ]
         # ingestNodes vhost
+        # clusterPull vhost
         # mediaNodes config vhost
         # httpStaticNodes config vhost
 
@@ -529,7 +567,7 @@ let vhostEdges =
                 NamedNode
                 Edge
                 (\(n : NamedNode) -> [ edge n.name vhost.name ])
-                (casterNodes config # ingestNodes vhost)
+                (casterNodes config # ingestNodes vhost # clusterPull vhost)
             # concatMap
                 SrtServer.Type
                 Edge

@@ -23,6 +23,7 @@ pub mod mpegts;
 pub mod nal;
 pub mod opus;
 pub mod ps;
+pub mod resp;
 pub mod rtmp;
 pub mod rtp;
 pub mod sip;

@@ -191,6 +191,8 @@ pub struct Vhost {
     pub dash: Option<crate::nodes::dash_out::Config>,
     /// Present only when `forward { enabled on; }`; the `Forward` node's own settings.
     pub forward: Option<crate::nodes::forward::Config>,
+    /// Present only when `cluster { mode remote; }`: this vhost is an edge of `origin`.
+    pub cluster: Option<Cluster>,
     /// Present only when `exec { enabled on; publish ...; }`.
     pub exec: Option<crate::nodes::exec::Config>,
     /// Each enabled `transcode [scope] { }`, by node id (`transcode` or `transcode/<scope>`).
@@ -232,6 +234,14 @@ impl Default for VhostRtc {
     }
 }
 
+/// `vhost { cluster { mode remote; origin ...; token_traverse ...; } }` (`classic/Cluster.dhall`):
+/// becomes the vhost's `EdgePull` and `EdgePush` nodes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Cluster {
+    pub origin: Vec<String>,
+    pub token_traverse: bool,
+}
+
 /// A `transcode` block and the id its node is named by (`<vhost>/<id>`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct NamedTranscode {
@@ -265,6 +275,7 @@ impl Default for Vhost {
             hls: None,
             dash: None,
             forward: None,
+            cluster: None,
             exec: None,
             transcode: Vec::new(),
             ingest: Vec::new(),

@@ -303,6 +303,8 @@ mod tests {
             "vhost.http_hooks.ca_file" => "/etc/ssl/private-ca.pem",
             "vhost.forward.backend" => "http://127.0.0.1:8085/api/v1/forward",
             "vhost.rtc.pli_for_rtmp" => "2.5",
+            // `mode remote` is the block's `enabled`.
+            "vhost.cluster.mode" => "remote",
             hook if hook.starts_with("vhost.http_hooks.on_") => {
                 "http://127.0.0.1:8085/a http://127.0.0.1:8085/b"
             }
@@ -337,6 +339,9 @@ mod tests {
         let mut needs = needs.to_vec();
         if rows.iter().any(|r| r.name == "enabled" && matches!(r.value, ValueKind::FlagOff)) {
             needs.push((format!("{prefix}enabled"), "on".into()));
+        }
+        if prefix == "vhost.cluster." {
+            needs.push((format!("{prefix}mode"), "remote".into()));
         }
         if prefix == "stream_caster." {
             for (name, value) in
@@ -437,6 +442,7 @@ mod tests {
     /// Directives that set no classic field of their own name: process settings, the caster
     /// `output` (which becomes `stream`) and the API's `https` (`http_api_https`). The walk still checks them against the file.
     const NOT_A_CLASSIC_FIELD: &[&str] = &[
+        "vhost.cluster.mode",
         "work_dir",
         "pid",
         "daemon",

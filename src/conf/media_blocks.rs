@@ -65,6 +65,37 @@ pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
     ],
 };
 
+/// `vhost { cluster { } }`: `mode remote` makes the vhost an edge (SRS's `enabled` is the mode).
+pub(super) static CLUSTER: Block<Enabled<super::classic::Cluster>> = Block {
+    name: "cluster",
+    entries: &[
+        Entry {
+            name: "mode",
+            default: "local",
+            kind: Kind::Custom(|c, d, _| {
+                c.enabled = match d.arg0() {
+                    "remote" => true,
+                    "local" => false,
+                    other => return Err(bad(d, format!("`mode {other}`: use local or remote"))),
+                };
+                Ok(())
+            }),
+        },
+        Entry { name: "origin", default: "", kind: Kind::Words(|c| &mut c.config.origin) },
+        Entry { name: "token_traverse", default: "off", kind: Kind::FlagOff(|c| &mut c.config.token_traverse) },
+        Entry {
+            name: "origin_cluster",
+            default: "off",
+            kind: Kind::Unmapped("origin_cluster: an origin cluster is not mapped yet (no coworkers lookup); streams stay local"),
+        },
+        Entry {
+            name: "coworkers",
+            default: "",
+            kind: Kind::Unmapped("coworkers: an origin cluster is not mapped yet; streams stay local"),
+        },
+    ],
+};
+
 /// `vhost { dvr { } }`.
 pub(super) static DVR: Block<Enabled<dvr::Config>> = Block {
     name: "dvr",

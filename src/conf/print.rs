@@ -261,6 +261,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "forward", &vhost.forward, &default.forward, |v| {
         optional_node_block(v.as_ref(), "srs.Forward")
     });
+    changed(&mut fields, "cluster", &vhost.cluster, &default.cluster, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.Cluster")
+    });
     changed(&mut fields, "exec", &vhost.exec, &default.exec, |v| optional_node_block(v.as_ref(), "srs.Exec"));
     changed(&mut fields, "transcode", &vhost.transcode, &default.transcode, |v| Expr::List {
         items: v.iter().map(process::transcode_entry).collect(),
@@ -459,6 +462,10 @@ mod tests {
             forward: Some(crate::nodes::forward::Config {
                 destination: vec!["127.0.0.1:19350".into()],
                 backend: None,
+            }),
+            cluster: Some(super::super::classic::Cluster {
+                origin: vec!["10.0.0.1:1935".into(), "10.0.0.2:1936".into()],
+                token_traverse: true,
             }),
             exec: Some(crate::nodes::exec::Config { publish: vec!["./p [stream]".into()], max_processes: 0 }),
             transcode: vec![super::super::classic::NamedTranscode {

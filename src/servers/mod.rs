@@ -7,6 +7,7 @@ pub mod hls_pull;
 pub mod http;
 pub mod http_pull;
 pub mod http_raw;
+pub mod redis;
 pub mod rtc_peer;
 pub mod rtc_udp;
 pub mod rtmp_client;
