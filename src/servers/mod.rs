@@ -7,6 +7,7 @@ pub mod http;
 pub mod http_pull;
 pub mod http_raw;
 pub mod rtc_peer;
+pub mod rtc_ring;
 pub mod rtc_udp;
 pub mod rtmp_client;
 pub mod srt;
