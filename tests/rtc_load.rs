@@ -2,11 +2,15 @@
 //! 25 fps H.264 stream (keyframe every second) over RTMP, 20 bench WebRTC players play it over
 //! WHEP; every player completes ICE/DTLS, receives RTP packets and keyframes and video frames at
 //! the stream's rate, the HTTP API lists 20 `rtc-play` clients while they play, and their DELETEs
-//! take the registry back to none.
+//! take the registry back to none. Through a UDP relay that drops 5 % of the server's RTP to
+//! them, players NACK and the server resends from the stream's shared ring: frames keep their rate
+//! and the packets finally missing stay near zero.
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,11 +28,9 @@ fn rtc_players(api: u16) -> usize {
     list.iter().filter(|c| c["type"] == "rtc-play").count()
 }
 
-#[test]
-fn twenty_whep_bench_players_receive_the_stream() {
-    let dir = temp_dir("rtc_load");
-    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
-    let graph = format!(
+/// A graph with RTMP in, the API and WebRTC players on `udp`.
+fn graph(api: u16, udp: u16, rtmp: u16) -> String {
+    format!(
         r#"srs.Graph::{{
     , nodes =
       [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
@@ -38,9 +40,10 @@ fn twenty_whep_bench_players_receive_the_stream() {
       ]
     , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
     }}"#
-    );
-    let srs = run_graph(&dir, &graph, &[api, rtmp]);
-    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/load"), 120);
+    )
+}
+
+fn wait_published(api: u16, srs: &common::Server) {
     assert!(
         wait_until(30, || common::api_get(api, "/api/v1/streams/")["streams"]
             .as_array()
@@ -48,6 +51,41 @@ fn twenty_whep_bench_players_receive_the_stream() {
         "the RTMP stream is published; srs log:\n{}",
         srs.log()
     );
+}
+
+fn bench_config(whep_url: String, players: usize, seconds: u64) -> BenchConfig {
+    BenchConfig {
+        url: String::new(),
+        flv_url: String::new(),
+        whep_url,
+        players_rtmp: 0,
+        players_flv: 0,
+        players_whep: players,
+        publishers: 0,
+        source: None,
+        duration: Duration::from_secs(seconds),
+        settle: Duration::ZERO,
+        warmup: Duration::from_secs(3),
+        cooldown: Duration::from_millis(500),
+        ramp_per_second: 50,
+        server_pid: None,
+        progress: false,
+    }
+}
+
+fn run_bench(config: BenchConfig) -> bench::BenchReport {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    runtime.block_on(bench::run(config)).expect("bench runs")
+}
+
+#[test]
+fn twenty_whep_bench_players_receive_the_stream() {
+    let dir = temp_dir("rtc_load");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    let srs = run_graph(&dir, &graph(api, udp, rtmp), &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/load"), 120);
+    wait_published(api, &srs);
 
     // The API is read while the players play: the most rtc-play clients seen at once.
     let most_seen = Arc::new(AtomicUsize::new(0));
@@ -103,4 +141,88 @@ fn twenty_whep_bench_players_receive_the_stream() {
     println!("{report}");
     // The players' DELETEs end their sessions: the registry forgets them.
     assert!(wait_until(10, || rtc_players(api) == 0), "rtc-play clients left: {}", rtc_players(api));
+}
+
+/// Whether a datagram is RTP (not RTCP): RFC 7983's first byte, and a payload type outside
+/// RTCP's 64..96 (after the marker bit) — SRTP leaves the header in clear.
+fn is_rtp(data: &[u8]) -> bool {
+    data.len() > 12 && (128..192).contains(&data[0]) && !(64..96).contains(&(data[1] & 0x7f))
+}
+
+/// A UDP relay between WebRTC clients and the server: each client gets its own socket towards the
+/// server, and every `drop_every`th RTP packet from the server to a client is lost.
+struct LossyRelay {
+    port: u16,
+    dropped: Arc<AtomicU64>,
+    forwarded: Arc<AtomicU64>,
+}
+
+impl LossyRelay {
+    fn start(server: SocketAddr, drop_every: u64) -> LossyRelay {
+        let front = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("relay socket"));
+        let port = front.local_addr().expect("relay addr").port();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let forwarded = Arc::new(AtomicU64::new(0));
+        let (relay_dropped, relay_forwarded) = (Arc::clone(&dropped), Arc::clone(&forwarded));
+        std::thread::spawn(move || {
+            let mut backs: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+            let mut buffer = [0u8; 2048];
+            while let Ok((n, client)) = front.recv_from(&mut buffer) {
+                let back = backs.entry(client).or_insert_with(|| {
+                    let back = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("relay back socket"));
+                    let (front, back_loop) = (Arc::clone(&front), Arc::clone(&back));
+                    let (dropped, forwarded) = (Arc::clone(&relay_dropped), Arc::clone(&relay_forwarded));
+                    std::thread::spawn(move || {
+                        let mut buffer = [0u8; 2048];
+                        let mut rtp = 0u64;
+                        while let Ok((n, _)) = back_loop.recv_from(&mut buffer) {
+                            if is_rtp(&buffer[..n]) {
+                                rtp += 1;
+                                if rtp % drop_every == 0 {
+                                    dropped.fetch_add(1, Ordering::Relaxed);
+                                    continue;
+                                }
+                                forwarded.fetch_add(1, Ordering::Relaxed);
+                            }
+                            let _ = front.send_to(&buffer[..n], client);
+                        }
+                    });
+                    back
+                });
+                let _ = back.send_to(&buffer[..n], server);
+            }
+        });
+        LossyRelay { port, dropped, forwarded }
+    }
+}
+
+#[test]
+fn lost_packets_are_resent_from_the_shared_ring() {
+    const LOSSY_PLAYERS: usize = 3;
+    let dir = temp_dir("rtc_load_loss");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    let srs = run_graph(&dir, &graph(api, udp, rtmp), &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/loss"), 120);
+    wait_published(api, &srs);
+    // 5 % of the server's RTP is lost on the way; `eip` puts the relay in the answer's candidate.
+    let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), 20);
+    let url =
+        format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=loss&eip=127.0.0.1:{}", relay.port);
+    let report = run_bench(bench_config(url, LOSSY_PLAYERS, 8));
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    println!("{report}");
+
+    let dropped = relay.dropped.load(Ordering::Relaxed);
+    let forwarded = relay.forwarded.load(Ordering::Relaxed);
+    let whep = report.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("whep players reported");
+    assert_eq!((whep.connected, whep.failed), (LOSSY_PLAYERS, 0), "{report}\n{}", srs.log());
+    assert!(dropped * 30 > forwarded, "the relay dropped {dropped} of {forwarded} RTP packets");
+    assert!(whep.nacks > 0, "players sent NACKs for the {dropped} packets dropped\n{report}");
+    // Resent packets fill the gaps: what stays missing is a small part of what the relay dropped
+    // (a retransmission can itself be the packet the relay drops).
+    assert!(whep.lost * 4 < dropped, "{} packets still missing of {dropped} dropped\n{report}", whep.lost);
+    let frames = whep.frame_spread.expect("frame rates");
+    assert!(frames.min >= FPS * 0.85, "per-player frame rates {frames:?} under loss\n{report}");
+    assert!(whep.keyframes >= 5 * LOSSY_PLAYERS as u64, "keyframes {}\n{report}", whep.keyframes);
 }

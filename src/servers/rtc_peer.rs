@@ -23,6 +23,8 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use thiserror::Error;
 
+use super::rtc_feedback::FeedbackToApplication;
+
 use crate::media::MediaKind;
 
 /// H.264 as we answer it: constrained baseline 3.1, which every browser decodes and encodes.
@@ -111,11 +113,17 @@ fn random_u32() -> u32 {
     u32::from_be_bytes(bytes)
 }
 
+/// Where `FeedbackToApplication` sits in the chain: past the crate's last slot (13 000).
+const FEEDBACK_SLOT: usize = 20_000;
+
 /// The crate's default interceptors but its NACK responder: NACKs from players are answered from
 /// the stream's shared ring (`rtc_ring`), where the responder would keep 1024 packets per player.
 /// The NACK feedback is in our codecs (`codec`); the generator NACKs a publisher's losses.
 fn interceptors(media_engine: &mut MediaEngine) -> Result<Registry, RtcPeerError> {
-    let registry = Registry::new().with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
+    let registry = Registry::new()
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
+        // Application-most: after every stage that reads RTCP, before the terminus drops it.
+        .with(Slot::Custom(FEEDBACK_SLOT), FeedbackToApplication::default());
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
     Ok(configure_rtcp_reports(registry))

@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
 use crate::media::MediaKind;
 
@@ -124,6 +125,7 @@ impl RtcUdp {
         let stats = Arc::new(RtcUdpStats::default());
         let worker = Worker {
             socket,
+            outbox: Outbox::default(),
             stats: Arc::clone(&stats),
             peers: HashMap::new(),
             ufrags: HashMap::new(),
@@ -200,6 +202,8 @@ struct Peer {
 
 struct Worker {
     socket: UdpSocket,
+    /// What the peers wrote during this turn, sent together at its end (`sendmmsg`).
+    outbox: Outbox,
     stats: Arc<RtcUdpStats>,
     peers: HashMap<SessionId, Peer>,
     ufrags: HashMap<String, SessionId>,
@@ -231,10 +235,20 @@ impl Worker {
                 _ = timer => self.timers(),
                 _ = sweep.tick() => self.sweep(),
             }
+            self.send_outbox();
         }
         for id in self.peers.keys().copied().collect::<Vec<_>>() {
             self.close(id, "server stopped");
         }
+    }
+
+    fn send_outbox(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let done = self.outbox.flush(&self.socket);
+        self.stats.datagrams_out.fetch_add(done.sent, Ordering::Relaxed);
+        self.stats.send_dropped.fetch_add(done.dropped, Ordering::Relaxed);
     }
 
     fn datagram(&mut self, data: &[u8], from: SocketAddr) {
@@ -367,7 +381,7 @@ impl Worker {
     /// Writes what the peer has to send, and hands its events and media to its handler.
     fn drive(&mut self, id: SessionId) {
         let Some(peer) = self.peers.get_mut(&id) else { return };
-        flush(&self.socket, &self.stats, peer);
+        queue_writes(&mut self.outbox, peer);
         let mut closed = None;
         while let Some(event) = peer.connection.poll_event() {
             match event {
@@ -435,7 +449,7 @@ impl Worker {
             }
         }
         // Retransmissions answering NACKs were written while reading.
-        flush(&self.socket, &self.stats, peer);
+        queue_writes(&mut self.outbox, peer);
         peer.timeout = peer.connection.poll_timeout();
         if let Some(why) = closed {
             self.close(id, &why);
@@ -455,13 +469,10 @@ impl Worker {
     }
 }
 
-/// Writes what the peer has to send with non-blocking sends (a full buffer drops, as a network would).
-fn flush(socket: &UdpSocket, stats: &RtcUdpStats, peer: &mut Peer) {
+/// Queues what the peer has to send for the end of the worker's turn.
+fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     while let Some(out) = peer.connection.poll_write() {
-        match socket.try_send_to(&out.message, out.transport.peer_addr) {
-            Ok(_) => stats.datagrams_out.fetch_add(1, Ordering::Relaxed),
-            Err(_) => stats.send_dropped.fetch_add(1, Ordering::Relaxed),
-        };
+        outbox.push(out.message, out.transport.peer_addr);
     }
 }
 
@@ -525,7 +536,10 @@ impl Peer {
             .into_iter()
             .flatten()
             .find(|s| s.track.ssrc == nack.media_ssrc);
-        let Some(sending) = sending else { return };
+        let Some(sending) = sending else {
+            tracing::debug!(ssrc = nack.media_ssrc, "nack for a track we do not send");
+            return;
+        };
         let Some(ring) = sending.ring.as_ref() else { return };
         let Some(mut sender) = self.connection.rtp_sender(sending.track.sender) else { return };
         let now = Instant::now();
@@ -539,6 +553,7 @@ impl Peer {
                     stats.nack_resent.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {
+                    tracing::debug!(sequence, behind, last = sending.last, "nacked packet not resent");
                     stats.nack_missing.fetch_add(1, Ordering::Relaxed);
                 }
             }
