@@ -4,14 +4,17 @@
 //! the stream's rate, the HTTP API lists 20 `rtc-play` clients while they play, and their DELETEs
 //! take the registry back to none. Through a UDP relay that drops 5 % of the server's RTP to
 //! them, players NACK and the server resends from the stream's shared ring: frames keep their rate
-//! and the packets finally missing stay near zero.
+//! and the packets finally missing stay near zero. Garbage from a relayed player's own address
+//! (bad STUN integrity, truncated DTLS, unauthenticated RTP, random bytes; before DTLS completes
+//! and while it plays) and a flood of offers
+//! past `max_connections` (503s) leave the other players playing at full rate.
 
 mod common;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{free_port, free_udp_port, run_graph, temp_dir, wait_until};
@@ -150,26 +153,34 @@ fn is_rtp(data: &[u8]) -> bool {
 }
 
 /// A UDP relay between WebRTC clients and the server: each client gets its own socket towards the
-/// server, and every `drop_every`th RTP packet from the server to a client is lost.
+/// server, and every `drop_every`th RTP packet from the server to a client is lost; `early`
+/// datagrams go to the server from a client's socket right after its first one (its first STUN
+/// binding: before DTLS has completed).
 struct LossyRelay {
     port: u16,
     dropped: Arc<AtomicU64>,
     forwarded: Arc<AtomicU64>,
+    /// The sockets the server knows the relayed clients by.
+    backs: Arc<Mutex<Vec<Arc<UdpSocket>>>>,
 }
 
 impl LossyRelay {
-    fn start(server: SocketAddr, drop_every: u64) -> LossyRelay {
+    fn start(server: SocketAddr, drop_every: u64, early: Vec<Vec<u8>>) -> LossyRelay {
         let front = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("relay socket"));
         let port = front.local_addr().expect("relay addr").port();
         let dropped = Arc::new(AtomicU64::new(0));
         let forwarded = Arc::new(AtomicU64::new(0));
         let (relay_dropped, relay_forwarded) = (Arc::clone(&dropped), Arc::clone(&forwarded));
+        let backs_seen = Arc::new(Mutex::new(Vec::new()));
+        let relay_backs = Arc::clone(&backs_seen);
         std::thread::spawn(move || {
             let mut backs: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
             let mut buffer = [0u8; 2048];
             while let Ok((n, client)) = front.recv_from(&mut buffer) {
+                let fresh = !backs.contains_key(&client);
                 let back = backs.entry(client).or_insert_with(|| {
                     let back = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("relay back socket"));
+                    relay_backs.lock().expect("relay sockets").push(Arc::clone(&back));
                     let (front, back_loop) = (Arc::clone(&front), Arc::clone(&back));
                     let (dropped, forwarded) = (Arc::clone(&relay_dropped), Arc::clone(&relay_forwarded));
                     std::thread::spawn(move || {
@@ -190,9 +201,14 @@ impl LossyRelay {
                     back
                 });
                 let _ = back.send_to(&buffer[..n], server);
+                if fresh {
+                    for datagram in &early {
+                        let _ = back.send_to(datagram, server);
+                    }
+                }
             }
         });
-        LossyRelay { port, dropped, forwarded }
+        LossyRelay { port, dropped, forwarded, backs: backs_seen }
     }
 }
 
@@ -205,7 +221,7 @@ fn lost_packets_are_resent_from_the_shared_ring() {
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/loss"), 120);
     wait_published(api, &srs);
     // 5 % of the server's RTP is lost on the way; `eip` puts the relay in the answer's candidate.
-    let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), 20);
+    let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), 20, Vec::new());
     let url =
         format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=loss&eip=127.0.0.1:{}", relay.port);
     let report = run_bench(bench_config(url, LOSSY_PLAYERS, 8));
@@ -225,4 +241,77 @@ fn lost_packets_are_resent_from_the_shared_ring() {
     let frames = whep.frame_spread.expect("frame rates");
     assert!(frames.min >= FPS * 0.85, "per-player frame rates {frames:?} under loss\n{report}");
     assert!(whep.keyframes >= 5 * LOSSY_PLAYERS as u64, "keyframes {}\n{report}", whep.keyframes);
+}
+
+/// Datagrams a broken or hostile client might send from its own (known) address.
+fn garbage() -> Vec<Vec<u8>> {
+    // A STUN binding request with a USERNAME and a MESSAGE-INTEGRITY that cannot be right.
+    let mut stun = vec![0x00, 0x01, 0x00, 0x28, 0x21, 0x12, 0xa4, 0x42];
+    stun.extend_from_slice(&[7; 12]);
+    stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x09]);
+    stun.extend_from_slice(b"abcd:efgh\0\0\0");
+    stun.extend_from_slice(&[0x00, 0x08, 0x00, 0x14]);
+    stun.extend_from_slice(&[0xee; 20]);
+    let truncated_dtls = vec![22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, 0, 200, 1];
+    let mut fake_rtp = vec![0x80, 102, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+    fake_rtp.extend_from_slice(&[0x55; 300]);
+    let random: Vec<u8> = (0..500u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    vec![stun, truncated_dtls, fake_rtp, random, vec![], vec![0x14], vec![0xff; 1400]]
+}
+
+#[test]
+fn garbage_from_a_known_peer_and_an_offer_flood_leave_other_players_playing() {
+    const DIRECT: usize = 3;
+    let dir = temp_dir("rtc_load_faults");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    // Room for the direct players and the relayed one: the flood below finds it full.
+    let graph = graph(api, udp, rtmp)
+        .replace(r#"candidate = "127.0.0.1" }"#, r#"candidate = "127.0.0.1", max_connections = 4 }"#);
+    let srs = run_graph(&dir, &graph, &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/faults"), 120);
+    wait_published(api, &srs);
+    let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), u64::MAX, garbage());
+    let base = format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=faults");
+    let relayed_url = format!("{base}&eip=127.0.0.1:{}", relay.port);
+    let relayed = std::thread::spawn(move || run_bench(bench_config(relayed_url, 1, 10)));
+    let direct = std::thread::spawn(move || run_bench(bench_config(base, DIRECT, 10)));
+    assert!(wait_until(20, || rtc_players(api) == DIRECT + 1), "players connect: {}", rtc_players(api));
+
+    // While they play: garbage from the relayed player's address, again and again.
+    let back = relay.backs.lock().expect("relay sockets").first().cloned().expect("relayed player's socket");
+    let server = SocketAddr::from(([127, 0, 0, 1], udp));
+    for _ in 0..20 {
+        for datagram in garbage() {
+            let _ = back.send_to(&datagram, server);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // An offer flood past max_connections: every one refused with 503.
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n\
+                 c=IN IP4 0.0.0.0\r\na=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\na=recvonly\r\n";
+    for _ in 0..30 {
+        let (status, body) = common::http_exchange(
+            api,
+            "POST",
+            "/rtc/v1/whep/?app=live&stream=faults",
+            &["Content-Type: application/sdp"],
+            offer.as_bytes(),
+        );
+        assert_eq!(status, 503, "an offer past max_connections: {body}");
+    }
+
+    let direct = direct.join().expect("direct players");
+    let relayed = relayed.join().expect("relayed player");
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    println!("{direct}\n{relayed}");
+    let whep = direct.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("whep players reported");
+    assert_eq!((whep.connected, whep.failed, whep.starved), (DIRECT, 0, 0), "{direct}\n{}", srs.log());
+    let frames = whep.frame_spread.expect("frame rates");
+    assert!(frames.min >= FPS * 0.85, "direct players' frame rates {frames:?}\n{direct}");
+    // The relayed player took the garbage on its own session: the stack refused each bad datagram
+    // and it played on.
+    let relayed_whep = relayed.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("relayed reported");
+    assert_eq!((relayed_whep.connected, relayed_whep.failed, relayed_whep.starved), (1, 0, 0), "{relayed}");
+    assert!(common::api_get(api, "/api/v1/versions")["code"] == 0, "the API still answers");
 }

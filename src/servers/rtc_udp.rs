@@ -5,8 +5,8 @@
 //! the address is then the session's (a client whose address changes keeps its session the same
 //! way). Everything else is counted and dropped (RFC 7983's first-byte ranges tell STUN, DTLS and
 //! RTP apart). One task owns every peer connection of the socket (`rtc`'s sans-IO peers are
-//! plain values): it feeds datagrams and timers in, writes what they give out with non-blocking
-//! sends, hands received media and keyframe requests to each peer's `PeerHandler`, and takes
+//! plain values): it feeds datagrams and timers in, writes what they give out in one `sendmmsg`
+//! batch per turn (`udp_batch`), hands received media and keyframe requests to each peer's `PeerHandler`, and takes
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
 
