@@ -246,7 +246,9 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                     tracing::debug!(stream = %ctx.key, "webrtc: bad h.264 frame skipped: {e}");
                     continue;
                 }
-                let targets = streams.video_targets(&ctx.key, frame.keyframe);
+                // With a keyframe in the ring every player takes video now: the worker sends a
+                // joining player the picture group so far first.
+                let targets = streams.video_targets(&ctx.key, frame.keyframe || video_ring.has_keyframe());
                 if !frame.keyframe && streams.waiting_players(&ctx.key) {
                     streams.request_keyframe(&ctx.key);
                 }
@@ -254,7 +256,8 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                     continue;
                 }
                 let timestamp = video_clock.stamp(frame.pts);
-                let packets = video_ring.push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)));
+                let packets = video_ring
+                    .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), frame.keyframe);
                 udp.send(MediaKind::Video, targets, Arc::clone(&video_ring), packets).await;
             }
             MediaEvent::Frame(frame) if frame.codec == Codec::Opus => {
@@ -264,7 +267,7 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 }
                 let payload = opus::packetize(&frame.data);
                 let timestamp = audio_clock.stamp(frame.pts);
-                let packets = audio_ring.push([(payload.marker, timestamp, payload.data)]);
+                let packets = audio_ring.push([(payload.marker, timestamp, payload.data)], false);
                 udp.send(MediaKind::Audio, targets, Arc::clone(&audio_ring), packets).await;
             }
             MediaEvent::Frame(_) | MediaEvent::Metadata(_) => {}

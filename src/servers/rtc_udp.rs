@@ -516,13 +516,20 @@ impl Peer {
         };
         let Some(sending) = sending else { return };
         let Some(first) = packets.first() else { return };
+        let mut replay = Vec::new();
         if !sending.ring.as_ref().is_some_and(|r| Arc::ptr_eq(r, ring)) {
+            // A player's first video starts at the stream's last keyframe: the packets since
+            // then go first (the first picture comes now, not at the next keyframe).
+            if sending.ring.is_none() && kind == MediaKind::Video {
+                replay = ring.since_keyframe(first.sequence).unwrap_or_default();
+            }
             // The first packets, or a republish: the player's numbering goes on where it was.
-            sending.offset = sending.last.wrapping_add(1).wrapping_sub(first.sequence);
+            let start = replay.first().map_or(first.sequence, |p| p.sequence);
+            sending.offset = sending.last.wrapping_add(1).wrapping_sub(start);
             sending.ring = Some(Arc::clone(ring));
         }
         let Some(mut sender) = self.connection.rtp_sender(sending.track.sender) else { return };
-        for packet in packets {
+        for packet in replay.iter().chain(packets) {
             sending.last = packet.sequence.wrapping_add(sending.offset);
             if !write_packet(&mut sender, &sending.track, sending.last, packet, now) {
                 return;
