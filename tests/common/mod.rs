@@ -5,6 +5,7 @@
 pub mod cdp;
 pub mod live;
 pub mod rtmp_client;
+pub mod udp_relay;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
