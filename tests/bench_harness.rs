@@ -21,6 +21,8 @@ fn config(url: String, flv_url: String, publishers: usize, server_pid: u32) -> B
         url,
         flv_url,
         players_rtmp: 0,
+        whep_url: String::new(),
+        players_whep: 0,
         players_flv: 0,
         publishers,
         source: Some(Arc::new(FlvSource::load(FIXTURE.as_ref()).expect("fixture loads"))),

@@ -6,12 +6,15 @@
 //! `Location` ends the publish. Offers without a codec we take get 400, offers past
 //! `max_connections` 503. An RTMP stream plays over WHEP (video only) to a player that came before
 //! the publisher, and on through a republish. Pages report through requests to a small static
-//! server whose log the test reads.
+//! server whose log the test reads. Played through a UDP relay that drops 5 % of the server's RTP,
+//! Chromium keeps decoding at the stream's rate, NACKs, and the server's resends keep its
+//! `packetsLost` a small part of what the relay dropped.
 
 mod common;
 
 use std::path::Path;
 
+use common::udp_relay::LossyRelay;
 use common::{
     free_port, free_udp_port, http_exchange, probe_with, run_graph, temp_dir, unescape, wait_for, Browser,
     StaticServer,
@@ -268,6 +271,55 @@ fn rtmp_publish_plays_with_whep_video_only() {
     let before = stats(&log, "whep").map_or(0, |s| s.0);
     let mut ffmpeg = publish();
     decoding_at(&log, "whep", before + 25, "320x240", false);
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    drop(pages);
+}
+
+#[test]
+fn chromium_keeps_decoding_through_five_percent_loss() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = temp_dir("rtc_webrtc_loss");
+    let page_dir = dir.join("page");
+    std::fs::create_dir_all(&page_dir).expect("page dir");
+    std::fs::copy(root.join("tests/player/whep.html"), page_dir.join("whep.html")).expect("copy page");
+    std::os::unix::fs::symlink(&page_dir, page_dir.join("whep")).expect("page alias");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    let graph = format!(
+        r#"srs.Graph::{{
+    , nodes =
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+      , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
+      , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+      , srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1" }})
+      ]
+    , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
+    }}"#
+    );
+    let _srs = run_graph(&dir, &graph, &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/lossy"), 120);
+    let relay = LossyRelay::start(std::net::SocketAddr::from(([127, 0, 0, 1], udp)), 20, Vec::new());
+    let log = dir.join("page.log");
+    let pages = StaticServer::start_logging(&page_dir, Some(&log));
+    let profile = dir.join("whep");
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    let url = format!(
+        "http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=lossy&eip=127.0.0.1:{}",
+        pages.port, relay.port
+    );
+    let _player = Browser::open_with(&profile, &url, &FAKE_MEDIA);
+    let first = decoding_at(&log, "whep", 10, "320x240", false);
+    // 10 s more of the 25 fps stream through the lossy path: the picture keeps going.
+    decoding_at(&log, "whep", first + 200, "320x240", false);
+    let report = newest(&log, "whep", "stats-").expect("stats");
+    let fields: Vec<u64> = report.split('-').filter_map(|f| f.parse().ok()).collect();
+    // Numbers of stats-<frames>-<size>-<audio>-<samples>-<level>-<concealed>-<nacks>-<lost>.
+    let (nacks, lost) = (fields.get(5).copied().unwrap_or(0), fields.get(6).copied().unwrap_or(u64::MAX));
+    let dropped = relay.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    println!("chromium stats {report}, relay dropped {dropped}");
+    assert!(dropped >= 10, "the relay dropped {dropped} RTP packets");
+    assert!(nacks > 0, "Chromium NACKed the {dropped} packets dropped (stats {report})");
+    assert!(lost * 4 < dropped, "Chromium still misses {lost} of {dropped} dropped packets (stats {report})");
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     drop(pages);

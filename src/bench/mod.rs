@@ -1,5 +1,5 @@
-//! The load harness behind `srs bench`: M publishers replaying an FLV file in real time, N RTMP and
-//! N HTTP-FLV players, one tokio task per client, against any server (ours or SRS's); and the
+//! The load harness behind `srs bench`: M publishers replaying an FLV file in real time, N RTMP,
+//! N HTTP-FLV and N WebRTC (WHEP) players, one tokio task per client, against any server (ours or SRS's); and the
 //! kernel-floor server (`floor`) to compare a server's CPU with.
 //!
 //! A run: publishers start and settle; players connect at a bounded rate (no SYN floods); after a
@@ -17,6 +17,7 @@ pub mod report;
 pub mod source;
 pub mod stamp;
 pub mod stats;
+pub mod whep;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -36,8 +37,11 @@ pub struct BenchConfig {
     pub url: String,
     /// `http://host[:port]/app/stream.flv`: HTTP-FLV players play here.
     pub flv_url: String,
+    /// `http://host[:port]/rtc/v1/whep/?app=..&stream=..`: WebRTC players play here.
+    pub whep_url: String,
     pub players_rtmp: usize,
     pub players_flv: usize,
+    pub players_whep: usize,
     pub publishers: usize,
     /// The media publishers replay (required when `publishers > 0`).
     pub source: Option<Arc<FlvSource>>,
@@ -110,7 +114,12 @@ pub async fn run(config: BenchConfig) -> Result<BenchReport, String> {
     }
     let steady_end = reporter.snapshot(&players.stats, sample());
 
+    // WebRTC players end their sessions (DELETE) when told; the others are cut off.
+    let _ = players.stop.send(true);
     let mut tasks = players.tasks;
+    let _ =
+        tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} })
+            .await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     tokio::time::sleep(config.cooldown).await;
@@ -124,14 +133,18 @@ pub async fn run(config: BenchConfig) -> Result<BenchReport, String> {
 struct Players {
     stats: Vec<Arc<PlayerStats>>,
     tasks: JoinSet<()>,
+    /// Turns true when the window is over.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// Starts every player at `ramp_per_second`, in tenth-of-a-second bursts; players of stream i
 /// are spread round-robin over the publishers' streams.
 async fn start_players(config: &BenchConfig, reporter: &mut report::Reporter) -> Players {
-    let mut players = Players { stats: Vec::new(), tasks: JoinSet::new() };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut players = Players { stats: Vec::new(), tasks: JoinSet::new(), stop };
     let kinds = std::iter::repeat_n(PlayerKind::Rtmp, config.players_rtmp)
-        .chain(std::iter::repeat_n(PlayerKind::HttpFlv, config.players_flv));
+        .chain(std::iter::repeat_n(PlayerKind::HttpFlv, config.players_flv))
+        .chain(std::iter::repeat_n(PlayerKind::Whep, config.players_whep));
     let per_burst = (config.ramp_per_second as usize / 10).max(1);
     let streams = config.publishers.max(1);
     let mut last_tick = Instant::now();
@@ -149,6 +162,10 @@ async fn start_players(config: &BenchConfig, reporter: &mut report::Reporter) ->
             PlayerKind::HttpFlv => {
                 let url = stream_url(&config.flv_url, stream, config.publishers);
                 players.tasks.spawn(players::flv_player(url, Arc::clone(&stats)));
+            }
+            PlayerKind::Whep => {
+                let url = whep::whep_stream_url(&config.whep_url, stream, config.publishers);
+                players.tasks.spawn(whep::whep_player(url, Arc::clone(&stats), stopped.clone()));
             }
         }
         players.stats.push(stats);

@@ -57,6 +57,7 @@ fn on_video(stats: &PlayerStats, body: &[u8], connected_at: Instant, received_wa
     if !is_frame {
         return;
     }
+    stats.frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     stats.first_frame(connected_at.elapsed().as_micros() as u64);
     if let Some(sent) = read_stamp(body) {
         stats.add_latency(received_wall as i64 - sent as i64);

@@ -15,12 +15,21 @@ use super::stats::{
 /// Players within this fraction of the median rate count as even.
 pub const RATE_TOLERANCE: f64 = 0.03;
 
-const KINDS: [PlayerKind; 2] = [PlayerKind::Rtmp, PlayerKind::HttpFlv];
+const KINDS: [PlayerKind; 3] = [PlayerKind::Rtmp, PlayerKind::HttpFlv, PlayerKind::Whep];
 
 fn kind_index(kind: PlayerKind) -> usize {
     match kind {
         PlayerKind::Rtmp => 0,
         PlayerKind::HttpFlv => 1,
+        PlayerKind::Whep => 2,
+    }
+}
+
+fn kind_name(kind: PlayerKind) -> &'static str {
+    match kind {
+        PlayerKind::Rtmp => "rtmp",
+        PlayerKind::HttpFlv => "flv",
+        PlayerKind::Whep => "whep",
     }
 }
 
@@ -29,9 +38,10 @@ fn kind_index(kind: PlayerKind) -> usize {
 pub struct Snapshot {
     at: Instant,
     bytes: Vec<u64>,
+    frames: Vec<u64>,
     process: Option<ProcessSample>,
     /// Latency samples (µs) since the previous snapshot, per kind.
-    latencies: [Vec<u32>; 2],
+    latencies: [Vec<u32>; 3],
 }
 
 /// Prints progress and collects latency samples between snapshots.
@@ -42,7 +52,7 @@ pub struct Reporter {
     last: Instant,
     last_bytes: u64,
     last_process: Option<ProcessSample>,
-    latencies: [Vec<u32>; 2],
+    latencies: [Vec<u32>; 3],
 }
 
 impl Reporter {
@@ -55,12 +65,12 @@ impl Reporter {
             last: now,
             last_bytes: 0,
             last_process: pid.and_then(ProcessSample::read),
-            latencies: [Vec::new(), Vec::new()],
+            latencies: Default::default(),
         }
     }
 
-    fn drain(&mut self, players: &[Arc<PlayerStats>]) -> [Vec<u32>; 2] {
-        let mut fresh = [Vec::new(), Vec::new()];
+    fn drain(&mut self, players: &[Arc<PlayerStats>]) -> [Vec<u32>; 3] {
+        let mut fresh: [Vec<u32>; 3] = Default::default();
         for player in players {
             player.drain_latencies(&mut fresh[kind_index(player.kind)]);
         }
@@ -94,13 +104,16 @@ impl Reporter {
                 ),
                 _ => String::new(),
             };
+            let mut kinds = String::new();
+            for kind in KINDS {
+                if players.iter().any(|p| p.kind == kind) {
+                    let (ok, bad) = (count(kind, connected), count(kind, failed));
+                    kinds.push_str(&format!("{} {ok}/{bad} failed  ", kind_name(kind)));
+                }
+            }
             println!(
-                "{:>5.1}s  rtmp {}/{} failed  flv {}/{} failed  {:.1} Mbit/s  latency {}{}{}",
+                "{:>5.1}s  {kinds}{:.1} Mbit/s  latency {}{}{}",
                 now.duration_since(self.started).as_secs_f64(),
-                count(PlayerKind::Rtmp, connected),
-                count(PlayerKind::Rtmp, failed),
-                count(PlayerKind::HttpFlv, connected),
-                count(PlayerKind::HttpFlv, failed),
                 mbps,
                 format_millis(percentiles(&mut latency)),
                 server,
@@ -119,6 +132,7 @@ impl Reporter {
         Snapshot {
             at: Instant::now(),
             bytes: players.iter().map(|p| p.bytes.load(Ordering::Relaxed)).collect(),
+            frames: players.iter().map(|p| p.frames.load(Ordering::Relaxed)).collect(),
             process,
             latencies: std::mem::take(&mut self.latencies),
         }
@@ -135,6 +149,15 @@ pub struct KindReport {
     pub mbps: f64,
     /// Per-player rates in Mbit/s.
     pub spread: Option<RateSpread>,
+    /// Per-player video frame rates (frames per second).
+    pub frame_spread: Option<RateSpread>,
+    /// Players that got no video frame in the window.
+    pub starved: usize,
+    /// WebRTC players, summed: RTP packets and keyframes received, NACKs sent, packets lost.
+    pub packets: u64,
+    pub keyframes: u64,
+    pub nacks: u64,
+    pub lost: u64,
     /// Connect → first video frame, µs: p50, p90, p99.
     pub first_frame: Option<[u64; 3]>,
     /// Receive time − publisher send time, µs: p50, p90, p99.
@@ -185,6 +208,15 @@ pub fn final_report(
             .filter(|i| ok(i))
             .map(|&i| end.bytes[i].saturating_sub(start.bytes[i]) as f64 * 8.0 / window / 1e6)
             .collect();
+        let mut frame_rates: Vec<f64> = mine
+            .iter()
+            .filter(|i| ok(i))
+            .map(|&i| end.frames[i].saturating_sub(start.frames[i]) as f64 / window)
+            .collect();
+        let starved = frame_rates.iter().filter(|&&r| r == 0.0).count();
+        let sum = |counter: fn(&PlayerStats) -> &std::sync::atomic::AtomicU64| -> u64 {
+            mine.iter().map(|&i| counter(&players[i]).load(Ordering::Relaxed)).sum()
+        };
         let mut first_frames: Vec<u64> =
             mine.iter().filter_map(|&i| players[i].first_frame_micros()).collect();
         let mut latencies: Vec<u64> = end.latencies[kind_index(kind)].iter().map(|&l| u64::from(l)).collect();
@@ -195,6 +227,12 @@ pub fn final_report(
             failed: mine.iter().filter(|&&i| players[i].failed.load(Ordering::Relaxed)).count(),
             mbps: rates.iter().sum(),
             spread: rate_spread(&mut rates, RATE_TOLERANCE),
+            frame_spread: rate_spread(&mut frame_rates, RATE_TOLERANCE),
+            starved,
+            packets: sum(|p| &p.packets),
+            keyframes: sum(|p| &p.keyframes),
+            nacks: sum(|p| &p.nacks),
+            lost: sum(|p| &p.lost),
             first_frame: percentiles(&mut first_frames),
             latency: percentiles(&mut latencies),
             latency_samples: latencies.len(),
@@ -232,6 +270,7 @@ impl fmt::Display for BenchReport {
             let name = match kind.kind {
                 PlayerKind::Rtmp => "rtmp",
                 PlayerKind::HttpFlv => "http-flv",
+                PlayerKind::Whep => "whep",
             };
             writeln!(
                 f,
@@ -247,6 +286,25 @@ impl fmt::Display for BenchReport {
                     s.max,
                     s.within * 100.0,
                     RATE_TOLERANCE * 100.0
+                )?;
+            }
+            if let Some(s) = kind.frame_spread {
+                writeln!(
+                    f,
+                    "  per-player frames/s min/median/max {:.2}/{:.2}/{:.2}, {:.1} % within {:.0} % of the median, {} starved",
+                    s.min,
+                    s.median,
+                    s.max,
+                    s.within * 100.0,
+                    RATE_TOLERANCE * 100.0,
+                    kind.starved
+                )?;
+            }
+            if kind.kind == PlayerKind::Whep {
+                writeln!(
+                    f,
+                    "  rtp packets {}, keyframes {}, nacks sent {}, packets lost {}",
+                    kind.packets, kind.keyframes, kind.nacks, kind.lost
                 )?;
             }
             writeln!(f, "  first video frame p50/p90/p99 {}", format_millis(kind.first_frame))?;

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 pub enum PlayerKind {
     Rtmp,
     HttpFlv,
+    /// A WebRTC player (WHEP signalling, `rtc` crate peer).
+    Whep,
 }
 
 #[derive(Debug)]
@@ -23,6 +25,14 @@ pub struct PlayerStats {
     pub connected: AtomicBool,
     /// Refused, or the connection failed or ended early.
     pub failed: AtomicBool,
+    /// Video frames received (coded frames; for WebRTC, packets with the marker bit).
+    pub frames: AtomicU64,
+    /// WebRTC players: RTP packets and video keyframes received, NACKs the peer sent, and
+    /// sequence numbers never received (gaps not filled by a retransmission).
+    pub packets: AtomicU64,
+    pub keyframes: AtomicU64,
+    pub nacks: AtomicU64,
+    pub lost: AtomicU64,
     /// Microseconds from TCP connect to the first video frame, plus one (0: none yet).
     first_frame: AtomicU64,
     /// Server-added latency samples in microseconds, not yet drained.
@@ -34,6 +44,11 @@ impl PlayerStats {
         PlayerStats {
             kind,
             bytes: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            packets: AtomicU64::new(0),
+            keyframes: AtomicU64::new(0),
+            nacks: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
             connected: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             first_frame: AtomicU64::new(0),

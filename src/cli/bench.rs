@@ -1,4 +1,4 @@
-//! `srs bench`: the load harness (publishers, RTMP and HTTP-FLV players against any server), or
+//! `srs bench`: the load harness (publishers, RTMP, HTTP-FLV and WHEP players against any server), or
 //! with `--floor` the kernel-floor server to compare CPU with. See README "Benchmarking".
 
 use std::net::SocketAddr;
@@ -25,6 +25,9 @@ pub struct BenchArgs {
     pub players_rtmp: usize,
     #[arg(long, default_value_t = 0)]
     pub players_flv: usize,
+    /// WebRTC players (WHEP signalling at --whep-url, one UDP socket each).
+    #[arg(long, default_value_t = 0)]
+    pub players_whep: usize,
     /// Publishers replaying --input (stream names get `_<i>` when more than one).
     #[arg(long, default_value_t = 1)]
     pub publishers: usize,
@@ -35,6 +38,8 @@ pub struct BenchArgs {
     pub url: String,
     #[arg(long, default_value = "http://127.0.0.1:8080/live/bench.flv")]
     pub flv_url: String,
+    #[arg(long, default_value = "http://127.0.0.1:1985/rtc/v1/whep/?app=live&stream=bench")]
+    pub whep_url: String,
     /// Players started per second.
     #[arg(long, default_value_t = 200)]
     pub ramp: u32,
@@ -122,7 +127,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(BenchKind::Gb28181(gb)) = args.kind {
         return bench_gb28181(*gb);
     }
-    let wanted_fds = 2 * (args.players_rtmp + args.players_flv + args.publishers) as u64 + 1024;
+    let wanted_fds =
+        2 * (args.players_rtmp + args.players_flv + args.players_whep + args.publishers) as u64 + 1024;
     match bench::process::raise_fd_limit(wanted_fds.max(65_536)) {
         Ok(limit) if limit < wanted_fds => {
             eprintln!("srs bench: open-file limit {limit} < {wanted_fds} wanted")
@@ -145,8 +151,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let config = BenchConfig {
         url: args.url,
         flv_url: args.flv_url,
+        whep_url: args.whep_url,
         players_rtmp: args.players_rtmp,
         players_flv: args.players_flv,
+        players_whep: args.players_whep,
         publishers: args.publishers,
         source,
         duration: Duration::from_secs(args.duration),

@@ -41,7 +41,7 @@ use crate::media::{Codec, MediaEvent, MediaKind};
 use crate::nodes::scope::{ScopeNode, ScopePlan};
 use crate::nodes::{Engine, NodeKind, StreamCtx};
 use crate::servers::rtc_peer::{self, Direction};
-use crate::servers::rtc_udp::{NewSession, OutPacket, PeerEvent, PeerHandler, SessionId};
+use crate::servers::rtc_udp::{NewSession, PeerEvent, PeerHandler, SentRing, SessionId};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
@@ -225,6 +225,8 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
     let mut audio_clock = TrackClock::new(OPUS_CLOCK_HZ, audio_resume, 960);
     let mut parameter_sets: Vec<Bytes> = Vec::new();
     let mut payloads: Vec<RtpPayload> = Vec::new();
+    // Sent packets are kept once per track for every player's NACKs.
+    let (video_ring, audio_ring) = (SentRing::new(), SentRing::new());
     while let Some(event) = input.recv().await {
         match event {
             MediaEvent::Description(description) => {
@@ -244,7 +246,9 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                     tracing::debug!(stream = %ctx.key, "webrtc: bad h.264 frame skipped: {e}");
                     continue;
                 }
-                let targets = streams.video_targets(&ctx.key, frame.keyframe);
+                // With a keyframe in the ring every player takes video now: the worker sends a
+                // joining player the picture group so far first.
+                let targets = streams.video_targets(&ctx.key, frame.keyframe || video_ring.has_keyframe());
                 if !frame.keyframe && streams.waiting_players(&ctx.key) {
                     streams.request_keyframe(&ctx.key);
                 }
@@ -252,11 +256,9 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                     continue;
                 }
                 let timestamp = video_clock.stamp(frame.pts);
-                let packets: Arc<[OutPacket]> = payloads
-                    .drain(..)
-                    .map(|p| OutPacket { marker: p.marker, timestamp, payload: p.data })
-                    .collect();
-                udp.send(MediaKind::Video, targets, packets).await;
+                let packets = video_ring
+                    .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), frame.keyframe);
+                udp.send(MediaKind::Video, targets, Arc::clone(&video_ring), packets).await;
             }
             MediaEvent::Frame(frame) if frame.codec == Codec::Opus => {
                 let targets = streams.audio_targets(&ctx.key);
@@ -265,8 +267,8 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 }
                 let payload = opus::packetize(&frame.data);
                 let timestamp = audio_clock.stamp(frame.pts);
-                let packet = OutPacket { marker: payload.marker, timestamp, payload: payload.data };
-                udp.send(MediaKind::Audio, targets, Arc::new([packet])).await;
+                let packets = audio_ring.push([(payload.marker, timestamp, payload.data)], false);
+                udp.send(MediaKind::Audio, targets, Arc::clone(&audio_ring), packets).await;
             }
             MediaEvent::Frame(_) | MediaEvent::Metadata(_) => {}
             MediaEvent::End => break,

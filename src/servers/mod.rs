@@ -8,7 +8,9 @@ pub mod http;
 pub mod http_pull;
 pub mod http_raw;
 pub mod redis;
+pub mod rtc_feedback;
 pub mod rtc_peer;
+pub mod rtc_ring;
 pub mod rtc_udp;
 pub mod rtmp_client;
 pub mod srt;
@@ -16,6 +18,7 @@ pub mod srt_pull;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
+pub mod udp_batch;
 
 use tokio::sync::oneshot;
 

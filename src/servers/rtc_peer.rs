@@ -6,9 +6,11 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use rtc::interceptor::Registry;
+use rtc::interceptor::{NackGeneratorBuilder, Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
@@ -20,6 +22,8 @@ use rtc::rtp_transceiver::rtp_sender::{
     RtpCodecKind,
 };
 use thiserror::Error;
+
+use super::rtc_feedback::FeedbackToApplication;
 
 use crate::media::MediaKind;
 
@@ -109,13 +113,29 @@ fn random_u32() -> u32 {
     u32::from_be_bytes(bytes)
 }
 
+/// Where `FeedbackToApplication` sits in the chain: past the crate's last slot (13 000).
+const FEEDBACK_SLOT: usize = 20_000;
+
+/// The crate's default interceptors but its NACK responder: NACKs from players are answered from
+/// the stream's shared ring (`rtc_ring`), where the responder would keep 1024 packets per player.
+/// The NACK feedback is in our codecs (`codec`); the generator NACKs a publisher's losses.
+fn interceptors(media_engine: &mut MediaEngine) -> Result<Registry, RtcPeerError> {
+    let registry = Registry::new()
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
+        // Application-most: after every stage that reads RTCP, before the terminus drops it.
+        .with(Slot::Custom(FEEDBACK_SLOT), FeedbackToApplication::default());
+    configure_simulcast_extension_headers(media_engine)?;
+    let registry = configure_twcc_receiver_only(registry, media_engine)?;
+    Ok(configure_rtcp_reports(registry))
+}
+
 /// Answers `offer` for a peer that publishes or plays, with `candidate` as our one host candidate.
 pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Result<NewPeer, RtcPeerError> {
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
     media_engine.register_codec(codec(MediaKind::Video), RtpCodecKind::Video)?;
     media_engine.register_codec(codec(MediaKind::Audio), RtpCodecKind::Audio)?;
-    let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let registry = interceptors(&mut media_engine)?;
     let local_ufrag = random_text(8);
     let settings = SettingEngineBuilder::new()
         .with_lite(true)

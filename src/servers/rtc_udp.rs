@@ -5,8 +5,8 @@
 //! the address is then the session's (a client whose address changes keeps its session the same
 //! way). Everything else is counted and dropped (RFC 7983's first-byte ranges tell STUN, DTLS and
 //! RTP apart). One task owns every peer connection of the socket (`rtc`'s sans-IO peers are
-//! plain values): it feeds datagrams and timers in, writes what they give out with non-blocking
-//! sends, hands received media and keyframe requests to each peer's `PeerHandler`, and takes
+//! plain values): it feeds datagrams and timers in, writes what they give out in one `sendmmsg`
+//! batch per turn (`udp_batch`), hands received media and keyframe requests to each peer's `PeerHandler`, and takes
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
 
@@ -23,6 +23,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -30,6 +31,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::rtc_peer::{NewPeer, OutTrack};
+pub use super::rtc_ring::{OutPacket, SentRing};
+use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
 use crate::media::MediaKind;
 
@@ -65,15 +68,6 @@ pub trait PeerHandler: Send + Sync {
     fn on_event(&self, session: SessionId, event: PeerEvent);
 }
 
-/// One packet to send: the stream's payload, marker and timestamp; sequence numbers, SSRC and
-/// payload type are each player's.
-#[derive(Debug, Clone)]
-pub struct OutPacket {
-    pub marker: bool,
-    pub timestamp: u32,
-    pub payload: Bytes,
-}
-
 /// A session to add.
 pub struct NewSession {
     pub id: SessionId,
@@ -86,7 +80,7 @@ pub struct NewSession {
 enum Command {
     Add(Box<NewSession>),
     Remove(SessionId),
-    Send { kind: MediaKind, sessions: Arc<[SessionId]>, packets: Arc<[OutPacket]> },
+    Send { kind: MediaKind, sessions: Arc<[SessionId]>, ring: Arc<SentRing>, packets: Arc<[OutPacket]> },
     RequestKeyframe(SessionId),
 }
 
@@ -101,6 +95,11 @@ pub struct RtcUdpStats {
     pub datagrams_out: AtomicU64,
     /// Sends the socket did not take (full buffer).
     pub send_dropped: AtomicU64,
+    /// Packets players asked for again (NACK), those sent again from the stream's ring, and
+    /// those no longer kept.
+    pub nack_requested: AtomicU64,
+    pub nack_resent: AtomicU64,
+    pub nack_missing: AtomicU64,
     pub sessions: AtomicU64,
 }
 
@@ -126,6 +125,7 @@ impl RtcUdp {
         let stats = Arc::new(RtcUdpStats::default());
         let worker = Worker {
             socket,
+            outbox: Outbox::default(),
             stats: Arc::clone(&stats),
             peers: HashMap::new(),
             ufrags: HashMap::new(),
@@ -148,9 +148,16 @@ impl RtcUdp {
         let _ = self.commands.try_send(Command::Remove(session));
     }
 
-    /// Sends `packets` of one track to every session named; they are built once for all.
-    pub async fn send(&self, kind: MediaKind, sessions: Arc<[SessionId]>, packets: Arc<[OutPacket]>) {
-        let _ = self.commands.send(Command::Send { kind, sessions, packets }).await;
+    /// Sends `packets` of one track to every session named; they are built once for all, and
+    /// kept in the track's `ring` (where `SentRing::push` numbered them) for NACKs.
+    pub async fn send(
+        &self,
+        kind: MediaKind,
+        sessions: Arc<[SessionId]>,
+        ring: Arc<SentRing>,
+        packets: Arc<[OutPacket]>,
+    ) {
+        let _ = self.commands.send(Command::Send { kind, sessions, ring, packets }).await;
     }
 
     /// Asks a publishing session for a keyframe (PLI).
@@ -159,10 +166,21 @@ impl RtcUdp {
     }
 }
 
-/// A sending track's per-player state.
+/// A sending track's per-player state: the player's sequence numbers are the stream's (in
+/// `ring`) plus `offset`, fixed at the first packet and again when the stream is republished (a
+/// new ring), so they stay continuous and a NACK finds the stream's packet by subtraction.
 struct Sending {
     track: OutTrack,
-    sequence: u16,
+    ring: Option<Arc<SentRing>>,
+    offset: u16,
+    /// The player's last sequence number sent.
+    last: u16,
+}
+
+impl Sending {
+    fn new(track: OutTrack) -> Sending {
+        Sending { track, ring: None, offset: 0, last: 0 }
+    }
 }
 
 struct Peer {
@@ -184,6 +202,8 @@ struct Peer {
 
 struct Worker {
     socket: UdpSocket,
+    /// What the peers wrote during this turn, sent together at its end (`sendmmsg`).
+    outbox: Outbox,
     stats: Arc<RtcUdpStats>,
     peers: HashMap<SessionId, Peer>,
     ufrags: HashMap<String, SessionId>,
@@ -215,10 +235,20 @@ impl Worker {
                 _ = timer => self.timers(),
                 _ = sweep.tick() => self.sweep(),
             }
+            self.send_outbox();
         }
         for id in self.peers.keys().copied().collect::<Vec<_>>() {
             self.close(id, "server stopped");
         }
+    }
+
+    fn send_outbox(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let done = self.outbox.flush(&self.socket);
+        self.stats.datagrams_out.fetch_add(done.sent, Ordering::Relaxed);
+        self.stats.send_dropped.fetch_add(done.dropped, Ordering::Relaxed);
     }
 
     fn datagram(&mut self, data: &[u8], from: SocketAddr) {
@@ -264,11 +294,11 @@ impl Worker {
         match command {
             Command::Add(session) => self.add(*session),
             Command::Remove(id) => self.close(id, "ended by the server"),
-            Command::Send { kind, sessions, packets } => {
+            Command::Send { kind, sessions, ring, packets } => {
                 let now = Instant::now();
                 for &id in sessions.iter() {
                     if let Some(peer) = self.peers.get_mut(&id) {
-                        peer.send(kind, &packets, now);
+                        peer.send(kind, &ring, &packets, now);
                         self.drive(id);
                     }
                 }
@@ -295,8 +325,8 @@ impl Worker {
                 ufrag: local_ufrag,
                 candidate,
                 remote: None,
-                video: video.map(|track| Sending { track, sequence: 0 }),
-                audio: audio.map(|track| Sending { track, sequence: 0 }),
+                video: video.map(Sending::new),
+                audio: audio.map(Sending::new),
                 track_kinds: HashMap::new(),
                 video_receiver: None,
                 connected: false,
@@ -351,12 +381,7 @@ impl Worker {
     /// Writes what the peer has to send, and hands its events and media to its handler.
     fn drive(&mut self, id: SessionId) {
         let Some(peer) = self.peers.get_mut(&id) else { return };
-        while let Some(out) = peer.connection.poll_write() {
-            match self.socket.try_send_to(&out.message, out.transport.peer_addr) {
-                Ok(_) => self.stats.datagrams_out.fetch_add(1, Ordering::Relaxed),
-                Err(_) => self.stats.send_dropped.fetch_add(1, Ordering::Relaxed),
-            };
-        }
+        queue_writes(&mut self.outbox, peer);
         let mut closed = None;
         while let Some(event) = peer.connection.poll_event() {
             match event {
@@ -415,10 +440,16 @@ impl Worker {
                     if asks {
                         peer.handler.on_event(id, PeerEvent::KeyframeRequest);
                     }
+                    for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>())
+                    {
+                        peer.resend(nack, &self.stats);
+                    }
                 }
                 _ => {}
             }
         }
+        // Retransmissions answering NACKs were written while reading.
+        queue_writes(&mut self.outbox, peer);
         peer.timeout = peer.connection.poll_timeout();
         if let Some(why) = closed {
             self.close(id, &why);
@@ -438,8 +469,44 @@ impl Worker {
     }
 }
 
+/// Queues what the peer has to send for the end of the worker's turn.
+fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
+    while let Some(out) = peer.connection.poll_write() {
+        outbox.push(out.message, out.transport.peer_addr);
+    }
+}
+
+/// Hands one packet to the peer's sender with the player's header fields (SRTP is added inside).
+fn write_packet(
+    sender: &mut rtc::rtp_transceiver::rtp_sender::RTCRtpSender<'_>,
+    track: &OutTrack,
+    sequence: u16,
+    packet: &OutPacket,
+    now: Instant,
+) -> bool {
+    let rtp = rtc::rtp::Packet {
+        header: rtc::rtp::header::Header {
+            version: 2,
+            marker: packet.marker,
+            payload_type: track.payload_type,
+            sequence_number: sequence,
+            timestamp: packet.timestamp,
+            ssrc: track.ssrc,
+            ..Default::default()
+        },
+        payload: packet.payload.clone(),
+    };
+    match sender.write_rtp(now, rtp) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!("rtc send refused: {e}");
+            false
+        }
+    }
+}
+
 impl Peer {
-    fn send(&mut self, kind: MediaKind, packets: &[OutPacket], now: Instant) {
+    fn send(&mut self, kind: MediaKind, ring: &Arc<SentRing>, packets: &[OutPacket], now: Instant) {
         if !self.connected {
             return;
         }
@@ -448,24 +515,54 @@ impl Peer {
             MediaKind::Audio => self.audio.as_mut(),
         };
         let Some(sending) = sending else { return };
+        let Some(first) = packets.first() else { return };
+        let mut replay = Vec::new();
+        if !sending.ring.as_ref().is_some_and(|r| Arc::ptr_eq(r, ring)) {
+            // A player's first video starts at the stream's last keyframe: the packets since
+            // then go first (the first picture comes now, not at the next keyframe).
+            if sending.ring.is_none() && kind == MediaKind::Video {
+                replay = ring.since_keyframe(first.sequence).unwrap_or_default();
+            }
+            // The first packets, or a republish: the player's numbering goes on where it was.
+            let start = replay.first().map_or(first.sequence, |p| p.sequence);
+            sending.offset = sending.last.wrapping_add(1).wrapping_sub(start);
+            sending.ring = Some(Arc::clone(ring));
+        }
         let Some(mut sender) = self.connection.rtp_sender(sending.track.sender) else { return };
-        for packet in packets {
-            sending.sequence = sending.sequence.wrapping_add(1);
-            let rtp = rtc::rtp::Packet {
-                header: rtc::rtp::header::Header {
-                    version: 2,
-                    marker: packet.marker,
-                    payload_type: sending.track.payload_type,
-                    sequence_number: sending.sequence,
-                    timestamp: packet.timestamp,
-                    ssrc: sending.track.ssrc,
-                    ..Default::default()
-                },
-                payload: packet.payload.clone(),
-            };
-            if let Err(e) = sender.write_rtp(now, rtp) {
-                tracing::debug!("rtc send refused: {e}");
+        for packet in replay.iter().chain(packets) {
+            sending.last = packet.sequence.wrapping_add(sending.offset);
+            if !write_packet(&mut sender, &sending.track, sending.last, packet, now) {
                 return;
+            }
+        }
+    }
+
+    /// Sends again, from the stream's ring, the packets a NACK names.
+    fn resend(&mut self, nack: &TransportLayerNack, stats: &RtcUdpStats) {
+        let sending = [self.video.as_ref(), self.audio.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|s| s.track.ssrc == nack.media_ssrc);
+        let Some(sending) = sending else {
+            tracing::debug!(ssrc = nack.media_ssrc, "nack for a track we do not send");
+            return;
+        };
+        let Some(ring) = sending.ring.as_ref() else { return };
+        let Some(mut sender) = self.connection.rtp_sender(sending.track.sender) else { return };
+        let now = Instant::now();
+        for sequence in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
+            stats.nack_requested.fetch_add(1, Ordering::Relaxed);
+            // Only what this player was sent: not before its first packet, not past its last.
+            let behind = sending.last.wrapping_sub(sequence);
+            let kept = ring.get(sequence.wrapping_sub(sending.offset)).filter(|_| behind < 0x8000);
+            match kept {
+                Some(packet) if write_packet(&mut sender, &sending.track, sequence, &packet, now) => {
+                    stats.nack_resent.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    tracing::debug!(sequence, behind, last = sending.last, "nacked packet not resent");
+                    stats.nack_missing.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }

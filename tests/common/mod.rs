@@ -6,6 +6,7 @@ pub mod cdp;
 pub mod hooks;
 pub mod live;
 pub mod rtmp_client;
+pub mod udp_relay;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -381,6 +381,30 @@ fn add_payload(current: &mut Assembly, payload: Bytes) -> Result<(), H264Error> 
     Ok(())
 }
 
+/// Whether an RTP payload carries the start of a keyframe: an IDR or SPS as a single NAL unit, in
+/// a STAP-A, or as the first fragment of an FU-A. Load clients count keyframes with it without
+/// rebuilding pictures.
+pub fn starts_keyframe(payload: &[u8]) -> bool {
+    let is_key = |nal_type: u8| nal_type == NAL_IDR || nal_type == NAL_SPS;
+    let Some(&first) = payload.first() else { return false };
+    match first & 0x1f {
+        STAP_A => {
+            let mut rest = &payload[1..];
+            while rest.len() > 2 {
+                let length = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+                let Some(unit) = rest.get(2..2 + length) else { return false };
+                if unit.first().is_some_and(|b| is_key(b & 0x1f)) {
+                    return true;
+                }
+                rest = &rest[2 + length..];
+            }
+            false
+        }
+        FU_A => payload.get(1).is_some_and(|fu| fu & 0x80 != 0 && is_key(fu & 0x1f)),
+        nal_type => is_key(nal_type),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,5 +543,20 @@ mod tests {
             (0..4).map(|i| (frame(&[nal(if i == 0 { 5 } else { 1 }, 3000)]), i == 0)).collect();
         let packets = packets(&frames, &[], 65_530);
         assert_eq!(pictures(&depacketize(&packets)).len(), 4);
+    }
+
+    #[test]
+    fn keyframe_starts_are_seen_in_every_packet_type() {
+        let sets = [Bytes::from(nal(NAL_SPS, 12)), Bytes::from(nal(NAL_PPS, 4))];
+        let key = packets(&[(frame(&[nal(NAL_IDR, 4000)]), true)], &sets, 0);
+        assert!(starts_keyframe(&key[0].3), "stap-a with the sps");
+        assert!(starts_keyframe(&key[1].3), "first fu-a fragment of the idr");
+        assert!(!starts_keyframe(&key[2].3), "a middle fragment");
+        let small = packets(&[(frame(&[nal(NAL_IDR, 100)]), false)], &[], 0);
+        assert!(starts_keyframe(&small[0].3), "single idr");
+        let delta = packets(&[(frame(&[nal(1, 3000)]), false)], &[], 0);
+        assert!(delta.iter().all(|p| !starts_keyframe(&p.3)));
+        assert!(!starts_keyframe(&[]));
+        assert!(!starts_keyframe(&[STAP_A, 0, 9, 0x65]), "stap-a unit past the end");
     }
 }
