@@ -1,5 +1,6 @@
 --| Every node kind: the union graph files pick from (the Rust twin is `NodeSpec`).
-< Console : (./console.dhall).Type
+< AacToOpus : (./aac_to_opus.dhall).Type
+| Console : (./console.dhall).Type
 | DashOut : (./dash_out.dhall).Type
 | Dvr : (./dvr.dhall).Type
 | EdgePull : (./edge_pull.dhall).Type
@@ -16,6 +17,7 @@
 | HttpStatic : (./http_static.dhall).Type
 | Ingest : (./ingest.dhall).Type
 | Jitter : (./jitter.dhall).Type
+| OpusToAac : (./opus_to_aac.dhall).Type
 | MpegtsUdpIn : (./mpegts_udp_in.dhall).Type
 | OriginCluster : (./origin_cluster.dhall).Type
 | RtcIn : (./rtc_in.dhall).Type

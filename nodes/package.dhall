@@ -3,7 +3,8 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ Console = ./console.dhall
+{ AacToOpus = ./aac_to_opus.dhall
+, Console = ./console.dhall
 , DashOut = ./dash_out.dhall
 , Dvr = ./dvr.dhall
 , EdgePull = ./edge_pull.dhall
@@ -20,6 +21,7 @@
 , HttpStatic = ./http_static.dhall
 , Ingest = ./ingest.dhall
 , Jitter = ./jitter.dhall
+, OpusToAac = ./opus_to_aac.dhall
 , MpegtsUdpIn = ./mpegts_udp_in.dhall
 , OriginCluster = ./origin_cluster.dhall
 , RtcIn = ./rtc_in.dhall

@@ -22,6 +22,9 @@ let Transcode = ../transcode.dhall
 let Ingest = ../ingest.dhall
 
 let Dvr = ./Dvr.dhall
+
+let Rtc = ./Rtc.dhall
+
 let Hls = ./Hls.dhall
 
 let HttpHooks = ../HttpHooks.dhall
@@ -51,6 +54,7 @@ in  { Type =
         , http_hooks : Optional HttpHooks.Type
         , security : Optional Security.Type
         , refer : Optional Refer.Type
+        , rtc : Optional Rtc.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -73,5 +77,6 @@ in  { Type =
       , http_hooks = None HttpHooks.Type
       , security = None Security.Type
       , refer = None Refer.Type
+      , rtc = None Rtc.Type
       }
     }

@@ -11,6 +11,7 @@
 , HttpRemux = ./HttpRemux.dhall
 , HttpStatic = ./HttpStatic.dhall
 , SrtServer = ./SrtServer.dhall
+, Rtc = ./Rtc.dhall
 , RtcServer = ./RtcServer.dhall
 , StreamCaster = ./StreamCaster.dhall
 , Dash = ./Dash.dhall

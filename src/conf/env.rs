@@ -302,6 +302,7 @@ mod tests {
             "vhost.dvr.time_jitter" => "zero",
             "vhost.http_hooks.ca_file" => "/etc/ssl/private-ca.pem",
             "vhost.forward.backend" => "http://127.0.0.1:8085/api/v1/forward",
+            "vhost.rtc.pli_for_rtmp" => "2.5",
             // `mode remote` is the block's `enabled`.
             "vhost.cluster.mode" => "remote",
             hook if hook.starts_with("vhost.http_hooks.on_") => {
@@ -450,6 +451,8 @@ mod tests {
         "srs_log_level",
         "srs_log_level_v2",
         "stream_caster.output",
+        // srs.conf's seconds become the classic `pli_interval` in milliseconds.
+        "vhost.rtc.pli_for_rtmp",
         // The API's `https` block is the classic `http_api_https` (the API block is the node).
         "http_api.https.listen",
         "http_api.https.key",

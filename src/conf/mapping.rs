@@ -260,6 +260,18 @@ static VHOST: Block<Vhost> = Block {
             }),
         },
         Entry {
+            name: "rtc",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::RTC,
+                map: |v, d, s| {
+                    v.rtc = media_blocks::RTC.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
             name: "dvr",
             default: "",
             kind: Kind::Nested {

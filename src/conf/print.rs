@@ -282,6 +282,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "refer", &vhost.refer, &default.refer, |v| {
         optional_node_block(v.as_ref(), "srs.Refer")
     });
+    changed(&mut fields, "rtc", &vhost.rtc, &default.rtc, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.Rtc")
+    });
     Expr::Record { completion: "srs.classic.Vhost", fields }
 }
 
@@ -499,6 +502,12 @@ mod tests {
                     max_processes: 0,
                 },
             }],
+            rtc: Some(super::super::classic::VhostRtc {
+                rtmp_to_rtc: true,
+                pli_interval: 2500,
+                opus_bitrate: 64_000,
+                ..Default::default()
+            }),
             min_latency: true,
             tcp_nodelay: true,
             chunk_size: Some(4096),

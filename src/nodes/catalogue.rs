@@ -48,6 +48,7 @@ macro_rules! node_catalogue {
 }
 
 node_catalogue! {
+    AacToOpus(aac_to_opus::Config),
     Console(console::Config),
     DashOut(dash_out::Config),
     Dvr(dvr::Config),
@@ -66,6 +67,7 @@ node_catalogue! {
     Ingest(ingest::Config),
     Jitter(jitter::Config),
     MpegtsUdpIn(mpegts_udp_in::Config),
+    OpusToAac(opus_to_aac::Config),
     OriginCluster(origin_cluster::Config),
     RtcIn(rtc_in::Config),
     RtcOut(rtc_out::Config),

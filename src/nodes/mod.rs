@@ -6,6 +6,8 @@
 //! union, is the catalogue the engine is handed. This is the only layer where codec events
 //! become media frames and back.
 
+pub mod aac_to_opus;
+pub mod audio_bridge;
 mod catalogue;
 pub mod console;
 pub mod dash_out;
@@ -32,10 +34,12 @@ pub mod http_remux;
 pub mod http_static;
 pub mod ingest;
 pub mod ingest_pull;
+pub mod ingest_ts;
 pub mod jitter;
 mod kind;
 pub mod live_playlists;
 pub mod mpegts_udp_in;
+pub mod opus_to_aac;
 pub mod origin_cluster;
 pub mod path_template;
 pub mod process_vars;
