@@ -1,6 +1,8 @@
 --| `Ingest`: pulls a source and publishes it as `stream` (SRS's `ingest` block).
 --  Native: local FLV/TS/MP4 files (`input_type = "file"`, real time, looping with `repeat`),
---  `rtmp://` and `http://….flv`; anything else (RTSP, lavfi, devices, HLS), or any FFmpeg
+--  `rtmp://`, `http://….flv`, `srt://`, `http://….ts` (live MPEG-TS) and `http://….m3u8` (HLS
+--  with TS segments: live, or VOD in real time looping with `repeat`; a master playlist's
+--  highest-bandwidth variant); anything else (RTSP, lavfi, devices, https), or any FFmpeg
 --  arguments (`ffmpeg_input` before `-i`, `ffmpeg_output` codecs etc. before `-f flv`; none: copy)
 --  goes through a supervised FFmpeg (`ffmpeg`) whose FLV this node reads from a pipe.
 --  A source that fails or ends is pulled again with backoff.

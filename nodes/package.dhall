@@ -3,9 +3,12 @@
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
-{ Console = ./console.dhall
+{ AacToOpus = ./aac_to_opus.dhall
+, Console = ./console.dhall
 , DashOut = ./dash_out.dhall
 , Dvr = ./dvr.dhall
+, EdgePull = ./edge_pull.dhall
+, EdgePush = ./edge_push.dhall
 , Exec = ./exec.dhall
 , FileIn = ./file_in.dhall
 , FileOut = ./file_out.dhall
@@ -18,7 +21,9 @@
 , HttpStatic = ./http_static.dhall
 , Ingest = ./ingest.dhall
 , Jitter = ./jitter.dhall
+, OpusToAac = ./opus_to_aac.dhall
 , MpegtsUdpIn = ./mpegts_udp_in.dhall
+, OriginCluster = ./origin_cluster.dhall
 , RtcIn = ./rtc_in.dhall
 , RtcOut = ./rtc_out.dhall
 , RtmpIn = ./rtmp_in.dhall

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::hooks::{actions, hook_server};
 use common::{
     api_get, catalogue, free_port, probe, publish_test_stream as publish, record, srs_bin, temp_dir,
     wait_for_port, Server,
@@ -136,41 +137,6 @@ fn control_conf(rtmp: u16, api: u16, hooks: u16) -> String {
     )
 }
 
-/// A tiny hook server on a free port answering every POST with `answer`; returns its port and
-/// the `action` of every call it received.
-fn hook_server(answer: &'static str) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::BufRead;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let actions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recorded = std::sync::Arc::clone(&actions);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = std::io::BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            recorded.lock().expect("not poisoned").push(json["action"].as_str().unwrap_or("?").to_owned());
-            let _ = write!(
-                reader.into_inner(),
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (port, actions)
-}
-
 /// The features configuration as SRS_* variables.
 fn features_env(rtmp: u16, http: u16) -> Vec<(&'static str, String)> {
     vec![
@@ -292,11 +258,8 @@ fn test_flag_accepts_srs_configurations_and_names_what_it_ignores() {
     let stock = run_srs(&dir, &["-t", "-c", "srs.conf"], &[]);
     let stderr = String::from_utf8_lossy(&stock.stderr);
     assert!(stock.status.success(), "{stderr}");
-    // `rtc_server` maps (to `RtcIn`/`RtcOut`); the vhost's `rtc` switches do not yet.
-    assert!(!stderr.contains("`rtc_server { }` is not supported"), "{stderr}");
-    let expected = "srs.conf:30: block `rtc { }` in `vhost` is not supported";
-    assert!(stderr.contains(expected), "missing warning `{expected}` in:\n{stderr}");
-    assert_eq!(stderr.matches("not supported").count(), 1, "one warning:\n{stderr}");
+    // `rtc_server` maps (to `RtcIn`/`RtcOut`), and so does the vhost's `rtc` block.
+    assert!(!stderr.contains("not supported"), "{stderr}");
     assert!(!stderr.contains("http_api") && !stderr.contains("max_connections"), "both map:\n{stderr}");
     assert!(!stderr.contains("block `hls { }`"), "the hls block maps to an HlsOut node:\n{stderr}");
 }
@@ -414,10 +377,7 @@ fn conf_import_checks_clean_and_gives_the_same_graph() {
     }
     let stock = std::fs::read_to_string(dir.join("srs.conf.dhall")).unwrap();
     assert!(stock.contains("rtc_server = Some srs.classic.RtcServer::{"), "{stock}");
-    assert!(
-        stock.contains("-- warning: srs.conf:30: block `rtc { }` in `vhost` is not supported"),
-        "{stock}"
-    );
+    assert!(stock.contains("rtc = Some srs.classic.Rtc::{"), "{stock}");
 }
 
 #[test]
@@ -494,7 +454,7 @@ fn http_api_from_the_file_and_from_variables_answers_versions() {
 #[test]
 fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     let dir = temp_dir("conf-hooks-deny");
-    let (hooks, actions) = hook_server(r#"{"code":1}"#);
+    let (hooks, calls) = hook_server(|_, _| r#"{"code":1}"#.to_owned());
     let rtmp = free_port();
     write(
         &dir,
@@ -507,11 +467,11 @@ fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     let server = spawn_srs(&dir, &["-c", "srs.conf"], &[], &[rtmp]);
     let status = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3).wait().expect("ffmpeg exits");
     assert!(!status.success(), "the hook denied the publish; log:\n{}", server.log());
-    assert_eq!(*actions.lock().unwrap(), ["on_publish"], "one call, the on_publish hook");
+    assert_eq!(actions(&calls), ["on_publish"], "one call, the on_publish hook");
     stop_gracefully(server);
 
     // The same with the hooks given as variables.
-    let (hooks, actions) = hook_server(r#"{"code":1}"#);
+    let (hooks, calls) = hook_server(|_, _| r#"{"code":1}"#.to_owned());
     let rtmp = free_port();
     let vars = [
         ("SRS_LISTEN", format!("127.0.0.1:{rtmp}")),
@@ -521,7 +481,7 @@ fn an_on_publish_hook_answering_code_1_fails_the_ffmpeg_publish() {
     let server = spawn_srs(&dir, &["-e"], &vars, &[rtmp]);
     let status = publish(&format!("rtmp://127.0.0.1:{rtmp}/live/denied"), 3).wait().expect("ffmpeg exits");
     assert!(!status.success(), "the hook denied the publish; log:\n{}", server.log());
-    assert_eq!(*actions.lock().unwrap(), ["on_publish"]);
+    assert_eq!(actions(&calls), ["on_publish"]);
     stop_gracefully(server);
 }
 
@@ -584,7 +544,7 @@ fn srs_c_reloads_the_file_on_sighup_and_the_api_and_new_mounts_serve_live_stream
     );
     let hangup = Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status();
     assert!(hangup.is_ok_and(|s| s.success()));
-    assert!(common::wait_until(10, || server.log().contains("reload applied")), "{}", server.log());
+    assert!(common::wait_until(30, || server.log().contains("reload applied")), "{}", server.log());
     assert_plays_h264_and_aac(&format!("http://127.0.0.1:{http}/live/s.flv"), &dir.join("flv.flv"));
 
     // The API's reload: the file now mounts HTTP-TS as well.
@@ -608,4 +568,43 @@ fn srs_c_reloads_the_file_on_sighup_and_the_api_and_new_mounts_serve_live_stream
     let _ = publisher.kill();
     let _ = publisher.wait();
     stop_gracefully(server);
+}
+
+/// `rtc { rtmp_to_rtc on; rtc_to_rtmp on; }` (conf/rtc.conf) gives `graphs/rtc.dhall`'s bridges:
+/// `AacToOpus` between the vhost and the WebRTC players, `OpusToAac` between the vhost and every
+/// other sink, with the block's bitrates and `pli_for_rtmp` in milliseconds.
+#[test]
+fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = graph_of(&file_sources(root.join("conf/rtc.conf")));
+    let kind = |name: &str| {
+        let node = graph.nodes.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"));
+        format!("{:?}", node.node)
+    };
+    let vhost = "__defaultVhost__";
+    let (to_rtc, to_rtmp) = (format!("{vhost}/rtmp_to_rtc"), format!("{vhost}/rtc_to_rtmp"));
+    assert!(kind(&to_rtc)
+        .starts_with("AacToOpus(Config { bitrate: 48000, keep_bframe: false, keep_avc_nalu_sei: true"));
+    assert!(kind(&to_rtmp).starts_with("OpusToAac(Config { bitrate: 48000"), "{}", kind(&to_rtmp));
+    assert!(kind("rtc").contains("pli_interval: 6000"), "{}", kind("rtc"));
+    let edges: Vec<(String, String)> = graph.edges.iter().map(|e| (e.from.clone(), e.to.clone())).collect();
+    let has = |from: &str, to: &str| edges.contains(&(from.to_owned(), to.to_owned()));
+    assert!(has("rtc", vhost) && has("rtmp", vhost), "{edges:?}");
+    assert!(has(vhost, &to_rtc) && has(&to_rtc, "rtc_play") && !has(vhost, "rtc_play"), "{edges:?}");
+    let remux = format!("{vhost}/http_remux");
+    assert!(has(vhost, &to_rtmp) && has(&to_rtmp, "rtmp_play") && has(&to_rtmp, &remux), "{edges:?}");
+    assert!(!has(vhost, "rtmp_play") && !has(vhost, &remux), "{edges:?}");
+
+    // Without the block (or with both switches off) the vhost feeds its sinks directly.
+    let dir = temp_dir("conf-rtc-off");
+    let text = std::fs::read_to_string(root.join("conf/rtc.conf")).expect("rtc.conf");
+    let off = write(
+        &dir,
+        "off.conf",
+        &text.replace("rtmp_to_rtc on;", "rtmp_to_rtc off;").replace("rtc_to_rtmp on;", "rtc_to_rtmp off;"),
+    );
+    let graph = graph_of(&file_sources(off));
+    assert!(graph.nodes.iter().all(|n| !n.name.contains("rtc_to_rtmp") && !n.name.contains("rtmp_to_rtc")));
+    assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtc_play"));
+    assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtmp_play"));
 }

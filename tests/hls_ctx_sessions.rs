@@ -6,47 +6,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::hooks::Calls;
 use common::{api_get, free_port, make_h264_aac, probe, record, run_graph, temp_dir, wait_for, wait_until};
 use serde_json::Value;
 
-type Calls = Arc<Mutex<Vec<Value>>>;
-
-/// A hook server allowing everything and recording each JSON body.
+/// A hook server allowing everything.
 fn hook_server() -> (u16, Calls) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().unwrap().port();
-    let calls: Calls = Arc::default();
-    let recorded = Arc::clone(&calls);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            recorded.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-            let answer = r#"{"code":0}"#;
-            let _ = write!(
-                reader.into_inner(),
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (port, calls)
+    common::hooks::hook_server(|_, _| r#"{"code":0}"#.to_owned())
 }
 
 /// The hook actions recorded for client `id`, in order.
@@ -54,8 +22,8 @@ fn actions_of(calls: &Calls, id: &str) -> Vec<String> {
     let calls = calls.lock().unwrap();
     calls
         .iter()
-        .filter(|c| c["client_id"] == id)
-        .map(|c| c["action"].as_str().unwrap_or_default().to_owned())
+        .filter(|(_, c)| c["client_id"] == id)
+        .map(|(_, c)| c["action"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
 
@@ -169,7 +137,8 @@ fn hls_players_are_sessions_with_hooks_and_api_entries() {
         "{:?}",
         actions_of(&calls, &id)
     );
-    let stop = calls.lock().unwrap().iter().find(|c| c["action"] == "on_stop").cloned().expect("on_stop");
+    let stop =
+        calls.lock().unwrap().iter().find(|(_, c)| c["action"] == "on_stop").cloned().expect("on_stop").1;
     assert_eq!((stop["app"].as_str(), stop["stream"].as_str()), (Some("live"), Some("test")));
     // An ended session's ctx opens a new session.
     let (status, headers, _) = get(&format!("{base}{location}"));

@@ -126,6 +126,8 @@ fn probe_live_playlist(dir: &Path, port: u16, m3u8: &str) -> Vec<common::StreamI
             frames: s["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0),
             duration: 0.0,
             start: 0.0,
+            sample_rate: 0,
+            channels: 0,
         })
         .collect()
 }

@@ -5,55 +5,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::hooks::{actions, Calls};
 use common::{free_port, publish_test_stream, record, run_graph, temp_dir, wait_until};
 use serde_json::Value;
 
-type Calls = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// A tiny hook server: records (path, JSON body); denies `on_publish` of streams named `denied`.
+/// A hook server recording every call; denies `on_publish` of streams named `denied`.
 fn hook_server() -> (u16, Calls) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().unwrap().port();
-    let calls: Calls = Arc::default();
-    let recorded = Arc::clone(&calls);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).is_err() || header == "\r\n" || header.is_empty() {
-                    break;
-                }
-                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let deny = json["action"] == "on_publish" && json["stream"] == "denied";
-            recorded.lock().unwrap().push((path, json));
-            let answer = if deny { r#"{"code":403}"# } else { r#"{"code":0}"# };
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (port, calls)
+    common::hooks::hook_server(|_, json| {
+        let deny = json["action"] == "on_publish" && json["stream"] == "denied";
+        if deny { r#"{"code":403}"# } else { r#"{"code":0}"# }.to_owned()
+    })
 }
 
 fn graph(rtmp: u16, http: u16, hooks: u16) -> String {
@@ -77,10 +40,6 @@ fn graph(rtmp: u16, http: u16, hooks: u16) -> String {
         s = url("streams"),
         p = url("sessions"),
     )
-}
-
-fn actions(calls: &Calls) -> Vec<String> {
-    calls.lock().unwrap().iter().map(|(_, json)| json["action"].as_str().unwrap_or("?").to_owned()).collect()
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! `Ingest` (SRS's `ingest` block): a file, an RTMP stream and an HTTP-FLV stream of a second
-//! server of ours (native clients), and a `lavfi` test source through an FFmpeg child, each
+//! `Ingest` (SRS's `ingest` block): a file, an RTMP stream, an HTTP-FLV stream, an SRT stream,
+//! a live MPEG-TS over HTTP stream and a live HLS stream of a second server of ours, and a VOD
+//! HLS made by ffmpeg (native clients, no FFmpeg child), a `lavfi` test source and an RTSP
+//! camera (GStreamer's RTSP server) through an FFmpeg child, each
 //! published as a stream that ffprobe reads over HTTP-FLV with the right codecs and a rising
 //! frame count; a source that dies and comes back is ingested again; a URL that never answers
 //! is retried with backoff while the server goes on serving.
@@ -178,4 +180,172 @@ fn a_lavfi_source_goes_through_ffmpeg_and_a_dead_url_only_backs_off() {
     assert_eq!(restarted["restarts"], 1, "{restarted}");
     assert_ne!(restarted["pid"].as_u64(), Some(pid));
     assert_serves(&server, http, "lavfi", true, "lavfi after a restart");
+}
+
+fn no_processes(api: u16) -> bool {
+    api_get(api, "/api/v1/processes")["processes"].as_array().is_some_and(|p| p.is_empty())
+}
+
+/// A second server of ours: RTMP in, HLS (1 s segments) served by `HttpStatic` on `hls`, and
+/// HTTP-TS by `HttpRemux` on `ts`.
+fn hls_ts_source_graph(rtmp: u16, hls: u16, ts: u16, dir: &std::path::Path) -> String {
+    let dir = dir.display();
+    format!(
+        r#"srs.Graph::{{
+  nodes =
+    [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+    , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+    , srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = "{dir}", hls_fragment = 1.0 }})
+    , srs.node "static" (srs.Node.HttpStatic srs.HttpStatic::{{ listen = "127.0.0.1:{hls}", dir = "{dir}" }})
+    , srs.node "ts" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{ts}", mount = "[vhost]/[app]/[stream].ts" }})
+    ]
+, edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "hls", srs.edge "__defaultVhost__" "ts" ]
+}}"#
+    )
+}
+
+#[test]
+fn live_hls_and_ts_over_http_of_another_server_are_ingested_natively() {
+    let source_dir = temp_dir("ingest-hls-source");
+    let (rtmp, hls, ts) = (free_port(), free_port(), free_port());
+    let source = run_graph(
+        &source_dir,
+        &hls_ts_source_graph(rtmp, hls, ts, &source_dir.join("www")),
+        &[rtmp, hls, ts],
+    );
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/src"), 40);
+    assert!(
+        wait_until(20, || std::fs::read_to_string(source_dir.join("www/live/src.m3u8"))
+            .is_ok_and(|p| p.matches("#EXTINF").count() >= 2)),
+        "{}",
+        source.log()
+    );
+    let dir = temp_dir("ingest-hls");
+    let (http, api) = (free_port(), free_port());
+    let ingests = [
+        ("by_hls", format!(r#"url = "http://127.0.0.1:{hls}/live/src.m3u8", stream = "live/by_hls""#)),
+        ("by_ts", format!(r#"url = "http://127.0.0.1:{ts}/live/src.ts", stream = "live/by_ts""#)),
+    ];
+    let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
+    assert!(
+        wait_until(20, || published_count(&server, "by_hls") == 1 && published_count(&server, "by_ts") == 1),
+        "{}\n{}",
+        server.log(),
+        source.log()
+    );
+    assert_serves(&server, http, "by_hls", true, "live hls");
+    assert_serves(&server, http, "by_ts", true, "http-ts");
+    let log = server.log();
+    assert!(log.contains("puller=Hls") && log.contains("puller=HttpTs"), "{log}");
+    assert!(no_processes(api), "native pulls run no FFmpeg");
+
+    // The source dies (its playlist stays, no longer growing; its HTTP-TS body stays open with
+    // nothing in it) and comes back: both resume, and the stalled playlist is not published again
+    // meanwhile.
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+    assert!(
+        wait_until(30, || server.log().contains("no new segment") && server.log().contains("no data for")),
+        "{}",
+        server.log()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(published_count(&server, "by_hls"), 1, "a stalled playlist is not replayed: {}", server.log());
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/src"), 40);
+    assert!(
+        wait_until(40, || published_count(&server, "by_hls") == 2 && published_count(&server, "by_ts") == 2),
+        "{}",
+        server.log()
+    );
+    assert_serves(&server, http, "by_hls", true, "live hls again");
+    assert_serves(&server, http, "by_ts", true, "http-ts again");
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
+/// A VOD HLS (1 s TS segments) of a 4 s clip made by ffmpeg in `dir/vod/`, and a master playlist
+/// `dir/master.m3u8` whose best variant is it (the other variant does not exist).
+fn make_vod_hls(dir: &std::path::Path) {
+    let clip = dir.join("clip.flv");
+    common::make_h264_aac(&clip, "flv", 4);
+    std::fs::create_dir_all(dir.join("vod")).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args(["-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"])
+        .arg(dir.join("vod/index.m3u8"))
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    std::fs::write(
+        dir.join("master.m3u8"),
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=150000,RESOLUTION=160x120\nmissing/index.m3u8\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x240\nvod/index.m3u8\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn vod_hls_through_a_master_playlist_is_ingested_in_real_time_looping_or_once() {
+    let www = temp_dir("ingest-vod-www");
+    make_vod_hls(&www);
+    let files = common::StaticServer::start(&www);
+    let dir = temp_dir("ingest-vod");
+    let (http, api) = (free_port(), free_port());
+    let master = files.url("master.m3u8");
+    let ingests = [
+        ("vod_loop", format!(r#"url = "{master}", stream = "live/vod_loop""#)),
+        (
+            "vod_once",
+            format!(r#"url = "{}", stream = "live/vod_once", repeat = False"#, files.url("vod/index.m3u8")),
+        ),
+    ];
+    let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
+    assert!(wait_until(20, || published_count(&server, "vod_loop") == 1), "{}", server.log());
+    assert!(server.log().contains("hls pull takes the highest-bandwidth variant"), "{}", server.log());
+    // Paced in real time: the 4 s clip is still playing one second later, and loops after it.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_serves(&server, http, "vod_loop", true, "vod hls");
+    assert!(
+        wait_until(20, || server.log().contains("hls vod playlist read through: looping")),
+        "{}",
+        server.log()
+    );
+    assert_serves(&server, http, "vod_loop", true, "vod hls looped");
+    assert_eq!(published_count(&server, "vod_loop"), 1, "a loop goes on in the same publish");
+    // Without `repeat` the ingest ends with the playlist.
+    assert!(wait_until(20, || server.log().contains("ingest of a VOD playlist done")), "{}", server.log());
+    assert_eq!(published_count(&server, "vod_once"), 1);
+    assert!(no_processes(api), "native pulls run no FFmpeg");
+}
+
+#[test]
+fn an_rtsp_camera_is_ingested_through_ffmpeg() {
+    // GStreamer's RTSP server (Debian's gir1.2-gst-rtsp-server-1.0 with the system python3-gi).
+    let rtsp = free_port();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rtsp/server.py");
+    let mut camera = std::process::Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(rtsp.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs the RTSP server (scripts/install-test-deps)");
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(camera.stdout.take().unwrap()), &mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready", "the RTSP server starts");
+    let dir = temp_dir("ingest-rtsp");
+    let (http, api) = (free_port(), free_port());
+    let body = format!(
+        r#"url = "rtsp://127.0.0.1:{rtsp}/cam", stream = "live/cam", ffmpeg_input = [ "-rtsp_transport", "tcp" ]"#
+    );
+    let server = run_graph(&dir, &ingest_graph(http, api, &[("cam", body)]), &[http, api]);
+    assert!(wait_until(20, || published_count(&server, "cam") == 1), "{}", server.log());
+    assert_serves(&server, http, "cam", true, "rtsp");
+    let processes = api_get(api, "/api/v1/processes")["processes"].as_array().cloned().unwrap();
+    let cmdline = processes[0]["cmdline"].as_str().unwrap();
+    assert!(cmdline.contains(&format!("-rtsp_transport tcp -i rtsp://127.0.0.1:{rtsp}/cam")), "{cmdline}");
+    let _ = camera.kill();
+    let _ = camera.wait();
 }

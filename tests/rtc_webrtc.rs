@@ -313,7 +313,7 @@ fn chromium_keeps_decoding_through_five_percent_loss() {
     decoding_at(&log, "whep", first + 200, "320x240", false);
     let report = newest(&log, "whep", "stats-").expect("stats");
     let fields: Vec<u64> = report.split('-').filter_map(|f| f.parse().ok()).collect();
-    let (nacks, lost) = (fields.get(2).copied().unwrap_or(0), fields.get(3).copied().unwrap_or(u64::MAX));
+    let (nacks, lost) = (fields.get(5).copied().unwrap_or(0), fields.get(6).copied().unwrap_or(u64::MAX));
     let dropped = relay.dropped.load(std::sync::atomic::Ordering::Relaxed);
     println!("chromium stats {report}, relay dropped {dropped}");
     assert!(dropped >= 10, "the relay dropped {dropped} RTP packets");

@@ -2,7 +2,8 @@
 //! 320x180 and a 640x360 rendition (libx264 + AAC) that the server serves as `cam_sd` and
 //! `cam_hd` over HTTP-FLV; the renditions themselves are not transcoded again (loop guard);
 //! the video bitrate of each is within 15 % of what the engine asked for; an HLS master playlist
-//! names both renditions with their bandwidth and resolution.
+//! names both renditions with their bandwidth and resolution, and hls.js in headless Chromium
+//! loads it, reports both levels at their sizes and plays.
 
 mod common;
 
@@ -128,4 +129,62 @@ fn two_engines_serve_two_renditions_at_their_sizes_and_bitrates() {
     let _ = publisher.wait();
     assert!(wait_until(10, || processes().is_empty()), "the engines stop with the stream");
     assert!(wait_until(5, || !master.exists()), "the master playlist goes with the stream");
+}
+
+/// The newest `report/<prefix>...` value the hls.js page sent (tests/player/hls.html).
+fn page_report(log: &Path, prefix: &str) -> Option<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .filter_map(|line| line.split_once(&format!("GET /report/{prefix}")))
+        .find_map(|(_, rest)| rest.split_whitespace().next().map(str::to_owned))
+}
+
+#[test]
+fn hls_js_plays_the_master_playlist_and_sees_both_renditions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let player_js = root.join("tests/player/node_modules/hls.js/dist/hls.min.js");
+    assert!(player_js.exists(), "{} missing: run scripts/install-test-deps", player_js.display());
+    let dir = temp_dir("transcode-hlsjs");
+    let page_dir = dir.join("page");
+    std::fs::create_dir_all(&page_dir).unwrap();
+    std::fs::copy(&player_js, page_dir.join("hls.min.js")).unwrap();
+    std::fs::copy(root.join("tests/player/hls.html"), page_dir.join("hls.html")).unwrap();
+    let (rtmp, http, api, files) = (free_port(), free_port(), free_port(), free_port());
+    let hls = dir.join("hls");
+    let graph = transcode_graph(rtmp, http, api, &hls).replace(
+        "    ]\n, edges",
+        &format!(
+            "    , srs.node \"files\" (srs.Node.HttpStatic srs.HttpStatic::{{ listen = \"127.0.0.1:{files}\", dir = \"{}\" }})\n    ]\n, edges",
+            hls.display()
+        ),
+    );
+    let server = run_graph(&dir, &graph, &[rtmp, http, api, files]);
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/cam"), 60);
+    let listed = |name: &str| {
+        std::fs::read_to_string(hls.join(format!("live/{name}.m3u8")))
+            .is_ok_and(|p| p.matches("#EXTINF").count() >= 2)
+    };
+    assert!(
+        wait_until(40, || hls.join("live/cam_abr.m3u8").exists() && listed("cam_sd") && listed("cam_hd")),
+        "{}",
+        server.log()
+    );
+    let log = dir.join("page.log");
+    let pages = common::StaticServer::start_logging(&page_dir, Some(&log));
+    let page = pages.url(&format!("hls.html?src=http://127.0.0.1:{files}/live/cam_abr.m3u8"));
+    let _browser = common::Browser::open(&dir, &page);
+    assert!(wait_until(60, || page_report(&log, "levels-").is_some()), "hls.js parsed no manifest");
+    let mut levels: Vec<String> =
+        page_report(&log, "levels-").unwrap().split('_').map(str::to_owned).collect();
+    levels.sort();
+    assert_eq!(levels, ["320x180", "640x360"], "hls.js's levels");
+    let frames = || page_report(&log, "frames-").and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    assert!(wait_until(60, || frames() >= 75), "hls.js decoded {} frames", frames());
+    // The picture is a rendition's width; its height is the source's 4:3 display aspect, which
+    // FFmpeg keeps when it scales (the renditions carry a sample aspect ratio).
+    let time = page_report(&log, "time-").unwrap_or_default();
+    assert!(time.contains("-w320x240-") || time.contains("-w640x480-"), "a rendition's picture: {time}");
+    let _ = publisher.kill();
+    let _ = publisher.wait();
 }

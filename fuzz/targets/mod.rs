@@ -16,7 +16,7 @@ use srs::codec::mpegts::{TsDemuxer, TsDemuxerLimits};
 use srs::codec::rtmp::handshake::{ClientHandshake, ServerHandshake};
 use srs::codec::rtmp::message::{ControlMessage, MediaMessage, MediaMessageKind, Message};
 use srs::codec::rtmp::{self, ChunkDecoder, ChunkLimits, ClientHandshakeMode, Command};
-use srs::codec::{aac, av1, avc, describe, hevc, mp3, mp4, opus, srt_streamid};
+use srs::codec::{aac, av1, avc, describe, hevc, hls, mp3, mp4, opus, srt_streamid};
 use srs::media::Codec;
 
 /// A target's body: any input, no panic.
@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("http_head", http_head),
     ("srs_conf", srs_conf),
     ("srt_streamid", srt_streamid),
+    ("hls_playlist", hls_playlist),
 ];
 
 /// Reads structure out of the fuzzer's bytes; past the end every read gives zeros (or nothing), so a
@@ -526,5 +527,25 @@ pub fn srt_streamid(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(id) = srt_streamid::SrtStreamId::parse(&text, "live") {
         let _ = format!("{id:?}");
+    }
+}
+
+/// An HLS playlist as a puller reads it; every URI is resolved against a base as the puller does.
+pub fn hls_playlist(data: &[u8]) {
+    match hls::Playlist::parse(data) {
+        Ok(hls::Playlist::Master(variants)) => {
+            if let Some(best) = hls::best_variant(&variants) {
+                let _ = hls::resolve_uri("http://h:1/live/index.m3u8?t=1", &best.uri);
+            }
+        }
+        Ok(hls::Playlist::Media(media)) => {
+            for segment in &media.segments {
+                let _ = hls::resolve_uri("http://h:1/live/index.m3u8", &segment.uri);
+                let _ = media.segment(segment.sequence);
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+        }
     }
 }

@@ -13,6 +13,8 @@ let Dash = ./Dash.dhall
 
 let Forward = ../forward.dhall
 
+let Cluster = ./Cluster.dhall
+
 let Exec = ../exec.dhall
 
 let Transcode = ../transcode.dhall
@@ -20,6 +22,9 @@ let Transcode = ../transcode.dhall
 let Ingest = ../ingest.dhall
 
 let Dvr = ./Dvr.dhall
+
+let Rtc = ./Rtc.dhall
+
 let Hls = ./Hls.dhall
 
 let HttpHooks = ../HttpHooks.dhall
@@ -42,12 +47,14 @@ in  { Type =
         , dvr : Optional Dvr.Type
         , hls : Optional Hls.Type
         , forward : Optional Forward.Type
+        , cluster : Optional Cluster.Type
         , exec : Optional Exec.Type
         , transcode : List { id : Text, transcode : Transcode.Type }
         , ingest : List { id : Text, ingest : Ingest.Type }
         , http_hooks : Optional HttpHooks.Type
         , security : Optional Security.Type
         , refer : Optional Refer.Type
+        , rtc : Optional Rtc.Type
         }
     , default =
       { name = "__defaultVhost__"
@@ -63,11 +70,13 @@ in  { Type =
       , dvr = None Dvr.Type
       , hls = None Hls.Type
       , forward = None Forward.Type
+      , cluster = None Cluster.Type
       , exec = None Exec.Type
       , transcode = [] : List { id : Text, transcode : Transcode.Type }
       , ingest = [] : List { id : Text, ingest : Ingest.Type }
       , http_hooks = None HttpHooks.Type
       , security = None Security.Type
       , refer = None Refer.Type
+      , rtc = None Rtc.Type
       }
     }

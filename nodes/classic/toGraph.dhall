@@ -11,7 +11,11 @@
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn`, `FlvPostIn` or `Gb28181In` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  `rtc_server` adds `RtcIn` "rtc" and `RtcOut` "rtc_play" (signalling on the `http_api` address, or
---  1985 without one), routed through every vhost.
+--  1985 without one), routed through every vhost. A vhost's `rtc` block (with `rtc_server`) adds
+--  the bridges: `rtmp_to_rtc` an `AacToOpus` "<vhost>/rtmp_to_rtc" between the vhost and
+--  "rtc_play", `rtc_to_rtmp` an `OpusToAac` "<vhost>/rtc_to_rtmp" between the vhost and all its
+--  other sinks ("rtmp_play", "srt_play" and the vhost's own nodes); the first vhost's
+--  `pli_for_rtmp` is the `RtcIn`'s `pli_interval`.
 --  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
 --  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
 --  edge goes into the vhost.
@@ -236,6 +240,42 @@ let forwardNodes =
           }
           vhost.forward
 
+let clusterPull =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(cluster : (./Cluster.dhall).Type) ->
+                [ node
+                    "${vhost.name}/edge"
+                    ( Node.EdgePull
+                        { origin = cluster.origin
+                        , vhost = Some vhost.name
+                        , token_traverse = cluster.token_traverse
+                        , close_after_ms = 3000
+                        }
+                    )
+                ]
+          }
+          vhost.cluster
+
+let clusterPush =
+      \(vhost : Vhost.Type) ->
+        merge
+          { None = [] : List NamedNode
+          , Some =
+              \(cluster : (./Cluster.dhall).Type) ->
+                [ node
+                    "${vhost.name}/edge_push"
+                    ( Node.EdgePush
+                        { origin = cluster.origin
+                        , token_traverse = cluster.token_traverse
+                        }
+                    )
+                ]
+          }
+          vhost.cluster
+
 let execNodes =
       \(vhost : Vhost.Type) ->
         merge
@@ -274,6 +314,7 @@ let mediaNodes =
         # dashNodes vhost
         # dvrNodes config vhost
         # forwardNodes vhost
+        # clusterPush vhost
         # execNodes vhost
         # transcodeNodes vhost
 
@@ -282,6 +323,7 @@ let vhostNodes =
       \(vhost : Vhost.Type) ->
           [ vhostNode config vhost ]
         # ingestNodes vhost
+        # clusterPull vhost
         # mediaNodes config vhost
         # httpStaticNodes config vhost
 
@@ -405,6 +447,22 @@ let rtcServers =
           }
           config.rtc_server
 
+let Rtc = ./Rtc.dhall
+
+let rtcPli =
+      \(config : Config.Type) ->
+        List/fold
+          Vhost.Type
+          config.vhosts
+          Natural
+          ( \(vhost : Vhost.Type) ->
+            \(later : Natural) ->
+              merge
+                { None = later, Some = \(rtc : Rtc.Type) -> rtc.pli_interval }
+                vhost.rtc
+          )
+          6000
+
 let rtcNodes =
       \(config : Config.Type) ->
         let api =
@@ -425,40 +483,105 @@ let rtcNodes =
                         , max_connections = config.max_connections
                         }
 
-                  in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = 6000 }))
+                  in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = rtcPli config }))
                       , node "rtc_play" (Node.RtcOut settings)
                       ]
               )
               (rtcServers config)
 
+let vhostRtc =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        concatMap
+          (./RtcServer.dhall).Type
+          Rtc.Type
+          ( \(server : (./RtcServer.dhall).Type) ->
+              merge
+                { None = [] : List Rtc.Type, Some = \(rtc : Rtc.Type) -> [ rtc ] }
+                vhost.rtc
+          )
+          (rtcServers config)
+
+let rtcBridgeNodes =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+        concatMap
+          Rtc.Type
+          NamedNode
+          ( \(rtc : Rtc.Type) ->
+                ( if    rtc.rtmp_to_rtc
+                  then  [ node
+                            "${vhost.name}/rtmp_to_rtc"
+                            ( Node.AacToOpus
+                                { bitrate = rtc.opus_bitrate
+                                , keep_bframe = rtc.keep_bframe
+                                , keep_avc_nalu_sei = rtc.keep_avc_nalu_sei
+                                }
+                            )
+                        ]
+                  else  [] : List NamedNode
+                )
+              # ( if    rtc.rtc_to_rtmp
+                  then  [ node
+                            "${vhost.name}/rtc_to_rtmp"
+                            (Node.OpusToAac { bitrate = rtc.aac_bitrate })
+                        ]
+                  else  [] : List NamedNode
+                )
+          )
+          (vhostRtc config vhost)
+
+let bridged =
+      \(bridge : Rtc.Type -> Bool) ->
+      \(rtcs : List Rtc.Type) ->
+        List/fold Rtc.Type rtcs Bool (\(rtc : Rtc.Type) -> \(any : Bool) -> any || bridge rtc) False
+
 let vhostEdges =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-          [ edge "rtmp" vhost.name, edge vhost.name "rtmp_play" ]
-        # concatMap
-            NamedNode
-            Edge
-            (\(n : NamedNode) -> [ edge vhost.name n.name ])
-            (mediaNodes config vhost)
-        # concatMap
-            NamedNode
-            Edge
-            (\(n : NamedNode) -> [ edge n.name vhost.name ])
-            (casterNodes config # ingestNodes vhost)
-        # concatMap
-            SrtServer.Type
-            Edge
-            ( \(server : SrtServer.Type) ->
-                [ edge "srt" vhost.name, edge vhost.name "srt_play" ]
-            )
-            (srtServers config)
-        # concatMap
-            (./RtcServer.dhall).Type
-            Edge
-            ( \(server : (./RtcServer.dhall).Type) ->
-                [ edge "rtc" vhost.name, edge vhost.name "rtc_play" ]
-            )
-            (rtcServers config)
+        let rtcs = vhostRtc config vhost
+
+        let toRtmp =
+              if    bridged (\(rtc : Rtc.Type) -> rtc.rtc_to_rtmp) rtcs
+              then  "${vhost.name}/rtc_to_rtmp"
+              else  vhost.name
+
+        let toRtc =
+              if    bridged (\(rtc : Rtc.Type) -> rtc.rtmp_to_rtc) rtcs
+              then  "${vhost.name}/rtmp_to_rtc"
+              else  vhost.name
+
+        in    [ edge "rtmp" vhost.name ]
+            # concatMap
+                NamedNode
+                Edge
+                (\(n : NamedNode) -> [ edge vhost.name n.name ])
+                (rtcBridgeNodes config vhost)
+            # [ edge toRtmp "rtmp_play" ]
+            # concatMap
+                NamedNode
+                Edge
+                (\(n : NamedNode) -> [ edge toRtmp n.name ])
+                (mediaNodes config vhost)
+            # concatMap
+                NamedNode
+                Edge
+                (\(n : NamedNode) -> [ edge n.name vhost.name ])
+                (casterNodes config # ingestNodes vhost # clusterPull vhost)
+            # concatMap
+                SrtServer.Type
+                Edge
+                ( \(server : SrtServer.Type) ->
+                    [ edge "srt" vhost.name, edge toRtmp "srt_play" ]
+                )
+                (srtServers config)
+            # concatMap
+                (./RtcServer.dhall).Type
+                Edge
+                ( \(server : (./RtcServer.dhall).Type) ->
+                    [ edge "rtc" vhost.name, edge toRtc "rtc_play" ]
+                )
+                (rtcServers config)
 
 let toGraph
     : Config.Type -> Graph.Type
@@ -479,6 +602,7 @@ let toGraph
             # srtNodes config
             # rtcNodes config
             # concatMap Vhost.Type NamedNode (vhostNodes config) config.vhosts
+            # concatMap Vhost.Type NamedNode (rtcBridgeNodes config) config.vhosts
             # httpServerNodes config
         , edges = concatMap Vhost.Type Edge (vhostEdges config) config.vhosts
         }

@@ -4,11 +4,20 @@
 #     (`native = True`), server C pulls the same through FFmpeg children (`native = False`:
 #     `ffmpeg -i rtmp://... -c copy -f flv pipe:1`, read by the server); C's CPU counts its children.
 #   - time from ingest start to the first frame published (from each server's log).
-# Usage: scripts/bench/ingest-native-vs-ffmpeg.sh [SRS_BIN] [SECONDS] [STREAMS]
+#   The source is server A's stream over RTMP (default), HLS (`hls`: 2 s TS segments served by
+#   A's HttpStatic) or MPEG-TS over HTTP (`ts`: A's HttpRemux).
+# Usage: scripts/bench/ingest-native-vs-ffmpeg.sh [SRS_BIN] [SECONDS] [STREAMS] [rtmp|hls|ts]
 set -euo pipefail
 SRS=${1:-target/release/srs}
 SECS=${2:-20}
 N=${3:-4}
+SOURCE=${4:-rtmp}
+case "$SOURCE" in
+    rtmp) URL=rtmp://127.0.0.1:19411/live/src ;;
+    hls) URL=http://127.0.0.1:19414/live/src.m3u8 ;;
+    ts) URL=http://127.0.0.1:19415/live/src.ts ;;
+    *) echo "source: rtmp, hls or ts" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SRS=$(cd "$(dirname "$SRS")" && pwd)/$(basename "$SRS")
 DIR=$(mktemp -d /tmp/ingest-bench-XXXXXX)
@@ -25,14 +34,14 @@ graph() { # $1: name, $2: nodes, $3: edges
     printf 'let srs = %s/nodes/package.dhall\nin srs.Graph::{ nodes = [ srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{=}) %s ], edges = [ %s ] }\n' \
         "$ROOT" "$2" "$3" > "$1.dhall"
 }
-graph a ', srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "127.0.0.1:19411" }), srs.node "play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "127.0.0.1:19411" })' \
-    'srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "play"'
+graph a ', srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{ listen = "127.0.0.1:19411" }), srs.node "play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "127.0.0.1:19411" }), srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{ hls_path = "'"$DIR"'/www", hls_fragment = 2.0 }), srs.node "www" (srs.Node.HttpStatic srs.HttpStatic::{ listen = "127.0.0.1:19414", dir = "'"$DIR"'/www" }), srs.node "ts" (srs.Node.HttpRemux srs.HttpRemux::{ listen = "127.0.0.1:19415", mount = "[vhost]/[app]/[stream].ts" })' \
+    'srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "play", srs.edge "__defaultVhost__" "hls", srs.edge "__defaultVhost__" "ts"'
 for side in b c; do
     native=$([ "$side" = b ] && echo True || echo False)
     nodes=', srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{ listen = "127.0.0.1:1841'"$([ "$side" = b ] && echo 2 || echo 3)"'" })'
     edges='srs.edge "__defaultVhost__" "flv"'
     for i in $(seq 1 "$N"); do
-        nodes="$nodes, srs.node \"in$i\" (srs.Node.Ingest srs.Ingest::{ url = \"rtmp://127.0.0.1:19411/live/src\", stream = \"live/in$i\", native = $native })"
+        nodes="$nodes, srs.node \"in$i\" (srs.Node.Ingest srs.Ingest::{ url = \"$URL\", stream = \"live/in$i\", native = $native })"
         edges="$edges, srs.edge \"in$i\" \"__defaultVhost__\""
     done
     graph "$side" "$nodes" "$edges"
@@ -43,11 +52,16 @@ wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 wait_port 19411
 ffmpeg -v error -re -stream_loop -1 -i source.flv -c copy -f flv rtmp://127.0.0.1:19411/live/src & pids+=($!)
 sleep 2
+# An HLS source needs a few segments listed first.
+[ "$SOURCE" = hls ] && sleep 6
 
-ticks() { # CPU ticks (user + system) of pid $1 and its children
-    local total=0 p
+cpu_ns() { # CPU time in ns of pid $1 and its children, summed over their threads (schedstat:
+    # nanoseconds, where /proc/<pid>/stat counts 10 ms ticks, too coarse for < 1 ms per second)
+    local total=0 p t
     for p in $1 $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        for t in /proc/"$p"/task/*/schedstat; do
+            total=$((total + $(awk '{print $1}' "$t" 2>/dev/null || echo 0)))
+        done
     done
     echo "$total"
 }
@@ -61,17 +75,16 @@ measure() { # $1: side; prints CPU ms per stream per second and first-frame time
         sleep 0.1
     done
     sleep 1
-    local before after hz
-    hz=$(getconf CLK_TCK)
-    before=$(ticks "$pid")
+    local before after
+    before=$(cpu_ns "$pid")
     sleep "$SECS"
-    after=$(ticks "$pid")
+    after=$(cpu_ns "$pid")
     kill "$pid"
-    python3 - "$1" "$before" "$after" "$hz" "$SECS" "$N" <<'PY'
+    python3 - "$1" "$before" "$after" "$SECS" "$N" <<'PY'
 import re, sys
 from datetime import datetime
-side, before, after, hz, secs, n = sys.argv[1], *map(float, sys.argv[2:])
-ms = (after - before) * 1000 / hz / secs / n
+side, before, after, secs, n = sys.argv[1], *map(float, sys.argv[2:])
+ms = (after - before) / 1e6 / secs / n
 def when(line):
     return datetime.fromisoformat(line.split()[0].rstrip("Z"))
 starts, firsts = {}, {}
@@ -81,11 +94,11 @@ for line in open(f"{side}.log"):
     m = re.search(r"ingest publishing stream=\S+/live/(\S+)", line)
     if m and m.group(1) not in firsts: firsts[m.group(1)] = when(line)
 delays = sorted((firsts[k] - starts[k]).total_seconds() * 1000 for k in starts if k in firsts)
-label = "native (our RTMP client)" if side == "b" else "FFmpeg child (-c copy)"
+label = "native (our client)" if side == "b" else "FFmpeg child (-c copy)"
 median = delays[len(delays) // 2] if delays else float("nan")
 print(f"{label:26} CPU {ms:7.2f} ms per stream per second; ingest start -> first frame published: median {median:.0f} ms over {len(delays)} streams")
 PY
 }
-echo "$N streams of a 1 Mbit/s H.264 + AAC RTMP source, $SECS s each, $(basename "$SRS")"
+echo "$N streams of a 1 Mbit/s H.264 + AAC source over $SOURCE ($URL), $SECS s each, $(basename "$SRS")"
 measure b
 measure c

@@ -5,11 +5,13 @@
 
 pub mod aac;
 pub mod amf0;
+pub mod audio;
 pub mod av1;
 pub mod avc;
 pub mod bits;
 pub mod dash;
 pub mod describe;
+pub mod description_gate;
 pub mod flv;
 pub mod gb28181;
 pub mod hevc;
@@ -21,6 +23,7 @@ pub mod mpegts;
 pub mod nal;
 pub mod opus;
 pub mod ps;
+pub mod resp;
 pub mod rtmp;
 pub mod rtp;
 pub mod sip;

@@ -191,12 +191,55 @@ pub struct Vhost {
     pub dash: Option<crate::nodes::dash_out::Config>,
     /// Present only when `forward { enabled on; }`; the `Forward` node's own settings.
     pub forward: Option<crate::nodes::forward::Config>,
+    /// Present only when `cluster { mode remote; }`: this vhost is an edge of `origin`.
+    pub cluster: Option<Cluster>,
     /// Present only when `exec { enabled on; publish ...; }`.
     pub exec: Option<crate::nodes::exec::Config>,
     /// Each enabled `transcode [scope] { }`, by node id (`transcode` or `transcode/<scope>`).
     pub transcode: Vec<NamedTranscode>,
     /// Each enabled `ingest ID { }`, by node id (`ingest/<ID>`).
     pub ingest: Vec<NamedIngest>,
+    /// Present only when `rtc { enabled on; }`: the bridges between WebRTC and RTMP.
+    pub rtc: Option<VhostRtc>,
+}
+
+/// `vhost { rtc { } }` (`classic/Rtc.dhall`): which bridges the vhost's streams take.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct VhostRtc {
+    /// RTMP (and SRT, ...) streams to WebRTC players: AAC becomes Opus (`AacToOpus`).
+    pub rtmp_to_rtc: bool,
+    /// WebRTC publishers to RTMP, HTTP-FLV, HLS and DVR: Opus becomes AAC (`OpusToAac`).
+    pub rtc_to_rtmp: bool,
+    /// Off: B-frames are not sent to WebRTC players.
+    pub keep_bframe: bool,
+    /// Off: SEI NAL units are not sent to WebRTC players.
+    pub keep_avc_nalu_sei: bool,
+    /// Milliseconds between keyframe requests to a WebRTC publisher (SRS's seconds).
+    pub pli_interval: u64,
+    pub opus_bitrate: u64,
+    pub aac_bitrate: u64,
+}
+
+impl Default for VhostRtc {
+    fn default() -> VhostRtc {
+        VhostRtc {
+            rtmp_to_rtc: false,
+            rtc_to_rtmp: false,
+            keep_bframe: false,
+            keep_avc_nalu_sei: true,
+            pli_interval: 6000,
+            opus_bitrate: 48_000,
+            aac_bitrate: 48_000,
+        }
+    }
+}
+
+/// `vhost { cluster { mode remote; origin ...; token_traverse ...; } }` (`classic/Cluster.dhall`):
+/// becomes the vhost's `EdgePull` and `EdgePush` nodes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Cluster {
+    pub origin: Vec<String>,
+    pub token_traverse: bool,
 }
 
 /// A `transcode` block and the id its node is named by (`<vhost>/<id>`).
@@ -232,9 +275,11 @@ impl Default for Vhost {
             hls: None,
             dash: None,
             forward: None,
+            cluster: None,
             exec: None,
             transcode: Vec::new(),
             ingest: Vec::new(),
+            rtc: None,
         }
     }
 }

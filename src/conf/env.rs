@@ -302,6 +302,9 @@ mod tests {
             "vhost.dvr.time_jitter" => "zero",
             "vhost.http_hooks.ca_file" => "/etc/ssl/private-ca.pem",
             "vhost.forward.backend" => "http://127.0.0.1:8085/api/v1/forward",
+            "vhost.rtc.pli_for_rtmp" => "2.5",
+            // `mode remote` is the block's `enabled`.
+            "vhost.cluster.mode" => "remote",
             hook if hook.starts_with("vhost.http_hooks.on_") => {
                 "http://127.0.0.1:8085/a http://127.0.0.1:8085/b"
             }
@@ -336,6 +339,9 @@ mod tests {
         let mut needs = needs.to_vec();
         if rows.iter().any(|r| r.name == "enabled" && matches!(r.value, ValueKind::FlagOff)) {
             needs.push((format!("{prefix}enabled"), "on".into()));
+        }
+        if prefix == "vhost.cluster." {
+            needs.push((format!("{prefix}mode"), "remote".into()));
         }
         if prefix == "stream_caster." {
             for (name, value) in
@@ -436,6 +442,7 @@ mod tests {
     /// Directives that set no classic field of their own name: process settings, the caster
     /// `output` (which becomes `stream`) and the API's `https` (`http_api_https`). The walk still checks them against the file.
     const NOT_A_CLASSIC_FIELD: &[&str] = &[
+        "vhost.cluster.mode",
         "work_dir",
         "pid",
         "daemon",
@@ -444,6 +451,8 @@ mod tests {
         "srs_log_level",
         "srs_log_level_v2",
         "stream_caster.output",
+        // srs.conf's seconds become the classic `pli_interval` in milliseconds.
+        "vhost.rtc.pli_for_rtmp",
         // The API's `https` block is the classic `http_api_https` (the API block is the node).
         "http_api.https.listen",
         "http_api.https.key",

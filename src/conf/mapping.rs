@@ -218,6 +218,18 @@ static VHOST: Block<Vhost> = Block {
             },
         },
         Entry {
+            name: "cluster",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::CLUSTER,
+                map: |v, d, s| {
+                    v.cluster = media_blocks::CLUSTER.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
+        },
+        Entry {
             name: "exec",
             default: "",
             kind: Kind::Lines(|v, d, s| {
@@ -246,6 +258,18 @@ static VHOST: Block<Vhost> = Block {
                 }
                 Ok(())
             }),
+        },
+        Entry {
+            name: "rtc",
+            default: "",
+            kind: Kind::Nested {
+                table: &media_blocks::RTC,
+                map: |v, d, s| {
+                    v.rtc = media_blocks::RTC.map_enabled(d, Default::default(), s)?;
+                    Ok(())
+                },
+                repeat: Repeat::Once,
+            },
         },
         Entry {
             name: "dvr",

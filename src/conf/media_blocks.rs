@@ -1,11 +1,52 @@
 //! The tables of the vhost blocks that become media sinks (`dvr`, `hls`, `dash`): each maps
 //! onto its node's own `Config`, `None` when the block is disabled.
 
+use super::classic::VhostRtc;
 use super::table::{Block, Enabled, Entry, Kind};
 use super::values::{bad, time_jitter};
 use crate::nodes::dvr::{self, DvrPlan};
 use crate::nodes::hls_out::HlsOnError;
 use crate::nodes::{dash_out, forward, hls_out};
+
+/// `vhost { rtc { } }`: the WebRTC bridges (SRS's `nack`, `twcc`, `stun_timeout`, `dtls_*` and
+/// the rest are reported unsupported).
+pub(super) static RTC: Block<Enabled<VhostRtc>> = Block {
+    name: "rtc",
+    entries: &[
+        Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|c| &mut c.enabled) },
+        Entry { name: "rtmp_to_rtc", default: "off", kind: Kind::FlagOff(|c| &mut c.config.rtmp_to_rtc) },
+        Entry { name: "rtc_to_rtmp", default: "off", kind: Kind::FlagOff(|c| &mut c.config.rtc_to_rtmp) },
+        Entry { name: "keep_bframe", default: "off", kind: Kind::FlagOff(|c| &mut c.config.keep_bframe) },
+        Entry {
+            name: "keep_avc_nalu_sei",
+            default: "on",
+            kind: Kind::FlagOn(|c| &mut c.config.keep_avc_nalu_sei),
+        },
+        Entry {
+            name: "pli_for_rtmp",
+            default: "6.0",
+            kind: Kind::Custom(|c, d, _| {
+                // SRS reads seconds and keeps 0.5 .. 30 s, else its 6 s default.
+                let seconds = super::values::text(d)?
+                    .parse::<f64>()
+                    .map_err(|_| bad(d, "`pli_for_rtmp` takes seconds".into()))?;
+                c.config.pli_interval =
+                    if (0.5..=30.0).contains(&seconds) { (seconds * 1000.0) as u64 } else { 6000 };
+                Ok(())
+            }),
+        },
+        Entry {
+            name: "opus_bitrate",
+            default: "48000",
+            kind: Kind::Natural { field: |c| &mut c.config.opus_bitrate, min: 8000, max: 320_000 },
+        },
+        Entry {
+            name: "aac_bitrate",
+            default: "48000",
+            kind: Kind::Natural { field: |c| &mut c.config.aac_bitrate, min: 16_000, max: 320_000 },
+        },
+    ],
+};
 
 /// `vhost { forward { } }`: SRS's destinations, or the `backend` asked for them.
 pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
@@ -20,6 +61,37 @@ pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
                 c.config.backend = Some(super::values::text(d)?);
                 Ok(())
             }),
+        },
+    ],
+};
+
+/// `vhost { cluster { } }`: `mode remote` makes the vhost an edge (SRS's `enabled` is the mode).
+pub(super) static CLUSTER: Block<Enabled<super::classic::Cluster>> = Block {
+    name: "cluster",
+    entries: &[
+        Entry {
+            name: "mode",
+            default: "local",
+            kind: Kind::Custom(|c, d, _| {
+                c.enabled = match d.arg0() {
+                    "remote" => true,
+                    "local" => false,
+                    other => return Err(bad(d, format!("`mode {other}`: use local or remote"))),
+                };
+                Ok(())
+            }),
+        },
+        Entry { name: "origin", default: "", kind: Kind::Words(|c| &mut c.config.origin) },
+        Entry { name: "token_traverse", default: "off", kind: Kind::FlagOff(|c| &mut c.config.token_traverse) },
+        Entry {
+            name: "origin_cluster",
+            default: "off",
+            kind: Kind::Unmapped("origin_cluster: an origin cluster is not mapped yet (no coworkers lookup); streams stay local"),
+        },
+        Entry {
+            name: "coworkers",
+            default: "",
+            kind: Kind::Unmapped("coworkers: an origin cluster is not mapped yet; streams stay local"),
         },
     ],
 };

@@ -261,6 +261,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "forward", &vhost.forward, &default.forward, |v| {
         optional_node_block(v.as_ref(), "srs.Forward")
     });
+    changed(&mut fields, "cluster", &vhost.cluster, &default.cluster, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.Cluster")
+    });
     changed(&mut fields, "exec", &vhost.exec, &default.exec, |v| optional_node_block(v.as_ref(), "srs.Exec"));
     changed(&mut fields, "transcode", &vhost.transcode, &default.transcode, |v| Expr::List {
         items: v.iter().map(process::transcode_entry).collect(),
@@ -278,6 +281,9 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     });
     changed(&mut fields, "refer", &vhost.refer, &default.refer, |v| {
         optional_node_block(v.as_ref(), "srs.Refer")
+    });
+    changed(&mut fields, "rtc", &vhost.rtc, &default.rtc, |v| {
+        optional_node_block(v.as_ref(), "srs.classic.Rtc")
     });
     Expr::Record { completion: "srs.classic.Vhost", fields }
 }
@@ -457,6 +463,10 @@ mod tests {
                 destination: vec!["127.0.0.1:19350".into()],
                 backend: None,
             }),
+            cluster: Some(super::super::classic::Cluster {
+                origin: vec!["10.0.0.1:1935".into(), "10.0.0.2:1936".into()],
+                token_traverse: true,
+            }),
             exec: Some(crate::nodes::exec::Config { publish: vec!["./p [stream]".into()], max_processes: 0 }),
             transcode: vec![super::super::classic::NamedTranscode {
                 id: "transcode/live".into(),
@@ -492,6 +502,12 @@ mod tests {
                     max_processes: 0,
                 },
             }],
+            rtc: Some(super::super::classic::VhostRtc {
+                rtmp_to_rtc: true,
+                pli_interval: 2500,
+                opus_bitrate: 64_000,
+                ..Default::default()
+            }),
             min_latency: true,
             tcp_nodelay: true,
             chunk_size: Some(4096),

@@ -48,9 +48,12 @@ macro_rules! node_catalogue {
 }
 
 node_catalogue! {
+    AacToOpus(aac_to_opus::Config),
     Console(console::Config),
     DashOut(dash_out::Config),
     Dvr(dvr::Config),
+    EdgePull(edge_pull::Config),
+    EdgePush(edge_push::Config),
     Exec(exec::Config),
     FileIn(file_in::Config),
     FileOut(file_out::Config),
@@ -64,6 +67,8 @@ node_catalogue! {
     Ingest(ingest::Config),
     Jitter(jitter::Config),
     MpegtsUdpIn(mpegts_udp_in::Config),
+    OpusToAac(opus_to_aac::Config),
+    OriginCluster(origin_cluster::Config),
     RtcIn(rtc_in::Config),
     RtcOut(rtc_out::Config),
     RtmpIn(rtmp_in::Config),

@@ -300,8 +300,8 @@ async fn publish_mp4(
         if stopped[track] {
             continue;
         }
-        let payload = windows.read(sample).await?;
-        match index.frame(sample, payload) {
+        let payload = windows.read(&sample).await?;
+        match index.frame(&sample, payload) {
             Ok(frame) => {
                 n_reported += frame.data.len() as u64;
                 engine.add_progress(frame.data.len() as u64);

@@ -66,6 +66,10 @@ impl FileIoMode {
     }
 }
 
+/// The file system block that ranges inserted into a file must start at and be made of (ext4's
+/// and XFS's usual block; a file system with larger blocks refuses, and the caller copies).
+pub const BLOCK_ALIGN: u64 = 4096;
+
 /// A file read or written in place or through tokio's blocking pool.
 #[derive(Debug)]
 pub enum FileIo {
@@ -105,6 +109,29 @@ impl FileIo {
                 std::io::copy(&mut source.take(len), target)
             }
             _ => Err(std::io::Error::other("an in-place copy between pooled files")),
+        }
+    }
+
+    /// Inserts `len` bytes (reading as zeros) at `offset`, moving what follows without copying it
+    /// (`fallocate` with `FALLOC_FL_INSERT_RANGE`: whole blocks of `BLOCK_ALIGN`, on ext4 and XFS).
+    /// An error where the file system cannot; the caller then copies.
+    pub fn insert_range(&self, offset: u64, len: u64) -> std::io::Result<()> {
+        use nix::fcntl::{fallocate, FallocateFlags};
+        let too_far = || std::io::Error::other("offset past the largest file");
+        let (offset, len) =
+            (i64::try_from(offset).map_err(|_| too_far())?, i64::try_from(len).map_err(|_| too_far())?);
+        let mode = FallocateFlags::FALLOC_FL_INSERT_RANGE;
+        let result = match self {
+            FileIo::Pooled(file) => fallocate(file, mode, offset, len),
+            FileIo::InPlace(file) => fallocate(file, mode, offset, len),
+        };
+        result.map_err(std::io::Error::from)
+    }
+
+    pub async fn set_len(&self, len: u64) -> std::io::Result<()> {
+        match self {
+            FileIo::Pooled(file) => file.set_len(len).await,
+            FileIo::InPlace(file) => file.set_len(len),
         }
     }
 

@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
+use super::file_io::BLOCK_ALIGN;
 use super::flv_frames::FramesToFlv;
 use super::FileFormat;
 use crate::codec::amf0::Amf0Value;
@@ -82,7 +83,8 @@ enum Container {
     Flv(FramesToFlv),
     Ts(Option<TsMuxer>),
     Fragmented(Option<FragmentedMp4>),
-    Classic(Option<ClassicWriter>),
+    /// The writer once the stream is described, and where `mdat` must start (a multiple of).
+    Classic(Option<ClassicWriter>, Option<u64>),
 }
 
 impl FileMuxer {
@@ -93,7 +95,9 @@ impl FileMuxer {
             // the MPEG-TS its segments are made of.
             (FileFormat::Ts | FileFormat::Hls | FileFormat::Dash, _) => Container::Ts(None),
             (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
-            (FileFormat::Mp4, Mp4Layout::Classic | Mp4Layout::Faststart) => Container::Classic(None),
+            (FileFormat::Mp4, Mp4Layout::Classic) => Container::Classic(None, None),
+            // The media starts on a file system block, so `moov` can be inserted in front of it.
+            (FileFormat::Mp4, Mp4Layout::Faststart) => Container::Classic(None, Some(BLOCK_ALIGN)),
         };
         FileMuxer {
             container,
@@ -212,7 +216,7 @@ impl FileMuxer {
                 }
                 None
             }
-            Container::Classic(classic) => {
+            Container::Classic(classic, _) => {
                 let classic = classic.take()?;
                 classic.finish().map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}")).ok()
             }
@@ -234,13 +238,15 @@ impl FileMuxer {
                 Ok(created) => *fragmented = Some(created),
                 Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
             },
-            Container::Classic(classic) => match ClassicWriter::new(&description) {
-                Ok((created, header)) => {
-                    out.push(header);
-                    *classic = Some(created);
+            Container::Classic(classic, align) => {
+                match ClassicWriter::with_mdat_alignment(&description, *align) {
+                    Ok((created, header)) => {
+                        out.push(header);
+                        *classic = Some(created);
+                    }
+                    Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
                 }
-                Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
-            },
+            }
         }
     }
 
@@ -305,7 +311,7 @@ impl FileMuxer {
                 let frame = rebase(&mut self.timeline_start, frame)?;
                 fragmented.as_mut().ok_or("no mp4 output")?.push(&frame, out)
             }
-            Container::Classic(classic) => {
+            Container::Classic(classic, _) => {
                 let frame = rebase(&mut self.timeline_start, frame)?;
                 let classic = classic.as_mut().ok_or("no mp4 output")?;
                 out.push(classic.write_frame(&frame).map_err(|e| e.to_string())?);

@@ -12,10 +12,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
-use super::file_io::{FileIo, IoSettings};
+use super::file_io::{FileIo, IoSettings, BLOCK_ALIGN};
 use super::file_muxer::{FileMuxer, Mp4Layout};
 use super::FileFormat;
-use crate::codec::mp4::{faststart_moov, ClassicFinish};
+use crate::codec::mp4::{faststart_insert, faststart_moov, ClassicFinish};
 use crate::media::{MediaEvent, MediaTime};
 
 /// Bytes buffered before a write reaches the file: twice the I/O block, so that every write but
@@ -168,6 +168,9 @@ impl MediaFileWriter {
         }
         // The mdat header starts 8 bytes before its 64-bit size field.
         let mdat_start = finish.mdat_size_patch.offset.saturating_sub(8);
+        if self.insert_moov_in_front(&finish, moov_start, mdat_start).await? {
+            return Ok(());
+        }
         let moov = faststart_moov(&finish.moov, mdat_start).map_err(std::io::Error::other)?;
         let moved = temporary_path(&self.temporary);
         let in_place = self.io.in_place;
@@ -191,6 +194,39 @@ impl MediaFileWriter {
         self.n_bytes = self.n_bytes - finish.moov.len() as u64 + moov.len() as u64;
         *self.file.get_mut() = target.into_inner();
         rename(&moved, &self.temporary, self.io).await
+    }
+}
+
+impl MediaFileWriter {
+    /// Faststart without copying the media: a range of whole blocks inserted in front of the
+    /// `mdat` (which the muxer started on a block) takes the relocated `moov`, and the old one is
+    /// cut off the end. `false` where the file system cannot insert (the caller copies instead).
+    async fn insert_moov_in_front(
+        &mut self,
+        finish: &ClassicFinish,
+        moov_start: u64,
+        mdat_start: u64,
+    ) -> std::io::Result<bool> {
+        if mdat_start % BLOCK_ALIGN != 0 {
+            return Ok(false);
+        }
+        let (range, head) =
+            faststart_insert(&finish.moov, mdat_start, BLOCK_ALIGN).map_err(std::io::Error::other)?;
+        let file = self.file.get_mut();
+        // tokio's file may still be writing the size patch: the range goes in after it.
+        file.flush().await?;
+        if let Err(error) = file.insert_range(mdat_start, range) {
+            tracing::debug!(file = %self.temporary.display(), "faststart copies the media: {error}");
+            return Ok(false);
+        }
+        file.seek(SeekFrom::Start(mdat_start)).await?;
+        file.write_all(&head).await?;
+        file.flush().await?;
+        // The old moov now ends the file, `range` bytes further on.
+        file.set_len(moov_start + range).await?;
+        file.seek(SeekFrom::End(0)).await?;
+        self.n_bytes = moov_start + range;
+        Ok(true)
     }
 }
 

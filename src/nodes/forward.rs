@@ -147,13 +147,23 @@ async fn destinations(ctx: &StreamCtx, config: &Config) -> Vec<String> {
     }
 }
 
-async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
+async fn run(ctx: StreamCtx, config: Config, input: mpsc::Receiver<MediaEvent>) {
+    let destinations = destinations(&ctx, &config).await.into_iter().map(|url| vec![url]).collect();
+    push(ctx, destinations, input).await;
+}
+
+/// Pushes the stream to each destination until it ends; a destination is a list of URLs tried
+/// in order (the next one at once when one fails, backoff once all failed: an edge's origins).
+pub async fn push(ctx: StreamCtx, destinations: Vec<Vec<String>>, mut input: mpsc::Receiver<MediaEvent>) {
     let headers = Arc::new(Mutex::new(Headers::default()));
     let mut queues = Vec::new();
-    for url in destinations(&ctx, &config).await {
+    for urls in destinations {
+        if urls.is_empty() {
+            continue;
+        }
         let (sender, receiver) = mpsc::channel(QUEUE_TAGS);
-        tracing::info!(node = ctx.name(), stream = %ctx.key, %url, "forwarding");
-        ctx.engine.spawn(forward(url, receiver, Arc::clone(&headers)));
+        tracing::info!(node = ctx.name(), stream = %ctx.key, url = %urls.join(" "), "forwarding");
+        ctx.engine.spawn(forward(urls, receiver, Arc::clone(&headers)));
         queues.push((sender, false));
     }
     let mut to_flv = FramesToFlv::default();
@@ -204,13 +214,21 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     }
 }
 
-/// Keeps one destination published until the stream ends, reconnecting with backoff.
-async fn forward(url: String, mut queue: mpsc::Receiver<Tag>, headers: Arc<Mutex<Headers>>) {
+/// Keeps one destination published until the stream ends, reconnecting with backoff; with
+/// several URLs, a failed one is followed by the next at once, and backoff waits only after the
+/// last.
+async fn forward(urls: Vec<String>, mut queue: mpsc::Receiver<Tag>, headers: Arc<Mutex<Headers>>) {
     let mut backoff = FIRST_BACKOFF;
+    let mut at = 0;
     loop {
-        match publish(&url, &mut queue, &headers, &mut backoff).await {
+        let url = &urls[at % urls.len()];
+        match publish(url, &mut queue, &headers, &mut backoff).await {
             Ok(()) => return,
             Err(why) => tracing::warn!(%url, retry_in = ?backoff, "forward failed: {why}"),
+        }
+        at = (at + 1) % urls.len();
+        if at != 0 {
+            continue;
         }
         // Tags that queue meanwhile are dropped: the next connection starts at a keyframe.
         let wait = tokio::time::sleep(backoff);

@@ -205,7 +205,15 @@ impl HttpRoute for Route {
         let mount = self.config.mount.clone();
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
         let player = PlayerInfo::of(&request, &key);
+        let path = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         Ok(Box::pin(async move {
+            if let Some(location) = super::origin_cluster::redirect_for(&engine, &key, &path).await {
+                let mut response = http::text_response(StatusCode::FOUND, "");
+                if let Ok(value) = HeaderValue::try_from(location) {
+                    response.headers_mut().insert(hyper::header::LOCATION, value);
+                }
+                return response;
+            }
             let id = engine.next_id();
             let (guard, settings) = match admit(&engine, node, &key, peer, id, player).await {
                 Ok(admitted) => admitted,
@@ -214,7 +222,7 @@ impl HttpRoute for Route {
             let hub = serve::hub_for(&engine, node, &key);
             tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
             let prefix = (format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start());
-            let lease = stop_on_end(guard, settings, &key);
+            let lease = stop_on_end(&engine, guard, settings, &key);
             let body = HubBody::leased(prefix, hub.subscribe(), lease);
             let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(body));
             response
@@ -243,7 +251,16 @@ impl HttpRoute for Route {
         let format = self.config.format().unwrap_or(RemuxFormat::Flv);
         let crossdomain = self.config.crossdomain;
         let player = PlayerInfo::of(&request, &key);
+        let path = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         Box::pin(async move {
+            if let Some(location) = super::origin_cluster::redirect_for(&engine, &key, &path).await {
+                let head = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = write_all_vectored(&stream, &mut vec![Bytes::from(head)]).await;
+                tracing::info!(conn = id, %peer, stream = %key, %location, "http play redirected");
+                return;
+            }
             let (guard, settings) = match admit(&engine, node, &key, peer, id, player).await {
                 Ok(admitted) => admitted,
                 Err(()) => {
@@ -255,7 +272,7 @@ impl HttpRoute for Route {
             tracing::info!(conn = id, %peer, stream = %key, mount = %mount, "http play");
             let mut first = vec![raw_response_head(format, crossdomain)];
             first.extend((format == RemuxFormat::Flv).then(|| FlvHeader::new(true, true).file_start()));
-            let lease = stop_on_end(guard, settings, &key);
+            let lease = stop_on_end(&engine, guard, settings, &key);
             let end = serve::play_raw(&engine, stream, hub.subscribe(), lease, first).await;
             tracing::info!(conn = id, %peer, stream = %key, "http play ended: {end}");
         })
@@ -302,7 +319,14 @@ async fn admit(
         info.page_url = player.page_url;
         info.param = player.param;
     });
-    match admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, key).await {
+    let admitted =
+        admission::admit(&registry, guard.client(), &settings.rules(), RuleMethod::Play, key).await;
+    let param = guard.client().info().param;
+    let admitted = match admitted {
+        Ok(()) => super::edge_traverse::authorize(engine, key, &param, false).await,
+        Err(why) => Err(why),
+    };
+    match admitted {
         Ok(()) => Ok((guard, settings)),
         Err(why) => {
             tracing::warn!(conn = id, %peer, stream = %key, "http play refused: {why}");
@@ -312,9 +336,12 @@ async fn admit(
 }
 
 /// A lease on the player's registry entry that fires `on_stop` when the play ends.
-fn stop_on_end(guard: ClientGuard, settings: vhost::Config, key: &StreamKey) -> PlayerLease {
+/// On an edge without the stream, the player is counted on the edge's pull until then.
+fn stop_on_end(engine: &Engine, guard: ClientGuard, settings: vhost::Config, key: &StreamKey) -> PlayerLease {
     let key = key.clone();
+    let edge = super::edge_pull::player_joined(engine, &key, &guard.client().info().param);
     PlayerLease::new(guard, move |guard| {
+        drop(edge);
         admission::notify(guard.registry(), guard.client(), &settings.rules(), HookEvent::Stop, Some(&key));
     })
 }

@@ -2,8 +2,9 @@
 //! on the shared server at `listen`, below the URL prefix `mount`. This is how HLS (and DASH)
 //! output reaches players.
 //!
-//! GET, HEAD and OPTIONS; MIME types by extension; `Cache-Control: no-cache` for manifests and a
-//! long max-age for segments; CORS when `crossdomain`. Files are streamed from disk in 64 KiB
+//! GET, HEAD and OPTIONS; MIME types by extension; `Cache-Control: no-cache` for manifests (a
+//! cache in front passes every playlist reload through) and a long max-age for segments
+//! (`immutable` for `.ts`/`.m4s`, whose names are never reused); CORS when `crossdomain`. Files are streamed from disk in 64 KiB
 //! reads; one `Range` (`bytes=a-b`, `a-`, `-n`) is answered with 206, an unsatisfiable one with
 //! 416, and several ranges with the whole file (200), which RFC 9110 allows. Paths are
 //! percent-decoded and must stay under `dir` (`..`, encoded dots, backslashes and NULs are refused). For LL-HLS playlists that
@@ -215,13 +216,16 @@ fn percent_decode(text: &str) -> Option<String> {
 pub fn content_type(path: &Path) -> (&'static str, &'static str) {
     const MANIFEST: &str = "no-cache";
     const SEGMENT: &str = "public, max-age=86400";
+    // A live segment's name is never reused (sequence numbers continue across republishes), so
+    // a cache in front (nginx's proxy_cache, a CDN) may keep it without revalidating.
+    const MEDIA_SEGMENT: &str = "public, max-age=86400, immutable";
     const OTHER: &str = "public, max-age=60";
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
     match extension.as_str() {
         "m3u8" => ("application/vnd.apple.mpegurl", MANIFEST),
         "mpd" => ("application/dash+xml", MANIFEST),
-        "ts" => ("video/mp2t", SEGMENT),
-        "m4s" => ("video/iso.segment", SEGMENT),
+        "ts" => ("video/mp2t", MEDIA_SEGMENT),
+        "m4s" => ("video/iso.segment", MEDIA_SEGMENT),
         "mp4" => ("video/mp4", SEGMENT),
         "m4a" => ("audio/mp4", SEGMENT),
         "aac" => ("audio/aac", SEGMENT),
@@ -609,7 +613,7 @@ mod tests {
     fn manifests_are_not_cached_and_segments_are() {
         assert_eq!(content_type(Path::new("a/s.m3u8")), ("application/vnd.apple.mpegurl", "no-cache"));
         assert_eq!(content_type(Path::new("a/s.MPD")).0, "application/dash+xml");
-        assert_eq!(content_type(Path::new("s-1.ts")), ("video/mp2t", "public, max-age=86400"));
+        assert_eq!(content_type(Path::new("s-1.ts")), ("video/mp2t", "public, max-age=86400, immutable"));
         assert_eq!(content_type(Path::new("s-1.m4s")).0, "video/iso.segment");
         assert_eq!(content_type(Path::new("index.html")).0, "text/html; charset=utf-8");
     }

@@ -3,8 +3,10 @@
 //! Native first: a local FLV/TS/MP4 file (`input_type = "file"`, paced in real time, looping
 //! with `repeat`) is read by `FileIn`'s reader; `rtmp://` is played with our RTMP client and
 //! `http://….flv` read with our HTTP client and FLV demuxer, `srt://` called with srt-tokio and
-//! demuxed as MPEG-TS (`ingest_pull`). Anything else (RTSP,
-//! `lavfi`, devices, HLS, FFmpeg arguments that transcode) goes through a supervised FFmpeg child
+//! demuxed as MPEG-TS, `http://….ts` (a live TS body) and `http://….m3u8` (HLS with TS segments,
+//! live or VOD, a master playlist's best variant) read with our HTTP client and TS demuxer
+//! (`ingest_pull`, `ingest_ts`). Anything else (RTSP, `https://`, fMP4 HLS,
+//! `lavfi`, devices, FFmpeg arguments that transcode) goes through a supervised FFmpeg child
 //! (`-f flv pipe:1`), whose FLV is read from its stdout and published by this node, so the
 //! stream flows through this node's own edges. A pull that fails or ends is dialled again with
 //! backoff (1 s doubling to 30 s); the FFmpeg child is restarted by its supervisor.
@@ -21,7 +23,10 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 use tokio::sync::mpsc;
 
-use super::ingest_pull::{pull_flv_pipe, pull_http_flv, pull_rtmp, pull_srt, LazyPublication};
+use super::ingest_pull::{
+    pull_flv_pipe, pull_hls, pull_http_flv, pull_http_ts, pull_rtmp, pull_srt, HlsEnd, LazyPublication,
+};
+use super::ingest_ts::TsPull;
 use super::process_vars::split_command_line;
 use crate::control::process::{supervise, ProcessSpec};
 use crate::control::process_table::ProcessTable;
@@ -61,6 +66,8 @@ pub enum Puller {
     File,
     Rtmp,
     HttpFlv,
+    HttpTs,
+    Hls,
     Srt,
     Ffmpeg,
 }
@@ -81,6 +88,10 @@ impl Config {
             Puller::Rtmp
         } else if self.url.starts_with("http://") && path.ends_with(".flv") {
             Puller::HttpFlv
+        } else if self.url.starts_with("http://") && path.ends_with(".ts") {
+            Puller::HttpTs
+        } else if self.url.starts_with("http://") && path.ends_with(".m3u8") {
+            Puller::Hls
         } else if self.url.starts_with("srt://") {
             Puller::Srt
         } else if self.input_type == "file"
@@ -162,8 +173,8 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
     let work = async {
         match puller {
             Puller::File => read_file(&engine, node, &name, &config).await,
-            Puller::Rtmp | Puller::HttpFlv | Puller::Srt => {
-                pull_forever(&engine, node, &name, &key, &config.url, puller).await
+            Puller::Rtmp | Puller::HttpFlv | Puller::HttpTs | Puller::Hls | Puller::Srt => {
+                pull_forever(&engine, node, &name, &key, &config, puller).await
             }
             Puller::Ffmpeg => through_ffmpeg(&engine, node, &name, &key, &config).await,
         }
@@ -195,19 +206,36 @@ async fn read_file(engine: &Engine, node: NodeIndex, name: &str, config: &Config
     }
 }
 
-/// Pulls with our own client, again and again with backoff.
+/// Pulls with our own client, again and again with backoff (until a VOD HLS playlist that does
+/// not loop was read through).
 async fn pull_forever(
     engine: &Engine,
     node: NodeIndex,
     name: &str,
     key: &StreamKey,
-    url: &str,
+    config: &Config,
     puller: Puller,
 ) {
+    let url = config.url.as_str();
     let mut backoff = FIRST_BACKOFF;
+    let mut last_live_segment = None;
     loop {
         let (published, result) = match puller {
             Puller::Srt => pull_srt(url, engine, node, key).await,
+            Puller::HttpTs | Puller::Hls => {
+                let mut out = TsPull::new(engine, node, key, url.to_owned());
+                let result = match puller {
+                    Puller::Hls => pull_hls(url, config.repeat, &mut last_live_segment, &mut out).await,
+                    _ => pull_http_ts(url, &mut out).await.map(|()| HlsEnd::Live),
+                };
+                let published = out.published();
+                out.end().await;
+                if result == Ok(HlsEnd::VodDone) {
+                    tracing::info!(node = name, %url, "ingest of a VOD playlist done");
+                    return;
+                }
+                (published, result.map(|_| ()))
+            }
             _ => {
                 let mut out = LazyPublication::new(engine, node, key);
                 let result = match puller {
@@ -281,6 +309,9 @@ mod tests {
     fn native_pullers_are_chosen_by_url_and_ffmpeg_for_the_rest() {
         assert_eq!(config("stream", "rtmp://h/live/s").puller(), Puller::Rtmp);
         assert_eq!(config("stream", "http://h:8080/live/s.flv?x=1").puller(), Puller::HttpFlv);
+        assert_eq!(config("stream", "http://h:8080/live/s.ts").puller(), Puller::HttpTs);
+        assert_eq!(config("stream", "http://h/vod/index.m3u8?t=1").puller(), Puller::Hls);
+        assert_eq!(config("stream", "https://h/vod/index.m3u8").puller(), Puller::Ffmpeg);
         assert_eq!(config("file", "/media/a.mp4").puller(), Puller::File);
         assert_eq!(config("stream", "rtsp://h/cam").puller(), Puller::Ffmpeg);
         assert_eq!(config("stream", "srt://h:10080?streamid=#!::r=live/s,m=request").puller(), Puller::Srt);

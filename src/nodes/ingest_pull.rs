@@ -1,5 +1,5 @@
-//! What `Ingest` pulls with its own clients: RTMP play and HTTP-FLV (or FFmpeg's FLV on a pipe),
-//! each turned into a publication of the ingest's stream. The publication starts with the first
+//! What `Ingest` pulls with its own clients: RTMP play, HTTP-FLV (or FFmpeg's FLV on a pipe), SRT,
+//! MPEG-TS over HTTP and HLS (through `ingest_ts::TsPull`), each turned into a publication of the ingest's stream. The publication starts with the first
 //! media and ends with the pull, so a source that comes back is a new publish (players stay on
 //! their hubs, as with any republish).
 
@@ -10,12 +10,14 @@ use petgraph::graph::NodeIndex;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::flv_frames::FlvToFrames;
+use super::ingest_ts::TsPull;
 use super::ts_source::TsSource;
 use super::{Engine, Publication};
 use crate::codec::flv::{FlvReader, TagType};
 use crate::codec::rtmp::MediaMessageKind;
 use crate::graph::StreamKey;
 use crate::media::TimestampUnwrapper;
+use crate::servers::hls_pull::{HlsChunk, HlsPull};
 use crate::servers::rtmp_client::RtmpPlayer;
 use crate::servers::{http_pull, srt_pull};
 use futures::StreamExt;
@@ -194,4 +196,74 @@ async fn drain_tags(reader: &mut FlvReader, out: &mut LazyPublication) -> Result
         out.push(tag.tag_type, tag.timestamp_ms, tag.body).await?;
     }
     Ok(())
+}
+
+/// GETs a live MPEG-TS `url` (`http://….ts`) into `out` until the body ends.
+pub async fn pull_http_ts(url: &str, out: &mut TsPull) -> Result<(), String> {
+    let mut body = http_pull::get(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
+    loop {
+        let next = tokio::time::timeout(IDLE_TIMEOUT, body.next())
+            .await
+            .map_err(|_| format!("no data for {IDLE_TIMEOUT:?}"))?;
+        match next.map_err(|e| e.to_string())? {
+            Some(bytes) => out.push(&bytes).await?,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// How an HLS pull ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HlsEnd {
+    /// A live playlist ended or a live source went away: pull again.
+    Live,
+    /// A VOD playlist was read through and is not looped: the ingest is done.
+    VodDone,
+}
+
+/// Pulls the HLS playlist `url` (a master playlist's best variant) into `out`: a live stream as
+/// its segments appear, a VOD one in real time, again from its start while `repeat`.
+/// `last_live_segment` is kept across the pulls of one ingest: a live stream is joined again
+/// after the segment read last, so a stalled source is not replayed at each reconnect.
+pub async fn pull_hls(
+    url: &str,
+    repeat: bool,
+    last_live_segment: &mut Option<u64>,
+    out: &mut TsPull,
+) -> Result<HlsEnd, String> {
+    let mut pass = 0u64;
+    loop {
+        let mut pull =
+            HlsPull::open(url, CONNECT_TIMEOUT, *last_live_segment).await.map_err(|e| e.to_string())?;
+        out.set_paced(pull.is_vod());
+        if pass > 0 {
+            out.discontinuity().await?;
+        }
+        let mut segments = 0u64;
+        while let Some(chunk) = pull.next().await.map_err(|e| e.to_string())? {
+            match chunk {
+                HlsChunk::Segment { sequence, discontinuity } => {
+                    segments += 1;
+                    if !pull.is_vod() {
+                        *last_live_segment = Some(sequence);
+                    }
+                    if discontinuity {
+                        out.discontinuity().await?;
+                    }
+                }
+                HlsChunk::Data(bytes) => out.push(&bytes).await?,
+            }
+        }
+        if !pull.is_vod() {
+            return Ok(HlsEnd::Live);
+        }
+        if segments == 0 {
+            return Err(format!("{}: a VOD playlist without segments", pull.url()));
+        }
+        if !repeat {
+            return Ok(HlsEnd::VodDone);
+        }
+        pass += 1;
+        tracing::info!(url = %pull.url(), pass, "hls vod playlist read through: looping");
+    }
 }

@@ -6,10 +6,15 @@
 //! union, is the catalogue the engine is handed. This is the only layer where codec events
 //! become media frames and back.
 
+pub mod aac_to_opus;
+pub mod audio_bridge;
 mod catalogue;
 pub mod console;
 pub mod dash_out;
 pub mod dvr;
+pub mod edge_pull;
+pub mod edge_push;
+pub mod edge_traverse;
 pub mod exec;
 pub mod ffmpeg_engine;
 pub mod file_in;
@@ -29,10 +34,13 @@ pub mod http_remux;
 pub mod http_static;
 pub mod ingest;
 pub mod ingest_pull;
+pub mod ingest_ts;
 pub mod jitter;
 mod kind;
 pub mod live_playlists;
 pub mod mpegts_udp_in;
+pub mod opus_to_aac;
+pub mod origin_cluster;
 pub mod path_template;
 pub mod process_vars;
 pub mod remux_serializer;

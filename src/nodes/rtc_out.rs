@@ -6,7 +6,7 @@
 //! stream's WebRTC publisher, if any, is asked for one at once), audio at once. Players may come
 //! before the publisher; a republish continues their sessions. Admission as any player
 //! (security, refer, `on_play`), registered as `rtc-play` clients; `on_stop` when they leave.
-//! Accepts video {H264} and audio {Opus} (an RTMP stream's AAC is not sent: no transcoding here).
+//! Accepts video {H264} and audio {Opus}: an `AacToOpus` before it turns an RTMP stream's AAC into Opus.
 //!
 //! ```dhall
 //! srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{ listen = "8000", api = "1985" })

@@ -93,6 +93,8 @@ struct Playing {
     duration_ms: Option<i64>,
     paused: bool,
     key: StreamKey,
+    /// Counted on the edge's pull of the stream (if this server is an edge without it).
+    _edge: Option<super::edge_pull::EdgePlayer>,
 }
 
 /// The nodes of `graph` that take publishers and players on `addr`.
@@ -437,6 +439,7 @@ impl Connection {
             &key,
         )
         .await?;
+        super::edge_traverse::authorize(&self.engine, &key, &request.param, true).await?;
         match self.engine.publish(node, key) {
             Ok(publication) => Ok((publication, settings)),
             Err(e @ PublishError::Busy(_)) => Err(format!("stream busy: {e}")),
@@ -494,6 +497,7 @@ impl Connection {
             &key,
         )
         .await?;
+        super::edge_traverse::authorize(&self.engine, &key, &request.param, false).await?;
         Ok((node, key, settings))
     }
 
@@ -521,7 +525,8 @@ impl Connection {
                 if let Some(duration_ms) = duration_ms {
                     consumer.limit_play(duration_ms);
                 }
-                Ok(Some(Playing { consumer, duration_ms, paused: false, starting: true, key }))
+                let edge = super::edge_pull::player_joined(&self.engine, &key, &request.param);
+                Ok(Some(Playing { consumer, duration_ms, paused: false, starting: true, key, _edge: edge }))
             }
             Err(why) => {
                 tracing::warn!(conn = self.id, peer = %self.peer, url = %request.stream_key(), "rtmp play refused: {why}");

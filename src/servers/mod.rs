@@ -3,9 +3,11 @@
 //! Nodes never bind sockets: they declare `Listen`s, and the server for an address is started
 //! once here with every node that named it.
 
+pub mod hls_pull;
 pub mod http;
 pub mod http_pull;
 pub mod http_raw;
+pub mod redis;
 pub mod rtc_feedback;
 pub mod rtc_peer;
 pub mod rtc_ring;

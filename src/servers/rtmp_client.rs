@@ -38,6 +38,34 @@ pub fn rtmp_address(url: &str) -> Result<String, RtmpClientError> {
     Ok(if authority.contains(':') { authority.to_owned() } else { format!("{authority}:1935") })
 }
 
+/// Connects to `url` (handshake and `connect` with its tcUrl) and hangs up once the server
+/// answered: `Ok` when it accepted the connect. An edge's token traverse (SRS's `connect_app`
+/// to the origin) asks the origin's `on_connect` this way.
+pub async fn connect_only(url: &str, limit: Duration) -> Result<(), RtmpClientError> {
+    let address = rtmp_address(url)?;
+    let start = async {
+        let socket = TcpStream::connect(&address)
+            .await
+            .map_err(|source| RtmpClientError::Connect { address: address.clone(), source })?;
+        let _ = socket.set_nodelay(true);
+        let session = ClientSession::new(ClientConfig::from_url(url, ClientIntent::Play));
+        let mut client = RtmpPlayer { socket, session, buffer: vec![0; 16 * 1024] };
+        loop {
+            client.read_some().await?;
+            while let Some(event) = client.session.poll_event() {
+                match event {
+                    ClientEvent::Connected => return Ok(()),
+                    ClientEvent::Rejected { code, description } => {
+                        return Err(RtmpClientError::Rejected { code, description })
+                    }
+                    _ => {}
+                }
+            }
+        }
+    };
+    tokio::time::timeout(limit, start).await.map_err(|_| RtmpClientError::Timeout(limit))?
+}
+
 /// A stream being played.
 pub struct RtmpPlayer {
     socket: TcpStream,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod hooks;
 pub mod live;
 pub mod rtmp_client;
 pub mod udp_relay;
@@ -42,6 +43,9 @@ pub struct StreamInfo {
     pub frames: u64,
     pub duration: f64,
     pub start: f64,
+    /// Audio streams: samples per second and channels (0 for video).
+    pub sample_rate: u64,
+    pub channels: u64,
 }
 
 /// ffprobe's view of a file (or URL): streams with decoded frame counts.
@@ -71,6 +75,8 @@ pub fn probe_with(options: &[&str], target: &str) -> Vec<StreamInfo> {
             frames: s["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0),
             duration: s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(format_duration),
             start: s["start_time"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0),
+            sample_rate: s["sample_rate"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0),
+            channels: s["channels"].as_u64().unwrap_or(0),
         })
         .collect()
 }

@@ -7,13 +7,15 @@
 //! handed its key and IV. Muxing segments is `codec::mpegts` and `codec::mp4`'s job.
 //! Layout: `playlist.rs` (text), `segmenter.rs` (cuts, window, sequence numbers), `parts.rs`
 //! (LL-HLS partial segments), `template.rs` (file names and URIs), `encryption.rs` (`hls_keys`),
-//! `audio_clock.rs`.
+//! `audio_clock.rs`, `master.rs` (the variant playlist written) and `reader.rs` (playlists read,
+//! for pulling HLS).
 
 mod audio_clock;
 mod encryption;
 mod master;
 mod parts;
 mod playlist;
+mod reader;
 mod segmenter;
 mod template;
 
@@ -23,6 +25,10 @@ pub use master::{master_playlist, Variant};
 pub use parts::{Part, PartCutter};
 pub use playlist::{
     target_duration, LowLatencyInfo, MediaPlaylist, PlaylistEntry, PlaylistKey, PlaylistPart,
+};
+pub use reader::{
+    best_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, VariantEntry,
+    MAX_PLAYLIST_BYTES,
 };
 pub use segmenter::{Closed, Segment, Segmenter, SegmenterConfig, Step, MIN_SEGMENT_DURATION};
 pub use template::{civil_from_unix_ms, fill_time, segment_uri};

@@ -12,9 +12,10 @@ use crate::media::{Frame, MediaKind, MediaTime, StreamDescription, Timebase};
 
 use super::boxes::BoxWriter;
 use super::error::Mp4Error;
+use super::table_builder::TableBuilder;
 use super::track::{
-    check_monotonic, sample_durations, track_layouts, write_ftyp, write_mvhd, write_trak, TrackDurations,
-    TrackLayout, MOVIE_TIMESCALE,
+    check_monotonic, track_layouts, write_ftyp, write_mvhd, write_trak, TrackDurations, TrackLayout,
+    MOVIE_TIMESCALE,
 };
 
 /// Size of the `mdat` header: 32-bit size 1, code, 64-bit size, so any length can be patched in.
@@ -40,7 +41,7 @@ pub struct ClassicFinish {
 #[derive(Debug)]
 pub struct ClassicWriter {
     layouts: Vec<TrackLayout>,
-    tables: Vec<SampleTable>,
+    tables: Vec<TableBuilder>,
     mdat_offset: u64,
     /// Absolute file offset of the next byte the host will append.
     position: u64,
@@ -48,29 +49,35 @@ pub struct ClassicWriter {
     open_chunk_track: Option<usize>,
 }
 
-/// Everything known about one track's samples, one entry per sample (chunks: one per chunk).
-#[derive(Debug, Default)]
-struct SampleTable {
-    decode_ticks: Vec<i64>,
-    composition_offsets: Vec<i64>,
-    sizes: Vec<u32>,
-    sync: Vec<bool>,
-    /// (file offset, sample count) per chunk.
-    chunks: Vec<(u64, u32)>,
-}
-
 impl ClassicWriter {
     /// A writer and the bytes that start the file (`ftyp` and the `mdat` header).
     pub fn new(description: &StreamDescription) -> Result<(ClassicWriter, Bytes), Mp4Error> {
+        ClassicWriter::with_mdat_alignment(description, None)
+    }
+
+    /// As `new`, with a `free` box after `ftyp` so that `mdat` starts at a multiple of `align`:
+    /// where a file system inserts whole blocks into a file, `moov` can then be put in front of
+    /// the media without copying it (`faststart_insert`).
+    pub fn with_mdat_alignment(
+        description: &StreamDescription,
+        align: Option<u64>,
+    ) -> Result<(ClassicWriter, Bytes), Mp4Error> {
         let layouts = track_layouts(description)?;
         let mut writer = BoxWriter::default();
         write_ftyp(&mut writer, b"isom", 0x200, &[b"isom", b"iso2", b"avc1", b"mp41"]);
+        if let Some(align) = align.filter(|align| *align > 0) {
+            let free_len = (align - writer.len() as u64 % align) % align;
+            let free_len = if free_len < 8 { free_len + align } else { free_len };
+            writer.begin(b"free");
+            writer.zeros(free_len as usize - 8);
+            writer.end();
+        }
         let mdat_offset = writer.len() as u64;
         writer.u32(1);
         writer.bytes(b"mdat");
         writer.u64(0); // patched at finish
         let header = writer.finish()?;
-        let tables = layouts.iter().map(|_| SampleTable::default()).collect();
+        let tables = layouts.iter().map(|_| TableBuilder::default()).collect();
         let classic = ClassicWriter {
             layouts,
             tables,
@@ -91,23 +98,15 @@ impl ClassicWriter {
         let layout = &self.layouts[track_idx];
         let (dts, pts) = layout.ticks(frame);
         let table = &mut self.tables[track_idx];
-        check_monotonic(frame.codec, table.decode_ticks.last().copied(), &[dts])?;
+        check_monotonic(frame.codec, table.last_decode_ticks(), &[dts])?;
         let size = u32::try_from(frame.data.len()).map_err(|_| Mp4Error::UnwritableTrack {
             codec: frame.codec,
             reason: "frame over 4 GiB".into(),
         })?;
-        table.decode_ticks.push(dts);
-        table.composition_offsets.push(pts.saturating_sub(dts));
-        table.sizes.push(size);
-        table.sync.push(frame.keyframe || layout.kind() == MediaKind::Audio);
-        match table.chunks.last_mut() {
-            Some((_, count))
-                if self.open_chunk_track == Some(track_idx) && *count < MAX_SAMPLES_PER_CHUNK =>
-            {
-                *count += 1
-            }
-            _ => table.chunks.push((self.position, 1)),
-        }
+        let continues_chunk =
+            self.open_chunk_track == Some(track_idx) && table.open_chunk_samples() < MAX_SAMPLES_PER_CHUNK;
+        let sync = frame.keyframe || layout.kind() == MediaKind::Audio;
+        table.push(dts, pts.saturating_sub(dts), size, sync, (!continues_chunk).then_some(self.position));
         self.open_chunk_track = Some(track_idx);
         self.position += u64::from(size);
         Ok(frame.data.clone())
@@ -121,7 +120,7 @@ impl ClassicWriter {
             .iter()
             .zip(&self.tables)
             .map(|(layout, table)| {
-                table.decode_ticks.first().map(|ticks| MediaTime::new(*ticks, layout.timebase))
+                table.first_decode_ticks().map(|ticks| MediaTime::new(ticks, layout.timebase))
             })
             .collect();
         let earliest = starts.iter().flatten().min().copied();
@@ -129,23 +128,18 @@ impl ClassicWriter {
         writer.begin(b"moov");
         let mut plans = Vec::new();
         for (layout, (table, start)) in self.layouts.iter().zip(self.tables.iter().zip(&starts)) {
-            let durations = sample_durations(&table.decode_ticks, None);
-            let media: u64 = durations.iter().map(|d| u64::from(*d)).sum();
+            let media = table.media_duration();
             let movie = to_movie_ticks(MediaTime::new(media as i64, layout.timebase));
             let start_delay = match (start, earliest) {
                 (Some(start), Some(earliest)) => to_movie_ticks(*start - earliest),
                 _ => 0,
             };
-            plans.push((durations, TrackDurations { movie, media, start_delay }));
+            plans.push(TrackDurations { movie, media, start_delay });
         }
-        let movie_duration = plans.iter().map(|(_, d)| d.movie + d.start_delay).max().unwrap_or(0);
+        let movie_duration = plans.iter().map(|d| d.movie + d.start_delay).max().unwrap_or(0);
         write_mvhd(&mut writer, movie_duration, self.layouts.len() as u32 + 1);
-        for ((layout, table), (durations, track_durations)) in
-            self.layouts.iter().zip(&self.tables).zip(&plans)
-        {
-            write_trak(&mut writer, layout, *track_durations, |writer| {
-                write_tables(writer, table, durations)
-            })?;
+        for ((layout, table), track_durations) in self.layouts.iter().zip(&self.tables).zip(&plans) {
+            write_trak(&mut writer, layout, *track_durations, |writer| table.write(writer))?;
         }
         writer.end();
         Ok(ClassicFinish {
@@ -161,65 +155,6 @@ impl ClassicWriter {
 fn to_movie_ticks(time: MediaTime) -> u64 {
     let movie = Timebase::new(MOVIE_TIMESCALE).unwrap_or(Timebase::MILLIS);
     u64::try_from(time.rescale(movie).ticks()).unwrap_or(0)
-}
-
-/// Run-length encodes equal consecutive values as (count, value).
-fn runs<T: PartialEq + Copy>(values: impl IntoIterator<Item = T>) -> Vec<(u32, T)> {
-    let mut out: Vec<(u32, T)> = Vec::new();
-    for value in values {
-        match out.last_mut() {
-            Some((count, last)) if *last == value => *count += 1,
-            _ => out.push((1, value)),
-        }
-    }
-    out
-}
-
-fn write_tables(writer: &mut BoxWriter, table: &SampleTable, durations: &[u32]) {
-    let n_samples = table.sizes.len() as u32;
-    let time_runs = runs(durations.iter().copied());
-    writer.begin_full(b"stts", 0, 0);
-    writer.u32(time_runs.len() as u32);
-    for (count, duration) in time_runs {
-        writer.u32(count);
-        writer.u32(duration);
-    }
-    writer.end();
-    if table.composition_offsets.iter().any(|offset| *offset != 0) {
-        let signed = table.composition_offsets.iter().any(|offset| *offset < 0);
-        let offset_runs = runs(table.composition_offsets.iter().map(|offset| clamp_i32(*offset)));
-        writer.begin_full(b"ctts", u8::from(signed), 0);
-        writer.u32(offset_runs.len() as u32);
-        for (count, offset) in offset_runs {
-            writer.u32(count);
-            writer.i32(offset);
-        }
-        writer.end();
-    }
-    if table.sync.iter().any(|sync| !sync) {
-        let sync_numbers: Vec<u32> = (1..=n_samples).filter(|n| table.sync[*n as usize - 1]).collect();
-        writer.begin_full(b"stss", 0, 0);
-        writer.u32(sync_numbers.len() as u32);
-        sync_numbers.into_iter().for_each(|number| writer.u32(number));
-        writer.end();
-    }
-    let chunk_runs = runs(table.chunks.iter().map(|(_, count)| *count));
-    writer.begin_full(b"stsc", 0, 0);
-    writer.u32(chunk_runs.len() as u32);
-    let mut first_chunk = 1;
-    for (n_chunks, samples_per_chunk) in chunk_runs {
-        writer.u32(first_chunk);
-        writer.u32(samples_per_chunk);
-        writer.u32(1);
-        first_chunk += n_chunks;
-    }
-    writer.end();
-    writer.begin_full(b"stsz", 0, 0);
-    writer.u32(0);
-    writer.u32(n_samples);
-    table.sizes.iter().for_each(|size| writer.u32(*size));
-    writer.end();
-    write_chunk_offsets(writer, table.chunks.iter().map(|(offset, _)| *offset));
 }
 
 /// `stco` when every offset fits 32 bits, else `co64`.
@@ -239,10 +174,6 @@ pub(crate) fn write_chunk_offsets(writer: &mut BoxWriter, offsets: impl Iterator
     writer.end();
 }
 
-fn clamp_i32(value: i64) -> i32 {
-    value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,12 +189,6 @@ mod tests {
             keyframe: true,
             data: Bytes::from_static(&[1, 2, 3]),
         }
-    }
-
-    #[test]
-    fn run_length_encoding_groups_equal_neighbours() {
-        assert_eq!(runs([5, 5, 6, 5]), vec![(2, 5), (1, 6), (1, 5)]);
-        assert!(runs(Vec::<u32>::new()).is_empty());
     }
 
     #[test]

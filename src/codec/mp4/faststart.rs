@@ -65,6 +65,36 @@ pub fn faststart_moov(moov: &[u8], insert_at: u64) -> Result<Bytes, Mp4Error> {
     .map(Bytes::from)
 }
 
+/// For a host that inserts a range of whole blocks into the file at `insert_at` (the `mdat`
+/// start, a multiple of `align`): the range's length and the bytes that begin it, the relocated
+/// `moov` then a `free` box header whose payload is the rest of the range (the file system fills
+/// an inserted range with zeros). Chunk offsets at or after `insert_at` move by the range's length.
+pub fn faststart_insert(moov: &[u8], insert_at: u64, align: u64) -> Result<(u64, Bytes), Mp4Error> {
+    let align = align.max(1);
+    let round_up = |len: u64| len.div_ceil(align) * align;
+    let mut range = round_up(moov.len() as u64 + 8);
+    for _ in 0..MAX_PASSES {
+        let moved = range;
+        let rebuilt =
+            relocate(
+                moov,
+                0,
+                |offset, _| if offset >= insert_at { offset.checked_add(moved) } else { Some(offset) },
+            )?;
+        let needed = rebuilt.len() as u64 + 8;
+        if needed <= range {
+            let free_len = u32::try_from(range - rebuilt.len() as u64)
+                .map_err(|_| Mp4Error::Faststart("alignment too large".into()))?;
+            let mut head = rebuilt;
+            head.extend_from_slice(&free_len.to_be_bytes());
+            head.extend_from_slice(b"free");
+            return Ok((range, Bytes::from(head)));
+        }
+        range = round_up(needed);
+    }
+    Err(Mp4Error::Faststart("moov size did not settle".into()))
+}
+
 /// Rebuilds `moov` with chunk offsets mapped by `map(offset, new_moov_len)`, iterating until the
 /// moov length used for the mapping equals the length of the result.
 fn relocate(

@@ -168,9 +168,9 @@ fn read_trun(
             let raw = cursor.u32("trun composition offset")?;
             // Version 1 offsets are signed; version 0 ones are not, by the letter of the spec.
             if version == 0 {
-                i64::from(raw)
+                i32::try_from(raw).unwrap_or(i32::MAX)
             } else {
-                i64::from(raw as i32)
+                raw as i32
             }
         } else {
             0

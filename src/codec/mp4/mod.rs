@@ -17,11 +17,12 @@ mod init;
 mod reader;
 mod sample_entry;
 mod sample_table;
+mod table_builder;
 mod track;
 
 pub use classic::{ClassicFinish, ClassicWriter, FilePatch};
 pub use error::{FourCc, Mp4Error};
-pub use faststart::{faststart, faststart_moov};
+pub use faststart::{faststart, faststart_insert, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};
 pub use init::init_segment;
 pub use reader::{

@@ -195,8 +195,8 @@ impl BoxScan {
             per_track.push(samples);
         }
         let lift = lift_to_non_negative(&heads, &per_track);
-        let samples = interleave(&heads, per_track, lift);
-        Ok(Mp4Index { heads, samples, lift, damage, n_missing })
+        let order = interleave(&heads, &per_track, lift);
+        Ok(Mp4Index { heads, tracks: per_track, order, lift, damage, n_missing })
     }
 }
 
@@ -227,7 +227,11 @@ pub struct IndexedSample {
 /// A file's tracks and samples, in the order frames go out (decode time across tracks).
 pub struct Mp4Index {
     heads: Vec<TrackHead>,
-    samples: Vec<IndexedSample>,
+    /// Each track's samples in decode order (edit list not applied).
+    tracks: Vec<Vec<SampleInfo>>,
+    /// The track of each sample in output order: one byte per sample, where a merged copy of the
+    /// records would double the index's memory.
+    order: Vec<u8>,
     /// Added to every timestamp so the earliest decode time is zero.
     lift: Option<MediaTime>,
     damage: Option<Mp4Error>,
@@ -236,8 +240,30 @@ pub struct Mp4Index {
 
 impl Mp4Index {
     /// Every sample, in output order.
-    pub fn samples(&self) -> &[IndexedSample] {
-        &self.samples
+    pub fn samples(&self) -> impl Iterator<Item = IndexedSample> + '_ {
+        let mut taken = vec![0usize; self.tracks.len()];
+        self.order.iter().filter_map(move |&track| {
+            let idx = usize::from(track);
+            let info = self.tracks.get(idx)?.get(*taken.get(idx)?)?;
+            taken[idx] += 1;
+            Some(self.indexed(track, info))
+        })
+    }
+
+    pub fn n_samples(&self) -> usize {
+        self.order.len()
+    }
+
+    fn indexed(&self, track: u8, info: &SampleInfo) -> IndexedSample {
+        let edit_shift = self.heads.get(usize::from(track)).map_or(0, |head| head.edit_shift);
+        IndexedSample {
+            offset: info.offset,
+            size: info.size,
+            track,
+            decode_ticks: info.decode_ticks.saturating_add(edit_shift),
+            composition_offset: i64::from(info.composition_offset),
+            sync: info.sync,
+        }
     }
 
     pub fn n_tracks(&self) -> usize {
@@ -258,7 +284,8 @@ impl Mp4Index {
     /// MP3 says nothing reliable; the frame header does).
     pub fn description_probe(&self) -> Option<IndexedSample> {
         let track = self.heads.iter().position(|head| head.entry.codec == Codec::Mp3)?;
-        self.samples.iter().find(|sample| usize::from(sample.track) == track).copied()
+        let first = self.tracks.get(track)?.first()?;
+        Some(self.indexed(track as u8, first))
     }
 
     /// The stream description; `probe` is the payload of `description_probe`'s sample, if any.
@@ -338,13 +365,13 @@ pub fn read_mp4_partial(file: &Bytes) -> Result<(Mp4Contents, Option<Mp4Error>),
     let probe = index.description_probe().map(|sample| slice(sample.offset, sample.size as usize));
     let description = index.description(probe.as_ref())?;
     let mut stopped = vec![false; index.n_tracks()];
-    let mut frames = Vec::with_capacity(index.samples().len());
+    let mut frames = Vec::with_capacity(index.n_samples());
     for sample in index.samples() {
         let track = usize::from(sample.track);
         if stopped[track] {
             continue;
         }
-        match index.frame(sample, slice(sample.offset, sample.size as usize)) {
+        match index.frame(&sample, slice(sample.offset, sample.size as usize)) {
             Ok(frame) => frames.push(frame),
             Err(error) => {
                 // The track stops at its first unreadable sample; the others go on.
@@ -527,45 +554,29 @@ fn lift_to_non_negative(heads: &[TrackHead], per_track: &[Vec<SampleInfo>]) -> O
     (earliest.ticks() < 0).then(|| MediaTime::new(-earliest.ticks(), earliest.timebase()))
 }
 
-/// Merges per-track samples (each in decode order) by decode time; ties keep track order.
-fn interleave(
-    heads: &[TrackHead],
-    per_track: Vec<Vec<SampleInfo>>,
-    lift: Option<MediaTime>,
-) -> Vec<IndexedSample> {
+/// The order that merges per-track samples (each in decode order) by decode time, as the track
+/// of each sample in turn; ties keep track order.
+fn interleave(heads: &[TrackHead], per_track: &[Vec<SampleInfo>], lift: Option<MediaTime>) -> Vec<u8> {
     let total = per_track.iter().map(Vec::len).sum();
-    let mut iterators: Vec<_> = per_track
-        .into_iter()
-        .zip(heads)
-        .enumerate()
-        .map(|(track, (samples, head))| {
-            samples
-                .into_iter()
-                .map(move |info| IndexedSample {
-                    offset: info.offset,
-                    size: info.size,
-                    track: track as u8,
-                    decode_ticks: info.decode_ticks.saturating_add(head.edit_shift),
-                    composition_offset: info.composition_offset,
-                    sync: info.sync,
-                })
-                .peekable()
-        })
-        .collect();
-    let mut out = Vec::with_capacity(total);
+    let mut taken = vec![0usize; per_track.len()];
+    let mut order = Vec::with_capacity(total);
     loop {
-        let next = iterators
-            .iter_mut()
+        let next = per_track
+            .iter()
+            .zip(heads)
             .enumerate()
-            .filter_map(|(idx, samples)| {
-                let sample = samples.peek()?;
-                Some((idx, timestamps(&heads[usize::from(sample.track)], sample, lift).0))
+            .filter_map(|(track, (samples, head))| {
+                let info = samples.get(taken[track])?;
+                let dts = MediaTime::new(info.decode_ticks.saturating_add(head.edit_shift), head.timebase);
+                Some((track, lift.map_or(dts, |lift| dts + lift)))
             })
             .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-        let Some((idx, _)) = next else { break };
-        out.extend(iterators[idx].next());
+        let Some((track, _)) = next else { break };
+        taken[track] += 1;
+        // At most one video and one audio track are read, so a track number fits a byte.
+        order.push(track as u8);
     }
-    out
+    order
 }
 
 #[cfg(test)]
@@ -634,14 +645,16 @@ mod tests {
                 scan.feed(Bytes::from_static(&fixture[offset as usize..offset as usize + len]));
             }
             let index = scan.finish().unwrap();
-            assert!(!index.samples().is_empty());
-            for sample in index.samples() {
+            let samples: Vec<IndexedSample> = index.samples().collect();
+            assert!(!samples.is_empty());
+            assert_eq!(samples.len(), index.n_samples());
+            for sample in &samples {
                 let media = sample.offset..sample.offset + u64::from(sample.size);
                 let overlaps = boxes_read.iter().any(|read| read.start < media.end && media.start < read.end);
                 assert!(!overlaps, "media at {media:?} was read with the boxes {boxes_read:?}");
             }
             let time = |x: &IndexedSample| timestamps(&index.heads[usize::from(x.track)], x, index.lift).0;
-            let in_order = index.samples().windows(2).all(|pair| time(&pair[0]) <= time(&pair[1]));
+            let in_order = samples.windows(2).all(|pair| time(&pair[0]) <= time(&pair[1]));
             assert!(in_order, "samples go out in decode order");
         }
     }

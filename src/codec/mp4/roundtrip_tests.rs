@@ -155,7 +155,11 @@ fn write_fragmented(contents: &Mp4Contents) -> (Vec<u8>, Vec<usize>) {
 }
 
 fn write_classic(contents: &Mp4Contents) -> Vec<u8> {
-    let (mut writer, header) = ClassicWriter::new(&contents.description).unwrap();
+    write_classic_aligned(contents, None)
+}
+
+fn write_classic_aligned(contents: &Mp4Contents, align: Option<u64>) -> Vec<u8> {
+    let (mut writer, header) = ClassicWriter::with_mdat_alignment(&contents.description, align).unwrap();
     let mut file = header.to_vec();
     for frame in &contents.frames {
         file.extend_from_slice(&writer.write_frame(frame).unwrap());
@@ -336,6 +340,33 @@ fn faststart_moov_matches_whole_file_rewrite() {
     rebuilt.extend_from_slice(&moov);
     rebuilt.extend_from_slice(&file[top[1].offset as usize..moov_start]);
     assert_eq!(rebuilt, faststart(&file).unwrap());
+}
+
+#[test]
+fn faststart_by_inserting_blocks_reads_back_and_probes_like_the_source() {
+    const ALIGN: u64 = 4096;
+    for fixture in &FIXTURES {
+        let contents = read_mp4(&Bytes::from_static(fixture.bytes)).unwrap();
+        let file = write_classic_aligned(&contents, Some(ALIGN));
+        let top: Vec<_> = boxes::BoxIter::new(&file, 0).collect::<Result<_, _>>().unwrap();
+        let (mdat_start, moov_start) = (top[2].offset, top[3].offset);
+        assert_eq!(mdat_start % ALIGN, 0, "{}: mdat starts on a block", fixture.name);
+        let (range, head) = faststart_insert(&file[moov_start as usize..], mdat_start, ALIGN).unwrap();
+        assert_eq!(range % ALIGN, 0);
+        // What the file system does: a range of zeros inserted at the mdat, then the host writes
+        // the head over its start and cuts the old moov off the end.
+        let mut fast = file[..mdat_start as usize].to_vec();
+        fast.extend_from_slice(&head);
+        fast.resize(fast.len() + (range as usize - head.len()), 0);
+        fast.extend_from_slice(&file[mdat_start as usize..moov_start as usize]);
+        let order: Vec<FourCc> = boxes::BoxIter::new(&fast, 0).map(|b| b.unwrap().fourcc).collect();
+        let expected =
+            ["ftyp", "free", "moov", "free", "mdat"].map(|c| FourCc(c.as_bytes().try_into().unwrap()));
+        assert_eq!(order, expected, "{}", fixture.name);
+        let again = read_mp4(&Bytes::from(fast.clone())).unwrap();
+        assert_same_frames_within(fixture.name, &again.frames, &contents.frames, 1);
+        check_probe(&format!("{}-inserted", fixture.name), &fast, &contents);
+    }
 }
 
 #[test]

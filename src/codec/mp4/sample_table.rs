@@ -15,9 +15,10 @@ pub(crate) const MAX_SAMPLES_PER_TRACK: u64 = 1 << 24;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SampleInfo {
     pub(crate) offset: u64,
-    pub(crate) size: u32,
     pub(crate) decode_ticks: i64,
-    pub(crate) composition_offset: i64,
+    pub(crate) size: u32,
+    /// 32 bits as in every table that carries it (an hour of samples is held in memory).
+    pub(crate) composition_offset: i32,
     pub(crate) sync: bool,
 }
 
@@ -78,7 +79,7 @@ pub(crate) fn read_sample_table(stbl: &Mp4Box<'_>, file_len: u64) -> Result<Vec<
         for _ in 0..n_entries {
             let count = cursor.u32("ctts count")?;
             // Version 0 is unsigned by the letter of the spec, but writers put negative values in it.
-            let offset = i64::from(cursor.i32("ctts offset")?);
+            let offset = cursor.i32("ctts offset")?;
             for _ in 0..count {
                 let Some(sample) = samples.get_mut(index) else { break };
                 sample.composition_offset = offset;

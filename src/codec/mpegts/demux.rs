@@ -7,7 +7,6 @@
 //! and the first audio stream of a supported type; other programs and streams are ignored.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
@@ -17,12 +16,8 @@ use super::psi::{self, SectionAssembler};
 use super::timeline::TimestampUnwrapper;
 use super::{codec_of_stream_type, TsError, PID_PAT};
 use crate::codec::describe;
+use crate::codec::description_gate::DescriptionGate;
 use crate::media::{Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription, Timebase};
-
-/// Frames are held back at most this long (90 kHz) waiting for every track's configuration, so
-/// the first description is complete; past it the description goes out with what is known.
-const MAX_HOLD_TICKS: i64 = 2 * 90_000;
-const MAX_HELD_FRAMES: usize = 256;
 
 /// Bounds on what a peer can make the demuxer hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,11 +63,10 @@ pub struct TsDemuxer {
     pmt: SectionAssembler,
     last_pmt_section: Option<Bytes>,
     streams: Vec<ElementaryStream>,
+    /// Reused for each completed PES, so completing one allocates nothing.
+    completed: StreamOutput,
     unwrapper: TimestampUnwrapper,
-    description: StreamDescription,
-    description_dirty: bool,
-    announced: bool,
-    held: VecDeque<Frame>,
+    gate: DescriptionGate,
     finished: bool,
 }
 
@@ -96,11 +90,9 @@ impl TsDemuxer {
             pmt: SectionAssembler::default(),
             last_pmt_section: None,
             streams: Vec::new(),
+            completed: StreamOutput::default(),
             unwrapper: TimestampUnwrapper::default(),
-            description: StreamDescription::default(),
-            description_dirty: false,
-            announced: false,
-            held: VecDeque::new(),
+            gate: DescriptionGate::default(),
             finished: false,
         }
     }
@@ -111,7 +103,7 @@ impl TsDemuxer {
 
     /// The latest description (what the last `Description` event said, or will say).
     pub fn description(&self) -> &StreamDescription {
-        &self.description
+        self.gate.description()
     }
 
     /// Appends input bytes; they need not be whole packets.
@@ -137,9 +129,7 @@ impl TsDemuxer {
         for index in 0..self.streams.len() {
             self.complete_pes(index);
         }
-        if !self.announced {
-            self.announce();
-        }
+        self.gate.release(&mut self.events);
         self.events.push_back(Ok(MediaEvent::End));
     }
 
@@ -291,11 +281,10 @@ impl TsDemuxer {
                 continue;
             }
             // The track is gone, or a new stream replaces it whose description will come from its data.
-            let had = match kind {
-                MediaKind::Video => self.description.video.take().is_some(),
-                MediaKind::Audio => self.description.audio.take().is_some(),
-            };
-            self.description_dirty |= had;
+            match kind {
+                MediaKind::Video => self.gate.clear_video(),
+                MediaKind::Audio => self.gate.clear_audio(),
+            }
         }
     }
 
@@ -333,79 +322,54 @@ impl TsDemuxer {
 
     /// Ends the PES in progress on stream `index` and turns it into frames.
     fn complete_pes(&mut self, index: usize) {
-        let mut output = StreamOutput::default();
+        let mut output = std::mem::take(&mut self.completed);
         let result = self.streams[index].complete(&mut self.unwrapper, &mut output);
         if let Err(error) = result {
             self.events.push_back(Err(error));
         }
         self.stats.pes_dropped += output.dropped;
         let codec = self.streams[index].codec;
-        if let Some(config) = output.new_config {
+        if let Some(config) = output.new_config.take() {
             self.on_new_config(codec, config);
         }
-        for frame in output.frames {
-            if codec.kind() == MediaKind::Video && self.description.video.is_none() {
+        for frame in output.frames.drain(..) {
+            if codec.kind() == MediaKind::Video && self.gate.description().video.is_none() {
                 self.stats.frames_before_config += 1;
                 continue;
             }
             self.emit(frame);
         }
+        output.dropped = 0;
+        self.completed = output;
     }
 
     fn on_new_config(&mut self, codec: Codec, config: Bytes) {
         let described = match codec.kind() {
-            MediaKind::Video => {
-                describe::video_track(codec, config).map(|track| self.description.video = Some(track))
-            }
+            MediaKind::Video => describe::video_track(codec, config).map(|track| self.gate.set_video(track)),
             MediaKind::Audio => describe::audio_track(codec, config).map(|mut track| {
                 if codec == Codec::Mp3 {
                     // MP3 has no configuration record: the first frame only served to describe it.
                     track.config = Bytes::new();
                 }
-                self.description.audio = Some(track);
+                self.gate.set_audio(track);
             }),
         };
-        match described {
-            Ok(()) => self.description_dirty = true,
-            Err(error) => self.events.push_back(Err(TsError::Config { codec, reason: error.to_string() })),
+        if let Err(error) = described {
+            self.events.push_back(Err(TsError::Config { codec, reason: error.to_string() }));
         }
     }
 
     /// Queues a frame, holding frames back until every followed stream is described.
     fn emit(&mut self, frame: Frame) {
         self.stats.frames += 1;
-        if !self.announced {
-            let ready = self.streams.iter().all(|s| match s.codec.kind() {
-                MediaKind::Video => self.description.video.is_some(),
-                MediaKind::Audio => self.description.audio.is_some(),
-            });
-            let waited_too_long = self.held.len() >= MAX_HELD_FRAMES
-                || self.held.front().is_some_and(|first| (frame.dts - first.dts).ticks() > MAX_HOLD_TICKS);
-            self.held.push_back(frame);
-            if ready || waited_too_long {
-                self.announce();
-            }
-            return;
-        }
-        if self.description_dirty {
-            self.push_description();
-        }
-        self.events.push_back(Ok(MediaEvent::Frame(frame)));
-    }
-
-    fn announce(&mut self) {
-        self.announced = true;
-        if self.description.video.is_some() || self.description.audio.is_some() {
-            self.push_description();
-        }
-        while let Some(frame) = self.held.pop_front() {
-            self.events.push_back(Ok(MediaEvent::Frame(frame)));
-        }
-    }
-
-    fn push_description(&mut self) {
-        self.description_dirty = false;
-        self.events.push_back(Ok(MediaEvent::Description(Arc::new(self.description.clone()))));
+        let streams = &self.streams;
+        let ready = |description: &StreamDescription| {
+            streams.iter().all(|s| match s.codec.kind() {
+                MediaKind::Video => description.video.is_some(),
+                MediaKind::Audio => description.audio.is_some(),
+            })
+        };
+        self.gate.emit(frame, ready, &mut self.events);
     }
 }
 

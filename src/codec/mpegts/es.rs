@@ -15,12 +15,15 @@ use super::video::AnnexbReader;
 use super::TsError;
 use crate::media::{Codec, Frame, MediaKind};
 
-/// A PES being gathered from packets.
+/// Bytes reserved at a time for PES payloads: the audio frames of many PES share one allocation
+/// (small, as a live server holds one per followed stream).
+const ARENA_BLOCK: usize = 64 << 10;
+
+/// A PES being gathered from packets; its payload is the stream's `arena`.
 #[derive(Debug)]
 struct PesInProgress {
     pts: Option<u64>,
     dts: Option<u64>,
-    data: BytesMut,
     /// The payload length PES_packet_length announced; `None` for unbounded (video) PES.
     expected_len: Option<usize>,
     /// Set on a continuity or transport error: the PES is dropped when it ends.
@@ -48,7 +51,11 @@ pub(crate) struct ElementaryStream {
     pub codec: Codec,
     last_continuity: Option<u8>,
     pes: Option<PesInProgress>,
+    /// The payload of the PES in progress, at the front of a block that later payloads share
+    /// (audio frames are slices of it; video is rewritten and the bytes reused).
+    arena: BytesMut,
     reader: Reader,
+    audio_units: Vec<super::audio::AudioUnit>,
 }
 
 impl ElementaryStream {
@@ -57,7 +64,15 @@ impl ElementaryStream {
             MediaKind::Video => Reader::Video(AnnexbReader::new(codec)),
             MediaKind::Audio => Reader::Audio(AudioReader::new(codec)),
         };
-        ElementaryStream { pid, codec, last_continuity: None, pes: None, reader }
+        ElementaryStream {
+            pid,
+            codec,
+            last_continuity: None,
+            pes: None,
+            arena: BytesMut::new(),
+            reader,
+            audio_units: Vec::new(),
+        }
     }
 
     pub fn mark_broken(&mut self) {
@@ -86,14 +101,17 @@ impl ElementaryStream {
     /// Starts a PES from a payload_unit_start packet's payload.
     pub fn start_pes(&mut self, payload: &[u8]) -> Result<(), TsError> {
         self.pes = None;
+        self.arena.clear();
         let header = pes::parse_header(payload, self.pid)?;
-        let mut data = BytesMut::with_capacity(header.payload_len.unwrap_or(4096).min(1 << 16));
-        data.extend_from_slice(&payload[header.header_len..]);
+        let wanted = header.payload_len.unwrap_or(4096);
+        if self.arena.capacity() < wanted {
+            self.arena.reserve(wanted.max(ARENA_BLOCK));
+        }
+        self.arena.extend_from_slice(&payload[header.header_len..]);
         let broken = header.pts.is_none();
         self.pes = Some(PesInProgress {
             pts: header.pts,
             dts: header.dts,
-            data,
             expected_len: header.payload_len,
             broken,
         });
@@ -109,17 +127,18 @@ impl ElementaryStream {
         if pes.broken {
             return Ok(());
         }
-        if pes.data.len() + payload.len() > max_pes_bytes {
+        if self.arena.len() + payload.len() > max_pes_bytes {
             self.pes = None;
+            self.arena.clear();
             return Err(TsError::PesTooLarge { pid: self.pid, limit: max_pes_bytes });
         }
-        pes.data.extend_from_slice(payload);
+        self.arena.extend_from_slice(payload);
         Ok(())
     }
 
     /// Whether the PES in progress has all the bytes its header announced.
     pub fn is_complete(&self) -> bool {
-        self.pes.as_ref().is_some_and(|pes| pes.expected_len.is_some_and(|len| pes.data.len() >= len))
+        self.pes.as_ref().is_some_and(|pes| pes.expected_len.is_some_and(|len| self.arena.len() >= len))
     }
 
     /// Ends the PES in progress and turns it into frames, timestamps unwrapped on `unwrapper`.
@@ -128,13 +147,14 @@ impl ElementaryStream {
         unwrapper: &mut TimestampUnwrapper,
         output: &mut StreamOutput,
     ) -> Result<(), TsError> {
-        let Some(mut pes) = self.pes.take() else { return Ok(()) };
+        let Some(pes) = self.pes.take() else { return Ok(()) };
         let Some(pts_raw) = pes.pts.filter(|_| !pes.broken) else {
+            self.arena.clear();
             output.dropped += 1;
             return Ok(());
         };
         if let Some(len) = pes.expected_len {
-            pes.data.truncate(len);
+            self.arena.truncate(len);
         }
         let dts = unwrapper.unwrap(pes.dts.unwrap_or(pts_raw));
         // A pts before its dts is malformed; clamping keeps frames usable downstream.
@@ -147,7 +167,8 @@ impl ElementaryStream {
         };
         match &mut self.reader {
             Reader::Video(reader) => {
-                let unit = reader.read(&pes.data);
+                let unit = reader.read(&self.arena);
+                self.arena.clear();
                 let config = reader.take_changed_config().transpose().map_err(with_pid)?;
                 output.new_config = config;
                 if let Some(unit) = unit {
@@ -162,10 +183,10 @@ impl ElementaryStream {
                 Ok(())
             }
             Reader::Audio(reader) => {
-                let mut units = Vec::new();
-                let result = reader.read(pes.data.freeze(), pts, &mut units).map_err(with_pid);
+                let payload = self.arena.split().freeze();
+                let result = reader.read(payload, pts, &mut self.audio_units).map_err(with_pid);
                 output.new_config = reader.take_changed_facts().map(|facts| facts.config);
-                output.frames.extend(units.into_iter().map(|unit| Frame {
+                output.frames.extend(self.audio_units.drain(..).map(|unit| Frame {
                     codec,
                     dts: mpeg_time(unit.pts),
                     pts: mpeg_time(unit.pts),

@@ -135,11 +135,24 @@ pub(crate) struct AnnexbReader {
     pps: Vec<Bytes>,
     /// Set when a parameter set differs from the one before; cleared by `take_changed_config`.
     changed: bool,
+    /// Length-prefixed access units are written here and split off: one allocation per block of
+    /// frames, not per frame.
+    out: BytesMut,
 }
+
+/// Bytes reserved at a time for the access units `AnnexbReader` writes.
+const OUT_BLOCK: usize = 256 << 10;
 
 impl AnnexbReader {
     pub fn new(codec: Codec) -> AnnexbReader {
-        AnnexbReader { codec, vps: Vec::new(), sps: Vec::new(), pps: Vec::new(), changed: false }
+        AnnexbReader {
+            codec,
+            vps: Vec::new(),
+            sps: Vec::new(),
+            pps: Vec::new(),
+            changed: false,
+            out: BytesMut::new(),
+        }
     }
 
     /// Converts one PES payload; `None` when it holds no picture data (only AUDs or parameter sets).
@@ -148,7 +161,9 @@ impl AnnexbReader {
         let mut keyframe = false;
         let mut has_picture = false;
         let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
-        let mut kept = Vec::new();
+        if self.out.capacity() - self.out.len() < payload.len() + 64 {
+            self.out.reserve(OUT_BLOCK.max(payload.len() * 2));
+        }
         for unit in nal::annexb(payload) {
             let Some(unit_type) = nal_type(codec, unit) else { continue };
             if is_aud(codec, unit_type) {
@@ -161,10 +176,14 @@ impl AnnexbReader {
                 _ => has_picture = true,
             }
             keyframe |= is_keyframe_nal(codec, unit_type);
-            kept.push(unit);
+            // A unit longer than `u32::MAX` bytes cannot be framed and is left out.
+            let Ok(length) = u32::try_from(unit.len()) else { continue };
+            self.out.put_u32(length);
+            self.out.put_slice(unit);
         }
         self.remember(vps, sps, pps);
-        has_picture.then(|| AccessUnit { data: nal::to_length_prefixed(kept), keyframe })
+        let data = self.out.split().freeze();
+        has_picture.then_some(AccessUnit { data, keyframe })
     }
 
     fn remember(&mut self, vps: Vec<Bytes>, sps: Vec<Bytes>, pps: Vec<Bytes>) {

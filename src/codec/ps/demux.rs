@@ -9,22 +9,19 @@
 //! lost RTP packet (`lost`) drops the frame it fell in, a PSM that lies about lengths is ignored.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
 use super::pack::{self, END_CODE, START_PACK, START_PSM, START_SYSTEM_HEADER};
 use super::{kind_of_stream_type, PsError, StreamKind};
 use crate::codec::describe;
+use crate::codec::description_gate::DescriptionGate;
 use crate::codec::mpegts::audio::AudioReader;
 use crate::codec::mpegts::timeline::TimestampUnwrapper;
 use crate::codec::mpegts::video::AnnexbReader;
 use crate::codec::mpegts::{pes, TsError};
 use crate::media::{Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription, Timebase};
 
-/// Frames are held back at most this long (90 kHz) waiting for every track's configuration.
-const MAX_HOLD_TICKS: i64 = 2 * 90_000;
-const MAX_HELD_FRAMES: usize = 256;
 /// Largest video frame reassembled by default.
 const DEFAULT_MAX_FRAME_BYTES: usize = 8 << 20;
 
@@ -68,10 +65,7 @@ pub struct PsDemuxer {
     /// After a loss, video PES are skipped until one starts a frame (carries a PTS).
     video_resync: bool,
     unwrapper: TimestampUnwrapper,
-    description: StreamDescription,
-    description_dirty: bool,
-    announced: bool,
-    held: VecDeque<Frame>,
+    gate: DescriptionGate,
     finished: bool,
 }
 
@@ -94,10 +88,7 @@ impl PsDemuxer {
             frame: None,
             video_resync: false,
             unwrapper: TimestampUnwrapper::default(),
-            description: StreamDescription::default(),
-            description_dirty: false,
-            announced: false,
-            held: VecDeque::new(),
+            gate: DescriptionGate::default(),
             finished: false,
         }
     }
@@ -153,9 +144,7 @@ impl PsDemuxer {
         }
         self.finished = true;
         self.complete_frame();
-        if !self.announced {
-            self.announce();
-        }
+        self.gate.release(&mut self.events);
         self.events.push_back(Ok(MediaEvent::End));
     }
 
@@ -273,7 +262,7 @@ impl PsDemuxer {
         if self.video.as_ref().is_none_or(|(current, _)| *current != codec) {
             self.complete_frame();
             self.video = Some((codec, AnnexbReader::new(codec)));
-            self.description_dirty |= self.description.video.take().is_some();
+            self.gate.clear_video();
         }
         let payload = unit.slice(header.header_len..);
         match header.pts {
@@ -320,17 +309,14 @@ impl PsDemuxer {
         };
         match reader.take_changed_config() {
             Some(Ok(config)) => match describe::video_track(codec, config) {
-                Ok(track) => {
-                    self.description.video = Some(track);
-                    self.description_dirty = true;
-                }
+                Ok(track) => self.gate.set_video(track),
                 Err(e) => self.report_elementary(codec, e.to_string()),
             },
             Some(Err(e)) => self.report_elementary(codec, e.to_string()),
             None => {}
         }
         let Some(unit) = data else { return };
-        if self.description.video.is_none() {
+        if self.gate.description().video.is_none() {
             self.stats.frames_before_config += 1;
             return;
         }
@@ -372,10 +358,7 @@ impl PsDemuxer {
         }
         if let Some(facts) = facts {
             match describe::audio_track(codec, facts.config) {
-                Ok(track) => {
-                    self.description.audio = Some(track);
-                    self.description_dirty = true;
-                }
+                Ok(track) => self.gate.set_audio(track),
                 Err(e) => self.report_elementary(codec, e.to_string()),
             }
         }
@@ -389,51 +372,23 @@ impl PsDemuxer {
         self.events.push_back(Err(PsError::Elementary { codec, reason }));
     }
 
-    /// Whether every track the stream announces (PSM) or shows (PES) is described.
-    fn tracks_ready(&self) -> bool {
-        let mapped = |kind: MediaKind| {
-            self.stream_map.iter().any(|(_, t)| {
-                matches!(kind_of_stream_type(*t), StreamKind::Carried(codec) if codec.kind() == kind)
-            })
-        };
-        let video_ok =
-            self.description.video.is_some() || (!mapped(MediaKind::Video) && self.video.is_none());
-        let audio_ok =
-            self.description.audio.is_some() || (!mapped(MediaKind::Audio) && self.audio.is_none());
-        video_ok && audio_ok
-    }
-
-    /// Queues a frame, holding frames back until every track is described.
+    /// Queues a frame, holding frames back until every track the stream announces (PSM) or
+    /// shows (PES) is described.
     fn emit(&mut self, frame: Frame) {
         self.stats.frames += 1;
-        if !self.announced {
-            let waited_too_long = self.held.len() >= MAX_HELD_FRAMES
-                || self.held.front().is_some_and(|first| (frame.dts - first.dts).ticks() > MAX_HOLD_TICKS);
-            self.held.push_back(frame);
-            if self.tracks_ready() || waited_too_long {
-                self.announce();
-            }
-            return;
-        }
-        if self.description_dirty {
-            self.push_description();
-        }
-        self.events.push_back(Ok(MediaEvent::Frame(frame)));
-    }
-
-    fn announce(&mut self) {
-        self.announced = true;
-        if self.description.video.is_some() || self.description.audio.is_some() {
-            self.push_description();
-        }
-        while let Some(frame) = self.held.pop_front() {
-            self.events.push_back(Ok(MediaEvent::Frame(frame)));
-        }
-    }
-
-    fn push_description(&mut self) {
-        self.description_dirty = false;
-        self.events.push_back(Ok(MediaEvent::Description(Arc::new(self.description.clone()))));
+        let (stream_map, has_video, has_audio) =
+            (&self.stream_map, self.video.is_some(), self.audio.is_some());
+        let ready = |description: &StreamDescription| {
+            let mapped = |kind: MediaKind| {
+                stream_map.iter().any(|(_, t)| {
+                    matches!(kind_of_stream_type(*t), StreamKind::Carried(codec) if codec.kind() == kind)
+                })
+            };
+            let video_ok = description.video.is_some() || (!mapped(MediaKind::Video) && !has_video);
+            let audio_ok = description.audio.is_some() || (!mapped(MediaKind::Audio) && !has_audio);
+            video_ok && audio_ok
+        };
+        self.gate.emit(frame, ready, &mut self.events);
     }
 }
 

@@ -8,9 +8,12 @@
 pub mod clock;
 pub mod demux;
 pub mod h264;
+pub mod h264_filter;
+pub mod h265;
 pub mod header;
 pub mod opus;
 pub mod sdp;
+pub mod sync;
 
 pub use clock::RtpClock;
 pub use header::{RtpError, RtpHeader};

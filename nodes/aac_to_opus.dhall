@@ -1,0 +1,8 @@
+--| `AacToOpus`: SRS's `rtc.rtmp_to_rtc` bridge, before `RtcOut`: AAC becomes 20 ms Opus frames at
+--  48 kHz stereo (`bitrate`: SRS's `opus_bitrate`); H.264 B-frames and SEI units are left out
+--  unless `keep_bframe` / `keep_avc_nalu_sei` (SRS's defaults: off / on); the rest passes through.
+--
+--  srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000 }
+{ Type = { bitrate : Natural, keep_bframe : Bool, keep_avc_nalu_sei : Bool }
+, default = { bitrate = 48000, keep_bframe = False, keep_avc_nalu_sei = True }
+}

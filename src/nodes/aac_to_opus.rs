@@ -1,0 +1,120 @@
+//! `AacToOpus`: an RTMP/SRT stream's AAC becomes the Opus WebRTC players take (SRS's vhost
+//! `rtc.rtmp_to_rtc`, with its `opus_bitrate`).
+//!
+//! AAC is decoded with fdk-aac, resampled to 48 kHz and encoded as 20 ms Opus frames
+//! (`codec::audio::aac_to_opus`); metadata and audio in other codecs (a WHIP publisher's Opus) pass
+//! through untouched, and so does video, but for B-frames (`keep_bframe`) and SEI units
+//! (`keep_avc_nalu_sei`) as SRS's bridge. Accepts any codec; converts AAC to Opus.
+//!
+//! ```dhall
+//! srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000, keep_bframe = False })
+//! ```
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_dhall::StaticType;
+use tokio::sync::mpsc;
+
+use super::audio_bridge::{self, AudioBridge, Transcoder};
+use crate::codec::audio::aac_to_opus::{opus_track_config, AacToOpus};
+use crate::codec::audio::{TranscodeError, CHANNELS, OPUS_RATE};
+use crate::codec::rtp::h264_filter;
+use crate::graph::engine::Outputs;
+use crate::graph::{Caps, Ports};
+use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaTime};
+use crate::nodes::{NodeKind, StreamCtx};
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
+pub struct Config {
+    /// Opus bitrate in bit/s (SRS's `rtc.opus_bitrate`, default 48000).
+    pub bitrate: u64,
+    /// Off: B-frames are left out (browsers cannot reorder them; SRS's `rtc.keep_bframe`).
+    pub keep_bframe: bool,
+    /// Off: SEI NAL units are left out (SRS's `rtc.keep_avc_nalu_sei`).
+    pub keep_avc_nalu_sei: bool,
+}
+
+impl NodeKind for Config {
+    fn ports(&self) -> Ports {
+        Ports::Transform { accepts: Caps::any(), converts: vec![(Codec::Aac, Codec::Opus)] }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(6_000..=510_000).contains(&self.bitrate) {
+            return Err(format!("`bitrate` {} is outside Opus's 6000..510000", self.bitrate));
+        }
+        Ok(())
+    }
+
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("bitrate", self.bitrate.to_string()),
+            ("keep_bframe", self.keep_bframe.to_string()),
+            ("keep_avc_nalu_sei", self.keep_avc_nalu_sei.to_string()),
+        ]
+    }
+
+    fn run(
+        &self,
+        ctx: StreamCtx,
+        input: mpsc::Receiver<MediaEvent>,
+        outputs: Outputs,
+    ) -> BoxFuture<'static, ()> {
+        let bridge = ToOpus {
+            bitrate: self.bitrate as u32,
+            keep_bframe: self.keep_bframe,
+            keep_sei: self.keep_avc_nalu_sei,
+        };
+        Box::pin(audio_bridge::run(bridge, ctx, input, outputs))
+    }
+}
+
+struct ToOpus {
+    bitrate: u32,
+    keep_bframe: bool,
+    keep_sei: bool,
+}
+
+impl AudioBridge for ToOpus {
+    const FROM: Codec = Codec::Aac;
+    const TO: Codec = Codec::Opus;
+
+    fn open(&self, track: &AudioTrack) -> Result<(Box<dyn Transcoder>, AudioTrack), TranscodeError> {
+        let transcoder = AacToOpus::new(&track.config, self.bitrate)?;
+        let output = AudioTrack {
+            codec: Codec::Opus,
+            config: opus_track_config(),
+            sample_rate: OPUS_RATE,
+            channels: CHANNELS as u8,
+            profile: String::new(),
+        };
+        Ok((Box::new(transcoder), output))
+    }
+
+    fn video(&self, frame: Frame) -> Option<Frame> {
+        if frame.codec != Codec::H264 {
+            return Some(frame);
+        }
+        if !self.keep_bframe && h264_filter::is_bframe(&frame.data) {
+            return None;
+        }
+        if !self.keep_sei {
+            if let Some(data) = h264_filter::strip_sei(&frame.data) {
+                return Some(Frame { data, ..frame });
+            }
+        }
+        Some(frame)
+    }
+}
+
+impl Transcoder for AacToOpus {
+    fn push(
+        &mut self,
+        data: &[u8],
+        time: MediaTime,
+        out: &mut Vec<(Bytes, MediaTime)>,
+    ) -> Result<(), TranscodeError> {
+        AacToOpus::push(self, data, time, out)
+    }
+}

@@ -1,0 +1,109 @@
+//! What `AacToOpus` and `OpusToAac` share: the stream loop of an audio transcoder that lets
+//! everything else through (video, metadata and audio already in the target codec are the same
+//! `Bytes`, never copied).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::codec::audio::TranscodeError;
+use crate::graph::engine::Outputs;
+use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription};
+use crate::nodes::StreamCtx;
+
+/// One direction of audio transcoding.
+pub trait AudioBridge: Send + 'static {
+    /// The codec transcoded; other audio passes through.
+    const FROM: Codec;
+    const TO: Codec;
+    /// A transcoder for `track` (of codec `FROM`) and the track it outputs.
+    fn open(&self, track: &AudioTrack) -> Result<(Box<dyn Transcoder>, AudioTrack), TranscodeError>;
+    /// A video frame as it goes on; `None` leaves it out.
+    fn video(&self, frame: Frame) -> Option<Frame> {
+        Some(frame)
+    }
+}
+
+/// A stream's transcoder.
+pub trait Transcoder: Send {
+    fn push(
+        &mut self,
+        data: &[u8],
+        time: MediaTime,
+        out: &mut Vec<(Bytes, MediaTime)>,
+    ) -> Result<(), TranscodeError>;
+}
+
+/// Frames whose errors are logged again after this many more.
+const ERROR_LOG_EVERY: u64 = 100;
+
+/// Runs one stream through `bridge` until its end.
+pub async fn run<B: AudioBridge>(
+    bridge: B,
+    ctx: StreamCtx,
+    mut input: mpsc::Receiver<MediaEvent>,
+    mut outputs: Outputs,
+) {
+    let mut transcoder: Option<Box<dyn Transcoder>> = None;
+    let mut out = Vec::new();
+    let mut errors = 0u64;
+    while let Some(event) = input.recv().await {
+        let event = match event {
+            MediaEvent::Description(description) => {
+                MediaEvent::Description(describe(&bridge, &ctx, &description, &mut transcoder))
+            }
+            MediaEvent::Frame(frame) if frame.codec == B::FROM => {
+                let Some(transcoder) = transcoder.as_mut() else { continue };
+                if let Err(e) = transcoder.push(&frame.data, frame.dts, &mut out) {
+                    errors += 1;
+                    if errors % ERROR_LOG_EVERY == 1 {
+                        tracing::warn!(node = ctx.name(), stream = %ctx.key, errors, "audio frame not transcoded: {e}");
+                    }
+                }
+                for (data, time) in out.drain(..) {
+                    let frame = Frame { codec: B::TO, dts: time, pts: time, keyframe: true, data };
+                    if !outputs.send(MediaEvent::Frame(frame)).await {
+                        return;
+                    }
+                }
+                continue;
+            }
+            MediaEvent::Frame(frame) if frame.kind() == MediaKind::Video => match bridge.video(frame) {
+                Some(frame) => MediaEvent::Frame(frame),
+                None => continue,
+            },
+            other => other,
+        };
+        let end = matches!(event, MediaEvent::End);
+        if !outputs.send(event).await || end {
+            break;
+        }
+    }
+}
+
+/// The description downstream sees: the audio track replaced by the transcoder's output.
+fn describe<B: AudioBridge>(
+    bridge: &B,
+    ctx: &StreamCtx,
+    description: &Arc<StreamDescription>,
+    transcoder: &mut Option<Box<dyn Transcoder>>,
+) -> Arc<StreamDescription> {
+    let Some(track) = description.audio.as_ref().filter(|a| a.codec == B::FROM) else {
+        *transcoder = None;
+        return Arc::clone(description);
+    };
+    let mut described = StreamDescription::clone(description);
+    match bridge.open(track) {
+        Ok((opened, output)) => {
+            *transcoder = Some(opened);
+            described.audio = Some(output);
+        }
+        Err(e) => {
+            tracing::warn!(node = ctx.name(), stream = %ctx.key, "cannot transcode {} audio, dropped: {e}", B::FROM.name());
+            *transcoder = None;
+            described.audio = None;
+        }
+    }
+    Arc::new(described)
+}
