@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -222,31 +222,9 @@ fn a_publish_to_the_edge_is_pushed_to_the_origin() {
 
 /// A hook server denying requests whose body names `token=bad`.
 fn token_hooks() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).is_err() || header == "\r\n" || header.is_empty() {
-                    break;
-                }
-                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let allowed = !String::from_utf8_lossy(&body).contains("token=bad");
-            let answer = if allowed { r#"{"code":0}"# } else { r#"{"code":403}"# };
-            let _ = write!(
-                reader.into_inner(),
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
+    let (port, _) = common::hooks::hook_server(|_, body| {
+        let allowed = !body.to_string().contains("token=bad");
+        if allowed { r#"{"code":0}"# } else { r#"{"code":403}"# }.to_owned()
     });
     port
 }

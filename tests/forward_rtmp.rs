@@ -86,38 +86,9 @@ fn srs_conf_forward_block_pushes_to_its_destination() {
     drop(a);
 }
 
-/// An HTTP forward backend: records each body, answers with `urls`.
-fn backend(urls: Vec<String>) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recorded = std::sync::Arc::clone(&bodies);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            recorded.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null));
-            let answer = serde_json::json!({"code": 0, "data": {"urls": urls}}).to_string();
-            let _ = write!(
-                reader.into_inner(),
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (port, bodies)
+/// An HTTP forward backend: records each call, answers with `urls`.
+fn backend(urls: Vec<String>) -> (u16, common::hooks::Calls) {
+    common::hooks::hook_server(move |_, _| serde_json::json!({"code": 0, "data": {"urls": urls}}).to_string())
 }
 
 #[test]
@@ -146,7 +117,8 @@ fn a_forward_backend_names_the_destinations_at_publish() {
     record(&format!("http://127.0.0.1:{b_http}/live/renamed.flv"), 2, &out);
     let streams = probe(out.to_str().unwrap());
     assert!(streams.iter().any(|s| s.codec == "h264" && s.frames >= 25), "{streams:?}");
-    let bodies = bodies.lock().unwrap().clone();
+    let bodies: Vec<serde_json::Value> =
+        bodies.lock().unwrap().iter().map(|(_, body)| body.clone()).collect();
     assert_eq!(bodies.len(), 1, "one on_forward call per publish: {bodies:?}");
     assert_eq!(bodies[0]["action"], "on_forward");
     assert_eq!((bodies[0]["app"].as_str(), bodies[0]["stream"].as_str()), (Some("live"), Some("original")));
