@@ -17,20 +17,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    free_port, free_udp_port, probe, probe_with, run_graph, temp_dir, wait_for, Browser, StaticServer,
+    free_port, free_udp_port, newest_report, probe, probe_with, run_graph, temp_dir, wait_for, Browser,
+    StaticServer, FAKE_MEDIA,
 };
-
-const FAKE_MEDIA: [&str; 2] = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
-
-/// The newest report of `page` starting with `prefix` (the text after it).
-fn newest(log: &Path, page: &str, prefix: &str) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    let needle = format!("GET /{page}/report/{prefix}");
-    text.lines().rev().find_map(|line| {
-        let (_, rest) = line.split_once(&needle)?;
-        rest.split_whitespace().next().map(str::to_owned)
-    })
-}
 
 /// A WHEP player's stats: frames decoded, picture size, audio packets, audio samples, audio level
 /// (x 1000).
@@ -44,7 +33,7 @@ struct Stats {
 }
 
 fn stats(log: &Path, page: &str) -> Option<Stats> {
-    let text = newest(log, page, "stats-")?;
+    let text = newest_report(log, page, "stats-")?;
     let parts: Vec<&str> = text.split('-').collect();
     let number = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
     Some(Stats {
@@ -127,7 +116,12 @@ fn rtmp_aac_plays_as_opus_over_whep() {
     );
     let args = [FAKE_MEDIA[0], FAKE_MEDIA[1], "--autoplay-policy=no-user-gesture-required"];
     let _player = Browser::open_with(&profile(&dir, "whep"), &url, &args);
-    assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201", "{}", srs.log());
+    assert_eq!(
+        wait_for(30, "the whep answer", || newest_report(&log, "whep", "answer-")),
+        "201",
+        "{}",
+        srs.log()
+    );
     // Video decodes at the publisher's size, and Opus audio arrives and decodes with a level.
     let first = wait_for(40, "video and audio decoding", || {
         stats(&log, "whep")
@@ -211,7 +205,7 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
     std::thread::sleep(Duration::from_millis(300));
     let url = format!("http://127.0.0.1:{}/pub/whip.html?api=http://127.0.0.1:{api}&stream=cam", server.port);
     let publisher = Browser::open_with(&profile(&dir, "pub"), &url, &FAKE_MEDIA);
-    let answered = wait_for(30, "the whip answer", || newest(&log, "pub", "answer-"));
+    let answered = wait_for(30, "the whip answer", || newest_report(&log, "pub", "answer-"));
     let answer_at = Instant::now();
     assert_eq!(answered, "201", "{}", srs.log());
     let keyframe_at = player.join().expect("player thread").expect("a keyframe over http-flv");
@@ -246,7 +240,7 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
     // DVR: ending the publish closes the file, which has both tracks.
     std::thread::sleep(Duration::from_secs(4));
     let location =
-        common::unescape(&newest(&log, "pub", "location-").expect("the page reports the Location"));
+        common::unescape(&newest_report(&log, "pub", "location-").expect("the page reports the Location"));
     let (status, body) = common::http_exchange(api, "DELETE", &location, &[], b"");
     assert_eq!(status, 200, "{body}");
     let file = dir.join("dvr/live/cam.flv");

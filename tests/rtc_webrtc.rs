@@ -16,25 +16,13 @@ use std::path::Path;
 
 use common::udp_relay::LossyRelay;
 use common::{
-    free_port, free_udp_port, http_exchange, probe_with, run_graph, temp_dir, unescape, wait_for, Browser,
-    StaticServer,
+    free_port, free_udp_port, http_exchange, newest_report, probe_with, run_graph, temp_dir, unescape,
+    wait_for, Browser, StaticServer, FAKE_MEDIA,
 };
-
-const FAKE_MEDIA: [&str; 2] = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
-
-/// The newest report of `page` starting with `prefix` (the text after it).
-fn newest(log: &Path, page: &str, prefix: &str) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    let needle = format!("GET /{page}/report/{prefix}");
-    text.lines().rev().find_map(|line| {
-        let (_, rest) = line.split_once(&needle)?;
-        rest.split_whitespace().next().map(str::to_owned)
-    })
-}
 
 /// A player's stats: frames decoded, picture size, audio packets received.
 fn stats(log: &Path, page: &str) -> Option<(u64, String, u64)> {
-    let text = newest(log, page, "stats-")?;
+    let text = newest_report(log, page, "stats-")?;
     let mut parts = text.split('-');
     let frames = parts.next()?.parse().ok()?;
     let size = parts.next()?.to_owned();
@@ -110,10 +98,10 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
         &format!("{base}/pub/whip.html?api={api_url}&stream=cam"),
         &FAKE_MEDIA,
     );
-    let answered = wait_for(30, "the whip answer", || newest(&log, "pub", "answer-"));
+    let answered = wait_for(30, "the whip answer", || newest_report(&log, "pub", "answer-"));
     assert_eq!(answered, "201", "WHIP answered {answered}; srs log:\n{}", srs.log());
     wait_for(30, "the publisher sending video", || {
-        newest(&log, "pub", "sent-")
+        newest_report(&log, "pub", "sent-")
             .filter(|s| s.split('-').next().is_some_and(|f| f.parse::<u64>().unwrap_or(0) > 30))
     });
 
@@ -127,8 +115,8 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
         &format!("{base}/json/whep.html?api={api_url}&stream=cam&style=json"),
         &FAKE_MEDIA,
     );
-    assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201");
-    assert_eq!(wait_for(30, "the json answer", || newest(&log, "json", "answer-")), "0-session");
+    assert_eq!(wait_for(30, "the whep answer", || newest_report(&log, "whep", "answer-")), "201");
+    assert_eq!(wait_for(30, "the json answer", || newest_report(&log, "json", "answer-")), "0-session");
     let whep_frames = decoding(&log, "whep", 10);
     decoding(&log, "json", 10);
 
@@ -180,7 +168,7 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     assert!(still, "the player not kicked keeps decoding");
 
     // DELETE of the WHIP Location ends the publish; the registry forgets the publisher.
-    let location = unescape(&newest(&log, "pub", "location-").expect("the page reports the Location"));
+    let location = unescape(&newest_report(&log, "pub", "location-").expect("the page reports the Location"));
     assert!(location.starts_with("/rtc/v1/whip/?action=delete&token="), "{location}");
     let (status, body) = http_exchange(api, "DELETE", &location.replace("token=", "token=wrong"), &[], b"");
     assert_eq!(status, 403, "a wrong token: {body}");
@@ -254,7 +242,7 @@ fn rtmp_publish_plays_with_whep_video_only() {
         format!("http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=rtmp", pages.port);
     // The player comes first and waits for the publisher.
     let _player = Browser::open_with(&profile, &url, &FAKE_MEDIA);
-    assert_eq!(wait_for(30, "the whep answer", || newest(&log, "whep", "answer-")), "201");
+    assert_eq!(wait_for(30, "the whep answer", || newest_report(&log, "whep", "answer-")), "201");
     // Reports may arrive out of order: any `state-connected` will do.
     let connected =
         || std::fs::read_to_string(&log).unwrap_or_default().contains("/whep/report/state-connected");
@@ -311,7 +299,7 @@ fn chromium_keeps_decoding_through_five_percent_loss() {
     let first = decoding_at(&log, "whep", 10, "320x240", false);
     // 10 s more of the 25 fps stream through the lossy path: the picture keeps going.
     decoding_at(&log, "whep", first + 200, "320x240", false);
-    let report = newest(&log, "whep", "stats-").expect("stats");
+    let report = newest_report(&log, "whep", "stats-").expect("stats");
     let fields: Vec<u64> = report.split('-').filter_map(|f| f.parse().ok()).collect();
     // Numbers of stats-<frames>-<size>-<audio>-<samples>-<level>-<concealed>-<nacks>-<lost>.
     let (nacks, lost) = (fields.get(5).copied().unwrap_or(0), fields.get(6).copied().unwrap_or(u64::MAX));

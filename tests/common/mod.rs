@@ -491,6 +491,20 @@ pub fn spawn_ffmpeg(args: &[&str]) -> Background {
         .expect("ffmpeg starts");
     Background(child)
 }
+/// Chromium's fake camera and microphone, granted without a prompt.
+pub const FAKE_MEDIA: [&str; 2] = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
+
+/// The newest report a test page sent as `GET /<page>/report/<prefix>...` to the `StaticServer`
+/// whose access log is `log`: the text after the prefix.
+pub fn newest_report(log: &Path, page: &str, prefix: &str) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let needle = format!("GET /{page}/report/{prefix}");
+    text.lines().rev().find_map(|line| {
+        let (_, rest) = line.split_once(&needle)?;
+        rest.split_whitespace().next().map(str::to_owned)
+    })
+}
+
 /// A static file server for `dir` on 127.0.0.1 (Python's http.server on a free port): stands in
 /// for any HTTP server in front of files a sink writes.
 pub struct StaticServer {
