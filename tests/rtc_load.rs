@@ -31,21 +31,6 @@ fn rtc_players(api: u16) -> usize {
     list.iter().filter(|c| c["type"] == "rtc-play").count()
 }
 
-/// A graph with RTMP in, the API and WebRTC players on `udp`.
-fn graph(api: u16, udp: u16, rtmp: u16) -> String {
-    format!(
-        r#"srs.Graph::{{
-    , nodes =
-      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
-      , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
-      , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
-      , srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1" }})
-      ]
-    , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
-    }}"#
-    )
-}
-
 fn wait_published(api: u16, srs: &common::Server) {
     assert!(
         wait_until(30, || common::api_get(api, "/api/v1/streams/")["streams"]
@@ -86,7 +71,7 @@ fn run_bench(config: BenchConfig) -> bench::BenchReport {
 fn twenty_whep_bench_players_receive_the_stream() {
     let dir = temp_dir("rtc_load");
     let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
-    let srs = run_graph(&dir, &graph(api, udp, rtmp), &[api, rtmp]);
+    let srs = run_graph(&dir, &common::rtmp_to_whep_graph(api, udp, rtmp), &[api, rtmp]);
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/load"), 120);
     wait_published(api, &srs);
 
@@ -151,7 +136,7 @@ fn lost_packets_are_resent_from_the_shared_ring() {
     const LOSSY_PLAYERS: usize = 3;
     let dir = temp_dir("rtc_load_loss");
     let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
-    let srs = run_graph(&dir, &graph(api, udp, rtmp), &[api, rtmp]);
+    let srs = run_graph(&dir, &common::rtmp_to_whep_graph(api, udp, rtmp), &[api, rtmp]);
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/loss"), 120);
     wait_published(api, &srs);
     // 5 % of the server's RTP is lost on the way; `eip` puts the relay in the answer's candidate.
@@ -199,7 +184,7 @@ fn garbage_from_a_known_peer_and_an_offer_flood_leave_other_players_playing() {
     let dir = temp_dir("rtc_load_faults");
     let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
     // Room for the direct players and the relayed one: the flood below finds it full.
-    let graph = graph(api, udp, rtmp)
+    let graph = common::rtmp_to_whep_graph(api, udp, rtmp)
         .replace(r#"candidate = "127.0.0.1" }"#, r#"candidate = "127.0.0.1", max_connections = 4 }"#);
     let srs = run_graph(&dir, &graph, &[api, rtmp]);
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/faults"), 120);

@@ -222,17 +222,7 @@ fn rtmp_publish_plays_with_whep_video_only() {
     std::fs::copy(root.join("tests/player/whep.html"), page_dir.join("whep.html")).expect("copy page");
     std::os::unix::fs::symlink(&page_dir, page_dir.join("whep")).expect("page alias");
     let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
-    let graph = format!(
-        r#"srs.Graph::{{
-    , nodes =
-      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
-      , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
-      , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
-      , srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1" }})
-      ]
-    , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
-    }}"#
-    );
+    let graph = common::rtmp_to_whep_graph(api, udp, rtmp);
     let _srs = run_graph(&dir, &graph, &[api, rtmp]);
     let log = dir.join("page.log");
     let pages = StaticServer::start_logging(&page_dir, Some(&log));
@@ -273,17 +263,7 @@ fn chromium_keeps_decoding_through_five_percent_loss() {
     std::fs::copy(root.join("tests/player/whep.html"), page_dir.join("whep.html")).expect("copy page");
     std::os::unix::fs::symlink(&page_dir, page_dir.join("whep")).expect("page alias");
     let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
-    let graph = format!(
-        r#"srs.Graph::{{
-    , nodes =
-      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
-      , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
-      , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
-      , srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1" }})
-      ]
-    , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
-    }}"#
-    );
+    let graph = common::rtmp_to_whep_graph(api, udp, rtmp);
     let _srs = run_graph(&dir, &graph, &[api, rtmp]);
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/lossy"), 120);
     let relay = LossyRelay::start(std::net::SocketAddr::from(([127, 0, 0, 1], udp)), 20, Vec::new());

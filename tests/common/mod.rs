@@ -491,6 +491,21 @@ pub fn spawn_ffmpeg(args: &[&str]) -> Background {
         .expect("ffmpeg starts");
     Background(child)
 }
+/// A graph with RTMP in, the API and WebRTC (WHEP) players on `udp`.
+pub fn rtmp_to_whep_graph(api: u16, udp: u16, rtmp: u16) -> String {
+    format!(
+        r#"srs.Graph::{{
+    , nodes =
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+      , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
+      , srs.node "__defaultVhost__" (srs.Node.Vhost srs.Vhost::{{=}})
+      , srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1" }})
+      ]
+    , edges = [ srs.edge "rtmp" "__defaultVhost__", srs.edge "__defaultVhost__" "rtc_play" ]
+    }}"#
+    )
+}
+
 /// Chromium's fake camera and microphone, granted without a prompt.
 pub const FAKE_MEDIA: [&str; 2] = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
 
