@@ -376,10 +376,14 @@ async fn serve_file(
     head: bool,
     ctx: Option<&str>,
 ) -> Response<Body> {
-    if let (Some((msn, part)), Some(live)) = (blocking, playlists.get(&path)) {
-        if let Err(status) = wait_for_part(&live, msn, part).await {
-            return http::text_response(status, "the requested part is not available\n");
+    match (blocking, playlists.get(&path)) {
+        (Some((msn, part)), Some(live)) => {
+            if let Err(status) = wait_for_part(&live, msn, part).await {
+                return http::text_response(status, "the requested part is not available\n");
+            }
         }
+        (None, Some(live)) => wait_for_fresh_part(&live).await,
+        _ => {}
     }
     if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
         path.push("index.html");
@@ -566,6 +570,17 @@ fn block_limit(target_duration: &Duration) -> Duration {
     } else {
         *target_duration * 3
     }
+}
+
+/// A low-latency playlist asked for without `_HLS_msn` (a player's first load) is answered when
+/// its next part completes, at most one part target later. A player places its start
+/// PART-HOLD-BACK behind the newest part it sees and stays that far behind: answered at once,
+/// the newest part could be up to a part target old, which the player would keep as latency for
+/// the whole session; answered fresh, it costs the first load that wait once.
+async fn wait_for_fresh_part(live: &Arc<LivePlaylist>) {
+    let now = live.progress();
+    let limit = now.part_target.min(DEFAULT_BLOCK);
+    live.wait_until(limit, |p| p.advanced_since(&now)).await;
 }
 
 /// LL-HLS blocking reload: waits until the playlist holds segment `msn` (or its part `part`).

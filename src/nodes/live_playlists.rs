@@ -25,6 +25,8 @@ pub struct Progress {
     pub hint: Option<PathBuf>,
     /// EXT-X-TARGETDURATION: blocking requests wait at most three of these.
     pub target_duration: Duration,
+    /// EXT-X-PART-INF's PART-TARGET: a first load waits at most this for a fresh part.
+    pub part_target: Duration,
 }
 
 impl Progress {
@@ -37,6 +39,11 @@ impl Progress {
             _ => false,
         };
         complete || open
+    }
+
+    /// Whether `self` shows a part or segment that `before` did not.
+    pub fn advanced_since(&self, before: &Progress) -> bool {
+        self.open != before.open || self.last_complete != before.last_complete
     }
 
     /// The newest media sequence number the playlist shows.

@@ -523,6 +523,7 @@ impl HlsStream {
                 open: open.map(|s| (s.seq, s.parts.len() as u32)),
                 hint: open.map(|s| normalize(&s.meta.part_path(s.parts.len()))),
                 target_duration: Duration::from_secs(playlist.target_duration),
+                part_target: Duration::from_millis(self.config.part_target),
             });
         }
         Ok(())
