@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::http_pull::{self, HttpBody, HttpPullError};
+use super::http_pull::{HttpBody, HttpClient, HttpPullError};
 use crate::codec::hls::{
     best_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, MAX_PLAYLIST_BYTES,
 };
@@ -75,6 +75,8 @@ pub struct HlsPull {
     last_growth: Instant,
     /// The segment being read: its URL and bytes so far.
     body: Option<(String, HttpBody, u64)>,
+    /// One kept-alive connection for the playlist reloads and the segments.
+    client: HttpClient,
 }
 
 impl HlsPull {
@@ -86,11 +88,12 @@ impl HlsPull {
         limit: Duration,
         resume_after: Option<u64>,
     ) -> Result<HlsPull, HlsPullError> {
-        let (mut playlist, mut url) = fetch(url, limit).await?;
+        let mut client = HttpClient::default();
+        let (mut playlist, mut url) = fetch(&mut client, url, limit).await?;
         if let Playlist::Master(variants) = &playlist {
             let Some(best) = best_variant(variants) else { return Err(HlsPullError::NestedMaster(url)) };
             tracing::info!(%url, variant = %best.uri, bandwidth = best.bandwidth, "hls pull takes the highest-bandwidth variant");
-            (playlist, url) = fetch(&resolve_uri(&url, &best.uri), limit).await?;
+            (playlist, url) = fetch(&mut client, &resolve_uri(&url, &best.uri), limit).await?;
         }
         let Playlist::Media(media) = playlist else { return Err(HlsPullError::NestedMaster(url)) };
         if media.has_map {
@@ -108,6 +111,7 @@ impl HlsPull {
             last_reload: now,
             last_growth: now,
             body: None,
+            client,
         };
         pull.take(media);
         Ok(pull)
@@ -148,7 +152,7 @@ impl HlsPull {
                 if let Some(why) = segment.unreadable {
                     return Err(HlsPullError::Unreadable { url, sequence: segment.sequence, why });
                 }
-                match http_pull::get(&url, self.limit).await {
+                match self.client.get(&url, self.limit).await {
                     Ok(body) => {
                         self.body = Some((url, body, 0));
                         return Ok(Some(HlsChunk::Segment {
@@ -176,7 +180,7 @@ impl HlsPull {
     async fn reload(&mut self) -> Result<(), HlsPullError> {
         self.last_reload = Instant::now();
         // The URL answered last time: a session's, when the server redirected.
-        match fetch(&self.url, self.limit).await?.0 {
+        match fetch(&mut self.client, &self.url, self.limit).await?.0 {
             Playlist::Media(media) => {
                 if self.take(media) {
                     self.last_growth = self.last_reload;
@@ -237,8 +241,13 @@ impl HlsPull {
 }
 
 /// The playlist at `url` and the URL that answered it (after redirects: an HLS server's session).
-async fn fetch(url: &str, limit: Duration) -> Result<(Playlist, String), HlsPullError> {
-    let (bytes, answered) = http_pull::get_all(url, limit, MAX_PLAYLIST_BYTES)
+async fn fetch(
+    client: &mut HttpClient,
+    url: &str,
+    limit: Duration,
+) -> Result<(Playlist, String), HlsPullError> {
+    let (bytes, answered) = client
+        .get_all(url, limit, MAX_PLAYLIST_BYTES)
         .await
         .map_err(|source| HlsPullError::Http { url: url.to_owned(), source })?;
     let playlist =
@@ -277,6 +286,7 @@ mod tests {
             last_reload: now,
             last_growth: now,
             body: None,
+            client: HttpClient::default(),
         }
     }
 
