@@ -1,7 +1,8 @@
 //! `Ingest` (SRS's `ingest` block): a file, an RTMP stream, an HTTP-FLV stream, an SRT stream,
 //! a live MPEG-TS over HTTP stream and a live HLS stream of a second server of ours, and a VOD
-//! HLS made by ffmpeg (native clients, no FFmpeg child), a `lavfi` test source and an RTSP
-//! camera (GStreamer's RTSP server) through an FFmpeg child, each
+//! HLS made by ffmpeg (native clients, no FFmpeg child), a `lavfi` test source, an RTSP
+//! camera (GStreamer's RTSP server) and an fMP4 HLS (handed over by the native pull) through an
+//! FFmpeg child, each
 //! published as a stream that ffprobe reads over HTTP-FLV with the right codecs and a rising
 //! frame count; a source that dies and comes back is ingested again; a URL that never answers
 //! is retried with backoff while the server goes on serving.
@@ -263,8 +264,9 @@ fn live_hls_and_ts_over_http_of_another_server_are_ingested_natively() {
     let _ = publisher.wait();
 }
 
-/// A VOD HLS (1 s TS segments) of a 4 s clip made by ffmpeg in `dir/vod/`, and a master playlist
-/// `dir/master.m3u8` whose best variant is it (the other variant does not exist).
+/// A VOD HLS (1 s TS segments) of a 4 s clip made by ffmpeg in `dir/vod/`, a master playlist
+/// `dir/master.m3u8` whose best variant is it (the other variant does not exist), and the clip
+/// as fMP4 HLS in `dir/fmp4/`.
 fn make_vod_hls(dir: &std::path::Path) {
     let clip = dir.join("clip.flv");
     common::make_h264_aac(&clip, "flv", 4);
@@ -274,6 +276,17 @@ fn make_vod_hls(dir: &std::path::Path) {
         .arg(&clip)
         .args(["-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"])
         .arg(dir.join("vod/index.m3u8"))
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    // The same as fragmented MP4 segments, which only FFmpeg reads.
+    std::fs::create_dir_all(dir.join("fmp4")).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args(["-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"])
+        .args(["-hls_segment_type", "fmp4"])
+        .arg(dir.join("fmp4/index.m3u8"))
         .status()
         .expect("ffmpeg runs");
     assert!(status.success());
@@ -299,6 +312,7 @@ fn vod_hls_through_a_master_playlist_is_ingested_in_real_time_looping_or_once() 
             "vod_once",
             format!(r#"url = "{}", stream = "live/vod_once", repeat = False"#, files.url("vod/index.m3u8")),
         ),
+        ("vod_fmp4", format!(r#"url = "{}", stream = "live/vod_fmp4""#, files.url("fmp4/index.m3u8"))),
     ];
     let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
     assert!(wait_until(20, || published_count(&server, "vod_loop") == 1), "{}", server.log());
@@ -316,7 +330,16 @@ fn vod_hls_through_a_master_playlist_is_ingested_in_real_time_looping_or_once() 
     // Without `repeat` the ingest ends with the playlist.
     assert!(wait_until(20, || server.log().contains("ingest of a VOD playlist done")), "{}", server.log());
     assert_eq!(published_count(&server, "vod_once"), 1);
-    assert!(no_processes(api), "native pulls run no FFmpeg");
+    // fMP4 HLS is handed to FFmpeg, paced like a file and looped; the TS ones ran no FFmpeg.
+    assert!(server.log().contains("ingest hands the pull to FFmpeg"), "{}", server.log());
+    assert_serves(&server, http, "vod_fmp4", true, "fmp4 hls through ffmpeg");
+    let processes = api_get(api, "/api/v1/processes")["processes"].as_array().cloned().unwrap();
+    assert_eq!(processes.len(), 1, "{processes:?}");
+    let cmdline = processes[0]["cmdline"].as_str().unwrap();
+    assert!(
+        cmdline.contains(&format!("-stream_loop -1 -re -i {}", files.url("fmp4/index.m3u8"))),
+        "{cmdline}"
+    );
 }
 
 #[test]

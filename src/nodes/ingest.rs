@@ -5,7 +5,8 @@
 //! `http://….flv` read with our HTTP client and FLV demuxer, `srt://` called with srt-tokio and
 //! demuxed as MPEG-TS, `http://….ts` (a live TS body) and `http://….m3u8` (HLS with TS segments,
 //! live or VOD, a master playlist's best variant) read with our HTTP client and TS demuxer
-//! (`ingest_pull`, `ingest_ts`). Anything else (RTSP, `https://`, fMP4 HLS,
+//! (`ingest_pull`, `ingest_ts`); an `http://` HLS stream we find we cannot read (fMP4, encrypted
+//! or byte-range segments) is handed to FFmpeg. Anything else (RTSP, `https://`,
 //! `lavfi`, devices, FFmpeg arguments that transcode) goes through a supervised FFmpeg child
 //! (`-f flv pipe:1`), whose FLV is read from its stdout and published by this node, so the
 //! stream flows through this node's own edges. A pull that fails or ends is dialled again with
@@ -174,7 +175,13 @@ async fn run(engine: Engine, node: NodeIndex, config: Config) {
         match puller {
             Puller::File => read_file(&engine, node, &name, &config).await,
             Puller::Rtmp | Puller::HttpFlv | Puller::HttpTs | Puller::Hls | Puller::Srt => {
-                pull_forever(&engine, node, &name, &key, &config, puller).await
+                if let Some((why, vod)) = pull_forever(&engine, node, &name, &key, &config, puller).await {
+                    tracing::info!(node = %name, url = %config.url, "ingest hands the pull to FFmpeg: {why}");
+                    // A VOD playlist is read like a file: paced, and looped with `repeat`.
+                    let input_type = if vod { "file".to_owned() } else { config.input_type.clone() };
+                    let config = Config { input_type, ..config.clone() };
+                    through_ffmpeg(&engine, node, &name, &key, &config).await
+                }
             }
             Puller::Ffmpeg => through_ffmpeg(&engine, node, &name, &key, &config).await,
         }
@@ -207,7 +214,8 @@ async fn read_file(engine: &Engine, node: NodeIndex, name: &str, config: &Config
 }
 
 /// Pulls with our own client, again and again with backoff (until a VOD HLS playlist that does
-/// not loop was read through).
+/// not loop was read through). For HLS we do not read, returns why FFmpeg should pull instead and
+/// whether the playlist is VOD.
 async fn pull_forever(
     engine: &Engine,
     node: NodeIndex,
@@ -215,7 +223,7 @@ async fn pull_forever(
     key: &StreamKey,
     config: &Config,
     puller: Puller,
-) {
+) -> Option<(String, bool)> {
     let url = config.url.as_str();
     let mut backoff = FIRST_BACKOFF;
     let mut last_live_segment = None;
@@ -230,9 +238,13 @@ async fn pull_forever(
                 };
                 let published = out.published();
                 out.end().await;
-                if result == Ok(HlsEnd::VodDone) {
-                    tracing::info!(node = name, %url, "ingest of a VOD playlist done");
-                    return;
+                match result {
+                    Ok(HlsEnd::VodDone) => {
+                        tracing::info!(node = name, %url, "ingest of a VOD playlist done");
+                        return None;
+                    }
+                    Ok(HlsEnd::NotNative { why, vod }) => return Some((why, vod)),
+                    _ => {}
                 }
                 (published, result.map(|_| ()))
             }

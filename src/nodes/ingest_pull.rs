@@ -17,7 +17,7 @@ use crate::codec::flv::{FlvReader, TagType};
 use crate::codec::rtmp::MediaMessageKind;
 use crate::graph::StreamKey;
 use crate::media::TimestampUnwrapper;
-use crate::servers::hls_pull::{HlsChunk, HlsPull};
+use crate::servers::hls_pull::{HlsChunk, HlsPull, HlsPullError};
 use crate::servers::rtmp_client::RtmpPlayer;
 use crate::servers::{http_pull, srt_pull};
 use futures::StreamExt;
@@ -213,12 +213,22 @@ pub async fn pull_http_ts(url: &str, out: &mut TsPull) -> Result<(), String> {
 }
 
 /// How an HLS pull ended without an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HlsEnd {
     /// A live playlist ended or a live source went away: pull again.
     Live,
     /// A VOD playlist was read through and is not looped: the ingest is done.
     VodDone,
+    /// The stream is HLS we do not read ourselves (fMP4, encrypted or byte-range segments), for
+    /// FFmpeg to take over: why, and whether the playlist is VOD.
+    NotNative { why: String, vod: bool },
+}
+
+fn not_native(error: HlsPullError) -> Result<HlsEnd, String> {
+    match error.not_native() {
+        Some(vod) => Ok(HlsEnd::NotNative { why: error.to_string(), vod }),
+        None => Err(error.to_string()),
+    }
 }
 
 /// Pulls the HLS playlist `url` (a master playlist's best variant) into `out`: a live stream as
@@ -233,14 +243,21 @@ pub async fn pull_hls(
 ) -> Result<HlsEnd, String> {
     let mut pass = 0u64;
     loop {
-        let mut pull =
-            HlsPull::open(url, CONNECT_TIMEOUT, *last_live_segment).await.map_err(|e| e.to_string())?;
+        let mut pull = match HlsPull::open(url, CONNECT_TIMEOUT, *last_live_segment).await {
+            Ok(pull) => pull,
+            Err(e) => return not_native(e),
+        };
         out.set_paced(pull.is_vod());
         if pass > 0 {
             out.discontinuity().await?;
         }
         let mut segments = 0u64;
-        while let Some(chunk) = pull.next().await.map_err(|e| e.to_string())? {
+        loop {
+            let chunk = match pull.next().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => return not_native(e),
+            };
             match chunk {
                 HlsChunk::Segment { sequence, discontinuity } => {
                     segments += 1;

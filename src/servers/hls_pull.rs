@@ -23,6 +23,16 @@ use crate::codec::hls::{
     best_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, MAX_PLAYLIST_BYTES,
 };
 
+impl HlsPullError {
+    /// For HLS we do not read ourselves but FFmpeg does: whether the playlist is VOD.
+    pub fn not_native(&self) -> Option<bool> {
+        match self {
+            HlsPullError::Fmp4 { vod, .. } | HlsPullError::Unreadable { vod, .. } => Some(*vod),
+            _ => None,
+        }
+    }
+}
+
 /// Largest segment read.
 pub const MAX_SEGMENT_BYTES: u64 = 256 << 20;
 /// A live playlist without a new segment for this many target durations has stopped.
@@ -40,10 +50,10 @@ pub enum HlsPullError {
     Playlist { url: String, source: PlaylistError },
     #[error("{0}: the variant is a master playlist too")]
     NestedMaster(String),
-    #[error("{0}: fragmented MP4 segments (EXT-X-MAP) are not supported, only MPEG-TS")]
-    Fmp4(String),
+    #[error("{url}: fragmented MP4 segments (EXT-X-MAP) are not supported, only MPEG-TS")]
+    Fmp4 { url: String, vod: bool },
     #[error("{url}: segment {sequence} is {why}, which is not supported")]
-    Unreadable { url: String, sequence: u64, why: &'static str },
+    Unreadable { url: String, sequence: u64, why: &'static str, vod: bool },
     #[error("{0}: a segment larger than {MAX_SEGMENT_BYTES} bytes")]
     SegmentTooLarge(String),
     #[error("{url}: no data for {limit:?}")]
@@ -97,7 +107,7 @@ impl HlsPull {
         }
         let Playlist::Media(media) = playlist else { return Err(HlsPullError::NestedMaster(url)) };
         if media.has_map {
-            return Err(HlsPullError::Fmp4(url));
+            return Err(HlsPullError::Fmp4 { url, vod: media.ended });
         }
         let now = Instant::now();
         let mut pull = HlsPull {
@@ -150,7 +160,8 @@ impl HlsPull {
             if let Some(segment) = self.queue.pop_front() {
                 let url = resolve_uri(&self.url, &segment.uri);
                 if let Some(why) = segment.unreadable {
-                    return Err(HlsPullError::Unreadable { url, sequence: segment.sequence, why });
+                    let (sequence, vod) = (segment.sequence, self.vod);
+                    return Err(HlsPullError::Unreadable { url, sequence, why, vod });
                 }
                 match self.client.get(&url, self.limit).await {
                     Ok(body) => {
