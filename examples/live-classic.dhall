@@ -1,18 +1,20 @@
 --| The default server written the srs.conf way: the same graph as graphs/live.dhall.
 let srs = ../nodes/package.dhall
 
-in  srs.classic.toGraph
-      srs.classic.Config::{
+let classic = ../nodes/classic/package.dhall
+
+in  classic.toGraph
+      classic.Config::{
       , listen = "1935"
-      , http_server = Some srs.classic.HttpServer::{ listen = "8080" }
-      , http_api = Some srs.classic.HttpApi::{ listen = "1985" }
+      , http_server = Some classic.HttpServer::{ listen = "8080" }
+      , http_api = Some classic.HttpApi::{ listen = "1985" }
       , vhosts =
-        [ srs.classic.Vhost::{
+        [ classic.Vhost::{
           , name = "__defaultVhost__"
-          , http_remux = Some srs.classic.HttpRemux::{
+          , http_remux = Some classic.HttpRemux::{
             , mount = "[vhost]/[app]/[stream].flv"
             }
-          , hls = Some srs.classic.Hls::{=}
+          , hls = Some classic.Hls::{=}
           }
         ]
       }

@@ -1,5 +1,7 @@
 --| The node catalogue: a `{ Type, default }` per node kind (use `::` completion), the `Node`
---  union, `Graph`, `Edge`, helpers, and `classic`: the srs.conf-shaped form.
+--  union, `Graph`, `Edge` and helpers. The srs.conf-shaped form is `./classic/package.dhall`,
+--  imported on its own where it is used: typechecking its `toGraph` costs a second and 150 MB,
+--  which a graph written node by node should not pay.
 --
 --  let srs = ../nodes/package.dhall
 --  in  srs.Graph::{ nodes = [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{=}) ] }
@@ -50,5 +52,4 @@
 , Edge = ./Edge.dhall
 , edge = ./edge.dhall
 , node = ./node.dhall
-, classic = ./classic/package.dhall
 }

@@ -367,7 +367,7 @@ fn conf_import_checks_clean_and_gives_the_same_graph() {
         let imported = run_srs(&dir, &["conf", "import", name, "--catalogue", &catalogue()], &[]);
         let dhall = String::from_utf8_lossy(&imported.stdout).into_owned();
         assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-        assert!(dhall.contains("srs.classic.toGraph\n      srs.classic.Config::{"), "{dhall}");
+        assert!(dhall.contains("classic.toGraph\n      classic.Config::{"), "{dhall}");
         assert!(!dhall.contains("gop_cache_max_frames"), "defaults are left out:\n{dhall}");
         let out = write(&dir, &format!("{name}.dhall"), &dhall);
         let check = run_srs(&dir, &["graph", "check", out.to_str().unwrap()], &[]);
@@ -376,8 +376,8 @@ fn conf_import_checks_clean_and_gives_the_same_graph() {
         assert_eq!(loaded.normalized(), graph_of(&file_sources(path)), "{name}");
     }
     let stock = std::fs::read_to_string(dir.join("srs.conf.dhall")).unwrap();
-    assert!(stock.contains("rtc_server = Some srs.classic.RtcServer::{"), "{stock}");
-    assert!(stock.contains("rtc = Some srs.classic.Rtc::{"), "{stock}");
+    assert!(stock.contains("rtc_server = Some classic.RtcServer::{"), "{stock}");
+    assert!(stock.contains("rtc = Some classic.Rtc::{"), "{stock}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 --| The classic form: records shaped like srs.conf, and `toGraph` turning one into a graph.
 --
---  srs.classic.toGraph srs.classic.Config::{ vhosts = [ srs.classic.Vhost::{=} ] }
+--  let classic = ../nodes/classic/package.dhall
+--  in  classic.toGraph classic.Config::{ vhosts = [ classic.Vhost::{=} ] }
 { Config = ./Config.dhall
 , Vhost = ./Vhost.dhall
 , Play = ./Play.dhall

@@ -1,7 +1,7 @@
 //! `srs -c srs.conf`, `srs -e`, `srs -t -c srs.conf` and `srs conf import`: SRS's way of
 //! configuring, so an SRS user switches by changing only the binary.
 //!
-//! The configuration becomes the classic form, printed as Dhall (`srs.classic.toGraph ..`) and
+//! The configuration becomes the classic form, printed as Dhall (`classic.toGraph ..`) and
 //! evaluated with the catalogue like any graph file: `srs conf import` prints the very text
 //! `srs -c` runs. Every check happens before a port is bound.
 
@@ -68,8 +68,7 @@ pub fn import(file: Option<PathBuf>, env_only: bool, catalogue: Option<PathBuf>)
         Some(path) => path,
         None => super::embedded::lasting_catalogue()?,
     };
-    let text =
-        print::graph_text(&loaded.config, &print::import_path(&catalogue), &comments(&sources, &loaded));
+    let text = print::graph_text(&loaded.config, &catalogue, &comments(&sources, &loaded));
     // A relative catalogue resolves from the current directory, as inline Dhall text does.
     check_text(&text, &std::env::current_dir().context("current directory")?)?;
     print!("{text}");

@@ -361,29 +361,34 @@ mod tests {
     /// Evaluates `expression` (with `srs` bound to the catalogue) as a `T`.
     fn dhall<T: serde::de::DeserializeOwned + StaticType>(expression: &str) -> T {
         let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
-        let text = format!("let srs = {}\nin  {expression}", crate::conf::print::import_path(&catalogue));
+        let classic = catalogue.parent().unwrap().join("classic/package.dhall");
+        let text = format!(
+            "let srs = {}\nlet classic = {}\nin  {expression}",
+            crate::conf::print::import_path(&catalogue),
+            crate::conf::print::import_path(&classic)
+        );
         serde_dhall::from_str(&text).imports(true).static_type_annotation().parse::<T>().expect("evaluates")
     }
 
     #[test]
     fn rust_defaults_equal_the_dhall_defaults() {
-        assert_eq!(dhall::<Config>("srs.classic.Config::{=}"), Config::default());
-        assert_eq!(dhall::<Vhost>("srs.classic.Vhost::{=}"), Vhost::default());
-        assert_eq!(dhall::<Play>("srs.classic.Play::{=}"), Play::default());
-        assert_eq!(dhall::<Publish>("srs.classic.Publish::{=}"), Publish::default());
-        assert_eq!(dhall::<HttpServer>("srs.classic.HttpServer::{=}"), HttpServer::default());
-        assert_eq!(dhall::<HttpRemux>("srs.classic.HttpRemux::{=}"), HttpRemux::default());
-        assert_eq!(dhall::<HttpStatic>("srs.classic.HttpStatic::{=}"), HttpStatic::default());
-        assert_eq!(dhall::<SrtServer>("srs.classic.SrtServer::{=}"), SrtServer::default());
+        assert_eq!(dhall::<Config>("classic.Config::{=}"), Config::default());
+        assert_eq!(dhall::<Vhost>("classic.Vhost::{=}"), Vhost::default());
+        assert_eq!(dhall::<Play>("classic.Play::{=}"), Play::default());
+        assert_eq!(dhall::<Publish>("classic.Publish::{=}"), Publish::default());
+        assert_eq!(dhall::<HttpServer>("classic.HttpServer::{=}"), HttpServer::default());
+        assert_eq!(dhall::<HttpRemux>("classic.HttpRemux::{=}"), HttpRemux::default());
+        assert_eq!(dhall::<HttpStatic>("classic.HttpStatic::{=}"), HttpStatic::default());
+        assert_eq!(dhall::<SrtServer>("classic.SrtServer::{=}"), SrtServer::default());
         let caster = dhall::<StreamCaster>(
-            "srs.classic.StreamCaster::{ caster = srs.classic.StreamCaster.Caster.Flv, listen = \"8936\" }",
+            "classic.StreamCaster::{ caster = classic.StreamCaster.Caster.Flv, listen = \"8936\" }",
         );
         assert_eq!((caster.enabled, caster.stream.as_str()), (true, DEFAULT_CASTER_STREAM));
         let dvr = crate::nodes::dvr::Config::default();
-        assert_eq!(dhall::<crate::nodes::dvr::Config>("srs.classic.Dvr::{=}"), dvr);
+        assert_eq!(dhall::<crate::nodes::dvr::Config>("classic.Dvr::{=}"), dvr);
         let hls = crate::nodes::hls_out::Config::default();
-        assert_eq!(dhall::<crate::nodes::hls_out::Config>("srs.classic.Hls::{=}"), hls);
+        assert_eq!(dhall::<crate::nodes::hls_out::Config>("classic.Hls::{=}"), hls);
         let dash = crate::nodes::dash_out::Config::default();
-        assert_eq!(dhall::<crate::nodes::dash_out::Config>("srs.classic.Dash::{=}"), dash);
+        assert_eq!(dhall::<crate::nodes::dash_out::Config>("classic.Dash::{=}"), dash);
     }
 }

@@ -9,7 +9,7 @@
 //!   both the mapping and the variable list read;
 //! - [`mapping`]: the tree to [`classic::Config`] and [`process::ProcessSettings`], SRS's
 //!   defaults and truth rules, one warning per directive we do not support;
-//! - [`print`]: the classic value as readable Dhall (`srs.classic.toGraph srs.classic.Config::{ .. }`).
+//! - [`print`]: the classic value as readable Dhall (`classic.toGraph classic.Config::{ .. }`).
 
 mod caster_blocks;
 pub mod classic;
@@ -132,6 +132,6 @@ pub fn describe(sources: &Sources) -> String {
 /// The graph `config` gives: its classic form evaluated by the catalogue's `classic.toGraph`
 /// (the catalogue's `package.dhall` at `catalogue`, an absolute path).
 pub fn graph_file(config: &classic::Config, catalogue: &Path) -> Result<GraphFile, LoadError> {
-    let text = print::graph_text(config, &print::import_path(catalogue), &[]);
+    let text = print::graph_text(config, catalogue, &[]);
     crate::graph::load::load_text(&text, catalogue.parent().unwrap_or(Path::new("/")))
 }

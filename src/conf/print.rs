@@ -1,4 +1,4 @@
-//! The classic form as Dhall text: `srs.classic.toGraph srs.classic.Config::{ .. }`, with SRS's
+//! The classic form as Dhall text: `classic.toGraph classic.Config::{ .. }`, with SRS's
 //! directive names and only the fields that differ from their defaults. `srs conf import` prints
 //! it; `srs -c` evaluates the same text, so both run one graph.
 
@@ -28,21 +28,30 @@ enum Expr {
     },
 }
 
-/// A graph file: `let srs = <catalogue> in srs.classic.toGraph <config>`, `comments` on top.
-pub fn graph_text(config: &Config, catalogue_import: &str, comments: &[String]) -> String {
+/// A graph file: `let srs = <catalogue> let classic = <its classic form> in classic.toGraph
+/// <config>`, `comments` on top. `catalogue` is the catalogue's `package.dhall`; the classic form
+/// is `classic/package.dhall` beside it (imported only here: its `toGraph` costs a graph that
+/// does not use it a second and 150 MB to typecheck).
+pub fn graph_text(config: &Config, catalogue: &Path, comments: &[String]) -> String {
     let mut text = String::new();
     for comment in comments {
         for line in comment.lines() {
             text.push_str(&format!("-- {line}\n"));
         }
     }
-    text.push_str(&format!("let srs = {catalogue_import}\n\nin  srs.classic.toGraph\n      "));
+    let classic = catalogue.parent().unwrap_or(Path::new("")).join("classic/package.dhall");
+    text.push_str(&format!(
+        "let srs = {}\n\nlet classic = {}\n\nin  classic.toGraph\n      ",
+        import_path(catalogue),
+        import_path(&classic)
+    ));
     text.push_str(&render(&config_expr(config), 6));
     text.push('\n');
     text
 }
 
-/// The `srs.classic.Config::{ .. }` expression alone (`srs` bound to the catalogue).
+/// The `classic.Config::{ .. }` expression alone (`srs` bound to the catalogue, `classic` to its
+/// classic form).
 pub fn config_text(config: &Config) -> String {
     render(&config_expr(config), 0)
 }
@@ -130,29 +139,29 @@ fn config_expr(config: &Config) -> Expr {
     changed(&mut fields, "utc_time", &config.utc_time, &default.utc_time, |v| boolean(*v));
     changed(&mut fields, "http_server", &config.http_server, &default.http_server, |v| match v {
         Some(server) => Expr::Some(Box::new(http_server_expr(server))),
-        None => Expr::Lit("None srs.classic.HttpServer.Type".into()),
+        None => Expr::Lit("None classic.HttpServer.Type".into()),
     });
     changed(&mut fields, "http_api", &config.http_api, &default.http_api, |v| {
-        optional_node_block(v.as_ref(), "srs.classic.HttpApi")
+        optional_node_block(v.as_ref(), "classic.HttpApi")
     });
     changed(&mut fields, "http_api_https", &config.http_api_https, &default.http_api_https, optional_https);
     changed(&mut fields, "srt_server", &config.srt_server, &default.srt_server, |v| match v {
         Some(server) => Expr::Some(Box::new(srt_server_expr(server))),
-        None => Expr::Lit("None srs.classic.SrtServer.Type".into()),
+        None => Expr::Lit("None classic.SrtServer.Type".into()),
     });
     changed(&mut fields, "rtc_server", &config.rtc_server, &default.rtc_server, |v| match v {
         Some(server) => Expr::Some(Box::new(rtc_server_expr(server))),
-        None => Expr::Lit("None srs.classic.RtcServer.Type".into()),
+        None => Expr::Lit("None classic.RtcServer.Type".into()),
     });
     changed(&mut fields, "stream_casters", &config.stream_casters, &default.stream_casters, |v| Expr::List {
         items: v.iter().map(stream_caster_expr).collect(),
-        element_type: "srs.classic.StreamCaster.Type",
+        element_type: "classic.StreamCaster.Type",
     });
     changed(&mut fields, "vhosts", &config.vhosts, &default.vhosts, |v| Expr::List {
         items: v.iter().map(vhost_expr).collect(),
-        element_type: "srs.classic.Vhost.Type",
+        element_type: "classic.Vhost.Type",
     });
-    Expr::Record { completion: "srs.classic.Config", fields }
+    Expr::Record { completion: "classic.Config", fields }
 }
 
 fn http_server_expr(server: &HttpServer) -> Expr {
@@ -162,20 +171,20 @@ fn http_server_expr(server: &HttpServer) -> Expr {
     changed(&mut fields, "dir", &server.dir, &default.dir, |v| text(v));
     changed(&mut fields, "crossdomain", &server.crossdomain, &default.crossdomain, |v| boolean(*v));
     changed(&mut fields, "https", &server.https, &default.https, optional_https);
-    Expr::Record { completion: "srs.classic.HttpServer", fields }
+    Expr::Record { completion: "classic.HttpServer", fields }
 }
 
 fn optional_https(https: &Option<Https>) -> Expr {
     match https {
         Some(https) => Expr::Some(Box::new(Expr::Record {
-            completion: "srs.classic.Https",
+            completion: "classic.Https",
             fields: vec![
                 ("listen", text(&https.listen)),
                 ("key", text(&https.key)),
                 ("cert", text(&https.cert)),
             ],
         })),
-        None => Expr::Lit("None srs.classic.Https.Type".into()),
+        None => Expr::Lit("None classic.Https.Type".into()),
     }
 }
 
@@ -188,7 +197,7 @@ fn srt_server_expr(server: &SrtServer) -> Expr {
     changed(&mut fields, "passphrase", &server.passphrase, &default.passphrase, |v| text(v));
     changed(&mut fields, "pbkeylen", &server.pbkeylen, &default.pbkeylen, |v| natural(*v));
     changed(&mut fields, "default_app", &server.default_app, &default.default_app, |v| text(v));
-    Expr::Record { completion: "srs.classic.SrtServer", fields }
+    Expr::Record { completion: "classic.SrtServer", fields }
 }
 
 fn rtc_server_expr(server: &RtcServer) -> Expr {
@@ -197,21 +206,21 @@ fn rtc_server_expr(server: &RtcServer) -> Expr {
     changed(&mut fields, "enabled", &server.enabled, &default.enabled, |v| boolean(*v));
     changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
     changed(&mut fields, "candidate", &server.candidate, &default.candidate, |v| text(v));
-    Expr::Record { completion: "srs.classic.RtcServer", fields }
+    Expr::Record { completion: "classic.RtcServer", fields }
 }
 
 fn stream_caster_expr(caster: &StreamCaster) -> Expr {
     let kind = match caster.caster {
-        Caster::MpegtsOverUdp => "srs.classic.StreamCaster.Caster.MpegtsOverUdp",
-        Caster::Flv => "srs.classic.StreamCaster.Caster.Flv",
-        Caster::Gb28181 => "srs.classic.StreamCaster.Caster.Gb28181",
+        Caster::MpegtsOverUdp => "classic.StreamCaster.Caster.MpegtsOverUdp",
+        Caster::Flv => "classic.StreamCaster.Caster.Flv",
+        Caster::Gb28181 => "classic.StreamCaster.Caster.Gb28181",
     };
     let mut fields = vec![("caster", Expr::Lit(kind.into())), ("listen", text(&caster.listen))];
     changed(&mut fields, "enabled", &caster.enabled, &true, |v| boolean(*v));
     changed(&mut fields, "stream", &caster.stream, &DEFAULT_CASTER_STREAM.to_owned(), |v| text(v));
     changed(&mut fields, "app", &caster.app, &DEFAULT_CASTER_APP.to_owned(), |v| text(v));
     changed(&mut fields, "sip", &caster.sip, &CasterSip::default(), caster_sip_expr);
-    Expr::Record { completion: "srs.classic.StreamCaster", fields }
+    Expr::Record { completion: "classic.StreamCaster", fields }
 }
 
 fn caster_sip_expr(sip: &CasterSip) -> Expr {
@@ -222,7 +231,7 @@ fn caster_sip_expr(sip: &CasterSip) -> Expr {
     changed(&mut fields, "timeout", &sip.timeout, &default.timeout, |v| natural(*v));
     changed(&mut fields, "reinvite", &sip.reinvite, &default.reinvite, |v| natural(*v));
     changed(&mut fields, "candidate", &sip.candidate, &default.candidate, |v| text(v));
-    Expr::Record { completion: "srs.classic.StreamCaster.Sip", fields }
+    Expr::Record { completion: "classic.StreamCaster.Sip", fields }
 }
 
 fn vhost_expr(vhost: &Vhost) -> Expr {
@@ -240,29 +249,29 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "publish", &vhost.publish, &default.publish, publish_expr);
     changed(&mut fields, "http_remux", &vhost.http_remux, &default.http_remux, |v| match v {
         Some(remux) => Expr::Some(Box::new(http_remux_expr(remux))),
-        None => Expr::Lit("None srs.classic.HttpRemux.Type".into()),
+        None => Expr::Lit("None classic.HttpRemux.Type".into()),
     });
     changed(&mut fields, "http_static", &vhost.http_static, &default.http_static, |v| match v {
         Some(web) => Expr::Some(Box::new(http_static_expr(web))),
-        None => Expr::Lit("None srs.classic.HttpStatic.Type".into()),
+        None => Expr::Lit("None classic.HttpStatic.Type".into()),
     });
     changed(&mut fields, "dvr", &vhost.dvr, &default.dvr, |v| match v {
         Some(dvr) => Expr::Some(Box::new(dvr_expr(dvr))),
-        None => Expr::Lit("None srs.classic.Dvr.Type".into()),
+        None => Expr::Lit("None classic.Dvr.Type".into()),
     });
     changed(&mut fields, "hls", &vhost.hls, &default.hls, |v| match v {
-        Some(hls) => Expr::Some(Box::new(node_block_expr("srs.classic.Hls", hls))),
-        None => Expr::Lit("None srs.classic.Hls.Type".into()),
+        Some(hls) => Expr::Some(Box::new(node_block_expr("classic.Hls", hls))),
+        None => Expr::Lit("None classic.Hls.Type".into()),
     });
     changed(&mut fields, "dash", &vhost.dash, &default.dash, |v| match v {
-        Some(dash) => Expr::Some(Box::new(node_block_expr("srs.classic.Dash", dash))),
-        None => Expr::Lit("None srs.classic.Dash.Type".into()),
+        Some(dash) => Expr::Some(Box::new(node_block_expr("classic.Dash", dash))),
+        None => Expr::Lit("None classic.Dash.Type".into()),
     });
     changed(&mut fields, "forward", &vhost.forward, &default.forward, |v| {
         optional_node_block(v.as_ref(), "srs.Forward")
     });
     changed(&mut fields, "cluster", &vhost.cluster, &default.cluster, |v| {
-        optional_node_block(v.as_ref(), "srs.classic.Cluster")
+        optional_node_block(v.as_ref(), "classic.Cluster")
     });
     changed(&mut fields, "exec", &vhost.exec, &default.exec, |v| optional_node_block(v.as_ref(), "srs.Exec"));
     changed(&mut fields, "transcode", &vhost.transcode, &default.transcode, |v| Expr::List {
@@ -282,10 +291,8 @@ fn vhost_expr(vhost: &Vhost) -> Expr {
     changed(&mut fields, "refer", &vhost.refer, &default.refer, |v| {
         optional_node_block(v.as_ref(), "srs.Refer")
     });
-    changed(&mut fields, "rtc", &vhost.rtc, &default.rtc, |v| {
-        optional_node_block(v.as_ref(), "srs.classic.Rtc")
-    });
-    Expr::Record { completion: "srs.classic.Vhost", fields }
+    changed(&mut fields, "rtc", &vhost.rtc, &default.rtc, |v| optional_node_block(v.as_ref(), "classic.Rtc"));
+    Expr::Record { completion: "classic.Vhost", fields }
 }
 
 /// `Some Block::{ .. }` (the whole record, see [`node_block_expr`]) or `None Block.Type`.
@@ -326,7 +333,7 @@ fn dvr_expr(dvr: &crate::nodes::dvr::Config) -> Expr {
     changed(&mut fields, "time_jitter", &dvr.time_jitter, &default.time_jitter, |v| {
         Expr::Lit(format!("srs.TimeJitter.{}", time_jitter_tag(*v)))
     });
-    Expr::Record { completion: "srs.classic.Dvr", fields }
+    Expr::Record { completion: "classic.Dvr", fields }
 }
 
 fn play_expr(play: &Play) -> Expr {
@@ -343,7 +350,7 @@ fn play_expr(play: &Play) -> Expr {
     changed(&mut fields, "atc", &play.atc, &default.atc, |v| boolean(*v));
     changed(&mut fields, "mw_latency", &play.mw_latency, &default.mw_latency, |v| natural(*v));
     changed(&mut fields, "mw_msgs", &play.mw_msgs, &default.mw_msgs, |v| natural(*v));
-    Expr::Record { completion: "srs.classic.Play", fields }
+    Expr::Record { completion: "classic.Play", fields }
 }
 
 fn publish_expr(publish: &Publish) -> Expr {
@@ -352,14 +359,14 @@ fn publish_expr(publish: &Publish) -> Expr {
     let first = (&publish.firstpkt_timeout, &default.firstpkt_timeout);
     changed(&mut fields, "firstpkt_timeout", first.0, first.1, |v| natural(*v));
     changed(&mut fields, "normal_timeout", &publish.normal_timeout, &default.normal_timeout, |v| natural(*v));
-    Expr::Record { completion: "srs.classic.Publish", fields }
+    Expr::Record { completion: "classic.Publish", fields }
 }
 
 fn http_remux_expr(remux: &HttpRemux) -> Expr {
     let default = HttpRemux::default();
     let mut fields = Vec::new();
     changed(&mut fields, "mount", &remux.mount, &default.mount, |v| text(v));
-    Expr::Record { completion: "srs.classic.HttpRemux", fields }
+    Expr::Record { completion: "classic.HttpRemux", fields }
 }
 
 fn http_static_expr(web: &HttpStatic) -> Expr {
@@ -367,7 +374,7 @@ fn http_static_expr(web: &HttpStatic) -> Expr {
     let mut fields = Vec::new();
     changed(&mut fields, "mount", &web.mount, &default.mount, |v| text(v));
     changed(&mut fields, "dir", &web.dir, &default.dir, |v| text(v));
-    Expr::Record { completion: "srs.classic.HttpStatic", fields }
+    Expr::Record { completion: "classic.HttpStatic", fields }
 }
 
 fn time_jitter_tag(jitter: TimeJitter) -> &'static str {
@@ -425,8 +432,14 @@ mod tests {
 
     #[test]
     fn defaults_print_as_empty_completions() {
-        let text = graph_text(&Config::default(), "./nodes/package.dhall", &[]);
-        assert!(text.contains("srs.classic.toGraph\n      srs.classic.Config::{=}"), "{text}");
+        let text = graph_text(&Config::default(), Path::new("nodes/package.dhall"), &[]);
+        assert!(
+            text.starts_with(
+                "let srs = ./nodes/package.dhall\n\nlet classic = ./nodes/classic/package.dhall\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("classic.toGraph\n      classic.Config::{=}"), "{text}");
     }
 
     #[test]
@@ -434,18 +447,24 @@ mod tests {
         let mut config = Config { listen: "1936".into(), ..Config::default() };
         config.vhosts[0].play.mw_latency = 100;
         config.vhosts[0].http_remux = Some(HttpRemux::default());
-        let text = graph_text(&config, "./p.dhall", &["from srs.conf".into()]);
+        let text = graph_text(&config, Path::new("p.dhall"), &["from srs.conf".into()]);
         assert!(text.starts_with("-- from srs.conf\nlet srs = ./p.dhall\n"), "{text}");
         assert!(text.contains(", listen = \"1936\""), "{text}");
-        assert!(text.contains(", play = srs.classic.Play::{ mw_latency = 100 }"), "{text}");
-        assert!(text.contains(", http_remux = Some srs.classic.HttpRemux::{=}"), "{text}");
+        assert!(text.contains(", play = classic.Play::{ mw_latency = 100 }"), "{text}");
+        assert!(text.contains(", http_remux = Some classic.HttpRemux::{=}"), "{text}");
         assert!(!text.contains("gop_cache"), "defaults are left out: {text}");
     }
 
     /// Evaluates printed text with the real catalogue and the Rust type as annotation.
     fn evaluate(config: &Config) -> Config {
         let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodes/package.dhall");
-        let text = format!("let srs = {}\nin  {}", import_path(&catalogue), config_text(config));
+        let classic = catalogue.parent().unwrap().join("classic/package.dhall");
+        let text = format!(
+            "let srs = {}\nlet classic = {}\nin  {}",
+            import_path(&catalogue),
+            import_path(&classic),
+            config_text(config)
+        );
         serde_dhall::from_str(&text)
             .imports(true)
             .static_type_annotation()
