@@ -253,7 +253,7 @@ static VHOST: Block<Vhost> = Block {
             name: "ingest",
             default: "",
             kind: Kind::Lines(|v, d, s| {
-                if let Some((id, ingest)) = process_blocks::ingest(d, &v.name, s)? {
+                for (id, ingest) in process_blocks::ingest(d, &v.name, s)? {
                     v.ingest.push(NamedIngest { id, ingest });
                 }
                 Ok(())
@@ -637,6 +637,25 @@ pub(crate) mod tests {
         assert_eq!(mapped.config, Config { vhosts: Vec::new(), ..Config::default() });
         assert_eq!(mapped.process, ProcessSettings::default());
         assert!(mapped.warnings.is_empty());
+    }
+
+    #[test]
+    fn an_ingest_runs_one_node_per_engine_each_publishing_its_output() {
+        let mapped = map_text(
+            "vhost __defaultVhost__ { ingest cam { enabled on; input { type stream; url rtsp://10.0.0.2/cam; }\n\
+             engine { enabled off; output rtmp://127.0.0.1:[port]/live?vhost=[vhost]/cam; }\n\
+             engine sd { enabled on; vcodec libx264; vbitrate 300; acodec aac; vwidth 640; vheight 360;\n\
+             output rtmp://127.0.0.1:[port]/live?vhost=[vhost]/cam_sd; } } }\n",
+        )
+        .unwrap();
+        assert!(mapped.warnings.is_empty(), "{:?}", warnings(&mapped));
+        let ingests = &mapped.config.vhosts[0].ingest;
+        let ids: Vec<(&str, &str)> =
+            ingests.iter().map(|n| (n.id.as_str(), n.ingest.stream.as_str())).collect();
+        assert_eq!(ids, [("ingest/cam", "live/cam"), ("ingest/cam/sd", "live/cam_sd")]);
+        assert!(ingests[0].ingest.ffmpeg_output.is_empty(), "the first engine copies");
+        assert!(ingests[1].ingest.ffmpeg_output.iter().any(|a| a == "libx264"), "{:?}", ingests[1].ingest);
+        assert!(ingests.iter().all(|n| n.ingest.url == "rtsp://10.0.0.2/cam"));
     }
 
     #[test]

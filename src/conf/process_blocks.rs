@@ -206,13 +206,15 @@ pub(super) fn transcode(
     Ok(Some((id, config)))
 }
 
-/// `ingest ID { }` of vhost `vhost`: `Some((id, config))` when enabled; its stream is the first
-/// engine's `output` (SRS's `rtmp://127.0.0.1:[port]/[app]?vhost=[vhost]/[stream]`).
+/// `ingest ID { }` of vhost `vhost`: when enabled, one `(id, config)` per engine, as SRS runs one
+/// FFmpeg per engine: `ingest/<ID>` for the first, `ingest/<ID>/<engine>` for the others. Each
+/// publishes the stream its engine's `output` names (SRS's
+/// `rtmp://127.0.0.1:[port]/[app]?vhost=[vhost]/[stream]`).
 pub(super) fn ingest(
     block: &Directive,
     vhost: &str,
     scope: &mut Scope,
-) -> Result<Option<(String, ingest::Config)>, ConfError> {
+) -> Result<Vec<(String, ingest::Config)>, ConfError> {
     let mut draft = IngestDraft {
         enabled: false,
         input_type: "file".into(),
@@ -222,16 +224,37 @@ pub(super) fn ingest(
     };
     INGEST.map(block, &mut draft, scope)?;
     if !draft.enabled {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let id = block.arg0().to_owned();
-    let mut engines = draft.engines.into_iter();
-    let engine = engines
-        .next()
-        .ok_or_else(|| bad(block, format!("ingest `{id}` has no `engine` to name its output")))?;
-    if engines.next().is_some() {
-        scope.warn(block, format!("ingest `{id}`: only the first engine is used"));
+    if draft.engines.is_empty() {
+        return Err(bad(block, format!("ingest `{id}` has no `engine` to name its output")));
     }
+    let mut nodes = Vec::new();
+    for (index, engine) in draft.engines.iter().enumerate() {
+        let node_id =
+            if index == 0 { format!("ingest/{id}") } else { format!("ingest/{id}/{}", engine.name) };
+        let input = IngestInput { input_type: &draft.input_type, url: &draft.url, ffmpeg: &draft.ffmpeg };
+        nodes.push((node_id, ingest_engine(block, &id, vhost, &input, engine)?));
+    }
+    Ok(nodes)
+}
+
+/// What an ingest's engines share: where FFmpeg reads from, and which FFmpeg.
+struct IngestInput<'a> {
+    input_type: &'a str,
+    url: &'a str,
+    ffmpeg: &'a str,
+}
+
+/// The `Ingest` node of one engine of `ingest ID`.
+fn ingest_engine(
+    block: &Directive,
+    id: &str,
+    vhost: &str,
+    input: &IngestInput<'_>,
+    engine: &ffmpeg_engine::Config,
+) -> Result<ingest::Config, ConfError> {
     let output = engine.output.replace("[vhost]", vhost).replace("[port]", "1935");
     let key = rtmp_url_stream(&output).ok_or_else(|| {
         bad(block, format!("ingest `{id}`: engine `output` `{}` names no stream", engine.output))
@@ -240,11 +263,11 @@ pub(super) fn ingest(
         if key.vhost == DEFAULT_VHOST { format!("{}/{}", key.app, key.stream) } else { key.to_string() };
     let copies = engine.video_codec() == "copy" && engine.audio_codec() == "copy";
     engine.validate().map_err(|e| bad(block, format!("ingest `{id}`: {e}")))?;
-    let config = ingest::Config {
-        input_type: draft.input_type,
-        url: draft.url,
+    Ok(ingest::Config {
+        input_type: input.input_type.to_owned(),
+        url: input.url.to_owned(),
         stream,
-        ffmpeg: draft.ffmpeg,
+        ffmpeg: input.ffmpeg.to_owned(),
         // SRS's ingest reads its input in whatever format FFmpeg finds (`iformat` is for transcode).
         ffmpeg_input: if copies {
             Vec::new()
@@ -255,6 +278,5 @@ pub(super) fn ingest(
         native: true,
         repeat: true,
         max_processes: 0,
-    };
-    Ok(Some((format!("ingest/{id}"), config)))
+    })
 }
