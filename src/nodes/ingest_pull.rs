@@ -198,9 +198,11 @@ async fn drain_tags(reader: &mut FlvReader, out: &mut LazyPublication) -> Result
     Ok(())
 }
 
-/// GETs a live MPEG-TS `url` (`http://….ts`) into `out` until the body ends.
+/// GETs an MPEG-TS `url` (`http://….ts`) into `out` until the body ends: a live stream as it
+/// arrives, a file (a body of known length) in real time by its timestamps.
 pub async fn pull_http_ts(url: &str, out: &mut TsPull) -> Result<(), String> {
     let mut body = http_pull::get(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
+    out.set_paced(body.content_length().is_some());
     loop {
         let next = tokio::time::timeout(IDLE_TIMEOUT, body.next())
             .await

@@ -40,6 +40,9 @@ pub enum HttpPullError {
 /// A response body being read.
 pub struct HttpBody {
     body: Incoming,
+    /// The answer's `Content-Length`: a file's size; a live stream has none (chunked, or until
+    /// the connection closes).
+    length: Option<u64>,
     /// Where it came from, after redirects.
     url: String,
 }
@@ -48,6 +51,11 @@ impl HttpBody {
     /// The URL answered, after redirects (what relative URIs in the body are relative to).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The body's announced length: `Some` for a file, `None` for a live stream.
+    pub fn content_length(&self) -> Option<u64> {
+        self.length
     }
 
     /// The next piece of the body; `None` at its end.
@@ -124,7 +132,10 @@ impl HttpClient {
             let mut url = url.to_owned();
             for _ in 0..MAX_REDIRECTS {
                 match self.get_once(&url).await? {
-                    Answer::Body(body) => return Ok(HttpBody { body, url }),
+                    Answer::Body(body) => {
+                        let length = hyper::body::Body::size_hint(&body).exact();
+                        return Ok(HttpBody { body, length, url });
+                    }
                     Answer::Redirect(location) => url = resolve_uri(&url, &location),
                 }
             }
@@ -302,6 +313,7 @@ mod tests {
         let (base, accepted) = server(true).await;
         let mut client = HttpClient::default();
         let unread = client.get(&format!("{base}/big"), Duration::from_secs(5)).await.unwrap();
+        assert_eq!(unread.content_length(), Some(8 << 20), "a file's body has its length");
         drop(unread);
         let (body, answered) =
             client.get_all(&format!("{base}/redirect"), Duration::from_secs(5), 1024).await.unwrap();
