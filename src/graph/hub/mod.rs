@@ -144,8 +144,10 @@ impl State {
         unflushed > config.merge_msgs && (span >= config.merge_ms || span < 0)
     }
 
-    /// Makes every packet visible; true when there was something to wake consumers for.
-    fn flush(&mut self) -> bool {
+    /// Makes every packet visible; true when there was something to wake consumers for. `join`:
+    /// whether anyone reads (with nobody attached, joining would copy the stream for nothing; a
+    /// consumer that comes later takes the packets one by one).
+    fn flush(&mut self, join: bool) -> bool {
         self.unflushed_since_ms = None;
         self.unflushed_since = None;
         let (start_seq, end_seq) = (self.visible_end, self.end_seq());
@@ -154,7 +156,7 @@ impl State {
         }
         self.visible_end = end_seq;
         self.last_flush_start = start_seq;
-        self.last_flush_joined = self.join(start_seq, end_seq);
+        self.last_flush_joined = if join { self.join(start_seq, end_seq) } else { None };
         true
     }
 
@@ -246,6 +248,12 @@ impl Hub {
         wakers.into_iter().flatten().chain(handed_back).for_each(Waker::wake);
     }
 
+    /// `State::flush`, joining only when someone reads.
+    fn flush_state(&self, state: &mut State) -> bool {
+        let readers = self.stats.consumers.load(Ordering::Relaxed) > 0 || state.direct.attached() > 0;
+        state.flush(readers)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned hub only means a consumer panicked mid-read; the state itself stays consistent.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -265,7 +273,7 @@ impl Hub {
         state.publishing = false;
         state.gop_start = None;
         state.video_cached = false;
-        if state.flush() {
+        if self.flush_state(&mut state) {
             self.deliver(state, true);
         }
     }
@@ -277,7 +285,7 @@ impl Hub {
     /// Ends the hub: consumers drain what is left, then see it closed.
     pub fn close(&self) {
         let mut state = self.lock();
-        let flushed = state.flush();
+        let flushed = self.flush_state(&mut state);
         state.closed = true;
         self.deliver(state, flushed);
     }
@@ -288,7 +296,7 @@ impl Hub {
         let mut state = self.lock();
         let due =
             if self.config.merge_ms == 0 { state.unflushed() > 0 } else { state.flush_due(&self.config) };
-        if due && state.flush() {
+        if due && self.flush_state(&mut state) {
             self.deliver(state, true);
         }
     }
@@ -296,7 +304,7 @@ impl Hub {
     /// Flushes whatever waits (a stalled stream's tail) and wakes consumers.
     pub fn flush(&self) {
         let mut state = self.lock();
-        if state.flush() {
+        if self.flush_state(&mut state) {
             self.deliver(state, true);
         }
     }
@@ -357,7 +365,7 @@ impl Hub {
         state.trim(&self.config);
         let batched = self.config.merge_ms > 0 && state.flush_due(&self.config);
         let full = state.unflushed() >= MAX_UNFLUSHED;
-        if (batched || full) && state.flush() {
+        if (batched || full) && self.flush_state(&mut state) {
             self.deliver(state, true);
         }
     }
