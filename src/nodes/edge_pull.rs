@@ -40,6 +40,10 @@ use crate::servers::rtmp_client::RtmpPlayer;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// An upstream silent this long is dropped and the next origin tried.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an origin that accepted the play has to send its first message. An origin with the
+/// stream sends its metadata and sequence headers (and gop cache) right after Play.Start; one
+/// without it accepts and waits (as SRS and we do), which must not hold the next origin back.
+const FIRST_MEDIA_TIMEOUT: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long an origin cluster's pull outlives its last player.
@@ -94,7 +98,12 @@ pub fn serves(vhost: &Option<String>, key: &StreamKey) -> bool {
 #[derive(Debug, Clone)]
 enum Origins {
     Listed(Vec<String>),
-    Directory { redis: Redis, own: String },
+    Directory {
+        redis: Redis,
+        own: String,
+    },
+    /// SRS 4's origin cluster: the coworker that has the stream, asked over its HTTP API.
+    Coworkers(Vec<String>),
 }
 
 impl Origins {
@@ -105,12 +114,16 @@ impl Origins {
             Origins::Directory { redis, own } => {
                 super::origin_cluster::lookup(redis, key, own).await.into_iter().collect()
             }
+            Origins::Coworkers(coworkers) => {
+                super::origin_coworkers::discover(coworkers, key, &key.vhost).await.into_iter().collect()
+            }
         }
     }
 }
 
 /// The node of the graph that pulls `key` when a player wants it here: an `EdgePull` serving its
-/// vhost, else an `OriginCluster`. Its index, its origins and how long a pull outlives its players.
+/// vhost, else an `OriginCluster` or `OriginCoworkers`. Its index, its origins and how long a pull
+/// outlives its players.
 fn puller_for(engine: &Engine, key: &StreamKey) -> Option<(NodeIndex, Origins, Duration)> {
     let graph = engine.graph();
     let nodes = || graph.file.nodes.iter().enumerate();
@@ -127,6 +140,10 @@ fn puller_for(engine: &Engine, key: &StreamKey) -> Option<(NodeIndex, Origins, D
             NodeSpec::OriginCluster(config) => {
                 let redis = Redis::new(&config.redis, super::origin_cluster::REDIS_TIMEOUT).ok()?;
                 let origins = Origins::Directory { redis, own: config.rtmp.clone() };
+                Some((NodeIndex::new(i), origins, DEFAULT_CLOSE_AFTER))
+            }
+            NodeSpec::OriginCoworkers(config) if serves(&config.vhost, key) => {
+                let origins = Origins::Coworkers(config.coworkers.clone());
                 Some((NodeIndex::new(i), origins, DEFAULT_CLOSE_AFTER))
             }
             _ => None,
@@ -325,14 +342,19 @@ impl Upstream {
 
     /// Plays `url` into the publication until the origin ends or fails.
     async fn pull(&mut self, url: &str) -> Result<(), String> {
-        let mut player = RtmpPlayer::play(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
+        // An origin of SRS's origin cluster that lacks the stream answers an RTMP 302 to the one
+        // that has it, followed once at once as SRS's edge does.
+        let mut player = RtmpPlayer::play_following(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
         tracing::info!(stream = %self.key, %url, "edge: playing from origin");
         // Each origin has its own clock; a jump between origins is the vhost jitter's to smooth.
         let mut unwrapper = TimestampUnwrapper::default();
+        let mut received = false;
         loop {
-            let next = tokio::time::timeout(IDLE_TIMEOUT, player.next())
+            let limit = if received { IDLE_TIMEOUT } else { FIRST_MEDIA_TIMEOUT };
+            let next = tokio::time::timeout(limit, player.next())
                 .await
-                .map_err(|_| format!("no media for {IDLE_TIMEOUT:?}"))?;
+                .map_err(|_| format!("no media for {limit:?}"))?;
+            received = true;
             let Some(media) = next.map_err(|e| e.to_string())? else { return Ok(()) };
             self.messages += 1;
             let tag_type = match media.kind {
