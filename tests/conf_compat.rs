@@ -617,7 +617,8 @@ fn origin_cluster_with_coworkers_maps_to_origin_coworkers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let graph = graph_of(&file_sources(root.join("conf/origin.cluster.serverA.conf")));
     let vhost = "__defaultVhost__";
-    let node = graph.nodes.iter().find(|n| n.name == format!("{vhost}/origin_cluster")).expect("cluster node");
+    let node =
+        graph.nodes.iter().find(|n| n.name == format!("{vhost}/origin_cluster")).expect("cluster node");
     let shown = format!("{:?}", node.node);
     assert!(shown.starts_with("OriginCoworkers"), "{shown}");
     assert!(shown.contains("\"127.0.0.1:9091\"") && shown.contains("redirect: true"), "{shown}");

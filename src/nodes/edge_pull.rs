@@ -242,15 +242,18 @@ enum Attempt {
     /// No player for `close_after_ms`.
     Idle,
     Shutdown,
+    /// A reload changed how the stream is pulled.
+    Reconfigured,
     Ended(Result<(), String>),
 }
 
 impl Pull {
-    async fn run(self, mut players: watch::Receiver<usize>, pulls: Arc<EdgePulls>) {
-        let close_after = self.close_after;
+    async fn run(mut self, mut players: watch::Receiver<usize>, pulls: Arc<EdgePulls>) {
+        let mut close_after = self.close_after;
         let mut upstream = Upstream::new(&self.engine, self.node, &self.key);
         let mut backoff = FIRST_BACKOFF;
-        loop {
+        let mut settings = signature(&self.engine, &self.key);
+        'rounds: loop {
             let mut media_this_round = false;
             for origin in &self.origins.current(&self.key).await {
                 let url = origin_url(origin, &self.key, &self.param);
@@ -259,11 +262,20 @@ impl Pull {
                     biased;
                     _ = self.engine.shutdown_signal() => Attempt::Shutdown,
                     _ = idle(&mut players, close_after) => Attempt::Idle,
+                    _ = reconfigured(&self.engine, &self.key, &settings) => Attempt::Reconfigured,
                     result = upstream.pull(&url) => Attempt::Ended(result),
                 };
                 media_this_round |= upstream.messages > before;
                 match attempt {
                     Attempt::Shutdown => return upstream.end().await,
+                    Attempt::Reconfigured => {
+                        upstream.end().await;
+                        if !self.follow_reload(&pulls, &mut upstream, &mut settings) {
+                            return;
+                        }
+                        (close_after, backoff) = (self.close_after, FIRST_BACKOFF);
+                        continue 'rounds;
+                    }
                     Attempt::Idle => {
                         upstream.end().await;
                         if pulls.forget_if_idle(&self.key) {
@@ -288,6 +300,13 @@ impl Pull {
             tracing::warn!(stream = %self.key, retry_in = ?backoff, "edge: no origin serves the stream");
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
+                _ = reconfigured(&self.engine, &self.key, &settings) => {
+                    if !self.follow_reload(&pulls, &mut upstream, &mut settings) {
+                        return;
+                    }
+                    (close_after, backoff) = (self.close_after, FIRST_BACKOFF);
+                    continue 'rounds;
+                }
                 _ = self.engine.shutdown_signal() => return,
                 _ = idle(&mut players, close_after) => {
                     if pulls.forget_if_idle(&self.key) {
@@ -297,6 +316,44 @@ impl Pull {
                 }
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+impl Pull {
+    /// A reload changed how the stream is pulled (its publication already ended): takes the
+    /// newest graph's node and origins, so the pull starts again from the new list (players stay
+    /// on their hubs and see a republish). `false` when no node pulls the stream any more.
+    fn follow_reload(&mut self, pulls: &EdgePulls, upstream: &mut Upstream, settings: &mut String) -> bool {
+        let engine = self.engine.current();
+        let Some((node, origins, close_after)) = puller_for(&engine, &self.key) else {
+            tracing::info!(stream = %self.key, "edge: a reload removed the pull, upstream closed");
+            pulls.lock().remove(&self.key);
+            return false;
+        };
+        tracing::info!(stream = %self.key, ?origins, "edge: a reload changed the origins, pulling again");
+        *settings = signature(&engine, &self.key);
+        *upstream = Upstream::new(&engine, node, &self.key);
+        (self.node, self.origins, self.close_after, self.engine) = (node, origins, close_after, engine);
+        true
+    }
+}
+
+/// What a pull of `key` is made from in `engine`'s graph, compared across reloads.
+fn signature(engine: &Engine, key: &StreamKey) -> String {
+    format!("{:?}", puller_for(engine, key))
+}
+
+/// How often a pull checks whether a reload changed its origins.
+const RECONFIGURE_CHECK: Duration = Duration::from_secs(1);
+
+/// Resolves once the newest graph pulls `key` differently than `settings` (a reload changed the
+/// origins, the node or its settings).
+async fn reconfigured(engine: &Engine, key: &StreamKey, settings: &str) {
+    loop {
+        tokio::time::sleep(RECONFIGURE_CHECK).await;
+        if signature(&engine.current(), key) != settings {
+            return;
         }
     }
 }
