@@ -20,6 +20,7 @@
 | OpusToAac : (./opus_to_aac.dhall).Type
 | MpegtsUdpIn : (./mpegts_udp_in.dhall).Type
 | OriginCluster : (./origin_cluster.dhall).Type
+| OriginCoworkers : (./origin_coworkers.dhall).Type
 | RtcIn : (./rtc_in.dhall).Type
 | RtcOut : (./rtc_out.dhall).Type
 | RtmpIn : (./rtmp_in.dhall).Type

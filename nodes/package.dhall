@@ -26,6 +26,7 @@
 , OpusToAac = ./opus_to_aac.dhall
 , MpegtsUdpIn = ./mpegts_udp_in.dhall
 , OriginCluster = ./origin_cluster.dhall
+, OriginCoworkers = ./origin_coworkers.dhall
 , RtcIn = ./rtc_in.dhall
 , RtcOut = ./rtc_out.dhall
 , RtmpIn = ./rtmp_in.dhall

@@ -608,3 +608,23 @@ fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
     assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtc_play"));
     assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtmp_play"));
 }
+
+/// SRS 4's origin cluster (conf/origin.cluster.serverA.conf): `origin_cluster on` with
+/// `coworkers` in `mode local` gives the vhost an `OriginCoworkers` source asking those APIs, and
+/// no edge nodes; the edge beside it (`mode remote`) gets its `EdgePull` and `EdgePush`.
+#[test]
+fn origin_cluster_with_coworkers_maps_to_origin_coworkers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = graph_of(&file_sources(root.join("conf/origin.cluster.serverA.conf")));
+    let vhost = "__defaultVhost__";
+    let node =
+        graph.nodes.iter().find(|n| n.name == format!("{vhost}/origin_cluster")).expect("cluster node");
+    let shown = format!("{:?}", node.node);
+    assert!(shown.starts_with("OriginCoworkers"), "{shown}");
+    assert!(shown.contains("\"127.0.0.1:9091\"") && shown.contains("redirect: true"), "{shown}");
+    assert!(graph.edges.iter().any(|e| e.from == node.name && e.to == vhost), "a source of the vhost");
+    assert!(!graph.nodes.iter().any(|n| n.name.ends_with("/edge") || n.name.ends_with("/edge_push")));
+    let edge = graph_of(&file_sources(root.join("conf/origin.cluster.edge.conf")));
+    assert!(edge.nodes.iter().any(|n| n.name == format!("{vhost}/edge")), "the edge pulls");
+    assert!(!edge.nodes.iter().any(|n| n.name.ends_with("/origin_cluster")));
+}

@@ -18,7 +18,9 @@
 --  `pli_for_rtmp` is the `RtcIn`'s `pli_interval`.
 --  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
 --  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
---  edge goes into the vhost.
+--  edge goes into the vhost. A vhost's `cluster` in `mode remote` → `EdgePull` "<vhost>/edge"
+--  and `EdgePush` "<vhost>/edge_push"; with `origin_cluster on` (mode local) → an
+--  `OriginCoworkers` "<vhost>/origin_cluster" asking its `coworkers`.
 --  `http_api` adds an `HttpApi` node named "http_api". An enabled `https` block repeats what
 --  its server serves on the HTTPS port, in nodes named with `_https` ("http_server_https",
 --  "console_https", "<vhost>/http_remux_https", "http_api_https"). `server_id` is no node's setting: the
@@ -246,16 +248,26 @@ let clusterPull =
           { None = [] : List NamedNode
           , Some =
               \(cluster : (./Cluster.dhall).Type) ->
-                [ node
-                    "${vhost.name}/edge"
-                    ( Node.EdgePull
-                        { origin = cluster.origin
-                        , vhost = Some vhost.name
-                        , token_traverse = cluster.token_traverse
-                        , close_after_ms = 3000
-                        }
-                    )
-                ]
+                if    cluster.remote
+                then  [ node
+                          "${vhost.name}/edge"
+                          ( Node.EdgePull
+                              { origin = cluster.origin
+                              , vhost = Some vhost.name
+                              , token_traverse = cluster.token_traverse
+                              , close_after_ms = 3000
+                              }
+                          )
+                      ]
+                else  [ node
+                          "${vhost.name}/origin_cluster"
+                          ( Node.OriginCoworkers
+                              { coworkers = cluster.coworkers
+                              , vhost = Some vhost.name
+                              , redirect = True
+                              }
+                          )
+                      ]
           }
           vhost.cluster
 
@@ -265,14 +277,16 @@ let clusterPush =
           { None = [] : List NamedNode
           , Some =
               \(cluster : (./Cluster.dhall).Type) ->
-                [ node
-                    "${vhost.name}/edge_push"
-                    ( Node.EdgePush
-                        { origin = cluster.origin
-                        , token_traverse = cluster.token_traverse
-                        }
-                    )
-                ]
+                if    cluster.remote
+                then  [ node
+                          "${vhost.name}/edge_push"
+                          ( Node.EdgePush
+                              { origin = cluster.origin
+                              , token_traverse = cluster.token_traverse
+                              }
+                          )
+                      ]
+                else  [] : List NamedNode
           }
           vhost.cluster
 

@@ -191,7 +191,8 @@ pub struct Vhost {
     pub dash: Option<crate::nodes::dash_out::Config>,
     /// Present only when `forward { enabled on; }`; the `Forward` node's own settings.
     pub forward: Option<crate::nodes::forward::Config>,
-    /// Present only when `cluster { mode remote; }`: this vhost is an edge of `origin`.
+    /// Present only when `cluster { mode remote; }` (this vhost is an edge of `origin`) or
+    /// `cluster { origin_cluster on; }` (an origin of SRS 4's origin cluster).
     pub cluster: Option<Cluster>,
     /// Present only when `exec { enabled on; publish ...; }`.
     pub exec: Option<crate::nodes::exec::Config>,
@@ -235,11 +236,18 @@ impl Default for VhostRtc {
 }
 
 /// `vhost { cluster { mode remote; origin ...; token_traverse ...; } }` (`classic/Cluster.dhall`):
-/// becomes the vhost's `EdgePull` and `EdgePush` nodes.
+/// becomes the vhost's `EdgePull` and `EdgePush` nodes; `cluster { origin_cluster on; coworkers
+/// ...; }` in `mode local` its `OriginCoworkers` node.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Cluster {
+    /// `mode remote`: an edge.
+    pub remote: bool,
     pub origin: Vec<String>,
     pub token_traverse: bool,
+    /// SRS 4's `origin_cluster` (only in `mode local`, as SRS).
+    pub origin_cluster: bool,
+    /// SRS 4's `coworkers`: the HTTP API `host:port` of the cluster's origins.
+    pub coworkers: Vec<String>,
 }
 
 /// A `transcode` block and the id its node is named by (`<vhost>/<id>`).

@@ -223,7 +223,10 @@ static VHOST: Block<Vhost> = Block {
             kind: Kind::Nested {
                 table: &media_blocks::CLUSTER,
                 map: |v, d, s| {
-                    v.cluster = media_blocks::CLUSTER.map_enabled(d, Default::default(), s)?;
+                    let mut block = Enabled { enabled: false, config: super::classic::Cluster::default() };
+                    media_blocks::CLUSTER.map(d, &mut block, s)?;
+                    block.config.remote = block.enabled;
+                    v.cluster = (block.enabled || block.config.origin_cluster).then_some(block.config);
                     Ok(())
                 },
                 repeat: Repeat::Once,

@@ -65,7 +65,8 @@ pub(super) static FORWARD: Block<Enabled<forward::Config>> = Block {
     ],
 };
 
-/// `vhost { cluster { } }`: `mode remote` makes the vhost an edge (SRS's `enabled` is the mode).
+/// `vhost { cluster { } }`: `mode remote` makes the vhost an edge (SRS's `enabled` is the mode);
+/// `origin_cluster on` with `coworkers` (in `mode local`) an origin of SRS 4's origin cluster.
 pub(super) static CLUSTER: Block<Enabled<super::classic::Cluster>> = Block {
     name: "cluster",
     entries: &[
@@ -82,17 +83,17 @@ pub(super) static CLUSTER: Block<Enabled<super::classic::Cluster>> = Block {
             }),
         },
         Entry { name: "origin", default: "", kind: Kind::Words(|c| &mut c.config.origin) },
-        Entry { name: "token_traverse", default: "off", kind: Kind::FlagOff(|c| &mut c.config.token_traverse) },
+        Entry {
+            name: "token_traverse",
+            default: "off",
+            kind: Kind::FlagOff(|c| &mut c.config.token_traverse),
+        },
         Entry {
             name: "origin_cluster",
             default: "off",
-            kind: Kind::Unmapped("origin_cluster: an origin cluster is not mapped yet (no coworkers lookup); streams stay local"),
+            kind: Kind::FlagOff(|c| &mut c.config.origin_cluster),
         },
-        Entry {
-            name: "coworkers",
-            default: "",
-            kind: Kind::Unmapped("coworkers: an origin cluster is not mapped yet; streams stay local"),
-        },
+        Entry { name: "coworkers", default: "", kind: Kind::Words(|c| &mut c.config.coworkers) },
     ],
 };
 

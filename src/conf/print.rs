@@ -483,8 +483,11 @@ mod tests {
                 backend: None,
             }),
             cluster: Some(super::super::classic::Cluster {
+                remote: true,
                 origin: vec!["10.0.0.1:1935".into(), "10.0.0.2:1936".into()],
                 token_traverse: true,
+                origin_cluster: false,
+                coworkers: vec!["127.0.0.1:9091".into()],
             }),
             exec: Some(crate::nodes::exec::Config { publish: vec!["./p [stream]".into()], max_processes: 0 }),
             transcode: vec![super::super::classic::NamedTranscode {

@@ -69,6 +69,7 @@ node_catalogue! {
     MpegtsUdpIn(mpegts_udp_in::Config),
     OpusToAac(opus_to_aac::Config),
     OriginCluster(origin_cluster::Config),
+    OriginCoworkers(origin_coworkers::Config),
     RtcIn(rtc_in::Config),
     RtcOut(rtc_out::Config),
     RtmpIn(rtmp_in::Config),

@@ -40,6 +40,10 @@ use crate::servers::rtmp_client::RtmpPlayer;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// An upstream silent this long is dropped and the next origin tried.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an origin that accepted the play has to send its first message. An origin with the
+/// stream sends its metadata and sequence headers (and gop cache) right after Play.Start; one
+/// without it accepts and waits (as SRS and we do), which must not hold the next origin back.
+const FIRST_MEDIA_TIMEOUT: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long an origin cluster's pull outlives its last player.
@@ -94,7 +98,12 @@ pub fn serves(vhost: &Option<String>, key: &StreamKey) -> bool {
 #[derive(Debug, Clone)]
 enum Origins {
     Listed(Vec<String>),
-    Directory { redis: Redis, own: String },
+    Directory {
+        redis: Redis,
+        own: String,
+    },
+    /// SRS 4's origin cluster: the coworker that has the stream, asked over its HTTP API.
+    Coworkers(Vec<String>),
 }
 
 impl Origins {
@@ -105,12 +114,16 @@ impl Origins {
             Origins::Directory { redis, own } => {
                 super::origin_cluster::lookup(redis, key, own).await.into_iter().collect()
             }
+            Origins::Coworkers(coworkers) => {
+                super::origin_coworkers::discover(coworkers, key, &key.vhost).await.into_iter().collect()
+            }
         }
     }
 }
 
 /// The node of the graph that pulls `key` when a player wants it here: an `EdgePull` serving its
-/// vhost, else an `OriginCluster`. Its index, its origins and how long a pull outlives its players.
+/// vhost, else an `OriginCluster` or `OriginCoworkers`. Its index, its origins and how long a pull
+/// outlives its players.
 fn puller_for(engine: &Engine, key: &StreamKey) -> Option<(NodeIndex, Origins, Duration)> {
     let graph = engine.graph();
     let nodes = || graph.file.nodes.iter().enumerate();
@@ -127,6 +140,10 @@ fn puller_for(engine: &Engine, key: &StreamKey) -> Option<(NodeIndex, Origins, D
             NodeSpec::OriginCluster(config) => {
                 let redis = Redis::new(&config.redis, super::origin_cluster::REDIS_TIMEOUT).ok()?;
                 let origins = Origins::Directory { redis, own: config.rtmp.clone() };
+                Some((NodeIndex::new(i), origins, DEFAULT_CLOSE_AFTER))
+            }
+            NodeSpec::OriginCoworkers(config) if serves(&config.vhost, key) => {
+                let origins = Origins::Coworkers(config.coworkers.clone());
                 Some((NodeIndex::new(i), origins, DEFAULT_CLOSE_AFTER))
             }
             _ => None,
@@ -225,15 +242,18 @@ enum Attempt {
     /// No player for `close_after_ms`.
     Idle,
     Shutdown,
+    /// A reload changed how the stream is pulled.
+    Reconfigured,
     Ended(Result<(), String>),
 }
 
 impl Pull {
-    async fn run(self, mut players: watch::Receiver<usize>, pulls: Arc<EdgePulls>) {
-        let close_after = self.close_after;
+    async fn run(mut self, mut players: watch::Receiver<usize>, pulls: Arc<EdgePulls>) {
+        let mut close_after = self.close_after;
         let mut upstream = Upstream::new(&self.engine, self.node, &self.key);
         let mut backoff = FIRST_BACKOFF;
-        loop {
+        let mut settings = signature(&self.engine, &self.key);
+        'rounds: loop {
             let mut media_this_round = false;
             for origin in &self.origins.current(&self.key).await {
                 let url = origin_url(origin, &self.key, &self.param);
@@ -242,11 +262,20 @@ impl Pull {
                     biased;
                     _ = self.engine.shutdown_signal() => Attempt::Shutdown,
                     _ = idle(&mut players, close_after) => Attempt::Idle,
+                    _ = reconfigured(&self.engine, &self.key, &settings) => Attempt::Reconfigured,
                     result = upstream.pull(&url) => Attempt::Ended(result),
                 };
                 media_this_round |= upstream.messages > before;
                 match attempt {
                     Attempt::Shutdown => return upstream.end().await,
+                    Attempt::Reconfigured => {
+                        upstream.end().await;
+                        if !self.follow_reload(&pulls, &mut upstream, &mut settings) {
+                            return;
+                        }
+                        (close_after, backoff) = (self.close_after, FIRST_BACKOFF);
+                        continue 'rounds;
+                    }
                     Attempt::Idle => {
                         upstream.end().await;
                         if pulls.forget_if_idle(&self.key) {
@@ -271,6 +300,13 @@ impl Pull {
             tracing::warn!(stream = %self.key, retry_in = ?backoff, "edge: no origin serves the stream");
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
+                _ = reconfigured(&self.engine, &self.key, &settings) => {
+                    if !self.follow_reload(&pulls, &mut upstream, &mut settings) {
+                        return;
+                    }
+                    (close_after, backoff) = (self.close_after, FIRST_BACKOFF);
+                    continue 'rounds;
+                }
                 _ = self.engine.shutdown_signal() => return,
                 _ = idle(&mut players, close_after) => {
                     if pulls.forget_if_idle(&self.key) {
@@ -280,6 +316,44 @@ impl Pull {
                 }
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+impl Pull {
+    /// A reload changed how the stream is pulled (its publication already ended): takes the
+    /// newest graph's node and origins, so the pull starts again from the new list (players stay
+    /// on their hubs and see a republish). `false` when no node pulls the stream any more.
+    fn follow_reload(&mut self, pulls: &EdgePulls, upstream: &mut Upstream, settings: &mut String) -> bool {
+        let engine = self.engine.current();
+        let Some((node, origins, close_after)) = puller_for(&engine, &self.key) else {
+            tracing::info!(stream = %self.key, "edge: a reload removed the pull, upstream closed");
+            pulls.lock().remove(&self.key);
+            return false;
+        };
+        tracing::info!(stream = %self.key, ?origins, "edge: a reload changed the origins, pulling again");
+        *settings = signature(&engine, &self.key);
+        *upstream = Upstream::new(&engine, node, &self.key);
+        (self.node, self.origins, self.close_after, self.engine) = (node, origins, close_after, engine);
+        true
+    }
+}
+
+/// What a pull of `key` is made from in `engine`'s graph, compared across reloads.
+fn signature(engine: &Engine, key: &StreamKey) -> String {
+    format!("{:?}", puller_for(engine, key))
+}
+
+/// How often a pull checks whether a reload changed its origins.
+const RECONFIGURE_CHECK: Duration = Duration::from_secs(1);
+
+/// Resolves once the newest graph pulls `key` differently than `settings` (a reload changed the
+/// origins, the node or its settings).
+async fn reconfigured(engine: &Engine, key: &StreamKey, settings: &str) {
+    loop {
+        tokio::time::sleep(RECONFIGURE_CHECK).await;
+        if signature(&engine.current(), key) != settings {
+            return;
         }
     }
 }
@@ -325,14 +399,19 @@ impl Upstream {
 
     /// Plays `url` into the publication until the origin ends or fails.
     async fn pull(&mut self, url: &str) -> Result<(), String> {
-        let mut player = RtmpPlayer::play(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
+        // An origin of SRS's origin cluster that lacks the stream answers an RTMP 302 to the one
+        // that has it, followed once at once as SRS's edge does.
+        let mut player = RtmpPlayer::play_following(url, CONNECT_TIMEOUT).await.map_err(|e| e.to_string())?;
         tracing::info!(stream = %self.key, %url, "edge: playing from origin");
         // Each origin has its own clock; a jump between origins is the vhost jitter's to smooth.
         let mut unwrapper = TimestampUnwrapper::default();
+        let mut received = false;
         loop {
-            let next = tokio::time::timeout(IDLE_TIMEOUT, player.next())
+            let limit = if received { IDLE_TIMEOUT } else { FIRST_MEDIA_TIMEOUT };
+            let next = tokio::time::timeout(limit, player.next())
                 .await
-                .map_err(|_| format!("no media for {IDLE_TIMEOUT:?}"))?;
+                .map_err(|_| format!("no media for {limit:?}"))?;
+            received = true;
             let Some(media) = next.map_err(|e| e.to_string())? else { return Ok(()) };
             self.messages += 1;
             let tag_type = match media.kind {

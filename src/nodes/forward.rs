@@ -1,6 +1,7 @@
 //! `Forward`: pushes each stream to other servers over RTMP, as SRS's vhost `forward { destination
 //! ...; }`. A destination is `host:port` (the stream keeps its app and name, and its vhost as
-//! `?vhost=`) or an `rtmp://` URL template with `[vhost]`, `[app]`, `[stream]` and `[param]`.
+//! `?vhost=`) or an `rtmp://` URL template with `[vhost]`, `[app]`, `[stream]` and `[param]`, or
+//! (beyond SRS) an `srt://host:port?streamid=...` one, pushed as MPEG-TS (`forward_srt.rs`).
 //!
 //! Each destination has its own task and bounded queue: a destination that stalls or dies never
 //! slows the publisher or the other destinations; its queue overflows to "wait for the next
@@ -22,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::flv_frames::{FlvTagOut, FramesToFlv};
+use super::forward_srt::{self, SrtDestinations};
 use crate::codec::flv::TagType;
 use crate::codec::rtmp::{
     ClientConfig, ClientEvent, ClientIntent, ClientSession, MediaMessage, MediaMessageKind,
@@ -44,7 +46,9 @@ const BACKEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, StaticType)]
 pub struct Config {
-    /// SRS's `destination`: `host:port`, or an `rtmp://` URL with `[vhost] [app] [stream] [param]`.
+    /// SRS's `destination`: `host:port`, or an `rtmp://` URL with `[vhost] [app] [stream] [param]`,
+    /// or an `srt://host:port?streamid=...` URL (the same variables; without a `streamid`, SRS's
+    /// `#!::r=[app]/[stream],m=publish`).
     pub destination: Vec<String>,
     /// SRS's `backend`: an HTTP URL asked at each publish (`on_forward`) for the destinations'
     /// full `rtmp://` URLs; when set, `destination` is not used.
@@ -69,7 +73,12 @@ impl NodeKind for Config {
         let key = StreamKey::new(DEFAULT_VHOST, "live", "s");
         for destination in &self.destination {
             let url = destination_url(destination, &key, "");
-            rtmp_address(&url).map_err(|e| format!("field `destination`: `{destination}`: {e}"))?;
+            let checked = if forward_srt::is_srt(&url) {
+                forward_srt::validate(&url)
+            } else {
+                rtmp_address(&url).map(|_| ())
+            };
+            checked.map_err(|e| format!("field `destination`: `{destination}`: {e}"))?;
         }
         Ok(())
     }
@@ -88,6 +97,9 @@ impl NodeKind for Config {
 
 /// The URL a destination names for stream `key` (published with query string `param`).
 pub fn destination_url(destination: &str, key: &StreamKey, param: &str) -> String {
+    if forward_srt::is_srt(destination) {
+        return forward_srt::destination_url(destination, key, param);
+    }
     if destination.starts_with("rtmp://") {
         return key.fill(destination).replace("[param]", param);
     }
@@ -154,10 +166,19 @@ async fn run(ctx: StreamCtx, config: Config, input: mpsc::Receiver<MediaEvent>) 
 
 /// Pushes the stream to each destination until it ends; a destination is a list of URLs tried
 /// in order (the next one at once when one fails, backoff once all failed: an edge's origins).
+/// An `srt://` URL alone in its list is pushed over SRT.
 pub async fn push(ctx: StreamCtx, destinations: Vec<Vec<String>>, mut input: mpsc::Receiver<MediaEvent>) {
     let headers = Arc::new(Mutex::new(Headers::default()));
     let mut queues = Vec::new();
+    let mut srt = SrtDestinations::default();
     for urls in destinations {
+        if let [url] = urls.as_slice() {
+            if forward_srt::is_srt(url) {
+                tracing::info!(node = ctx.name(), stream = %ctx.key, %url, "forwarding over srt");
+                srt.add(&ctx.engine, url.clone());
+                continue;
+            }
+        }
         if urls.is_empty() {
             continue;
         }
@@ -168,6 +189,7 @@ pub async fn push(ctx: StreamCtx, destinations: Vec<Vec<String>>, mut input: mps
     }
     let mut to_flv = FramesToFlv::default();
     while let Some(event) = input.recv().await {
+        srt.offer(&event);
         let keyframe = match &event {
             MediaEvent::Frame(frame) => frame.keyframe && frame.kind() == MediaKind::Video,
             MediaEvent::End => break,
@@ -372,6 +394,10 @@ mod tests {
         let bad = Config { destination: vec!["rtmp://".into()], backend: None };
         assert!(bad.validate().unwrap_err().contains("`rtmp://`"));
         assert!(Config { destination: vec!["127.0.0.1:19350".into()], backend: None }.validate().is_ok());
+        let srt = Config { destination: vec!["srt://127.0.0.1:10080".into()], backend: None };
+        assert!(srt.validate().is_ok());
+        let bad = Config { destination: vec!["srt://nowhere".into()], backend: None };
+        assert!(bad.validate().unwrap_err().contains("srt://nowhere"));
         let backend = Config { destination: vec![], backend: Some("ftp://x".into()) };
         assert!(backend.validate().unwrap_err().contains("backend"));
     }

@@ -238,6 +238,10 @@ async fn route(
         },
         ("raw", None) => raw(engine, config, registry, query).await,
         ("processes", None) => ok(engine.shared::<ProcessTable>().to_json()),
+        ("clusters", None) => {
+            let get = |name: &str| query.get(name).unwrap_or_default().to_owned();
+            ok(json!({"data": super::origin_coworkers::clusters(engine, &get, &config.listen)}))
+        }
         _ => return None,
     };
     Some(reply)
@@ -275,6 +279,7 @@ fn urls() -> Value {
         "raw": "raw api for srs, support CUID srs for instance the config",
         "graph": "the running graph with per-node and per-edge counters",
         "processes": "the supervised child processes (ingest, transcode, exec) with their command lines",
+        "clusters": "origin cluster server API",
     })
 }
 

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::flv_frames::FlvToFrames;
+use super::origin_coworkers::{self, RtmpDecision};
 use super::serve;
 use super::vhost;
 use super::NodeSpec;
@@ -510,6 +511,21 @@ impl Connection {
     ) -> Result<Option<Playing>, ConnectionEnd> {
         match self.decide_play(request).await {
             Ok((node, key, settings)) => {
+                // An origin cluster's origin without the stream sends the player where it is.
+                match origin_coworkers::rtmp_decision(&self.engine, &key, &request.host, &request.param).await
+                {
+                    RtmpDecision::Local => {}
+                    RtmpDecision::Redirect { tc_url, url } => {
+                        tracing::info!(conn = self.id, peer = %self.peer, stream = %key, %url, "rtmp play redirected (302)");
+                        self.session.redirect_play(&tc_url, &url)?;
+                        return Ok(None);
+                    }
+                    RtmpDecision::NoOrigin => {
+                        tracing::warn!(conn = self.id, peer = %self.peer, stream = %key, "rtmp play refused: no origin of the cluster has the stream");
+                        self.session.reject_play("no origin")?;
+                        return Ok(None);
+                    }
+                }
                 self.session.accept_play()?;
                 let hub = serve::hub_for(&self.engine, node, &key);
                 self.nodelay = Some(settings.tcp_nodelay);

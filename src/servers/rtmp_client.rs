@@ -19,6 +19,8 @@ pub enum RtmpClientError {
     Timeout(Duration),
     #[error("the server refused: {code}: {description}")]
     Rejected { code: String, description: String },
+    #[error("the server redirected the play to {0} (rtmp 302)")]
+    Redirected(String),
     #[error("the server closed the connection")]
     Closed,
     #[error("socket: {0}")]
@@ -74,6 +76,18 @@ pub struct RtmpPlayer {
 }
 
 impl RtmpPlayer {
+    /// Connects to `url` and plays it, following one RTMP 302 as SRS's edge does; `Ok` once the
+    /// server said Play.Start.
+    pub async fn play_following(url: &str, limit: Duration) -> Result<RtmpPlayer, RtmpClientError> {
+        match RtmpPlayer::play(url, limit).await {
+            Err(RtmpClientError::Redirected(to)) => {
+                tracing::info!(from = %url, %to, "rtmp 302: playing where the server redirected");
+                RtmpPlayer::play(&to, limit).await
+            }
+            other => other,
+        }
+    }
+
     /// Connects to `url` and plays it; `Ok` once the server said Play.Start.
     pub async fn play(url: &str, limit: Duration) -> Result<RtmpPlayer, RtmpClientError> {
         let address = rtmp_address(url)?;
@@ -92,6 +106,7 @@ impl RtmpPlayer {
                         ClientEvent::Rejected { code, description } => {
                             return Err(RtmpClientError::Rejected { code, description })
                         }
+                        ClientEvent::Redirected { url } => return Err(RtmpClientError::Redirected(url)),
                         _ => {}
                     }
                 }
@@ -110,6 +125,7 @@ impl RtmpPlayer {
                     ClientEvent::Rejected { code, description } => {
                         return Err(RtmpClientError::Rejected { code, description })
                     }
+                    ClientEvent::Redirected { url } => return Err(RtmpClientError::Redirected(url)),
                     _ => {}
                 }
             }

@@ -173,6 +173,24 @@ pub fn on_status(
     command_message(&values, stream_id)
 }
 
+/// SRS's RTMP 302: an `onStatus` of level `error`, code `NetConnection.Connect.Rejected`, whose
+/// `ex` object says where the stream is: `code` 302, `redirect` the tcUrl and `redirect2` the
+/// whole RTMP URL (SRS 3 clients read `redirect`, later ones `redirect2`). Sent on stream 0.
+pub fn redirect(tc_url: &str, url: &str) -> Message {
+    let ex = Amf0Value::object([
+        ("code", Amf0Value::Number(302.0)),
+        ("redirect", text(tc_url)),
+        ("redirect2", text(url)),
+    ]);
+    let information = Amf0Value::object([
+        ("level", text("error")),
+        ("code", text("NetConnection.Connect.Rejected")),
+        ("description", text("RTMP 302 Redirect")),
+        ("ex", ex),
+    ]);
+    command_message(&[text("onStatus"), Amf0Value::Number(0.0), Amf0Value::Null, information], 0)
+}
+
 /// `onFCPublish` (publish start) for FMLE-style publishers.
 pub fn on_fc_publish(stream_id: u32) -> Message {
     on_fc("onFCPublish", "NetStream.Publish.Start", "Started publishing stream.", stream_id)

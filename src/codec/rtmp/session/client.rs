@@ -72,6 +72,9 @@ pub enum ClientEvent {
     Playing,
     /// The server refused: connect `_error`, or an onStatus with level "error".
     Rejected { code: String, description: String },
+    /// SRS's RTMP 302 (an error onStatus whose `ex` has `code` 302): the stream is at `url`
+    /// (`ex.redirect2`, else `ex.redirect`).
+    Redirected { url: String },
     /// Any other onStatus code (Play.Reset, Unpublish.Success, Pause.Notify, ...), or the code of a
     /// non-fatal `_error` (to releaseStream, FCPublish or an unknown call).
     Status { code: String },
@@ -329,8 +332,22 @@ impl ClientSession {
     }
 
     fn reject(&mut self, info: &Amf0Value) {
+        if let Some(url) = redirect_url(info) {
+            self.events.push_back(ClientEvent::Redirected { url });
+            return;
+        }
         let code = status_code(info).unwrap_or_default().to_owned();
         let description = info.get("description").and_then(Amf0Value::as_str).unwrap_or_default().to_owned();
         self.events.push_back(ClientEvent::Rejected { code, description });
     }
+}
+
+/// Where an RTMP 302 sends the client: `ex.redirect2` (the whole URL), else `ex.redirect`.
+fn redirect_url(info: &Amf0Value) -> Option<String> {
+    let ex = info.get("ex")?;
+    if ex.get("code").and_then(Amf0Value::as_f64) != Some(302.0) {
+        return None;
+    }
+    let url = ex.get("redirect2").or_else(|| ex.get("redirect")).and_then(Amf0Value::as_str)?;
+    url.starts_with("rtmp://").then(|| url.to_owned())
 }

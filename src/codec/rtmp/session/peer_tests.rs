@@ -288,6 +288,17 @@ fn rejected_publish_and_play_reach_the_client_with_their_codes() {
 }
 
 #[test]
+fn an_rtmp_302_reaches_the_client_as_a_redirect() {
+    let mut peers = Peers::new(ClientIntent::Play, ClientHandshakeMode::Simple, ServerConfig::default());
+    peers.exchange().unwrap();
+    peers.server.redirect_play("rtmp://10.0.0.2:19351/live", "rtmp://10.0.0.2:19351/live/s?t=1").unwrap();
+    peers.exchange().unwrap();
+    assert!(peers.server.is_closing());
+    let redirected = ClientEvent::Redirected { url: "rtmp://10.0.0.2:19351/live/s?t=1".into() };
+    assert_eq!(peers.client_events.last(), Some(&redirected));
+}
+
+#[test]
 fn unknown_command_while_publishing_is_ignored_as_srs_does_and_the_connection_lives() {
     let mut peers = Peers::publishing(ClientHandshakeMode::Simple);
     let events_before = peers.client_events.len();

@@ -258,6 +258,17 @@ impl ServerSession {
         Ok(())
     }
 
+    /// Answers the play with SRS's RTMP 302 to `url` (`tc_url` its application part), then closes:
+    /// the stream is on another server (an origin cluster's coworker has it).
+    pub fn redirect_play(&mut self, tc_url: &str, url: &str) -> Result<(), RtmpError> {
+        if !matches!(self.role, Role::PlayPending(_)) {
+            return Err(RtmpError::WrongState("redirect_play"));
+        }
+        self.connection.send_command(&reply::redirect(tc_url, url));
+        self.role = Role::Closing;
+        Ok(())
+    }
+
     /// Queues one media message to a player, encoded with our chunk size on SRS's chunk stream for its kind.
     pub fn send_media(&mut self, media: &MediaMessage) -> Result<(), RtmpError> {
         if self.role != Role::Playing {
