@@ -7,12 +7,15 @@
 --  `*` for the request's Host, or `$VAR`); offers beyond `max_connections` sessions get 503.
 --  `pli_interval` (ms, SRS's `rtc.pli_for_rtmp`) asks the browser for a keyframe that often, so
 --  RTMP and HTTP-FLV players, which start at a keyframe, get one; 0 asks only on loss.
+--  `workers` UDP workers share the port, each on its own `SO_REUSEPORT` socket (0: one per core;
+--  the most the nodes naming the port ask for).
 { Type =
     { listen : Text
     , api : Text
     , candidate : Text
     , max_connections : Natural
     , pli_interval : Natural
+    , workers : Natural
     }
 , default =
   { listen = "8000"
@@ -20,5 +23,6 @@
   , candidate = "*"
   , max_connections = 1000
   , pli_interval = 6000
+  , workers = 0
   }
 }

@@ -481,6 +481,7 @@ let rtcNodes =
                         , api
                         , candidate = server.candidate
                         , max_connections = config.max_connections
+                        , workers = 0
                         }
 
                   in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = rtcPli config }))

@@ -58,6 +58,8 @@ pub struct Config {
     pub candidate: String,
     /// WebRTC sessions (publishers and players) beyond which offers get `503`.
     pub max_connections: u64,
+    /// UDP workers, each with its own `SO_REUSEPORT` socket on `listen` (0: one per core).
+    pub workers: u64,
     /// Milliseconds between keyframe requests (PLI) to a publisher, so players that start at a
     /// keyframe (RTMP, HTTP-FLV, HLS) get one (SRS's vhost `rtc.pli_for_rtmp`); 0: only on loss
     /// and when asked.
@@ -153,7 +155,7 @@ impl NodeKind for Config {
         let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
             return Ok(());
         };
-        plan.rtc_socket(endpoint.udp_addr);
+        plan.rtc_socket(endpoint.udp_addr, self.workers);
         let (engine, index, pli_interval) = (node.engine.clone(), node.index, self.pli_interval);
         let negotiate = Arc::new(move |offer: Offer| {
             let (engine, endpoint) = (engine.current(), endpoint.clone());
@@ -228,7 +230,8 @@ async fn negotiate(
     let (events, inbox) = mpsc::channel(EVENT_QUEUE);
     let closed = Arc::new(Notify::new());
     let handler = Arc::new(Publisher { events, closed: Arc::clone(&closed), lost: Mutex::new(0) });
-    let session = NewSession { id, peer, candidate: address, handler };
+    let stats = Arc::clone(&guard.client().rtc);
+    let session = NewSession { id, peer, candidate: address, handler, stats };
     if !udp.add(session).await {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
     }

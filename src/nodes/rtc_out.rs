@@ -53,6 +53,8 @@ pub struct Config {
     pub candidate: String,
     /// WebRTC sessions (publishers and players) beyond which offers get `503`.
     pub max_connections: u64,
+    /// UDP workers, each with its own `SO_REUSEPORT` socket on `listen` (0: one per core).
+    pub workers: u64,
 }
 
 impl NodeKind for Config {
@@ -76,7 +78,7 @@ impl NodeKind for Config {
         let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
             return Ok(());
         };
-        plan.rtc_socket(endpoint.udp_addr);
+        plan.rtc_socket(endpoint.udp_addr, self.workers);
         let (engine, index) = (node.engine.clone(), node.index);
         let negotiate = Arc::new(move |offer: Offer| {
             let (engine, endpoint) = (engine.current(), endpoint.clone());
@@ -115,6 +117,7 @@ async fn negotiate(
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
     let token = rtc_signal::token();
     let kicked = guard.client().kicked();
+    let stats = Arc::clone(&guard.client().rtc);
     let streams = engine.shared::<RtcStreams>();
     let sessions = engine.shared::<RtcSessions>();
     let handler = Arc::new(Player {
@@ -124,7 +127,7 @@ async fn negotiate(
         guard: Mutex::new(Some(guard)),
         settings,
     });
-    if !udp.add(NewSession { id, peer, candidate: address, handler }).await {
+    if !udp.add(NewSession { id, peer, candidate: address, handler, stats }).await {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
     }
     engine.shared::<RtcKicks>().watch(&engine, kicked, udp.clone(), id);

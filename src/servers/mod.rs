@@ -8,6 +8,7 @@ pub mod http;
 pub mod http_pull;
 pub mod http_raw;
 pub mod redis;
+pub mod rtc_directory;
 pub mod rtc_feedback;
 pub mod rtc_peer;
 pub mod rtc_ring;

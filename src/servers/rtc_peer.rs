@@ -4,10 +4,12 @@
 //! credentials, so the STUN username names the session on the shared port.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use rtc::interceptor::{NackGeneratorBuilder, Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
@@ -129,6 +131,21 @@ fn interceptors(media_engine: &mut MediaEngine) -> Result<Registry, RtcPeerError
     Ok(configure_rtcp_reports(registry))
 }
 
+/// The DTLS certificate of every peer of the process, made once (as SRS does): the crate would
+/// make a key pair and sign a certificate for each peer otherwise, a cost at every connect and a
+/// few KB kept per peer. Empty if it cannot be made: each peer then makes its own.
+fn shared_certificate() -> Vec<RTCCertificate> {
+    static CERTIFICATE: OnceLock<Option<RTCCertificate>> = OnceLock::new();
+    let made = CERTIFICATE.get_or_init(|| {
+        let provider = rtc::crypto::default_provider().ok()?;
+        let params = CertificateParams::new(vec![format!("srs-{}", random_text(8))]).ok()?;
+        RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
+            .map_err(|e| tracing::warn!("webrtc: no shared dtls certificate, one per peer: {e}"))
+            .ok()
+    });
+    made.iter().cloned().collect()
+}
+
 /// Answers `offer` for a peer that publishes or plays, with `candidate` as our one host candidate.
 pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Result<NewPeer, RtcPeerError> {
     let now = Instant::now();
@@ -143,7 +160,7 @@ pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Resul
         .with_include_loopback_candidate(true)
         .build();
     let mut connection = rtc::peer_connection::RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(RTCConfigurationBuilder::new().with_certificates(shared_certificate()).build())
         .with_setting_engine(settings)
         .with_media_engine(media_engine)
         .with_interceptor_registry(registry)
