@@ -287,3 +287,42 @@ fn garbage_from_a_known_peer_and_an_offer_flood_leave_other_players_playing() {
     assert_eq!((relayed_whep.connected, relayed_whep.failed, relayed_whep.starved), (1, 0, 0), "{relayed}");
     assert!(common::api_get(api, "/api/v1/versions")["code"] == 0, "the API still answers");
 }
+
+/// Each rtc-play client's id and UDP worker.
+fn player_workers(api: u16) -> std::collections::BTreeMap<String, u64> {
+    let clients = rtc_play_clients(api);
+    clients.iter().filter_map(|c| Some((c["id"].as_str()?.to_owned(), c["rtc"]["worker"].as_u64()?))).collect()
+}
+
+#[test]
+fn players_whose_address_changes_keep_their_sessions() {
+    const MOVING: usize = 4;
+    let dir = temp_dir("rtc_load_move");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    let graph = common::rtmp_to_whep_graph(api, udp, rtmp)
+        .replace(r#"candidate = "127.0.0.1" }"#, r#"candidate = "127.0.0.1", workers = 4 }"#);
+    let srs = run_graph(&dir, &graph, &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/move"), 120);
+    wait_published(api, &srs);
+    let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), u64::MAX, Vec::new());
+    let url = format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=move&eip=127.0.0.1:{}", relay.port);
+    let bench = std::thread::spawn(move || run_bench(bench_config(url, MOVING, 12)));
+    assert!(wait_until(20, || rtc_players(api) == MOVING), "players connect: {}", rtc_players(api));
+    std::thread::sleep(Duration::from_secs(2));
+    let before = player_workers(api);
+
+    // Every player's address changes (a NAT rebinding): the next binding from the new address
+    // moves its session there, to the worker whose socket the kernel picks for it.
+    relay.rebind();
+    let moved = wait_until(15, || relay.forwarded_after_rebind.load(Ordering::Relaxed) > 300);
+    let after = player_workers(api);
+    let report = bench.join().expect("bench");
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    println!("{report}\nworkers before {before:?}, after {after:?}");
+    assert!(moved, "the server sends to the new addresses: {}", relay.forwarded_after_rebind.load(Ordering::Relaxed));
+    let ids = |m: &std::collections::BTreeMap<String, u64>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!((before.len(), ids(&before)), (MOVING, ids(&after)), "the same sessions before and after");
+    let whep = report.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("whep players reported");
+    assert_eq!((whep.connected, whep.failed, whep.starved), (MOVING, 0, 0), "{report}\n{}", srs.log());
+}

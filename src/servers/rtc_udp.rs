@@ -360,11 +360,7 @@ impl Worker {
             return;
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
-        if kind == Datagram::Stun && peer.remote != Some(from) {
-            // A binding from a new address: the session moves there once ICE accepts it.
-            self.addresses.insert(from, id);
-            peer.remote = Some(from);
-        }
+        let new_address = kind == Datagram::Stun && peer.remote != Some(from);
         let now = Instant::now();
         peer.last_heard = now;
         let message = TaggedBytesMut {
@@ -377,9 +373,20 @@ impl Worker {
             },
             message: BytesMut::from(data),
         };
-        if let Err(e) = peer.connection.handle_read(message) {
-            self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(session = id, %from, "rtc datagram refused: {e}");
+        match peer.connection.handle_read(message) {
+            Ok(()) if new_address => {
+                // A binding that passed ICE's integrity check from a new address: the session
+                // is there now (its first address, or a client whose address changed).
+                if let Some(old) = peer.remote.replace(from) {
+                    tracing::info!(conn = id, %old, new = %from, "webrtc peer address changed");
+                }
+                self.addresses.insert(from, id);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(session = id, %from, "rtc datagram refused: {e}");
+            }
         }
         self.drive(id);
     }
@@ -639,10 +646,13 @@ impl Worker {
     }
 }
 
-/// Queues what the peer has to send for the end of the worker's turn.
+/// Queues what the peer has to send for the end of the worker's turn. Once connected, to the
+/// address of its last valid binding: ICE-lite keeps the pair the client nominated, and a client
+/// whose address changed sends bindings from the new one without nominating again.
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
+    let moved_to = peer.remote.filter(|_| peer.connected);
     while let Some(out) = peer.connection.poll_write() {
-        outbox.push(out.message, out.transport.peer_addr);
+        outbox.push(out.message, moved_to.unwrap_or(out.transport.peer_addr));
     }
 }
 
