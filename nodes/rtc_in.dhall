@@ -9,6 +9,9 @@
 --  RTMP and HTTP-FLV players, which start at a keyframe, get one; 0 asks only on loss.
 --  `workers` UDP workers share the port, each on its own `SO_REUSEPORT` socket (0: one per core;
 --  the most the nodes naming the port ask for).
+--  `tcp` also listens for ICE over TCP (RFC 4571 framing) on `listen`'s port number (SRS 5's
+--  `rtc_server.tcp`); `protocol` is the candidates answers carry: "udp", "tcp" (passive) or "all"
+--  (SRS's `rtc_server.protocol`; TCP ones need `tcp`).
 { Type =
     { listen : Text
     , api : Text
@@ -16,6 +19,8 @@
     , max_connections : Natural
     , pli_interval : Natural
     , workers : Natural
+    , tcp : Bool
+    , protocol : Text
     }
 , default =
   { listen = "8000"
@@ -24,5 +29,7 @@
   , max_connections = 1000
   , pli_interval = 6000
   , workers = 0
+  , tcp = False
+  , protocol = "udp"
   }
 }

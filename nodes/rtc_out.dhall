@@ -9,6 +9,8 @@
     , candidate : Text
     , max_connections : Natural
     , workers : Natural
+    , tcp : Bool
+    , protocol : Text
     }
 , default =
   { listen = "8000"
@@ -16,5 +18,7 @@
   , candidate = "*"
   , max_connections = 1000
   , workers = 0
+  , tcp = False
+  , protocol = "udp"
   }
 }

@@ -291,7 +291,10 @@ fn garbage_from_a_known_peer_and_an_offer_flood_leave_other_players_playing() {
 /// Each rtc-play client's id and UDP worker.
 fn player_workers(api: u16) -> std::collections::BTreeMap<String, u64> {
     let clients = rtc_play_clients(api);
-    clients.iter().filter_map(|c| Some((c["id"].as_str()?.to_owned(), c["rtc"]["worker"].as_u64()?))).collect()
+    clients
+        .iter()
+        .filter_map(|c| Some((c["id"].as_str()?.to_owned(), c["rtc"]["worker"].as_u64()?)))
+        .collect()
 }
 
 #[test]
@@ -305,7 +308,8 @@ fn players_whose_address_changes_keep_their_sessions() {
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/move"), 120);
     wait_published(api, &srs);
     let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), u64::MAX, Vec::new());
-    let url = format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=move&eip=127.0.0.1:{}", relay.port);
+    let url =
+        format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=move&eip=127.0.0.1:{}", relay.port);
     let bench = std::thread::spawn(move || run_bench(bench_config(url, MOVING, 12)));
     assert!(wait_until(20, || rtc_players(api) == MOVING), "players connect: {}", rtc_players(api));
     std::thread::sleep(Duration::from_secs(2));
@@ -320,7 +324,11 @@ fn players_whose_address_changes_keep_their_sessions() {
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     println!("{report}\nworkers before {before:?}, after {after:?}");
-    assert!(moved, "the server sends to the new addresses: {}", relay.forwarded_after_rebind.load(Ordering::Relaxed));
+    assert!(
+        moved,
+        "the server sends to the new addresses: {}",
+        relay.forwarded_after_rebind.load(Ordering::Relaxed)
+    );
     let ids = |m: &std::collections::BTreeMap<String, u64>| m.keys().cloned().collect::<Vec<_>>();
     assert_eq!((before.len(), ids(&before)), (MOVING, ids(&after)), "the same sessions before and after");
     let whep = report.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("whep players reported");

@@ -482,6 +482,8 @@ let rtcNodes =
                         , candidate = server.candidate
                         , max_connections = config.max_connections
                         , workers = 0
+                        , tcp = False
+                        , protocol = "udp"
                         }
 
                   in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = rtcPli config }))

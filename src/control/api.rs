@@ -194,8 +194,10 @@ impl Snapshot {
             // Beyond SRS: the WebRTC transport's counters and the UDP worker the peer is on.
             let (nacks, retransmits, plis) = client.rtc.counts();
             let worker = client.rtc.worker.load(Ordering::Relaxed);
-            value["rtc"] =
-                json!({"nacks": nacks, "retransmits": retransmits, "plis": plis, "worker": worker});
+            let transport = if client.rtc.tcp.load(Ordering::Relaxed) { "tcp" } else { "udp" };
+            value["rtc"] = json!({
+                "nacks": nacks, "retransmits": retransmits, "plis": plis, "worker": worker, "transport": transport,
+            });
         }
         value
     }

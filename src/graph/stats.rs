@@ -90,6 +90,8 @@ pub struct RtcPeerStats {
     pub plis: AtomicU64,
     /// The UDP worker (one per `SO_REUSEPORT` socket) the peer lives on.
     pub worker: AtomicU64,
+    /// The peer came over ICE-TCP.
+    pub tcp: std::sync::atomic::AtomicBool,
 }
 
 impl RtcPeerStats {

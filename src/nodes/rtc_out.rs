@@ -55,6 +55,10 @@ pub struct Config {
     pub max_connections: u64,
     /// UDP workers, each with its own `SO_REUSEPORT` socket on `listen` (0: one per core).
     pub workers: u64,
+    /// ICE over TCP on `listen`'s port number too (SRS's `rtc_server.tcp`).
+    pub tcp: bool,
+    /// The candidates answers carry (SRS's `rtc_server.protocol`): `udp`, `tcp` or `all`.
+    pub protocol: String,
 }
 
 impl NodeKind for Config {
@@ -63,6 +67,7 @@ impl NodeKind for Config {
     }
 
     fn listens(&self) -> Result<Vec<Listen>, String> {
+        super::rtc_in::transports(&self.protocol, self.tcp)?;
         rtc_listens(&self.listen, &self.api, "webrtc play")
     }
 
@@ -75,10 +80,13 @@ impl NodeKind for Config {
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
-        let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
+        let transports = super::rtc_in::transports(&self.protocol, self.tcp).map_err(anyhow::Error::msg)?;
+        let Some((endpoint, http)) =
+            Endpoint::of(node.listens, &self.candidate, self.max_connections, transports)
+        else {
             return Ok(());
         };
-        plan.rtc_socket(endpoint.udp_addr, self.workers);
+        super::rtc_in::plan_sockets(node, plan, endpoint.udp_addr, self.workers, self.tcp);
         let (engine, index) = (node.engine.clone(), node.index);
         let negotiate = Arc::new(move |offer: Offer| {
             let (engine, endpoint) = (engine.current(), endpoint.clone());
@@ -111,7 +119,7 @@ async fn negotiate(
     let id = engine.next_id();
     let (guard, settings) =
         super::rtc_in::admit_offer(&engine, &offer, id, ClientKind::RtcPlay, RuleMethod::Play).await?;
-    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address)
+    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address, endpoint.transports)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
     let answer = peer.answer.clone();
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());

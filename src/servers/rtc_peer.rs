@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{NackGeneratorBuilder, Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
@@ -146,8 +147,26 @@ fn shared_certificate() -> Vec<RTCCertificate> {
     made.iter().cloned().collect()
 }
 
-/// Answers `offer` for a peer that publishes or plays, with `candidate` as our one host candidate.
-pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Result<NewPeer, RtcPeerError> {
+/// The host candidates an answer carries (SRS's `rtc_server.protocol`): UDP, TCP (passive,
+/// ICE-TCP on the same port number), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    pub udp: bool,
+    pub tcp: bool,
+}
+
+impl Transports {
+    pub const UDP: Transports = Transports { udp: true, tcp: false };
+}
+
+/// Answers `offer` for a peer that publishes or plays, with `candidate` as our host candidate
+/// on each of `transports`.
+pub fn answer(
+    offer: &str,
+    direction: Direction,
+    candidate: SocketAddr,
+    transports: Transports,
+) -> Result<NewPeer, RtcPeerError> {
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
     media_engine.register_codec(codec(MediaKind::Video), RtpCodecKind::Video)?;
@@ -186,18 +205,21 @@ pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Resul
         }
     }
     connection.set_remote_description(now, RTCSessionDescription::offer(offer.to_owned())?)?;
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: candidate.ip().to_string(),
-            port: candidate.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
+    let networks = [(transports.udp, "udp", TcpType::Unspecified), (transports.tcp, "tcp", TcpType::Passive)];
+    for (_, network, tcp_type) in networks.into_iter().filter(|(on, _, _)| *on) {
+        let host = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: network.to_owned(),
+                address: candidate.ip().to_string(),
+                port: candidate.port(),
+                component: 1,
+                ..Default::default()
+            },
+            tcp_type,
+        }
+        .new_candidate_host()?;
+        connection.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
     }
-    .new_candidate_host()?;
-    connection.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
     let answer = connection.create_answer(None)?;
     connection.set_local_description(now, answer)?;
     let answer = connection.local_description().map(|d| d.sdp).unwrap_or_default();

@@ -38,6 +38,7 @@ use tokio::sync::mpsc;
 use super::rtc_directory::{Directory, WorkerIndex};
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
 use crate::graph::stats::RtcPeerStats;
@@ -109,6 +110,13 @@ enum Command {
         peer: Box<Peer>,
         datagram: Bytes,
         from: SocketAddr,
+    },
+    /// A frame from an ICE-TCP connection (`rtc_tcp`); the first brings the way back.
+    TcpFrame {
+        id: SessionId,
+        frame: Bytes,
+        from: SocketAddr,
+        link: Option<TcpLink>,
     },
 }
 
@@ -242,6 +250,16 @@ impl RtcUdp {
         }
     }
 
+    /// Hands a frame of an ICE-TCP connection to the worker owning the session of `ufrag`, with
+    /// the connection's `link` if it was not handed yet (taken then). `false` when no session has
+    /// that ufrag. A full worker queue loses the frame (and a link with it: the connection ends).
+    pub fn tcp_frame(&self, ufrag: &str, frame: Bytes, from: SocketAddr, link: &mut Option<TcpLink>) -> bool {
+        let Some((id, owner)) = self.directory.get(ufrag) else { return false };
+        let Some(queue) = self.workers.get(owner) else { return false };
+        let _ = queue.try_send(Command::TcpFrame { id, frame, from, link: link.take() });
+        true
+    }
+
     /// Asks a publishing session for a keyframe (PLI).
     pub fn request_keyframe(&self, session: SessionId) {
         for queue in self.workers.iter() {
@@ -274,6 +292,8 @@ struct Peer {
     ufrag: String,
     candidate: SocketAddr,
     remote: Option<SocketAddr>,
+    /// The ICE-TCP connection of the peer, if it came over TCP.
+    tcp: Option<TcpLink>,
     video: Option<Sending>,
     audio: Option<Sending>,
     /// Receiving tracks: their kind by track id, and the receiver and SSRC of video for PLIs.
@@ -412,7 +432,35 @@ impl Worker {
             }
             Command::HandOver { id, to, datagram, from } => self.hand_over(id, to, datagram, from),
             Command::Adopt { id, peer, datagram, from } => self.adopt(id, *peer, &datagram, from),
+            Command::TcpFrame { id, frame, from, link } => self.tcp_frame(id, &frame, from, link),
         }
+    }
+
+    /// A frame from the ICE-TCP connection of session `id` (a moved session's frame is lost).
+    fn tcp_frame(&mut self, id: SessionId, frame: &[u8], from: SocketAddr, link: Option<TcpLink>) {
+        self.stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        if link.is_some() {
+            peer.tcp = link;
+            peer.stats.tcp.store(true, Ordering::Relaxed);
+        }
+        let now = Instant::now();
+        peer.last_heard = now;
+        let message = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: peer.candidate,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::TCP,
+            },
+            message: BytesMut::from(frame),
+        };
+        if let Err(e) = peer.connection.handle_read(message) {
+            self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(session = id, %from, "rtc tcp frame refused: {e}");
+        }
+        self.drive(id);
     }
 
     /// A binding for a session another worker owns reached this socket: asks the owner to hand
@@ -496,6 +544,7 @@ impl Worker {
                 ufrag: local_ufrag,
                 candidate,
                 remote: None,
+                tcp: None,
                 video: video.map(Sending::new),
                 audio: audio.map(Sending::new),
                 track_kinds: HashMap::new(),
@@ -649,9 +698,16 @@ impl Worker {
 /// Queues what the peer has to send for the end of the worker's turn. Once connected, to the
 /// address of its last valid binding: ICE-lite keeps the pair the client nominated, and a client
 /// whose address changed sends bindings from the new one without nominating again.
+/// What goes over the peer's ICE-TCP pair goes to its connection's queue (full: dropped).
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     let moved_to = peer.remote.filter(|_| peer.connected);
     while let Some(out) = peer.connection.poll_write() {
+        if out.transport.transport_protocol == TransportProtocol::TCP {
+            if let Some(link) = &peer.tcp {
+                let _ = link.sender.try_send(out.message);
+            }
+            continue;
+        }
         outbox.push(out.message, moved_to.unwrap_or(out.transport.peer_addr));
     }
 }
