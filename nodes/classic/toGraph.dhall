@@ -482,8 +482,8 @@ let rtcNodes =
                         , candidate = server.candidate
                         , max_connections = config.max_connections
                         , workers = 0
-                        , tcp = False
-                        , protocol = "udp"
+                        , tcp = server.tcp
+                        , protocol = server.protocol
                         }
 
                   in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = rtcPli config }))
