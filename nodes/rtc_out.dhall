@@ -3,6 +3,22 @@
 --
 --  srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{ listen = "8000", api = "1985" })
 --  Same fields as `RtcIn`, with which it shares the UDP socket.
-{ Type = { listen : Text, api : Text, candidate : Text, max_connections : Natural }
-, default = { listen = "8000", api = "1985", candidate = "*", max_connections = 1000 }
+{ Type =
+    { listen : Text
+    , api : Text
+    , candidate : Text
+    , max_connections : Natural
+    , workers : Natural
+    , tcp : Bool
+    , protocol : Text
+    }
+, default =
+  { listen = "8000"
+  , api = "1985"
+  , candidate = "*"
+  , max_connections = 1000
+  , workers = 0
+  , tcp = False
+  , protocol = "udp"
+  }
 }

@@ -49,7 +49,7 @@ fn stats(log: &Path, page: &str) -> Option<Stats> {
 fn graph(dir: &Path, rtmp: u16, api: u16, udp: u16, http: u16) -> String {
     let dir = dir.display();
     format!(
-        r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = 100 }}
+        r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = 100, workers = 0, tcp = False, protocol = "udp" }}
 let vhost = "__defaultVhost__"
 in srs.Graph::{{
     , nodes =

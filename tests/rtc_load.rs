@@ -2,9 +2,11 @@
 //! 25 fps H.264 stream (keyframe every second) over RTMP, 20 bench WebRTC players play it over
 //! WHEP; every player completes ICE/DTLS, receives RTP packets and keyframes and video frames at
 //! the stream's rate, the HTTP API lists 20 `rtc-play` clients while they play, and their DELETEs
-//! take the registry back to none. Through a UDP relay that drops 5 % of the server's RTP to
+//! take the registry back to none; the players are spread over the server's UDP workers (one
+//! `SO_REUSEPORT` socket each: the API names each client's worker). Through a UDP relay that drops 5 % of the server's RTP to
 //! them, players NACK and the server resends from the stream's shared ring: frames keep their rate
-//! and the packets finally missing stay near zero. Garbage from a relayed player's own address
+//! and the packets finally missing stay near zero, while the API's and `/metrics`' NACK and
+//! retransmit counters move. Garbage from a relayed player's own address
 //! (bad STUN integrity, truncated DTLS, unauthenticated RTP, random bytes; before DTLS completes
 //! and while it plays) and a flood of offers
 //! past `max_connections` (503s) leave the other players playing at full rate.
@@ -25,10 +27,20 @@ const PLAYERS: usize = 20;
 /// The test stream's frame rate (`publish_test_stream`).
 const FPS: f64 = 25.0;
 
-fn rtc_players(api: u16) -> usize {
+fn rtc_play_clients(api: u16) -> Vec<serde_json::Value> {
     let clients = common::api_get(api, "/api/v1/clients/?count=100");
     let list = clients["clients"].as_array().expect("clients");
-    list.iter().filter(|c| c["type"] == "rtc-play").count()
+    list.iter().filter(|c| c["type"] == "rtc-play").cloned().collect()
+}
+
+fn rtc_players(api: u16) -> usize {
+    rtc_play_clients(api).len()
+}
+
+/// A counter of `/metrics` (0 when absent).
+fn metric(api: u16, name: &str) -> u64 {
+    let (_, text) = common::http_exchange(api, "GET", "/metrics", &[], b"");
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0)
 }
 
 fn wait_published(api: u16, srs: &common::Server) {
@@ -71,18 +83,29 @@ fn run_bench(config: BenchConfig) -> bench::BenchReport {
 fn twenty_whep_bench_players_receive_the_stream() {
     let dir = temp_dir("rtc_load");
     let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
-    let srs = run_graph(&dir, &common::rtmp_to_whep_graph(api, udp, rtmp), &[api, rtmp]);
+    // Four UDP workers, whatever the machine's cores: the kernel spreads the players over them.
+    let graph = common::rtmp_to_whep_graph(api, udp, rtmp)
+        .replace(r#"candidate = "127.0.0.1" }"#, r#"candidate = "127.0.0.1", workers = 4 }"#);
+    let srs = run_graph(&dir, &graph, &[api, rtmp]);
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/load"), 120);
     wait_published(api, &srs);
 
-    // The API is read while the players play: the most rtc-play clients seen at once.
+    // The API is read while the players play: the most rtc-play clients seen at once, and the
+    // workers they were on.
     let most_seen = Arc::new(AtomicUsize::new(0));
+    let workers_seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (most_seen, done) = (Arc::clone(&most_seen), Arc::clone(&done));
+        let (most_seen, workers_seen, done) =
+            (Arc::clone(&most_seen), Arc::clone(&workers_seen), Arc::clone(&done));
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                most_seen.fetch_max(rtc_players(api), Ordering::Relaxed);
+                let clients = rtc_play_clients(api);
+                most_seen.fetch_max(clients.len(), Ordering::Relaxed);
+                if clients.len() == PLAYERS {
+                    let workers = clients.iter().filter_map(|c| c["rtc"]["worker"].as_u64());
+                    workers_seen.lock().expect("workers").extend(workers);
+                }
                 std::thread::sleep(Duration::from_millis(300));
             }
         })
@@ -126,6 +149,12 @@ fn twenty_whep_bench_players_receive_the_stream() {
     assert!(whep.packets >= (FPS as u64) * 8 * PLAYERS as u64, "rtp packets {}\n{report}", whep.packets);
     assert_eq!(whep.first_frame.map(|_| ()), Some(()), "first frames timed\n{report}");
     assert_eq!(most_seen.load(Ordering::Relaxed), PLAYERS, "rtc-play clients listed by the API at once");
+    let workers = workers_seen.lock().expect("workers").clone();
+    println!("players on workers {workers:?}");
+    assert!(
+        workers.len() >= 2 && workers.iter().all(|w| *w < 4),
+        "the {PLAYERS} players are spread over the 4 UDP workers: on {workers:?}"
+    );
     println!("{report}");
     // The players' DELETEs end their sessions: the registry forgets them.
     assert!(wait_until(10, || rtc_players(api) == 0), "rtc-play clients left: {}", rtc_players(api));
@@ -143,10 +172,34 @@ fn lost_packets_are_resent_from_the_shared_ring() {
     let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), 20, Vec::new());
     let url =
         format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=loss&eip=127.0.0.1:{}", relay.port);
-    let report = run_bench(bench_config(url, LOSSY_PLAYERS, 8));
+    // The API is read while the players play: the stream's and its players' NACK counters.
+    let bench = std::thread::spawn(move || run_bench(bench_config(url, LOSSY_PLAYERS, 8)));
+    let (mut stream_counts, mut client_nacks) = ((0, 0), 0);
+    while !bench.is_finished() {
+        let streams = common::api_get(api, "/api/v1/streams/");
+        if let Some(stream) = streams["streams"].as_array().and_then(|s| s.first()) {
+            let rtc = &stream["rtc"];
+            let counts = (rtc["nacks"].as_u64().unwrap_or(0), rtc["retransmits"].as_u64().unwrap_or(0));
+            stream_counts = stream_counts.max(counts);
+        }
+        let nacks = rtc_play_clients(api).iter().filter_map(|c| c["rtc"]["nacks"].as_u64()).sum::<u64>();
+        client_nacks = client_nacks.max(nacks);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let report = bench.join().expect("bench");
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     println!("{report}");
+    let (nacks, retransmits) = (metric(api, "srs_rtc_nacks_total"), metric(api, "srs_rtc_retransmits_total"));
+    println!("api: stream nacks/retransmits {stream_counts:?}, players' nacks {client_nacks}; metrics {nacks}/{retransmits}");
+    // The server counted the players' NACKs and its retransmissions: per stream and per player
+    // in the API while they played, and in /metrics' totals after they left.
+    assert!(stream_counts.0 > 0 && stream_counts.1 > 0, "stream nacks/retransmits {stream_counts:?}");
+    assert!(client_nacks > 0, "the players' nacks in /api/v1/clients");
+    assert!(
+        nacks >= stream_counts.0 && retransmits >= stream_counts.1 && retransmits <= nacks,
+        "{nacks}/{retransmits}"
+    );
 
     let dropped = relay.dropped.load(Ordering::Relaxed);
     let forwarded = relay.forwarded.load(Ordering::Relaxed);
@@ -233,4 +286,51 @@ fn garbage_from_a_known_peer_and_an_offer_flood_leave_other_players_playing() {
     let relayed_whep = relayed.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("relayed reported");
     assert_eq!((relayed_whep.connected, relayed_whep.failed, relayed_whep.starved), (1, 0, 0), "{relayed}");
     assert!(common::api_get(api, "/api/v1/versions")["code"] == 0, "the API still answers");
+}
+
+/// Each rtc-play client's id and UDP worker.
+fn player_workers(api: u16) -> std::collections::BTreeMap<String, u64> {
+    let clients = rtc_play_clients(api);
+    clients
+        .iter()
+        .filter_map(|c| Some((c["id"].as_str()?.to_owned(), c["rtc"]["worker"].as_u64()?)))
+        .collect()
+}
+
+#[test]
+fn players_whose_address_changes_keep_their_sessions() {
+    const MOVING: usize = 4;
+    let dir = temp_dir("rtc_load_move");
+    let (api, udp, rtmp) = (free_port(), free_udp_port(), free_port());
+    let graph = common::rtmp_to_whep_graph(api, udp, rtmp)
+        .replace(r#"candidate = "127.0.0.1" }"#, r#"candidate = "127.0.0.1", workers = 4 }"#);
+    let srs = run_graph(&dir, &graph, &[api, rtmp]);
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/move"), 120);
+    wait_published(api, &srs);
+    let relay = LossyRelay::start(SocketAddr::from(([127, 0, 0, 1], udp)), u64::MAX, Vec::new());
+    let url =
+        format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=move&eip=127.0.0.1:{}", relay.port);
+    let bench = std::thread::spawn(move || run_bench(bench_config(url, MOVING, 12)));
+    assert!(wait_until(20, || rtc_players(api) == MOVING), "players connect: {}", rtc_players(api));
+    std::thread::sleep(Duration::from_secs(2));
+    let before = player_workers(api);
+
+    // Every player's address changes (a NAT rebinding): the next binding from the new address
+    // moves its session there, to the worker whose socket the kernel picks for it.
+    relay.rebind();
+    let moved = wait_until(15, || relay.forwarded_after_rebind.load(Ordering::Relaxed) > 300);
+    let after = player_workers(api);
+    let report = bench.join().expect("bench");
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    println!("{report}\nworkers before {before:?}, after {after:?}");
+    assert!(
+        moved,
+        "the server sends to the new addresses: {}",
+        relay.forwarded_after_rebind.load(Ordering::Relaxed)
+    );
+    let ids = |m: &std::collections::BTreeMap<String, u64>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!((before.len(), ids(&before)), (MOVING, ids(&after)), "the same sessions before and after");
+    let whep = report.kinds.iter().find(|k| k.kind == PlayerKind::Whep).expect("whep players reported");
+    assert_eq!((whep.connected, whep.failed, whep.starved), (MOVING, 0, 0), "{report}\n{}", srs.log());
 }

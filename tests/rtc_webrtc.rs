@@ -51,7 +51,7 @@ fn client_types(api: u16) -> Vec<String> {
 
 fn graph(api: u16, udp: u16, flv: u16, max_connections: u64) -> String {
     format!(
-        r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = {max_connections} }}
+        r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = {max_connections}, workers = 2, tcp = False, protocol = "udp" }}
 in srs.Graph::{{
     , nodes =
       [ srs.node "rtc_publish" (srs.Node.RtcIn (rtc // {{ pli_interval = 1000 }}))

@@ -495,6 +495,9 @@ let rtcNodes =
                         , api
                         , candidate = server.candidate
                         , max_connections = config.max_connections
+                        , workers = 0
+                        , tcp = server.tcp
+                        , protocol = server.protocol
                         }
 
                   in  [ node "rtc" (Node.RtcIn (settings // { pli_interval = rtcPli config }))

@@ -44,7 +44,24 @@ pub(super) static RTC_SERVER: Block<Enabled<RtcServer>> = Block {
         Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.enabled) },
         Entry { name: "listen", default: "8000", kind: Kind::Listen(|s| &mut s.config.listen) },
         Entry { name: "candidate", default: "*", kind: Kind::Text(|s| &mut s.config.candidate) },
+        Entry { name: "protocol", default: "udp", kind: Kind::Text(|s| &mut s.config.protocol) },
+        Entry {
+            name: "tcp",
+            default: "",
+            kind: Kind::Nested {
+                table: &RTC_TCP,
+                map: |s, d, scope| RTC_TCP.map(d, &mut s.config, scope),
+                repeat: Repeat::Once,
+            },
+        },
     ],
+};
+
+/// `rtc_server { tcp { enabled on; } }`: ICE over TCP, on the WebRTC port number (its own
+/// `listen` is reported unsupported).
+pub(super) static RTC_TCP: Block<RtcServer> = Block {
+    name: "tcp",
+    entries: &[Entry { name: "enabled", default: "off", kind: Kind::FlagOff(|s| &mut s.tcp) }],
 };
 
 /// A `stream_caster` block as read, before its kind decides what it becomes.

@@ -112,11 +112,21 @@ pub struct RtcServer {
     pub enabled: bool,
     pub listen: String,
     pub candidate: String,
+    /// `tcp { enabled on; }`: ICE over TCP on `listen`'s port number.
+    pub tcp: bool,
+    /// `protocol`: the candidates answers carry, `udp`, `tcp` or `all`.
+    pub protocol: String,
 }
 
 impl Default for RtcServer {
     fn default() -> RtcServer {
-        RtcServer { enabled: true, listen: "8000".into(), candidate: "*".into() }
+        RtcServer {
+            enabled: true,
+            listen: "8000".into(),
+            candidate: "*".into(),
+            tcp: false,
+            protocol: "udp".into(),
+        }
     }
 }
 

@@ -665,8 +665,13 @@ pub(crate) mod tests {
     fn rtc_server_is_mapped() {
         let mapped = map_text("rtc_server { enabled on; listen 8001; candidate $CANDIDATE; }\n").unwrap();
         assert!(mapped.warnings.is_empty(), "{:?}", warnings(&mapped));
-        let expected = RtcServer { enabled: true, listen: "8001".into(), candidate: "$CANDIDATE".into() };
+        let expected =
+            RtcServer { listen: "8001".into(), candidate: "$CANDIDATE".into(), ..Default::default() };
         assert_eq!(mapped.config.rtc_server, Some(expected));
+        let tcp =
+            map_text("rtc_server { enabled on; protocol all; tcp { enabled on; listen 8000; } }\n").unwrap();
+        let server = tcp.config.rtc_server.expect("rtc_server");
+        assert_eq!((server.tcp, server.protocol.as_str()), (true, "all"));
         assert_eq!(map_text("rtc_server { enabled off; }\n").unwrap().config.rtc_server, None);
     }
 

@@ -206,6 +206,8 @@ fn rtc_server_expr(server: &RtcServer) -> Expr {
     changed(&mut fields, "enabled", &server.enabled, &default.enabled, |v| boolean(*v));
     changed(&mut fields, "listen", &server.listen, &default.listen, |v| text(v));
     changed(&mut fields, "candidate", &server.candidate, &default.candidate, |v| text(v));
+    changed(&mut fields, "tcp", &server.tcp, &default.tcp, |v| boolean(*v));
+    changed(&mut fields, "protocol", &server.protocol, &default.protocol, |v| text(v));
     Expr::Record { completion: "classic.RtcServer", fields }
 }
 

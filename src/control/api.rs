@@ -135,6 +135,11 @@ impl Snapshot {
         let frames = live.map_or(0, |l| l.stats.frames.load(Ordering::Relaxed));
         let counters = self.stream_counters(key);
         let (send_kbps, recv_kbps) = self.registry.stream_kbps(key, counters, self.at);
+        let rtc =
+            clients.iter().filter(|(_, info)| info.kind.is_rtc()).fold((0, 0, 0), |sum, (client, _)| {
+                let (nacks, retransmits, plis) = client.rtc.counts();
+                (sum.0 + nacks, sum.1 + retransmits, sum.2 + plis)
+            });
         let mut publish = json!({"active": live.is_some()});
         if let Some((publisher, _)) = publisher {
             publish["cid"] = json!(publisher.id.to_string());
@@ -153,6 +158,8 @@ impl Snapshot {
             "recv_bytes": counters.recv,
             "kbps": {"recv_30s": recv_kbps, "send_30s": send_kbps},
             "publish": publish,
+            // Beyond SRS: its WebRTC peers' NACKs, packets sent again, keyframe requests.
+            "rtc": {"nacks": rtc.0, "retransmits": rtc.1, "plis": rtc.2},
             "video": video,
             "audio": audio,
             // Beyond SRS: the child processes working for this stream (exec, transcode, ingest).
@@ -166,7 +173,7 @@ impl Snapshot {
             (client.send_bytes.load(Ordering::Relaxed), client.recv_bytes.load(Ordering::Relaxed));
         let (send_kbps, recv_kbps) = self.registry.client_kbps(client, self.at);
         let stream = info.stream.as_ref();
-        json!({
+        let mut value = json!({
             "id": client.id.to_string(),
             "vhost": stream.map(|k| vhost_id(&k.vhost)).unwrap_or_default(),
             "stream": stream.and_then(|k| self.ids.get(k)).map(|id| format!("vid-{id}")).unwrap_or_default(),
@@ -182,7 +189,17 @@ impl Snapshot {
             "send_bytes": send,
             "recv_bytes": recv,
             "kbps": {"recv_30s": recv_kbps, "send_30s": send_kbps},
-        })
+        });
+        if info.kind.is_rtc() {
+            // Beyond SRS: the WebRTC transport's counters and the UDP worker the peer is on.
+            let (nacks, retransmits, plis) = client.rtc.counts();
+            let worker = client.rtc.worker.load(Ordering::Relaxed);
+            let transport = if client.rtc.tcp.load(Ordering::Relaxed) { "tcp" } else { "udp" };
+            value["rtc"] = json!({
+                "nacks": nacks, "retransmits": retransmits, "plis": plis, "worker": worker, "transport": transport,
+            });
+        }
+        value
     }
 
     /// The vhosts of the graph (every `Vhost` node, or the default one), with their totals.

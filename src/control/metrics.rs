@@ -17,6 +17,25 @@ pub fn render<N: Catalogue>(engine: &Engine<N>) -> String {
     gauge(&mut out, "srs_clients", "Connected clients", &[(String::new(), registry.client_count() as u64)]);
     counter(&mut out, "srs_send_bytes_total", "Bytes sent to clients", &[(String::new(), send)]);
     counter(&mut out, "srs_recv_bytes_total", "Bytes received from clients", &[(String::new(), recv)]);
+    let (nacks, retransmits, plis) = registry.total_rtc();
+    counter(
+        &mut out,
+        "srs_rtc_nacks_total",
+        "Packets WebRTC players asked for again",
+        &[(String::new(), nacks)],
+    );
+    counter(
+        &mut out,
+        "srs_rtc_retransmits_total",
+        "Packets sent again to WebRTC players",
+        &[(String::new(), retransmits)],
+    );
+    counter(
+        &mut out,
+        "srs_rtc_plis_total",
+        "Keyframe requests from WebRTC players and to WebRTC publishers",
+        &[(String::new(), plis)],
+    );
     let panics = crate::graph::guard::panics_caught();
     counter(
         &mut out,

@@ -43,6 +43,10 @@ impl ClientKind {
         }
     }
 
+    pub fn is_rtc(self) -> bool {
+        matches!(self, ClientKind::RtcPlay | ClientKind::RtcPublish)
+    }
+
     pub fn is_publish(self) -> bool {
         matches!(self, ClientKind::FmlePublish | ClientKind::FlashPublish | ClientKind::RtcPublish)
     }
@@ -81,6 +85,8 @@ pub struct Client {
     pub started: Instant,
     pub send_bytes: AtomicU64,
     pub recv_bytes: AtomicU64,
+    /// WebRTC transport counters (zero for other protocols).
+    pub rtc: Arc<crate::graph::stats::RtcPeerStats>,
     info: Mutex<ClientInfo>,
     kicked: watch::Sender<bool>,
 }
@@ -188,6 +194,8 @@ pub struct Registry {
     /// Bytes of clients that already left, so totals in `/metrics` never go down.
     closed_send_bytes: AtomicU64,
     closed_recv_bytes: AtomicU64,
+    /// WebRTC counters of clients that already left (NACKs, retransmits, PLIs), likewise.
+    closed_rtc: crate::graph::stats::RtcPeerStats,
     /// Recent samples of each client's and stream's counters, for the 30 s rates.
     rates: Mutex<HashMap<RateKey, RateWindow>>,
 }
@@ -209,6 +217,7 @@ impl Registry {
             started: Instant::now(),
             send_bytes: AtomicU64::new(0),
             recv_bytes: AtomicU64::new(0),
+            rtc: Arc::default(),
             info: Mutex::default(),
             kicked,
         });
@@ -298,6 +307,15 @@ impl Registry {
         lock(&self.stream_ids).iter().find(|(_, v)| **v == id).map(|(k, _)| k.clone())
     }
 
+    /// WebRTC NACKs, retransmits and keyframe requests of every client, past and present.
+    pub fn total_rtc(&self) -> (u64, u64, u64) {
+        let clients = lock(&self.clients);
+        clients
+            .values()
+            .map(|c| c.rtc.counts())
+            .fold(self.closed_rtc.counts(), |sum, (n, r, p)| (sum.0 + n, sum.1 + r, sum.2 + p))
+    }
+
     /// Total bytes sent and received by every client, past and present.
     pub fn total_bytes(&self) -> (u64, u64) {
         let clients = lock(&self.clients);
@@ -337,6 +355,11 @@ impl Drop for ClientGuard {
         self.registry
             .closed_recv_bytes
             .fetch_add(self.client.recv_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+        let (nacks, retransmits, plis) = self.client.rtc.counts();
+        let closed = &self.registry.closed_rtc;
+        closed.nacks.fetch_add(nacks, Ordering::Relaxed);
+        closed.retransmits.fetch_add(retransmits, Ordering::Relaxed);
+        closed.plis.fetch_add(plis, Ordering::Relaxed);
     }
 }
 

@@ -78,3 +78,29 @@ impl EdgeStats {
         self.queue_depth.store(queued as u64, Ordering::Relaxed);
     }
 }
+
+/// A WebRTC peer's transport counters, written by the UDP worker that owns it and read by the
+/// API (per client, summed per stream) and `/metrics`.
+#[derive(Debug, Default)]
+pub struct RtcPeerStats {
+    /// Packets the peer asked for again (NACK), and those sent again from the stream's ring.
+    pub nacks: AtomicU64,
+    pub retransmits: AtomicU64,
+    /// Keyframe requests: PLI/FIR from a player, or sent to a publisher.
+    pub plis: AtomicU64,
+    /// The UDP worker (one per `SO_REUSEPORT` socket) the peer lives on.
+    pub worker: AtomicU64,
+    /// The peer came over ICE-TCP.
+    pub tcp: std::sync::atomic::AtomicBool,
+}
+
+impl RtcPeerStats {
+    /// (nacks, retransmits, plis).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.nacks.load(Ordering::Relaxed),
+            self.retransmits.load(Ordering::Relaxed),
+            self.plis.load(Ordering::Relaxed),
+        )
+    }
+}

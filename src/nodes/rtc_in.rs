@@ -45,7 +45,7 @@ use crate::media::{
 };
 use crate::nodes::scope::{ScopeNode, ScopePlan};
 use crate::nodes::{Engine, NodeKind, Publication};
-use crate::servers::rtc_peer::{self, Direction};
+use crate::servers::rtc_peer::{self, Direction, Transports};
 use crate::servers::rtc_udp::{NewSession, PeerEvent, PeerHandler, RtcUdp, SessionId};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -58,6 +58,12 @@ pub struct Config {
     pub candidate: String,
     /// WebRTC sessions (publishers and players) beyond which offers get `503`.
     pub max_connections: u64,
+    /// UDP workers, each with its own `SO_REUSEPORT` socket on `listen` (0: one per core).
+    pub workers: u64,
+    /// ICE over TCP on `listen`'s port number too (SRS's `rtc_server.tcp`).
+    pub tcp: bool,
+    /// The candidates answers carry (SRS's `rtc_server.protocol`): `udp`, `tcp` or `all`.
+    pub protocol: String,
     /// Milliseconds between keyframe requests (PLI) to a publisher, so players that start at a
     /// keyframe (RTMP, HTTP-FLV, HLS) get one (SRS's vhost `rtc.pli_for_rtmp`); 0: only on loss
     /// and when asked.
@@ -86,6 +92,34 @@ pub fn signalling_urls(listens: &[Listen], kind: &str, action: &'static str) -> 
     super::urls::on_listens(&api, action, "http", &path)
 }
 
+/// The candidates of answers, from `protocol` (SRS's `rtc_server.protocol`) and `tcp`.
+pub fn transports(protocol: &str, tcp: bool) -> Result<Transports, String> {
+    let transports = match protocol {
+        "udp" => Transports::UDP,
+        "tcp" => Transports { udp: false, tcp: true },
+        "all" => Transports { udp: true, tcp: true },
+        other => return Err(format!("`protocol` is `{other}`: it is `udp`, `tcp` or `all`")),
+    };
+    if transports.tcp && !tcp {
+        return Err(format!("`protocol` `{protocol}` offers TCP candidates: it needs `tcp = True`"));
+    }
+    Ok(transports)
+}
+
+/// Plans the WebRTC sockets of a node: UDP workers, and with `tcp` the ICE-TCP listener.
+pub fn plan_sockets(
+    node: &ScopeNode<'_>,
+    plan: &mut ScopePlan,
+    udp_addr: SocketAddr,
+    workers: u64,
+    tcp: bool,
+) {
+    plan.rtc_socket(udp_addr, workers);
+    if tcp {
+        plan.tcp_listener(udp_addr, "webrtc-tcp", super::rtc_shared::tcp_handler(node.engine, udp_addr));
+    }
+}
+
 /// What `srs graph dot` shows of a WebRTC node.
 pub fn rtc_summary(listen: &str, api: &str, candidate: &str) -> Vec<(&'static str, String)> {
     vec![("listen", listen.to_owned()), ("api", api.to_owned()), ("candidate", candidate.to_owned())]
@@ -95,6 +129,8 @@ pub fn rtc_summary(listen: &str, api: &str, candidate: &str) -> Vec<(&'static st
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub udp_addr: SocketAddr,
+    /// The candidates answers carry.
+    pub transports: Transports,
     pub candidate: String,
     pub max_connections: u64,
 }
@@ -105,10 +141,11 @@ impl Endpoint {
         listens: &[Listen],
         candidate: &str,
         max_connections: u64,
+        transports: Transports,
     ) -> Option<(Endpoint, Vec<SocketAddr>)> {
         let udp = listens.iter().find(|l| l.transport == Transport::Udp)?.addr;
         let http = listens.iter().filter(|l| l.transport == Transport::Tcp).map(|l| l.addr).collect();
-        Some((Endpoint { udp_addr: udp, candidate: candidate.to_owned(), max_connections }, http))
+        Some((Endpoint { udp_addr: udp, transports, candidate: candidate.to_owned(), max_connections }, http))
     }
 
     /// Checks what every offer needs: a codec we take, room, the socket; gives the socket and candidate.
@@ -138,6 +175,7 @@ impl NodeKind for Config {
     }
 
     fn listens(&self) -> Result<Vec<Listen>, String> {
+        transports(&self.protocol, self.tcp)?;
         rtc_listens(&self.listen, &self.api, "webrtc publish")
     }
 
@@ -150,10 +188,13 @@ impl NodeKind for Config {
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
-        let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
+        let transports = transports(&self.protocol, self.tcp).map_err(anyhow::Error::msg)?;
+        let Some((endpoint, http)) =
+            Endpoint::of(node.listens, &self.candidate, self.max_connections, transports)
+        else {
             return Ok(());
         };
-        plan.rtc_socket(endpoint.udp_addr);
+        plan_sockets(node, plan, endpoint.udp_addr, self.workers, self.tcp);
         let (engine, index, pli_interval) = (node.engine.clone(), node.index, self.pli_interval);
         let negotiate = Arc::new(move |offer: Offer| {
             let (engine, endpoint) = (engine.current(), endpoint.clone());
@@ -220,7 +261,7 @@ async fn negotiate(
         }
         Err(e) => return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
     };
-    let peer = rtc_peer::answer(&offer.sdp, Direction::Publish, address)
+    let peer = rtc_peer::answer(&offer.sdp, Direction::Publish, address, endpoint.transports)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
     let answer = peer.answer.clone();
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
@@ -228,7 +269,8 @@ async fn negotiate(
     let (events, inbox) = mpsc::channel(EVENT_QUEUE);
     let closed = Arc::new(Notify::new());
     let handler = Arc::new(Publisher { events, closed: Arc::clone(&closed), lost: Mutex::new(0) });
-    let session = NewSession { id, peer, candidate: address, handler };
+    let stats = Arc::clone(&guard.client().rtc);
+    let session = NewSession { id, peer, candidate: address, handler, stats };
     if !udp.add(session).await {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
     }

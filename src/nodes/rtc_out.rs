@@ -53,6 +53,12 @@ pub struct Config {
     pub candidate: String,
     /// WebRTC sessions (publishers and players) beyond which offers get `503`.
     pub max_connections: u64,
+    /// UDP workers, each with its own `SO_REUSEPORT` socket on `listen` (0: one per core).
+    pub workers: u64,
+    /// ICE over TCP on `listen`'s port number too (SRS's `rtc_server.tcp`).
+    pub tcp: bool,
+    /// The candidates answers carry (SRS's `rtc_server.protocol`): `udp`, `tcp` or `all`.
+    pub protocol: String,
 }
 
 impl NodeKind for Config {
@@ -61,6 +67,7 @@ impl NodeKind for Config {
     }
 
     fn listens(&self) -> Result<Vec<Listen>, String> {
+        super::rtc_in::transports(&self.protocol, self.tcp)?;
         rtc_listens(&self.listen, &self.api, "webrtc play")
     }
 
@@ -73,10 +80,13 @@ impl NodeKind for Config {
     }
 
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
-        let Some((endpoint, http)) = Endpoint::of(node.listens, &self.candidate, self.max_connections) else {
+        let transports = super::rtc_in::transports(&self.protocol, self.tcp).map_err(anyhow::Error::msg)?;
+        let Some((endpoint, http)) =
+            Endpoint::of(node.listens, &self.candidate, self.max_connections, transports)
+        else {
             return Ok(());
         };
-        plan.rtc_socket(endpoint.udp_addr);
+        super::rtc_in::plan_sockets(node, plan, endpoint.udp_addr, self.workers, self.tcp);
         let (engine, index) = (node.engine.clone(), node.index);
         let negotiate = Arc::new(move |offer: Offer| {
             let (engine, endpoint) = (engine.current(), endpoint.clone());
@@ -109,12 +119,13 @@ async fn negotiate(
     let id = engine.next_id();
     let (guard, settings) =
         super::rtc_in::admit_offer(&engine, &offer, id, ClientKind::RtcPlay, RuleMethod::Play).await?;
-    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address)
+    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address, endpoint.transports)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
     let answer = peer.answer.clone();
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
     let token = rtc_signal::token();
     let kicked = guard.client().kicked();
+    let stats = Arc::clone(&guard.client().rtc);
     let streams = engine.shared::<RtcStreams>();
     let sessions = engine.shared::<RtcSessions>();
     let handler = Arc::new(Player {
@@ -124,7 +135,7 @@ async fn negotiate(
         guard: Mutex::new(Some(guard)),
         settings,
     });
-    if !udp.add(NewSession { id, peer, candidate: address, handler }).await {
+    if !udp.add(NewSession { id, peer, candidate: address, handler, stats }).await {
         return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "the webrtc socket stopped"));
     }
     engine.shared::<RtcKicks>().watch(&engine, kicked, udp.clone(), id);

@@ -162,6 +162,21 @@ impl RtcStreams {
     }
 }
 
+/// The connection handler of the ICE-TCP listener on `addr`'s port: each connection goes to the
+/// WebRTC sessions of the UDP address `addr` (found when it connects: reloads keep the sockets).
+pub fn tcp_handler(engine: &Engine, addr: SocketAddr) -> crate::servers::tcp::Handler {
+    let engine = engine.clone();
+    Arc::new(move |stream, peer, id| {
+        let udp = engine.current().shared::<RtcSockets>().get(addr);
+        Box::pin(async move {
+            match udp {
+                Some(udp) => crate::servers::rtc_tcp::serve(udp, stream, peer, id).await,
+                None => tracing::debug!(conn = id, %peer, "webrtc tcp: no webrtc socket on {addr}"),
+            }
+        })
+    })
+}
+
 /// Kicks of WebRTC players (`DELETE /api/v1/clients/<id>`): one task for every player of the
 /// process waits on all their kick handles, so a player still costs no task of its own.
 #[derive(Default)]

@@ -40,8 +40,9 @@ pub struct ScopePlan {
     rtmp_listeners: BTreeSet<SocketAddr>,
     udp_sockets: Vec<(SocketAddr, &'static str, UdpStart)>,
     tcp_listeners: Vec<(SocketAddr, &'static str, crate::servers::tcp::Handler)>,
-    /// WebRTC's shared sockets: one per address whatever the number of nodes naming it.
-    rtc_sockets: BTreeSet<SocketAddr>,
+    /// WebRTC's shared sockets: one set per address whatever the number of nodes naming it,
+    /// with the number of workers (`SO_REUSEPORT` sockets) the nodes ask for (0: one per core).
+    rtc_sockets: BTreeMap<SocketAddr, u64>,
     sources: Vec<(String, BoxFuture<'static, ()>)>,
 }
 
@@ -92,10 +93,12 @@ impl ScopePlan {
         self.tcp_listeners.push((addr, protocol, handler));
     }
 
-    /// The WebRTC socket of `addr`, shared by the `RtcIn` and `RtcOut` nodes naming it; its
-    /// worker's handle is in `Engine::shared::<RtcSockets>()`.
-    pub fn rtc_socket(&mut self, addr: SocketAddr) {
-        self.rtc_sockets.insert(addr);
+    /// The WebRTC sockets of `addr`, shared by the `RtcIn` and `RtcOut` nodes naming it, with
+    /// `workers` workers (0: one per core; the most any node asks for); their handle is in
+    /// `Engine::shared::<RtcSockets>()`.
+    pub fn rtc_socket(&mut self, addr: SocketAddr, workers: u64) {
+        let planned = self.rtc_sockets.entry(addr).or_default();
+        *planned = (*planned).max(workers);
     }
 
     /// A source task (a file reader), started once per node name across reloads.
@@ -117,7 +120,7 @@ struct ScopeState {
     srt: HashMap<SocketAddr, Bound>,
     udp: HashMap<SocketAddr, Bound>,
     tcp: HashMap<SocketAddr, Bound>,
-    rtc: HashMap<SocketAddr, Bound>,
+    rtc: HashMap<SocketAddr, Vec<Bound>>,
     /// By node name: a source keeps running across reloads while its name does.
     sources: HashMap<String, Bound>,
 }
@@ -177,20 +180,27 @@ pub async fn start_graph_scope(engine: &Engine) -> anyhow::Result<()> {
         state.tcp.insert(addr, bound);
     }
     let rtc_sockets = engine.shared::<super::rtc_shared::RtcSockets>();
-    state.rtc.retain(|addr, _| plan.rtc_sockets.contains(addr));
-    rtc_sockets.retain(|addr| plan.rtc_sockets.contains(addr));
-    for addr in plan.rtc_sockets {
+    state.rtc.retain(|addr, _| plan.rtc_sockets.contains_key(addr));
+    rtc_sockets.retain(|addr| plan.rtc_sockets.contains_key(addr));
+    for (addr, workers) in plan.rtc_sockets {
         if state.rtc.contains_key(&addr) {
             continue;
         }
-        let socket = crate::servers::udp::bind(addr)
-            .await
+        let workers = match workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let sockets = crate::servers::udp::bind_reuseport(addr, workers)
             .map_err(|e| anyhow::anyhow!("cannot listen for webrtc on udp {addr}: {e}"))?;
-        let (handle, worker) = crate::servers::rtc_udp::RtcUdp::start(socket);
-        let (bound, run) = until_dropped(Box::pin(worker));
-        engine.spawn(run);
+        let (handle, workers) = crate::servers::rtc_udp::RtcUdp::start(sockets);
+        let mut bounds = Vec::new();
+        for worker in workers {
+            let (bound, run) = until_dropped(Box::pin(worker));
+            engine.spawn(run);
+            bounds.push(bound);
+        }
         rtc_sockets.insert(addr, handle);
-        state.rtc.insert(addr, bound);
+        state.rtc.insert(addr, bounds);
     }
     let planned: Vec<&str> = plan.sources.iter().map(|(name, _)| name.as_str()).collect();
     state.sources.retain(|name, _| planned.contains(&name.as_str()));

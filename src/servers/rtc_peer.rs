@@ -4,10 +4,13 @@
 //! credentials, so the STUN username names the session on the shared port.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
 
+use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::{NackGeneratorBuilder, Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
@@ -129,8 +132,41 @@ fn interceptors(media_engine: &mut MediaEngine) -> Result<Registry, RtcPeerError
     Ok(configure_rtcp_reports(registry))
 }
 
-/// Answers `offer` for a peer that publishes or plays, with `candidate` as our one host candidate.
-pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Result<NewPeer, RtcPeerError> {
+/// The DTLS certificate of every peer of the process, made once (as SRS does): the crate would
+/// make a key pair and sign a certificate for each peer otherwise, a cost at every connect and a
+/// few KB kept per peer. Empty if it cannot be made: each peer then makes its own.
+fn shared_certificate() -> Vec<RTCCertificate> {
+    static CERTIFICATE: OnceLock<Option<RTCCertificate>> = OnceLock::new();
+    let made = CERTIFICATE.get_or_init(|| {
+        let provider = rtc::crypto::default_provider().ok()?;
+        let params = CertificateParams::new(vec![format!("srs-{}", random_text(8))]).ok()?;
+        RTCCertificate::generate(provider.crypto(), rtc::crypto::SignatureScheme::EcdsaP256Sha256, params)
+            .map_err(|e| tracing::warn!("webrtc: no shared dtls certificate, one per peer: {e}"))
+            .ok()
+    });
+    made.iter().cloned().collect()
+}
+
+/// The host candidates an answer carries (SRS's `rtc_server.protocol`): UDP, TCP (passive,
+/// ICE-TCP on the same port number), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    pub udp: bool,
+    pub tcp: bool,
+}
+
+impl Transports {
+    pub const UDP: Transports = Transports { udp: true, tcp: false };
+}
+
+/// Answers `offer` for a peer that publishes or plays, with `candidate` as our host candidate
+/// on each of `transports`.
+pub fn answer(
+    offer: &str,
+    direction: Direction,
+    candidate: SocketAddr,
+    transports: Transports,
+) -> Result<NewPeer, RtcPeerError> {
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
     media_engine.register_codec(codec(MediaKind::Video), RtpCodecKind::Video)?;
@@ -143,7 +179,7 @@ pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Resul
         .with_include_loopback_candidate(true)
         .build();
     let mut connection = rtc::peer_connection::RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(RTCConfigurationBuilder::new().with_certificates(shared_certificate()).build())
         .with_setting_engine(settings)
         .with_media_engine(media_engine)
         .with_interceptor_registry(registry)
@@ -169,18 +205,21 @@ pub fn answer(offer: &str, direction: Direction, candidate: SocketAddr) -> Resul
         }
     }
     connection.set_remote_description(now, RTCSessionDescription::offer(offer.to_owned())?)?;
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: candidate.ip().to_string(),
-            port: candidate.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
+    let networks = [(transports.udp, "udp", TcpType::Unspecified), (transports.tcp, "tcp", TcpType::Passive)];
+    for (_, network, tcp_type) in networks.into_iter().filter(|(on, _, _)| *on) {
+        let host = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: network.to_owned(),
+                address: candidate.ip().to_string(),
+                port: candidate.port(),
+                component: 1,
+                ..Default::default()
+            },
+            tcp_type,
+        }
+        .new_candidate_host()?;
+        connection.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
     }
-    .new_candidate_host()?;
-    connection.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
     let answer = connection.create_answer(None)?;
     connection.set_local_description(now, answer)?;
     let answer = connection.local_description().map(|d| d.sdp).unwrap_or_default();

@@ -1,11 +1,16 @@
-//! The one UDP socket all WebRTC peers of an address share, and the worker that drives them.
+//! The UDP sockets all WebRTC peers of an address share (one `SO_REUSEPORT` socket per worker,
+//! a worker per core), and the workers that drive them.
 //!
+//! The kernel spreads peers over the sockets by 5-tuple; a session lives on the worker whose
+//! socket its peer's first STUN binding reached (signalling adds it to any worker, which hands it
+//! over: `rtc_directory`), and moves again if a changed address lands on another socket. Media
+//! commands go to every worker; each sends to the sessions it owns, from the streams' shared rings.
 //! A datagram from a known 5-tuple goes to its peer. From an unknown address, only a STUN binding
 //! request whose USERNAME starts with a session's ufrag (ours, issued in the answer) is taken, and
 //! the address is then the session's (a client whose address changes keeps its session the same
 //! way). Everything else is counted and dropped (RFC 7983's first-byte ranges tell STUN, DTLS and
 //! RTP apart). One task owns every peer connection of the socket (`rtc`'s sans-IO peers are
-//! plain values): it feeds datagrams and timers in, writes what they give out in one `sendmmsg`
+//! plain values): each feeds datagrams and timers in, writes what they give out in one `sendmmsg`
 //! batch per turn (`udp_batch`), hands received media and keyframe requests to each peer's `PeerHandler`, and takes
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
@@ -18,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
-use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -30,10 +35,13 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::rtc_directory::{Directory, WorkerIndex};
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
+use crate::graph::stats::RtcPeerStats;
 use crate::media::MediaKind;
 
 /// A session on the shared socket.
@@ -75,13 +83,41 @@ pub struct NewSession {
     /// The address of our candidate in the answer (the ICE agent knows itself by it).
     pub candidate: SocketAddr,
     pub handler: Arc<dyn PeerHandler>,
+    /// The peer's counters (NACKs, retransmits, PLIs, its worker), read by the API.
+    pub stats: Arc<RtcPeerStats>,
 }
 
 enum Command {
     Add(Box<NewSession>),
     Remove(SessionId),
-    Send { kind: MediaKind, sessions: Arc<[SessionId]>, ring: Arc<SentRing>, packets: Arc<[OutPacket]> },
+    Send {
+        kind: MediaKind,
+        sessions: Arc<[SessionId]>,
+        ring: Arc<SentRing>,
+        packets: Arc<[OutPacket]>,
+    },
     RequestKeyframe(SessionId),
+    /// Worker `to` got a binding for a session of ours (`datagram`, from `from`): move it there.
+    HandOver {
+        id: SessionId,
+        to: WorkerIndex,
+        datagram: Bytes,
+        from: SocketAddr,
+    },
+    /// A session handed over to this worker, with the binding that asked for it.
+    Adopt {
+        id: SessionId,
+        peer: Box<Peer>,
+        datagram: Bytes,
+        from: SocketAddr,
+    },
+    /// A frame from an ICE-TCP connection (`rtc_tcp`); the first brings the way back.
+    TcpFrame {
+        id: SessionId,
+        frame: Bytes,
+        from: SocketAddr,
+        link: Option<TcpLink>,
+    },
 }
 
 /// Counters of the shared socket, for logs and tests.
@@ -100,13 +136,30 @@ pub struct RtcUdpStats {
     pub nack_requested: AtomicU64,
     pub nack_resent: AtomicU64,
     pub nack_missing: AtomicU64,
-    pub sessions: AtomicU64,
+    /// Sessions handed from one worker to another (first binding on another socket, or a
+    /// changed address).
+    pub handovers: AtomicU64,
+    /// Sessions on each worker.
+    pub per_worker: Box<[AtomicU64]>,
+}
+
+impl RtcUdpStats {
+    fn new(workers: usize) -> RtcUdpStats {
+        RtcUdpStats { per_worker: (0..workers).map(|_| AtomicU64::new(0)).collect(), ..Default::default() }
+    }
+
+    /// Sessions on all workers.
+    pub fn sessions(&self) -> u64 {
+        self.per_worker.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+    }
 }
 
 /// The handle nodes use: add and remove sessions, send media, ask publishers for keyframes.
 #[derive(Clone)]
 pub struct RtcUdp {
-    commands: mpsc::Sender<Command>,
+    /// Each worker's command queue.
+    workers: Arc<[mpsc::Sender<Command>]>,
+    directory: Arc<Directory>,
     local: SocketAddr,
     pub stats: Arc<RtcUdpStats>,
 }
@@ -118,34 +171,62 @@ impl std::fmt::Debug for RtcUdp {
 }
 
 impl RtcUdp {
-    /// The worker of `socket`, and its handle.
-    pub fn start(socket: UdpSocket) -> (RtcUdp, impl std::future::Future<Output = ()> + Send) {
-        let (commands, queue) = mpsc::channel(COMMAND_QUEUE);
-        let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let stats = Arc::new(RtcUdpStats::default());
-        let worker = Worker {
-            socket,
-            outbox: Outbox::default(),
-            stats: Arc::clone(&stats),
-            peers: HashMap::new(),
-            ufrags: HashMap::new(),
-            addresses: HashMap::new(),
-        };
-        (RtcUdp { commands, local, stats }, worker.run(queue))
+    /// A worker for each of `sockets` (bound to one address with `SO_REUSEPORT`), and their
+    /// handle. Each worker is a task of its own, to be spawned.
+    pub fn start(sockets: Vec<UdpSocket>) -> (RtcUdp, Vec<impl std::future::Future<Output = ()> + Send>) {
+        let local = sockets
+            .first()
+            .and_then(|s| s.local_addr().ok())
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let stats = Arc::new(RtcUdpStats::new(sockets.len()));
+        let directory = Arc::new(Directory::default());
+        let (senders, queues): (Vec<_>, Vec<_>) =
+            sockets.iter().map(|_| mpsc::channel(COMMAND_QUEUE)).unzip();
+        // Workers reach each other through weak senders: the queues close when the handle goes.
+        let siblings: Arc<[mpsc::WeakSender<Command>]> =
+            senders.iter().map(mpsc::Sender::downgrade).collect();
+        let workers = sockets
+            .into_iter()
+            .zip(queues)
+            .enumerate()
+            .map(|(index, (socket, queue))| {
+                Worker {
+                    index,
+                    socket,
+                    outbox: Outbox::default(),
+                    stats: Arc::clone(&stats),
+                    directory: Arc::clone(&directory),
+                    siblings: Arc::clone(&siblings),
+                    peers: HashMap::new(),
+                    ufrags: HashMap::new(),
+                    addresses: HashMap::new(),
+                }
+                .run(queue)
+            })
+            .collect();
+        (RtcUdp { workers: senders.into(), directory, local, stats }, workers)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
-    /// Adds a session; `false` when the worker is gone.
+    /// Adds a session to a worker (it moves to the one its peer's packets reach); `false` when
+    /// the workers are gone.
     pub async fn add(&self, session: NewSession) -> bool {
-        self.commands.send(Command::Add(Box::new(session))).await.is_ok()
+        let worker = (session.id % self.workers.len().max(1) as u64) as usize;
+        let Some(queue) = self.workers.get(worker) else { return false };
+        self.directory.insert(&session.peer.local_ufrag, session.id, worker);
+        queue.send(Command::Add(Box::new(session))).await.is_ok()
     }
 
     pub fn remove(&self, session: SessionId) {
-        // A full queue during shutdown loses nothing: the worker drops every peer when it ends.
-        let _ = self.commands.try_send(Command::Remove(session));
+        // The owner closes it; a session in the middle of a hand-over is closed on arrival.
+        self.directory.remove_session(session);
+        for queue in self.workers.iter() {
+            // A full queue during shutdown loses nothing: a worker drops every peer when it ends.
+            let _ = queue.try_send(Command::Remove(session));
+        }
     }
 
     /// Sends `packets` of one track to every session named; they are built once for all, and
@@ -157,12 +238,33 @@ impl RtcUdp {
         ring: Arc<SentRing>,
         packets: Arc<[OutPacket]>,
     ) {
-        let _ = self.commands.send(Command::Send { kind, sessions, ring, packets }).await;
+        // Every worker sends to those of the sessions it owns.
+        for queue in self.workers.iter() {
+            let command = Command::Send {
+                kind,
+                sessions: Arc::clone(&sessions),
+                ring: Arc::clone(&ring),
+                packets: Arc::clone(&packets),
+            };
+            let _ = queue.send(command).await;
+        }
+    }
+
+    /// Hands a frame of an ICE-TCP connection to the worker owning the session of `ufrag`, with
+    /// the connection's `link` if it was not handed yet (taken then). `false` when no session has
+    /// that ufrag. A full worker queue loses the frame (and a link with it: the connection ends).
+    pub fn tcp_frame(&self, ufrag: &str, frame: Bytes, from: SocketAddr, link: &mut Option<TcpLink>) -> bool {
+        let Some((id, owner)) = self.directory.get(ufrag) else { return false };
+        let Some(queue) = self.workers.get(owner) else { return false };
+        let _ = queue.try_send(Command::TcpFrame { id, frame, from, link: link.take() });
+        true
     }
 
     /// Asks a publishing session for a keyframe (PLI).
     pub fn request_keyframe(&self, session: SessionId) {
-        let _ = self.commands.try_send(Command::RequestKeyframe(session));
+        for queue in self.workers.iter() {
+            let _ = queue.try_send(Command::RequestKeyframe(session));
+        }
     }
 }
 
@@ -186,9 +288,12 @@ impl Sending {
 struct Peer {
     connection: RTCPeerConnection,
     handler: Arc<dyn PeerHandler>,
+    stats: Arc<RtcPeerStats>,
     ufrag: String,
     candidate: SocketAddr,
     remote: Option<SocketAddr>,
+    /// The ICE-TCP connection of the peer, if it came over TCP.
+    tcp: Option<TcpLink>,
     video: Option<Sending>,
     audio: Option<Sending>,
     /// Receiving tracks: their kind by track id, and the receiver and SSRC of video for PLIs.
@@ -201,10 +306,14 @@ struct Peer {
 }
 
 struct Worker {
+    index: WorkerIndex,
     socket: UdpSocket,
     /// What the peers wrote during this turn, sent together at its end (`sendmmsg`).
     outbox: Outbox,
     stats: Arc<RtcUdpStats>,
+    directory: Arc<Directory>,
+    /// Every worker's queue (this one's too), for hand-overs.
+    siblings: Arc<[mpsc::WeakSender<Command>]>,
     peers: HashMap<SessionId, Peer>,
     ufrags: HashMap<String, SessionId>,
     addresses: HashMap<SocketAddr, SessionId>,
@@ -256,9 +365,14 @@ impl Worker {
         let kind = classify(data);
         let session = match self.addresses.get(&from) {
             Some(&id) => Some(id),
-            None if kind == Datagram::Stun => {
-                binding_local_ufrag(data).and_then(|u| self.ufrags.get(u).copied())
-            }
+            None if kind == Datagram::Stun => match binding_local_ufrag(data) {
+                Some(ufrag) => match self.ufrags.get(ufrag) {
+                    Some(&id) => Some(id),
+                    None if self.claim(ufrag, data, from) => return,
+                    None => None,
+                },
+                None => None,
+            },
             None => None,
         };
         let Some(id) = session.filter(|_| kind != Datagram::Unknown) else {
@@ -266,11 +380,7 @@ impl Worker {
             return;
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
-        if kind == Datagram::Stun && peer.remote != Some(from) {
-            // A binding from a new address: the session moves there once ICE accepts it.
-            self.addresses.insert(from, id);
-            peer.remote = Some(from);
-        }
+        let new_address = kind == Datagram::Stun && peer.remote != Some(from);
         let now = Instant::now();
         peer.last_heard = now;
         let message = TaggedBytesMut {
@@ -283,9 +393,20 @@ impl Worker {
             },
             message: BytesMut::from(data),
         };
-        if let Err(e) = peer.connection.handle_read(message) {
-            self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(session = id, %from, "rtc datagram refused: {e}");
+        match peer.connection.handle_read(message) {
+            Ok(()) if new_address => {
+                // A binding that passed ICE's integrity check from a new address: the session
+                // is there now (its first address, or a client whose address changed).
+                if let Some(old) = peer.remote.replace(from) {
+                    tracing::info!(conn = id, %old, new = %from, "webrtc peer address changed");
+                }
+                self.addresses.insert(from, id);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(session = id, %from, "rtc datagram refused: {e}");
+            }
         }
         self.drive(id);
     }
@@ -309,22 +430,121 @@ impl Worker {
                     self.drive(id);
                 }
             }
+            Command::HandOver { id, to, datagram, from } => self.hand_over(id, to, datagram, from),
+            Command::Adopt { id, peer, datagram, from } => self.adopt(id, *peer, &datagram, from),
+            Command::TcpFrame { id, frame, from, link } => self.tcp_frame(id, &frame, from, link),
+        }
+    }
+
+    /// A frame from the ICE-TCP connection of session `id` (a moved session's frame is lost).
+    fn tcp_frame(&mut self, id: SessionId, frame: &[u8], from: SocketAddr, link: Option<TcpLink>) {
+        self.stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        if link.is_some() {
+            peer.tcp = link;
+            peer.stats.tcp.store(true, Ordering::Relaxed);
+        }
+        let now = Instant::now();
+        peer.last_heard = now;
+        let message = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: peer.candidate,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::TCP,
+            },
+            message: BytesMut::from(frame),
+        };
+        if let Err(e) = peer.connection.handle_read(message) {
+            self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(session = id, %from, "rtc tcp frame refused: {e}");
+        }
+        self.drive(id);
+    }
+
+    /// A binding for a session another worker owns reached this socket: asks the owner to hand
+    /// it over, with the binding. `false` when no worker has the session.
+    fn claim(&self, ufrag: &str, data: &[u8], from: SocketAddr) -> bool {
+        let Some((id, owner)) = self.directory.get(ufrag) else { return false };
+        if owner == self.index {
+            // On its way here: the client sends the binding again.
+            return true;
+        }
+        let Some(queue) = self.siblings.get(owner).and_then(mpsc::WeakSender::upgrade) else { return false };
+        let datagram = Bytes::copy_from_slice(data);
+        // A full queue loses this binding only; the client retries.
+        let _ = queue.try_send(Command::HandOver { id, to: self.index, datagram, from });
+        true
+    }
+
+    /// Moves session `id` to worker `to`, which received `datagram` for it.
+    fn hand_over(&mut self, id: SessionId, to: WorkerIndex, datagram: Bytes, from: SocketAddr) {
+        let Some(peer) = self.peers.remove(&id) else { return };
+        self.ufrags.remove(&peer.ufrag);
+        self.addresses.retain(|_, session| *session != id);
+        self.count_sessions();
+        if !self.directory.move_to(&peer.ufrag, to) {
+            self.finish(id, peer, "ended by the server");
+            return;
+        }
+        let Some(queue) = self.siblings.get(to).and_then(mpsc::WeakSender::upgrade) else {
+            self.finish(id, peer, "server stopped");
+            return;
+        };
+        match queue.try_send(Command::Adopt { id, peer: Box::new(peer), datagram, from }) {
+            Ok(()) => {
+                self.stats.handovers.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Full(command) | mpsc::error::TrySendError::Closed(command)) => {
+                // The other worker is busy: the session stays here until the next binding.
+                if let Command::Adopt { peer, .. } = command {
+                    self.directory.move_to(&peer.ufrag, self.index);
+                    self.keep(id, *peer);
+                }
+            }
+        }
+    }
+
+    /// Takes a session handed over by another worker, and the binding that asked for it.
+    fn adopt(&mut self, id: SessionId, peer: Peer, datagram: &[u8], from: SocketAddr) {
+        if !self.directory.owned_by(&peer.ufrag, self.index) {
+            // Removed while it moved.
+            self.finish(id, peer, "ended by the server");
+            return;
+        }
+        self.keep(id, peer);
+        self.datagram(datagram, from);
+    }
+
+    /// Makes `peer` one of this worker's sessions.
+    fn keep(&mut self, id: SessionId, peer: Peer) {
+        peer.stats.worker.store(self.index as u64, Ordering::Relaxed);
+        self.ufrags.insert(peer.ufrag.clone(), id);
+        self.peers.insert(id, peer);
+        self.count_sessions();
+    }
+
+    fn count_sessions(&self) {
+        if let Some(count) = self.stats.per_worker.get(self.index) {
+            count.store(self.peers.len() as u64, Ordering::Relaxed);
         }
     }
 
     fn add(&mut self, session: NewSession) {
-        let NewSession { id, peer, candidate, handler } = session;
+        let NewSession { id, peer, candidate, handler, stats } = session;
         let now = Instant::now();
         let NewPeer { connection, local_ufrag, video, audio, .. } = peer;
-        self.ufrags.insert(local_ufrag.clone(), id);
-        self.peers.insert(
+        self.keep(
             id,
             Peer {
                 connection,
                 handler,
+                stats,
                 ufrag: local_ufrag,
                 candidate,
                 remote: None,
+                tcp: None,
                 video: video.map(Sending::new),
                 audio: audio.map(Sending::new),
                 track_kinds: HashMap::new(),
@@ -335,7 +555,6 @@ impl Worker {
                 timeout: None,
             },
         );
-        self.stats.sessions.store(self.peers.len() as u64, Ordering::Relaxed);
         self.drive(id);
     }
 
@@ -438,6 +657,7 @@ impl Worker {
                             || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
                     });
                     if asks {
+                        peer.stats.plis.fetch_add(1, Ordering::Relaxed);
                         peer.handler.on_event(id, PeerEvent::KeyframeRequest);
                     }
                     for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>())
@@ -457,28 +677,47 @@ impl Worker {
     }
 
     fn close(&mut self, id: SessionId, why: &str) {
-        let Some(mut peer) = self.peers.remove(&id) else { return };
+        let Some(peer) = self.peers.remove(&id) else { return };
         self.ufrags.remove(&peer.ufrag);
         self.addresses.retain(|_, session| *session != id);
+        self.count_sessions();
+        self.finish(id, peer, why);
+    }
+
+    /// Ends a session no longer in this worker's tables.
+    fn finish(&mut self, id: SessionId, mut peer: Peer, why: &str) {
+        self.directory.remove(&peer.ufrag);
         let _ = peer.connection.close();
         while let Some(out) = peer.connection.poll_write() {
             let _ = self.socket.try_send_to(&out.message, out.transport.peer_addr);
         }
-        self.stats.sessions.store(self.peers.len() as u64, Ordering::Relaxed);
         peer.handler.on_event(id, PeerEvent::Closed(why.to_owned()));
     }
 }
 
-/// Queues what the peer has to send for the end of the worker's turn.
+/// Queues what the peer has to send for the end of the worker's turn. Once connected, to the
+/// address of its last valid binding: ICE-lite keeps the pair the client nominated, and a client
+/// whose address changed sends bindings from the new one without nominating again.
+/// What goes over the peer's ICE-TCP pair goes to its connection's queue (full: dropped).
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
+    let moved_to = peer.remote.filter(|_| peer.connected);
     while let Some(out) = peer.connection.poll_write() {
-        outbox.push(out.message, out.transport.peer_addr);
+        if out.transport.transport_protocol == TransportProtocol::TCP {
+            if let Some(link) = &peer.tcp {
+                let _ = link.sender.try_send(out.message);
+            }
+            continue;
+        }
+        outbox.push(out.message, moved_to.unwrap_or(out.transport.peer_addr));
     }
 }
 
-/// Hands one packet to the peer's sender with the player's header fields (SRTP is added inside).
+/// Hands one packet with the player's header fields to the peer connection (SRTP is added
+/// inside). Straight into its pipeline (interceptors, SRTP): `RTCRtpSender::write_rtp` would
+/// check the SSRC and payload type, which we set from the negotiation ourselves, against the
+/// sender's parameters rebuilt for every packet (codec lists cloned), and allocate the track id.
 fn write_packet(
-    sender: &mut rtc::rtp_transceiver::rtp_sender::RTCRtpSender<'_>,
+    connection: &mut RTCPeerConnection,
     track: &OutTrack,
     sequence: u16,
     packet: &OutPacket,
@@ -496,7 +735,9 @@ fn write_packet(
         },
         payload: packet.payload.clone(),
     };
-    match sender.write_rtp(now, rtp) {
+    // The track id is not read on the way out.
+    let message = RTCMessage::RtpPacket(String::new(), rtp);
+    match connection.handle_write(TaggedRTCMessage { now, message }) {
         Ok(()) => true,
         Err(e) => {
             tracing::debug!("rtc send refused: {e}");
@@ -528,10 +769,9 @@ impl Peer {
             sending.offset = sending.last.wrapping_add(1).wrapping_sub(start);
             sending.ring = Some(Arc::clone(ring));
         }
-        let Some(mut sender) = self.connection.rtp_sender(sending.track.sender) else { return };
         for packet in replay.iter().chain(packets) {
             sending.last = packet.sequence.wrapping_add(sending.offset);
-            if !write_packet(&mut sender, &sending.track, sending.last, packet, now) {
+            if !write_packet(&mut self.connection, &sending.track, sending.last, packet, now) {
                 return;
             }
         }
@@ -548,16 +788,19 @@ impl Peer {
             return;
         };
         let Some(ring) = sending.ring.as_ref() else { return };
-        let Some(mut sender) = self.connection.rtp_sender(sending.track.sender) else { return };
         let now = Instant::now();
         for sequence in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             stats.nack_requested.fetch_add(1, Ordering::Relaxed);
+            self.stats.nacks.fetch_add(1, Ordering::Relaxed);
             // Only what this player was sent: not before its first packet, not past its last.
             let behind = sending.last.wrapping_sub(sequence);
             let kept = ring.get(sequence.wrapping_sub(sending.offset)).filter(|_| behind < 0x8000);
             match kept {
-                Some(packet) if write_packet(&mut sender, &sending.track, sequence, &packet, now) => {
+                Some(packet)
+                    if write_packet(&mut self.connection, &sending.track, sequence, &packet, now) =>
+                {
                     stats.nack_resent.fetch_add(1, Ordering::Relaxed);
+                    self.stats.retransmits.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {
                     tracing::debug!(sequence, behind, last = sending.last, "nacked packet not resent");
@@ -571,7 +814,9 @@ impl Peer {
         let Some((receiver, ssrc)) = self.video_receiver else { return };
         if let Some(mut rtp_receiver) = self.connection.rtp_receiver(receiver) {
             let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
-            let _ = rtp_receiver.write_rtcp(Instant::now(), vec![Box::new(pli)]);
+            if rtp_receiver.write_rtcp(Instant::now(), vec![Box::new(pli)]).is_ok() {
+                self.stats.plis.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

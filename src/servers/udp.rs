@@ -23,3 +23,25 @@ pub fn primary_ip() -> std::net::IpAddr {
     }
     socket.local_addr().map_or(loopback, |addr| addr.ip())
 }
+
+/// `count` datagram sockets on one `addr` with `SO_REUSEPORT`: the kernel spreads senders over
+/// them by 5-tuple (a sender always reaches the same socket), so each can have its own worker.
+/// Port 0 binds the first on a free port and the others on the same one.
+pub fn bind_reuseport(addr: SocketAddr, count: usize) -> std::io::Result<Vec<UdpSocket>> {
+    use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
+    use std::os::fd::AsRawFd;
+    let mut sockets = Vec::with_capacity(count);
+    let mut at = addr;
+    for _ in 0..count.max(1) {
+        let family = if at.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+        let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+        let fd = socket::socket(family, SockType::Datagram, flags, None)?;
+        socket::setsockopt(&fd, sockopt::ReusePort, &true)?;
+        socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(at))?;
+        let socket = UdpSocket::from_std(std::net::UdpSocket::from(fd))?;
+        at = socket.local_addr()?;
+        sockets.push(socket);
+    }
+    tracing::info!(addr = %at, sockets = sockets.len(), "udp listening (reuseport)");
+    Ok(sockets)
+}
