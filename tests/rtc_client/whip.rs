@@ -45,6 +45,9 @@ pub struct Plan {
     pub report_every: Option<Duration>,
 }
 
+/// The offerer's sending tracks: kind, sender, SSRC.
+type Senders = Vec<(RtpCodecKind, RTCRtpSenderId, u32)>;
+
 /// What a publish did.
 #[derive(Debug, Default)]
 pub struct Sent {
@@ -147,9 +150,7 @@ fn random_u32() -> u32 {
     u32::from_be_bytes(bytes)
 }
 
-fn offerer(
-    local: SocketAddr,
-) -> Result<(RTCPeerConnection, Vec<(RtpCodecKind, RTCRtpSenderId, u32)>), String> {
+fn offerer(local: SocketAddr) -> Result<(RTCPeerConnection, Senders), String> {
     let stack = |e: rtc::shared::error::Error| format!("webrtc: {e}");
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
