@@ -558,7 +558,7 @@ fn rtc_bridges_off_keep_streams_apart() {
 
     // WHIP publish: an HTTP-FLV player waiting for it gets no media, and nothing is recorded.
     let player =
-        std::thread::spawn(move || flv_media_tags(http, "/live/browser.flv", Duration::from_secs(6)));
+        std::thread::spawn(move || flv_media_tags(http, "/live/browser.flv", Duration::from_secs(8)));
     std::thread::sleep(Duration::from_millis(300));
     let (video, parameter_sets) = flash_video(&dir);
     let media =
@@ -571,7 +571,8 @@ fn rtc_bridges_off_keep_streams_apart() {
     assert_eq!(player.join().expect("player thread"), 0, "media tags of the whip stream over http-flv");
     let recorded = common::wait_until(10, || dir.join("dvr/live/cam.flv").exists());
     assert!(recorded, "the rtmp stream is recorded: {}", srs.log());
-    assert!(srs.log().contains("webrtc publish ended"), "{}", srs.log());
+    let ended = common::wait_until(10, || srs.log().contains("webrtc publish ended"));
+    assert!(ended, "{}", srs.log());
     assert!(!dir.join("dvr/live/browser.flv").exists() && !dir.join("dvr/live/browser.flv.tmp").exists());
     assert!(!dir.join("hls/live/browser.m3u8").exists());
 }
