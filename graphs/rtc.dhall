@@ -4,8 +4,12 @@
 --  (`http://127.0.0.1:1985/rtc/v1/whip/?app=live&stream=livestream`), play with RTMP, HTTP-FLV
 --  (`http://127.0.0.1:8080/live/livestream.flv`), HLS (`.../live/livestream.m3u8`) or WHEP
 --  (`/rtc/v1/whep/?app=live&stream=livestream`).
---  "rtmp_to_rtc" turns an RTMP stream's AAC into the Opus WebRTC players take (and leaves B-frames
---  out); "rtc_to_rtmp" turns a WHIP publisher's Opus into the AAC of RTMP, HTTP-FLV, HLS and DVR.
+--  Each kind of source has its own router for the vhost, so a stream crosses only the bridge it
+--  needs: RTMP streams go straight to RTMP, HTTP-FLV, HLS and DVR, and through "rtmp_to_rtc"
+--  (AAC into the Opus WebRTC players take, B-frames left out) to WHEP; WHIP streams go straight
+--  to WHEP players with the publisher's Opus, and through "rtc_to_rtmp" (Opus into AAC) to RTMP,
+--  HTTP-FLV, HLS and DVR. Leave a bridge out (SRS's `rtmp_to_rtc off` / `rtc_to_rtmp off`) and
+--  those streams do not cross over: WHEP refuses to play an RTMP stream (SRS #2728).
 --  Set `candidate` (or the `CANDIDATE` variable with `candidate = "$CANDIDATE"`) to the IP
 --  browsers reach this server at.
 let srs = ../nodes/package.dhall
@@ -20,6 +24,7 @@ in  srs.Graph::{
       , srs.node "rtc_publish" (srs.Node.RtcIn srs.RtcIn::rtc)
       , srs.node "http_api" (srs.Node.HttpApi srs.HttpApi::{ listen = "1985" })
       , srs.node vhost (srs.Node.Vhost srs.Vhost::{ name = vhost })
+      , srs.node "${vhost}/rtc" (srs.Node.Vhost srs.Vhost::{ name = vhost })
       , srs.node "rtmp_to_rtc" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000 })
       , srs.node "rtc_to_rtmp" (srs.Node.OpusToAac srs.OpusToAac::{ bitrate = 48000 })
       , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{ listen = "1935" })
@@ -37,10 +42,15 @@ in  srs.Graph::{
       ]
     , edges =
       [ srs.edge "rtmp" vhost
-      , srs.edge "rtc_publish" vhost
+      , srs.edge vhost "rtmp_play"
+      , srs.edge vhost "${vhost}/http_remux"
+      , srs.edge vhost "${vhost}/hls"
+      , srs.edge vhost "${vhost}/dvr"
       , srs.edge vhost "rtmp_to_rtc"
       , srs.edge "rtmp_to_rtc" "rtc_play"
-      , srs.edge vhost "rtc_to_rtmp"
+      , srs.edge "rtc_publish" "${vhost}/rtc"
+      , srs.edge "${vhost}/rtc" "rtc_play"
+      , srs.edge "${vhost}/rtc" "rtc_to_rtmp"
       , srs.edge "rtc_to_rtmp" "rtmp_play"
       , srs.edge "rtc_to_rtmp" "${vhost}/http_remux"
       , srs.edge "rtc_to_rtmp" "${vhost}/hls"

@@ -571,8 +571,9 @@ fn srs_c_reloads_the_file_on_sighup_and_the_api_and_new_mounts_serve_live_stream
 }
 
 /// `rtc { rtmp_to_rtc on; rtc_to_rtmp on; }` (conf/rtc.conf) gives `graphs/rtc.dhall`'s bridges:
-/// `AacToOpus` between the vhost and the WebRTC players, `OpusToAac` between the vhost and every
-/// other sink, with the block's bitrates and `pli_for_rtmp` in milliseconds.
+/// a router "<vhost>/rtc" for WebRTC publishers, feeding the WebRTC players directly and every
+/// other sink through `OpusToAac`; the vhost's own router feeding its sinks directly and the WebRTC
+/// players through `AacToOpus`; with the block's bitrates and `pli_for_rtmp` in milliseconds.
 #[test]
 fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -582,20 +583,26 @@ fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
         format!("{:?}", node.node)
     };
     let vhost = "__defaultVhost__";
+    let router = format!("{vhost}/rtc");
     let (to_rtc, to_rtmp) = (format!("{vhost}/rtmp_to_rtc"), format!("{vhost}/rtc_to_rtmp"));
     assert!(kind(&to_rtc)
         .starts_with("AacToOpus(Config { bitrate: 48000, keep_bframe: false, keep_avc_nalu_sei: true"));
     assert!(kind(&to_rtmp).starts_with("OpusToAac(Config { bitrate: 48000"), "{}", kind(&to_rtmp));
     assert!(kind("rtc").contains("pli_interval: 6000"), "{}", kind("rtc"));
+    assert!(kind(&router).starts_with("Vhost(Config { name: \"__defaultVhost__\""), "{}", kind(&router));
     let edges: Vec<(String, String)> = graph.edges.iter().map(|e| (e.from.clone(), e.to.clone())).collect();
     let has = |from: &str, to: &str| edges.contains(&(from.to_owned(), to.to_owned()));
-    assert!(has("rtc", vhost) && has("rtmp", vhost), "{edges:?}");
-    assert!(has(vhost, &to_rtc) && has(&to_rtc, "rtc_play") && !has(vhost, "rtc_play"), "{edges:?}");
     let remux = format!("{vhost}/http_remux");
-    assert!(has(vhost, &to_rtmp) && has(&to_rtmp, "rtmp_play") && has(&to_rtmp, &remux), "{edges:?}");
-    assert!(!has(vhost, "rtmp_play") && !has(vhost, &remux), "{edges:?}");
+    // RTMP: straight to its sinks, through AacToOpus to WebRTC players.
+    assert!(has("rtmp", vhost) && has(vhost, "rtmp_play") && has(vhost, &remux), "{edges:?}");
+    assert!(has(vhost, &to_rtc) && has(&to_rtc, "rtc_play") && !has(vhost, "rtc_play"), "{edges:?}");
+    // WebRTC: straight to WebRTC players, through OpusToAac to the rest.
+    assert!(has("rtc", &router) && !has("rtc", vhost) && has(&router, "rtc_play"), "{edges:?}");
+    assert!(has(&router, &to_rtmp) && has(&to_rtmp, "rtmp_play") && has(&to_rtmp, &remux), "{edges:?}");
+    assert!(!has(vhost, &to_rtmp) && !has(&router, &remux), "{edges:?}");
 
-    // Without the block (or with both switches off) the vhost feeds its sinks directly.
+    // With both switches off the streams do not cross: no bridge, and each router feeds only its
+    // own side.
     let dir = temp_dir("conf-rtc-off");
     let text = std::fs::read_to_string(root.join("conf/rtc.conf")).expect("rtc.conf");
     let off = write(
@@ -605,8 +612,13 @@ fn vhost_rtc_block_puts_the_bridges_in_the_graph() {
     );
     let graph = graph_of(&file_sources(off));
     assert!(graph.nodes.iter().all(|n| !n.name.contains("rtc_to_rtmp") && !n.name.contains("rtmp_to_rtc")));
-    assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtc_play"));
-    assert!(graph.edges.iter().any(|e| e.from == vhost && e.to == "rtmp_play"));
+    let edges: Vec<(String, String)> = graph.edges.iter().map(|e| (e.from.clone(), e.to.clone())).collect();
+    let has = |from: &str, to: &str| edges.contains(&(from.to_owned(), to.to_owned()));
+    assert!(has(vhost, "rtmp_play") && !has(vhost, "rtc_play"), "{edges:?}");
+    assert!(
+        has(&router, "rtc_play") && edges.iter().filter(|(from, _)| *from == router).count() == 1,
+        "{edges:?}"
+    );
 }
 
 /// SRS 4's origin cluster (conf/origin.cluster.serverA.conf): `origin_cluster on` with

@@ -1,12 +1,18 @@
-//! The WebRTC bridges with real clients (the graph of `graphs/rtc.dhall`: `AacToOpus` before
-//! `RtcOut`, `OpusToAac` before the RTMP, HTTP-FLV, HLS and DVR sinks).
+//! The WebRTC bridges with real clients (the graph of `graphs/rtc.dhall`: RTMP streams reach WHEP
+//! through `AacToOpus`, WHIP streams reach RTMP, HTTP-FLV, HLS and DVR through `OpusToAac`).
 //!
 //! - ffmpeg publishes H.264 + AAC (a 440 Hz tone) over RTMP; headless Chromium plays it with WHEP:
 //!   video frames decode and the audio arrives as Opus and decodes (packets and samples received
 //!   rising, a non-zero audio level for the tone).
 //! - Chromium publishes its fake camera and microphone with WHIP: ffprobe reads the HTTP-FLV stream
 //!   as H.264 640x480 + AAC 48 kHz stereo, an HLS segment has AAC audio, and the DVR FLV file has
-//!   both tracks, starting within 100 ms of each other. The time from the WHIP answer to the
+//!   both tracks, starting within 100 ms and ending within 50 ms of each other, placed by
+//!   Chromium's RTCP sender reports.
+//! - Our own WHIP publisher (`rtc_client/whip.rs`) sends a clip with a flash and a beep at the same
+//!   instants, its video 150 ms late: in the DVR file each beep is within a video frame of its
+//!   flash (151 ms off without sender reports).
+//! - With srs.conf's `rtmp_to_rtc off; rtc_to_rtmp off;`, WHEP refuses an RTMP stream and a WHIP
+//!   stream reaches no HTTP-FLV player, DVR or HLS. The time from the WHIP answer to the
 //!   first keyframe at an HTTP-FLV player that waited for the stream is measured and printed (and
 //!   asserted under a generous 3 s).
 
@@ -45,7 +51,9 @@ fn stats(log: &Path, page: &str) -> Option<Stats> {
     })
 }
 
-/// The graph of `graphs/rtc.dhall` on test ports, with HLS and DVR under `dir`.
+/// The graph of `graphs/rtc.dhall` on test ports, with HLS and DVR under `dir`: a router per kind
+/// of source, so RTMP streams reach the RTMP-side sinks directly and WHEP through `AacToOpus`, and
+/// WHIP streams reach WHEP directly and the RTMP side through `OpusToAac`.
 fn graph(dir: &Path, rtmp: u16, api: u16, udp: u16, http: u16) -> String {
     let dir = dir.display();
     format!(
@@ -57,6 +65,7 @@ in srs.Graph::{{
       , srs.node "rtc_publish" (srs.Node.RtcIn (rtc // {{ pli_interval = 6000 }}))
       , srs.node "api" (srs.Node.HttpApi srs.HttpApi::{{ listen = "127.0.0.1:{api}" }})
       , srs.node vhost (srs.Node.Vhost srs.Vhost::{{=}})
+      , srs.node "${{vhost}}/rtc" (srs.Node.Vhost srs.Vhost::{{=}})
       , srs.node "rtmp_to_rtc" (srs.Node.AacToOpus srs.AacToOpus::{{=}})
       , srs.node "rtc_to_rtmp" (srs.Node.OpusToAac srs.OpusToAac::{{=}})
       , srs.node "rtmp_play" (srs.Node.RtmpOut srs.RtmpOut::{{ listen = "127.0.0.1:{rtmp}" }})
@@ -67,10 +76,15 @@ in srs.Graph::{{
       ]
     , edges =
       [ srs.edge "rtmp" vhost
-      , srs.edge "rtc_publish" vhost
+      , srs.edge vhost "rtmp_play"
+      , srs.edge vhost "flv"
+      , srs.edge vhost "hls"
+      , srs.edge vhost "dvr"
       , srs.edge vhost "rtmp_to_rtc"
       , srs.edge "rtmp_to_rtc" "rtc_play"
-      , srs.edge vhost "rtc_to_rtmp"
+      , srs.edge "rtc_publish" "${{vhost}}/rtc"
+      , srs.edge "${{vhost}}/rtc" "rtc_play"
+      , srs.edge "${{vhost}}/rtc" "rtc_to_rtmp"
       , srs.edge "rtc_to_rtmp" "rtmp_play"
       , srs.edge "rtc_to_rtmp" "flv"
       , srs.edge "rtc_to_rtmp" "hls"
@@ -254,11 +268,13 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
     assert!(video.frames > 50 && audio.frames > 100, "{streams:?}");
     let (video_span, audio_span) = (span(&file, "video"), span(&file, "audio"));
     println!("dvr: video {video_span:.3?} s, audio {audio_span:.3?} s");
-    // The tracks start together: within 100 ms (three frames; measured 0-45 ms apart). They end
-    // within 250 ms: at the DELETE the AAC encoder still holds its delay and a frame, which are
-    // not flushed (measured 20-120 ms).
+    // Chromium's sender reports placed the tracks (the log says by how much).
+    assert!(srs.log().contains("aligned by its sender reports"), "{}", srs.log());
+    // The tracks start together: within 100 ms (three frames; measured 0-45 ms apart; the first
+    // video waits for a keyframe). They end within 50 ms (a video frame and a half): the AAC
+    // encoder's held samples are flushed at the DELETE (measured 19 ms; 20-120 ms before).
     assert!((video_span.0 - audio_span.0).abs() <= 0.1, "starts {video_span:?} {audio_span:?}");
-    assert!((video_span.1 - audio_span.1).abs() <= 0.25, "ends {video_span:?} {audio_span:?}");
+    assert!((video_span.1 - audio_span.1).abs() <= 0.05, "ends {video_span:?} {audio_span:?}");
     drop(publisher);
     drop(server);
 }
@@ -307,4 +323,280 @@ fn aac_to_opus_to_aac_keeps_the_tone_through_the_server() {
     let (video, audio) = (span(&out, "video"), span(&out, "audio"));
     println!("round trip: video {video:.3?} s, audio {audio:.3?} s");
     assert!((video.0 - audio.0).abs() < 0.1 && (video.1 - audio.1).abs() < 0.15, "{video:?} {audio:?}");
+}
+
+#[path = "rtc_client/whip.rs"]
+mod whip;
+
+/// Seconds of the lip-sync clip: a flash and a beep at every whole second from 1 s.
+const SYNC_CLIP_S: u64 = 6;
+
+/// The lip-sync clip's video: black 320x240 at 30 fps, every 30th frame from frame 30 white,
+/// H.264 baseline without B-frames, a keyframe a second; as access units with capture times.
+fn flash_video(dir: &Path) -> (Vec<(Duration, bool, bytes::Bytes)>, Vec<bytes::Bytes>) {
+    let file = dir.join("flash.flv");
+    let filter = "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='gt(n\\,0)*eq(mod(n\\,30)\\,0)'";
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c=black:s=320x240:r=30:d={SYNC_CLIP_S}"),
+        "-vf",
+        filter,
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "baseline",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "30",
+        "-bf",
+        "0",
+        "-f",
+        "flv",
+        file.to_str().expect("path"),
+    ]);
+    let data = std::fs::read(&file).expect("flash clip");
+    let (tags, _) = srs::codec::flv::read_all(&data);
+    let (mut units, mut sets) = (Vec::new(), Vec::new());
+    for tag in tags.iter().filter(|t| t.tag_type == srs::codec::flv::TagType::Video && t.body.len() > 5) {
+        match tag.body[1] {
+            0 => {
+                let config = srs::codec::avc::AvcConfig::parse(&tag.body[5..]).expect("avcC");
+                sets = config.sps.iter().chain(&config.pps).cloned().collect();
+            }
+            1 => units.push((
+                Duration::from_millis(u64::from(tag.timestamp_ms)),
+                tag.body[0] >> 4 == 1,
+                tag.body.slice(5..),
+            )),
+            _ => {}
+        }
+    }
+    (units, sets)
+}
+
+/// The lip-sync clip's audio: 20 ms Opus frames, 48 kHz stereo, silent but for a 1 kHz beep of
+/// 100 ms at every whole second from 1 s.
+fn beep_audio() -> Vec<bytes::Bytes> {
+    let mut encoder =
+        opus::Encoder::new(48_000, opus::Channels::Stereo, opus::Application::Audio).expect("opus");
+    let samples = 48_000 * SYNC_CLIP_S as usize;
+    let pcm: Vec<i16> = (0..samples)
+        .flat_map(|n| {
+            let in_second = n % 48_000;
+            let on = n >= 48_000 && in_second < 4_800;
+            let s = if on {
+                ((in_second as f64 * 1000.0 * std::f64::consts::TAU / 48_000.0).sin() * 10_000.0) as i16
+            } else {
+                0
+            };
+            [s, s]
+        })
+        .collect();
+    pcm.chunks(1920).map(|c| bytes::Bytes::from(encoder.encode_vec(c, 1500).expect("encode"))).collect()
+}
+
+/// `ffmpeg`'s per-frame metadata `key` of the `stream` ("v" or "a") of `file` through `filter`:
+/// (pts in seconds, value).
+fn frame_metadata(file: &Path, stream: &str, filter: &str, key: &str) -> Vec<(f64, f64)> {
+    let chain = format!("{filter},{}metadata=print:key={key}:file=-", if stream == "a" { "a" } else { "" });
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args([
+            "-map",
+            &format!("0:{stream}"),
+            if stream == "a" { "-af" } else { "-vf" },
+            &chain,
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut values = Vec::new();
+    let mut pts = None;
+    for line in text.lines() {
+        if let Some(at) = line.split("pts_time:").nth(1) {
+            pts = at.split_whitespace().next().and_then(|t| t.parse::<f64>().ok());
+        } else if let Some(value) = line.strip_prefix(&format!("{key}=")) {
+            let value = if value.contains("inf") { -200.0 } else { value.parse().unwrap_or(-200.0) };
+            if let Some(at) = pts.take() {
+                values.push((at, value));
+            }
+        }
+    }
+    values
+}
+
+/// Beep onset minus flash time (ms) for each flash of a recording after the first.
+fn av_offsets(file: &Path) -> Vec<i64> {
+    let lumas = frame_metadata(file, "v", "signalstats", "lavfi.signalstats.YAVG");
+    let levels = frame_metadata(
+        file,
+        "a",
+        "asetnsamples=n=240,astats=metadata=1:reset=1",
+        "lavfi.astats.Overall.RMS_level",
+    );
+    let flashes: Vec<f64> = lumas.iter().filter(|(_, y)| *y > 128.0).map(|(t, _)| *t).collect();
+    let onsets: Vec<f64> =
+        levels.windows(2).filter(|w| w[0].1 < -40.0 && w[1].1 > -30.0).map(|w| w[1].0).collect();
+    assert!(flashes.len() >= 3 && onsets.len() >= 3, "flashes {flashes:?} onsets {onsets:?}");
+    flashes
+        .iter()
+        .skip(1)
+        .filter_map(|flash| {
+            let onset = onsets.iter().min_by(|a, b| (*a - flash).abs().total_cmp(&(*b - flash).abs()))?;
+            ((onset - flash).abs() < 0.5).then(|| ((onset - flash) * 1000.0).round() as i64)
+        })
+        .collect()
+}
+
+/// WHIP publishes of a clip with a flash and a beep at the same instants, video packets sent
+/// 150 ms after audio (as an encoder's latency would): with the publisher's RTCP sender reports
+/// the DVR file has each beep within one video frame of its flash, and ends its tracks within a
+/// frame of each other (the audio bridge flushed at the end); without reports the tracks are
+/// placed by arrival and the offset is the 150 ms (printed, to show what the reports fix).
+#[test]
+fn whip_sender_reports_align_audio_and_video() {
+    let dir = temp_dir("rtc_bridges_sync");
+    let (rtmp, api, udp, http) = (free_port(), free_port(), free_udp_port(), free_port());
+    let srs = run_graph(&dir, &graph(&dir, rtmp, api, udp, http), &[rtmp, api, http]);
+    let (video, parameter_sets) = flash_video(&dir);
+    let media = whip::Media { video, parameter_sets, audio: beep_audio() };
+    let mut offsets = Vec::new();
+    for (stream, reports) in [("synced", true), ("arrival", false)] {
+        let plan = whip::Plan {
+            video_delay: Duration::from_millis(150),
+            audio_delay: Duration::ZERO,
+            report_every: reports.then_some(Duration::from_millis(250)),
+        };
+        let (sent, location) = whip::publish(api, "live", stream, &media, &plan)
+            .unwrap_or_else(|e| panic!("whip publish: {e}\n{}", srs.log()));
+        assert!(sent.video_packets > 100 && sent.audio_packets == media.audio.len() as u64, "{sent:?}");
+        let (status, body) = common::http_exchange(api, "DELETE", &location, &[], b"");
+        assert_eq!(status, 200, "{body}");
+        let file = dir.join(format!("dvr/live/{stream}.flv"));
+        let closed = common::wait_until(20, || file.exists() && !file.with_extension("flv.tmp").exists());
+        assert!(closed, "the dvr file is closed: {}", srs.log());
+        let (video_span, audio_span) = (span(&file, "video"), span(&file, "audio"));
+        let found = av_offsets(&file);
+        println!(
+            "{stream}: beep minus flash {found:?} ms; video {video_span:.3?} s, audio {audio_span:.3?} s"
+        );
+        offsets.push((found, video_span, audio_span));
+    }
+    assert!(srs.log().contains("aligned by its sender reports"), "{}", srs.log());
+    let (synced, video_span, audio_span) = &offsets[0];
+    assert!(synced.len() >= 3, "{synced:?}");
+    // One video frame is 33 ms; the audio is measured in 5 ms windows.
+    assert!(synced.iter().all(|ms| ms.abs() <= 33), "beep minus flash {synced:?} ms");
+    // The clip's tracks end together (its last frame at 5.967 s, its last audio at 6 s): the
+    // DVR's within one video frame, the audio bridge's held samples flushed.
+    assert!((video_span.1 - audio_span.1).abs() <= 0.034, "ends {video_span:?} {audio_span:?}");
+    let arrival = &offsets[1].0;
+    assert!(arrival.iter().all(|ms| (100..=200).contains(&ms.abs())), "by arrival {arrival:?} ms");
+}
+
+/// SRS's switches off (`rtmp_to_rtc off; rtc_to_rtmp off;` in srs.conf): WHEP refuses to play an
+/// RTMP-published stream (400, SRS #2728), and a WHIP publish reaches neither HTTP-FLV players
+/// nor DVR nor HLS, while the RTMP stream is recorded as usual.
+#[test]
+fn rtc_bridges_off_keep_streams_apart() {
+    let dir = temp_dir("rtc_bridges_off");
+    let (rtmp, api, udp, http) = (free_port(), free_port(), free_udp_port(), free_port());
+    let conf = dir.join("srs.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen 127.0.0.1:{rtmp};\ndaemon off;\nsrs_log_tank console;\n\
+             http_api {{ enabled on; listen 127.0.0.1:{api}; }}\n\
+             http_server {{ enabled on; listen 127.0.0.1:{http}; dir ./html; }}\n\
+             rtc_server {{ enabled on; listen 127.0.0.1:{udp}; candidate 127.0.0.1; }}\n\
+             vhost __defaultVhost__ {{\n\
+               rtc {{ enabled on; rtmp_to_rtc off; rtc_to_rtmp off; }}\n\
+               http_remux {{ enabled on; mount [vhost]/[app]/[stream].flv; }}\n\
+               hls {{ enabled on; hls_path ./hls; }}\n\
+               dvr {{ enabled on; dvr_path ./dvr/[app]/[stream].flv; dvr_plan session; }}\n\
+             }}\n"
+        ),
+    )
+    .expect("conf");
+    let log = std::fs::File::create(dir.join("srs.log")).expect("log");
+    let child = std::process::Command::new(common::srs_bin())
+        .current_dir(&dir)
+        .arg("-c")
+        .arg(&conf)
+        .stderr(log)
+        .spawn()
+        .expect("srs starts");
+    let srs = common::Server { child, dir: dir.clone() };
+    for port in [rtmp, api, http] {
+        common::wait_for_port(port, &srs);
+    }
+    // RTMP publish: recorded, and refused to WHEP players.
+    let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/cam"), 30);
+    let streams = wait_for(20, "the rtmp stream over http-flv", || {
+        let streams =
+            probe_with(&["-read_intervals", "%+#50"], &format!("http://127.0.0.1:{http}/live/cam.flv"));
+        streams.iter().any(|s| s.codec == "h264").then_some(streams)
+    });
+    assert!(streams.iter().any(|s| s.codec == "aac"), "{streams:?}");
+    let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+                 m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n\
+                 a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n";
+    let headers = ["Content-Type: application/sdp"];
+    let (status, body) =
+        common::http_exchange(api, "POST", "/rtc/v1/whep/?app=live&stream=cam", &headers, offer.as_bytes());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("rtmp_to_rtc"), "{body}");
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+
+    // WHIP publish: an HTTP-FLV player waiting for it gets no media, and nothing is recorded.
+    let player =
+        std::thread::spawn(move || flv_media_tags(http, "/live/browser.flv", Duration::from_secs(8)));
+    std::thread::sleep(Duration::from_millis(300));
+    let (video, parameter_sets) = flash_video(&dir);
+    let media =
+        whip::Media { video: video.into_iter().take(90).collect(), parameter_sets, audio: beep_audio() };
+    let plan = whip::Plan { video_delay: Duration::ZERO, audio_delay: Duration::ZERO, report_every: None };
+    let (sent, location) = whip::publish(api, "live", "browser", &media, &plan)
+        .unwrap_or_else(|e| panic!("whip publish: {e}\n{}", srs.log()));
+    assert!(sent.video_packets > 50, "{sent:?}");
+    let _ = common::http_exchange(api, "DELETE", &location, &[], b"");
+    assert_eq!(player.join().expect("player thread"), 0, "media tags of the whip stream over http-flv");
+    let recorded = common::wait_until(10, || dir.join("dvr/live/cam.flv").exists());
+    assert!(recorded, "the rtmp stream is recorded: {}", srs.log());
+    let ended = common::wait_until(10, || srs.log().contains("webrtc publish ended"));
+    assert!(ended, "{}", srs.log());
+    assert!(!dir.join("dvr/live/browser.flv").exists() && !dir.join("dvr/live/browser.flv.tmp").exists());
+    assert!(!dir.join("hls/live/browser.m3u8").exists());
+}
+
+/// Reads an HTTP-FLV response for `limit`; gives how many audio and video tags came.
+fn flv_media_tags(port: u16, path: &str, limit: Duration) -> usize {
+    let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return 0 };
+    let _ = socket.set_read_timeout(Some(limit));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    if std::io::Write::write_all(&mut socket, request.as_bytes()).is_err() {
+        return 0;
+    }
+    let started = Instant::now();
+    let mut data = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while started.elapsed() < limit {
+        match socket.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => data.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let Some(head_end) = data.windows(4).position(|w| w == b"\r\n\r\n") else { return 0 };
+    let (tags, _) = srs::codec::flv::read_all(&data[head_end + 4..]);
+    tags.iter()
+        .filter(|t| matches!(t.tag_type, srs::codec::flv::TagType::Audio | srs::codec::flv::TagType::Video))
+        .count()
 }

@@ -11,11 +11,14 @@
 --  `srt_server` adds `SrtIn` "srt" and `SrtOut` "srt_play"; each enabled `stream_caster` adds a
 --  `MpegtsUdpIn`, `FlvPostIn` or `Gb28181In` named "stream_caster/<kind>/<listen>"; all route through every vhost.
 --  `rtc_server` adds `RtcIn` "rtc" and `RtcOut` "rtc_play" (signalling on the `http_api` address, or
---  1985 without one), routed through every vhost. A vhost's `rtc` block (with `rtc_server`) adds
---  the bridges: `rtmp_to_rtc` an `AacToOpus` "<vhost>/rtmp_to_rtc" between the vhost and
---  "rtc_play", `rtc_to_rtmp` an `OpusToAac` "<vhost>/rtc_to_rtmp" between the vhost and all its
---  other sinks ("rtmp_play", "srt_play" and the vhost's own nodes); the first vhost's
---  `pli_for_rtmp` is the `RtcIn`'s `pli_interval`.
+--  1985 without one), and per vhost a second router "<vhost>/rtc" (the vhost's settings) for
+--  WebRTC publishers, which feeds "rtc_play" directly: each source's streams take only the bridge
+--  they need. A vhost's `rtc` block (with `rtc_server`) adds the bridges: `rtmp_to_rtc` an
+--  `AacToOpus` "<vhost>/rtmp_to_rtc" between the vhost (RTMP, SRT, casters, ingest) and
+--  "rtc_play", `rtc_to_rtmp` an `OpusToAac` "<vhost>/rtc_to_rtmp" between "<vhost>/rtc" and the
+--  vhost's other sinks ("rtmp_play", "srt_play" and the vhost's own nodes); without them those
+--  streams do not cross over, as in SRS. The first vhost's `pli_for_rtmp` is the `RtcIn`'s
+--  `pli_interval`.
 --  A vhost's `exec` → an `Exec` node "<vhost>/exec", each `transcode` → a `Transcode` node
 --  "<vhost>/transcode[/<scope>]", each `ingest ID` → an `Ingest` node "<vhost>/ingest/<ID>" whose
 --  edge goes into the vhost. A vhost's `cluster` in `mode remote` → `EdgePull` "<vhost>/edge"
@@ -519,67 +522,87 @@ let vhostRtc =
           )
           (rtcServers config)
 
+let rtcRouterName = \(vhost : Vhost.Type) -> "${vhost.name}/rtc"
+
 let rtcBridgeNodes =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
-        concatMap
-          Rtc.Type
-          NamedNode
-          ( \(rtc : Rtc.Type) ->
-                ( if    rtc.rtmp_to_rtc
-                  then  [ node
-                            "${vhost.name}/rtmp_to_rtc"
-                            ( Node.AacToOpus
-                                { bitrate = rtc.opus_bitrate
-                                , keep_bframe = rtc.keep_bframe
-                                , keep_avc_nalu_sei = rtc.keep_avc_nalu_sei
-                                }
-                            )
-                        ]
-                  else  [] : List NamedNode
-                )
-              # ( if    rtc.rtc_to_rtmp
-                  then  [ node
-                            "${vhost.name}/rtc_to_rtmp"
-                            (Node.OpusToAac { bitrate = rtc.aac_bitrate })
-                        ]
-                  else  [] : List NamedNode
-                )
-          )
-          (vhostRtc config vhost)
+          concatMap
+            (./RtcServer.dhall).Type
+            NamedNode
+            ( \(server : (./RtcServer.dhall).Type) ->
+                [ vhostNode config vhost // { name = rtcRouterName vhost } ]
+            )
+            (rtcServers config)
+        # concatMap
+            Rtc.Type
+            NamedNode
+            ( \(rtc : Rtc.Type) ->
+                  ( if    rtc.rtmp_to_rtc
+                    then  [ node
+                              "${vhost.name}/rtmp_to_rtc"
+                              ( Node.AacToOpus
+                                  { bitrate = rtc.opus_bitrate
+                                  , keep_bframe = rtc.keep_bframe
+                                  , keep_avc_nalu_sei = rtc.keep_avc_nalu_sei
+                                  }
+                              )
+                          ]
+                    else  [] : List NamedNode
+                  )
+                # ( if    rtc.rtc_to_rtmp
+                    then  [ node
+                              "${vhost.name}/rtc_to_rtmp"
+                              (Node.OpusToAac { bitrate = rtc.aac_bitrate })
+                          ]
+                    else  [] : List NamedNode
+                  )
+            )
+            (vhostRtc config vhost)
 
 let bridged =
       \(bridge : Rtc.Type -> Bool) ->
       \(rtcs : List Rtc.Type) ->
         List/fold Rtc.Type rtcs Bool (\(rtc : Rtc.Type) -> \(any : Bool) -> any || bridge rtc) False
 
+let vhostSinks =
+      \(config : Config.Type) ->
+      \(vhost : Vhost.Type) ->
+          [ "rtmp_play" ]
+        # concatMap SrtServer.Type Text (\(server : SrtServer.Type) -> [ "srt_play" ]) (srtServers config)
+        # concatMap NamedNode Text (\(n : NamedNode) -> [ n.name ]) (mediaNodes config vhost)
+
 let vhostEdges =
       \(config : Config.Type) ->
       \(vhost : Vhost.Type) ->
         let rtcs = vhostRtc config vhost
 
-        let toRtmp =
-              if    bridged (\(rtc : Rtc.Type) -> rtc.rtc_to_rtmp) rtcs
-              then  "${vhost.name}/rtc_to_rtmp"
-              else  vhost.name
+        let sinks = vhostSinks config vhost
 
-        let toRtc =
-              if    bridged (\(rtc : Rtc.Type) -> rtc.rtmp_to_rtc) rtcs
-              then  "${vhost.name}/rtmp_to_rtc"
-              else  vhost.name
+        let from =
+              \(parent : Text) ->
+              \(children : List Text) ->
+                concatMap Text Edge (\(child : Text) -> [ edge parent child ]) children
+
+        let rtcEdges =
+              \(server : (./RtcServer.dhall).Type) ->
+                let router = rtcRouterName vhost
+
+                in    [ edge "rtc" router, edge router "rtc_play" ]
+                    # ( if    bridged (\(rtc : Rtc.Type) -> rtc.rtmp_to_rtc) rtcs
+                        then  [ edge vhost.name "${vhost.name}/rtmp_to_rtc"
+                              , edge "${vhost.name}/rtmp_to_rtc" "rtc_play"
+                              ]
+                        else  [] : List Edge
+                      )
+                    # ( if    bridged (\(rtc : Rtc.Type) -> rtc.rtc_to_rtmp) rtcs
+                        then    [ edge router "${vhost.name}/rtc_to_rtmp" ]
+                              # from "${vhost.name}/rtc_to_rtmp" sinks
+                        else  [] : List Edge
+                      )
 
         in    [ edge "rtmp" vhost.name ]
-            # concatMap
-                NamedNode
-                Edge
-                (\(n : NamedNode) -> [ edge vhost.name n.name ])
-                (rtcBridgeNodes config vhost)
-            # [ edge toRtmp "rtmp_play" ]
-            # concatMap
-                NamedNode
-                Edge
-                (\(n : NamedNode) -> [ edge toRtmp n.name ])
-                (mediaNodes config vhost)
+            # from vhost.name sinks
             # concatMap
                 NamedNode
                 Edge
@@ -588,17 +611,9 @@ let vhostEdges =
             # concatMap
                 SrtServer.Type
                 Edge
-                ( \(server : SrtServer.Type) ->
-                    [ edge "srt" vhost.name, edge toRtmp "srt_play" ]
-                )
+                (\(server : SrtServer.Type) -> [ edge "srt" vhost.name ])
                 (srtServers config)
-            # concatMap
-                (./RtcServer.dhall).Type
-                Edge
-                ( \(server : (./RtcServer.dhall).Type) ->
-                    [ edge "rtc" vhost.name, edge toRtc "rtc_play" ]
-                )
-                (rtcServers config)
+            # concatMap (./RtcServer.dhall).Type Edge rtcEdges (rtcServers config)
 
 let toGraph
     : Config.Type -> Graph.Type

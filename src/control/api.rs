@@ -202,7 +202,7 @@ impl Snapshot {
         value
     }
 
-    /// The vhosts of the graph (every `Vhost` node, or the default one), with their totals.
+    /// The vhosts of the graph (every vhost a `Vhost` node routes, or the default one), with their totals.
     pub fn vhosts<N: Catalogue>(&self, engine: &Engine<N>) -> Vec<Value> {
         let graph = engine.graph();
         let mut names: Vec<String> = graph
@@ -210,6 +210,9 @@ impl Snapshot {
             .node_indices()
             .filter_map(|n| graph.node(n).node.routes_vhost().map(str::to_owned))
             .collect();
+        // A vhost may have several routers (one per kind of source: `graphs/rtc.dhall`).
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|name| seen.insert(name.clone()));
         if names.is_empty() {
             names.push(DEFAULT_VHOST.to_owned());
         }

@@ -285,6 +285,15 @@ impl<N: Catalogue> Engine<N> {
         lock(&self.inner.publishers).keys().cloned().collect()
     }
 
+    /// Whether the live publication of `key` runs an instance of `node` (the node is downstream
+    /// of the stream's source, through the router of its vhost); `None` when `key` is not
+    /// published. Lets a node refuse players of a stream that can never reach it.
+    pub fn publication_reaches(&self, key: &StreamKey, node: NodeIndex) -> Option<bool> {
+        let id = lock(&self.inner.publishers).get(key)?.publication_id;
+        let name = &self.graph.node(node).name;
+        Some(lock(&self.inner.instances).get(&id).is_some_and(|i| i.inboxes.contains_key(name)))
+    }
+
     /// Streams being published now, with their counters and description.
     pub fn publications(&self) -> Vec<LiveStream> {
         lock(&self.inner.publishers).values().cloned().collect()

@@ -117,4 +117,8 @@ impl Transcoder for AacToOpus {
     ) -> Result<(), TranscodeError> {
         AacToOpus::push(self, data, time, out)
     }
+
+    fn flush(&mut self, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
+        AacToOpus::flush(self, out)
+    }
 }

@@ -33,6 +33,8 @@ pub trait Transcoder: Send {
         time: MediaTime,
         out: &mut Vec<(Bytes, MediaTime)>,
     ) -> Result<(), TranscodeError>;
+    /// At the end of the stream: what the transcoder still holds, encoded (padded with silence).
+    fn flush(&mut self, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError>;
 }
 
 /// Frames whose errors are logged again after this many more.
@@ -73,6 +75,22 @@ pub async fn run<B: AudioBridge>(
                 Some(frame) => MediaEvent::Frame(frame),
                 None => continue,
             },
+            MediaEvent::End => {
+                // The audio held for a whole output frame goes out before the end (the DVR file
+                // would otherwise end that much audio short of its video).
+                if let Some(transcoder) = transcoder.as_mut() {
+                    if let Err(e) = transcoder.flush(&mut out) {
+                        tracing::warn!(node = ctx.name(), stream = %ctx.key, "audio not flushed at the end: {e}");
+                    }
+                    for (data, time) in out.drain(..) {
+                        let frame = Frame { codec: B::TO, dts: time, pts: time, keyframe: true, data };
+                        if !outputs.send(MediaEvent::Frame(frame)).await {
+                            return;
+                        }
+                    }
+                }
+                MediaEvent::End
+            }
             other => other,
         };
         let end = matches!(event, MediaEvent::End);

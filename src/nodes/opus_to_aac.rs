@@ -83,4 +83,8 @@ impl Transcoder for OpusToAac {
     ) -> Result<(), TranscodeError> {
         OpusToAac::push(self, data, time, out)
     }
+
+    fn flush(&mut self, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
+        OpusToAac::flush(self, out)
+    }
 }

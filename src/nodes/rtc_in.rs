@@ -7,7 +7,9 @@
 //! client; a busy stream is refused (409). Received RTP is put back into access units
 //! (`codec::rtp::h264`): after a loss, pictures wait for the next keyframe, which is asked for
 //! at once (PLI), as it is when the peer connects and when a WebRTC player asks. Both tracks
-//! start at the time their first packet arrived, on one clock. Produces video {H264}, audio {Opus}.
+//! start at the time their first packet arrived, on one clock, until the publisher's RTCP sender
+//! reports tell how far apart they really started (`codec::rtp::sync`); then one track is moved
+//! later to match. Produces video {H264}, audio {Opus}.
 //!
 //! ```dhall
 //! srs.node "rtc_publish" (srs.Node.RtcIn srs.RtcIn::{ listen = "8000", api = "1985" })
@@ -33,6 +35,7 @@ use crate::codec::opus::OpusHead;
 use crate::codec::rtp::clock::{OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ};
 use crate::codec::rtp::h264::{H264Depacketizer, H264Event};
 use crate::codec::rtp::sdp::{ice_ufrag, OfferedCodecs};
+use crate::codec::rtp::sync::{self, AvSync};
 use crate::codec::rtp::{opus, RtpClock};
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
@@ -373,6 +376,7 @@ impl Publishing {
                         publication.send(event).await;
                     }
                 }
+                PeerEvent::SenderReport { kind, ntp, rtp } => media.report(self.id, kind, ntp, rtp),
                 PeerEvent::KeyframeRequest => {}
                 PeerEvent::Closed(reason) => {
                     why = reason;
@@ -412,6 +416,8 @@ struct MediaState {
     description: StreamDescription,
     described: bool,
     scratch: Vec<H264Event>,
+    /// The tracks' real start offset, from sender reports.
+    sync: AvSync,
 }
 
 impl MediaState {
@@ -426,7 +432,29 @@ impl MediaState {
             description: StreamDescription::default(),
             described: false,
             scratch: Vec::new(),
+            sync: AvSync::new(VIDEO_CLOCK_HZ, OPUS_CLOCK_HZ),
         }
+    }
+
+    /// Takes a sender report; once both tracks are placed and reported, moves one track later
+    /// so they start as far apart as they did at the sender.
+    fn report(&mut self, conn: SessionId, kind: MediaKind, ntp: u64, rtp: u32) {
+        let Some(sender_skew) = self.sync.report(kind, ntp, rtp) else { return };
+        let (Some(video), Some(audio)) = (self.video_offset.as_mut(), self.audio_offset.as_mut()) else {
+            return;
+        };
+        let placed_skew = (*audio - *video).as_millis();
+        let shifts = sync::shifts(placed_skew, sender_skew);
+        *video = *video + MediaTime::from_millis(shifts.video_ms);
+        *audio = *audio + MediaTime::from_millis(shifts.audio_ms);
+        tracing::info!(
+            conn,
+            sender_skew,
+            placed_skew,
+            video_later_ms = shifts.video_ms,
+            audio_later_ms = shifts.audio_ms,
+            "webrtc publisher's tracks aligned by its sender reports (audio start after video, ms)"
+        );
     }
 
     fn arrival(&self) -> MediaTime {
@@ -451,9 +479,11 @@ impl MediaState {
                     self.described = false;
                 }
                 self.describe(&mut out);
-                let offset = *self
-                    .audio_offset
-                    .get_or_insert_with(|| MediaTime::from_millis(self.started.elapsed().as_millis() as i64));
+                if self.audio_offset.is_none() {
+                    self.audio_offset = Some(self.arrival());
+                    self.sync.started(MediaKind::Audio, timestamp);
+                }
+                let offset = self.audio_offset.unwrap_or(MediaTime::ZERO);
                 let time = self.audio_clock.unwrap(timestamp) + offset;
                 out.push(MediaEvent::Frame(Frame {
                     codec: Codec::Opus,
@@ -479,8 +509,11 @@ impl MediaState {
                                 continue;
                             }
                             self.describe(&mut out);
-                            let arrival = self.arrival();
-                            let offset = *self.video_offset.get_or_insert(arrival);
+                            if self.video_offset.is_none() {
+                                self.video_offset = Some(self.arrival());
+                                self.sync.started(MediaKind::Video, timestamp);
+                            }
+                            let offset = self.video_offset.unwrap_or(MediaTime::ZERO);
                             let time = self.video_clock.unwrap(timestamp) + offset;
                             out.push(MediaEvent::Frame(Frame {
                                 codec: Codec::H264,

@@ -110,12 +110,20 @@ impl NodeKind for Config {
 /// Admits a player, answers its offer and adds it to its stream's players.
 async fn negotiate(
     engine: Engine,
-    _node: NodeIndex,
+    node: NodeIndex,
     endpoint: Endpoint,
     offer: Offer,
 ) -> Result<Answer, Refusal> {
     let (udp, address) = endpoint.prepare(&engine, &offer)?;
     let key = offer.key.clone();
+    // SRS refuses to play a live stream that is not bridged to WebRTC (`rtmp_to_rtc off`,
+    // its #2728) rather than leave the player waiting; a stream not yet published is waited for.
+    if engine.publication_reaches(&key, node) == Some(false) {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("stream {key} is published but not bridged to WebRTC (rtmp_to_rtc off, see SRS #2728)"),
+        ));
+    }
     let id = engine.next_id();
     let (guard, settings) =
         super::rtc_in::admit_offer(&engine, &offer, id, ClientKind::RtcPlay, RuleMethod::Play).await?;
@@ -162,7 +170,7 @@ impl PeerHandler for Player {
                 self.streams.request_keyframe(&self.key);
             }
             PeerEvent::KeyframeRequest => self.streams.request_keyframe(&self.key),
-            PeerEvent::Media { .. } => {}
+            PeerEvent::Media { .. } | PeerEvent::SenderReport { .. } => {}
             PeerEvent::Closed(why) => {
                 tracing::info!(conn = session, stream = %self.key, "webrtc play ended: {why}");
                 self.streams.remove_player(&self.key, session);

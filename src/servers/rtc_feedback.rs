@@ -1,4 +1,5 @@
-//! An interceptor that lets players' keyframe requests (PLI, FIR) and NACKs reach the UDP worker.
+//! An interceptor that lets players' keyframe requests (PLI, FIR) and NACKs, and publishers'
+//! sender reports, reach the UDP worker.
 //!
 //! The `rtc` crate's interceptor chain ends inbound RTCP at its terminus unless an interceptor
 //! marks the packet `DeliverToApplication`; without this one the worker never saw a player's PLI,
@@ -10,10 +11,12 @@ use std::collections::VecDeque;
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 
-/// Marks inbound RTCP carrying a PLI, FIR or NACK for the application; everything passes.
+/// Marks inbound RTCP carrying a PLI, FIR, NACK or sender report (lip sync of a publisher's
+/// tracks, `codec::rtp::sync`) for the application; everything passes.
 #[derive(Default)]
 pub struct FeedbackToApplication {
     reads: VecDeque<TaggedPacket>,
@@ -24,7 +27,10 @@ pub struct FeedbackToApplication {
 fn wanted(packets: &[Box<dyn rtc::rtcp::Packet>]) -> bool {
     packets.iter().any(|p| {
         let any = p.as_any();
-        any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() || any.is::<TransportLayerNack>()
+        any.is::<PictureLossIndication>()
+            || any.is::<FullIntraRequest>()
+            || any.is::<TransportLayerNack>()
+            || any.is::<SenderReport>()
     })
 }
 

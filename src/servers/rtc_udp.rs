@@ -28,6 +28,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::sansio::Protocol;
@@ -67,6 +68,9 @@ pub enum PeerEvent {
     Media { kind: MediaKind, sequence: u16, timestamp: u32, marker: bool, payload: Bytes },
     /// A playing peer asks for a keyframe (PLI or FIR).
     KeyframeRequest,
+    /// A publishing peer's RTCP sender report for one of its tracks: the sender's NTP time
+    /// (32.32 fixed point) of RTP timestamp `rtp`.
+    SenderReport { kind: MediaKind, ntp: u64, rtp: u32 },
     /// The session is over (failed, closed, timed out, removed); nothing follows.
     Closed(String),
 }
@@ -299,6 +303,8 @@ struct Peer {
     /// Receiving tracks: their kind by track id, and the receiver and SSRC of video for PLIs.
     track_kinds: HashMap<String, MediaKind>,
     video_receiver: Option<(rtc::rtp_transceiver::RTCRtpReceiverId, u32)>,
+    /// The SSRC of received audio, for telling its sender reports apart.
+    audio_ssrc: Option<u32>,
     connected: bool,
     created: Instant,
     last_heard: Instant,
@@ -549,6 +555,7 @@ impl Worker {
                 audio: audio.map(Sending::new),
                 track_kinds: HashMap::new(),
                 video_receiver: None,
+                audio_ssrc: None,
                 connected: false,
                 created: now,
                 last_heard: now,
@@ -639,6 +646,8 @@ impl Worker {
                         if let Some((_, ssrc)) = peer.video_receiver.as_mut() {
                             *ssrc = packet.header.ssrc;
                         }
+                    } else {
+                        peer.audio_ssrc = Some(packet.header.ssrc);
                     }
                     peer.handler.on_event(
                         id,
@@ -663,6 +672,17 @@ impl Worker {
                     for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>())
                     {
                         peer.resend(nack, &self.stats);
+                    }
+                    for report in packets.iter().filter_map(|p| p.as_any().downcast_ref::<SenderReport>()) {
+                        let kind = if peer.video_receiver.is_some_and(|(_, ssrc)| ssrc == report.ssrc) {
+                            MediaKind::Video
+                        } else if peer.audio_ssrc == Some(report.ssrc) {
+                            MediaKind::Audio
+                        } else {
+                            continue;
+                        };
+                        let (ntp, rtp) = (report.ntp_time, report.rtp_time);
+                        peer.handler.on_event(id, PeerEvent::SenderReport { kind, ntp, rtp });
                     }
                 }
                 _ => {}

@@ -96,6 +96,20 @@ impl AacToOpus {
         self.pending.drain(..taken);
         Ok(())
     }
+
+    /// Encodes what is held at the end of the stream (less than one 20 ms frame), padded with
+    /// silence to a whole frame.
+    pub fn flush(&mut self, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.pending.resize(OPUS_FRAME_SAMPLES * CHANNELS, 0);
+        let size = self.encoder.encode(&self.pending, &mut self.packet)?;
+        self.pending.clear();
+        let at = self.timeline.stamp(OPUS_FRAME_SAMPLES as u64);
+        out.push((Bytes::copy_from_slice(&self.packet[..size]), at));
+        Ok(())
+    }
 }
 
 /// The description of the Opus track this transcoder makes (OpusHead as the config).
@@ -172,6 +186,29 @@ pub(crate) mod tests {
             peak = peak.max(pcm.iter().map(|s| s.saturating_abs()).max().unwrap_or(0));
         }
         assert!(peak > 5_000, "peak {peak}");
+    }
+
+    #[test]
+    fn flush_encodes_the_last_partial_frame() {
+        let (asc, frames) = aac_tone(44_100, 1);
+        let mut transcoder = AacToOpus::new(&asc, 48_000).unwrap();
+        let mut out = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let time = MediaTime::from_millis((i as i64 * 1024 * 1000) / 44_100);
+            transcoder.push(frame, time, &mut out).unwrap();
+        }
+        let input_ms = frames.len() as i64 * 1024 * 1000 / 44_100;
+        let held_end = out.last().unwrap().1.as_millis() + 20;
+        transcoder.flush(&mut out).unwrap();
+        let end = out.last().unwrap().1.as_millis() + 20;
+        // Before the flush up to 20 ms of input was missing; after it the output covers it all.
+        assert!(
+            held_end <= input_ms && end >= input_ms && end < input_ms + 20,
+            "{held_end} {end} {input_ms}"
+        );
+        let mut again = Vec::new();
+        transcoder.flush(&mut again).unwrap();
+        assert!(again.is_empty());
     }
 
     #[test]

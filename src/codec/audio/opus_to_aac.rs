@@ -31,6 +31,8 @@ pub struct OpusToAac {
     /// 48 kHz stereo PCM not yet encoded.
     pending: Vec<i16>,
     packet: Vec<u8>,
+    /// The end was flushed: the encoder holds nothing real any more.
+    flushed: bool,
 }
 
 impl std::fmt::Debug for OpusToAac {
@@ -63,6 +65,7 @@ impl OpusToAac {
             decoded: vec![0; MAX_OPUS_SAMPLES * CHANNELS],
             pending: Vec::new(),
             packet: vec![0; 8192],
+            flushed: false,
         })
     }
 
@@ -99,6 +102,34 @@ impl OpusToAac {
         self.pending.drain(..taken);
         Ok(())
     }
+
+    /// Encodes what is held at the end of the stream: the samples pending and the encoder's
+    /// delay, pushed out with silence; frames that would start after the last real sample are
+    /// left out, so the output ends within one AAC frame of the input.
+    pub fn flush(&mut self, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
+        if self.flushed || (self.first.is_none() && self.pending.is_empty()) {
+            return Ok(());
+        }
+        self.flushed = true;
+        let pending = (self.pending.len() / CHANNELS) as i64;
+        let end = self.timeline.position().ticks() + pending;
+        let frames = (pending + self.delay + AAC_FRAME_SAMPLES as i64 - 1) / AAC_FRAME_SAMPLES as i64;
+        self.pending.resize(frames as usize * AAC_FRAME_SAMPLES * CHANNELS, 0);
+        let frame_len = AAC_FRAME_SAMPLES * CHANNELS;
+        for chunk in std::mem::take(&mut self.pending).chunks_exact(frame_len) {
+            let encoded = self
+                .encoder
+                .encode(chunk, &mut self.packet)
+                .map_err(|e| TranscodeError::AacEncode(e.to_string()))?;
+            let stamped = self.timeline.stamp(AAC_FRAME_SAMPLES as u64);
+            let first = *self.first.get_or_insert(stamped);
+            let at = MediaTime::new(stamped.ticks() - self.delay, stamped.timebase()).max(first);
+            if encoded.output_size > 0 && at.ticks() < end {
+                out.push((Bytes::copy_from_slice(&self.packet[..encoded.output_size]), at));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +164,28 @@ mod tests {
         let last = out.last().unwrap().1.as_millis();
         assert!((6_900..=7_000).contains(&last), "last at {last}");
         assert!(transcoder.push(&[0xff; 3], MediaTime::from_millis(9_000), &mut out).is_err());
+    }
+
+    #[test]
+    fn flush_gives_the_held_audio_up_to_the_end_of_the_input() {
+        let mut transcoder = OpusToAac::new(48_000).unwrap();
+        let mut out = Vec::new();
+        let packets = opus_tone(1);
+        for (i, packet) in packets.iter().enumerate() {
+            transcoder.push(packet, MediaTime::from_millis(i as i64 * 20), &mut out).unwrap();
+        }
+        let held = out.len();
+        transcoder.flush(&mut out).unwrap();
+        assert!(out.len() > held, "nothing flushed");
+        // The input is 1000 ms: the last AAC frame starts within one frame (21.3 ms) of its end.
+        let last = out.last().unwrap().1.as_millis();
+        assert!((1000 - 22..1000).contains(&last), "last frame at {last} ms");
+        // (The encoder's first frames, its delay, are all placed at the first time.)
+        assert!(out.windows(2).all(|w| w[1].1 >= w[0].1), "times go back");
+        assert!(out[held - 1..].windows(2).all(|w| w[1].1 > w[0].1), "flushed frames not after the rest");
+        let mut again = Vec::new();
+        transcoder.flush(&mut again).unwrap();
+        assert!(again.is_empty(), "a second flush gives {} frames", again.len());
     }
 
     #[test]

@@ -62,6 +62,11 @@ impl Timeline {
         MediaTime::new(at, self.timebase)
     }
 
+    /// The time of the next sample to be stamped (zero before the first input).
+    pub fn position(&self) -> MediaTime {
+        MediaTime::new(self.next.unwrap_or(0), self.timebase)
+    }
+
     pub fn timebase(&self) -> Timebase {
         self.timebase
     }

@@ -5,8 +5,8 @@
 //! so how far apart the tracks really started; the receiver placed them by their first packets'
 //! arrival, which the network and the sender's pacing skew.
 //!
-//! Not wired yet: the `rtc` crate's interceptor chain consumes a publisher's incoming sender
-//! reports (none reaches `poll_read`), so `RtcIn` still places tracks by first arrival.
+//! `RtcIn` places each track at its first packet's arrival until both tracks have a report,
+//! then moves one of them by [`shifts`]: always later, so no track's time goes back.
 
 use crate::media::MediaKind;
 
@@ -73,6 +73,21 @@ impl AvSync {
     }
 }
 
+/// How much later (ms, never negative) each track's start must go so that the tracks start
+/// `sender_skew` ms apart (audio after video, from [`AvSync::report`]) where the receiver placed
+/// them `placed_skew` ms apart. Moving a track earlier would take its times back, so the other
+/// one moves later instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shifts {
+    pub video_ms: i64,
+    pub audio_ms: i64,
+}
+
+pub fn shifts(placed_skew: i64, sender_skew: i64) -> Shifts {
+    let error = sender_skew - placed_skew;
+    Shifts { video_ms: (-error).max(0), audio_ms: error.max(0) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +118,18 @@ mod tests {
         assert_eq!(skew, Some(50));
         // Given once.
         assert_eq!(sync.report(MediaKind::Audio, ntp(101_000_000), audio_rtp + 24_000), None);
+    }
+
+    #[test]
+    fn corrections_only_move_tracks_later() {
+        // Placed together, but audio really started 80 ms after video: audio goes 80 ms later.
+        assert_eq!(shifts(0, 80), Shifts { video_ms: 0, audio_ms: 80 });
+        // Audio placed 120 ms after video (its first packet came first, video waited for the
+        // encoder), but both started at once: video goes 120 ms later.
+        assert_eq!(shifts(120, 0), Shifts { video_ms: 120, audio_ms: 0 });
+        // Audio placed 30 ms before video, really 50 ms before: video goes 20 ms later.
+        assert_eq!(shifts(-30, -50), Shifts { video_ms: 20, audio_ms: 0 });
+        assert_eq!(shifts(40, 40), Shifts { video_ms: 0, audio_ms: 0 });
     }
 
     #[test]
