@@ -33,7 +33,8 @@ fn a_minute_of_churn_passes_the_soak_rules() {
         .split([',', '{', '}'])
         .filter_map(|part| part.split(':').nth(1).and_then(|n| n.trim().parse::<u64>().ok()))
         .sum();
-    let publishes: u64 = line("publishes").split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let publishes: u64 =
+        line("publishes").split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(plays >= 6 && publishes >= 2, "churn happened: {plays} plays, {publishes} publishes");
     let csv = std::fs::read_to_string(&samples).unwrap_or_default();
     let _ = std::fs::remove_file(&samples);
