@@ -20,8 +20,22 @@ fn disable_transparent_huge_pages() {
     let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
 }
 
+/// The open-file limit up to its hard limit: every connection is a file descriptor, and the
+/// usual soft limit (1024) would refuse connections long before memory runs short.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit read and write the plain struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     disable_transparent_huge_pages();
+    raise_open_file_limit();
     srs::cli::runtime::set_worker_idle_hook(collect_freed_memory);
     srs::cli::main()
 }

@@ -7,6 +7,12 @@
 
 #![allow(dead_code)]
 
+mod gb28181;
+mod rtc;
+
+pub use gb28181::{gb28181_media, ps_demux, sip_message, sip_registrar};
+pub use rtc::{rtc_udp, rtp_h264, rtp_h265, sdp};
+
 use std::path::Path;
 
 use bytes::Bytes;
@@ -42,6 +48,15 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("srs_conf", srs_conf),
     ("srt_streamid", srt_streamid),
     ("hls_playlist", hls_playlist),
+    ("rtp_h264", rtp_h264),
+    ("rtp_h265", rtp_h265),
+    ("rtc_udp", rtc_udp),
+    ("sdp", sdp),
+    ("ps_demux", ps_demux),
+    ("gb28181_media", gb28181_media),
+    ("sip_message", sip_message),
+    ("sip_registrar", sip_registrar),
+    ("resp", resp),
 ];
 
 /// Reads structure out of the fuzzer's bytes; past the end every read gives zeros (or nothing), so a
@@ -546,6 +561,30 @@ pub fn hls_playlist(data: &[u8]) {
         }
         Err(e) => {
             let _ = e.to_string();
+        }
+    }
+}
+
+/// Redis replies as the origin cluster's directory client reads them: one buffer cut into pieces
+/// that arrive one by one, replies taken off the front as they complete.
+pub fn resp(data: &[u8]) {
+    let mut input = Input::new(data);
+    let mut buffer = Vec::new();
+    while !input.is_empty() {
+        buffer.extend_from_slice(input.sized(false));
+        loop {
+            match srs::codec::resp::parse(&buffer) {
+                Ok(Some((_reply, used))) => {
+                    assert!(
+                        used > 0 && used <= buffer.len(),
+                        "a reply took {used} of {} bytes",
+                        buffer.len()
+                    );
+                    buffer.drain(..used);
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
         }
     }
 }

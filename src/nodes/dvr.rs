@@ -164,6 +164,8 @@ struct Recording {
     description: Option<Arc<StreamDescription>>,
     metadata: Option<Metadata>,
     seen_video_keyframe: bool,
+    /// A file was given up (full disk): the next one starts at a frame a file can start at.
+    resync: bool,
 }
 
 async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEvent>) {
@@ -212,6 +214,12 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
                 if full && may_cut {
                     close(&ctx, &mut recording).await;
                 }
+                if recording.resync {
+                    if !may_cut {
+                        continue;
+                    }
+                    recording.resync = false;
+                }
                 let opened = match recording.writer {
                     Some(_) => Ok(()),
                     None => open(&ctx, &template, config.utc_time, format, &mut recording).await,
@@ -224,6 +232,10 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
             MediaEvent::End => Ok(()),
         };
         if let Err(e) = result {
+            if crate::nodes::hls_out::writer::is_storage_full(&e) {
+                give_up_file(&ctx, &mut recording, &e).await;
+                continue;
+            }
             tracing::error!(node = ctx.name(), stream = %ctx.key, "dvr stops recording this stream: {e}");
             recording.writer = None;
             while input.recv().await.is_some_and(|event| event != MediaEvent::End) {}
@@ -231,6 +243,23 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         }
     }
     close(&ctx, &mut recording).await;
+}
+
+/// The disk is full: the file being written is given up (logged once, as the one file it is)
+/// and recording goes on with a new file at the next keyframe, which fails again (once) while
+/// there is no space and succeeds once there is.
+async fn give_up_file(ctx: &StreamCtx, recording: &mut Recording, e: &std::io::Error) {
+    recording.resync = true;
+    let Some(writer) = recording.writer.take() else {
+        tracing::error!(node = ctx.name(), stream = %ctx.key,
+            "dvr: {e}; no file could be started, the stream goes on; recording resumes at a keyframe once there is space");
+        return;
+    };
+    let file = writer.path().to_path_buf();
+    let kept = writer.abandon().await;
+    tracing::error!(node = ctx.name(), stream = %ctx.key, file = %file.display(), kept = kept.is_some(),
+        "dvr: {e}; file given up (what reached the disk is kept), the stream goes on; \
+         recording resumes at a keyframe once there is space");
 }
 
 async fn write_if_open(recording: &mut Recording, event: &MediaEvent) -> std::io::Result<()> {

@@ -145,6 +145,21 @@ impl MediaFileWriter {
         Ok(ClosedFile { path: self.path, n_bytes: self.n_bytes, n_frames: self.n_frames, duration })
     }
 
+    /// Gives the file up after a write failed (a full disk): what reached the disk (a prefix
+    /// of the recording, playable up to its last whole tag or fragment) takes the final name;
+    /// a file that holds nothing is removed. Gives the path kept, if any.
+    pub async fn abandon(self) -> Option<PathBuf> {
+        let MediaFileWriter { path, temporary, file, io, .. } = self;
+        // Unflushed bytes are dropped with the buffer: there is no room for them.
+        drop(file);
+        let on_disk = tokio::fs::metadata(&temporary).await.map(|m| m.len()).unwrap_or(0);
+        if on_disk > 0 && rename(&temporary, &path, io).await.is_ok() {
+            return Some(path);
+        }
+        let _ = tokio::fs::remove_file(&temporary).await;
+        None
+    }
+
     async fn write_chunks(&mut self) -> std::io::Result<()> {
         for chunk in self.chunks.drain(..) {
             self.n_bytes += chunk.len() as u64;

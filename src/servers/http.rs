@@ -19,7 +19,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use super::Bound;
@@ -192,7 +192,7 @@ pub async fn serve<N: Catalogue>(
     addr: SocketAddr,
     table: Arc<RouteTable>,
 ) -> std::io::Result<Bound> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = super::tcp::bind_listener(addr)?;
     let scheme = if table.tls().is_some() { "https" } else { "http" };
     tracing::info!(%addr, routes = table.snapshot().len(), "{scheme} server listening");
     let shutdown = engine.shutdown_signal();

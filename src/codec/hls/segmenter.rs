@@ -216,6 +216,29 @@ impl<M: Clone> Segmenter<M> {
         self.close_at(end)
     }
 
+    /// The open segment could not be written (a full disk): it is forgotten, not listed; its
+    /// sequence number goes to the next segment, which follows a discontinuity.
+    pub fn abandon_open(&mut self) -> Option<Segment<M>> {
+        let segment = self.open.take()?;
+        if let Some(cutter) = &mut self.parts {
+            let _ = cutter.end_segment(segment.start);
+        }
+        self.next_seq = segment.seq;
+        self.discontinuity_pending = true;
+        Some(segment)
+    }
+
+    /// The newest listed segment, `seq`, could not be finished on disk: it leaves the list (so
+    /// no playlist names a file that is not there) and a discontinuity follows.
+    pub fn unlist_newest(&mut self, seq: u64) -> Option<Segment<M>> {
+        if self.segments.back().is_none_or(|s| s.seq != seq) {
+            return None;
+        }
+        let segment = self.segments.pop_back();
+        self.mark_discontinuity();
+        segment
+    }
+
     /// Forgets every listed segment (hls_dispose); sequence numbers keep counting.
     pub fn clear(&mut self) -> Vec<Segment<M>> {
         let cleared: Vec<Segment<M>> = self.segments.drain(..).collect();
@@ -384,6 +407,29 @@ mod tests {
         assert!(segmenter.open_segment().is_some_and(|s| s.discontinuity));
         assert!(!segmenter.clear().is_empty());
         assert_eq!(segmenter.discontinuity_sequence(), 2, "cleared segments had none");
+    }
+
+    #[test]
+    fn abandoned_and_unlisted_segments_leave_no_entry_and_a_discontinuity() {
+        let mut segmenter: Segmenter<()> = Segmenter::new(config(2000, 60_000));
+        let at = |ms| MediaTime::from_millis(ms);
+        segmenter.push(MediaKind::Video, at(0), true, true, |_| ());
+        let kept = segmenter.push(MediaKind::Video, at(2000), true, true, |_| ());
+        assert!(matches!(kept.closed, Some(Closed::Kept { ref segment, .. }) if segment.seq == 0));
+        // Segment 1 is open; the disk fills while it is written.
+        assert_eq!(segmenter.abandon_open().map(|s| s.seq), Some(1));
+        assert!(segmenter.open_segment().is_none());
+        let step = segmenter.push(MediaKind::Video, at(3000), true, true, |_| ());
+        assert!(step.opened);
+        let open = segmenter.open_segment().unwrap();
+        assert_eq!((open.seq, open.discontinuity), (1, true), "the number is reused, after a discontinuity");
+        // Segment 1 closes as kept but its file cannot be finished: it leaves the list.
+        let step = segmenter.push(MediaKind::Video, at(5000), true, true, |_| ());
+        assert!(matches!(step.closed, Some(Closed::Kept { ref segment, .. }) if segment.seq == 1));
+        assert_eq!(segmenter.unlist_newest(0), None, "only the newest segment is unlisted");
+        assert_eq!(segmenter.unlist_newest(1).map(|s| s.seq), Some(1));
+        assert_eq!(segmenter.segments().map(|s| s.seq).collect::<Vec<_>>(), [0]);
+        assert!(segmenter.open_segment().unwrap().discontinuity);
     }
 
     #[test]

@@ -138,10 +138,15 @@ pub(crate) struct AnnexbReader {
     /// Length-prefixed access units are written here and split off: one allocation per block of
     /// frames, not per frame.
     out: BytesMut,
+    /// The next block's size: it doubles up to `OUT_BLOCK`, so a demuxer that reads one frame
+    /// (a probe, a fuzz input, a stream that ends at once) does not pay for a whole block.
+    block: usize,
 }
 
-/// Bytes reserved at a time for the access units `AnnexbReader` writes.
+/// Bytes reserved at a time for the access units `AnnexbReader` writes, once warmed up.
 const OUT_BLOCK: usize = 256 << 10;
+/// The first block.
+const FIRST_BLOCK: usize = 16 << 10;
 
 impl AnnexbReader {
     pub fn new(codec: Codec) -> AnnexbReader {
@@ -152,6 +157,7 @@ impl AnnexbReader {
             pps: Vec::new(),
             changed: false,
             out: BytesMut::new(),
+            block: FIRST_BLOCK,
         }
     }
 
@@ -162,7 +168,8 @@ impl AnnexbReader {
         let mut has_picture = false;
         let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
         if self.out.capacity() - self.out.len() < payload.len() + 64 {
-            self.out.reserve(OUT_BLOCK.max(payload.len() * 2));
+            self.out.reserve(self.block.max(payload.len() * 2));
+            self.block = (self.block * 2).min(OUT_BLOCK);
         }
         for unit in nal::annexb(payload) {
             let Some(unit_type) = nal_type(codec, unit) else { continue };

@@ -193,6 +193,11 @@ fn parse_head(head: &[u8], limits: &SipLimits) -> Result<(SipMessage, usize), Si
         return Err(SipError::HeadTooLarge { limit: limits.max_head });
     }
     let text = std::str::from_utf8(head).map_err(|_| SipError::NotText)?;
+    // A bare CR or LF (or another control byte) inside a line: a peer's value copied into a
+    // message of ours would end its line early for the many stacks that accept bare LF.
+    if text.split("\r\n").any(|line| line.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)) {
+        return Err(SipError::HeaderLine);
+    }
     let mut lines = text.split("\r\n");
     let start = parse_start_line(lines.next().unwrap_or_default())?;
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -353,6 +358,14 @@ mod tests {
         let many = REGISTER.replace("Max-Forwards: 70\r\n", &"X-A: 1\r\n".repeat(70));
         assert!(matches!(parse_datagram(many.as_bytes(), &limits), Err(SipError::TooManyHeaders { .. })));
         assert_eq!(parse_datagram(b"garbage\r\n\r\n", &limits), Err(SipError::StartLine));
+        let bare_lf = REGISTER.replace("Call-ID: ", "Call-ID: 1\nVia: SIP/2.0/UDP evil;x=");
+        assert_eq!(
+            parse_datagram(bare_lf.as_bytes(), &limits),
+            Err(SipError::HeaderLine),
+            "no header hides in a value"
+        );
+        let nul = REGISTER.replace("Call-ID: ", "Call-ID: \0");
+        assert_eq!(parse_datagram(nul.as_bytes(), &limits), Err(SipError::HeaderLine));
         let mut parser = SipStreamParser::default();
         parser.push(&vec![b'a'; 9000]);
         assert!(matches!(parser.next_message(), Some(Err(SipError::HeadTooLarge { .. }))));

@@ -204,6 +204,12 @@ impl Registrar {
         if device.len() > 64 || !device.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Ok(vec![Action::Reply(SipMessage::response_to(message, 400, "Bad Device Id"))]);
         }
+        // The host goes into the Request-URI of our INVITE, ACK and BYE: a space there breaks the
+        // request line, so only a host token is taken (the fuzzer found the INVITE we wrote did
+        // not parse).
+        if from.host().is_some_and(|host| !is_host_token(host)) {
+            return Ok(vec![Action::Reply(SipMessage::response_to(message, 400, "Bad From Host"))]);
+        }
         if let Some(password) = self.config.password.clone() {
             let Some(authorization) = message.header("authorization") else {
                 return Ok(vec![Action::Reply(self.challenge(message, &device))]);
@@ -438,6 +444,15 @@ impl Registrar {
     }
 }
 
+/// A URI host (with port): a name, an IPv4 address or a bracketed IPv6 one.
+fn is_host_token(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
+}
+
 fn ok(request: &SipMessage) -> SipMessage {
     SipMessage::response_to(request, 200, "OK")
 }
@@ -549,6 +564,23 @@ mod tests {
         let actions = registrar.on_tick(t0 + Duration::from_secs(62));
         assert!(actions.contains(&Action::Stop { device: DEVICE.into(), reason: "timeout" }));
         assert!(!registrar.is_registered(DEVICE));
+    }
+
+    #[test]
+    fn a_from_host_that_is_not_a_host_is_refused() {
+        // Found by the fuzzer (fuzz/regressions/sip_registrar): the host went into the INVITE's
+        // Request-URI, whose request line then did not parse.
+        let mut registrar = Registrar::new(config(None), 3);
+        let now = Instant::now();
+        let mut message = register(None, 3600);
+        message.set_header("From", format!("<sip:{DEVICE}@t: <sip:1@18 MR2.168.1.64:5060>;tag=7"));
+        let actions = registrar.on_message(&message, MediaTransport::Udp, now).unwrap();
+        assert_eq!(replied(&actions), Some(400));
+        assert!(sent(&actions, "INVITE").is_none());
+        assert!(!registrar.is_registered(DEVICE));
+        let actions = registrar.on_message(&register(None, 3600), MediaTransport::Udp, now).unwrap();
+        let invite = sent(&actions, "INVITE").expect("a well-formed device is invited");
+        assert!(parse_datagram(&invite.to_bytes(), &Default::default()).is_ok());
     }
 
     #[test]

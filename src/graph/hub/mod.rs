@@ -117,6 +117,10 @@ struct State {
     video_cached: bool,
     audio_after_video: u32,
     publishing: bool,
+    /// Added to the publisher's timestamps to get the ring's media time (see `push`).
+    time_offset: i64,
+    /// A new publisher began: its first packet sets `time_offset`.
+    rebase: bool,
     closed: bool,
     wakers: Wakers,
     direct: DirectPlayers,
@@ -264,6 +268,7 @@ impl Hub {
         let mut state = self.lock();
         state.headers = Headers::default();
         state.publishing = true;
+        state.rebase = true;
     }
 
     /// The publisher left: what is left is flushed, the gop cache is cleared, headers stay,
@@ -328,10 +333,20 @@ impl Hub {
 
     /// Appends a packet; it reaches consumers at the next flush (at once when the packets
     /// waiting already make a batch, in merged-write mode).
-    pub fn push(&self, packet: Packet) {
+    pub fn push(&self, mut packet: Packet) {
         self.stats.packets.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(packet.bytes.len() as u64, Ordering::Relaxed);
         let mut state = self.lock();
+        if std::mem::take(&mut state.rebase) {
+            // A new publisher's clock starts anew (usually at 0) while the ring may still hold the
+            // last publish's packets for players that stayed: its packets continue the ring's
+            // timeline, so the old ones age out by `queue_length`. Compared on two clocks, a run
+            // of short publishes never looked old and the ring kept them all, up to `max_packets`
+            // (megabytes per stream, until the last player left).
+            state.time_offset =
+                state.ring.back().map_or(0, |last| last.time_ms.saturating_sub(packet.time_ms));
+        }
+        packet.time_ms = packet.time_ms.saturating_add(state.time_offset);
         let seq = state.end_seq();
         match packet.class {
             PacketClass::Metadata => state.headers.metadata = Some(packet.bytes.clone()),
@@ -700,6 +715,32 @@ mod tests {
         let mut out = Vec::new();
         consumer.poll_batch(&mut out, 100);
         assert!(out.is_empty(), "a gop past the cap is not served: {:?}", names(&out));
+    }
+
+    #[test]
+    fn a_run_of_short_publishes_ages_out_of_the_ring() {
+        // Players stay attached while publishers come and go, each starting its clock at 0.
+        let hub = Hub::new(HubConfig { queue_length_ms: 1_000, ..HubConfig::default() });
+        let mut player = hub.subscribe();
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            hub.start_publish();
+            hub.push(packet(PacketClass::VideoHeader, 0, "vsh"));
+            for i in 0..10 {
+                let class = if i == 0 { PacketClass::VideoKeyframe } else { PacketClass::Video };
+                hub.push(packet(class, i * 40, "f"));
+            }
+            hub.end_burst();
+            hub.stop_publish();
+            out.clear();
+            player.poll_batch(&mut out, 1000);
+        }
+        // 20 publishes of 400 ms: the ring holds about the last second, not all 220 packets.
+        let held = hub.lock().ring.len();
+        assert!(held <= 3 * 11, "the ring still holds {held} packets of earlier publishes");
+        // The player read every packet as it came and was never made to skip.
+        assert_eq!(player.skips(), 0);
+        assert_eq!(hub.stats.packets.load(Ordering::Relaxed), 220);
     }
 
     fn batched() -> HubConfig {

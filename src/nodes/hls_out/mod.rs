@@ -44,8 +44,9 @@ pub enum HlsOnError {
     Ignore,
     /// Any HLS error ends the publisher's connection.
     Disconnect,
-    /// A frame the muxer refuses is skipped; any other error (a file that cannot be written)
-    /// ends the publisher's connection (SRS's default).
+    /// A frame the muxer refuses is skipped; a full disk gives up the segment being written
+    /// (HLS resumes at a keyframe once there is space); any other error (a file that cannot
+    /// be written) ends the publisher's connection (SRS's default).
     Continue,
 }
 
@@ -301,6 +302,12 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         };
         let Err(e) = result else { continue };
         match on_error(config.hls_on_error, &e) {
+            ErrorAction::GiveUpSegment => {
+                // Once per file: the next segment is only tried at the next keyframe.
+                let file = hls.give_up_segment().await.unwrap_or_else(|| hls.m3u8_path().to_owned());
+                tracing::error!(node = %name, stream = %key, file = %file.display(),
+                    "hls: {e}; segment given up (not listed), the stream goes on; writing resumes at a keyframe once there is space");
+            }
             ErrorAction::SkipFrame => {
                 // Logged the first times, then every thousandth.
                 n_skipped += 1;
@@ -342,6 +349,8 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
 enum ErrorAction {
     /// The frame is lost; HLS goes on.
     SkipFrame,
+    /// The disk is full: the segment being written is lost; HLS goes on at the next keyframe.
+    GiveUpSegment,
     /// HLS stops for this publish; the stream goes on.
     StopHls,
     /// The publisher's connection ends (and HLS stops).
@@ -353,6 +362,8 @@ fn on_error(policy: HlsOnError, error: &writer::WriteError) -> ErrorAction {
         HlsOnError::Ignore => ErrorAction::StopHls,
         HlsOnError::Disconnect => ErrorAction::Disconnect,
         HlsOnError::Continue if error.is_frame_error() => ErrorAction::SkipFrame,
+        // Ending the publisher frees no space, and its players need no disk.
+        HlsOnError::Continue if error.is_storage_full() => ErrorAction::GiveUpSegment,
         HlsOnError::Continue => ErrorAction::Disconnect,
     }
 }
@@ -424,6 +435,12 @@ mod tests {
         assert_eq!(on_error(HlsOnError::Disconnect, &frame()), ErrorAction::Disconnect);
         assert_eq!(on_error(HlsOnError::Continue, &frame()), ErrorAction::SkipFrame);
         assert_eq!(on_error(HlsOnError::Continue, &disk()), ErrorAction::Disconnect);
+        let full = || WriteError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        let quota = || WriteError::Io(std::io::Error::from_raw_os_error(122)); // EDQUOT
+        assert_eq!(on_error(HlsOnError::Continue, &full()), ErrorAction::GiveUpSegment);
+        assert_eq!(on_error(HlsOnError::Continue, &quota()), ErrorAction::GiveUpSegment);
+        assert_eq!(on_error(HlsOnError::Ignore, &full()), ErrorAction::StopHls);
+        assert_eq!(on_error(HlsOnError::Disconnect, &full()), ErrorAction::Disconnect);
     }
 
     #[test]

@@ -192,6 +192,8 @@ pub struct HlsStream {
     keys: Option<KeyRotation>,
     /// The publisher's query string, kept for segments committed after it left.
     publisher_param: String,
+    /// A segment was given up (full disk): frames are skipped until one a segment can start at.
+    resync: bool,
 }
 
 impl HlsStream {
@@ -230,6 +232,7 @@ impl HlsStream {
             warned: CodecSet::EMPTY,
             live,
             keys,
+            resync: false,
         }
     }
 
@@ -308,6 +311,10 @@ impl HlsStream {
         }
         let is_video = frame.kind() == MediaKind::Video;
         let random_access = if is_video { frame.keyframe } else { description.video.is_none() };
+        if self.resync && !random_access {
+            return Ok(());
+        }
+        self.resync = false;
         let namer = self.namer();
         let keys = &mut self.keys;
         let step = self.parked.segmenter.push(
@@ -357,6 +364,21 @@ impl HlsStream {
         Ok(())
     }
 
+    /// The disk is full: the open segment is given up (its temporary file removed, never
+    /// listed) and frames are skipped until the next keyframe, where a new segment is tried.
+    /// Gives the file given up, for the log line.
+    pub async fn give_up_segment(&mut self) -> Option<PathBuf> {
+        match &mut self.container {
+            Some(Container::Ts(ts)) => ts.abandon().await,
+            Some(Container::Fmp4(fmp4)) => fmp4.abandon(),
+            None => {}
+        }
+        self.resync = true;
+        let segment = self.parked.segmenter.abandon_open()?;
+        remove_parts(&segment).await;
+        Some(segment.meta.path)
+    }
+
     /// End of publish: the open segment closes and the playlist is written a last time.
     pub async fn finish(&mut self) -> Result<(), WriteError> {
         if let Some(closed) = self.parked.segmenter.close() {
@@ -377,16 +399,24 @@ impl HlsStream {
             Closed::Kept { segment, expired } => (segment, true, expired),
             Closed::Dropped { segment } => (segment, false, Vec::new()),
         };
-        match &mut self.container {
-            Some(Container::Ts(ts)) => ts.finish(keep).await?,
+        let finished = match &mut self.container {
+            Some(Container::Ts(ts)) => ts.finish(keep).await,
             Some(Container::Fmp4(fmp4)) => match segment.parts.last() {
                 Some(last) => {
                     let last_part = segment.meta.part_path(last.index as usize);
-                    fmp4.finish_with_last_part(&segment.meta.path, &last_part, keep, next).await?
+                    fmp4.finish_with_last_part(&segment.meta.path, &last_part, keep, next).await
                 }
-                None => fmp4.finish(&segment.meta.path, keep, next).await?,
+                None => fmp4.finish(&segment.meta.path, keep, next).await,
             },
-            None => {}
+            None => Ok(()),
+        };
+        if let Err(e) = finished {
+            // The file is not there: no playlist may name it.
+            if keep {
+                self.parked.segmenter.unlist_newest(segment.seq);
+            }
+            remove_parts(&segment).await;
+            return Err(e);
         }
         if !keep {
             remove_parts(&segment).await;

@@ -28,8 +28,18 @@ pub async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
         tokio::fs::create_dir_all(dir).await?;
     }
     let temporary = temporary(path);
-    tokio::fs::write(&temporary, bytes).await?;
+    if let Err(e) = tokio::fs::write(&temporary, bytes).await {
+        // A full disk leaves a part of the file: given back at once.
+        remove(&temporary).await;
+        return Err(e);
+    }
     tokio::fs::rename(&temporary, path).await
+}
+
+/// The disk is full or the quota used up: writing can resume once space is freed, so the file
+/// being written is given up, not the stream.
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
 /// Removes a file, ignoring one that is already gone.
@@ -58,6 +68,11 @@ impl WriteError {
     /// to write the files (disk, permissions, randomness).
     pub fn is_frame_error(&self) -> bool {
         matches!(self, WriteError::Ts(_) | WriteError::Mp4(_))
+    }
+
+    /// No space left for the files (see [`is_storage_full`]).
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, WriteError::Io(e) if is_storage_full(e))
     }
 }
 
@@ -153,10 +168,22 @@ impl TsSegments {
         Ok(())
     }
 
+    /// Gives up the open segment (the disk is full): its temporary file is removed.
+    pub async fn abandon(&mut self) {
+        if let Some(file) = self.file.take() {
+            drop(file.file);
+            remove(&temporary(&file.path)).await;
+        }
+    }
+
     /// Ends the open segment: renamed into place when `keep`, else removed.
     pub async fn finish(&mut self, keep: bool) -> Result<(), WriteError> {
         let Some(mut file) = self.file.take() else { return Ok(()) };
-        file.flush_all().await?;
+        if let Err(e) = file.flush_all().await {
+            drop(file.file);
+            remove(&temporary(&file.path)).await;
+            return Err(e.into());
+        }
         let path = file.path;
         drop(file.file);
         if keep && self.in_place {
@@ -202,6 +229,13 @@ impl Fmp4Segments {
             MediaKind::Video => self.video.push(frame.clone()),
             MediaKind::Audio => self.audio.push(frame.clone()),
         }
+    }
+
+    /// Gives up the open segment (the disk is full): its buffered frames and parts are dropped.
+    pub fn abandon(&mut self) {
+        self.video.clear();
+        self.audio.clear();
+        self.parts.clear();
     }
 
     /// The buffered frames as one fragment; `next` is the frame that follows (its decode time
