@@ -22,6 +22,7 @@ pub mod mp4;
 pub mod mpegts;
 pub mod nal;
 pub mod opus;
+pub mod percent;
 pub mod ps;
 pub mod resp;
 pub mod rtmp;

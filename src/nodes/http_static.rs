@@ -37,6 +37,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::hls_sessions::{self, HlsSessions, Player, SessionError};
 use super::live_playlists::{LivePlaylist, LivePlaylists};
+use crate::codec::percent;
 use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{listens_on, Listen, Ports, Transport};
 use crate::nodes::scope::{ScopeNode, ScopePlan};
@@ -181,7 +182,7 @@ const DEFAULT_BLOCK: Duration = Duration::from_secs(6);
 /// The file path under `dir` that a URL path (after the mount) names, or `None` if it would leave
 /// `dir` or is not a clean path.
 pub fn safe_relative(url_path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(url_path)?;
+    let decoded = percent::decode_strict(url_path)?;
     if decoded.contains(['\\', '\0']) {
         return None;
     }
@@ -193,23 +194,6 @@ pub fn safe_relative(url_path: &str) -> Option<PathBuf> {
         relative.push(segment);
     }
     Some(relative)
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Content type and cache policy by extension.

@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 
 use super::edge_pull::{serves, EdgePulls};
 use super::{Engine, NodeKind, NodeSpec};
+use crate::codec::percent;
 use crate::control::http_client;
 use crate::graph::{Catalogue, Ports, StreamKey};
 
@@ -153,7 +154,7 @@ pub fn origin_of(body: &[u8]) -> Result<Option<String>, String> {
 /// The `data` of `/api/v1/clusters`: the query echoed, and this server as the origin when the
 /// stream is published here (else `null`). `api_listen` is the answering API's `listen`.
 pub fn clusters(engine: &Engine, query: &dyn Fn(&str) -> String, api_listen: &str) -> Value {
-    let query = |name: &str| unescape(&query(name));
+    let query = |name: &str| percent::decode_lossy(&query(name));
     let (vhost, app, stream) = (query("vhost"), query("app"), query("stream"));
     let (ip, coworker) = (query("ip"), query("coworker"));
     let echo = json!({"ip": ip, "vhost": vhost, "app": app, "stream": stream});
@@ -206,27 +207,6 @@ fn escape(value: &str) -> String {
     out
 }
 
-/// `%XX` escapes decoded (a bad escape is kept as written).
-fn unescape(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +228,7 @@ mod tests {
         assert_eq!(service_ip(Some("0.0.0.0".parse().unwrap()), "192.168.1.5:9091"), "192.168.1.5");
         assert_eq!(service_ip(None, "[::1]:9091"), "::1");
         assert_eq!(escape("live/a b&c"), "live/a%20b%26c");
-        assert_eq!(unescape("live/a%20b%26c%zz"), "live/a b&c%zz");
+        assert_eq!(percent::decode_lossy("live/a%20b%26c%zz"), "live/a b&c%zz");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::codec::percent;
 use srt_tokio::SrtSocket;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,8 @@ pub fn parse(url: &str) -> Result<(String, Option<String>), SrtPullError> {
     if authority.is_empty() || !authority.contains(':') {
         return Err(SrtPullError::BadUrl(url.to_owned()));
     }
-    let stream_id = query.split('&').find_map(|pair| pair.strip_prefix("streamid=")).map(percent_decode);
+    let stream_id =
+        query.split('&').find_map(|pair| pair.strip_prefix("streamid=")).map(percent::decode_lossy);
     Ok((authority.to_owned(), stream_id))
 }
 
@@ -43,30 +45,6 @@ pub async fn call(url: &str, limit: Duration) -> Result<SrtSocket, SrtPullError>
         Ok::<_, SrtPullError>(SrtSocket::builder().call(address, stream_id.as_deref()).await?)
     };
     tokio::time::timeout(limit, start).await.map_err(|_| SrtPullError::Timeout(limit))?
-}
-
-/// `%XX` escapes decoded (a bad escape is kept as written).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
