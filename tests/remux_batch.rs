@@ -164,15 +164,20 @@ fn faststart_is_the_classic_file_with_moov_in_front() {
 }
 
 fn remux_peak_mb(args: &[&str]) -> f64 {
+    let args: Vec<&str> = ["remux"].iter().chain(args).copied().collect();
+    peak_mb(&args)
+}
+
+/// Peak RSS in MB of `srs ARGS`, which must succeed.
+fn peak_mb(args: &[&str]) -> f64 {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(srs_bin())
-        .arg("remux")
         .args(args)
         .output()
         .expect("/usr/bin/time runs (scripts/install-test-deps installs it)");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "srs remux {args:?}: {stderr}");
+    assert!(out.status.success(), "srs {args:?}: {stderr}");
     let kib: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("a peak RSS");
     kib / 1024.0
 }
@@ -180,8 +185,14 @@ fn remux_peak_mb(args: &[&str]) -> f64 {
 /// Streamed conversions (FLV and MPEG-TS in; FLV, MPEG-TS, fragmented MP4 and HLS out) hold a few
 /// blocks and one fragment, whatever the length. Classic and faststart MP4 outputs and MP4 inputs
 /// hold sample tables, a few tens of bytes per frame, so they are not in this list.
+///
+/// Under 30 MB is the figure for the process, whose binary maps about 10 MB of its own in
+/// a release build (`srs -V`: an hour's remux peaks at 21.5 MB there). This debug build maps
+/// more (15 MB), so the test holds the remux to the same 20 MB above what the binary maps by
+/// itself, measured on the binary under test.
 #[test]
 fn an_hour_long_file_remuxes_in_under_30_mb() {
+    let binary_mb = peak_mb(&["-V"]);
     let dir = temp_dir("remux-batch-hour");
     let clip = dir.join("clip.flv");
     // 10 s of small, low-bitrate H.264 and AAC, looped to an hour without encoding again.
@@ -209,7 +220,11 @@ fn an_hour_long_file_remuxes_in_under_30_mb() {
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let peak = remux_peak_mb(&args);
-        assert!(peak < 30.0, "srs remux {args:?}: peak RSS {peak:.1} MB");
+        assert!(
+            peak - binary_mb < 20.0,
+            "srs remux {args:?}: peak RSS {peak:.1} MB, {:.1} MB above the binary's own {binary_mb:.1} MB",
+            peak - binary_mb
+        );
         let streams = probe(&path(output));
         let duration = streams.iter().map(|s| s.duration).fold(0.0, f64::max);
         assert!(
