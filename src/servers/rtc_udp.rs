@@ -387,18 +387,7 @@ impl Worker {
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
         let new_address = kind == Datagram::Stun && peer.remote != Some(from);
-        let now = Instant::now();
-        peer.last_heard = now;
-        let message = TaggedBytesMut {
-            now,
-            transport: TransportContext {
-                local_addr: peer.candidate,
-                peer_addr: from,
-                ecn: None,
-                transport_protocol: TransportProtocol::UDP,
-            },
-            message: BytesMut::from(data),
-        };
+        let message = peer.heard(data, from, TransportProtocol::UDP);
         match peer.connection.handle_read(message) {
             Ok(()) if new_address => {
                 // A binding that passed ICE's integrity check from a new address: the session
@@ -450,18 +439,7 @@ impl Worker {
             peer.tcp = link;
             peer.stats.tcp.store(true, Ordering::Relaxed);
         }
-        let now = Instant::now();
-        peer.last_heard = now;
-        let message = TaggedBytesMut {
-            now,
-            transport: TransportContext {
-                local_addr: peer.candidate,
-                peer_addr: from,
-                ecn: None,
-                transport_protocol: TransportProtocol::TCP,
-            },
-            message: BytesMut::from(frame),
-        };
+        let message = peer.heard(frame, from, TransportProtocol::TCP);
         if let Err(e) = peer.connection.handle_read(message) {
             self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(session = id, %from, "rtc tcp frame refused: {e}");
@@ -767,6 +745,23 @@ fn write_packet(
 }
 
 impl Peer {
+    /// Bytes the peer sent from `from` over `protocol`: it was heard now, and this is the
+    /// message its connection reads.
+    fn heard(&mut self, data: &[u8], from: SocketAddr, protocol: TransportProtocol) -> TaggedBytesMut {
+        let now = Instant::now();
+        self.last_heard = now;
+        TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.candidate,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: protocol,
+            },
+            message: BytesMut::from(data),
+        }
+    }
+
     fn send(&mut self, kind: MediaKind, ring: &Arc<SentRing>, packets: &[OutPacket], now: Instant) {
         if !self.connected {
             return;
