@@ -12,8 +12,10 @@ pub mod h264_filter;
 pub mod h265;
 pub mod header;
 pub mod opus;
+pub mod reorder;
 pub mod sdp;
 pub mod sync;
+pub mod units;
 
 pub use clock::RtpClock;
 pub use header::{RtpError, RtpHeader};
