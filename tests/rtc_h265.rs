@@ -2,8 +2,9 @@
 //! libx265 as the encoder, ffprobe as the judge.
 //!
 //! - A WHIP publisher offering H.264 and H.265 with SRS's `codec=hevc` sends a libx265 clip
-//!   (320x240, 50 frames, no B-frames): the answer takes H.265, and the DVR MP4 and an HLS
-//!   segment read back as HEVC 320x240, the MP4 with every frame sent.
+//!   (320x240, 50 frames, no B-frames): the answer takes H.265; an HTTP-FLV player gets Enhanced
+//!   RTMP `hvc1` tags (a sequence header of 320x240 and every frame), and the DVR MP4 and an HLS
+//!   segment read back with ffprobe as HEVC 320x240, the MP4 with every frame sent.
 //! - ffmpeg publishes libx265 over MPEG-TS/UDP; a WHEP player offering H.265 gets it: its RTP,
 //!   put back together by our depacketizer and written as Annex-B, decodes as HEVC 320x240.
 //! - A WHEP player offering only H.264 on that H.265 stream gets 400 naming the reason.
@@ -28,9 +29,9 @@ use srs::media::Codec;
 /// Frames of the WHIP clip (2 s at 25 fps).
 const CLIP_FRAMES: usize = 50;
 
-/// RTMP-side and WebRTC routers as `graphs/rtc.dhall` has them, an MPEG-TS/UDP input, DVR (MP4)
-/// and HLS.
-fn graph(dir: &Path, api: u16, udp: u16, ts: u16) -> String {
+/// RTMP-side and WebRTC routers as `graphs/rtc.dhall` has them, an MPEG-TS/UDP input, HTTP-FLV,
+/// DVR (MP4) and HLS.
+fn graph(dir: &Path, api: u16, udp: u16, ts: u16, http: u16) -> String {
     let dir = dir.display();
     format!(
         r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = 100, workers = 0, tcp = False, protocol = "udp" }}
@@ -44,6 +45,7 @@ in srs.Graph::{{
       , srs.node "${{vhost}}/rtc" (srs.Node.Vhost srs.Vhost::{{=}})
       , srs.node "rtmp_to_rtc" (srs.Node.AacToOpus srs.AacToOpus::{{=}})
       , srs.node "rtc_to_rtmp" (srs.Node.OpusToAac srs.OpusToAac::{{=}})
+      , srs.node "flv" (srs.Node.HttpRemux srs.HttpRemux::{{ listen = "127.0.0.1:{http}", mount = "[app]/[stream].flv" }})
       , srs.node "hls" (srs.Node.HlsOut srs.HlsOut::{{ hls_path = "{dir}/hls", hls_fragment = 1.0 }})
       , srs.node "dvr" (srs.Node.Dvr srs.Dvr::{{ dvr_path = "{dir}/dvr/[app]/[stream].mp4" }})
       , srs.node "rtc_play" (srs.Node.RtcOut rtc)
@@ -55,6 +57,7 @@ in srs.Graph::{{
       , srs.edge "rtc_publish" "${{vhost}}/rtc"
       , srs.edge "${{vhost}}/rtc" "rtc_play"
       , srs.edge "${{vhost}}/rtc" "rtc_to_rtmp"
+      , srs.edge "rtc_to_rtmp" "flv"
       , srs.edge "rtc_to_rtmp" "hls"
       , srs.edge "rtc_to_rtmp" "dvr"
       ]
@@ -129,8 +132,9 @@ fn hevc_clip(dir: &Path) -> (Vec<(Duration, bool, Bytes)>, Vec<Bytes>) {
 #[test]
 fn whip_h265_reaches_dvr_and_hls() {
     let dir = temp_dir("rtc_h265_whip");
-    let (api, udp, ts) = (free_port(), free_udp_port(), free_udp_port());
-    let srs = run_graph(&dir, &graph(&dir, api, udp, ts), &[api]);
+    let (api, udp, ts, http) = (free_port(), free_udp_port(), free_udp_port(), free_port());
+    let srs = run_graph(&dir, &graph(&dir, api, udp, ts, http), &[api, http]);
+    let player = std::thread::spawn(move || flv_video(http, "/live/hevc.flv", Duration::from_secs(20)));
     let (video, parameter_sets) = hevc_clip(&dir);
     assert_eq!(video.len(), CLIP_FRAMES);
     assert_eq!(parameter_sets.len(), 3, "vps, sps, pps");
@@ -142,6 +146,9 @@ fn whip_h265_reaches_dvr_and_hls() {
             .unwrap_or_else(|e| panic!("whip publish: {e}\n{}", srs.log()));
     assert!(sent.video_packets as usize >= CLIP_FRAMES, "{sent:?}");
     let _ = common::http_exchange(api, "DELETE", &location, &[], b"");
+    let (size, frames) = player.join().expect("http-flv player");
+    assert_eq!(size, Some((320, 240)), "the hvc1 sequence header's picture size");
+    assert_eq!(frames, CLIP_FRAMES, "hvc1 coded frames over http-flv");
     let mp4 = dir.join("dvr/live/hevc.mp4");
     let info = wait_for(15, "the dvr mp4", || {
         let streams = mp4.exists().then(|| probe(mp4.to_str().expect("path")))?;
@@ -168,8 +175,8 @@ fn whip_h265_reaches_dvr_and_hls() {
 #[test]
 fn h265_from_ts_plays_over_whep() {
     let dir = temp_dir("rtc_h265_whep");
-    let (api, udp, ts) = (free_port(), free_udp_port(), free_udp_port());
-    let srs = run_graph(&dir, &graph(&dir, api, udp, ts), &[api]);
+    let (api, udp, ts, http) = (free_port(), free_udp_port(), free_udp_port(), free_port());
+    let srs = run_graph(&dir, &graph(&dir, api, udp, ts, http), &[api]);
     let target = format!("udp://127.0.0.1:{ts}?pkt_size=1316");
     let _ffmpeg = common::spawn_ffmpeg(&[
         "-re",
@@ -233,4 +240,47 @@ fn h265_from_ts_plays_over_whep() {
     let video = streams.first().expect("a video stream");
     assert_eq!((video.codec.as_str(), video.width, video.height), ("hevc", 320, 240), "{video:?}");
     assert!(video.frames as usize + 2 >= pictures && video.frames > 25, "{video:?}, {pictures} pictures");
+}
+
+/// An HTTP-FLV player of `path` until the stream ends (or `limit`): the picture size of its HEVC
+/// sequence header and the number of HEVC coded-frame tags (Enhanced RTMP `hvc1`; the ffprobe of
+/// this machine, 5.1, does not read them).
+fn flv_video(port: u16, path: &str, limit: Duration) -> (Option<(u32, u32)>, usize) {
+    use srs::codec::flv::{self, TagType, VideoCodec, VideoPacketKind, VideoTagHeader};
+    use std::io::{Read, Write};
+    let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return (None, 0) };
+    let _ = socket.set_read_timeout(Some(limit));
+    if socket.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).is_err() {
+        return (None, 0);
+    }
+    let started = std::time::Instant::now();
+    let (mut data, mut buffer) = (Vec::new(), [0u8; 4096]);
+    while started.elapsed() < limit {
+        match socket.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => data.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let Some(head_end) = data.windows(4).position(|w| w == b"\r\n\r\n") else { return (None, 0) };
+    let (tags, _) = flv::read_all(&data[head_end + 4..]);
+    let (mut size, mut frames) = (None, 0);
+    for tag in tags.iter().filter(|t| t.tag_type == TagType::Video) {
+        let Ok(header) = VideoTagHeader::parse(&tag.body) else { continue };
+        if header.codec != VideoCodec::H265 {
+            continue;
+        }
+        match header.packet {
+            VideoPacketKind::SequenceHeader => {
+                let config = srs::codec::hevc::HevcConfig::parse(&tag.body[header.header_len..]).ok();
+                let sps = config
+                    .as_ref()
+                    .and_then(|c| c.sps.first())
+                    .and_then(|s| srs::codec::hevc::parse_sps(s).ok());
+                size = sps.map(|sps| (sps.width, sps.height));
+            }
+            VideoPacketKind::CodedFrames => frames += 1,
+            _ => {}
+        }
+    }
+    (size, frames)
 }

@@ -162,7 +162,7 @@ async fn negotiate(
     }
     engine.shared::<RtcKicks>().watch(&engine, kicked, udp.clone(), id);
     sessions.insert(id, SessionEntry { token: token.clone(), udp });
-    streams.add_player(&key, id);
+    streams.add_player(&key, id, video);
     tracing::info!(conn = id, peer = %offer.peer, stream = %key, candidate = %address, "webrtc player answered");
     Ok(Answer { sdp: answer, session: id, token, session_name })
 }
@@ -278,8 +278,9 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 }
                 // With a keyframe in the ring every player takes video now: the worker sends a
                 // joining player the picture group so far first.
-                let targets = streams.video_targets(&ctx.key, frame.keyframe || video_ring.has_keyframe());
-                if !frame.keyframe && streams.waiting_players(&ctx.key) {
+                let started = frame.keyframe || video_ring.has_keyframe();
+                let targets = streams.video_targets(&ctx.key, frame.codec, started);
+                if !frame.keyframe && streams.waiting_players(&ctx.key, frame.codec) {
                     streams.request_keyframe(&ctx.key);
                 }
                 if targets.is_empty() {
