@@ -347,7 +347,7 @@ struct Publishing {
 impl Publishing {
     async fn run(mut self, mut publication: Publication) {
         let key = publication.key().clone();
-        let mut media = MediaState::new(self.video);
+        let mut media = MediaState::new(self.id, self.video);
         tracing::info!(conn = self.id, stream = %key, video = %self.video.name(), "webrtc publish video codec");
         let shutdown = self.engine.shutdown_signal();
         tokio::pin!(shutdown);
@@ -435,6 +435,8 @@ enum VideoEvent {
         data: Bytes,
     },
     NeedKeyframe,
+    /// A packet was lost or damaged (its picture is dropped): why.
+    Damaged(String),
 }
 
 impl VideoDepacketizer {
@@ -463,32 +465,26 @@ impl VideoDepacketizer {
         match self {
             VideoDepacketizer::H264(depacketizer, events) => {
                 depacketizer.push(sequence, timestamp, marker, payload, events);
-                out.extend(events.drain(..).filter_map(|event| match event {
-                    H264Event::ParameterSets { sps, pps } => Some(VideoEvent::Track(avc_track(sps, pps))),
+                out.extend(events.drain(..).map(|event| match event {
+                    H264Event::ParameterSets { sps, pps } => VideoEvent::Track(avc_track(sps, pps)),
                     H264Event::AccessUnit { timestamp, keyframe, data } => {
-                        Some(VideoEvent::AccessUnit { timestamp, keyframe, data })
+                        VideoEvent::AccessUnit { timestamp, keyframe, data }
                     }
-                    H264Event::NeedKeyframe => Some(VideoEvent::NeedKeyframe),
-                    H264Event::Damaged(e) => {
-                        tracing::debug!("webrtc video damaged: {e}");
-                        None
-                    }
+                    H264Event::NeedKeyframe => VideoEvent::NeedKeyframe,
+                    H264Event::Damaged(e) => VideoEvent::Damaged(e.to_string()),
                 }));
             }
             VideoDepacketizer::H265(depacketizer, events) => {
                 depacketizer.push(sequence, timestamp, marker, payload, events);
-                out.extend(events.drain(..).filter_map(|event| match event {
+                out.extend(events.drain(..).map(|event| match event {
                     H265Event::ParameterSets { vps, sps, pps } => {
-                        Some(VideoEvent::Track(hevc_track(vps, sps, pps)))
+                        VideoEvent::Track(hevc_track(vps, sps, pps))
                     }
                     H265Event::AccessUnit { timestamp, keyframe, data } => {
-                        Some(VideoEvent::AccessUnit { timestamp, keyframe, data })
+                        VideoEvent::AccessUnit { timestamp, keyframe, data }
                     }
-                    H265Event::NeedKeyframe => Some(VideoEvent::NeedKeyframe),
-                    H265Event::Damaged(e) => {
-                        tracing::debug!("webrtc video damaged: {e}");
-                        None
-                    }
+                    H265Event::NeedKeyframe => VideoEvent::NeedKeyframe,
+                    H265Event::Damaged(e) => VideoEvent::Damaged(e.to_string()),
                 }));
             }
         }
@@ -509,11 +505,16 @@ struct MediaState {
     scratch: Vec<VideoEvent>,
     /// The tracks' real start offset, from sender reports.
     sync: AvSync,
+    conn: SessionId,
+    /// Video packets lost or damaged so far (logged at each power of two).
+    damaged: u64,
 }
 
 impl MediaState {
-    fn new(video: Codec) -> MediaState {
+    fn new(conn: SessionId, video: Codec) -> MediaState {
         MediaState {
+            conn,
+            damaged: 0,
             video: VideoDepacketizer::new(video),
             video_clock: RtpClock::new(VIDEO_CLOCK_HZ),
             audio_clock: RtpClock::new(OPUS_CLOCK_HZ),
@@ -616,6 +617,16 @@ impl MediaState {
                             }));
                         }
                         VideoEvent::NeedKeyframe => *wants_keyframe = true,
+                        VideoEvent::Damaged(why) => {
+                            self.damaged += 1;
+                            if self.damaged.is_power_of_two() {
+                                tracing::warn!(
+                                    conn = self.conn,
+                                    damaged = self.damaged,
+                                    "webrtc publisher's video lost or damaged (picture dropped): {why}"
+                                );
+                            }
+                        }
                     }
                 }
                 self.scratch = events;
