@@ -134,7 +134,11 @@ fn whip_h265_reaches_dvr_and_hls() {
     let dir = temp_dir("rtc_h265_whip");
     let (api, udp, ts, http) = (free_port(), free_udp_port(), free_udp_port(), free_port());
     let srs = run_graph(&dir, &graph(&dir, api, udp, ts, http), &[api, http]);
-    let player = std::thread::spawn(move || flv_video(http, "/live/hevc.flv", Duration::from_secs(20)));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let player = {
+        let stop = stop.clone();
+        std::thread::spawn(move || flv_video(http, "/live/hevc.flv", &stop))
+    };
     let (video, parameter_sets) = hevc_clip(&dir);
     assert_eq!(video.len(), CLIP_FRAMES);
     assert_eq!(parameter_sets.len(), 3, "vps, sps, pps");
@@ -146,6 +150,7 @@ fn whip_h265_reaches_dvr_and_hls() {
             .unwrap_or_else(|e| panic!("whip publish: {e}\n{}", srs.log()));
     assert!(sent.video_packets as usize >= CLIP_FRAMES, "{sent:?}");
     let _ = common::http_exchange(api, "DELETE", &location, &[], b"");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (size, frames) = player.join().expect("http-flv player");
     assert_eq!(size, Some((320, 240)), "the hvc1 sequence header's picture size");
     assert_eq!(frames, CLIP_FRAMES, "hvc1 coded frames over http-flv");
@@ -208,9 +213,10 @@ fn h265_from_ts_plays_over_whep() {
     assert_eq!(refused.0, 400, "{refused:?}");
     assert!(refused.1.contains("H.265"), "the reason names the codec: {}", refused.1);
 
-    let received = whep::play(api, path, &[Codec::H265, Codec::H264], 400, Duration::from_secs(15))
+    let received = whep::play(api, path, &[Codec::H265, Codec::H264], 120, Duration::from_secs(15))
         .unwrap_or_else(|e| panic!("whep play: {e:?}\n{}", srs.log()));
     assert!(received.answer.contains("H265/90000"), "the answer takes h.265:\n{}", received.answer);
+    let packet_count = received.video.len();
     let mut depacketizer = H265Depacketizer::new();
     let mut events = Vec::new();
     for (sequence, timestamp, marker, payload) in received.video {
@@ -232,6 +238,7 @@ fn h265_from_ts_plays_over_whep() {
             H265Event::NeedKeyframe | H265Event::Damaged(_) => {}
         }
     }
+    eprintln!("whep h.265: {packets} rtp packets, {pictures} pictures rebuilt", packets = packet_count);
     assert_eq!(sets.len(), 3, "vps, sps and pps came");
     assert!(pictures > 25, "{pictures} pictures rebuilt");
     let file = dir.join("whep.hevc");
@@ -242,23 +249,25 @@ fn h265_from_ts_plays_over_whep() {
     assert!(video.frames as usize + 2 >= pictures && video.frames > 25, "{video:?}, {pictures} pictures");
 }
 
-/// An HTTP-FLV player of `path` until the stream ends (or `limit`): the picture size of its HEVC
-/// sequence header and the number of HEVC coded-frame tags (Enhanced RTMP `hvc1`; the ffprobe of
-/// this machine, 5.1, does not read them).
-fn flv_video(port: u16, path: &str, limit: Duration) -> (Option<(u32, u32)>, usize) {
+/// An HTTP-FLV player of `path` until `stop` is set and nothing more comes for 300 ms (or 30 s):
+/// the picture size of its HEVC sequence header and the number of HEVC coded-frame tags
+/// (Enhanced RTMP `hvc1`; the ffprobe of this machine, 5.1, does not read them).
+fn flv_video(port: u16, path: &str, stop: &std::sync::atomic::AtomicBool) -> (Option<(u32, u32)>, usize) {
     use srs::codec::flv::{self, TagType, VideoCodec, VideoPacketKind, VideoTagHeader};
     use std::io::{Read, Write};
     let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return (None, 0) };
-    let _ = socket.set_read_timeout(Some(limit));
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(300)));
     if socket.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).is_err() {
         return (None, 0);
     }
     let started = std::time::Instant::now();
     let (mut data, mut buffer) = (Vec::new(), [0u8; 4096]);
-    while started.elapsed() < limit {
+    while started.elapsed() < Duration::from_secs(30) {
         match socket.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(n) => data.extend_from_slice(&buffer[..n]),
+            Err(_) if stop.load(std::sync::atomic::Ordering::Relaxed) => break,
+            Err(_) => {}
         }
     }
     let Some(head_end) = data.windows(4).position(|w| w == b"\r\n\r\n") else { return (None, 0) };
