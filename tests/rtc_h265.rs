@@ -4,7 +4,8 @@
 //! - A WHIP publisher offering H.264 and H.265 with SRS's `codec=hevc` sends a libx265 clip
 //!   (320x240, 50 frames, no B-frames): the answer takes H.265; an HTTP-FLV player gets Enhanced
 //!   RTMP `hvc1` tags (a sequence header of 320x240 and every frame), and the DVR MP4 and an HLS
-//!   segment read back with ffprobe as HEVC 320x240, the MP4 with every frame sent.
+//!   segment read back with ffprobe as HEVC 320x240, the MP4 with every frame sent; a WHEP player
+//!   offering only H.265 gets the clip's pictures byte for byte from a keyframe on.
 //! - ffmpeg publishes libx265 over MPEG-TS/UDP; a WHEP player offering H.265 gets it: its RTP,
 //!   put back together by our depacketizer and written as Annex-B, decodes as HEVC 320x240.
 //! - A WHEP player offering only H.264 on that H.265 stream gets 400 naming the reason.
@@ -127,10 +128,11 @@ fn hevc_clip(dir: &Path) -> (Vec<(Duration, bool, Bytes)>, Vec<Bytes>) {
     (units, sets)
 }
 
-/// WHIP with H.265: the answer takes it when asked for (`codec=hevc`), and the stream reaches the
-/// DVR MP4 and HLS as HEVC at the clip's size, the MP4 with every frame.
+/// WHIP with H.265: the answer takes it when asked for (`codec=hevc`), and the stream reaches a
+/// WHEP player (the same pictures), HTTP-FLV, the DVR MP4 and HLS as HEVC at the clip's size,
+/// HTTP-FLV and the MP4 with every frame.
 #[test]
-fn whip_h265_reaches_dvr_and_hls() {
+fn whip_h265_reaches_whep_flv_dvr_and_hls() {
     let dir = temp_dir("rtc_h265_whip");
     let (api, udp, ts, http) = (free_port(), free_udp_port(), free_udp_port(), free_port());
     let srs = run_graph(&dir, &graph(&dir, api, udp, ts, http), &[api, http]);
@@ -142,7 +144,19 @@ fn whip_h265_reaches_dvr_and_hls() {
     let (video, parameter_sets) = hevc_clip(&dir);
     assert_eq!(video.len(), CLIP_FRAMES);
     assert_eq!(parameter_sets.len(), 3, "vps, sps, pps");
+    let clip: Vec<Bytes> = video.iter().map(|(_, _, data)| data.clone()).collect();
     let media = whip::Media { video, parameter_sets, audio: Vec::new() };
+    // A WHEP player offering only H.265, there before the publisher.
+    let whep_player = std::thread::spawn(move || {
+        whep::play(
+            api,
+            "/rtc/v1/whep/?app=live&stream=hevc",
+            &[Codec::H265],
+            usize::MAX,
+            Duration::from_secs(6),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
     let plan = whip::Plan { video_delay: Duration::ZERO, audio_delay: Duration::ZERO, report_every: None };
     let path = "/rtc/v1/whip/?app=live&stream=hevc&codec=hevc";
     let (sent, location) =
@@ -161,6 +175,21 @@ fn whip_h265_reaches_dvr_and_hls() {
     });
     assert_eq!((info.width, info.height), (320, 240), "{info:?}");
     assert_eq!(info.frames as usize, CLIP_FRAMES, "every frame sent is recorded");
+    // WHIP → WHEP: the player's pictures are the clip's, byte for byte, from a keyframe on.
+    let received = whep_player.join().expect("whep thread").unwrap_or_else(|e| panic!("whep play: {e:?}"));
+    assert!(received.answer.contains("H265/90000"), "{}", received.answer);
+    let (sets, pictures) = rebuild(received.video);
+    assert_eq!(sets.len(), 3, "vps, sps and pps came");
+    assert!(
+        pictures.len() >= CLIP_FRAMES / 2 && pictures[0].0,
+        "{} pictures, first a keyframe",
+        pictures.len()
+    );
+    let first =
+        clip.iter().position(|c| *c == pictures[0].1).expect("the first picture is one of the clip's");
+    let got: Vec<&Bytes> = pictures.iter().map(|(_, data)| data).collect();
+    let expected: Vec<&Bytes> = clip[first..].iter().take(got.len()).collect();
+    assert_eq!(got, expected, "pictures from clip frame {first} on");
     let segment = std::fs::read_dir(dir.join("hls/live"))
         .expect("hls dir")
         .flatten()
@@ -217,27 +246,16 @@ fn h265_from_ts_plays_over_whep() {
         .unwrap_or_else(|e| panic!("whep play: {e:?}\n{}", srs.log()));
     assert!(received.answer.contains("H265/90000"), "the answer takes h.265:\n{}", received.answer);
     let packet_count = received.video.len();
-    let mut depacketizer = H265Depacketizer::new();
-    let mut events = Vec::new();
-    for (sequence, timestamp, marker, payload) in received.video {
-        depacketizer.push(sequence, timestamp, marker, payload, &mut events);
-    }
-    depacketizer.flush(&mut events);
-    let (mut annexb, mut sets, mut pictures) = (Vec::new(), Vec::new(), 0);
-    for event in events {
-        match event {
-            H265Event::ParameterSets { vps, sps, pps } => sets = vec![vps, sps, pps],
-            H265Event::AccessUnit { keyframe, data, .. } => {
-                let units: Vec<&[u8]> = nal::length_prefixed(&data, 4).map(|u| u.expect("nal")).collect();
-                if keyframe {
-                    annexb.extend_from_slice(&nal::to_annexb(sets.iter().map(|s| s.as_ref())));
-                }
-                annexb.extend_from_slice(&nal::to_annexb(units));
-                pictures += 1;
-            }
-            H265Event::NeedKeyframe | H265Event::Damaged(_) => {}
+    let (sets, rebuilt) = rebuild(received.video);
+    let mut annexb = Vec::new();
+    for (keyframe, data) in &rebuilt {
+        let units: Vec<&[u8]> = nal::length_prefixed(data, 4).map(|u| u.expect("nal")).collect();
+        if *keyframe {
+            annexb.extend_from_slice(&nal::to_annexb(sets.iter().map(|s| s.as_ref())));
         }
+        annexb.extend_from_slice(&nal::to_annexb(units));
     }
+    let pictures = rebuilt.len();
     eprintln!("whep h.265: {packets} rtp packets, {pictures} pictures rebuilt", packets = packet_count);
     assert_eq!(sets.len(), 3, "vps, sps and pps came");
     assert!(pictures > 25, "{pictures} pictures rebuilt");
@@ -247,6 +265,26 @@ fn h265_from_ts_plays_over_whep() {
     let video = streams.first().expect("a video stream");
     assert_eq!((video.codec.as_str(), video.width, video.height), ("hevc", 320, 240), "{video:?}");
     assert!(video.frames as usize + 2 >= pictures && video.frames > 25, "{video:?}, {pictures} pictures");
+}
+
+/// A WHEP player's video put back together by our depacketizer: the last parameter sets (VPS,
+/// SPS, PPS) and the pictures (keyframe, length-prefixed NAL units).
+fn rebuild(packets: Vec<whep::VideoPacket>) -> (Vec<Bytes>, Vec<(bool, Bytes)>) {
+    let mut depacketizer = H265Depacketizer::new();
+    let mut events = Vec::new();
+    for (sequence, timestamp, marker, payload) in packets {
+        depacketizer.push(sequence, timestamp, marker, payload, &mut events);
+    }
+    depacketizer.flush(&mut events);
+    let (mut sets, mut pictures) = (Vec::new(), Vec::new());
+    for event in events {
+        match event {
+            H265Event::ParameterSets { vps, sps, pps } => sets = vec![vps, sps, pps],
+            H265Event::AccessUnit { keyframe, data, .. } => pictures.push((keyframe, data)),
+            H265Event::NeedKeyframe | H265Event::Damaged(_) => {}
+        }
+    }
+    (sets, pictures)
 }
 
 /// An HTTP-FLV player of `path` until `stop` is set and nothing more comes for 300 ms (or 30 s):
