@@ -151,4 +151,83 @@ mod tests {
         assert_eq!(out.len(), 2 + REORDER_PACKETS + 1);
         assert_eq!(window.held(), 0);
     }
+
+    /// A small deterministic generator (xorshift), so the test needs no crate and repeats.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn shuffled_duplicated_and_lost_packets_come_out_in_order_with_every_loss_counted() {
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..20 {
+            // 3000 packets from a sequence number near the wrap, 10 a picture 3000 ticks apart.
+            let first = 65_000u16.wrapping_add(round * 97);
+            let mut sent: Vec<(u16, u32)> =
+                (0..3000u32).map(|i| (first.wrapping_add(i as u16), i / 10 * 3000)).collect();
+            let lose = round % 2 == 1;
+            let mut lost = 0u64;
+            if lose {
+                // Drop about one packet in 50, never the first.
+                let before = sent.len();
+                let mut index = 0;
+                sent.retain(|_| {
+                    index += 1;
+                    index == 1 || next(&mut state) % 50 != 0
+                });
+                lost = (before - sent.len()) as u64;
+            }
+            // Shuffle within runs of 8 and repeat one packet in 20. The first packet comes first:
+            // it sets where the sequence starts (an earlier one is taken as late).
+            let mut arrivals = vec![sent[0]];
+            for run in sent[1..].chunks(8) {
+                let mut run = run.to_vec();
+                for i in (1..run.len()).rev() {
+                    let j = (next(&mut state) % (i as u64 + 1)) as usize;
+                    run.swap(i, j);
+                }
+                for packet in run {
+                    arrivals.push(packet);
+                    if next(&mut state) % 20 == 0 {
+                        arrivals.push(packet);
+                    }
+                }
+            }
+            let mut window = ReorderWindow::new();
+            let mut out = Vec::new();
+            for (seq, ts) in arrivals {
+                window.push(seq, packet(ts), &mut out);
+            }
+            let given: Vec<u32> = out
+                .iter()
+                .filter_map(|o| match o {
+                    Ordered::Packet(p) => Some(p.timestamp),
+                    Ordered::Lost(_) => None,
+                })
+                .collect();
+            let counted: u64 = out.iter().map(|o| if let Ordered::Lost(n) = o { *n } else { 0 }).sum();
+            // Everything before the last gap's wait is out, in order, once; the rest is held.
+            let expected: Vec<u32> = sent.iter().map(|p| p.1).take(given.len()).collect();
+            let first_difference = given.iter().zip(&expected).position(|(a, b)| a != b);
+            assert!(
+                given.len() == expected.len() && first_difference.is_none(),
+                "round {round}: {} given, {} sent, first difference at {first_difference:?}",
+                given.len(),
+                sent.len()
+            );
+            assert_eq!(given.len() + window.held(), sent.len(), "round {round}");
+            if lose {
+                // Every packet missing before the last one given out was counted, once.
+                let last = sent[given.len() - 1].0.wrapping_sub(first) as u64;
+                assert_eq!(counted, last + 1 - given.len() as u64, "round {round}");
+                assert!(counted > 0 && counted <= lost, "round {round}: {counted} of {lost}");
+            } else {
+                assert_eq!(counted, 0, "round {round}: nothing lost");
+                assert_eq!(window.held(), 0, "round {round}");
+            }
+        }
+    }
 }
