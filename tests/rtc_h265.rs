@@ -25,6 +25,7 @@ use bytes::Bytes;
 use common::{free_port, free_udp_port, probe, run_graph, temp_dir, wait_for};
 use srs::codec::nal;
 use srs::codec::rtp::h265::{H265Depacketizer, H265Event};
+use srs::codec::rtp::h265_filter;
 use srs::media::Codec;
 
 /// Frames of the WHIP clip (2 s at 25 fps).
@@ -68,6 +69,8 @@ in srs.Graph::{{
 
 /// libx265 with what WebRTC senders do: no B-frames, a keyframe a second, quiet.
 const X265_PARAMS: &str = "bframes=0:keyint=25:min-keyint=25:scenecut=0:log-level=error";
+/// libx265 as an RTMP/SRT/TS publisher uses it: its default B-frames, a keyframe a second.
+const X265_BFRAMES_PARAMS: &str = "keyint=25:min-keyint=25:scenecut=0:log-level=error";
 
 /// A 320x240 libx265 clip of `CLIP_FRAMES` frames at 25 fps, as access units (capture time,
 /// keyframe, length-prefixed NAL units without parameter sets) and its VPS, SPS, PPS.
@@ -204,8 +207,9 @@ fn whip_h265_reaches_whep_flv_dvr_and_hls() {
     assert!(srs.log().contains("webrtc publish video codec") && srs.log().contains("H265"), "{}", srs.log());
 }
 
-/// An H.265 stream from ffmpeg over MPEG-TS/UDP plays over WHEP with H.265 (the pictures decode
-/// at the stream's size), and a player that offers only H.264 is refused with the reason.
+/// An H.265 stream from ffmpeg over MPEG-TS/UDP (libx265 with its B-frames) plays over WHEP with
+/// H.265: its B-frames left out (`keep_bframe` off), the pictures decode at the stream's size; and
+/// a player that offers only H.264 is refused with the reason.
 #[test]
 fn h265_from_ts_plays_over_whep() {
     let dir = temp_dir("rtc_h265_whep");
@@ -225,7 +229,7 @@ fn h265_from_ts_plays_over_whep() {
         "-pix_fmt",
         "yuv420p",
         "-x265-params",
-        X265_PARAMS,
+        X265_BFRAMES_PARAMS,
         "-f",
         "mpegts",
         &target,
@@ -256,6 +260,9 @@ fn h265_from_ts_plays_over_whep() {
         annexb.extend_from_slice(&nal::to_annexb(units));
     }
     let pictures = rebuilt.len();
+    let extra_bits = sets.get(2).and_then(|pps| h265_filter::extra_slice_header_bits(pps)).unwrap_or(0);
+    let b_frames = rebuilt.iter().filter(|(_, data)| h265_filter::is_bframe(data, extra_bits)).count();
+    assert_eq!(b_frames, 0, "B-frames reached the WebRTC player");
     eprintln!("whep h.265: {packets} rtp packets, {pictures} pictures rebuilt", packets = packet_count);
     assert_eq!(sets.len(), 3, "vps, sps and pps came");
     assert!(pictures > 25, "{pictures} pictures rebuilt");

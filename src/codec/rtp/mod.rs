@@ -10,6 +10,7 @@ pub mod demux;
 pub mod h264;
 pub mod h264_filter;
 pub mod h265;
+pub mod h265_filter;
 pub mod header;
 pub mod opus;
 pub mod reorder;
