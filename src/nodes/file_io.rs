@@ -32,6 +32,9 @@ pub struct FileIoMode {
 pub struct BatchIo {
     /// `fdatasync` each output file before renaming it into place.
     pub sync: bool,
+    /// Bytes a faststart MP4 output keeps in front of its media for the `moov`, estimated from the
+    /// input (`codec::mp4::moov_room_for`); 0 when unknown (the `moov` is then inserted at the end).
+    pub moov_room: u64,
 }
 
 /// What one file node does, from the graph's mode.
@@ -45,6 +48,8 @@ pub struct IoSettings {
     pub flush_at_keyframes: bool,
     /// Bytes read at once from an input, and buffered before a write.
     pub block: usize,
+    /// Room kept for a faststart MP4's `moov` in front of its media (0: none).
+    pub moov_room: u64,
 }
 
 /// Live graphs' reads and writes.
@@ -58,10 +63,20 @@ impl FileIoMode {
 
     pub fn settings(&self) -> IoSettings {
         match self.batch.get() {
-            None => IoSettings { in_place: false, sync: true, flush_at_keyframes: true, block: POOLED_BLOCK },
-            Some(batch) => {
-                IoSettings { in_place: true, sync: batch.sync, flush_at_keyframes: false, block: BATCH_BLOCK }
-            }
+            None => IoSettings {
+                in_place: false,
+                sync: true,
+                flush_at_keyframes: true,
+                block: POOLED_BLOCK,
+                moov_room: 0,
+            },
+            Some(batch) => IoSettings {
+                in_place: true,
+                sync: batch.sync,
+                flush_at_keyframes: false,
+                block: BATCH_BLOCK,
+                moov_room: batch.moov_room,
+            },
         }
     }
 }
@@ -208,8 +223,8 @@ mod tests {
     fn live_unless_set_batch() {
         let mode = FileIoMode::default();
         assert!(!mode.settings().in_place && mode.settings().sync && mode.settings().flush_at_keyframes);
-        mode.set_batch(BatchIo { sync: false });
-        mode.set_batch(BatchIo { sync: true });
+        mode.set_batch(BatchIo { sync: false, moov_room: 0 });
+        mode.set_batch(BatchIo { sync: true, moov_room: 0 });
         let batch = mode.settings();
         assert!(batch.in_place && !batch.sync && !batch.flush_at_keyframes && batch.block >= BATCH_BLOCK);
     }

@@ -83,21 +83,31 @@ enum Container {
     Flv(FramesToFlv),
     Ts(Option<TsMuxer>),
     Fragmented(Option<FragmentedMp4>),
-    /// The writer once the stream is described, and where `mdat` must start (a multiple of).
-    Classic(Option<ClassicWriter>, Option<u64>),
+    /// The writer once the stream is described, where `mdat` must start (a multiple of), and the
+    /// room kept in front of it for the `moov` (faststart in a batch run, from the input's size).
+    Classic(Option<ClassicWriter>, Option<u64>, u64),
 }
+
+/// A static run of zeros: a `free` box's payload is pushed as shared slices of it, not allocated.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 impl FileMuxer {
     pub fn new(format: FileFormat, mp4_layout: Mp4Layout) -> FileMuxer {
+        FileMuxer::with_moov_room(format, mp4_layout, 0)
+    }
+
+    /// As `new`; a faststart MP4 keeps `moov_room` bytes (if not 0) in front of its media for the
+    /// `moov`, which then goes there at the end without moving the media (`moov_room_for`).
+    pub fn with_moov_room(format: FileFormat, mp4_layout: Mp4Layout, moov_room: u64) -> FileMuxer {
         let container = match (format, mp4_layout) {
             (FileFormat::Flv, _) => Container::Flv(FramesToFlv::default()),
             // Segmented outputs are written by `file_vod.rs`; were one to come here, it would get
             // the MPEG-TS its segments are made of.
             (FileFormat::Ts | FileFormat::Hls | FileFormat::Dash, _) => Container::Ts(None),
             (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
-            (FileFormat::Mp4, Mp4Layout::Classic) => Container::Classic(None, None),
+            (FileFormat::Mp4, Mp4Layout::Classic) => Container::Classic(None, None, 0),
             // The media starts on a file system block, so `moov` can be inserted in front of it.
-            (FileFormat::Mp4, Mp4Layout::Faststart) => Container::Classic(None, Some(BLOCK_ALIGN)),
+            (FileFormat::Mp4, Mp4Layout::Faststart) => Container::Classic(None, Some(BLOCK_ALIGN), moov_room),
         };
         FileMuxer {
             container,
@@ -216,7 +226,7 @@ impl FileMuxer {
                 }
                 None
             }
-            Container::Classic(classic, _) => {
+            Container::Classic(classic, _, _) => {
                 let classic = classic.take()?;
                 classic.finish().map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}")).ok()
             }
@@ -238,10 +248,17 @@ impl FileMuxer {
                 Ok(created) => *fragmented = Some(created),
                 Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
             },
-            Container::Classic(classic, align) => {
-                match ClassicWriter::with_mdat_alignment(&description, *align) {
-                    Ok((created, header)) => {
-                        out.push(header);
+            Container::Classic(classic, align, room) => {
+                match ClassicWriter::with_room(&description, *room, *align) {
+                    Ok((created, start)) => {
+                        out.push(start.head);
+                        let mut zeros = start.zeros;
+                        while zeros > 0 {
+                            let n = zeros.min(ZEROS.len() as u64) as usize;
+                            out.push(Bytes::from_static(&ZEROS[..n]));
+                            zeros -= n as u64;
+                        }
+                        out.push(start.mdat_header);
                         *classic = Some(created);
                     }
                     Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
@@ -311,7 +328,7 @@ impl FileMuxer {
                 let frame = rebase(&mut self.timeline_start, frame)?;
                 fragmented.as_mut().ok_or("no mp4 output")?.push(&frame, out)
             }
-            Container::Classic(classic, _) => {
+            Container::Classic(classic, _, _) => {
                 let frame = rebase(&mut self.timeline_start, frame)?;
                 let classic = classic.as_mut().ok_or("no mp4 output")?;
                 out.push(classic.write_frame(&frame).map_err(|e| e.to_string())?);

@@ -5,6 +5,7 @@
 //! Nothing here turns tags into media frames (that is `nodes::flv_frames`), reads files, or knows time.
 
 mod audio;
+mod census;
 mod cursor;
 mod error;
 mod header;
@@ -16,6 +17,7 @@ mod writer;
 use bytes::Bytes;
 
 pub use audio::{AudioCodec, AudioPacketKind, AudioTagHeader, SoundParams};
+pub use census::{census, TagCensus};
 pub use error::FlvError;
 pub use header::{FlvHeader, HEADER_LEN};
 pub use reader::{read_all, FlvReader};
