@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
 use super::file_io::BLOCK_ALIGN;
+use super::file_map::{InputMaps, InputRange};
 use super::flv_frames::FramesToFlv;
 use super::FileFormat;
 use crate::codec::amf0::Amf0Value;
@@ -65,6 +66,8 @@ pub struct FileMuxer {
     /// Where FLV and TS frames are written before being split off into `out`: once the writer has
     /// dropped the chunks, the same memory is used again, so a frame allocates nothing.
     scratch: BytesMut,
+    /// FLV: the bytes a tag has in front of its frame's data, to find it unchanged in an input.
+    around: BytesMut,
 }
 
 /// Bytes `FileMuxer::scratch` starts with (a few frames).
@@ -121,6 +124,7 @@ impl FileMuxer {
             last_frames: [None, None],
             presented: None,
             scratch: BytesMut::new(),
+            around: BytesMut::new(),
         }
     }
 
@@ -305,14 +309,7 @@ impl FileMuxer {
             Container::Flv(to_flv) => {
                 let video_keyframe = frame.keyframe && frame.kind() == MediaKind::Video;
                 let frame = rebase(&mut self.timeline_start, frame)?;
-                let last = &mut self.last_frames[usize::from(frame.kind() == MediaKind::Audio)];
-                let step = last.map_or(MediaTime::ZERO, |(previous, _)| frame.dts - previous);
-                *last = Some((frame.dts, step));
-                let end = frame.pts + step;
-                self.presented = Some(match self.presented {
-                    Some((start, last_end)) => (start.min(frame.pts), last_end.max(end)),
-                    None => (frame.pts, end),
-                });
+                note_flv_frame(&mut self.last_frames, &mut self.presented, &frame);
                 if to_flv.append_frame_tag(&frame, &mut self.scratch) {
                     out.push(self.scratch.split().freeze());
                 }
@@ -337,6 +334,24 @@ impl FileMuxer {
         }
     }
 
+    /// An FLV frame whose whole tag (header, body, size field) an input holds byte for byte as
+    /// `push` would write it: the input range to copy instead, with the muxer's state advanced as
+    /// if the tag had been pushed. `None` for anything else (push it).
+    pub fn copy_unchanged(&mut self, event: &MediaEvent, inputs: &InputMaps) -> Option<InputRange> {
+        let MediaEvent::Frame(frame) = event else { return None };
+        let Container::Flv(to_flv) = &mut self.container else { return None };
+        let start = self.timeline_start.filter(|_| self.started)?;
+        if frame.dts < start {
+            return None;
+        }
+        let rebased = Frame { dts: frame.dts - start, pts: frame.pts - start, ..frame.clone() };
+        let after = to_flv.frame_tag_around(&rebased, &mut self.around)?;
+        let range = inputs.find_unchanged(&self.around, &frame.data, &after)?;
+        note_flv_frame(&mut self.last_frames, &mut self.presented, &rebased);
+        self.n_bytes += range.len;
+        Some(range)
+    }
+
     fn dropped(&mut self, frame: &Frame, reason: &str) {
         self.n_dropped += 1;
         if self.n_dropped <= MAX_DROP_WARNINGS {
@@ -354,6 +369,23 @@ fn rebase(start: &mut Option<MediaTime>, frame: &Frame) -> Result<Frame, String>
         return Err("decode time before the file's first frame".into());
     }
     Ok(Frame { dts: frame.dts - start, pts: frame.pts - start, ..frame.clone() })
+}
+
+/// FLV: a frame's decode time and length per track, and the presentation span, for the duration
+/// written into the file's first onMetaData.
+fn note_flv_frame(
+    last_frames: &mut [Option<(MediaTime, MediaTime)>; 2],
+    presented: &mut Option<(MediaTime, MediaTime)>,
+    frame: &Frame,
+) {
+    let last = &mut last_frames[usize::from(frame.kind() == MediaKind::Audio)];
+    let step = last.map_or(MediaTime::ZERO, |(previous, _)| frame.dts - previous);
+    *last = Some((frame.dts, step));
+    let end = frame.pts + step;
+    *presented = Some(match *presented {
+        Some((start, last_end)) => (start.min(frame.pts), last_end.max(end)),
+        None => (frame.pts, end),
+    });
 }
 
 fn flv_tags(to_flv: &mut FramesToFlv, event: &MediaEvent, out: &mut Vec<Bytes>) {

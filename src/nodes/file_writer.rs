@@ -9,10 +9,13 @@ use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use super::file_io::{FileIo, IoSettings, BLOCK_ALIGN};
+use super::file_map::{InputMaps, InputRange};
 use super::file_muxer::{FileMuxer, Mp4Layout};
 use super::FileFormat;
 use crate::codec::mp4::{faststart_insert, faststart_moov, moov_in_room, ClassicFinish};
@@ -44,7 +47,13 @@ pub struct MediaFileWriter {
     muxer: FileMuxer,
     mp4_layout: Mp4Layout,
     chunks: Vec<Bytes>,
+    /// A batch run's mapped inputs, from which unchanged FLV tags are copied.
+    inputs: Option<Arc<InputMaps>>,
+    /// Input bytes to copy before anything else is written (consecutive tags joined).
+    pending_copy: Option<InputRange>,
     n_bytes: u64,
+    /// Of `n_bytes`, those copied from an input.
+    n_copied: u64,
     n_frames: u64,
     first_dts: Option<MediaTime>,
     last_dts: Option<MediaTime>,
@@ -82,11 +91,22 @@ impl MediaFileWriter {
             muxer: FileMuxer::with_moov_room(format, mp4_layout, io.moov_room),
             mp4_layout,
             chunks: Vec::new(),
+            inputs: None,
+            pending_copy: None,
             n_bytes: 0,
+            n_copied: 0,
             n_frames: 0,
             first_dts: None,
             last_dts: None,
         })
+    }
+
+    /// Copies FLV tags that `inputs` hold unchanged from the input file rather than writing them
+    /// (`FileMuxer::copy_unchanged`); batch runs only (files in place).
+    pub fn copy_unchanged_from(&mut self, inputs: Arc<InputMaps>) {
+        if self.io.in_place {
+            self.inputs = Some(inputs);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -112,6 +132,19 @@ impl MediaFileWriter {
             self.first_dts.get_or_insert(frame.dts);
             self.last_dts = Some(self.last_dts.map_or(frame.dts, |last| last.max(frame.dts)));
         }
+        if let Some(range) =
+            self.inputs.as_deref().and_then(|inputs| self.muxer.copy_unchanged(event, inputs))
+        {
+            let joined = self.pending_copy.as_ref().and_then(|pending| pending.joined(&range));
+            match joined {
+                Some(joined) => self.pending_copy = Some(joined),
+                None => {
+                    self.copy_pending().await?;
+                    self.pending_copy = Some(range);
+                }
+            }
+            return Ok(());
+        }
         let durable = self.muxer.push(event, &mut self.chunks);
         self.write_chunks().await?;
         if durable && self.io.flush_at_keyframes {
@@ -124,6 +157,7 @@ impl MediaFileWriter {
     pub async fn close(mut self) -> std::io::Result<ClosedFile> {
         let muxer = std::mem::replace(&mut self.muxer, FileMuxer::new(FileFormat::Flv, self.mp4_layout));
         let finish = muxer.finish(&mut self.chunks);
+        self.copy_pending().await?;
         self.write_chunks().await?;
         self.file.flush().await?;
         if !finish.patches.is_empty() {
@@ -141,6 +175,12 @@ impl MediaFileWriter {
             self.file.get_mut().sync_data().await?;
         }
         rename(&self.temporary, &self.path, self.io).await?;
+        tracing::debug!(
+            file = %self.path.display(),
+            bytes = self.n_bytes,
+            copied_from_input = self.n_copied,
+            "file closed"
+        );
         let duration = Duration::from_millis(u64::try_from(self.duration().as_millis()).unwrap_or(0));
         Ok(ClosedFile { path: self.path, n_bytes: self.n_bytes, n_frames: self.n_frames, duration })
     }
@@ -160,7 +200,20 @@ impl MediaFileWriter {
         None
     }
 
+    /// Has the kernel copy the input bytes waiting to be copied, after what is buffered.
+    async fn copy_pending(&mut self) -> std::io::Result<()> {
+        let Some(range) = self.pending_copy.take() else { return Ok(()) };
+        self.file.flush().await?;
+        self.file.get_mut().copy_range(&range)?;
+        self.n_bytes += range.len;
+        self.n_copied += range.len;
+        Ok(())
+    }
+
     async fn write_chunks(&mut self) -> std::io::Result<()> {
+        if !self.chunks.is_empty() {
+            self.copy_pending().await?;
+        }
         for chunk in self.chunks.drain(..) {
             self.n_bytes += chunk.len() as u64;
             self.file.write_all(&chunk).await?;
@@ -292,8 +345,6 @@ async fn rename(from: &Path, to: &Path, io: IoSettings) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use bytes::Bytes;
 
     use super::*;

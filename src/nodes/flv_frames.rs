@@ -13,8 +13,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::codec::avc::AvcConfig;
 use crate::codec::describe;
 use crate::codec::flv::{
-    append_tag, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType, VideoPacketKind,
-    VideoTagHeader,
+    append_tag, tag_header, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType,
+    VideoPacketKind, VideoTagHeader, TAG_HEADER_LEN,
 };
 use crate::codec::hevc::HevcConfig;
 use crate::codec::nal;
@@ -316,6 +316,29 @@ impl FramesToFlv {
             self.n_dropped += 1;
         }
         appended.is_ok()
+    }
+
+    /// What `append_frame_tag` would write around `frame.data`: the tag header and the body's
+    /// header into `prefix` (cleared first), and the previous-tag-size field that follows the
+    /// data, returned; `None` where it would drop the frame. A sink that finds these bytes around
+    /// the frame's data in an input file copies the tag from there instead of writing it.
+    pub fn frame_tag_around(&mut self, frame: &Frame, prefix: &mut BytesMut) -> Option<[u8; 4]> {
+        prefix.clear();
+        prefix.put_bytes(0, TAG_HEADER_LEN);
+        let (tag_type, written) = match frame.codec {
+            Codec::H264 | Codec::H265 | Codec::Av1 => {
+                (TagType::Video, video_frame_header(frame).write(prefix))
+            }
+            Codec::Aac | Codec::Mp3 | Codec::Opus => {
+                (TagType::Audio, self.audio_frame_header(frame)?.write(prefix))
+            }
+        };
+        written.ok()?;
+        let body_len = prefix.len() - TAG_HEADER_LEN + frame.data.len();
+        let timestamp_ms = flv_timestamp(frame.dts);
+        prefix[..TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms).ok()?);
+        self.last_timestamp_ms = timestamp_ms;
+        Some(((TAG_HEADER_LEN + body_len) as u32).to_be_bytes())
     }
 
     fn audio_frame_header(&self, frame: &Frame) -> Option<AudioTagHeader> {

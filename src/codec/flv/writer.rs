@@ -54,12 +54,23 @@ pub fn append_tag(
             return Err(error);
         }
     };
-    let size = (body_len as u32).to_be_bytes();
-    let time = timestamp_ms.to_be_bytes();
-    let header = [tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0];
-    out[start..start + TAG_HEADER_LEN].copy_from_slice(&header);
+    out[start..start + TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms)?);
     out.put_u32((TAG_HEADER_LEN + body_len) as u32);
     Ok(())
+}
+
+/// The header of a tag whose body is `body_len` bytes long (stream id 0).
+pub fn tag_header(
+    tag_type: TagType,
+    body_len: usize,
+    timestamp_ms: u32,
+) -> Result<[u8; TAG_HEADER_LEN], FlvError> {
+    if body_len > MAX_BODY_LEN {
+        return Err(FlvError::BodyTooLarge(body_len));
+    }
+    let size = (body_len as u32).to_be_bytes();
+    let time = timestamp_ms.to_be_bytes();
+    Ok([tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0])
 }
 
 fn put_u24(out: &mut BytesMut, value: u32) {
