@@ -475,12 +475,12 @@ impl FragmentedMp4 {
         }
         let video: Vec<&Frame> = self.video.iter().collect();
         let audio: Vec<&Frame> = self.audio.iter().collect();
-        let result = self.writer.fragment_until(self.sequence_number, &video, &audio, next);
+        // The frames' data go to the file as they are: no fragment-sized buffer.
+        let result = self.writer.fragment_chunks_until(self.sequence_number, &video, &audio, next, out);
         self.sequence_number = self.sequence_number.wrapping_add(1);
         self.video.clear();
         self.audio.clear();
         self.first_dts = None;
-        out.push(result?);
-        Ok(())
+        result
     }
 }
