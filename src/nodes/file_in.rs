@@ -229,8 +229,9 @@ async fn publish_flv_mapped(
             if offset >= counted + step {
                 engine.add_progress(offset - counted);
                 counted = offset;
-                // Frames in flight (an edge's worth) may still be read: keep a few blocks.
-                mapped.release_before(usize::try_from(offset.saturating_sub(4 * step)).unwrap_or(0));
+                // Frames in flight (an edge's worth, under a block at a few Mbit/s) may still be
+                // read: two blocks are kept (a page read again after all is mapped back).
+                mapped.release_before(usize::try_from(offset.saturating_sub(2 * step)).unwrap_or(0));
             }
         })
         .await;

@@ -18,7 +18,7 @@ use super::file_io::{FileIo, IoSettings, BLOCK_ALIGN};
 use super::file_map::{InputMaps, InputRange};
 use super::file_muxer::{FileMuxer, Mp4Layout};
 use super::FileFormat;
-use crate::codec::mp4::{faststart_insert, faststart_moov, moov_in_room, ClassicFinish};
+use crate::codec::mp4::{faststart_insert, faststart_moov, room_after_moov, ClassicFinish};
 use crate::media::{MediaEvent, MediaTime};
 
 /// Bytes buffered before a write reaches the file: twice the I/O block, so that every write but
@@ -275,7 +275,7 @@ impl MediaFileWriter {
     /// then appends it and moves it to the front as without room).
     async fn moov_into_room(&mut self, finish: &ClassicFinish) -> std::io::Result<bool> {
         let Some(room) = finish.room else { return Ok(false) };
-        let Some(front) = moov_in_room(&finish.moov, room) else {
+        let Some(tail) = room_after_moov(finish.moov.len() as u64, room) else {
             tracing::debug!(
                 file = %self.temporary.display(),
                 moov = finish.moov.len(),
@@ -286,9 +286,13 @@ impl MediaFileWriter {
         };
         self.file.flush().await?;
         let file = self.file.get_mut();
-        for (offset, bytes) in
-            [(room.offset, &front), (finish.mdat_size_patch.offset, &finish.mdat_size_patch.bytes)]
-        {
+        let tail_at = room.offset + finish.moov.len() as u64;
+        let writes = [
+            (room.offset, &finish.moov),
+            (tail_at, &tail),
+            (finish.mdat_size_patch.offset, &finish.mdat_size_patch.bytes),
+        ];
+        for (offset, bytes) in writes {
             file.seek(SeekFrom::Start(offset)).await?;
             file.write_all(bytes).await?;
         }

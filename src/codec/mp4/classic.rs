@@ -59,22 +59,20 @@ pub fn moov_room_for(samples: u64) -> u64 {
     MOOV_FIXED_BYTES.saturating_add(samples.saturating_mul(MOOV_BYTES_PER_SAMPLE))
 }
 
-/// The bytes that go at `room.offset` to put `moov` in the room: `moov`, then a `free` box over the
-/// rest. `None` when it does not fit (the host then moves the `moov` to the front another way).
-/// The media does not move, so the chunk offsets in `moov` stay as they are.
-pub fn moov_in_room(moov: &[u8], room: Room) -> Option<Bytes> {
-    let moov_len = moov.len() as u64;
-    let rest = room.len.checked_sub(moov_len)?;
-    if rest != 0 && rest < 8 {
-        return None;
+/// What follows a `moov` of `moov_len` bytes written at `room.offset` to fill the room: a `free`
+/// box header over the rest (nothing when the `moov` fills it exactly). `None` when it does not fit
+/// (the host then moves the `moov` to the front another way). The media does not move, so the
+/// chunk offsets in `moov` stay as they are.
+pub fn room_after_moov(moov_len: u64, room: Room) -> Option<Bytes> {
+    match room.len.checked_sub(moov_len)? {
+        0 => Some(Bytes::new()),
+        rest if rest < 8 => None,
+        rest => {
+            let mut free = u32::try_from(rest).ok()?.to_be_bytes().to_vec();
+            free.extend_from_slice(b"free");
+            Some(Bytes::from(free))
+        }
     }
-    let mut bytes = Vec::with_capacity(moov.len() + 8);
-    bytes.extend_from_slice(moov);
-    if rest != 0 {
-        bytes.extend_from_slice(&u32::try_from(rest).ok()?.to_be_bytes());
-        bytes.extend_from_slice(b"free");
-    }
-    Some(Bytes::from(bytes))
 }
 
 /// How a classic file starts: `head` (`ftyp` and, with room or alignment, a `free` box header),
@@ -122,7 +120,7 @@ impl ClassicWriter {
 
     /// As `with_mdat_alignment`, with a `free` box of at least `room` bytes in front of `mdat` (none
     /// when `room` is 0 and there is no alignment): a host that can estimate the `moov`'s size
-    /// reserves its place, and at the end writes it there (`moov_in_room`) without moving the media.
+    /// reserves its place, and at the end writes it there (`room_after_moov`) without moving the media.
     pub fn with_room(
         description: &StreamDescription,
         room: u64,
@@ -205,7 +203,9 @@ impl ClassicWriter {
             })
             .collect();
         let earliest = starts.iter().flatten().min().copied();
-        let mut writer = BoxWriter::default();
+        // Sized once: an hour's moov is megabytes, which doubling would hold twice over.
+        let tables_len: usize = self.tables.iter().map(TableBuilder::written_len).sum();
+        let mut writer = BoxWriter::with_capacity(tables_len + 4096);
         writer.begin(b"moov");
         let mut plans = Vec::new();
         for (layout, (table, start)) in self.layouts.iter().zip(self.tables.iter().zip(&starts)) {
@@ -219,7 +219,8 @@ impl ClassicWriter {
         }
         let movie_duration = plans.iter().map(|d| d.movie + d.start_delay).max().unwrap_or(0);
         write_mvhd(&mut writer, movie_duration, self.layouts.len() as u32 + 1);
-        for ((layout, table), track_durations) in self.layouts.iter().zip(&self.tables).zip(&plans) {
+        // Each track's tables are dropped once written into the moov.
+        for ((layout, table), track_durations) in self.layouts.iter().zip(self.tables).zip(&plans) {
             write_trak(&mut writer, layout, *track_durations, |writer| table.write(writer))?;
         }
         writer.end();
@@ -329,7 +330,8 @@ mod tests {
         let finish = writer.finish().unwrap();
         let room = finish.room.unwrap();
         assert_eq!((room.offset, room.offset + room.len), (32, 4096));
-        let front = moov_in_room(&finish.moov, room).unwrap();
+        let tail = room_after_moov(finish.moov.len() as u64, room).unwrap();
+        let front = [&finish.moov[..], &tail[..]].concat();
         file[room.offset as usize..][..front.len()].copy_from_slice(&front);
         let patch_at = finish.mdat_size_patch.offset as usize;
         file[patch_at..patch_at + 8].copy_from_slice(&finish.mdat_size_patch.bytes);
@@ -341,9 +343,9 @@ mod tests {
         assert_eq!(u32::from_be_bytes(stco.payload[8..12].try_into().unwrap()) as u64, top[3].payload_offset);
         // Too small a room, or one that would leave less than a box header: the host moves it.
         let moov_len = finish.moov.len() as u64;
-        assert!(moov_in_room(&finish.moov, Room { offset: 32, len: moov_len - 1 }).is_none());
-        assert!(moov_in_room(&finish.moov, Room { offset: 32, len: moov_len + 7 }).is_none());
-        assert_eq!(moov_in_room(&finish.moov, Room { offset: 32, len: moov_len }).unwrap(), finish.moov);
+        assert!(room_after_moov(moov_len, Room { offset: 32, len: moov_len - 1 }).is_none());
+        assert!(room_after_moov(moov_len, Room { offset: 32, len: moov_len + 7 }).is_none());
+        assert_eq!(room_after_moov(moov_len, Room { offset: 32, len: moov_len }).unwrap(), Bytes::new());
         assert!(moov_room_for(100_000) > 100_000 * 16, "above the 16-17 bytes a sample measured");
     }
 }
