@@ -18,7 +18,7 @@ fn push_run<T: PartialEq + Copy>(runs: &mut Runs<T>, value: T) {
 
 /// `runs` with `extra` pushed (as `push_run` would), without copying them: the runs that stay as
 /// they are, and the one or two that end the table.
-fn with_last<T: PartialEq + Copy>(runs: &[(u32, T)], extra: Option<T>) -> (&[(u32, T)], Vec<(u32, T)>) {
+fn with_last<T: PartialEq + Copy>(runs: &[(u32, T)], extra: Option<T>) -> (&[(u32, T)], Runs<T>) {
     let Some(extra) = extra else { return (runs, Vec::new()) };
     match runs.split_last() {
         Some((&(count, last), head)) if last == extra && count < u32::MAX => (head, vec![(count + 1, last)]),
