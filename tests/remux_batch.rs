@@ -95,6 +95,52 @@ fn outputs_are_the_bytes_the_code_before_batch_runs_wrote() {
     }
 }
 
+/// FLV to FLV passes the tags whose bytes do not change (every frame of an FLV that starts at
+/// time 0) from the input file with `copy_file_range`; only the file header, the onMetaData and
+/// the sequence headers are written. The bytes are the same as before (the SHA-256 table above
+/// holds both FLV fixtures); this checks the copy happened, from the writer's closing log line.
+#[test]
+fn flv_to_flv_copies_the_unchanged_tags_from_the_input() {
+    let dir = temp_dir("remux-batch-copy");
+    // Every frame of the H.264 file passes unchanged. The enhanced HEVC file's frames with a
+    // composition time of 0 are written in the shorter form (`CodedFramesX`), so only its other
+    // tags pass unchanged.
+    let cases = [
+        ("flv/h264_aac.flv", Some(4096)),
+        ("flv/hevc_enhanced.flv", Some(9000)),
+        ("mpegts/h264_aac.ts", None),
+    ];
+    for (input, most_written) in cases {
+        let out = dir.join(format!("{}.flv", input.replace('/', "_")));
+        let input_path = fixture(input);
+        let result = Command::new(srs_bin())
+            .env("RUST_LOG", "srs::nodes::file_writer=debug")
+            .args(["remux", input_path.to_str().unwrap(), out.to_str().unwrap()])
+            .output()
+            .expect("srs runs");
+        let log = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "{input}: {log}");
+        let field = |name: &str| -> u64 {
+            let line =
+                log.lines().find(|l| l.contains("file closed")).unwrap_or_else(|| panic!("{input}: {log}"));
+            let value = line.split(&format!("{name}=")).nth(1).and_then(|v| v.split(' ').next());
+            value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{input}: no {name} in {line}"))
+        };
+        let (bytes, copied) = (field("bytes"), field("copied_from_input"));
+        assert_eq!(bytes, std::fs::metadata(&out).unwrap().len(), "{input}");
+        if let Some(most_written) = most_written {
+            // What is written: the file header, the onMetaData, the sequence headers (and the
+            // changed tags).
+            assert!(
+                bytes - copied < most_written,
+                "{input}: {copied} of {bytes} bytes copied from the input"
+            );
+        } else {
+            assert_eq!(copied, 0, "{input}: a TS input has no FLV tags to copy");
+        }
+    }
+}
+
 /// Peak RSS in MB of `srs remux args`, from `/usr/bin/time`.
 /// Top-level boxes of an MP4 file: (type, offset, size).
 fn top_level_boxes(file: &[u8]) -> Vec<(String, usize, usize)> {
@@ -115,8 +161,10 @@ fn top_level_boxes(file: &[u8]) -> Vec<(String, usize, usize)> {
 
 #[test]
 fn faststart_is_the_classic_file_with_moov_in_front() {
-    // On the test directory's file system (ext4 here: blocks inserted in front of the media) and
-    // on tmpfs, which cannot insert blocks (the media is copied behind the moov instead).
+    // FLV inputs: the moov goes into the room kept for it from the input's tag count, right after
+    // ftyp. Other inputs (no estimate): on the test directory's file system (ext4 here: blocks
+    // inserted in front of the media) and on tmpfs, which cannot insert blocks (the media is
+    // copied behind the moov instead).
     let on_tmpfs = PathBuf::from(format!("/dev/shm/srs-test-{}-faststart", std::process::id()));
     std::fs::create_dir_all(&on_tmpfs).unwrap();
     let cases = [
@@ -125,6 +173,7 @@ fn faststart_is_the_classic_file_with_moov_in_front() {
         (temp_dir("remux-batch-faststart"), "mpegts/h264_aac.ts"),
         (temp_dir("remux-batch-faststart"), "mp4/h264_aac.mp4"),
         (on_tmpfs.clone(), "flv/h264_aac.flv"),
+        (on_tmpfs.clone(), "mpegts/h264_aac.ts"),
     ];
     for (dir, input) in cases {
         let read = |layout: &str| {
@@ -143,6 +192,12 @@ fn faststart_is_the_classic_file_with_moov_in_front() {
         let mdat = names.iter().position(|n| *n == "mdat").expect("an mdat");
         assert!(moov < mdat && names[0] == "ftyp", "{input}: moov before the media: {names:?}");
         assert_eq!(names.last(), Some(&"mdat"), "{input}: the old moov is cut off the end");
+        let in_room = names[1] == "moov" && fast_boxes[1].1 == fast_boxes[0].2;
+        assert_eq!(
+            in_room,
+            input.starts_with("flv/"),
+            "{input}: the moov in the room kept for it: {names:?}"
+        );
         let payload = |file: &[u8], boxes: &[(String, usize, usize)]| {
             let (_, at, size) = boxes.iter().find(|(name, _, _)| name == "mdat").unwrap().clone();
             file[at + 16..at + size].to_vec()

@@ -9,7 +9,7 @@
 #   PAIRS="flv-ts flv-flv cat" scripts/bench/remux-vs-ffmpeg.sh
 # SRS: the binary (a release build); PASSES: runs of each side per pair (default 5); LOOPS (default
 # 39); WORK (default /tmp/srs-remux-bench): inputs stay there between runs, outputs are deleted
-# after each run; CLEAN=1 deletes WORK at the end. Prints one line per run, then the medians table.
+# after each run (and `sync`ed out of the next run's time); CLEAN=1 deletes WORK at the end. Prints one line per run, then the medians table.
 set -eu
 srs=${SRS:-target/release/srs}
 passes=${PASSES:-5}
@@ -70,6 +70,9 @@ for pass in $(seq "$passes"); do
             rm -rf "$out"
             mkdir -p "$out"
             cmd=$(command_for "$pair" "$side")
+            # The previous run's output is written back now, not during this run: on a shared
+            # machine that writeback otherwise lands as system time on whichever run follows.
+            sync
             # Elapsed seconds, user seconds, system seconds, peak RSS in KiB.
             if ! /usr/bin/time -o "$work/time.txt" -f "%e %U %S %M" sh -c "$cmd" >"$work/log.txt" 2>&1; then
                 echo "FAILED: $cmd"

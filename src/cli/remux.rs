@@ -6,7 +6,7 @@
 //! A progress bar shows on a terminal; a damaged input exits non-zero and leaves an output that
 //! plays up to the damage.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -141,11 +141,41 @@ pub fn remux_graph(job: &Job, args: &RemuxArgs) -> GraphFile {
     }
 }
 
-/// A job's checked graph, and its input's size for the progress bar.
+/// A job's checked graph, its input's size for the progress bar, and the room its output keeps
+/// for a faststart `moov`.
 struct Ready {
     job: Job,
     graph: Mutex<Option<CheckedGraph>>,
     input_len: u64,
+    moov_room: u64,
+}
+
+/// Bytes of an input read to estimate its sample count.
+const CENSUS_HEAD: u64 = 1 << 20;
+
+/// The room a faststart MP4 output keeps in front of its media for the `moov`: estimated from the
+/// tags of an FLV input's first MiB, scaled by its length, so that the `moov` is written there at
+/// the end with nothing moved (ffmpeg's `-moov_size`, estimated for the user). 0 for other
+/// outputs and inputs whose sample count is not estimated here: the `moov` is then moved to the
+/// front at the end.
+fn moov_room(job: &Job, args: &RemuxArgs, input_len: u64) -> u64 {
+    let output = args.format.or_else(|| crate::nodes::file_format(&job.output.to_string_lossy()).ok());
+    if output != Some(FileFormat::Mp4) || args.mp4_layout != Mp4Layout::Faststart {
+        return 0;
+    }
+    let mut head = Vec::new();
+    let read = std::fs::File::open(&job.input).and_then(|file| file.take(CENSUS_HEAD).read_to_end(&mut head));
+    if read.is_err() {
+        return 0;
+    }
+    match crate::codec::flv::census(&head) {
+        // A sixteenth more samples than the head suggests: a file's rate varies.
+        Some(census) => {
+            let samples = census.scaled_to(input_len);
+            crate::codec::mp4::moov_room_for(samples.saturating_add(samples / 16))
+        }
+        None => 0,
+    }
 }
 
 pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
@@ -159,11 +189,12 @@ pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
             let errors: Vec<String> = report.errors().map(|p| p.message.clone()).collect();
             anyhow::bail!("{}", errors.join("\n"));
         };
-        ready.push(Ready { job, graph: Mutex::new(Some(checked)), input_len });
+        let moov_room = moov_room(&job, &args, input_len);
+        ready.push(Ready { job, graph: Mutex::new(Some(checked)), input_len, moov_room });
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = args.jobs.unwrap_or(cores).clamp(1, ready.len());
-    let batch = BatchIo { sync: args.sync };
+    let sync = args.sync;
     let total: u64 = ready.iter().map(|r| r.input_len).sum();
     let bar = std::io::stderr().is_terminal().then(|| progress_bar(total));
     // Each running or finished job's engine, read by the progress bar.
@@ -180,9 +211,12 @@ pub fn remux(args: RemuxArgs) -> anyhow::Result<ExitCode> {
                 let Some(job) = ready.get(index) else { break };
                 let graph = job.graph.lock().unwrap_or_else(|p| p.into_inner()).take();
                 let outcome = match graph {
-                    Some(graph) => super::runtime::run_batch(graph, batch, |engine| {
-                        engines.lock().unwrap_or_else(|p| p.into_inner()).push(engine.clone())
-                    }),
+                    Some(graph) => {
+                        let batch = BatchIo { sync, moov_room: job.moov_room };
+                        super::runtime::run_batch(graph, batch, |engine| {
+                            engines.lock().unwrap_or_else(|p| p.into_inner()).push(engine.clone())
+                        })
+                    }
                     None => Ok(Vec::new()),
                 };
                 let _ = finished.send((index, outcome));

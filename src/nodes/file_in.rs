@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
 use super::file_io::{FileIo, FileIoMode, IoSettings};
+use super::file_map::MappedFile;
 use super::flv_frames::FlvToFrames;
 use super::FileFormat;
 use crate::codec::flv::FlvReader;
@@ -111,7 +112,10 @@ pub(crate) async fn run(engine: Engine, node: NodeIndex, config: Config) {
     loop {
         let pass = async {
             match format {
-                FileFormat::Flv => publish_flv(&engine, &config.path, io, &mut emitter).await,
+                FileFormat::Flv => {
+                    let map = io.in_place && !config.repeat;
+                    publish_flv(&engine, &config.path, io, map, &mut emitter).await
+                }
                 FileFormat::Ts => publish_ts(&engine, &config.path, io, &mut emitter).await,
                 FileFormat::Mp4 => publish_mp4(&engine, &config.path, io, &mut emitter).await,
                 FileFormat::Hls | FileFormat::Dash => {
@@ -174,41 +178,105 @@ impl Emitter {
     }
 }
 
-/// FLV, streamed: a damaged tag ends the pass after every good tag before it.
+/// FLV, streamed: a damaged tag ends the pass after every good tag before it. A batch run maps
+/// the file instead (`publish_flv_mapped`), unless it repeats.
 async fn publish_flv(
+    engine: &Engine,
+    path: &str,
+    io: IoSettings,
+    map: bool,
+    emitter: &mut Emitter,
+) -> Result<(), String> {
+    if map {
+        return publish_flv_mapped(engine, path, io, emitter).await;
+    }
+    let mut file = FileIo::open(path, io.in_place).await.map_err(|e| e.to_string())?;
+    let mut tags = FlvTags::new(FlvReader::default());
+    let mut buffer = vec![0u8; io.block];
+    loop {
+        let n = file.read(&mut buffer).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            tags.reader.finish();
+        } else {
+            tags.reader.push(&buffer[..n]);
+            engine.add_progress(n as u64);
+        }
+        tags.publish_ready(path, emitter, |_| {}).await?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// A batch run's FLV input, mapped (`file_map`): tag bodies are slices of the mapping, so an FLV
+/// sink can copy unchanged tags from the file (`InputMaps`). Pages behind the reader are dropped
+/// every `BATCH_BLOCK`s, which is also when progress is counted.
+async fn publish_flv_mapped(
     engine: &Engine,
     path: &str,
     io: IoSettings,
     emitter: &mut Emitter,
 ) -> Result<(), String> {
-    let mut file = FileIo::open(path, io.in_place).await.map_err(|e| e.to_string())?;
-    let mut reader = FlvReader::default();
-    let mut frames = FlvToFrames::default();
-    let mut unwrapper = TimestampUnwrapper::default();
-    let mut buffer = vec![0u8; io.block];
-    let mut events = Vec::new();
-    loop {
-        let n = file.read(&mut buffer).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            reader.finish();
-        } else {
-            reader.push(&buffer[..n]);
-            engine.add_progress(n as u64);
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let Some(mapped) = MappedFile::map(file).map_err(|e| e.to_string())? else { return Ok(()) };
+    let mapped = Arc::new(mapped);
+    engine.shared::<FileIoMode>().inputs().add(&mapped);
+    let mut tags = FlvTags::new(FlvReader::whole(mapped.bytes()));
+    let mut counted = 0u64;
+    let step = io.block as u64;
+    let result = tags
+        .publish_ready(path, emitter, |offset| {
+            if offset >= counted + step {
+                engine.add_progress(offset - counted);
+                counted = offset;
+                // Frames in flight (an edge's worth, under a block at a few Mbit/s) may still be
+                // read: two blocks are kept (a page read again after all is mapped back).
+                mapped.release_before(usize::try_from(offset.saturating_sub(2 * step)).unwrap_or(0));
+            }
+        })
+        .await;
+    engine.add_progress(mapped.as_ref().as_ref().len() as u64 - counted);
+    result
+}
+
+/// Tags to frames, for both ways of reading FLV.
+struct FlvTags {
+    reader: FlvReader,
+    frames: FlvToFrames,
+    unwrapper: TimestampUnwrapper,
+    events: Vec<MediaEvent>,
+}
+
+impl FlvTags {
+    fn new(reader: FlvReader) -> FlvTags {
+        FlvTags {
+            reader,
+            frames: FlvToFrames::default(),
+            unwrapper: TimestampUnwrapper::default(),
+            events: Vec::new(),
         }
-        while let Some(tag) = reader.next_tag() {
+    }
+
+    /// Publishes the events of every complete tag; `at_tag` sees each tag's file offset.
+    async fn publish_ready(
+        &mut self,
+        path: &str,
+        emitter: &mut Emitter,
+        mut at_tag: impl FnMut(u64),
+    ) -> Result<(), String> {
+        while let Some(tag) = self.reader.next_tag() {
             let tag = tag.map_err(|e| e.to_string())?;
-            let ts = unwrapper.unwrap(tag.timestamp_ms);
-            if let Err(e) = frames.push_into(tag.tag_type, ts, tag.body, &mut events) {
+            at_tag(tag.offset);
+            let ts = self.unwrapper.unwrap(tag.timestamp_ms);
+            if let Err(e) = self.frames.push_into(tag.tag_type, ts, tag.body, &mut self.events) {
                 tracing::warn!(file = %path, offset = tag.offset, "skipping a bad tag: {e}");
                 continue;
             }
-            for event in events.drain(..) {
+            for event in self.events.drain(..) {
                 emitter.send(event).await;
             }
         }
-        if n == 0 {
-            return Ok(());
-        }
+        Ok(())
     }
 }
 

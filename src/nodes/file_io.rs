@@ -13,10 +13,12 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
+
+use super::file_map::{InputMaps, InputRange};
 
 /// Bytes read or written at once in a batch run.
 pub const BATCH_BLOCK: usize = 1 << 20;
@@ -25,6 +27,8 @@ pub const BATCH_BLOCK: usize = 1 << 20;
 #[derive(Debug, Default)]
 pub struct FileIoMode {
     batch: OnceLock<BatchIo>,
+    /// Inputs a batch run mapped, where FLV sinks look for tags to copy unchanged.
+    inputs: Arc<InputMaps>,
 }
 
 /// A batch run's file I/O.
@@ -32,6 +36,9 @@ pub struct FileIoMode {
 pub struct BatchIo {
     /// `fdatasync` each output file before renaming it into place.
     pub sync: bool,
+    /// Bytes a faststart MP4 output keeps in front of its media for the `moov`, estimated from the
+    /// input (`codec::mp4::moov_room_for`); 0 when unknown (the `moov` is then inserted at the end).
+    pub moov_room: u64,
 }
 
 /// What one file node does, from the graph's mode.
@@ -45,6 +52,8 @@ pub struct IoSettings {
     pub flush_at_keyframes: bool,
     /// Bytes read at once from an input, and buffered before a write.
     pub block: usize,
+    /// Room kept for a faststart MP4's `moov` in front of its media (0: none).
+    pub moov_room: u64,
 }
 
 /// Live graphs' reads and writes.
@@ -56,12 +65,26 @@ impl FileIoMode {
         let _ = self.batch.set(batch);
     }
 
+    pub fn inputs(&self) -> &Arc<InputMaps> {
+        &self.inputs
+    }
+
     pub fn settings(&self) -> IoSettings {
         match self.batch.get() {
-            None => IoSettings { in_place: false, sync: true, flush_at_keyframes: true, block: POOLED_BLOCK },
-            Some(batch) => {
-                IoSettings { in_place: true, sync: batch.sync, flush_at_keyframes: false, block: BATCH_BLOCK }
-            }
+            None => IoSettings {
+                in_place: false,
+                sync: true,
+                flush_at_keyframes: true,
+                block: POOLED_BLOCK,
+                moov_room: 0,
+            },
+            Some(batch) => IoSettings {
+                in_place: true,
+                sync: batch.sync,
+                flush_at_keyframes: false,
+                block: BATCH_BLOCK,
+                moov_room: batch.moov_room,
+            },
         }
     }
 }
@@ -110,6 +133,35 @@ impl FileIo {
             }
             _ => Err(std::io::Error::other("an in-place copy between pooled files")),
         }
+    }
+
+    /// Appends `range` of an input file at this file's position, copied by the kernel
+    /// (`copy_file_range`; a read and a write where it cannot). In place only.
+    pub fn copy_range(&mut self, range: &InputRange) -> std::io::Result<()> {
+        let FileIo::InPlace(target) = self else {
+            return Err(std::io::Error::other("an in-place copy to a pooled file"));
+        };
+        let mut offset = i64::try_from(range.offset).map_err(std::io::Error::other)?;
+        let mut left = range.len;
+        while left > 0 {
+            let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
+            match nix::fcntl::copy_file_range(range.file.as_ref(), Some(&mut offset), &*target, None, chunk) {
+                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => left -= n as u64,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EXDEV | nix::errno::Errno::ENOSYS | nix::errno::Errno::EINVAL) => {
+                    let mut source = range.file.as_ref();
+                    source.seek(SeekFrom::Start(u64::try_from(offset).unwrap_or(0)))?;
+                    let copied = std::io::copy(&mut source.take(left), target)?;
+                    if copied < left {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    left = 0;
+                }
+                Err(errno) => return Err(errno.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Inserts `len` bytes (reading as zeros) at `offset`, moving what follows without copying it
@@ -208,8 +260,8 @@ mod tests {
     fn live_unless_set_batch() {
         let mode = FileIoMode::default();
         assert!(!mode.settings().in_place && mode.settings().sync && mode.settings().flush_at_keyframes);
-        mode.set_batch(BatchIo { sync: false });
-        mode.set_batch(BatchIo { sync: true });
+        mode.set_batch(BatchIo { sync: false, moov_room: 0 });
+        mode.set_batch(BatchIo { sync: true, moov_room: 0 });
         let batch = mode.settings();
         assert!(batch.in_place && !batch.sync && !batch.flush_at_keyframes && batch.block >= BATCH_BLOCK);
     }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
 use super::file_io::BLOCK_ALIGN;
+use super::file_map::{InputMaps, InputRange};
 use super::flv_frames::FramesToFlv;
 use super::FileFormat;
 use crate::codec::amf0::Amf0Value;
@@ -65,6 +66,8 @@ pub struct FileMuxer {
     /// Where FLV and TS frames are written before being split off into `out`: once the writer has
     /// dropped the chunks, the same memory is used again, so a frame allocates nothing.
     scratch: BytesMut,
+    /// FLV: the bytes a tag has in front of its frame's data, to find it unchanged in an input.
+    around: BytesMut,
 }
 
 /// Bytes `FileMuxer::scratch` starts with (a few frames).
@@ -83,21 +86,31 @@ enum Container {
     Flv(FramesToFlv),
     Ts(Option<TsMuxer>),
     Fragmented(Option<FragmentedMp4>),
-    /// The writer once the stream is described, and where `mdat` must start (a multiple of).
-    Classic(Option<ClassicWriter>, Option<u64>),
+    /// The writer once the stream is described, where `mdat` must start (a multiple of), and the
+    /// room kept in front of it for the `moov` (faststart in a batch run, from the input's size).
+    Classic(Option<ClassicWriter>, Option<u64>, u64),
 }
+
+/// A static run of zeros: a `free` box's payload is pushed as shared slices of it, not allocated.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 impl FileMuxer {
     pub fn new(format: FileFormat, mp4_layout: Mp4Layout) -> FileMuxer {
+        FileMuxer::with_moov_room(format, mp4_layout, 0)
+    }
+
+    /// As `new`; a faststart MP4 keeps `moov_room` bytes (if not 0) in front of its media for the
+    /// `moov`, which then goes there at the end without moving the media (`moov_room_for`).
+    pub fn with_moov_room(format: FileFormat, mp4_layout: Mp4Layout, moov_room: u64) -> FileMuxer {
         let container = match (format, mp4_layout) {
             (FileFormat::Flv, _) => Container::Flv(FramesToFlv::default()),
             // Segmented outputs are written by `file_vod.rs`; were one to come here, it would get
             // the MPEG-TS its segments are made of.
             (FileFormat::Ts | FileFormat::Hls | FileFormat::Dash, _) => Container::Ts(None),
             (FileFormat::Mp4, Mp4Layout::Fragmented) => Container::Fragmented(None),
-            (FileFormat::Mp4, Mp4Layout::Classic) => Container::Classic(None, None),
+            (FileFormat::Mp4, Mp4Layout::Classic) => Container::Classic(None, None, 0),
             // The media starts on a file system block, so `moov` can be inserted in front of it.
-            (FileFormat::Mp4, Mp4Layout::Faststart) => Container::Classic(None, Some(BLOCK_ALIGN)),
+            (FileFormat::Mp4, Mp4Layout::Faststart) => Container::Classic(None, Some(BLOCK_ALIGN), moov_room),
         };
         FileMuxer {
             container,
@@ -111,6 +124,7 @@ impl FileMuxer {
             last_frames: [None, None],
             presented: None,
             scratch: BytesMut::new(),
+            around: BytesMut::new(),
         }
     }
 
@@ -216,7 +230,7 @@ impl FileMuxer {
                 }
                 None
             }
-            Container::Classic(classic, _) => {
+            Container::Classic(classic, _, _) => {
                 let classic = classic.take()?;
                 classic.finish().map_err(|e| tracing::warn!("cannot finish the mp4 file: {e}")).ok()
             }
@@ -238,10 +252,17 @@ impl FileMuxer {
                 Ok(created) => *fragmented = Some(created),
                 Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
             },
-            Container::Classic(classic, align) => {
-                match ClassicWriter::with_mdat_alignment(&description, *align) {
-                    Ok((created, header)) => {
-                        out.push(header);
+            Container::Classic(classic, align, room) => {
+                match ClassicWriter::with_room(&description, *room, *align) {
+                    Ok((created, start)) => {
+                        out.push(start.head);
+                        let mut zeros = start.zeros;
+                        while zeros > 0 {
+                            let n = zeros.min(ZEROS.len() as u64) as usize;
+                            out.push(Bytes::from_static(&ZEROS[..n]));
+                            zeros -= n as u64;
+                        }
+                        out.push(start.mdat_header);
                         *classic = Some(created);
                     }
                     Err(e) => tracing::warn!("mp4 output cannot start: {e}"),
@@ -288,14 +309,7 @@ impl FileMuxer {
             Container::Flv(to_flv) => {
                 let video_keyframe = frame.keyframe && frame.kind() == MediaKind::Video;
                 let frame = rebase(&mut self.timeline_start, frame)?;
-                let last = &mut self.last_frames[usize::from(frame.kind() == MediaKind::Audio)];
-                let step = last.map_or(MediaTime::ZERO, |(previous, _)| frame.dts - previous);
-                *last = Some((frame.dts, step));
-                let end = frame.pts + step;
-                self.presented = Some(match self.presented {
-                    Some((start, last_end)) => (start.min(frame.pts), last_end.max(end)),
-                    None => (frame.pts, end),
-                });
+                note_flv_frame(&mut self.last_frames, &mut self.presented, &frame);
                 if to_flv.append_frame_tag(&frame, &mut self.scratch) {
                     out.push(self.scratch.split().freeze());
                 }
@@ -311,13 +325,31 @@ impl FileMuxer {
                 let frame = rebase(&mut self.timeline_start, frame)?;
                 fragmented.as_mut().ok_or("no mp4 output")?.push(&frame, out)
             }
-            Container::Classic(classic, _) => {
+            Container::Classic(classic, _, _) => {
                 let frame = rebase(&mut self.timeline_start, frame)?;
                 let classic = classic.as_mut().ok_or("no mp4 output")?;
                 out.push(classic.write_frame(&frame).map_err(|e| e.to_string())?);
                 Ok(false)
             }
         }
+    }
+
+    /// An FLV frame whose whole tag (header, body, size field) an input holds byte for byte as
+    /// `push` would write it: the input range to copy instead, with the muxer's state advanced as
+    /// if the tag had been pushed. `None` for anything else (push it).
+    pub fn copy_unchanged(&mut self, event: &MediaEvent, inputs: &InputMaps) -> Option<InputRange> {
+        let MediaEvent::Frame(frame) = event else { return None };
+        let Container::Flv(to_flv) = &mut self.container else { return None };
+        let start = self.timeline_start.filter(|_| self.started)?;
+        if frame.dts < start {
+            return None;
+        }
+        let rebased = Frame { dts: frame.dts - start, pts: frame.pts - start, ..frame.clone() };
+        let after = to_flv.frame_tag_around(&rebased, &mut self.around)?;
+        let range = inputs.find_unchanged(&self.around, &frame.data, &after)?;
+        note_flv_frame(&mut self.last_frames, &mut self.presented, &rebased);
+        self.n_bytes += range.len;
+        Some(range)
     }
 
     fn dropped(&mut self, frame: &Frame, reason: &str) {
@@ -337,6 +369,23 @@ fn rebase(start: &mut Option<MediaTime>, frame: &Frame) -> Result<Frame, String>
         return Err("decode time before the file's first frame".into());
     }
     Ok(Frame { dts: frame.dts - start, pts: frame.pts - start, ..frame.clone() })
+}
+
+/// FLV: a frame's decode time and length per track, and the presentation span, for the duration
+/// written into the file's first onMetaData.
+fn note_flv_frame(
+    last_frames: &mut [Option<(MediaTime, MediaTime)>; 2],
+    presented: &mut Option<(MediaTime, MediaTime)>,
+    frame: &Frame,
+) {
+    let last = &mut last_frames[usize::from(frame.kind() == MediaKind::Audio)];
+    let step = last.map_or(MediaTime::ZERO, |(previous, _)| frame.dts - previous);
+    *last = Some((frame.dts, step));
+    let end = frame.pts + step;
+    *presented = Some(match *presented {
+        Some((start, last_end)) => (start.min(frame.pts), last_end.max(end)),
+        None => (frame.pts, end),
+    });
 }
 
 fn flv_tags(to_flv: &mut FramesToFlv, event: &MediaEvent, out: &mut Vec<Bytes>) {
@@ -426,12 +475,12 @@ impl FragmentedMp4 {
         }
         let video: Vec<&Frame> = self.video.iter().collect();
         let audio: Vec<&Frame> = self.audio.iter().collect();
-        let result = self.writer.fragment_until(self.sequence_number, &video, &audio, next);
+        // The frames' data go to the file as they are: no fragment-sized buffer.
+        let result = self.writer.fragment_chunks_until(self.sequence_number, &video, &audio, next, out);
         self.sequence_number = self.sequence_number.wrapping_add(1);
         self.video.clear();
         self.audio.clear();
         self.first_dts = None;
-        out.push(result?);
-        Ok(())
+        result
     }
 }

@@ -122,6 +122,9 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         Ok(writer) => writer,
         Err(e) => return ctx.engine.report_failure(format!("{}: {e}", path.display())),
     };
+    if io.in_place {
+        writer.copy_unchanged_from(std::sync::Arc::clone(ctx.engine.shared::<FileIoMode>().inputs()));
+    }
     while let Some(event) = input.recv().await {
         if event == MediaEvent::End {
             break;

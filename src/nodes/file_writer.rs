@@ -9,13 +9,16 @@ use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use super::file_io::{FileIo, IoSettings, BLOCK_ALIGN};
+use super::file_map::{InputMaps, InputRange};
 use super::file_muxer::{FileMuxer, Mp4Layout};
 use super::FileFormat;
-use crate::codec::mp4::{faststart_insert, faststart_moov, ClassicFinish};
+use crate::codec::mp4::{faststart_insert, faststart_moov, room_after_moov, ClassicFinish};
 use crate::media::{MediaEvent, MediaTime};
 
 /// Bytes buffered before a write reaches the file: twice the I/O block, so that every write but
@@ -44,7 +47,13 @@ pub struct MediaFileWriter {
     muxer: FileMuxer,
     mp4_layout: Mp4Layout,
     chunks: Vec<Bytes>,
+    /// A batch run's mapped inputs, from which unchanged FLV tags are copied.
+    inputs: Option<Arc<InputMaps>>,
+    /// Input bytes to copy before anything else is written (consecutive tags joined).
+    pending_copy: Option<InputRange>,
     n_bytes: u64,
+    /// Of `n_bytes`, those copied from an input.
+    n_copied: u64,
     n_frames: u64,
     first_dts: Option<MediaTime>,
     last_dts: Option<MediaTime>,
@@ -79,14 +88,25 @@ impl MediaFileWriter {
             temporary,
             file,
             io,
-            muxer: FileMuxer::new(format, mp4_layout),
+            muxer: FileMuxer::with_moov_room(format, mp4_layout, io.moov_room),
             mp4_layout,
             chunks: Vec::new(),
+            inputs: None,
+            pending_copy: None,
             n_bytes: 0,
+            n_copied: 0,
             n_frames: 0,
             first_dts: None,
             last_dts: None,
         })
+    }
+
+    /// Copies FLV tags that `inputs` hold unchanged from the input file rather than writing them
+    /// (`FileMuxer::copy_unchanged`); batch runs only (files in place).
+    pub fn copy_unchanged_from(&mut self, inputs: Arc<InputMaps>) {
+        if self.io.in_place {
+            self.inputs = Some(inputs);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -112,6 +132,19 @@ impl MediaFileWriter {
             self.first_dts.get_or_insert(frame.dts);
             self.last_dts = Some(self.last_dts.map_or(frame.dts, |last| last.max(frame.dts)));
         }
+        if let Some(range) =
+            self.inputs.as_deref().and_then(|inputs| self.muxer.copy_unchanged(event, inputs))
+        {
+            let joined = self.pending_copy.as_ref().and_then(|pending| pending.joined(&range));
+            match joined {
+                Some(joined) => self.pending_copy = Some(joined),
+                None => {
+                    self.copy_pending().await?;
+                    self.pending_copy = Some(range);
+                }
+            }
+            return Ok(());
+        }
         let durable = self.muxer.push(event, &mut self.chunks);
         self.write_chunks().await?;
         if durable && self.io.flush_at_keyframes {
@@ -124,6 +157,7 @@ impl MediaFileWriter {
     pub async fn close(mut self) -> std::io::Result<ClosedFile> {
         let muxer = std::mem::replace(&mut self.muxer, FileMuxer::new(FileFormat::Flv, self.mp4_layout));
         let finish = muxer.finish(&mut self.chunks);
+        self.copy_pending().await?;
         self.write_chunks().await?;
         self.file.flush().await?;
         if !finish.patches.is_empty() {
@@ -141,6 +175,12 @@ impl MediaFileWriter {
             self.file.get_mut().sync_data().await?;
         }
         rename(&self.temporary, &self.path, self.io).await?;
+        tracing::debug!(
+            file = %self.path.display(),
+            bytes = self.n_bytes,
+            copied_from_input = self.n_copied,
+            "file closed"
+        );
         let duration = Duration::from_millis(u64::try_from(self.duration().as_millis()).unwrap_or(0));
         Ok(ClosedFile { path: self.path, n_bytes: self.n_bytes, n_frames: self.n_frames, duration })
     }
@@ -160,7 +200,20 @@ impl MediaFileWriter {
         None
     }
 
+    /// Has the kernel copy the input bytes waiting to be copied, after what is buffered.
+    async fn copy_pending(&mut self) -> std::io::Result<()> {
+        let Some(range) = self.pending_copy.take() else { return Ok(()) };
+        self.file.flush().await?;
+        self.file.get_mut().copy_range(&range)?;
+        self.n_bytes += range.len;
+        self.n_copied += range.len;
+        Ok(())
+    }
+
     async fn write_chunks(&mut self) -> std::io::Result<()> {
+        if !self.chunks.is_empty() {
+            self.copy_pending().await?;
+        }
         for chunk in self.chunks.drain(..) {
             self.n_bytes += chunk.len() as u64;
             self.file.write_all(&chunk).await?;
@@ -170,6 +223,9 @@ impl MediaFileWriter {
 
     /// Appends `moov`, patches the `mdat` size, and for faststart rewrites the file moov first.
     async fn finish_classic(&mut self, finish: ClassicFinish) -> std::io::Result<()> {
+        if self.moov_into_room(&finish).await? {
+            return Ok(());
+        }
         let moov_start = self.n_bytes;
         self.file.write_all(&finish.moov).await?;
         self.n_bytes += finish.moov.len() as u64;
@@ -213,6 +269,38 @@ impl MediaFileWriter {
 }
 
 impl MediaFileWriter {
+    /// Faststart where the muxer kept room in front of the media (a batch run's estimate): the
+    /// `moov` and a `free` box over the rest of the room are written there, and the `mdat` size
+    /// patched; nothing moves. `false` when there is no room or the `moov` outgrew it (the caller
+    /// then appends it and moves it to the front as without room).
+    async fn moov_into_room(&mut self, finish: &ClassicFinish) -> std::io::Result<bool> {
+        let Some(room) = finish.room else { return Ok(false) };
+        let Some(tail) = room_after_moov(finish.moov.len() as u64, room) else {
+            tracing::debug!(
+                file = %self.temporary.display(),
+                moov = finish.moov.len(),
+                room = room.len,
+                "the moov outgrew the room kept for it: moved to the front at the end"
+            );
+            return Ok(false);
+        };
+        self.file.flush().await?;
+        let file = self.file.get_mut();
+        let tail_at = room.offset + finish.moov.len() as u64;
+        let writes = [
+            (room.offset, &finish.moov),
+            (tail_at, &tail),
+            (finish.mdat_size_patch.offset, &finish.mdat_size_patch.bytes),
+        ];
+        for (offset, bytes) in writes {
+            file.seek(SeekFrom::Start(offset)).await?;
+            file.write_all(bytes).await?;
+        }
+        file.seek(SeekFrom::End(0)).await?;
+        file.flush().await?;
+        Ok(true)
+    }
+
     /// Faststart without copying the media: a range of whole blocks inserted in front of the
     /// `mdat` (which the muxer started on a block) takes the relocated `moov`, and the old one is
     /// cut off the end. `false` where the file system cannot insert (the caller copies instead).
@@ -256,5 +344,82 @@ async fn rename(from: &Path, to: &Path, io: IoSettings) -> std::io::Result<()> {
         std::fs::rename(from, to)
     } else {
         tokio::fs::rename(from, to).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::codec::mp4::read_mp4;
+    use crate::nodes::file_io::{BatchIo, FileIoMode};
+
+    const H264_AAC: &[u8] = include_bytes!("../../tests/fixtures/mp4/h264_aac.mp4");
+
+    /// Top-level box names of an MP4 file.
+    fn box_names(file: &[u8]) -> Vec<(String, u64)> {
+        let mut names = Vec::new();
+        let mut at = 0usize;
+        while at + 16 <= file.len() {
+            let mut size = u64::from(u32::from_be_bytes(file[at..at + 4].try_into().unwrap()));
+            if size == 1 {
+                size = u64::from_be_bytes(file[at + 8..at + 16].try_into().unwrap());
+            }
+            names.push((String::from_utf8_lossy(&file[at + 4..at + 8]).into_owned(), at as u64));
+            at += size as usize;
+        }
+        assert_eq!(at, file.len(), "boxes cover the file");
+        names
+    }
+
+    /// A batch run's faststart file with `moov_room` kept: with room enough the `moov` goes
+    /// right after `ftyp`; with too little it is moved to the front at the end, as without room.
+    /// Either way the file reads back as the source's frames.
+    #[tokio::test]
+    async fn faststart_moov_goes_into_the_room_or_is_moved_in_front_when_it_outgrew_it() {
+        let mut source = read_mp4(&Bytes::from_static(H264_AAC)).unwrap();
+        // Eight loops of the clip: a moov larger than the one block the smallest room rounds up to.
+        let clip = std::mem::take(&mut source.frames);
+        let span = clip.iter().map(|f| f.dts).max().unwrap() + MediaTime::from_millis(100);
+        for n in 0..8 {
+            let shift = MediaTime::from_millis(span.as_millis() * n);
+            source.frames.extend(clip.iter().map(|f| crate::media::Frame {
+                dts: f.dts + shift,
+                pts: f.pts + shift,
+                ..f.clone()
+            }));
+        }
+        let dir = std::env::temp_dir().join(format!("srs-file-writer-{}", std::process::id()));
+        for (moov_room, moov_at_32) in [(1 << 20, true), (100, false)] {
+            let mode = FileIoMode::default();
+            mode.set_batch(BatchIo { sync: false, moov_room });
+            let path = dir.join(format!("room-{moov_room}.mp4"));
+            let mut writer =
+                MediaFileWriter::create(path.clone(), FileFormat::Mp4, Mp4Layout::Faststart, mode.settings())
+                    .await
+                    .unwrap();
+            writer.write(&MediaEvent::Description(Arc::new(source.description.clone()))).await.unwrap();
+            for frame in &source.frames {
+                writer.write(&MediaEvent::Frame(frame.clone())).await.unwrap();
+            }
+            writer.close().await.unwrap();
+            let file = std::fs::read(&path).unwrap();
+            let names = box_names(&file);
+            let position = |name: &str| names.iter().position(|(n, _)| n == name).unwrap();
+            assert!(position("moov") < position("mdat"), "room {moov_room}: {names:?}");
+            assert_eq!(names.last().unwrap().0, "mdat", "room {moov_room}: {names:?}");
+            assert_eq!(names[1] == ("moov".to_owned(), 32), moov_at_32, "room {moov_room}: {names:?}");
+            let back = read_mp4(&Bytes::from(file)).unwrap();
+            assert_eq!(back.frames.len(), source.frames.len());
+            // Per track (ties in decode time may interleave the tracks differently).
+            for kind in [crate::media::MediaKind::Video, crate::media::MediaKind::Audio] {
+                let track = |frames: &[crate::media::Frame]| -> Vec<(Bytes, bool)> {
+                    frames.iter().filter(|f| f.kind() == kind).map(|f| (f.data.clone(), f.keyframe)).collect()
+                };
+                assert!(track(&back.frames) == track(&source.frames), "room {moov_room}: {kind:?} frames");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

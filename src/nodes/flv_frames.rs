@@ -13,8 +13,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::codec::avc::AvcConfig;
 use crate::codec::describe;
 use crate::codec::flv::{
-    append_tag, tag_framing, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType,
-    VideoPacketKind, VideoTagHeader,
+    append_tag, tag_framing, tag_header, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError,
+    TagType, VideoPacketKind, VideoTagHeader, TAG_HEADER_LEN,
 };
 use crate::codec::hevc::HevcConfig;
 use crate::codec::nal;
@@ -332,6 +332,21 @@ impl FramesToFlv {
             ),
         };
         Ok((timestamp_ms, header))
+    }
+
+    /// What `append_frame_tag` would write around `frame.data`: the tag header and the body's
+    /// header into `prefix` (cleared first), and the previous-tag-size field that follows the
+    /// data, returned; `None` where it would drop the frame. A sink that finds these bytes around
+    /// the frame's data in an input file copies the tag from there instead of writing it.
+    pub fn frame_tag_around(&mut self, frame: &Frame, prefix: &mut BytesMut) -> Option<[u8; 4]> {
+        prefix.clear();
+        prefix.put_bytes(0, TAG_HEADER_LEN);
+        let (timestamp_ms, header) = self.frame_body_header(frame).ok()?;
+        header.write(prefix).ok()?;
+        let body_len = prefix.len() - TAG_HEADER_LEN + frame.data.len();
+        prefix[..TAG_HEADER_LEN]
+            .copy_from_slice(&tag_header(header.tag_type(), body_len, timestamp_ms).ok()?);
+        Some(((TAG_HEADER_LEN + body_len) as u32).to_be_bytes())
     }
 
     fn audio_frame_header(&self, frame: &Frame) -> Option<AudioTagHeader> {

@@ -19,6 +19,7 @@ pub mod exec;
 pub mod ffmpeg_engine;
 pub mod file_in;
 pub mod file_io;
+pub mod file_map;
 pub mod file_muxer;
 pub mod file_out;
 pub mod file_vod;

@@ -5,6 +5,7 @@
 //! Nothing here turns tags into media frames (that is `nodes::flv_frames`), reads files, or knows time.
 
 mod audio;
+mod census;
 mod cursor;
 mod error;
 mod header;
@@ -16,6 +17,7 @@ mod writer;
 use bytes::Bytes;
 
 pub use audio::{AudioCodec, AudioPacketKind, AudioTagHeader, SoundParams};
+pub use census::{census, TagCensus};
 pub use error::FlvError;
 pub use header::{FlvHeader, HEADER_LEN};
 pub use reader::{read_all, FlvReader};
@@ -24,7 +26,7 @@ pub use script::{
     unwrap_set_data_frame, DURATION_VALUE_OFFSET, FILESIZE_VALUE_OFFSET,
 };
 pub use video::{VideoCodec, VideoFrameType, VideoPacketKind, VideoTagHeader};
-pub use writer::{append_tag, tag_bytes, tag_framing, TAG_HEADER_LEN};
+pub use writer::{append_tag, tag_bytes, tag_framing, tag_header, TAG_HEADER_LEN};
 
 /// The kinds of FLV tag (the same numbers as the RTMP message types for audio, video and AMF0 data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,7 +5,7 @@
 //! structural error ends the stream: the reader yields it once with its byte offset, then nothing more.
 //! It does not interpret bodies; see `VideoTagHeader` and `AudioTagHeader` for that.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::writer::TAG_HEADER_LEN;
 use super::{FlvError, FlvHeader, FlvTag, TagType, HEADER_LEN};
@@ -22,10 +22,53 @@ enum ReaderState {
     Failed,
 }
 
+/// Bytes not yet returned as tags: pushed pieces gathered, or a whole file given at once (whose
+/// tag bodies are then slices of it, not copies).
+#[derive(Debug)]
+enum Buffer {
+    Growing(BytesMut),
+    Whole(Bytes),
+}
+
+impl Buffer {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Buffer::Growing(bytes) => bytes,
+            Buffer::Whole(bytes) => bytes,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn get(&self, range: std::ops::RangeTo<usize>) -> Option<&[u8]> {
+        self.as_slice().get(range)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn advance(&mut self, n: usize) {
+        match self {
+            Buffer::Growing(bytes) => bytes.advance(n),
+            Buffer::Whole(bytes) => bytes.advance(n),
+        }
+    }
+
+    fn split_to(&mut self, n: usize) -> Bytes {
+        match self {
+            Buffer::Growing(bytes) => bytes.split_to(n).freeze(),
+            Buffer::Whole(bytes) => bytes.split_to(n),
+        }
+    }
+}
+
 /// Reads FLV from bytes pushed in pieces of any size.
 #[derive(Debug)]
 pub struct FlvReader {
-    buffer: BytesMut,
+    buffer: Buffer,
     /// File offset of `buffer[0]`.
     buffer_offset: u64,
     state: ReaderState,
@@ -37,7 +80,7 @@ pub struct FlvReader {
 impl Default for FlvReader {
     fn default() -> FlvReader {
         FlvReader {
-            buffer: BytesMut::new(),
+            buffer: Buffer::Growing(BytesMut::new()),
             buffer_offset: 0,
             state: ReaderState::Header,
             header: None,
@@ -48,10 +91,17 @@ impl Default for FlvReader {
 }
 
 impl FlvReader {
-    /// Appends input. Ignored after an error or after `finish`.
+    /// A reader of a whole file, already ended: tag bodies are slices of `file`, not copies.
+    pub fn whole(file: Bytes) -> FlvReader {
+        FlvReader { buffer: Buffer::Whole(file), input_ended: true, ..FlvReader::default() }
+    }
+
+    /// Appends input. Ignored after an error or after `finish` (and by a `whole` reader).
     pub fn push(&mut self, data: &[u8]) {
         if self.state != ReaderState::Failed && !self.input_ended {
-            self.buffer.extend_from_slice(data);
+            if let Buffer::Growing(buffer) = &mut self.buffer {
+                buffer.extend_from_slice(data);
+            }
         }
     }
 
@@ -81,7 +131,7 @@ impl FlvReader {
             Ok(tag) => tag.map(Ok),
             Err(error) => {
                 self.state = ReaderState::Failed;
-                self.buffer = BytesMut::new();
+                self.buffer = Buffer::Growing(BytesMut::new());
                 Some(Err(error))
             }
         }
@@ -92,7 +142,7 @@ impl FlvReader {
             match self.state {
                 ReaderState::Failed => return Ok(None),
                 ReaderState::Header => {
-                    let Some(header) = FlvHeader::parse(&self.buffer)? else {
+                    let Some(header) = FlvHeader::parse(self.buffer.as_slice())? else {
                         return self.truncated_if_ended("flv header", HEADER_LEN);
                     };
                     self.consume(HEADER_LEN);
@@ -150,14 +200,7 @@ impl FlvReader {
         if previous_tag_size_mismatch {
             self.n_size_mismatches += 1;
         }
-        Ok(Some(FlvTag {
-            tag_type,
-            timestamp_ms,
-            stream_id,
-            body: unit.freeze(),
-            offset,
-            previous_tag_size_mismatch,
-        }))
+        Ok(Some(FlvTag { tag_type, timestamp_ms, stream_id, body: unit, offset, previous_tag_size_mismatch }))
     }
 
     /// `Ok(None)` (wait for more) unless input ended with bytes left, then a truncation error at the
@@ -352,5 +395,31 @@ mod tests {
                 assert!(offset <= data.len() as u64);
             }
         }
+    }
+
+    #[test]
+    fn a_whole_file_gives_the_same_tags_as_pieces_with_bodies_sharing_its_bytes() {
+        for file in [H264_AAC, HEVC] {
+            let whole = Bytes::from_static(file);
+            let (expected, error) = read_all(file);
+            assert!(error.is_none());
+            let mut reader = FlvReader::whole(whole.clone());
+            let mut tags = Vec::new();
+            while let Some(tag) = reader.next_tag() {
+                tags.push(tag.unwrap());
+            }
+            assert_eq!(tags, expected);
+            let start = whole.as_ptr() as usize;
+            for tag in &tags {
+                let at = tag.body.as_ptr() as usize - start;
+                assert_eq!(at as u64, tag.offset + TAG_HEADER_LEN as u64, "a slice of the file, not a copy");
+            }
+        }
+        // A torn last tag: the same error at the same offset.
+        let torn = &H264_AAC[..H264_AAC.len() - 100];
+        let (_, error) = read_all(torn);
+        let mut reader = FlvReader::whole(Bytes::copy_from_slice(torn));
+        let last = std::iter::from_fn(|| reader.next_tag()).last().unwrap();
+        assert_eq!(last.err(), error);
     }
 }

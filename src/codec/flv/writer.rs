@@ -20,7 +20,7 @@ pub fn tag_bytes(tag_type: TagType, timestamp_ms: u32, body: &[u8]) -> Result<By
         return Err(FlvError::BodyTooLarge(body.len()));
     }
     let mut out = BytesMut::with_capacity(TAG_HEADER_LEN + body.len() + 4);
-    out.put_slice(&tag_header(tag_type, body.len(), timestamp_ms));
+    out.put_slice(&tag_header(tag_type, body.len(), timestamp_ms)?);
     out.put_slice(body);
     out.put_u32((TAG_HEADER_LEN + body.len()) as u32);
     Ok(out.freeze())
@@ -51,7 +51,7 @@ pub fn append_tag(
             return Err(error);
         }
     };
-    out[start..start + TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms));
+    out[start..start + TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms)?);
     out.put_u32((TAG_HEADER_LEN + body_len) as u32);
     Ok(())
 }
@@ -71,19 +71,24 @@ pub fn tag_framing(
     write_head(&mut out)?;
     let head_len = out.len();
     let body_len = head_len - TAG_HEADER_LEN + payload_len;
-    if body_len > MAX_BODY_LEN {
-        return Err(FlvError::BodyTooLarge(body_len));
-    }
-    out[..TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms));
+    out[..TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms)?);
     out.put_u32((TAG_HEADER_LEN + body_len) as u32);
     let tail = out.split_off(head_len);
     Ok((out.freeze(), tail.freeze()))
 }
 
-fn tag_header(tag_type: TagType, body_len: usize, timestamp_ms: u32) -> [u8; TAG_HEADER_LEN] {
+/// The header of a tag whose body is `body_len` bytes long (stream id 0).
+pub fn tag_header(
+    tag_type: TagType,
+    body_len: usize,
+    timestamp_ms: u32,
+) -> Result<[u8; TAG_HEADER_LEN], FlvError> {
+    if body_len > MAX_BODY_LEN {
+        return Err(FlvError::BodyTooLarge(body_len));
+    }
     let size = (body_len as u32).to_be_bytes();
     let time = timestamp_ms.to_be_bytes();
-    [tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0]
+    Ok([tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0])
 }
 
 #[cfg(test)]

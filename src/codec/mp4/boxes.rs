@@ -15,6 +15,10 @@ pub(crate) struct BoxWriter {
 }
 
 impl BoxWriter {
+    pub(crate) fn with_capacity(capacity: usize) -> BoxWriter {
+        BoxWriter { buf: Vec::with_capacity(capacity), ..BoxWriter::default() }
+    }
+
     pub(crate) fn begin(&mut self, fourcc: &[u8; 4]) {
         self.open.push((self.buf.len(), FourCc(*fourcc)));
         self.buf.extend_from_slice(&[0, 0, 0, 0]);

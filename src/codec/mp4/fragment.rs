@@ -75,6 +75,24 @@ impl FragmentWriter {
         audio: &[&Frame],
         next: NextDecodeTimes,
     ) -> Result<Bytes, Mp4Error> {
+        let mut chunks = Vec::new();
+        self.fragment_chunks_until(sequence_number, video, audio, next, &mut chunks)?;
+        let mut bytes = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+        chunks.iter().for_each(|chunk| bytes.extend_from_slice(chunk));
+        Ok(Bytes::from(bytes))
+    }
+
+    /// Like [`FragmentWriter::fragment_until`], appended to `out` as the `moof` with the `mdat`
+    /// header, then each frame's data shared, not copied (for a host that writes the pieces in
+    /// order, as a file does).
+    pub fn fragment_chunks_until(
+        &mut self,
+        sequence_number: u32,
+        video: &[&Frame],
+        audio: &[&Frame],
+        next: NextDecodeTimes,
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), Mp4Error> {
         let mut runs = Vec::new();
         for (frames, next_dts, kind) in
             [(video, next.video, MediaKind::Video), (audio, next.audio, MediaKind::Audio)]
@@ -97,11 +115,12 @@ impl FragmentWriter {
         if runs.is_empty() {
             return Err(Mp4Error::Invalid { offset: 0, what: "fragment", reason: "no frames given".into() });
         }
-        let bytes = write_moof_mdat(sequence_number, &runs)?;
+        out.push(Bytes::from(write_moof_mdat_header(sequence_number, &runs)?));
+        out.extend(runs.iter().flat_map(|run| run.frames.iter()).map(|frame| frame.data.clone()));
         for run in &runs {
             self.history[run.track_idx] = (run.decode_ticks.last().copied(), run.durations.last().copied());
         }
-        Ok(bytes)
+        Ok(())
     }
 
     fn plan_run<'f>(
@@ -156,7 +175,8 @@ struct TrackRun<'f> {
     all_sync: bool,
 }
 
-fn write_moof_mdat(sequence_number: u32, runs: &[TrackRun<'_>]) -> Result<Bytes, Mp4Error> {
+/// The `moof` and the header of the `mdat` whose payload is the runs' frames, in order.
+fn write_moof_mdat_header(sequence_number: u32, runs: &[TrackRun<'_>]) -> Result<Vec<u8>, Mp4Error> {
     let mut writer = BoxWriter::default();
     writer.begin(b"moof");
     writer.begin_full(b"mfhd", 0, 0);
@@ -201,10 +221,7 @@ fn write_moof_mdat(sequence_number: u32, runs: &[TrackRun<'_>]) -> Result<Bytes,
     }
     writer.u32(mdat_len);
     writer.bytes(b"mdat");
-    for frame in runs.iter().flat_map(|run| run.frames.iter()) {
-        writer.bytes(&frame.data);
-    }
-    Ok(Bytes::from(writer.finish()?))
+    writer.finish()
 }
 
 fn sample_size(frame: &Frame) -> Result<u32, Mp4Error> {

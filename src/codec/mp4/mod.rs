@@ -20,7 +20,9 @@ mod sample_table;
 mod table_builder;
 mod track;
 
-pub use classic::{ClassicFinish, ClassicWriter, FilePatch};
+pub use classic::{
+    moov_room_for, room_after_moov, ClassicFinish, ClassicStart, ClassicWriter, FilePatch, Room,
+};
 pub use error::{FourCc, Mp4Error};
 pub use faststart::{faststart, faststart_insert, faststart_moov};
 pub use fragment::{FragmentWriter, NextDecodeTimes};

@@ -16,6 +16,16 @@ fn push_run<T: PartialEq + Copy>(runs: &mut Runs<T>, value: T) {
     }
 }
 
+/// `runs` with `extra` pushed (as `push_run` would), without copying them: the runs that stay as
+/// they are, and the one or two that end the table.
+fn with_last<T: PartialEq + Copy>(runs: &[(u32, T)], extra: Option<T>) -> (&[(u32, T)], Runs<T>) {
+    let Some(extra) = extra else { return (runs, Vec::new()) };
+    match runs.split_last() {
+        Some((&(count, last), head)) if last == extra && count < u32::MAX => (head, vec![(count + 1, last)]),
+        _ => (runs, vec![(1, extra)]),
+    }
+}
+
 /// Chunk offsets, 4 bytes each until an offset past 4 GiB needs 8.
 #[derive(Debug)]
 enum ChunkOffsets {
@@ -75,6 +85,20 @@ impl TableBuilder {
 
     pub(crate) fn n_samples(&self) -> u32 {
         self.sizes.len() as u32
+    }
+
+    /// About the bytes `write` produces (exact but for a run or two), to size the buffer once.
+    pub(crate) fn written_len(&self) -> usize {
+        let offsets = match &self.chunk_offsets {
+            ChunkOffsets::Narrow(offsets) => 4 * offsets.len(),
+            ChunkOffsets::Wide(offsets) => 8 * offsets.len(),
+        };
+        6 * 20
+            + 8 * (self.durations.len() + self.composition_offsets.len() + 2)
+            + 4 * self.sync_numbers.as_ref().map_or(0, Vec::len)
+            + 12 * (self.chunk_sizes.len() + 1)
+            + 4 * self.sizes.len()
+            + offsets
     }
 
     pub(crate) fn open_chunk_samples(&self) -> u32 {
@@ -139,13 +163,11 @@ impl TableBuilder {
     /// Writes stts, ctts (when any offset is not 0), stss (when any sample is not sync), stsc,
     /// stsz and stco/co64.
     pub(crate) fn write(&self, writer: &mut BoxWriter) {
-        let mut durations = self.durations.clone();
-        if !self.sizes.is_empty() {
-            push_run(&mut durations, self.last_duration());
-        }
+        let last_duration = (!self.sizes.is_empty()).then(|| self.last_duration());
+        let (durations, durations_tail) = with_last(&self.durations, last_duration);
         writer.begin_full(b"stts", 0, 0);
-        writer.u32(durations.len() as u32);
-        for (count, duration) in durations {
+        writer.u32((durations.len() + durations_tail.len()) as u32);
+        for (count, duration) in durations.iter().copied().chain(durations_tail) {
             writer.u32(count);
             writer.u32(duration);
         }
@@ -165,14 +187,12 @@ impl TableBuilder {
             numbers.iter().for_each(|number| writer.u32(*number));
             writer.end();
         }
-        let mut chunk_sizes = self.chunk_sizes.clone();
-        if self.open_chunk_samples > 0 {
-            push_run(&mut chunk_sizes, self.open_chunk_samples);
-        }
+        let open_chunk = (self.open_chunk_samples > 0).then_some(self.open_chunk_samples);
+        let (chunk_sizes, chunk_sizes_tail) = with_last(&self.chunk_sizes, open_chunk);
         writer.begin_full(b"stsc", 0, 0);
-        writer.u32(chunk_sizes.len() as u32);
+        writer.u32((chunk_sizes.len() + chunk_sizes_tail.len()) as u32);
         let mut first_chunk = 1;
-        for (n_chunks, samples_per_chunk) in chunk_sizes {
+        for (n_chunks, samples_per_chunk) in chunk_sizes.iter().copied().chain(chunk_sizes_tail) {
             writer.u32(first_chunk);
             writer.u32(samples_per_chunk);
             writer.u32(1);
