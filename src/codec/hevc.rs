@@ -262,8 +262,9 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSps, HevcError> {
             return Err(HevcError::SpsOutOfRange { field: "conf_win_offset", value });
         }
     }
-    let bit_depth_luma = 8 + reader.ue()?;
-    let bit_depth_chroma = 8 + reader.ue()?;
+    // Saturating: a damaged SPS's ue() can be near u32::MAX, and is refused just below.
+    let bit_depth_luma = reader.ue()?.saturating_add(8);
+    let bit_depth_chroma = reader.ue()?.saturating_add(8);
     if bit_depth_luma > 16 || bit_depth_chroma > 16 {
         let value = bit_depth_luma.max(bit_depth_chroma);
         return Err(HevcError::SpsOutOfRange { field: "bit_depth", value });
