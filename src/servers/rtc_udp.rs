@@ -39,9 +39,11 @@ use tokio::sync::mpsc;
 use super::rtc_directory::{Directory, WorkerIndex};
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::rtc_srtp_keys::KeyTap;
 use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
+use crate::codec::srtp::SrtpSender;
 use crate::graph::stats::RtcPeerStats;
 use crate::media::MediaKind;
 
@@ -58,6 +60,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often idle and connect deadlines are checked.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// A fan-out turn sends what it queued once past this, so a keyframe to hundreds of players
+/// does not grow the worker's buffer to megabytes.
+const FLUSH_AT: usize = 128 * 1024;
+/// How often a player is sent an RTCP sender report per track (as the crate's interceptor).
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a peer tells the node that owns it. Called on the worker: it must not block.
 #[derive(Debug)]
@@ -281,12 +288,65 @@ struct Sending {
     offset: u16,
     /// The player's last sequence number sent.
     last: u16,
+    /// What the sender reports of packets we protect ourselves say (RFC 3550 section 6.4.1).
+    report: Report,
 }
 
 impl Sending {
-    fn new(track: OutTrack) -> Sending {
-        Sending { track, ring: None, offset: 0, last: 0 }
+    fn new(track: OutTrack, kind: MediaKind) -> Sending {
+        let clock_rate = match kind {
+            MediaKind::Video => 90_000,
+            MediaKind::Audio => 48_000,
+        };
+        Sending { track, ring: None, offset: 0, last: 0, report: Report { clock_rate, ..Report::default() } }
     }
+}
+
+/// A track's sender report state: packets and payload octets sent, and the RTP timestamp of the
+/// newest packet with the time it left.
+#[derive(Default)]
+struct Report {
+    clock_rate: u32,
+    packets: u32,
+    octets: u32,
+    last: Option<(u32, Instant)>,
+    next: Option<Instant>,
+}
+
+impl Report {
+    fn sent(&mut self, packet: &OutPacket, fresh: bool, now: Instant) {
+        self.packets = self.packets.wrapping_add(1);
+        self.octets = self.octets.wrapping_add(packet.payload.len() as u32);
+        if fresh {
+            self.last = Some((packet.timestamp, now));
+        }
+    }
+
+    /// The sender report due at `now`, if one is.
+    fn due(&mut self, ssrc: u32, now: Instant) -> Option<SenderReport> {
+        let (timestamp, at) = self.last?;
+        if self.next.is_some_and(|next| now < next) {
+            return None;
+        }
+        self.next = Some(now + REPORT_INTERVAL);
+        let since = now.saturating_duration_since(at).as_secs_f64();
+        Some(SenderReport {
+            ssrc,
+            ntp_time: ntp_now(),
+            rtp_time: timestamp.wrapping_add((since * f64::from(self.clock_rate)) as u32),
+            packet_count: self.packets,
+            octet_count: self.octets,
+            ..Default::default()
+        })
+    }
+}
+
+/// The wall clock as NTP's 32.32 fixed point (seconds since 1900).
+fn ntp_now() -> u64 {
+    const UNIX_TO_NTP: u64 = 2_208_988_800;
+    let since_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
+    ((since_unix.as_secs() + UNIX_TO_NTP) << 32) | fraction
 }
 
 struct Peer {
@@ -298,6 +358,12 @@ struct Peer {
     remote: Option<SocketAddr>,
     /// The ICE-TCP connection of the peer, if it came over TCP.
     tcp: Option<TcpLink>,
+    /// Whether the connection's own packets (DTLS, RTCP) go over the TCP pair.
+    media_over_tcp: bool,
+    /// A player's SRTP master key, seen as the crate derives it; `srtp` is made from it once
+    /// DTLS is done, and from then on the worker protects what it sends the player itself.
+    keys: Option<Arc<KeyTap>>,
+    srtp: Option<SrtpSender>,
     video: Option<Sending>,
     audio: Option<Sending>,
     /// Receiving tracks: their kind by track id, and the receiver and SSRC of video for PLIs.
@@ -414,8 +480,14 @@ impl Worker {
                 let now = Instant::now();
                 for &id in sessions.iter() {
                     if let Some(peer) = self.peers.get_mut(&id) {
-                        peer.send(kind, &ring, &packets, now);
-                        self.drive(id);
+                        // Only what went through the connection (its own SRTP, or a sender
+                        // report) needs it driven.
+                        if peer.send(kind, &ring, &packets, now, &mut self.outbox) {
+                            self.drive(id);
+                        }
+                    }
+                    if self.outbox.len_bytes() >= FLUSH_AT {
+                        self.send_outbox();
                     }
                 }
             }
@@ -518,7 +590,7 @@ impl Worker {
     fn add(&mut self, session: NewSession) {
         let NewSession { id, peer, candidate, handler, stats } = session;
         let now = Instant::now();
-        let NewPeer { connection, local_ufrag, video, audio, .. } = peer;
+        let NewPeer { connection, local_ufrag, video, audio, keys, .. } = peer;
         self.keep(
             id,
             Peer {
@@ -529,8 +601,11 @@ impl Worker {
                 candidate,
                 remote: None,
                 tcp: None,
-                video: video.map(Sending::new),
-                audio: audio.map(Sending::new),
+                media_over_tcp: false,
+                keys,
+                srtp: None,
+                video: video.map(|t| Sending::new(t, MediaKind::Video)),
+                audio: audio.map(|t| Sending::new(t, MediaKind::Audio)),
                 track_kinds: HashMap::new(),
                 video_receiver: None,
                 audio_ssrc: None,
@@ -592,6 +667,23 @@ impl Worker {
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                     RTCPeerConnectionState::Connected => {
                         peer.connected = true;
+                        peer.srtp = peer
+                            .keys
+                            .as_ref()
+                            .and_then(|keys| keys.local_key())
+                            .map(|key| SrtpSender::new(&key));
+                        match &peer.srtp {
+                            Some(srtp) => {
+                                tracing::debug!(conn = id, profile = ?srtp.profile(), "webrtc player: own srtp")
+                            }
+                            None if peer.keys.is_some() => {
+                                tracing::warn!(
+                                    conn = id,
+                                    "webrtc player: no srtp key seen, media through the crate"
+                                )
+                            }
+                            None => {}
+                        }
                         peer.handler.on_event(id, PeerEvent::Connected);
                     }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
@@ -649,7 +741,7 @@ impl Worker {
                     }
                     for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>())
                     {
-                        peer.resend(nack, &self.stats);
+                        peer.resend(nack, &self.stats, &mut self.outbox);
                     }
                     for report in packets.iter().filter_map(|p| p.as_any().downcast_ref::<SenderReport>()) {
                         let kind = if peer.video_receiver.is_some_and(|(_, ssrc)| ssrc == report.ssrc) {
@@ -700,7 +792,12 @@ impl Worker {
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     let moved_to = peer.remote.filter(|_| peer.connected);
     while let Some(out) = peer.connection.poll_write() {
-        if out.transport.transport_protocol == TransportProtocol::TCP {
+        let tcp = out.transport.transport_protocol == TransportProtocol::TCP;
+        // STUN answers go where bindings came from; DTLS and RTCP show the selected pair.
+        if classify(&out.message) != Datagram::Stun {
+            peer.media_over_tcp = tcp;
+        }
+        if tcp {
             if let Some(link) = &peer.tcp {
                 let _ = link.sender.try_send(out.message);
             }
@@ -744,7 +841,118 @@ fn write_packet(
     }
 }
 
+/// Where a player's packets go when the worker protects them itself.
+#[derive(Clone, Copy)]
+enum Way<'a> {
+    Udp(SocketAddr),
+    Tcp(&'a TcpLink),
+}
+
+/// How one player's packets are written: protected by the worker into its outbox (or the
+/// player's TCP queue) when it has the key, through the peer connection otherwise.
+struct Path<'a> {
+    connection: &'a mut RTCPeerConnection,
+    own: Option<(&'a mut SrtpSender, Way<'a>)>,
+    outbox: &'a mut Outbox,
+    stats: &'a RtcPeerStats,
+    /// The connection was given something to write: it must be driven.
+    used_connection: bool,
+}
+
+impl Path<'_> {
+    /// Writes `packet` as the player's `sequence`; `fresh` when it is sent for the first time
+    /// (not again for a NACK).
+    fn write(
+        &mut self,
+        sending: &mut Sending,
+        sequence: u16,
+        packet: &OutPacket,
+        fresh: bool,
+        now: Instant,
+    ) -> bool {
+        let written = match &mut self.own {
+            Some((srtp, way)) => {
+                let written = write_protected(srtp, *way, self.outbox, &sending.track, sequence, packet);
+                if written {
+                    self.stats.srtp_packets.fetch_add(1, Ordering::Relaxed);
+                }
+                written
+            }
+            None => {
+                self.used_connection = true;
+                write_packet(self.connection, &sending.track, sequence, packet, now)
+            }
+        };
+        if written {
+            sending.report.sent(packet, fresh, now);
+        }
+        written
+    }
+
+    /// Sends the track's sender report through the connection (its SRTCP) when one is due; the
+    /// crate's own reporter sees only what goes through it.
+    fn report(&mut self, sending: &mut Sending, now: Instant) {
+        if self.own.is_none() {
+            return;
+        }
+        let Some(report) = sending.report.due(sending.track.ssrc, now) else { return };
+        let message = RTCMessage::RtcpPacket(String::new(), vec![Box::new(report)]);
+        match self.connection.handle_write(TaggedRTCMessage { now, message }) {
+            Ok(()) => self.used_connection = true,
+            Err(e) => tracing::debug!("rtc sender report refused: {e}"),
+        }
+    }
+}
+
+/// Builds the player's RTP packet in place (its header, the stream's payload), protects it and
+/// queues it. The one copy of the payload per player is the one SRTP needs.
+fn write_protected(
+    srtp: &mut SrtpSender,
+    way: Way<'_>,
+    outbox: &mut Outbox,
+    track: &OutTrack,
+    sequence: u16,
+    packet: &OutPacket,
+) -> bool {
+    let tag_len = srtp.profile().tag_len();
+    let mut write = |buffer: &mut Vec<u8>, start: usize| {
+        buffer.push(0x80);
+        buffer.push(u8::from(packet.marker) << 7 | (track.payload_type & 0x7f));
+        buffer.extend_from_slice(&sequence.to_be_bytes());
+        buffer.extend_from_slice(&packet.timestamp.to_be_bytes());
+        buffer.extend_from_slice(&track.ssrc.to_be_bytes());
+        buffer.extend_from_slice(&packet.payload);
+        match srtp.protect(buffer, start) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!("rtc srtp protect failed: {e}");
+                false
+            }
+        }
+    };
+    match way {
+        Way::Udp(to) => outbox.push_with(to, write),
+        Way::Tcp(link) => {
+            let mut buffer = Vec::with_capacity(12 + packet.payload.len() + tag_len);
+            if !write(&mut buffer, 0) {
+                return false;
+            }
+            // A full connection queue loses the packet, as a full socket buffer would.
+            let _ = link.sender.try_send(BytesMut::from(&buffer[..]));
+            true
+        }
+    }
+}
+
 impl Peer {
+    /// The way a player's packets are written this turn.
+    fn path<'a>(&'a mut self, outbox: &'a mut Outbox) -> (Path<'a>, [Option<&'a mut Sending>; 2]) {
+        let Peer { connection, srtp, video, audio, remote, tcp, media_over_tcp, stats, .. } = self;
+        let way = if *media_over_tcp { tcp.as_ref().map(Way::Tcp) } else { remote.map(Way::Udp) };
+        let own = srtp.as_mut().zip(way);
+        (Path { connection, own, outbox, stats, used_connection: false }, [video.as_mut(), audio.as_mut()])
+    }
+
     /// Bytes the peer sent from `from` over `protocol`: it was heard now, and this is the
     /// message its connection reads.
     fn heard(&mut self, data: &[u8], from: SocketAddr, protocol: TransportProtocol) -> TaggedBytesMut {
@@ -762,16 +970,25 @@ impl Peer {
         }
     }
 
-    fn send(&mut self, kind: MediaKind, ring: &Arc<SentRing>, packets: &[OutPacket], now: Instant) {
+    /// Sends `packets` of the `kind` track; `true` when the connection has something to write.
+    fn send(
+        &mut self,
+        kind: MediaKind,
+        ring: &Arc<SentRing>,
+        packets: &[OutPacket],
+        now: Instant,
+        outbox: &mut Outbox,
+    ) -> bool {
         if !self.connected {
-            return;
+            return false;
         }
+        let (mut path, [video, audio]) = self.path(outbox);
         let sending = match kind {
-            MediaKind::Video => self.video.as_mut(),
-            MediaKind::Audio => self.audio.as_mut(),
+            MediaKind::Video => video,
+            MediaKind::Audio => audio,
         };
-        let Some(sending) = sending else { return };
-        let Some(first) = packets.first() else { return };
+        let Some(sending) = sending else { return false };
+        let Some(first) = packets.first() else { return false };
         let mut replay = Vec::new();
         if !sending.ring.as_ref().is_some_and(|r| Arc::ptr_eq(r, ring)) {
             // A player's first video starts at the stream's last keyframe: the packets since
@@ -786,36 +1003,35 @@ impl Peer {
         }
         for packet in replay.iter().chain(packets) {
             sending.last = packet.sequence.wrapping_add(sending.offset);
-            if !write_packet(&mut self.connection, &sending.track, sending.last, packet, now) {
-                return;
+            if !path.write(sending, sending.last, packet, true, now) {
+                break;
             }
         }
+        path.report(sending, now);
+        path.used_connection
     }
 
     /// Sends again, from the stream's ring, the packets a NACK names.
-    fn resend(&mut self, nack: &TransportLayerNack, stats: &RtcUdpStats) {
-        let sending = [self.video.as_ref(), self.audio.as_ref()]
-            .into_iter()
-            .flatten()
-            .find(|s| s.track.ssrc == nack.media_ssrc);
+    fn resend(&mut self, nack: &TransportLayerNack, stats: &RtcUdpStats, outbox: &mut Outbox) {
+        let peer_stats = Arc::clone(&self.stats);
+        let (mut path, tracks) = self.path(outbox);
+        let sending = tracks.into_iter().flatten().find(|s| s.track.ssrc == nack.media_ssrc);
         let Some(sending) = sending else {
             tracing::debug!(ssrc = nack.media_ssrc, "nack for a track we do not send");
             return;
         };
-        let Some(ring) = sending.ring.as_ref() else { return };
+        let Some(ring) = sending.ring.clone() else { return };
         let now = Instant::now();
         for sequence in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             stats.nack_requested.fetch_add(1, Ordering::Relaxed);
-            self.stats.nacks.fetch_add(1, Ordering::Relaxed);
+            peer_stats.nacks.fetch_add(1, Ordering::Relaxed);
             // Only what this player was sent: not before its first packet, not past its last.
             let behind = sending.last.wrapping_sub(sequence);
             let kept = ring.get(sequence.wrapping_sub(sending.offset)).filter(|_| behind < 0x8000);
             match kept {
-                Some(packet)
-                    if write_packet(&mut self.connection, &sending.track, sequence, &packet, now) =>
-                {
+                Some(packet) if path.write(sending, sequence, &packet, false, now) => {
                     stats.nack_resent.fetch_add(1, Ordering::Relaxed);
-                    self.stats.retransmits.fetch_add(1, Ordering::Relaxed);
+                    peer_stats.retransmits.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {
                     tracing::debug!(sequence, behind, last = sending.last, "nacked packet not resent");
