@@ -15,7 +15,7 @@
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -211,6 +211,7 @@ impl RtcUdp {
                     peers: HashMap::new(),
                     ufrags: HashMap::new(),
                     addresses: HashMap::new(),
+                    deadlines: BTreeSet::new(),
                 }
                 .run(queue)
             })
@@ -386,9 +387,14 @@ struct Worker {
     directory: Arc<Directory>,
     /// Every worker's queue (this one's too), for hand-overs.
     siblings: Arc<[mpsc::WeakSender<Command>]>,
-    peers: HashMap<SessionId, Peer>,
+    /// Boxed: a peer connection is kilobytes, and the map's spare capacity would hold as much
+    /// again inline.
+    peers: HashMap<SessionId, Box<Peer>>,
     ufrags: HashMap<String, SessionId>,
     addresses: HashMap<SocketAddr, SessionId>,
+    /// The peers' timer deadlines in order, so a turn does not walk every peer for the next
+    /// one. An entry whose peer has since another deadline (or is gone) is skipped when due.
+    deadlines: BTreeSet<(Instant, SessionId)>,
 }
 
 impl Worker {
@@ -397,7 +403,7 @@ impl Worker {
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let next_timer = self.peers.values().filter_map(|p| p.timeout).min();
+            let next_timer = self.deadlines.first().map(|(at, _)| *at);
             let timer = async {
                 match next_timer {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -498,7 +504,7 @@ impl Worker {
                 }
             }
             Command::HandOver { id, to, datagram, from } => self.hand_over(id, to, datagram, from),
-            Command::Adopt { id, peer, datagram, from } => self.adopt(id, *peer, &datagram, from),
+            Command::Adopt { id, peer, datagram, from } => self.adopt(id, peer, &datagram, from),
             Command::TcpFrame { id, frame, from, link } => self.tcp_frame(id, &frame, from, link),
         }
     }
@@ -548,7 +554,7 @@ impl Worker {
             self.finish(id, peer, "server stopped");
             return;
         };
-        match queue.try_send(Command::Adopt { id, peer: Box::new(peer), datagram, from }) {
+        match queue.try_send(Command::Adopt { id, peer, datagram, from }) {
             Ok(()) => {
                 self.stats.handovers.fetch_add(1, Ordering::Relaxed);
             }
@@ -556,14 +562,14 @@ impl Worker {
                 // The other worker is busy: the session stays here until the next binding.
                 if let Command::Adopt { peer, .. } = command {
                     self.directory.move_to(&peer.ufrag, self.index);
-                    self.keep(id, *peer);
+                    self.keep(id, peer);
                 }
             }
         }
     }
 
     /// Takes a session handed over by another worker, and the binding that asked for it.
-    fn adopt(&mut self, id: SessionId, peer: Peer, datagram: &[u8], from: SocketAddr) {
+    fn adopt(&mut self, id: SessionId, peer: Box<Peer>, datagram: &[u8], from: SocketAddr) {
         if !self.directory.owned_by(&peer.ufrag, self.index) {
             // Removed while it moved.
             self.finish(id, peer, "ended by the server");
@@ -574,7 +580,10 @@ impl Worker {
     }
 
     /// Makes `peer` one of this worker's sessions.
-    fn keep(&mut self, id: SessionId, peer: Peer) {
+    fn keep(&mut self, id: SessionId, peer: Box<Peer>) {
+        if let Some(at) = peer.timeout {
+            self.deadlines.insert((at, id));
+        }
         peer.stats.worker.store(self.index as u64, Ordering::Relaxed);
         self.ufrags.insert(peer.ufrag.clone(), id);
         self.peers.insert(id, peer);
@@ -593,7 +602,7 @@ impl Worker {
         let NewPeer { connection, local_ufrag, video, audio, keys, .. } = peer;
         self.keep(
             id,
-            Peer {
+            Box::new(Peer {
                 connection,
                 handler,
                 stats,
@@ -613,19 +622,20 @@ impl Worker {
                 created: now,
                 last_heard: now,
                 timeout: None,
-            },
+            }),
         );
         self.drive(id);
     }
 
     fn timers(&mut self) {
         let now = Instant::now();
-        let due: Vec<SessionId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.timeout.is_some_and(|t| t <= now))
-            .map(|(id, _)| *id)
-            .collect();
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.deadlines.first().filter(|(at, _)| *at <= now) {
+            self.deadlines.pop_first();
+            if self.peers.get(&id).is_some_and(|p| p.timeout == Some(at)) {
+                due.push(id);
+            }
+        }
         for id in due {
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.timeout = None;
@@ -760,7 +770,13 @@ impl Worker {
         }
         // Retransmissions answering NACKs were written while reading.
         queue_writes(&mut self.outbox, peer);
-        peer.timeout = peer.connection.poll_timeout();
+        let timeout = peer.connection.poll_timeout();
+        if timeout != peer.timeout {
+            peer.timeout = timeout;
+            if let Some(at) = timeout {
+                self.deadlines.insert((at, id));
+            }
+        }
         if let Some(why) = closed {
             self.close(id, &why);
         }
@@ -771,11 +787,17 @@ impl Worker {
         self.ufrags.remove(&peer.ufrag);
         self.addresses.retain(|_, session| *session != id);
         self.count_sessions();
+        // After a crowd leaves, the tables give back what they grew to.
+        if self.peers.capacity() > 64 && self.peers.len() < self.peers.capacity() / 4 {
+            self.peers.shrink_to_fit();
+            self.ufrags.shrink_to_fit();
+            self.addresses.shrink_to_fit();
+        }
         self.finish(id, peer, why);
     }
 
     /// Ends a session no longer in this worker's tables.
-    fn finish(&mut self, id: SessionId, mut peer: Peer, why: &str) {
+    fn finish(&mut self, id: SessionId, mut peer: Box<Peer>, why: &str) {
         self.directory.remove(&peer.ufrag);
         let _ = peer.connection.close();
         while let Some(out) = peer.connection.poll_write() {
