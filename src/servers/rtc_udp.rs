@@ -1073,3 +1073,32 @@ impl Peer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(timestamp: u32, len: usize) -> OutPacket {
+        OutPacket { sequence: 0, marker: false, timestamp, payload: Bytes::from(vec![0; len]) }
+    }
+
+    /// The sender reports of packets the worker protects itself: counts of everything sent
+    /// (resends too), the RTP time of the newest packet carried on to the report's moment, one
+    /// report a second.
+    #[test]
+    fn sender_reports_count_what_was_sent_and_carry_the_clock_on() {
+        let mut report = Report { clock_rate: 90_000, ..Report::default() };
+        let start = Instant::now();
+        assert!(report.due(7, start).is_none(), "nothing sent, nothing to report");
+        report.sent(&packet(1000, 1200), true, start);
+        report.sent(&packet(1000, 300), true, start);
+        report.sent(&packet(500, 1200), false, start + Duration::from_millis(50));
+        let first = report.due(7, start + Duration::from_millis(100)).expect("a report");
+        assert_eq!((first.ssrc, first.packet_count, first.octet_count), (7, 3, 2700));
+        // 100 ms after the newest fresh packet: 9000 ticks of 90 kHz later.
+        assert_eq!(first.rtp_time, 1000 + 9000);
+        assert!(first.ntp_time >> 32 > 3_900_000_000, "NTP seconds since 1900");
+        assert!(report.due(7, start + Duration::from_millis(600)).is_none(), "one a second");
+        assert!(report.due(7, start + Duration::from_millis(1100)).is_some());
+    }
+}
