@@ -9,9 +9,7 @@
 //! master key and salt (RFC 5764) through the AES-CM PRF with a key derivation rate of 0.
 
 use aes::Aes128;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes128Gcm, Nonce};
-use ctr::cipher::{BlockEncrypt, InnerIvInit, StreamCipher};
+use ctr::cipher::{BlockEncrypt, InnerIvInit, KeyInit, StreamCipher};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use thiserror::Error;
@@ -92,7 +90,7 @@ fn derive(master: &Aes128, salt: &[u8], label: u8, out: &mut [u8]) {
 
 enum Cipher {
     Gcm {
-        aead: Box<Aes128Gcm>,
+        aead: Box<ring::aead::LessSafeKey>,
         salt: [u8; 12],
     },
     CmSha1 {
@@ -198,7 +196,9 @@ impl SrtpSender {
     }
 
     /// Protects the RTP packet that starts at `start` in `buffer` and runs to its end: the
-    /// payload encrypted in place, the tag appended.
+    /// payload encrypted in place, the tag appended. A packet sent again (for a NACK) is the same
+    /// plaintext under the same index, so it comes out the same: nothing is revealed by its IV
+    /// being used twice.
     pub fn protect(&mut self, buffer: &mut Vec<u8>, start: usize) -> Result<(), SrtpError> {
         let packet = buffer.get(start..).ok_or(SrtpError::Short(0))?;
         let header = header_len(packet)?;
@@ -215,10 +215,11 @@ impl SrtpSender {
                 iv[10..12].copy_from_slice(&sequence.to_be_bytes());
                 iv.iter_mut().zip(salt).for_each(|(b, s)| *b ^= s);
                 let (aad, payload) = buffer[start..].split_at_mut(header);
+                let nonce = ring::aead::Nonce::assume_unique_for_key(iv);
                 let tag = aead
-                    .encrypt_in_place_detached(Nonce::from_slice(&iv), aad, payload)
+                    .seal_in_place_separate_tag(nonce, ring::aead::Aad::from(&*aad), payload)
                     .map_err(|_| SrtpError::TooLong)?;
-                buffer.extend_from_slice(&tag);
+                buffer.extend_from_slice(tag.as_ref());
             }
             Cipher::CmSha1 { aes, salt, mac } => {
                 // RFC 3711 section 4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16).
@@ -257,7 +258,10 @@ impl SrtpSender {
 
 impl Cipher {
     fn gcm(key: &[u8; 16], salt: [u8; 12]) -> Cipher {
-        Cipher::Gcm { aead: Box::new(Aes128Gcm::new(key.into())), salt }
+        // A 16-byte key is what AES-128-GCM takes: this cannot fail.
+        let key =
+            ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, key).unwrap_or_else(|_| unreachable!());
+        Cipher::Gcm { aead: Box::new(ring::aead::LessSafeKey::new(key)), salt }
     }
 
     fn cm_sha1(key: &[u8; 16], salt: [u8; 14], auth: &[u8]) -> Cipher {
