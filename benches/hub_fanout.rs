@@ -38,14 +38,14 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn frame(time_ms: i64, keyframe: bool) -> Packet {
     let class = if keyframe { PacketClass::VideoKeyframe } else { PacketClass::Video };
-    Packet { bytes: Bytes::from(vec![0u8; FRAME_BYTES]), time_ms, class }
+    Packet::new(Bytes::from(vec![0u8; FRAME_BYTES]), time_ms, class)
 }
 
 /// A publishing hub with a gop in it, and its consumers caught up.
 fn hub_with_consumers() -> (std::sync::Arc<Hub>, Vec<Consumer>) {
     let hub = Hub::new(HubConfig::default());
     hub.start_publish();
-    hub.push(Packet { bytes: Bytes::from_static(b"vsh"), time_ms: 0, class: PacketClass::VideoHeader });
+    hub.push(Packet::new(Bytes::from_static(b"vsh"), 0, PacketClass::VideoHeader));
     hub.push(frame(0, true));
     hub.end_burst();
     let mut consumers: Vec<Consumer> = (0..CONSUMERS).map(|_| hub.subscribe()).collect();

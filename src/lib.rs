@@ -11,7 +11,9 @@
 //! - [`bench`]: the load harness and kernel-floor server behind `srs bench`.
 
 // Unsafe is denied everywhere but `control::process::sys`: the fork/exec and signal glue of
-// supervised children, which std and tokio only offer as `unsafe` (`pre_exec`) or not at all (`killpg`).
+// supervised children, which std and tokio only offer as `unsafe` (`pre_exec`) or not at all (`killpg`);
+// and `codec::audio::aac_lc_encoder`: fdk-aac's C API, opened with its AAC module alone, which the
+// `fdk-aac` crate cannot do (its metadata module adds 9.3 ms to the WebRTC audio bridge).
 #![deny(unsafe_code)]
 
 pub mod bench;

@@ -271,10 +271,18 @@ fn whip_opus_reaches_http_flv_hls_and_dvr_as_aac() {
     // Chromium's sender reports placed the tracks (the log says by how much).
     assert!(srs.log().contains("aligned by its sender reports"), "{}", srs.log());
     // The tracks start together: within 100 ms (three frames; measured 0-45 ms apart; the first
-    // video waits for a keyframe). They end within 50 ms (a video frame and a half): the AAC
-    // encoder's held samples are flushed at the DELETE (measured 19 ms; 20-120 ms before).
+    // video waits for a keyframe). They end within a video frame and a half (50 ms at Chromium's
+    // 30 fps; on a loaded machine its fake camera falls to 8 fps, and its last frame can be
+    // 125 ms before the DELETE): the AAC encoder's held samples are flushed at the DELETE
+    // (measured 19 ms at 30 fps; 20-120 ms before the flush).
+    let frame_interval = (video_span.1 - video_span.0) / (video.frames.max(2) - 1) as f64;
+    let end_tolerance = (1.5 * frame_interval).max(0.05);
     assert!((video_span.0 - audio_span.0).abs() <= 0.1, "starts {video_span:?} {audio_span:?}");
-    assert!((video_span.1 - audio_span.1).abs() <= 0.05, "ends {video_span:?} {audio_span:?}");
+    assert!(
+        (video_span.1 - audio_span.1).abs() <= end_tolerance,
+        "ends {video_span:?} {audio_span:?}, {} video frames ({frame_interval:.3} s apart)",
+        video.frames
+    );
     drop(publisher);
     drop(server);
 }

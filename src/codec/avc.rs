@@ -321,7 +321,15 @@ fn skip_scaling_list(reader: &mut BitReader<'_>, size: usize) -> Result<(), AvcE
     let (mut last_scale, mut next_scale) = (8i32, 8i32);
     for _ in 0..size {
         if next_scale != 0 {
+            // The standard bounds delta_scale to -128..=127; a larger one is a damaged SPS (and
+            // would overflow the sum).
             let delta_scale = reader.se()?;
+            if !(-128..=127).contains(&delta_scale) {
+                return Err(AvcError::SpsOutOfRange {
+                    field: "delta_scale",
+                    value: delta_scale.unsigned_abs(),
+                });
+            }
             next_scale = (last_scale + delta_scale).rem_euclid(256);
         }
         if next_scale != 0 {
@@ -428,6 +436,33 @@ mod tests {
         let sps = parse_sps(&config.sps[0]).unwrap();
         assert_eq!((sps.width, sps.height, sps.chroma_format_idc, sps.frame_mbs_only), (320, 240, 1, true));
         assert_eq!((profile_name(sps.profile_idc), level_name(sps.level_idc).as_str()), ("High", "3.1"));
+    }
+
+    #[test]
+    fn a_scaling_list_delta_out_of_range_is_an_error() {
+        use crate::codec::bits::BitWriter;
+        let ue = |w: &mut BitWriter, value: u32| {
+            let code = value + 1;
+            let len = 32 - code.leading_zeros();
+            w.write_bits(len - 1, 0);
+            w.write_bits(len, code);
+        };
+        let mut w = BitWriter::default();
+        w.write_bits(8, 100); // profile_idc: High, which codes chroma and scaling fields
+        w.write_bits(8, 0);
+        w.write_bits(8, 31);
+        ue(&mut w, 0); // seq_parameter_set_id
+        ue(&mut w, 1); // chroma_format_idc
+        ue(&mut w, 0); // bit_depth_luma_minus8
+        ue(&mut w, 0); // bit_depth_chroma_minus8
+        w.write_bits(1, 0); // qpprime_y_zero_transform_bypass_flag
+        w.write_bits(1, 1); // seq_scaling_matrix_present_flag
+        w.write_bits(1, 1); // seq_scaling_list_present_flag[0]
+        ue(&mut w, 2 * 200 - 1); // delta_scale = 200, past the standard's 127
+        w.write_bits(16, 0xffff);
+        let mut nal = vec![0x67];
+        nal.extend(w.into_bytes());
+        assert_eq!(parse_sps(&nal), Err(AvcError::SpsOutOfRange { field: "delta_scale", value: 200 }));
     }
 
     #[test]

@@ -765,7 +765,7 @@ mod tests {
         let consumer = kept.subscribe();
         let other = StreamKey::new("a.com", "live", "gone");
         let gone = engine.hub(NodeIndex::new(3), &other, HubConfig::default);
-        gone.push(Packet { bytes: bytes::Bytes::from_static(b"x"), time_ms: 0, class: PacketClass::Audio });
+        gone.push(Packet::new(bytes::Bytes::from_static(b"x"), 0, PacketClass::Audio));
         drop(gone);
         engine.sweep_hubs();
         assert!(Arc::ptr_eq(&engine.hub(NodeIndex::new(3), &key, HubConfig::default), consumer.hub()));

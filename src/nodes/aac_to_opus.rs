@@ -3,8 +3,8 @@
 //!
 //! AAC is decoded with fdk-aac, resampled to 48 kHz and encoded as 20 ms Opus frames
 //! (`codec::audio::aac_to_opus`); metadata and audio in other codecs (a WHIP publisher's Opus) pass
-//! through untouched, and so does video, but for B-frames (`keep_bframe`) and SEI units
-//! (`keep_avc_nalu_sei`) as SRS's bridge. Accepts any codec; converts AAC to Opus.
+//! through untouched, and so does video, but for B-frames of H.264 and H.265 (`keep_bframe`) and
+//! H.264 SEI units (`keep_avc_nalu_sei`) as SRS's bridge. Accepts any codec; converts AAC to Opus.
 //!
 //! ```dhall
 //! srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000, keep_bframe = False })
@@ -19,10 +19,11 @@ use tokio::sync::mpsc;
 use super::audio_bridge::{self, AudioBridge, Transcoder};
 use crate::codec::audio::aac_to_opus::{opus_track_config, AacToOpus};
 use crate::codec::audio::{TranscodeError, CHANNELS, OPUS_RATE};
-use crate::codec::rtp::h264_filter;
+use crate::codec::hevc::HevcConfig;
+use crate::codec::rtp::{h264_filter, h265_filter};
 use crate::graph::engine::Outputs;
 use crate::graph::{Caps, Ports};
-use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaTime};
+use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaTime, StreamDescription};
 use crate::nodes::{NodeKind, StreamCtx};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, StaticType)]
@@ -92,7 +93,17 @@ impl AudioBridge for ToOpus {
         Ok((Box::new(transcoder), output))
     }
 
-    fn video(&self, frame: Frame) -> Option<Frame> {
+    fn video(&self, frame: Frame, description: Option<&StreamDescription>) -> Option<Frame> {
+        if frame.codec == Codec::H265 && !self.keep_bframe {
+            // The slice type follows the PPS's reserved bits (0 in every encoder seen).
+            let extra_bits = description
+                .and_then(|d| d.video.as_ref())
+                .filter(|v| v.codec == Codec::H265)
+                .and_then(|v| HevcConfig::parse(&v.config).ok())
+                .and_then(|c| c.pps.first().and_then(|pps| h265_filter::extra_slice_header_bits(pps)))
+                .unwrap_or(0);
+            return (!h265_filter::is_bframe(&frame.data, extra_bits)).then_some(frame);
+        }
         if frame.codec != Codec::H264 {
             return Some(frame);
         }

@@ -19,8 +19,8 @@ pub trait AudioBridge: Send + 'static {
     const TO: Codec;
     /// A transcoder for `track` (of codec `FROM`) and the track it outputs.
     fn open(&self, track: &AudioTrack) -> Result<(Box<dyn Transcoder>, AudioTrack), TranscodeError>;
-    /// A video frame as it goes on; `None` leaves it out.
-    fn video(&self, frame: Frame) -> Option<Frame> {
+    /// A video frame as it goes on, with the stream's latest description; `None` leaves it out.
+    fn video(&self, frame: Frame, _description: Option<&StreamDescription>) -> Option<Frame> {
         Some(frame)
     }
 }
@@ -50,9 +50,11 @@ pub async fn run<B: AudioBridge>(
     let mut transcoder: Option<Box<dyn Transcoder>> = None;
     let mut out = Vec::new();
     let mut errors = 0u64;
+    let mut source: Option<Arc<StreamDescription>> = None;
     while let Some(event) = input.recv().await {
         let event = match event {
             MediaEvent::Description(description) => {
+                source = Some(Arc::clone(&description));
                 MediaEvent::Description(describe(&bridge, &ctx, &description, &mut transcoder))
             }
             MediaEvent::Frame(frame) if frame.codec == B::FROM => {
@@ -71,10 +73,12 @@ pub async fn run<B: AudioBridge>(
                 }
                 continue;
             }
-            MediaEvent::Frame(frame) if frame.kind() == MediaKind::Video => match bridge.video(frame) {
-                Some(frame) => MediaEvent::Frame(frame),
-                None => continue,
-            },
+            MediaEvent::Frame(frame) if frame.kind() == MediaKind::Video => {
+                match bridge.video(frame, source.as_deref()) {
+                    Some(frame) => MediaEvent::Frame(frame),
+                    None => continue,
+                }
+            }
             MediaEvent::End => {
                 // The audio held for a whole output frame goes out before the end (the DVR file
                 // would otherwise end that much audio short of its video).

@@ -13,8 +13,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::codec::avc::AvcConfig;
 use crate::codec::describe;
 use crate::codec::flv::{
-    append_tag, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType, VideoPacketKind,
-    VideoTagHeader,
+    append_tag, tag_framing, unwrap_set_data_frame, AudioPacketKind, AudioTagHeader, FlvError, TagType,
+    VideoPacketKind, VideoTagHeader,
 };
 use crate::codec::hevc::HevcConfig;
 use crate::codec::nal;
@@ -292,30 +292,46 @@ impl FramesToFlv {
     /// The tag `push` makes of `frame`, appended to `out` whole, as `codec::flv::tag_bytes` frames
     /// it (a buffer reused across frames allocates nothing); `false` when the frame is dropped.
     pub fn append_frame_tag(&mut self, frame: &Frame, out: &mut BytesMut) -> bool {
-        let timestamp_ms = flv_timestamp(frame.dts);
-        self.last_timestamp_ms = timestamp_ms;
-        let appended = match frame.codec {
-            Codec::H264 | Codec::H265 | Codec::Av1 => {
-                let header = video_frame_header(frame);
-                append_tag(out, TagType::Video, timestamp_ms, |body| {
-                    header.write(body)?;
-                    body.put_slice(&frame.data);
-                    Ok(())
-                })
-            }
-            Codec::Aac | Codec::Mp3 | Codec::Opus => match self.audio_frame_header(frame) {
-                Some(header) => append_tag(out, TagType::Audio, timestamp_ms, |body| {
-                    header.write(body)?;
-                    body.put_slice(&frame.data);
-                    Ok(())
-                }),
-                None => Err(FlvError::UnsupportedCodec("this audio codec in flv")),
-            },
-        };
+        let appended = self.frame_body_header(frame).and_then(|(timestamp_ms, header)| {
+            append_tag(out, header.tag_type(), timestamp_ms, |body| {
+                header.write(body)?;
+                body.put_slice(&frame.data);
+                Ok(())
+            })
+        });
         if appended.is_err() {
             self.n_dropped += 1;
         }
         appended.is_ok()
+    }
+
+    /// The tag `push` makes of `frame`, as the bytes around the frame's own payload
+    /// (`codec::flv::tag_framing`): tag type, timestamp, head and tail; `None` when the frame is
+    /// dropped.
+    pub fn frame_tag_framing(&mut self, frame: &Frame) -> Option<(TagType, u32, Bytes, Bytes)> {
+        let framed = self.frame_body_header(frame).and_then(|(timestamp_ms, header)| {
+            let (head, tail) =
+                tag_framing(header.tag_type(), timestamp_ms, frame.data.len(), |head| header.write(head))?;
+            Ok((header.tag_type(), timestamp_ms, head, tail))
+        });
+        if framed.is_err() {
+            self.n_dropped += 1;
+        }
+        framed.ok()
+    }
+
+    /// The timestamp and the body's header of `frame`'s tag.
+    fn frame_body_header(&mut self, frame: &Frame) -> Result<(u32, BodyHeader), FlvError> {
+        let timestamp_ms = flv_timestamp(frame.dts);
+        self.last_timestamp_ms = timestamp_ms;
+        let header = match frame.codec {
+            Codec::H264 | Codec::H265 | Codec::Av1 => BodyHeader::Video(video_frame_header(frame)),
+            Codec::Aac | Codec::Mp3 | Codec::Opus => BodyHeader::Audio(
+                self.audio_frame_header(frame)
+                    .ok_or(FlvError::UnsupportedCodec("this audio codec in flv"))?,
+            ),
+        };
+        Ok((timestamp_ms, header))
     }
 
     fn audio_frame_header(&self, frame: &Frame) -> Option<AudioTagHeader> {
@@ -340,6 +356,28 @@ impl FramesToFlv {
         let mut body = BytesMut::with_capacity(header.header_len + payload.len());
         header.write(&mut body).ok()?;
         finish_body(body, payload).map(|body| FlvTagOut { tag_type: TagType::Audio, timestamp_ms, body })
+    }
+}
+
+/// What a frame's tag body starts with.
+enum BodyHeader {
+    Video(VideoTagHeader),
+    Audio(AudioTagHeader),
+}
+
+impl BodyHeader {
+    fn tag_type(&self) -> TagType {
+        match self {
+            BodyHeader::Video(_) => TagType::Video,
+            BodyHeader::Audio(_) => TagType::Audio,
+        }
+    }
+
+    fn write(&self, out: &mut BytesMut) -> Result<(), FlvError> {
+        match self {
+            BodyHeader::Video(header) => header.write(out),
+            BodyHeader::Audio(header) => header.write(out),
+        }
     }
 }
 

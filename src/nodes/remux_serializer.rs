@@ -83,15 +83,26 @@ impl RemuxSerializer {
 }
 
 fn audio_packet(bytes: Bytes, time_ms: i64) -> Packet {
-    Packet { bytes, time_ms, class: PacketClass::Audio }
+    Packet::new(bytes, time_ms, PacketClass::Audio)
 }
 
 fn flv_packets(to_flv: &mut FramesToFlv, event: &MediaEvent) -> Vec<Packet> {
+    if let MediaEvent::Frame(frame) = event {
+        // The frame's payload is shared, not copied into a tag: a stream nobody watches (an
+        // ingest, a stream between players) costs no copy of its media here.
+        return match to_flv.frame_tag_framing(frame) {
+            Some((tag_type, timestamp_ms, head, tail)) => {
+                let class = packet_class(event, tag_type);
+                vec![Packet::framed(head, frame.data.clone(), tail, i64::from(timestamp_ms), class)]
+            }
+            None => Vec::new(),
+        };
+    }
     let mut packets = Vec::new();
     for tag in to_flv.push(event) {
         let class = packet_class(event, tag.tag_type);
         match tag_bytes(tag.tag_type, tag.timestamp_ms, &tag.body) {
-            Ok(bytes) => packets.push(Packet { bytes, time_ms: i64::from(tag.timestamp_ms), class }),
+            Ok(bytes) => packets.push(Packet::new(bytes, i64::from(tag.timestamp_ms), class)),
             Err(e) => tracing::warn!("dropping a tag: {e}"),
         }
     }
@@ -107,7 +118,7 @@ fn ts_packets(muxer: &mut Option<TsMuxer>, event: &MediaEvent) -> Vec<Packet> {
             };
             match (result, muxer.as_mut()) {
                 (Ok(()), Some(muxer)) => {
-                    vec![Packet { bytes: muxer.write_tables(), time_ms: 0, class: PacketClass::VideoHeader }]
+                    vec![Packet::new(muxer.write_tables(), 0, PacketClass::VideoHeader)]
                 }
                 (Err(e), _) => {
                     tracing::warn!("http-ts cannot carry this stream: {e}");
@@ -125,7 +136,7 @@ fn ts_packets(muxer: &mut Option<TsMuxer>, event: &MediaEvent) -> Vec<Packet> {
                         (MediaKind::Video, false) => PacketClass::Video,
                         (MediaKind::Audio, _) => PacketClass::Audio,
                     };
-                    vec![Packet { bytes, time_ms: frame.dts.as_millis(), class }]
+                    vec![Packet::new(bytes, frame.dts.as_millis(), class)]
                 }
                 Err(e) => {
                     tracing::debug!("http-ts skips a frame: {e}");

@@ -1,15 +1,16 @@
-//! `RtcIn`: browsers publish over WebRTC (WHIP, or SRS's `/rtc/v1/publish/`); their H.264 and
-//! Opus become the stream's frames.
+//! `RtcIn`: browsers publish over WebRTC (WHIP, or SRS's `/rtc/v1/publish/`); their H.264 (or
+//! H.265) and Opus become the stream's frames.
 //!
 //! Signalling is a route on the `api` HTTP address (usually the `HttpApi`'s); media arrives on the
 //! `listen` UDP socket, shared with every other WebRTC peer of the address. A publisher is
 //! admitted like any other (security, refer, `on_publish`) and registered as an `rtc-publish`
-//! client; a busy stream is refused (409). Received RTP is put back into access units
-//! (`codec::rtp::h264`): after a loss, pictures wait for the next keyframe, which is asked for
+//! client; a busy stream is refused (409). The answer takes H.264 when offered, H.265 when the
+//! publisher asks for it (SRS's `codec=hevc` query) or offers nothing else (`codec::rtp::sdp`).
+//! Received RTP is put back into access units (`codec::rtp::h264` / `h265`): after a loss, pictures wait for the next keyframe, which is asked for
 //! at once (PLI), as it is when the peer connects and when a WebRTC player asks. Both tracks
 //! start at the time their first packet arrived, on one clock, until the publisher's RTCP sender
 //! reports tell how far apart they really started (`codec::rtp::sync`); then one track is moved
-//! later to match. Produces video {H264}, audio {Opus}.
+//! later to match. Produces video {H264, H265}, audio {Opus}.
 //!
 //! ```dhall
 //! srs.node "rtc_publish" (srs.Node.RtcIn srs.RtcIn::{ listen = "8000", api = "1985" })
@@ -31,10 +32,12 @@ use super::rtc_signal::{self, Answer, Offer, Refusal};
 use super::vhost;
 use crate::codec::avc::AvcConfig;
 use crate::codec::describe;
+use crate::codec::hevc::HevcConfig;
 use crate::codec::opus::OpusHead;
 use crate::codec::rtp::clock::{OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ};
 use crate::codec::rtp::h264::{H264Depacketizer, H264Event};
-use crate::codec::rtp::sdp::{ice_ufrag, OfferedCodecs};
+use crate::codec::rtp::h265::{H265Depacketizer, H265Event};
+use crate::codec::rtp::sdp::{self, ice_ufrag, OfferedCodecs};
 use crate::codec::rtp::sync::{self, AvSync};
 use crate::codec::rtp::{opus, RtpClock};
 use crate::control::admission;
@@ -73,9 +76,9 @@ pub struct Config {
     pub pli_interval: u64,
 }
 
-/// What WebRTC publishers produce.
+/// What WebRTC publishers produce and players take.
 pub fn rtc_caps() -> Caps {
-    Caps::new(&[Codec::H264], &[Codec::Opus])
+    Caps::new(&[Codec::H264, Codec::H265], &[Codec::Opus])
 }
 
 /// The UDP and HTTP listens of a WebRTC node.
@@ -264,8 +267,15 @@ async fn negotiate(
         }
         Err(e) => return Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
     };
-    let peer = rtc_peer::answer(&offer.sdp, Direction::Publish, address, endpoint.transports)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
+    let video = OfferedCodecs::of(&offer.sdp).publish_video(sdp::preferred_video(&offer.param));
+    let peer = rtc_peer::answer(
+        &offer.sdp,
+        Direction::Publish,
+        address,
+        endpoint.transports,
+        video.unwrap_or(Codec::H264),
+    )
+    .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
     let answer = peer.answer.clone();
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
     let token = rtc_signal::token();
@@ -281,7 +291,9 @@ async fn negotiate(
     engine.shared::<RtcStreams>().set_publisher(&key, Some((udp.clone(), id)));
     tracing::info!(conn = id, peer = %offer.peer, stream = %key, candidate = %address, "webrtc publisher answered");
     let pli_period = (pli_interval > 0).then(|| Duration::from_millis(pli_interval));
-    let run = Publishing { engine: engine.clone(), udp, id, guard, settings, inbox, closed, pli_period };
+    let video = video.unwrap_or(Codec::H264);
+    let run =
+        Publishing { engine: engine.clone(), udp, id, guard, settings, inbox, closed, pli_period, video };
     engine.spawn(run.run(publication));
     Ok(Answer { sdp: answer, session: id, token, session_name })
 }
@@ -328,12 +340,15 @@ struct Publishing {
     closed: Arc<Notify>,
     /// Periodic keyframe requests.
     pli_period: Option<Duration>,
+    /// The video codec the answer took.
+    video: Codec,
 }
 
 impl Publishing {
     async fn run(mut self, mut publication: Publication) {
         let key = publication.key().clone();
-        let mut media = MediaState::new();
+        let mut media = MediaState::new(self.id, self.video);
+        tracing::info!(conn = self.id, stream = %key, video = %self.video.name(), "webrtc publish video codec");
         let shutdown = self.engine.shutdown_signal();
         tokio::pin!(shutdown);
         let kicked = self.guard.client().kicked();
@@ -404,9 +419,81 @@ impl Publishing {
     }
 }
 
+/// A publisher's video depacketizer: the codec its answer took.
+enum VideoDepacketizer {
+    H264(H264Depacketizer, Vec<H264Event>),
+    H265(H265Depacketizer, Vec<H265Event>),
+}
+
+/// What either depacketizer gives, as the stream needs it.
+enum VideoEvent {
+    /// The decoder configuration changed: the new track.
+    Track(Option<VideoTrack>),
+    AccessUnit {
+        timestamp: u32,
+        keyframe: bool,
+        data: Bytes,
+    },
+    NeedKeyframe,
+    /// A packet was lost or damaged (its picture is dropped): why.
+    Damaged(String),
+}
+
+impl VideoDepacketizer {
+    fn new(codec: Codec) -> VideoDepacketizer {
+        match codec {
+            Codec::H265 => VideoDepacketizer::H265(H265Depacketizer::new(), Vec::new()),
+            _ => VideoDepacketizer::H264(H264Depacketizer::new(), Vec::new()),
+        }
+    }
+
+    fn codec(&self) -> Codec {
+        match self {
+            VideoDepacketizer::H264(..) => Codec::H264,
+            VideoDepacketizer::H265(..) => Codec::H265,
+        }
+    }
+
+    fn push(
+        &mut self,
+        sequence: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+        out: &mut Vec<VideoEvent>,
+    ) {
+        match self {
+            VideoDepacketizer::H264(depacketizer, events) => {
+                depacketizer.push(sequence, timestamp, marker, payload, events);
+                out.extend(events.drain(..).map(|event| match event {
+                    H264Event::ParameterSets { sps, pps } => VideoEvent::Track(avc_track(sps, pps)),
+                    H264Event::AccessUnit { timestamp, keyframe, data } => {
+                        VideoEvent::AccessUnit { timestamp, keyframe, data }
+                    }
+                    H264Event::NeedKeyframe => VideoEvent::NeedKeyframe,
+                    H264Event::Damaged(e) => VideoEvent::Damaged(e.to_string()),
+                }));
+            }
+            VideoDepacketizer::H265(depacketizer, events) => {
+                depacketizer.push(sequence, timestamp, marker, payload, events);
+                out.extend(events.drain(..).map(|event| match event {
+                    H265Event::ParameterSets { vps, sps, pps } => {
+                        VideoEvent::Track(hevc_track(vps, sps, pps))
+                    }
+                    H265Event::AccessUnit { timestamp, keyframe, data } => {
+                        VideoEvent::AccessUnit { timestamp, keyframe, data }
+                    }
+                    H265Event::NeedKeyframe => VideoEvent::NeedKeyframe,
+                    H265Event::Damaged(e) => VideoEvent::Damaged(e.to_string()),
+                }));
+            }
+        }
+    }
+}
+
 /// Received RTP turned into the stream's events.
 struct MediaState {
-    video: H264Depacketizer,
+    video: VideoDepacketizer,
     video_clock: RtpClock,
     audio_clock: RtpClock,
     /// Each track's start on the common clock (the arrival of its first packet).
@@ -415,15 +502,20 @@ struct MediaState {
     audio_offset: Option<MediaTime>,
     description: StreamDescription,
     described: bool,
-    scratch: Vec<H264Event>,
+    scratch: Vec<VideoEvent>,
     /// The tracks' real start offset, from sender reports.
     sync: AvSync,
+    conn: SessionId,
+    /// Video packets lost or damaged so far (logged at each power of two).
+    damaged: u64,
 }
 
 impl MediaState {
-    fn new() -> MediaState {
+    fn new(conn: SessionId, video: Codec) -> MediaState {
         MediaState {
-            video: H264Depacketizer::new(),
+            conn,
+            damaged: 0,
+            video: VideoDepacketizer::new(video),
             video_clock: RtpClock::new(VIDEO_CLOCK_HZ),
             audio_clock: RtpClock::new(OPUS_CLOCK_HZ),
             started: Instant::now(),
@@ -496,15 +588,16 @@ impl MediaState {
             MediaKind::Video => {
                 let mut events = std::mem::take(&mut self.scratch);
                 self.video.push(sequence, timestamp, marker, payload, &mut events);
+                let codec = self.video.codec();
                 for event in events.drain(..) {
                     match event {
-                        H264Event::ParameterSets { sps, pps } => {
-                            if let Some(track) = avc_track(sps, pps) {
+                        VideoEvent::Track(track) => {
+                            if let Some(track) = track {
                                 self.description.video = Some(track);
                                 self.described = false;
                             }
                         }
-                        H264Event::AccessUnit { timestamp, keyframe, data } => {
+                        VideoEvent::AccessUnit { timestamp, keyframe, data } => {
                             if self.description.video.is_none() {
                                 continue;
                             }
@@ -516,15 +609,24 @@ impl MediaState {
                             let offset = self.video_offset.unwrap_or(MediaTime::ZERO);
                             let time = self.video_clock.unwrap(timestamp) + offset;
                             out.push(MediaEvent::Frame(Frame {
-                                codec: Codec::H264,
+                                codec,
                                 dts: time,
                                 pts: time,
                                 keyframe,
                                 data,
                             }));
                         }
-                        H264Event::NeedKeyframe => *wants_keyframe = true,
-                        H264Event::Damaged(e) => tracing::debug!("webrtc video damaged: {e}"),
+                        VideoEvent::NeedKeyframe => *wants_keyframe = true,
+                        VideoEvent::Damaged(why) => {
+                            self.damaged += 1;
+                            if self.damaged.is_power_of_two() {
+                                tracing::warn!(
+                                    conn = self.conn,
+                                    damaged = self.damaged,
+                                    "webrtc publisher's video lost or damaged (picture dropped): {why}"
+                                );
+                            }
+                        }
                     }
                 }
                 self.scratch = events;
@@ -544,6 +646,11 @@ impl MediaState {
 fn avc_track(sps: Bytes, pps: Bytes) -> Option<VideoTrack> {
     let config = AvcConfig::from_parameter_sets(vec![sps], vec![pps]).ok()?;
     describe::video_track(Codec::H264, config.encode()).ok()
+}
+
+fn hevc_track(vps: Bytes, sps: Bytes, pps: Bytes) -> Option<VideoTrack> {
+    let config = HevcConfig::from_parameter_sets(vec![vps], vec![sps], vec![pps]).ok()?;
+    describe::video_track(Codec::H265, config.encode()).ok()
 }
 
 fn opus_track() -> AudioTrack {

@@ -6,7 +6,9 @@
 //! stream's WebRTC publisher, if any, is asked for one at once), audio at once. Players may come
 //! before the publisher; a republish continues their sessions. Admission as any player
 //! (security, refer, `on_play`), registered as `rtc-play` clients; `on_stop` when they leave.
-//! Accepts video {H264} and audio {Opus}: an `AacToOpus` before it turns an RTMP stream's AAC into Opus.
+//! The answer's video codec is the played stream's (H.264 or H.265); a player that does not offer
+//! it gets 400 with the reason, as in SRS (`codec::rtp::sdp::OfferedCodecs::play_video`).
+//! Accepts video {H264, H265} and audio {Opus}: an `AacToOpus` before it turns an RTMP stream's AAC into Opus.
 //!
 //! ```dhall
 //! srs.node "rtc_play" (srs.Node.RtcOut srs.RtcOut::{ listen = "8000", api = "1985" })
@@ -27,9 +29,11 @@ use super::rtc_shared::{RtcKicks, RtcSessions, RtcSockets, RtcStreams, SessionEn
 use super::rtc_signal::{self, Answer, Offer, Refusal};
 use super::vhost;
 use crate::codec::avc::AvcConfig;
+use crate::codec::hevc::HevcConfig;
 use crate::codec::rtp::clock::{OPUS_CLOCK_HZ, VIDEO_CLOCK_HZ};
 use crate::codec::rtp::h264::H264Packetizer;
-use crate::codec::rtp::sdp::ice_ufrag;
+use crate::codec::rtp::h265::H265Packetizer;
+use crate::codec::rtp::sdp::{ice_ufrag, OfferedCodecs};
 use crate::codec::rtp::{opus, RtpClock, RtpPayload};
 use crate::control::admission;
 use crate::control::hooks::HookEvent;
@@ -124,10 +128,20 @@ async fn negotiate(
             format!("stream {key} is published but not bridged to WebRTC (rtmp_to_rtc off, see SRS #2728)"),
         ));
     }
+    // The player must take the stream's video codec (SRS refuses it otherwise).
+    let stream_video = engine
+        .publications()
+        .into_iter()
+        .find(|live| live.key == key)
+        .and_then(|live| live.stats.description())
+        .and_then(|description| description.video.as_ref().map(|v| v.codec));
+    let video = OfferedCodecs::of(&offer.sdp)
+        .play_video(stream_video)
+        .map_err(|why| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot play {key}: {why}")))?;
     let id = engine.next_id();
     let (guard, settings) =
         super::rtc_in::admit_offer(&engine, &offer, id, ClientKind::RtcPlay, RuleMethod::Play).await?;
-    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address, endpoint.transports)
+    let peer = rtc_peer::answer(&offer.sdp, Direction::Play, address, endpoint.transports, video)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot answer the offer: {e}")))?;
     let answer = peer.answer.clone();
     let session_name = format!("{}:{}", peer.local_ufrag, ice_ufrag(&offer.sdp).unwrap_or_default());
@@ -148,7 +162,7 @@ async fn negotiate(
     }
     engine.shared::<RtcKicks>().watch(&engine, kicked, udp.clone(), id);
     sessions.insert(id, SessionEntry { token: token.clone(), udp });
-    streams.add_player(&key, id);
+    streams.add_player(&key, id, video);
     tracing::info!(conn = id, peer = %offer.peer, stream = %key, candidate = %address, "webrtc player answered");
     Ok(Answer { sdp: answer, session: id, token, session_name })
 }
@@ -237,7 +251,7 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
         return;
     };
     let streams = ctx.engine.shared::<RtcStreams>();
-    let packetizer = H264Packetizer::default();
+    let (h264, h265) = (H264Packetizer::default(), H265Packetizer::default());
     let (video_resume, audio_resume) = streams.resume(&ctx.key);
     // One 30 fps frame, one 20 ms Opus frame.
     let mut video_clock = TrackClock::new(VIDEO_CLOCK_HZ, video_resume, 3000);
@@ -249,26 +263,24 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
     while let Some(event) = input.recv().await {
         match event {
             MediaEvent::Description(description) => {
-                parameter_sets = description
-                    .video
-                    .as_ref()
-                    .filter(|v| v.codec == Codec::H264)
-                    .and_then(|v| AvcConfig::parse(&v.config).ok())
-                    .map(|c| c.sps.into_iter().chain(c.pps).collect())
-                    .unwrap_or_default();
+                parameter_sets = description.video.as_ref().map(video_parameter_sets).unwrap_or_default();
             }
-            MediaEvent::Frame(frame) if frame.codec == Codec::H264 => {
+            MediaEvent::Frame(frame) if matches!(frame.codec, Codec::H264 | Codec::H265) => {
                 payloads.clear();
-                if let Err(e) =
-                    packetizer.packetize(&frame.data, frame.keyframe, &parameter_sets, &mut payloads)
-                {
-                    tracing::debug!(stream = %ctx.key, "webrtc: bad h.264 frame skipped: {e}");
+                let packetized = if frame.codec == Codec::H265 {
+                    h265.packetize(&frame.data, frame.keyframe, &parameter_sets, &mut payloads)
+                } else {
+                    h264.packetize(&frame.data, frame.keyframe, &parameter_sets, &mut payloads)
+                };
+                if let Err(e) = packetized {
+                    tracing::debug!(stream = %ctx.key, codec = frame.codec.name(), "webrtc: bad frame skipped: {e}");
                     continue;
                 }
                 // With a keyframe in the ring every player takes video now: the worker sends a
                 // joining player the picture group so far first.
-                let targets = streams.video_targets(&ctx.key, frame.keyframe || video_ring.has_keyframe());
-                if !frame.keyframe && streams.waiting_players(&ctx.key) {
+                let started = frame.keyframe || video_ring.has_keyframe();
+                let targets = streams.video_targets(&ctx.key, frame.codec, started);
+                if !frame.keyframe && streams.waiting_players(&ctx.key, frame.codec) {
                     streams.request_keyframe(&ctx.key);
                 }
                 if targets.is_empty() {
@@ -294,6 +306,18 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
         }
     }
     streams.set_resume(&ctx.key, (video_clock.next(), audio_clock.next()));
+}
+
+/// The parameter sets sent before each keyframe: SPS, PPS (H.264) or VPS, SPS, PPS (H.265).
+fn video_parameter_sets(track: &crate::media::VideoTrack) -> Vec<Bytes> {
+    match track.codec {
+        Codec::H264 => AvcConfig::parse(&track.config).map(|c| c.sps.into_iter().chain(c.pps).collect()).ok(),
+        Codec::H265 => HevcConfig::parse(&track.config)
+            .map(|c| c.vps.into_iter().chain(c.sps).chain(c.pps).collect())
+            .ok(),
+        _ => None,
+    }
+    .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::graph::StreamKey;
+use crate::media::Codec;
 use crate::nodes::Engine;
 use crate::servers::rtc_udp::{RtcUdp, SessionId};
 
@@ -69,10 +70,12 @@ impl RtcSessions {
     }
 }
 
-/// A playing session and whether it got its first keyframe (video starts there).
+/// A playing session, the video codec its answer took, and whether it got its first keyframe
+/// (video starts there).
 #[derive(Debug, Clone, Copy)]
 pub struct PlayerSlot {
     pub session: SessionId,
+    pub video: Codec,
     pub video_started: bool,
 }
 
@@ -90,12 +93,12 @@ struct StreamPeers {
 pub struct RtcStreams(Mutex<HashMap<StreamKey, StreamPeers>>);
 
 impl RtcStreams {
-    pub fn add_player(&self, key: &StreamKey, session: SessionId) {
-        lock(&self.0)
-            .entry(key.clone())
-            .or_default()
-            .players
-            .push(PlayerSlot { session, video_started: false });
+    pub fn add_player(&self, key: &StreamKey, session: SessionId, video: Codec) {
+        lock(&self.0).entry(key.clone()).or_default().players.push(PlayerSlot {
+            session,
+            video,
+            video_started: false,
+        });
     }
 
     pub fn remove_player(&self, key: &StreamKey, session: SessionId) {
@@ -135,13 +138,16 @@ impl RtcStreams {
         }
     }
 
-    /// The players a video frame goes to: those already started, and at a keyframe every one.
-    pub fn video_targets(&self, key: &StreamKey, keyframe: bool) -> Arc<[SessionId]> {
+    /// The players a video frame of `codec` goes to: those whose answer took `codec` and already
+    /// started, and at a keyframe every one of them (a player that took another codec, because
+    /// it came before the stream was described, gets no video it cannot decode).
+    pub fn video_targets(&self, key: &StreamKey, codec: Codec, keyframe: bool) -> Arc<[SessionId]> {
         let mut streams = lock(&self.0);
         let Some(peers) = streams.get_mut(key) else { return Arc::new([]) };
         peers
             .players
             .iter_mut()
+            .filter(|p| p.video == codec)
             .filter_map(|p| {
                 p.video_started |= keyframe;
                 p.video_started.then_some(p.session)
@@ -157,8 +163,9 @@ impl RtcStreams {
         )
     }
 
-    pub fn waiting_players(&self, key: &StreamKey) -> bool {
-        lock(&self.0).get(key).is_some_and(|p| p.players.iter().any(|p| !p.video_started))
+    /// Whether a player that took `codec` waits for its first keyframe.
+    pub fn waiting_players(&self, key: &StreamKey, codec: Codec) -> bool {
+        lock(&self.0).get(key).is_some_and(|p| p.players.iter().any(|p| p.video == codec && !p.video_started))
     }
 }
 

@@ -90,7 +90,7 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>) {
             let media = MediaMessage { kind, timestamp: tag.timestamp_ms, payload: tag.body };
             let bytes =
                 encode_message(&media.to_message(DEFAULT_STREAM_ID), chunk_size, kind.chunk_stream_id());
-            hub.push(Packet { bytes, time_ms: i64::from(media.timestamp), class });
+            hub.push(Packet::new(bytes, i64::from(media.timestamp), class));
         }
     }
     hub.stop_publish();

@@ -255,7 +255,7 @@ mod tests {
     use crate::graph::hub::{Packet, PacketClass};
 
     fn packet(class: PacketClass, time_ms: i64) -> Packet {
-        Packet { bytes: Bytes::from(time_ms.to_string()), time_ms, class }
+        Packet::new(Bytes::from(time_ms.to_string()), time_ms, class)
     }
 
     fn event() -> MediaEvent {

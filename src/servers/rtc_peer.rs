@@ -1,5 +1,6 @@
 //! Building one WebRTC peer from a browser's offer: the `rtc` crate's peer connection (ICE-lite,
-//! DTLS and SRTP inside), our codecs (H.264 packetization mode 1, Opus), the interceptors that
+//! DTLS and SRTP inside), our codecs (H.264 packetization mode 1 or H.265, the caller's choice;
+//! Opus), the interceptors that
 //! answer NACKs and send receiver reports and TWCC feedback, one host candidate, and our ICE
 //! credentials, so the STUN username names the session on the shared port.
 
@@ -14,7 +15,9 @@ use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_HEVC, MIME_TYPE_OPUS,
+};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
@@ -29,10 +32,13 @@ use thiserror::Error;
 use super::rtc_feedback::FeedbackToApplication;
 use super::rtc_srtp_keys::{offered_profiles, KeyTap};
 
-use crate::media::MediaKind;
+use crate::media::{Codec, MediaKind};
 
 /// H.264 as we answer it: constrained baseline 3.1, which every browser decodes and encodes.
 pub const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// H.265 as we answer it: Main profile, main tier, level 3.1, one RTP stream (RFC 7798 §7.1). The
+/// crate matches an offer's H.265 by name when these differ.
+pub const H265_FMTP: &str = "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST";
 
 #[derive(Debug, Error)]
 pub enum RtcPeerError {
@@ -72,16 +78,21 @@ pub struct NewPeer {
     pub keys: Option<Arc<KeyTap>>,
 }
 
-fn codec(kind: MediaKind) -> RTCRtpCodecParameters {
+/// Our codec of a track: `video` (H.264 or H.265) for video, Opus for audio.
+fn codec(kind: MediaKind, video: Codec) -> RTCRtpCodecParameters {
     let feedback =
         |typ: &str, parameter: &str| RTCPFeedback { typ: typ.to_owned(), parameter: parameter.to_owned() };
+    let (video_mime, video_fmtp, video_type) = match video {
+        Codec::H265 => (MIME_TYPE_HEVC, H265_FMTP, 104),
+        _ => (MIME_TYPE_H264, H264_FMTP, 102),
+    };
     match kind {
         MediaKind::Video => RTCRtpCodecParameters {
             rtp_codec: RTCRtpCodec {
-                mime_type: MIME_TYPE_H264.to_owned(),
+                mime_type: video_mime.to_owned(),
                 clock_rate: 90_000,
                 channels: 0,
-                sdp_fmtp_line: H264_FMTP.to_owned(),
+                sdp_fmtp_line: video_fmtp.to_owned(),
                 rtcp_feedback: vec![
                     feedback("goog-remb", ""),
                     feedback("ccm", "fir"),
@@ -90,7 +101,7 @@ fn codec(kind: MediaKind) -> RTCRtpCodecParameters {
                     feedback("transport-cc", ""),
                 ],
             },
-            payload_type: 102,
+            payload_type: video_type,
         },
         MediaKind::Audio => RTCRtpCodecParameters {
             rtp_codec: RTCRtpCodec {
@@ -164,17 +175,18 @@ impl Transports {
 }
 
 /// Answers `offer` for a peer that publishes or plays, with `candidate` as our host candidate
-/// on each of `transports`.
+/// on each of `transports`; its video is `video` (H.264 or H.265, `codec::rtp::sdp` chooses).
 pub fn answer(
     offer: &str,
     direction: Direction,
     candidate: SocketAddr,
     transports: Transports,
+    video_codec: Codec,
 ) -> Result<NewPeer, RtcPeerError> {
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
-    media_engine.register_codec(codec(MediaKind::Video), RtpCodecKind::Video)?;
-    media_engine.register_codec(codec(MediaKind::Audio), RtpCodecKind::Audio)?;
+    media_engine.register_codec(codec(MediaKind::Video, video_codec), RtpCodecKind::Video)?;
+    media_engine.register_codec(codec(MediaKind::Audio, video_codec), RtpCodecKind::Audio)?;
     let registry = interceptors(&mut media_engine)?;
     let local_ufrag = random_text(8);
     let mut settings = SettingEngineBuilder::new()
@@ -206,7 +218,7 @@ pub fn answer(
                 rtp_kind,
                 vec![RTCRtpEncodingParameters {
                     rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                    codec: codec(kind).rtp_codec,
+                    codec: codec(kind, video_codec).rtp_codec,
                     ..Default::default()
                 }],
             );
@@ -235,7 +247,7 @@ pub fn answer(
     let (mut video, mut audio) = (None, None);
     for (kind, sender, ssrc) in senders {
         let Some(mut rtp_sender) = connection.rtp_sender(sender) else { continue };
-        let mime = codec(kind).rtp_codec.mime_type;
+        let mime = codec(kind, video_codec).rtp_codec.mime_type;
         let negotiated = rtp_sender
             .get_parameters()
             .rtp_parameters

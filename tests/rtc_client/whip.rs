@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_HEVC;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
@@ -27,10 +28,13 @@ use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use srs::codec::rtp::h264::H264Packetizer;
+use srs::codec::rtp::h265::H265Packetizer;
 use srs::codec::rtp::RtpPayload;
+use srs::media::Codec;
 
-/// What to publish: access units (capture time, keyframe, AVCC-framed data) with the stream's
-/// SPS and PPS, and 20 ms Opus frames from capture time 0.
+/// What to publish: access units (capture time, keyframe, length-prefixed data) with the stream's
+/// parameter sets (SPS and PPS; VPS, SPS and PPS for H.265), and 20 ms Opus frames from capture
+/// time 0.
 pub struct Media {
     pub video: Vec<(Duration, bool, Bytes)>,
     pub parameter_sets: Vec<Bytes>,
@@ -57,11 +61,24 @@ pub struct Sent {
 }
 
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// What a browser with H.265 offers (RFC 7798 §7.1: Main profile, level 3.1, one RTP stream).
+pub const H265_FMTP: &str = "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST";
 /// Where the reports' NTP clock is at capture time 0 (any value: only differences count).
 const NTP_BASE_S: u64 = 3_900_000_000;
 
-fn codec(kind: RtpCodecKind) -> RTCRtpCodecParameters {
+/// Our codec of `kind`: H.264 or H.265 (`video`) for video, Opus for audio.
+pub fn codec(kind: RtpCodecKind, video: Codec) -> RTCRtpCodecParameters {
     match kind {
+        RtpCodecKind::Video if video == Codec::H265 => RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_HEVC.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: H265_FMTP.to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 104,
+        },
         RtpCodecKind::Video => RTCRtpCodecParameters {
             rtp_codec: RTCRtpCodec {
                 mime_type: MIME_TYPE_H264.to_owned(),
@@ -150,13 +167,19 @@ fn random_u32() -> u32 {
     u32::from_be_bytes(bytes)
 }
 
-fn offerer(local: SocketAddr) -> Result<(RTCPeerConnection, Senders), String> {
+/// A sending peer offering the video codecs `offered` (sending `video`) and Opus.
+fn offerer(
+    local: SocketAddr,
+    video: Codec,
+    offered: &[Codec],
+) -> Result<(RTCPeerConnection, Senders), String> {
     let stack = |e: rtc::shared::error::Error| format!("webrtc: {e}");
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
-    for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
-        media_engine.register_codec(codec(kind), kind).map_err(stack)?;
+    for &offer in offered {
+        media_engine.register_codec(codec(RtpCodecKind::Video, offer), RtpCodecKind::Video).map_err(stack)?;
     }
+    media_engine.register_codec(codec(RtpCodecKind::Audio, video), RtpCodecKind::Audio).map_err(stack)?;
     let settings = SettingEngineBuilder::new().with_include_loopback_candidate(true).build();
     let mut peer = RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
@@ -175,7 +198,7 @@ fn offerer(local: SocketAddr) -> Result<(RTCPeerConnection, Senders), String> {
             kind,
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                codec: codec(kind).rtp_codec,
+                codec: codec(kind, video).rtp_codec,
                 ..Default::default()
             }],
         );
@@ -200,7 +223,7 @@ fn offerer(local: SocketAddr) -> Result<(RTCPeerConnection, Senders), String> {
 }
 
 /// POSTs `body` to `path` on 127.0.0.1:`port`; gives the status, the `Location` and the body.
-fn post(port: u16, path: &str, body: &str) -> Result<(u16, Option<String>, String), String> {
+pub fn post(port: u16, path: &str, body: &str) -> Result<(u16, Option<String>, String), String> {
     let mut socket = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     socket.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     let request = format!(
@@ -237,11 +260,25 @@ pub fn publish(
     media: &Media,
     plan: &Plan,
 ) -> Result<(Sent, String), String> {
+    let path = format!("/rtc/v1/whip/?app={app}&stream={stream}");
+    publish_video(api, &path, media, plan, Codec::H264, &[Codec::H264])
+}
+
+/// Publishes as `publish` does to the WHIP `path` (with its query), offering the video codecs
+/// `offered` and sending `video`, which the answer must have taken.
+pub fn publish_video(
+    api: u16,
+    path: &str,
+    media: &Media,
+    plan: &Plan,
+    video_codec: Codec,
+    offered: &[Codec],
+) -> Result<(Sent, String), String> {
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let local = socket.local_addr().map_err(|e| e.to_string())?;
-    let (mut peer, senders) = offerer(local)?;
+    let (mut peer, senders) = offerer(local, video_codec, offered)?;
     let offer = peer.local_description().map(|d| d.sdp).ok_or("no offer")?;
-    let (status, location, answer) = post(api, &format!("/rtc/v1/whip/?app={app}&stream={stream}"), &offer)?;
+    let (status, location, answer) = post(api, path, &offer)?;
     if status != 201 {
         return Err(format!("whip answered {status}: {answer}"));
     }
@@ -251,7 +288,7 @@ pub fn publish(
         .map_err(stack)?;
     let mut tracks = Vec::new();
     for (kind, sender, ssrc) in senders {
-        let mime = codec(kind).rtp_codec.mime_type;
+        let mime = codec(kind, video_codec).rtp_codec.mime_type;
         let mut rtp_sender = peer.rtp_sender(sender).ok_or("no sender after the answer")?;
         let payload_type = rtp_sender
             .get_parameters()
@@ -276,7 +313,7 @@ pub fn publish(
     let (mut video, mut audio) = (tracks.remove(0), tracks.remove(0));
     let mut sent = Sent::default();
     let mut buffer = vec![0u8; 2048];
-    let packetizer = H264Packetizer::default();
+    let (h264, h265) = (H264Packetizer::default(), H265Packetizer::default());
     let mut connected_at: Option<Instant> = None;
     let (mut next_video, mut next_audio, mut next_report) = (0usize, 0usize, Duration::ZERO);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -327,9 +364,12 @@ pub fn publish(
                     Due::Video(i) => {
                         let (capture, keyframe, data) = &media.video[i];
                         let mut payloads = Vec::new();
-                        packetizer
-                            .packetize(data, *keyframe, &media.parameter_sets, &mut payloads)
-                            .map_err(|e| format!("packetize: {e}"))?;
+                        let packetized = if video_codec == Codec::H265 {
+                            h265.packetize(data, *keyframe, &media.parameter_sets, &mut payloads)
+                        } else {
+                            h264.packetize(data, *keyframe, &media.parameter_sets, &mut payloads)
+                        };
+                        packetized.map_err(|e| format!("packetize: {e}"))?;
                         for payload in payloads {
                             video.send(&mut peer, *capture, payload)?;
                             sent.video_packets += 1;

@@ -1,16 +1,16 @@
 //! Opus frames (as WebRTC carries them, 48 kHz) to raw AAC-LC frames at 48 kHz stereo.
 //!
-//! libopus decodes to stereo PCM, fdk-aac encodes 1024-sample frames at the asked bitrate; the
+//! libopus decodes to stereo PCM, fdk-aac (`aac_lc_encoder`: its AAC module alone, 1600 samples
+//! of delay) encodes 1024-sample frames at the asked bitrate; the
 //! AudioSpecificConfig (the AAC sequence header) is known before the first frame. Output times
 //! come from a `Timeline` fed with each Opus frame's time, less the encoder's delay, so the
 //! decoded AAC lines up with the input and never goes back.
 
-use bytes::Bytes;
-use fdk_aac::enc::{AudioObjectType, BitRate, ChannelMode, Encoder, EncoderParams, Transport};
-
+use super::aac_lc_encoder::AacLcEncoder;
 use super::timeline::Timeline;
 use super::{TranscodeError, CHANNELS, OPUS_RATE};
 use crate::media::MediaTime;
+use bytes::Bytes;
 
 /// Samples per channel of one AAC-LC frame.
 pub const AAC_FRAME_SAMPLES: usize = 1024;
@@ -20,7 +20,7 @@ const MAX_OPUS_SAMPLES: usize = 5760;
 /// One stream's Opus → AAC transcoder.
 pub struct OpusToAac {
     decoder: opus::Decoder,
-    encoder: Encoder,
+    encoder: AacLcEncoder,
     asc: Bytes,
     /// The encoder's delay in samples: output is stamped this much earlier.
     delay: i64,
@@ -44,22 +44,13 @@ impl std::fmt::Debug for OpusToAac {
 impl OpusToAac {
     /// A transcoder encoding AAC-LC at `bitrate` bit/s.
     pub fn new(bitrate: u32) -> Result<OpusToAac, TranscodeError> {
-        let encoder = Encoder::new(EncoderParams {
-            bit_rate: BitRate::Cbr(bitrate.clamp(16_000, 320_000)),
-            sample_rate: OPUS_RATE,
-            transport: Transport::Raw,
-            channels: ChannelMode::Stereo,
-            audio_object_type: AudioObjectType::Mpeg4LowComplexity,
-        })
-        .map_err(|e| TranscodeError::AacEncode(e.to_string()))?;
-        let info = encoder.info().map_err(|e| TranscodeError::AacEncode(e.to_string()))?;
-        let size = (info.confSize as usize).min(info.confBuf.len());
-        let asc = Bytes::copy_from_slice(&info.confBuf[..size]);
+        let encoder = AacLcEncoder::new(OPUS_RATE, CHANNELS as u32, bitrate.clamp(16_000, 320_000))
+            .map_err(|e| TranscodeError::AacEncode(e.to_string()))?;
         Ok(OpusToAac {
             decoder: opus::Decoder::new(OPUS_RATE, opus::Channels::Stereo)?,
+            asc: encoder.asc(),
+            delay: i64::from(encoder.delay()),
             encoder,
-            asc,
-            delay: i64::from(info.nDelay),
             timeline: Timeline::new(OPUS_RATE),
             first: None,
             decoded: vec![0; MAX_OPUS_SAMPLES * CHANNELS],
@@ -94,9 +85,9 @@ impl OpusToAac {
             taken += frame_len;
             let stamped = self.timeline.stamp(AAC_FRAME_SAMPLES as u64);
             let first = *self.first.get_or_insert(stamped);
-            if encoded.output_size > 0 {
+            if encoded > 0 {
                 let at = MediaTime::new(stamped.ticks() - self.delay, stamped.timebase()).max(first);
-                out.push((Bytes::copy_from_slice(&self.packet[..encoded.output_size]), at));
+                out.push((Bytes::copy_from_slice(&self.packet[..encoded]), at));
             }
         }
         self.pending.drain(..taken);
@@ -124,8 +115,8 @@ impl OpusToAac {
             let stamped = self.timeline.stamp(AAC_FRAME_SAMPLES as u64);
             let first = *self.first.get_or_insert(stamped);
             let at = MediaTime::new(stamped.ticks() - self.delay, stamped.timebase()).max(first);
-            if encoded.output_size > 0 && at.ticks() < end {
-                out.push((Bytes::copy_from_slice(&self.packet[..encoded.output_size]), at));
+            if encoded > 0 && at.ticks() < end {
+                out.push((Bytes::copy_from_slice(&self.packet[..encoded]), at));
             }
         }
         Ok(())
@@ -144,6 +135,31 @@ mod tests {
             opus::Encoder::new(48_000, opus::Channels::Stereo, opus::Application::Audio).unwrap();
         let pcm = tone(48_000, 48_000 * seconds);
         pcm.chunks(1920).map(|c| Bytes::from(encoder.encode_vec(c, 1500).unwrap())).collect()
+    }
+
+    /// What `OpusToAac` adds to a live stream's latency, at least: fdk-aac's AAC-LC delay,
+    /// 1600 samples (33.3 ms at 48 kHz) = 1024 (MDCT overlap) + 576 (block-switching look-ahead,
+    /// `DELAY_AAC` in its aacenc_lib.cpp, no parameter changes it), with the encoder opened
+    /// without its DRC metadata module (whose delay line added 448 more). That is above issue
+    /// 14's 30 ms target before any framing: only the AAC-LD/ELD object types go lower, and RTMP
+    /// and MSE players do not decode them.
+    #[test]
+    fn the_aac_lc_encoder_holds_1600_samples() {
+        let transcoder = OpusToAac::new(48_000).unwrap();
+        assert_eq!(transcoder.delay, 1600);
+        let mut out = Vec::new();
+        let mut fed = 0;
+        // The first frame comes out once 1024 samples are in; it is stamped 1600 samples early
+        // (placed at the first time), the encoder's priming.
+        let mut transcoder = OpusToAac::new(48_000).unwrap();
+        for packet in opus_tone(1) {
+            transcoder.push(&packet, MediaTime::from_millis(fed * 20), &mut out).unwrap();
+            fed += 1;
+            if !out.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(fed, 2, "1024 samples need two 20 ms packets (960 each)");
     }
 
     #[test]

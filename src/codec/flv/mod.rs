@@ -24,7 +24,7 @@ pub use script::{
     unwrap_set_data_frame, DURATION_VALUE_OFFSET, FILESIZE_VALUE_OFFSET,
 };
 pub use video::{VideoCodec, VideoFrameType, VideoPacketKind, VideoTagHeader};
-pub use writer::{append_tag, tag_bytes, TAG_HEADER_LEN};
+pub use writer::{append_tag, tag_bytes, tag_framing, TAG_HEADER_LEN};
 
 /// The kinds of FLV tag (the same numbers as the RTMP message types for audio, video and AMF0 data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,4 +1,5 @@
-//! Writing tags: each tag becomes one contiguous `Bytes` (tag header, body, previous tag size), so it is
+//! Writing tags: each tag becomes one contiguous `Bytes` (tag header, body, previous tag size), or
+//! (`tag_framing`) the bytes around a payload that stays in the frame's own buffer; either way it is
 //! serialized once and shared by every HTTP-FLV player and file that receives it.
 //!
 //! The file header is written by `FlvHeader::file_start`; what goes into bodies is the callers' business.
@@ -19,11 +20,7 @@ pub fn tag_bytes(tag_type: TagType, timestamp_ms: u32, body: &[u8]) -> Result<By
         return Err(FlvError::BodyTooLarge(body.len()));
     }
     let mut out = BytesMut::with_capacity(TAG_HEADER_LEN + body.len() + 4);
-    out.put_u8(tag_type.as_u8());
-    put_u24(&mut out, body.len() as u32);
-    put_u24(&mut out, timestamp_ms & 0x00ff_ffff);
-    out.put_u8((timestamp_ms >> 24) as u8);
-    put_u24(&mut out, 0);
+    out.put_slice(&tag_header(tag_type, body.len(), timestamp_ms));
     out.put_slice(body);
     out.put_u32((TAG_HEADER_LEN + body.len()) as u32);
     Ok(out.freeze())
@@ -54,21 +51,65 @@ pub fn append_tag(
             return Err(error);
         }
     };
-    let size = (body_len as u32).to_be_bytes();
-    let time = timestamp_ms.to_be_bytes();
-    let header = [tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0];
-    out[start..start + TAG_HEADER_LEN].copy_from_slice(&header);
+    out[start..start + TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms));
     out.put_u32((TAG_HEADER_LEN + body_len) as u32);
     Ok(())
 }
 
-fn put_u24(out: &mut BytesMut, value: u32) {
-    out.put_slice(&value.to_be_bytes()[1..]);
+/// The bytes around a tag whose body ends with `payload_len` bytes held elsewhere (a frame's
+/// shared buffer): the head (tag header, then what `write_head` appends of the body) and the tail
+/// (the previous tag size). Head, payload and tail in a row are the bytes `tag_bytes` gives for the
+/// whole body, with no copy of the payload; head and tail share one small allocation.
+pub fn tag_framing(
+    tag_type: TagType,
+    timestamp_ms: u32,
+    payload_len: usize,
+    write_head: impl FnOnce(&mut BytesMut) -> Result<(), FlvError>,
+) -> Result<(Bytes, Bytes), FlvError> {
+    let mut out = BytesMut::with_capacity(TAG_HEADER_LEN + 16 + 4);
+    out.put_bytes(0, TAG_HEADER_LEN);
+    write_head(&mut out)?;
+    let head_len = out.len();
+    let body_len = head_len - TAG_HEADER_LEN + payload_len;
+    if body_len > MAX_BODY_LEN {
+        return Err(FlvError::BodyTooLarge(body_len));
+    }
+    out[..TAG_HEADER_LEN].copy_from_slice(&tag_header(tag_type, body_len, timestamp_ms));
+    out.put_u32((TAG_HEADER_LEN + body_len) as u32);
+    let tail = out.split_off(head_len);
+    Ok((out.freeze(), tail.freeze()))
+}
+
+fn tag_header(tag_type: TagType, body_len: usize, timestamp_ms: u32) -> [u8; TAG_HEADER_LEN] {
+    let size = (body_len as u32).to_be_bytes();
+    let time = timestamp_ms.to_be_bytes();
+    [tag_type.as_u8(), size[1], size[2], size[3], time[1], time[2], time[3], time[0], 0, 0, 0]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn framing_around_a_payload_gives_the_bytes_of_the_whole_tag() {
+        let payload = Bytes::from_static(b"the frame's own bytes");
+        let (head, tail) = tag_framing(TagType::Video, 0x0102_0304, payload.len(), |o| {
+            o.put_slice(&[0x17, 1, 0, 0, 0]);
+            Ok(())
+        })
+        .unwrap();
+        let mut body = vec![0x17, 1, 0, 0, 0];
+        body.extend_from_slice(&payload);
+        let whole = tag_bytes(TagType::Video, 0x0102_0304, &body).unwrap();
+        assert_eq!([&head[..], &payload[..], &tail[..]].concat(), whole);
+        assert_eq!(head.len(), TAG_HEADER_LEN + 5);
+        assert_eq!(tail.len(), 4);
+        let too_big = tag_framing(TagType::Video, 0, MAX_BODY_LEN, |o| {
+            o.put_u8(0x17);
+            Ok(())
+        });
+        assert!(matches!(too_big, Err(FlvError::BodyTooLarge(_))));
+    }
 
     #[test]
     fn append_tag_writes_what_tag_bytes_gives() {

@@ -7,11 +7,11 @@
 //! AVC sequence header) and, after a loss or a damaged packet, drops pictures until the next
 //! keyframe and says it needs one.
 
-use std::collections::BTreeMap;
-
 use bytes::{BufMut, Bytes, BytesMut};
 use thiserror::Error;
 
+use super::reorder::{Ordered, Packet, ReorderWindow};
+use super::units::{self, FuAssembler, UnitError};
 use super::RtpPayload;
 use crate::codec::nal::{self, NalError};
 
@@ -26,19 +26,11 @@ const FU_A: u8 = 28;
 pub const DEFAULT_MAX_PAYLOAD: usize = 1200;
 /// Largest access unit rebuilt from packets; a peer sending more is cut off.
 pub const MAX_ACCESS_UNIT: usize = 8 << 20;
-/// Packets held while waiting for a missing one before the gap counts as a loss.
-pub const REORDER_PACKETS: usize = 64;
-/// Media time (90 kHz ticks) held while waiting for a missing packet: 100 ms.
-pub const REORDER_TICKS: u32 = 9_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum H264Error {
-    #[error("fu-a fragment without a start fragment")]
-    FuWithoutStart,
-    #[error("fu-a start while another nal unit was being reassembled")]
-    FuRestarted,
-    #[error("stap-a unit of {length} bytes at byte {offset} runs past the packet ({available} left)")]
-    StapLengthPastEnd { offset: usize, length: usize, available: usize },
+    #[error("fu-a / stap-a: {0}")]
+    Unit(#[from] UnitError),
     #[error("rtp payload of {0} bytes is too short for its h.264 packet type")]
     Truncated(usize),
     #[error("h.264 rtp packet type {0} is not supported (mode 1 takes single nal, stap-a, fu-a)")]
@@ -160,7 +152,7 @@ pub enum H264Event {
 struct Assembly {
     timestamp: u32,
     nals: Vec<Bytes>,
-    fragment: Option<BytesMut>,
+    fragment: FuAssembler,
     size: usize,
     broken: bool,
 }
@@ -168,10 +160,8 @@ struct Assembly {
 /// Rebuilds access units from RTP packets.
 #[derive(Debug, Default)]
 pub struct H264Depacketizer {
-    /// Packets waiting for an earlier one, by extended sequence number.
-    held: BTreeMap<u64, (u32, bool, Bytes)>,
-    /// The extended sequence number expected next.
-    next: Option<u64>,
+    window: ReorderWindow,
+    ordered: Vec<Ordered>,
     current: Option<Assembly>,
     /// No keyframe since the start or the last loss: pictures are dropped.
     waiting: bool,
@@ -197,54 +187,23 @@ impl H264Depacketizer {
         payload: Bytes,
         out: &mut Vec<H264Event>,
     ) {
-        let extended = self.extend(sequence);
-        let next = *self.next.get_or_insert(extended);
-        if extended < next {
-            return; // a duplicate, or later than its picture
+        let mut ordered = std::mem::take(&mut self.ordered);
+        self.window.push(sequence, Packet { timestamp, marker, payload }, &mut ordered);
+        for item in ordered.drain(..) {
+            match item {
+                Ordered::Packet(p) => self.packet(p.timestamp, p.marker, p.payload, out),
+                Ordered::Lost(n) => {
+                    out.push(H264Event::Damaged(H264Error::Lost(n)));
+                    self.lose(out);
+                }
+            }
         }
-        self.held.entry(extended).or_insert((timestamp, marker, payload));
-        self.drain(out);
-        while self.window_full() {
-            let Some((&first, _)) = self.held.first_key_value() else { break };
-            let lost = first - self.next.unwrap_or(first);
-            self.next = Some(first);
-            out.push(H264Event::Damaged(H264Error::Lost(lost)));
-            self.lose(out);
-            self.drain(out);
-        }
+        self.ordered = ordered;
     }
 
     /// Closes the access unit in progress (the sender stopped); a complete one is given out.
     pub fn flush(&mut self, out: &mut Vec<H264Event>) {
         self.finish(out);
-    }
-
-    fn extend(&self, sequence: u16) -> u64 {
-        let Some(reference) = self.next else { return (1 << 32) + u64::from(sequence) };
-        let candidate = (reference & !0xffff) | u64::from(sequence);
-        if candidate + 0x8000 < reference {
-            candidate + 0x1_0000
-        } else if candidate > reference + 0x8000 {
-            candidate.saturating_sub(0x1_0000)
-        } else {
-            candidate
-        }
-    }
-
-    fn window_full(&self) -> bool {
-        let (Some((_, first)), Some((_, last))) = (self.held.first_key_value(), self.held.last_key_value())
-        else {
-            return false;
-        };
-        self.held.len() > REORDER_PACKETS || last.0.wrapping_sub(first.0) as i32 > REORDER_TICKS as i32
-    }
-
-    fn drain(&mut self, out: &mut Vec<H264Event>) {
-        while let Some(next) = self.next {
-            let Some((timestamp, marker, payload)) = self.held.remove(&next) else { break };
-            self.next = Some(next + 1);
-            self.packet(timestamp, marker, payload, out);
-        }
     }
 
     fn lose(&mut self, out: &mut Vec<H264Event>) {
@@ -278,7 +237,7 @@ impl H264Depacketizer {
 
     fn finish(&mut self, out: &mut Vec<H264Event>) {
         let Some(assembly) = self.current.take() else { return };
-        if assembly.broken || assembly.fragment.is_some() {
+        if assembly.broken || assembly.fragment.in_progress() {
             return self.wait_for_keyframe(out);
         }
         let mut keyframe = false;
@@ -332,48 +291,19 @@ fn add_payload(current: &mut Assembly, payload: Bytes) -> Result<(), H264Error> 
     }
     match first & 0x1f {
         1..=23 => {
-            if current.fragment.take().is_some() {
-                current.nals.push(payload);
-                return Err(H264Error::FuRestarted);
-            }
+            let restarted = current.fragment.abandon();
             current.nals.push(payload);
-        }
-        STAP_A => {
-            let mut offset = 1;
-            while offset < payload.len() {
-                let Some(size) = payload.get(offset..offset + 2) else {
-                    return Err(H264Error::Truncated(payload.len()));
-                };
-                let length = usize::from(u16::from_be_bytes([size[0], size[1]]));
-                let start = offset + 2;
-                if length == 0 || start + length > payload.len() {
-                    let available = payload.len().saturating_sub(start);
-                    return Err(H264Error::StapLengthPastEnd { offset, length, available });
-                }
-                current.nals.push(payload.slice(start..start + length));
-                offset = start + length;
+            if restarted {
+                return Err(UnitError::FuRestarted.into());
             }
         }
+        STAP_A => units::split_aggregate(&payload, 1, 1, &mut current.nals)?,
         FU_A => {
             let Some(&fu_header) = payload.get(1) else { return Err(H264Error::Truncated(payload.len())) };
             let (start, end) = (fu_header & 0x80 != 0, fu_header & 0x40 != 0);
-            if start {
-                let restarted = current.fragment.is_some();
-                let mut nal = BytesMut::with_capacity(payload.len() * 4);
-                nal.put_u8((first & 0xe0) | (fu_header & 0x1f));
-                nal.put_slice(&payload[2..]);
-                current.fragment = Some(nal);
-                if restarted {
-                    return Err(H264Error::FuRestarted);
-                }
-            } else {
-                let Some(nal) = current.fragment.as_mut() else { return Err(H264Error::FuWithoutStart) };
-                nal.put_slice(&payload[2..]);
-            }
-            if end {
-                if let Some(nal) = current.fragment.take() {
-                    current.nals.push(nal.freeze());
-                }
+            let header = [(first & 0xe0) | (fu_header & 0x1f)];
+            if let Some(nal) = current.fragment.push(start, end, &header, &payload[2..])? {
+                current.nals.push(nal);
             }
         }
         kind => return Err(H264Error::UnsupportedType(kind)),
@@ -524,12 +454,13 @@ mod tests {
         let mut out = Vec::new();
         // FU-A middle fragment without a start.
         depacketizer.push(1, 0, true, Bytes::from_static(&[0x7c, 0x05, 1, 2, 3]), &mut out);
-        assert!(out.contains(&H264Event::Damaged(H264Error::FuWithoutStart)));
+        assert!(out.contains(&H264Event::Damaged(H264Error::Unit(UnitError::FuWithoutStart))));
         assert!(out.contains(&H264Event::NeedKeyframe));
         out.clear();
         // STAP-A whose second unit claims more bytes than remain.
         depacketizer.push(2, 3000, true, Bytes::from_static(&[0x78, 0, 2, 0x67, 1, 0, 50, 0x68]), &mut out);
-        assert!(matches!(out[0], H264Event::Damaged(H264Error::StapLengthPastEnd { length: 50, .. })));
+        let past_end = UnitError::AggregateLengthPastEnd { offset: 5, length: 50, available: 1 };
+        assert_eq!(out[0], H264Event::Damaged(H264Error::Unit(past_end)));
         out.clear();
         depacketizer.push(3, 6000, true, Bytes::from_static(&[0x7f]), &mut out);
         assert!(matches!(out[0], H264Event::Damaged(H264Error::UnsupportedType(31))));

@@ -3,14 +3,16 @@
 //!
 //! The packetizer turns one access unit (4-byte length-prefixed NAL units) into MTU-bounded
 //! payloads, with the stream's VPS, SPS and PPS in one AP before each keyframe (IRAP picture). The
-//! depacketizer takes packets in order: a sequence gap or a damaged packet drops pictures until
-//! the next keyframe and says it needs one; parameter sets are reported apart (they become the
-//! HEVC sequence header). Reordering is not done here (no WebRTC H.265 publisher yet: Chromium
-//! offers H.265 only where the platform decodes it); `h264`'s reorder window is the model.
+//! depacketizer puts packets back in order (`reorder`'s window, as H.264's), rebuilds access units
+//! (`units`' FU assembler and AP splitter, as H.264's), reports parameter sets apart (they become
+//! the HEVC sequence header) and, after a loss or a damaged packet, drops pictures until the next
+//! keyframe and says it needs one.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use thiserror::Error;
 
+use super::reorder::{Ordered, Packet, ReorderWindow};
+use super::units::{self, FuAssembler, UnitError};
 use super::RtpPayload;
 use crate::codec::nal::{self, NalError};
 
@@ -25,12 +27,8 @@ pub const MAX_ACCESS_UNIT: usize = 8 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum H265Error {
-    #[error("fu fragment without a start fragment")]
-    FuWithoutStart,
-    #[error("fu start while another nal unit was being reassembled")]
-    FuRestarted,
-    #[error("aggregation unit of {length} bytes at byte {offset} runs past the packet")]
-    ApLengthPastEnd { offset: usize, length: usize },
+    #[error("fu / ap: {0}")]
+    Unit(#[from] UnitError),
     #[error("rtp payload of {0} bytes is too short for its h.265 packet type")]
     Truncated(usize),
     #[error("h.265 rtp packet type {0} is not supported")]
@@ -38,7 +36,7 @@ pub enum H265Error {
     #[error("access unit over {MAX_ACCESS_UNIT} bytes")]
     TooLarge,
     #[error("{0} packets lost")]
-    Lost(u16),
+    Lost(u64),
 }
 
 /// The NAL unit type of an H.265 NAL unit header.
@@ -160,45 +158,36 @@ pub enum H265Event {
     Damaged(H265Error),
 }
 
-/// Rebuilds access units from in-order RTP packets.
-#[derive(Debug)]
-pub struct H265Depacketizer {
-    next: Option<u16>,
+/// The access unit being rebuilt.
+#[derive(Debug, Default)]
+struct Assembly {
     timestamp: u32,
     nals: Vec<Bytes>,
-    fragment: Option<BytesMut>,
+    fragment: FuAssembler,
     size: usize,
     broken: bool,
+}
+
+/// Rebuilds access units from RTP packets.
+#[derive(Debug, Default)]
+pub struct H265Depacketizer {
+    window: ReorderWindow,
+    ordered: Vec<Ordered>,
+    current: Option<Assembly>,
     /// No keyframe since the start or the last loss: pictures are dropped.
     waiting: bool,
+    /// `NeedKeyframe` was said since `waiting` began.
     asked: bool,
     sets: [Option<Bytes>; 3],
     announced: Option<[Bytes; 3]>,
 }
 
-impl Default for H265Depacketizer {
-    fn default() -> Self {
-        H265Depacketizer {
-            next: None,
-            timestamp: 0,
-            nals: Vec::new(),
-            fragment: None,
-            size: 0,
-            broken: false,
-            waiting: true,
-            asked: false,
-            sets: [None, None, None],
-            announced: None,
-        }
-    }
-}
-
 impl H265Depacketizer {
     pub fn new() -> H265Depacketizer {
-        H265Depacketizer::default()
+        H265Depacketizer { waiting: true, ..H265Depacketizer::default() }
     }
 
-    /// Takes one packet; appends what follows to `out`.
+    /// Takes one packet's sequence number, timestamp, marker and payload; appends what follows to `out`.
     pub fn push(
         &mut self,
         sequence: u16,
@@ -207,30 +196,26 @@ impl H265Depacketizer {
         payload: Bytes,
         out: &mut Vec<H265Event>,
     ) {
-        if let Some(next) = self.next {
-            let gap = sequence.wrapping_sub(next);
-            if gap >= 0x8000 {
-                return; // late or duplicate
+        let mut ordered = std::mem::take(&mut self.ordered);
+        self.window.push(sequence, Packet { timestamp, marker, payload }, &mut ordered);
+        for item in ordered.drain(..) {
+            match item {
+                Ordered::Packet(p) => self.packet(p.timestamp, p.marker, p.payload, out),
+                Ordered::Lost(n) => {
+                    out.push(H265Event::Damaged(H265Error::Lost(n)));
+                    if let Some(current) = self.current.as_mut() {
+                        current.broken = true;
+                    }
+                    self.wait_for_keyframe(out);
+                }
             }
-            if gap > 0 {
-                out.push(H265Event::Damaged(H265Error::Lost(gap)));
-                self.broken = true;
-                self.wait_for_keyframe(out);
-            }
         }
-        self.next = Some(sequence.wrapping_add(1));
-        let in_progress = !self.nals.is_empty() || self.fragment.is_some() || self.broken;
-        if in_progress && timestamp != self.timestamp {
-            self.finish(out);
-        }
-        self.timestamp = timestamp;
-        if let Err(e) = self.add_payload(payload) {
-            self.broken = true;
-            out.push(H265Event::Damaged(e));
-        }
-        if marker {
-            self.finish(out);
-        }
+        self.ordered = ordered;
+    }
+
+    /// Closes the access unit in progress (the sender stopped); a complete one is given out.
+    pub fn flush(&mut self, out: &mut Vec<H265Event>) {
+        self.finish(out);
     }
 
     fn wait_for_keyframe(&mut self, out: &mut Vec<H265Event>) {
@@ -241,77 +226,28 @@ impl H265Depacketizer {
         }
     }
 
-    fn add_payload(&mut self, payload: Bytes) -> Result<(), H265Error> {
-        if payload.len() < 2 {
-            return Err(H265Error::Truncated(payload.len()));
+    fn packet(&mut self, timestamp: u32, marker: bool, payload: Bytes, out: &mut Vec<H265Event>) {
+        if self.current.as_ref().is_some_and(|c| c.timestamp != timestamp) {
+            self.finish(out);
         }
-        self.size += payload.len();
-        if self.size > MAX_ACCESS_UNIT {
-            return Err(H265Error::TooLarge);
+        let current = self.current.get_or_insert_with(|| Assembly { timestamp, ..Assembly::default() });
+        if let Err(e) = add_payload(current, payload) {
+            current.broken = true;
+            out.push(H265Event::Damaged(e));
         }
-        match nal_type(&payload).unwrap_or(0) {
-            0..=47 => {
-                if self.fragment.take().is_some() {
-                    self.nals.push(payload);
-                    return Err(H265Error::FuRestarted);
-                }
-                self.nals.push(payload);
-            }
-            AP => {
-                let mut offset = 2;
-                while offset < payload.len() {
-                    let Some(size) = payload.get(offset..offset + 2) else {
-                        return Err(H265Error::Truncated(payload.len()));
-                    };
-                    let length = usize::from(u16::from_be_bytes([size[0], size[1]]));
-                    let start = offset + 2;
-                    if length < 2 || start + length > payload.len() {
-                        return Err(H265Error::ApLengthPastEnd { offset, length });
-                    }
-                    self.nals.push(payload.slice(start..start + length));
-                    offset = start + length;
-                }
-            }
-            FU => {
-                let Some(&fu_header) = payload.get(2) else {
-                    return Err(H265Error::Truncated(payload.len()));
-                };
-                let (start, end, kind) = (fu_header & 0x80 != 0, fu_header & 0x40 != 0, fu_header & 0x3f);
-                if start {
-                    let restarted = self.fragment.is_some();
-                    let mut unit = BytesMut::with_capacity(payload.len() * 4);
-                    unit.put_u8((payload[0] & 0x81) | (kind << 1));
-                    unit.put_u8(payload[1]);
-                    unit.put_slice(&payload[3..]);
-                    self.fragment = Some(unit);
-                    if restarted {
-                        return Err(H265Error::FuRestarted);
-                    }
-                } else {
-                    let Some(unit) = self.fragment.as_mut() else { return Err(H265Error::FuWithoutStart) };
-                    unit.put_slice(&payload[3..]);
-                }
-                if end {
-                    if let Some(unit) = self.fragment.take() {
-                        self.nals.push(unit.freeze());
-                    }
-                }
-            }
-            kind => return Err(H265Error::UnsupportedType(kind)),
+        if marker {
+            self.finish(out);
         }
-        Ok(())
     }
 
     fn finish(&mut self, out: &mut Vec<H265Event>) {
-        let nals = std::mem::take(&mut self.nals);
-        let broken = std::mem::take(&mut self.broken) || self.fragment.take().is_some();
-        self.size = 0;
-        if broken {
+        let Some(assembly) = self.current.take() else { return };
+        if assembly.broken || assembly.fragment.in_progress() {
             return self.wait_for_keyframe(out);
         }
         let mut keyframe = false;
-        let mut picture = Vec::with_capacity(nals.len());
-        for unit in nals {
+        let mut picture = Vec::with_capacity(assembly.nals.len());
+        for unit in assembly.nals {
             match nal_type(&unit).unwrap_or(0) {
                 kind @ NAL_VPS..=NAL_PPS => self.sets[usize::from(kind - NAL_VPS)] = Some(unit),
                 NAL_AUD => {}
@@ -339,8 +275,42 @@ impl H265Depacketizer {
             self.asked = false;
         }
         let data = nal::to_length_prefixed(picture.iter().map(|n| n.as_ref()));
-        out.push(H265Event::AccessUnit { timestamp: self.timestamp, keyframe, data });
+        out.push(H265Event::AccessUnit { timestamp: assembly.timestamp, keyframe, data });
     }
+}
+
+/// Adds one payload's NAL units (or a fragment of one) to the access unit.
+fn add_payload(current: &mut Assembly, payload: Bytes) -> Result<(), H265Error> {
+    if payload.len() < 2 {
+        return Err(H265Error::Truncated(payload.len()));
+    }
+    current.size += payload.len();
+    if current.size > MAX_ACCESS_UNIT {
+        return Err(H265Error::TooLarge);
+    }
+    match nal_type(&payload).unwrap_or(0) {
+        0..=47 => {
+            let restarted = current.fragment.abandon();
+            current.nals.push(payload);
+            if restarted {
+                return Err(UnitError::FuRestarted.into());
+            }
+        }
+        AP => units::split_aggregate(&payload, 2, 2, &mut current.nals)?,
+        FU => {
+            let Some(&fu_header) = payload.get(2) else {
+                return Err(H265Error::Truncated(payload.len()));
+            };
+            let (start, end, kind) = (fu_header & 0x80 != 0, fu_header & 0x40 != 0, fu_header & 0x3f);
+            // The NAL unit header: the payload header's F, layer id and TID with the FU's type.
+            let header = [(payload[0] & 0x81) | (kind << 1), payload[1]];
+            if let Some(unit) = current.fragment.push(start, end, &header, &payload[3..])? {
+                current.nals.push(unit);
+            }
+        }
+        kind => return Err(H265Error::UnsupportedType(kind)),
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -349,9 +319,9 @@ mod tests {
     use crate::codec::flv::{self, TagType, VideoPacketKind, VideoTagHeader};
     use crate::codec::hevc::HevcConfig;
 
-    type Packet = (u16, u32, bool, Bytes);
+    type Rtp = (u16, u32, bool, Bytes);
 
-    fn packets(frames: &[(Bytes, bool)], sets: &[Bytes], first_seq: u16) -> Vec<Packet> {
+    fn packets(frames: &[(Bytes, bool)], sets: &[Bytes], first_seq: u16) -> Vec<Rtp> {
         let packetizer = H265Packetizer::default();
         let mut all = Vec::new();
         let mut seq = first_seq;
@@ -367,12 +337,13 @@ mod tests {
         all
     }
 
-    fn depacketize(packets: &[Packet]) -> Vec<H265Event> {
+    fn depacketize(packets: &[Rtp]) -> Vec<H265Event> {
         let mut depacketizer = H265Depacketizer::new();
         let mut out = Vec::new();
         for (seq, ts, marker, payload) in packets {
             depacketizer.push(*seq, *ts, *marker, payload.clone(), &mut out);
         }
+        depacketizer.flush(&mut out);
         out
     }
 
@@ -431,6 +402,21 @@ mod tests {
     }
 
     #[test]
+    fn reorders_within_the_window() {
+        let (sets, frames) = clip();
+        let mut packets = packets(&frames, &sets, 65_530);
+        // Swap neighbours across pictures and inside the keyframe's fragments, and repeat one.
+        packets.swap(1, 3);
+        packets.swap(10, 11);
+        let repeated = packets[5].clone();
+        packets.insert(8, repeated);
+        let events = depacketize(&packets);
+        assert!(!events.iter().any(|e| matches!(e, H265Event::Damaged(_) | H265Event::NeedKeyframe)));
+        let expected: Vec<Bytes> = frames.iter().map(|f| f.0.clone()).collect();
+        assert_eq!(pictures(&events), expected);
+    }
+
+    #[test]
     fn loss_drops_until_the_next_keyframe() {
         let (sets, frames) = clip();
         let mut packets = packets(&frames, &sets, 0);
@@ -457,7 +443,7 @@ mod tests {
         let mut out = Vec::new();
         // FU middle fragment without a start (type 49, FU header type 1, no S bit).
         depacketizer.push(1, 0, true, Bytes::from_static(&[0x62, 0x01, 0x01, 9, 9]), &mut out);
-        assert!(out.contains(&H265Event::Damaged(H265Error::FuWithoutStart)));
+        assert!(out.contains(&H265Event::Damaged(H265Error::Unit(UnitError::FuWithoutStart))));
         assert!(out.contains(&H265Event::NeedKeyframe));
         out.clear();
         // An AP whose second unit claims more bytes than remain.
@@ -468,7 +454,8 @@ mod tests {
             Bytes::from_static(&[0x60, 0x01, 0, 2, 0x40, 1, 0, 50, 0x42]),
             &mut out,
         );
-        assert!(matches!(out[0], H265Event::Damaged(H265Error::ApLengthPastEnd { length: 50, .. })));
+        let past_end = UnitError::AggregateLengthPastEnd { offset: 6, length: 50, available: 1 };
+        assert_eq!(out[0], H265Event::Damaged(H265Error::Unit(past_end)));
         out.clear();
         depacketizer.push(3, 6000, true, Bytes::from_static(&[0x64, 0x01]), &mut out); // type 50 (PACI)
         assert!(matches!(out[0], H265Event::Damaged(H265Error::UnsupportedType(50))));

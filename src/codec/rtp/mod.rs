@@ -10,10 +10,13 @@ pub mod demux;
 pub mod h264;
 pub mod h264_filter;
 pub mod h265;
+pub mod h265_filter;
 pub mod header;
 pub mod opus;
+pub mod reorder;
 pub mod sdp;
 pub mod sync;
+pub mod units;
 
 pub use clock::RtpClock;
 pub use header::{RtpError, RtpHeader};

@@ -44,7 +44,7 @@ impl DirectSink for FakeSocket {
 }
 
 fn packet(time_ms: i64, tag: &str) -> Packet {
-    Packet { bytes: Bytes::copy_from_slice(tag.as_bytes()), time_ms, class: PacketClass::Video }
+    Packet::new(Bytes::copy_from_slice(tag.as_bytes()), time_ms, PacketClass::Video)
 }
 
 fn poll(consumer: &mut Consumer) -> Poll<Vec<String>> {

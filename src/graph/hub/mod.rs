@@ -43,9 +43,50 @@ pub enum PacketClass {
 /// One message, serialized once for one output format.
 #[derive(Debug, Clone)]
 pub struct Packet {
+    /// What goes on the wire before `bytes` (an FLV tag's header), often empty.
+    pub head: Bytes,
     pub bytes: Bytes,
+    /// What goes on the wire after `bytes` (an FLV tag's size field), often empty.
+    pub tail: Bytes,
     pub time_ms: i64,
     pub class: PacketClass,
+}
+
+impl Packet {
+    pub fn new(bytes: Bytes, time_ms: i64, class: PacketClass) -> Packet {
+        Packet { head: Bytes::new(), bytes, tail: Bytes::new(), time_ms, class }
+    }
+
+    /// A packet whose middle is someone else's buffer (a frame's payload), shared rather than
+    /// copied into a serialized message: a stream nobody watches costs no copy of its media.
+    pub fn framed(head: Bytes, bytes: Bytes, tail: Bytes, time_ms: i64, class: PacketClass) -> Packet {
+        Packet { head, bytes, tail, time_ms, class }
+    }
+
+    pub fn len(&self) -> usize {
+        self.head.len() + self.bytes.len() + self.tail.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the packet's non-empty parts, in wire order.
+    fn push_parts(&self, out: &mut Vec<Bytes>) {
+        out.extend([&self.head, &self.bytes, &self.tail].into_iter().filter(|b| !b.is_empty()).cloned());
+    }
+
+    /// The packet as one buffer: its own when it has one part, else a copy of the parts joined.
+    fn whole(&self) -> Bytes {
+        if self.head.is_empty() && self.tail.is_empty() {
+            return self.bytes.clone();
+        }
+        let mut joined = BytesMut::with_capacity(self.len());
+        for part in [&self.head, &self.bytes, &self.tail] {
+            joined.extend_from_slice(part);
+        }
+        joined.freeze()
+    }
 }
 
 /// SRS's play settings that shape the cache.
@@ -171,7 +212,9 @@ impl State {
         }
         let start = self.last_flush_start.max(self.first_seq) - self.first_seq;
         let end = self.visible_end - self.first_seq;
-        self.ring.range(start as usize..end as usize).map(|p| p.bytes.clone()).collect()
+        let mut packets = Vec::new();
+        self.ring.range(start as usize..end as usize).for_each(|p| p.push_parts(&mut packets));
+        packets
     }
 
     /// One buffer holding packets `start_seq..end_seq` (still in the ring), when worth it.
@@ -181,12 +224,16 @@ impl State {
         }
         let range = (start_seq - self.first_seq) as usize..(end_seq - self.first_seq) as usize;
         let packets = self.ring.range(range);
-        let len: usize = packets.clone().map(|p| p.bytes.len()).sum();
+        let len: usize = packets.clone().map(Packet::len).sum();
         if len > MAX_JOINED_BYTES {
             return None;
         }
         let mut joined = BytesMut::with_capacity(len);
-        packets.for_each(|p| joined.extend_from_slice(&p.bytes));
+        for packet in packets {
+            for part in [&packet.head, &packet.bytes, &packet.tail] {
+                joined.extend_from_slice(part);
+            }
+        }
         Some(joined.freeze())
     }
 
@@ -335,7 +382,7 @@ impl Hub {
     /// waiting already make a batch, in merged-write mode).
     pub fn push(&self, mut packet: Packet) {
         self.stats.packets.fetch_add(1, Ordering::Relaxed);
-        self.stats.bytes.fetch_add(packet.bytes.len() as u64, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(packet.len() as u64, Ordering::Relaxed);
         let mut state = self.lock();
         if std::mem::take(&mut state.rebase) {
             // A new publisher's clock starts anew (usually at 0) while the ring may still hold the
@@ -349,9 +396,9 @@ impl Hub {
         packet.time_ms = packet.time_ms.saturating_add(state.time_offset);
         let seq = state.end_seq();
         match packet.class {
-            PacketClass::Metadata => state.headers.metadata = Some(packet.bytes.clone()),
-            PacketClass::AudioHeader => state.headers.audio = Some(packet.bytes.clone()),
-            PacketClass::VideoHeader => state.headers.video = Some(packet.bytes.clone()),
+            PacketClass::Metadata => state.headers.metadata = Some(packet.whole()),
+            PacketClass::AudioHeader => state.headers.audio = Some(packet.whole()),
+            PacketClass::VideoHeader => state.headers.video = Some(packet.whole()),
             PacketClass::VideoKeyframe => {
                 state.gop_start = self.config.gop_cache.then_some(seq);
                 state.video_cached = true;
@@ -585,7 +632,7 @@ impl Cursor {
         let start = (self.next_seq - state.first_seq) as usize;
         let available = visible_end.saturating_sub(self.next_seq) as usize;
         let take = available.min(max.saturating_sub(out.len() - before));
-        out.extend(state.ring.range(start..start + take).map(|p| p.bytes.clone()));
+        state.ring.range(start..start + take).for_each(|p| p.push_parts(out));
         self.next_seq += take as u64;
         out.len() - before
     }
@@ -603,7 +650,7 @@ impl Cursor {
         while !limit.reached() && *next_seq < visible_end && out.len() - before < max {
             let Some(packet) = state.ring.get((*next_seq - state.first_seq) as usize) else { break };
             limit.count(packet.time_ms);
-            out.push(packet.bytes.clone());
+            packet.push_parts(out);
             *next_seq += 1;
         }
         out.len() - before
@@ -628,7 +675,7 @@ mod tests {
     use super::*;
 
     fn packet(class: PacketClass, time_ms: i64, tag: &str) -> Packet {
-        Packet { bytes: Bytes::copy_from_slice(tag.as_bytes()), time_ms, class }
+        Packet::new(Bytes::copy_from_slice(tag.as_bytes()), time_ms, class)
     }
 
     fn names(out: &[Bytes]) -> Vec<String> {
