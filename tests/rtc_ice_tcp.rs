@@ -60,6 +60,9 @@ fn chromium_plays_over_ice_tcp() {
     let list = clients["clients"].as_array().expect("clients");
     let player = list.iter().find(|c| c["type"] == "rtc-play").expect("an rtc-play client");
     assert_eq!(player["rtc"]["transport"], "tcp", "{player}");
+    // What it decodes, the server's worker SRTP-protected itself and queued to the connection.
+    let protected = player["rtc"]["srtp_packets"].as_u64().unwrap_or(0);
+    assert!(protected > 50, "{protected} packets protected by the worker: {player}");
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     drop(pages);

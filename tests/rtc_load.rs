@@ -94,10 +94,17 @@ fn twenty_whep_bench_players_receive_the_stream() {
     // workers they were on.
     let most_seen = Arc::new(AtomicUsize::new(0));
     let workers_seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    // The fewest packets the server's worker SRTP-protected itself for one player (its own
+    // send path), at the latest look with every player listed.
+    let least_protected = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (most_seen, workers_seen, done) =
-            (Arc::clone(&most_seen), Arc::clone(&workers_seen), Arc::clone(&done));
+        let (most_seen, workers_seen, least_protected, done) = (
+            Arc::clone(&most_seen),
+            Arc::clone(&workers_seen),
+            Arc::clone(&least_protected),
+            Arc::clone(&done),
+        );
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
                 let clients = rtc_play_clients(api);
@@ -105,6 +112,8 @@ fn twenty_whep_bench_players_receive_the_stream() {
                 if clients.len() == PLAYERS {
                     let workers = clients.iter().filter_map(|c| c["rtc"]["worker"].as_u64());
                     workers_seen.lock().expect("workers").extend(workers);
+                    let protected = clients.iter().map(|c| c["rtc"]["srtp_packets"].as_u64().unwrap_or(0));
+                    least_protected.fetch_max(protected.min().unwrap_or(0), Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(300));
             }
@@ -149,6 +158,9 @@ fn twenty_whep_bench_players_receive_the_stream() {
     assert!(whep.packets >= (FPS as u64) * 8 * PLAYERS as u64, "rtp packets {}\n{report}", whep.packets);
     assert_eq!(whep.first_frame.map(|_| ()), Some(()), "first frames timed\n{report}");
     assert_eq!(most_seen.load(Ordering::Relaxed), PLAYERS, "rtc-play clients listed by the API at once");
+    // Every player decoded packets the worker protected itself, not through the crate.
+    let protected = least_protected.load(Ordering::Relaxed);
+    assert!(protected >= 100, "the least served player got {protected} packets protected by the worker");
     let workers = workers_seen.lock().expect("workers").clone();
     println!("players on workers {workers:?}");
     assert!(

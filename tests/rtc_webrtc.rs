@@ -49,6 +49,23 @@ fn client_types(api: u16) -> Vec<String> {
     list.iter().filter_map(|c| c["type"].as_str().map(str::to_owned)).collect()
 }
 
+/// Every WebRTC player was sent at least `packets` RTP packets that the server's UDP worker
+/// SRTP-protected itself (`codec::srtp`, the send path of prebuilt packets), which Chromium,
+/// decoding, took.
+fn assert_own_srtp(api: u16, packets: u64) {
+    let clients = common::api_get(api, "/api/v1/clients/");
+    let list = clients["clients"].as_array().expect("clients");
+    let players: Vec<_> = list.iter().filter(|c| c["type"] == "rtc-play").collect();
+    assert!(!players.is_empty(), "no rtc-play client: {clients}");
+    for player in players {
+        let protected = player["rtc"]["srtp_packets"].as_u64().unwrap_or(0);
+        assert!(
+            protected >= packets,
+            "{protected} packets protected by the worker, want {packets}: {player}"
+        );
+    }
+}
+
 fn graph(api: u16, udp: u16, flv: u16, max_connections: u64) -> String {
     format!(
         r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = {max_connections}, workers = 2, tcp = False, protocol = "udp" }}
@@ -151,6 +168,7 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     let types = client_types(api);
     let players = types.iter().filter(|t| *t == "rtc-play").count();
     assert!(types.contains(&"rtc-publish".to_owned()) && players == 2, "{types:?}");
+    assert_own_srtp(api, 50);
 
     // A player kicked through the API leaves (its session ends); the other keeps decoding.
     let clients = common::api_get(api, "/api/v1/clients/");
@@ -242,6 +260,7 @@ fn rtmp_publish_plays_with_whep_video_only() {
     // H.264 at the publisher's size; its AAC is not sent (no AAC-to-Opus bridge here).
     let first = decoding_at(&log, "whep", 10, "320x240", false);
     decoding_at(&log, "whep", first + 25, "320x240", false);
+    assert_own_srtp(api, 25);
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
 

@@ -29,4 +29,5 @@ pub mod rtmp;
 pub mod rtp;
 pub mod sip;
 pub mod srt_streamid;
+pub mod srtp;
 pub mod xorshift;

@@ -195,8 +195,10 @@ impl Snapshot {
             let (nacks, retransmits, plis) = client.rtc.counts();
             let worker = client.rtc.worker.load(Ordering::Relaxed);
             let transport = if client.rtc.tcp.load(Ordering::Relaxed) { "tcp" } else { "udp" };
+            let srtp_packets = client.rtc.srtp_packets.load(Ordering::Relaxed);
             value["rtc"] = json!({
                 "nacks": nacks, "retransmits": retransmits, "plis": plis, "worker": worker, "transport": transport,
+                "srtp_packets": srtp_packets,
             });
         }
         value

@@ -92,6 +92,9 @@ pub struct RtcPeerStats {
     pub worker: AtomicU64,
     /// The peer came over ICE-TCP.
     pub tcp: std::sync::atomic::AtomicBool,
+    /// RTP packets the UDP worker SRTP-protected itself for a player (the send path of prebuilt
+    /// packets; 0 when they went through the `rtc` crate's pipeline).
+    pub srtp_packets: AtomicU64,
 }
 
 impl RtcPeerStats {

@@ -5,7 +5,7 @@
 //! credentials, so the STUN username names the session on the shared port.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use rtc::ice::tcp_type::TcpType;
@@ -30,6 +30,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use thiserror::Error;
 
 use super::rtc_feedback::FeedbackToApplication;
+use super::rtc_srtp_keys::{offered_profiles, KeyTap};
 
 use crate::media::{Codec, MediaKind};
 
@@ -72,6 +73,9 @@ pub struct NewPeer {
     pub local_ufrag: String,
     pub video: Option<OutTrack>,
     pub audio: Option<OutTrack>,
+    /// Where a player's SRTP master key shows up once DTLS is done (`rtc_srtp_keys`): the worker
+    /// then protects what it sends itself. `None` for publishers.
+    pub keys: Option<Arc<KeyTap>>,
 }
 
 /// Our codec of a track: `video` (H.264 or H.265) for video, Opus for audio.
@@ -185,11 +189,16 @@ pub fn answer(
     media_engine.register_codec(codec(MediaKind::Audio, video_codec), RtpCodecKind::Audio)?;
     let registry = interceptors(&mut media_engine)?;
     let local_ufrag = random_text(8);
-    let settings = SettingEngineBuilder::new()
+    let mut settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_credentials(local_ufrag.clone(), random_text(24))
         .with_include_loopback_candidate(true)
-        .build();
+        .with_srtp_protection_profiles(offered_profiles());
+    let keys = if direction == Direction::Play { KeyTap::new() } else { None };
+    if let Some(tap) = &keys {
+        settings = settings.with_crypto_provider(Arc::clone(tap) as Arc<dyn rtc::crypto::RTCCryptoProvider>);
+    }
+    let settings = settings.build();
     let mut connection = rtc::peer_connection::RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().with_certificates(shared_certificate()).build())
         .with_setting_engine(settings)
@@ -256,5 +265,5 @@ pub fn answer(
     if crate::codec::rtp::sdp::ice_ufrag(&answer) != Some(local_ufrag.as_str()) {
         return Err(RtcPeerError::NoUfrag);
     }
-    Ok(NewPeer { connection, answer, local_ufrag, video, audio })
+    Ok(NewPeer { connection, answer, local_ufrag, video, audio, keys })
 }

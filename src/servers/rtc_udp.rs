@@ -15,7 +15,7 @@
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,9 +39,11 @@ use tokio::sync::mpsc;
 use super::rtc_directory::{Directory, WorkerIndex};
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::rtc_srtp_keys::KeyTap;
 use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
+use crate::codec::srtp::SrtpSender;
 use crate::graph::stats::RtcPeerStats;
 use crate::media::MediaKind;
 
@@ -58,6 +60,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often idle and connect deadlines are checked.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// A fan-out turn sends what it queued once past this, so a keyframe to hundreds of players
+/// does not grow the worker's buffer to megabytes.
+const FLUSH_AT: usize = 128 * 1024;
+/// How often a player is sent an RTCP sender report per track (as the crate's interceptor).
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a peer tells the node that owns it. Called on the worker: it must not block.
 #[derive(Debug)]
@@ -204,6 +211,7 @@ impl RtcUdp {
                     peers: HashMap::new(),
                     ufrags: HashMap::new(),
                     addresses: HashMap::new(),
+                    deadlines: BTreeSet::new(),
                 }
                 .run(queue)
             })
@@ -281,12 +289,65 @@ struct Sending {
     offset: u16,
     /// The player's last sequence number sent.
     last: u16,
+    /// What the sender reports of packets we protect ourselves say (RFC 3550 section 6.4.1).
+    report: Report,
 }
 
 impl Sending {
-    fn new(track: OutTrack) -> Sending {
-        Sending { track, ring: None, offset: 0, last: 0 }
+    fn new(track: OutTrack, kind: MediaKind) -> Sending {
+        let clock_rate = match kind {
+            MediaKind::Video => 90_000,
+            MediaKind::Audio => 48_000,
+        };
+        Sending { track, ring: None, offset: 0, last: 0, report: Report { clock_rate, ..Report::default() } }
     }
+}
+
+/// A track's sender report state: packets and payload octets sent, and the RTP timestamp of the
+/// newest packet with the time it left.
+#[derive(Default)]
+struct Report {
+    clock_rate: u32,
+    packets: u32,
+    octets: u32,
+    last: Option<(u32, Instant)>,
+    next: Option<Instant>,
+}
+
+impl Report {
+    fn sent(&mut self, packet: &OutPacket, fresh: bool, now: Instant) {
+        self.packets = self.packets.wrapping_add(1);
+        self.octets = self.octets.wrapping_add(packet.payload.len() as u32);
+        if fresh {
+            self.last = Some((packet.timestamp, now));
+        }
+    }
+
+    /// The sender report due at `now`, if one is.
+    fn due(&mut self, ssrc: u32, now: Instant) -> Option<SenderReport> {
+        let (timestamp, at) = self.last?;
+        if self.next.is_some_and(|next| now < next) {
+            return None;
+        }
+        self.next = Some(now + REPORT_INTERVAL);
+        let since = now.saturating_duration_since(at).as_secs_f64();
+        Some(SenderReport {
+            ssrc,
+            ntp_time: ntp_now(),
+            rtp_time: timestamp.wrapping_add((since * f64::from(self.clock_rate)) as u32),
+            packet_count: self.packets,
+            octet_count: self.octets,
+            ..Default::default()
+        })
+    }
+}
+
+/// The wall clock as NTP's 32.32 fixed point (seconds since 1900).
+fn ntp_now() -> u64 {
+    const UNIX_TO_NTP: u64 = 2_208_988_800;
+    let since_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
+    ((since_unix.as_secs() + UNIX_TO_NTP) << 32) | fraction
 }
 
 struct Peer {
@@ -298,6 +359,12 @@ struct Peer {
     remote: Option<SocketAddr>,
     /// The ICE-TCP connection of the peer, if it came over TCP.
     tcp: Option<TcpLink>,
+    /// Whether the connection's own packets (DTLS, RTCP) go over the TCP pair.
+    media_over_tcp: bool,
+    /// A player's SRTP master key, seen as the crate derives it; `srtp` is made from it once
+    /// DTLS is done, and from then on the worker protects what it sends the player itself.
+    keys: Option<Arc<KeyTap>>,
+    srtp: Option<SrtpSender>,
     video: Option<Sending>,
     audio: Option<Sending>,
     /// Receiving tracks: their kind by track id, and the receiver and SSRC of video for PLIs.
@@ -320,9 +387,14 @@ struct Worker {
     directory: Arc<Directory>,
     /// Every worker's queue (this one's too), for hand-overs.
     siblings: Arc<[mpsc::WeakSender<Command>]>,
-    peers: HashMap<SessionId, Peer>,
+    /// Boxed: a peer connection is kilobytes, and the map's spare capacity would hold as much
+    /// again inline.
+    peers: HashMap<SessionId, Box<Peer>>,
     ufrags: HashMap<String, SessionId>,
     addresses: HashMap<SocketAddr, SessionId>,
+    /// The peers' timer deadlines in order, so a turn does not walk every peer for the next
+    /// one. An entry whose peer has since another deadline (or is gone) is skipped when due.
+    deadlines: BTreeSet<(Instant, SessionId)>,
 }
 
 impl Worker {
@@ -331,7 +403,7 @@ impl Worker {
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let next_timer = self.peers.values().filter_map(|p| p.timeout).min();
+            let next_timer = self.deadlines.first().map(|(at, _)| *at);
             let timer = async {
                 match next_timer {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -414,8 +486,14 @@ impl Worker {
                 let now = Instant::now();
                 for &id in sessions.iter() {
                     if let Some(peer) = self.peers.get_mut(&id) {
-                        peer.send(kind, &ring, &packets, now);
-                        self.drive(id);
+                        // Only what went through the connection (its own SRTP, or a sender
+                        // report) needs it driven.
+                        if peer.send(kind, &ring, &packets, now, &mut self.outbox) {
+                            self.drive(id);
+                        }
+                    }
+                    if self.outbox.len_bytes() >= FLUSH_AT {
+                        self.send_outbox();
                     }
                 }
             }
@@ -426,7 +504,7 @@ impl Worker {
                 }
             }
             Command::HandOver { id, to, datagram, from } => self.hand_over(id, to, datagram, from),
-            Command::Adopt { id, peer, datagram, from } => self.adopt(id, *peer, &datagram, from),
+            Command::Adopt { id, peer, datagram, from } => self.adopt(id, peer, &datagram, from),
             Command::TcpFrame { id, frame, from, link } => self.tcp_frame(id, &frame, from, link),
         }
     }
@@ -476,7 +554,7 @@ impl Worker {
             self.finish(id, peer, "server stopped");
             return;
         };
-        match queue.try_send(Command::Adopt { id, peer: Box::new(peer), datagram, from }) {
+        match queue.try_send(Command::Adopt { id, peer, datagram, from }) {
             Ok(()) => {
                 self.stats.handovers.fetch_add(1, Ordering::Relaxed);
             }
@@ -484,14 +562,14 @@ impl Worker {
                 // The other worker is busy: the session stays here until the next binding.
                 if let Command::Adopt { peer, .. } = command {
                     self.directory.move_to(&peer.ufrag, self.index);
-                    self.keep(id, *peer);
+                    self.keep(id, peer);
                 }
             }
         }
     }
 
     /// Takes a session handed over by another worker, and the binding that asked for it.
-    fn adopt(&mut self, id: SessionId, peer: Peer, datagram: &[u8], from: SocketAddr) {
+    fn adopt(&mut self, id: SessionId, peer: Box<Peer>, datagram: &[u8], from: SocketAddr) {
         if !self.directory.owned_by(&peer.ufrag, self.index) {
             // Removed while it moved.
             self.finish(id, peer, "ended by the server");
@@ -502,7 +580,10 @@ impl Worker {
     }
 
     /// Makes `peer` one of this worker's sessions.
-    fn keep(&mut self, id: SessionId, peer: Peer) {
+    fn keep(&mut self, id: SessionId, peer: Box<Peer>) {
+        if let Some(at) = peer.timeout {
+            self.deadlines.insert((at, id));
+        }
         peer.stats.worker.store(self.index as u64, Ordering::Relaxed);
         self.ufrags.insert(peer.ufrag.clone(), id);
         self.peers.insert(id, peer);
@@ -518,10 +599,10 @@ impl Worker {
     fn add(&mut self, session: NewSession) {
         let NewSession { id, peer, candidate, handler, stats } = session;
         let now = Instant::now();
-        let NewPeer { connection, local_ufrag, video, audio, .. } = peer;
+        let NewPeer { connection, local_ufrag, video, audio, keys, .. } = peer;
         self.keep(
             id,
-            Peer {
+            Box::new(Peer {
                 connection,
                 handler,
                 stats,
@@ -529,8 +610,11 @@ impl Worker {
                 candidate,
                 remote: None,
                 tcp: None,
-                video: video.map(Sending::new),
-                audio: audio.map(Sending::new),
+                media_over_tcp: false,
+                keys,
+                srtp: None,
+                video: video.map(|t| Sending::new(t, MediaKind::Video)),
+                audio: audio.map(|t| Sending::new(t, MediaKind::Audio)),
                 track_kinds: HashMap::new(),
                 video_receiver: None,
                 audio_ssrc: None,
@@ -538,19 +622,20 @@ impl Worker {
                 created: now,
                 last_heard: now,
                 timeout: None,
-            },
+            }),
         );
         self.drive(id);
     }
 
     fn timers(&mut self) {
         let now = Instant::now();
-        let due: Vec<SessionId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.timeout.is_some_and(|t| t <= now))
-            .map(|(id, _)| *id)
-            .collect();
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.deadlines.first().filter(|(at, _)| *at <= now) {
+            self.deadlines.pop_first();
+            if self.peers.get(&id).is_some_and(|p| p.timeout == Some(at)) {
+                due.push(id);
+            }
+        }
         for id in due {
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.timeout = None;
@@ -592,6 +677,23 @@ impl Worker {
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                     RTCPeerConnectionState::Connected => {
                         peer.connected = true;
+                        peer.srtp = peer
+                            .keys
+                            .as_ref()
+                            .and_then(|keys| keys.local_key())
+                            .map(|key| SrtpSender::new(&key));
+                        match &peer.srtp {
+                            Some(srtp) => {
+                                tracing::debug!(conn = id, profile = ?srtp.profile(), "webrtc player: own srtp")
+                            }
+                            None if peer.keys.is_some() => {
+                                tracing::warn!(
+                                    conn = id,
+                                    "webrtc player: no srtp key seen, media through the crate"
+                                )
+                            }
+                            None => {}
+                        }
                         peer.handler.on_event(id, PeerEvent::Connected);
                     }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
@@ -649,7 +751,7 @@ impl Worker {
                     }
                     for nack in packets.iter().filter_map(|p| p.as_any().downcast_ref::<TransportLayerNack>())
                     {
-                        peer.resend(nack, &self.stats);
+                        peer.resend(nack, &self.stats, &mut self.outbox);
                     }
                     for report in packets.iter().filter_map(|p| p.as_any().downcast_ref::<SenderReport>()) {
                         let kind = if peer.video_receiver.is_some_and(|(_, ssrc)| ssrc == report.ssrc) {
@@ -668,7 +770,13 @@ impl Worker {
         }
         // Retransmissions answering NACKs were written while reading.
         queue_writes(&mut self.outbox, peer);
-        peer.timeout = peer.connection.poll_timeout();
+        let timeout = peer.connection.poll_timeout();
+        if timeout != peer.timeout {
+            peer.timeout = timeout;
+            if let Some(at) = timeout {
+                self.deadlines.insert((at, id));
+            }
+        }
         if let Some(why) = closed {
             self.close(id, &why);
         }
@@ -679,11 +787,17 @@ impl Worker {
         self.ufrags.remove(&peer.ufrag);
         self.addresses.retain(|_, session| *session != id);
         self.count_sessions();
+        // After a crowd leaves, the tables give back what they grew to.
+        if self.peers.capacity() > 64 && self.peers.len() < self.peers.capacity() / 4 {
+            self.peers.shrink_to_fit();
+            self.ufrags.shrink_to_fit();
+            self.addresses.shrink_to_fit();
+        }
         self.finish(id, peer, why);
     }
 
     /// Ends a session no longer in this worker's tables.
-    fn finish(&mut self, id: SessionId, mut peer: Peer, why: &str) {
+    fn finish(&mut self, id: SessionId, mut peer: Box<Peer>, why: &str) {
         self.directory.remove(&peer.ufrag);
         let _ = peer.connection.close();
         while let Some(out) = peer.connection.poll_write() {
@@ -700,7 +814,12 @@ impl Worker {
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     let moved_to = peer.remote.filter(|_| peer.connected);
     while let Some(out) = peer.connection.poll_write() {
-        if out.transport.transport_protocol == TransportProtocol::TCP {
+        let tcp = out.transport.transport_protocol == TransportProtocol::TCP;
+        // STUN answers go where bindings came from; DTLS and RTCP show the selected pair.
+        if classify(&out.message) != Datagram::Stun {
+            peer.media_over_tcp = tcp;
+        }
+        if tcp {
             if let Some(link) = &peer.tcp {
                 let _ = link.sender.try_send(out.message);
             }
@@ -744,7 +863,118 @@ fn write_packet(
     }
 }
 
+/// Where a player's packets go when the worker protects them itself.
+#[derive(Clone, Copy)]
+enum Way<'a> {
+    Udp(SocketAddr),
+    Tcp(&'a TcpLink),
+}
+
+/// How one player's packets are written: protected by the worker into its outbox (or the
+/// player's TCP queue) when it has the key, through the peer connection otherwise.
+struct Path<'a> {
+    connection: &'a mut RTCPeerConnection,
+    own: Option<(&'a mut SrtpSender, Way<'a>)>,
+    outbox: &'a mut Outbox,
+    stats: &'a RtcPeerStats,
+    /// The connection was given something to write: it must be driven.
+    used_connection: bool,
+}
+
+impl Path<'_> {
+    /// Writes `packet` as the player's `sequence`; `fresh` when it is sent for the first time
+    /// (not again for a NACK).
+    fn write(
+        &mut self,
+        sending: &mut Sending,
+        sequence: u16,
+        packet: &OutPacket,
+        fresh: bool,
+        now: Instant,
+    ) -> bool {
+        let written = match &mut self.own {
+            Some((srtp, way)) => {
+                let written = write_protected(srtp, *way, self.outbox, &sending.track, sequence, packet);
+                if written {
+                    self.stats.srtp_packets.fetch_add(1, Ordering::Relaxed);
+                }
+                written
+            }
+            None => {
+                self.used_connection = true;
+                write_packet(self.connection, &sending.track, sequence, packet, now)
+            }
+        };
+        if written {
+            sending.report.sent(packet, fresh, now);
+        }
+        written
+    }
+
+    /// Sends the track's sender report through the connection (its SRTCP) when one is due; the
+    /// crate's own reporter sees only what goes through it.
+    fn report(&mut self, sending: &mut Sending, now: Instant) {
+        if self.own.is_none() {
+            return;
+        }
+        let Some(report) = sending.report.due(sending.track.ssrc, now) else { return };
+        let message = RTCMessage::RtcpPacket(String::new(), vec![Box::new(report)]);
+        match self.connection.handle_write(TaggedRTCMessage { now, message }) {
+            Ok(()) => self.used_connection = true,
+            Err(e) => tracing::debug!("rtc sender report refused: {e}"),
+        }
+    }
+}
+
+/// Builds the player's RTP packet in place (its header, the stream's payload), protects it and
+/// queues it. The one copy of the payload per player is the one SRTP needs.
+fn write_protected(
+    srtp: &mut SrtpSender,
+    way: Way<'_>,
+    outbox: &mut Outbox,
+    track: &OutTrack,
+    sequence: u16,
+    packet: &OutPacket,
+) -> bool {
+    let tag_len = srtp.profile().tag_len();
+    let mut write = |buffer: &mut Vec<u8>, start: usize| {
+        buffer.push(0x80);
+        buffer.push(u8::from(packet.marker) << 7 | (track.payload_type & 0x7f));
+        buffer.extend_from_slice(&sequence.to_be_bytes());
+        buffer.extend_from_slice(&packet.timestamp.to_be_bytes());
+        buffer.extend_from_slice(&track.ssrc.to_be_bytes());
+        buffer.extend_from_slice(&packet.payload);
+        match srtp.protect(buffer, start) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!("rtc srtp protect failed: {e}");
+                false
+            }
+        }
+    };
+    match way {
+        Way::Udp(to) => outbox.push_with(to, write),
+        Way::Tcp(link) => {
+            let mut buffer = Vec::with_capacity(12 + packet.payload.len() + tag_len);
+            if !write(&mut buffer, 0) {
+                return false;
+            }
+            // A full connection queue loses the packet, as a full socket buffer would.
+            let _ = link.sender.try_send(BytesMut::from(&buffer[..]));
+            true
+        }
+    }
+}
+
 impl Peer {
+    /// The way a player's packets are written this turn.
+    fn path<'a>(&'a mut self, outbox: &'a mut Outbox) -> (Path<'a>, [Option<&'a mut Sending>; 2]) {
+        let Peer { connection, srtp, video, audio, remote, tcp, media_over_tcp, stats, .. } = self;
+        let way = if *media_over_tcp { tcp.as_ref().map(Way::Tcp) } else { remote.map(Way::Udp) };
+        let own = srtp.as_mut().zip(way);
+        (Path { connection, own, outbox, stats, used_connection: false }, [video.as_mut(), audio.as_mut()])
+    }
+
     /// Bytes the peer sent from `from` over `protocol`: it was heard now, and this is the
     /// message its connection reads.
     fn heard(&mut self, data: &[u8], from: SocketAddr, protocol: TransportProtocol) -> TaggedBytesMut {
@@ -762,16 +992,25 @@ impl Peer {
         }
     }
 
-    fn send(&mut self, kind: MediaKind, ring: &Arc<SentRing>, packets: &[OutPacket], now: Instant) {
+    /// Sends `packets` of the `kind` track; `true` when the connection has something to write.
+    fn send(
+        &mut self,
+        kind: MediaKind,
+        ring: &Arc<SentRing>,
+        packets: &[OutPacket],
+        now: Instant,
+        outbox: &mut Outbox,
+    ) -> bool {
         if !self.connected {
-            return;
+            return false;
         }
+        let (mut path, [video, audio]) = self.path(outbox);
         let sending = match kind {
-            MediaKind::Video => self.video.as_mut(),
-            MediaKind::Audio => self.audio.as_mut(),
+            MediaKind::Video => video,
+            MediaKind::Audio => audio,
         };
-        let Some(sending) = sending else { return };
-        let Some(first) = packets.first() else { return };
+        let Some(sending) = sending else { return false };
+        let Some(first) = packets.first() else { return false };
         let mut replay = Vec::new();
         if !sending.ring.as_ref().is_some_and(|r| Arc::ptr_eq(r, ring)) {
             // A player's first video starts at the stream's last keyframe: the packets since
@@ -786,36 +1025,35 @@ impl Peer {
         }
         for packet in replay.iter().chain(packets) {
             sending.last = packet.sequence.wrapping_add(sending.offset);
-            if !write_packet(&mut self.connection, &sending.track, sending.last, packet, now) {
-                return;
+            if !path.write(sending, sending.last, packet, true, now) {
+                break;
             }
         }
+        path.report(sending, now);
+        path.used_connection
     }
 
     /// Sends again, from the stream's ring, the packets a NACK names.
-    fn resend(&mut self, nack: &TransportLayerNack, stats: &RtcUdpStats) {
-        let sending = [self.video.as_ref(), self.audio.as_ref()]
-            .into_iter()
-            .flatten()
-            .find(|s| s.track.ssrc == nack.media_ssrc);
+    fn resend(&mut self, nack: &TransportLayerNack, stats: &RtcUdpStats, outbox: &mut Outbox) {
+        let peer_stats = Arc::clone(&self.stats);
+        let (mut path, tracks) = self.path(outbox);
+        let sending = tracks.into_iter().flatten().find(|s| s.track.ssrc == nack.media_ssrc);
         let Some(sending) = sending else {
             tracing::debug!(ssrc = nack.media_ssrc, "nack for a track we do not send");
             return;
         };
-        let Some(ring) = sending.ring.as_ref() else { return };
+        let Some(ring) = sending.ring.clone() else { return };
         let now = Instant::now();
         for sequence in nack.nacks.iter().flat_map(|pair| pair.packet_list()) {
             stats.nack_requested.fetch_add(1, Ordering::Relaxed);
-            self.stats.nacks.fetch_add(1, Ordering::Relaxed);
+            peer_stats.nacks.fetch_add(1, Ordering::Relaxed);
             // Only what this player was sent: not before its first packet, not past its last.
             let behind = sending.last.wrapping_sub(sequence);
             let kept = ring.get(sequence.wrapping_sub(sending.offset)).filter(|_| behind < 0x8000);
             match kept {
-                Some(packet)
-                    if write_packet(&mut self.connection, &sending.track, sequence, &packet, now) =>
-                {
+                Some(packet) if path.write(sending, sequence, &packet, false, now) => {
                     stats.nack_resent.fetch_add(1, Ordering::Relaxed);
-                    self.stats.retransmits.fetch_add(1, Ordering::Relaxed);
+                    peer_stats.retransmits.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {
                     tracing::debug!(sequence, behind, last = sending.last, "nacked packet not resent");
@@ -833,5 +1071,34 @@ impl Peer {
                 self.stats.plis.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(timestamp: u32, len: usize) -> OutPacket {
+        OutPacket { sequence: 0, marker: false, timestamp, payload: Bytes::from(vec![0; len]) }
+    }
+
+    /// The sender reports of packets the worker protects itself: counts of everything sent
+    /// (resends too), the RTP time of the newest packet carried on to the report's moment, one
+    /// report a second.
+    #[test]
+    fn sender_reports_count_what_was_sent_and_carry_the_clock_on() {
+        let mut report = Report { clock_rate: 90_000, ..Report::default() };
+        let start = Instant::now();
+        assert!(report.due(7, start).is_none(), "nothing sent, nothing to report");
+        report.sent(&packet(1000, 1200), true, start);
+        report.sent(&packet(1000, 300), true, start);
+        report.sent(&packet(500, 1200), false, start + Duration::from_millis(50));
+        let first = report.due(7, start + Duration::from_millis(100)).expect("a report");
+        assert_eq!((first.ssrc, first.packet_count, first.octet_count), (7, 3, 2700));
+        // 100 ms after the newest fresh packet: 9000 ticks of 90 kHz later.
+        assert_eq!(first.rtp_time, 1000 + 9000);
+        assert!(first.ntp_time >> 32 > 3_900_000_000, "NTP seconds since 1900");
+        assert!(report.due(7, start + Duration::from_millis(600)).is_none(), "one a second");
+        assert!(report.due(7, start + Duration::from_millis(1100)).is_some());
     }
 }

@@ -23,19 +23,45 @@ pub struct Flushed {
     pub dropped: u64,
 }
 
-/// Datagrams waiting for the next flush.
+/// Datagrams waiting for the next flush, written one after another into one buffer that is
+/// kept from flush to flush (a worker's scratch: a packet for a player is built where it is
+/// sent from, with no allocation per datagram).
 #[derive(Debug, Default)]
 pub struct Outbox {
-    queue: Vec<(BytesMut, SocketAddr)>,
+    data: Vec<u8>,
+    /// Each datagram's end in `data` (it starts where the previous one ends) and destination.
+    queue: Vec<(usize, SocketAddr)>,
 }
+
+/// The buffer kept between flushes; a burst past it is given back to the allocator.
+const KEEP_CAPACITY: usize = 256 * 1024;
 
 impl Outbox {
     pub fn push(&mut self, datagram: BytesMut, to: SocketAddr) {
-        self.queue.push((datagram, to));
+        self.data.extend_from_slice(&datagram);
+        self.queue.push((self.data.len(), to));
+    }
+
+    /// Queues a datagram that `write` appends to the buffer (it gets the buffer and where the
+    /// datagram starts); when it returns `false`, nothing is queued.
+    pub fn push_with(&mut self, to: SocketAddr, write: impl FnOnce(&mut Vec<u8>, usize) -> bool) -> bool {
+        let start = self.data.len();
+        if write(&mut self.data, start) && self.data.len() > start {
+            self.queue.push((self.data.len(), to));
+            true
+        } else {
+            self.data.truncate(start);
+            false
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
+    }
+
+    /// Bytes queued.
+    pub fn len_bytes(&self) -> usize {
+        self.data.len()
     }
 
     /// Sends every queued datagram on `socket`, `BATCH` per system call.
@@ -47,7 +73,15 @@ impl Outbox {
         let mut start = 0;
         while start < self.queue.len() {
             let chunk = &self.queue[start..(start + BATCH).min(self.queue.len())];
-            let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(data, _)| [IoSlice::new(data)]).collect();
+            let mut from = if start == 0 { 0 } else { self.queue[start - 1].0 };
+            let slices: Vec<[IoSlice<'_>; 1]> = chunk
+                .iter()
+                .map(|&(end, _)| {
+                    let slice = [IoSlice::new(&self.data[from..end])];
+                    from = end;
+                    slice
+                })
+                .collect();
             let addresses: Vec<Option<SockaddrStorage>> =
                 chunk.iter().map(|(_, to)| Some(SockaddrStorage::from(*to))).collect();
             let no_control: [ControlMessage<'_>; 0] = [];
@@ -74,6 +108,10 @@ impl Outbox {
             }
         }
         self.queue.clear();
+        self.data.clear();
+        if self.data.capacity() > KEEP_CAPACITY {
+            self.data.shrink_to(KEEP_CAPACITY);
+        }
         done
     }
 }
@@ -98,6 +136,33 @@ mod tests {
         for i in 0..150u8 {
             let (n, from) = receiver.recv_from(&mut buffer).unwrap();
             assert_eq!((n, buffer[0], from), (100, i, sender.local_addr().unwrap()));
+        }
+    }
+
+    #[test]
+    fn datagrams_written_in_place_go_out_and_a_failed_write_leaves_nothing() {
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = receiver.local_addr().unwrap();
+        let mut outbox = Outbox::default();
+        outbox.push(BytesMut::from(&b"one"[..]), to);
+        assert!(!outbox.push_with(to, |buffer, _| {
+            buffer.extend_from_slice(b"half written");
+            false
+        }));
+        assert!(outbox.push_with(to, |buffer, start| {
+            buffer.extend_from_slice(b"two");
+            buffer[start] = b'T';
+            true
+        }));
+        assert_eq!(outbox.len_bytes(), 6);
+        assert_eq!(outbox.flush(&sender), Flushed { sent: 2, dropped: 0 });
+        assert_eq!(outbox.len_bytes(), 0);
+        let mut buffer = [0u8; 32];
+        for expected in [&b"one"[..], b"Two"] {
+            let (n, _) = receiver.recv_from(&mut buffer).unwrap();
+            assert_eq!(&buffer[..n], expected);
         }
     }
 
