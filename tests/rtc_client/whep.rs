@@ -6,7 +6,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rtc::interceptor::Registry;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
@@ -20,7 +20,6 @@ use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCI
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::sansio::Protocol;
-use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use srs::media::Codec;
 
 use super::whip;
@@ -147,24 +146,7 @@ pub fn play(
             .saturating_duration_since(Instant::now())
             .clamp(Duration::from_millis(1), Duration::from_millis(50));
         let _ = socket.set_read_timeout(Some(wait));
-        match socket.recv_from(&mut buffer) {
-            Ok((n, from)) => {
-                let message = TaggedBytesMut {
-                    now: Instant::now(),
-                    transport: TransportContext {
-                        local_addr: local,
-                        peer_addr: from,
-                        ecn: None,
-                        transport_protocol: TransportProtocol::UDP,
-                    },
-                    message: BytesMut::from(&buffer[..n]),
-                };
-                let _ = peer.handle_read(message);
-            }
-            Err(_) => {
-                let _ = peer.handle_timeout(Instant::now());
-            }
-        }
+        whip::receive_or_tick(&mut peer, &socket, &mut buffer, local);
     }
     let _ = peer.close();
     while let Some(out) = peer.poll_write() {

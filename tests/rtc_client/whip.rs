@@ -223,6 +223,34 @@ fn offerer(
 }
 
 /// POSTs `body` to `path` on 127.0.0.1:`port`; gives the status, the `Location` and the body.
+/// One step of a client's loop: a datagram (waiting up to the socket's read timeout) handed to
+/// the peer, or, when none came, the peer's timers.
+pub fn receive_or_tick(
+    peer: &mut RTCPeerConnection,
+    socket: &UdpSocket,
+    buffer: &mut [u8],
+    local: SocketAddr,
+) {
+    match socket.recv_from(buffer) {
+        Ok((n, from)) => {
+            let message = TaggedBytesMut {
+                now: Instant::now(),
+                transport: TransportContext {
+                    local_addr: local,
+                    peer_addr: from,
+                    ecn: None,
+                    transport_protocol: TransportProtocol::UDP,
+                },
+                message: BytesMut::from(&buffer[..n]),
+            };
+            let _ = peer.handle_read(message);
+        }
+        Err(_) => {
+            let _ = peer.handle_timeout(Instant::now());
+        }
+    }
+}
+
 pub fn post(port: u16, path: &str, body: &str) -> Result<(u16, Option<String>, String), String> {
     let mut socket = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     socket.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
@@ -397,24 +425,7 @@ pub fn publish_video(
         }
         let wait = wake.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         socket.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
-        match socket.recv_from(&mut buffer) {
-            Ok((n, from)) => {
-                let message = TaggedBytesMut {
-                    now: Instant::now(),
-                    transport: TransportContext {
-                        local_addr: local,
-                        peer_addr: from,
-                        ecn: None,
-                        transport_protocol: TransportProtocol::UDP,
-                    },
-                    message: BytesMut::from(&buffer[..n]),
-                };
-                let _ = peer.handle_read(message);
-            }
-            Err(_) => {
-                let _ = peer.handle_timeout(Instant::now());
-            }
-        }
+        receive_or_tick(&mut peer, &socket, &mut buffer, local);
     }
     // Let the last packets leave before the session ends.
     while let Some(out) = peer.poll_write() {
