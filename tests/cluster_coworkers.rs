@@ -70,18 +70,21 @@ fn assert_plays(url: &str, out: &std::path::Path, what: &str) {
 }
 
 /// How long an HTTP-FLV GET of `path` takes to deliver its first H.264 keyframe (the FLV body is
-/// raw, ending with the connection).
-fn first_keyframe_after(port: u16, path: &str) -> Duration {
+/// raw, ending with the connection); why not, when none came within 10 s.
+fn first_keyframe_after(port: u16, path: &str) -> Result<Duration, String> {
     let started = Instant::now();
-    let mut socket = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    write!(socket, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    socket.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+    write!(socket, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").map_err(|e| format!("request: {e}"))?;
     let mut data = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let mut body_at = None;
     loop {
-        let n = socket.read(&mut chunk).expect("the edge keeps sending");
-        assert!(n > 0, "the edge closed before a keyframe");
+        let n =
+            socket.read(&mut chunk).map_err(|e| format!("no keyframe after {:?}: {e}", started.elapsed()))?;
+        if n == 0 {
+            return Err("the edge closed before a keyframe".into());
+        }
         data.extend_from_slice(&chunk[..n]);
         if body_at.is_none() {
             body_at = data.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4);
@@ -97,7 +100,7 @@ fn first_keyframe_after(port: u16, path: &str) -> Duration {
             let tag = &data[at + 11..at + 11 + size];
             // Video, keyframe, AVC NALU (not the sequence header).
             if data[at] == 9 && tag.len() > 1 && tag[0] >> 4 == 1 && tag[1] == 1 {
-                return started.elapsed();
+                return Ok(started.elapsed());
             }
             at += 11 + size + 4;
         }
@@ -139,7 +142,9 @@ fn origins_redirect_rtmp_players_to_the_coworker_that_has_the_stream() {
     let edge_dir = dir.join("edge");
     std::fs::create_dir_all(&edge_dir).expect("edge dir");
     let edge = run_graph(&edge_dir, &edge_graph(edge_http, &[a.rtmp, b.rtmp]), &[edge_http]);
-    let first = first_keyframe_after(edge_http, "/live/cw.flv");
+    let first = first_keyframe_after(edge_http, "/live/cw.flv").unwrap_or_else(|why| {
+        panic!("{why}\nedge:\n{}\nA:\n{}\nB:\n{}", edge.log(), a.server.log(), b.server.log())
+    });
     println!("edge behind an origin without the stream (rtmp 302): first keyframe after {first:?}");
     assert!(first < Duration::from_secs(2), "first keyframe after {first:?}");
     assert!(a.server.log().contains("rtmp play redirected (302)"), "{}", a.server.log());
@@ -187,13 +192,21 @@ fn an_origin_without_the_stream_costs_the_edge_under_a_second() {
         servers.push(run_graph(&sub, &rtmp_flv_graph(rtmp, http), &[rtmp, http]));
         ports.push(rtmp);
     }
-    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{}/live/fm", ports[1]), 14);
+    let mut publisher = publish_test_stream(&format!("rtmp://127.0.0.1:{}/live/fm", ports[1]), 30);
     assert!(wait_until(10, || servers[1].log().contains("publish started")), "{}", servers[1].log());
     let edge_http = free_port();
     let edge_dir = dir.join("edge");
     std::fs::create_dir_all(&edge_dir).expect("edge dir");
     let edge = run_graph(&edge_dir, &edge_graph(edge_http, &ports), &[edge_http]);
-    let first = first_keyframe_after(edge_http, "/live/fm.flv");
+    let first = first_keyframe_after(edge_http, "/live/fm.flv").unwrap_or_else(|why| {
+        let publisher = publisher.try_wait();
+        panic!(
+            "{why}; publisher: {publisher:?}\nedge:\n{}\nplain origin:\n{}\norigin with the stream:\n{}",
+            edge.log(),
+            servers[0].log(),
+            servers[1].log()
+        )
+    });
     println!("edge behind an origin that accepts the play and waits: first keyframe after {first:?}");
     assert!(first < Duration::from_secs(2), "first keyframe after {first:?}; edge:\n{}", edge.log());
     assert!(edge.log().contains("no media for 500ms"), "the plain origin was tried first: {}", edge.log());
