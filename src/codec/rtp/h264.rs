@@ -222,6 +222,11 @@ impl H264Depacketizer {
     }
 
     fn packet(&mut self, timestamp: u32, marker: bool, payload: Bytes, out: &mut Vec<H264Event>) {
+        // Padding only (a sender probing bandwidth, as Chromium does on the media SSRC when no RTX
+        // is negotiated): it holds a sequence number, which the window has counted, and no media.
+        if payload.is_empty() {
+            return;
+        }
         if self.current.as_ref().is_some_and(|c| c.timestamp != timestamp) {
             self.finish(out);
         }
@@ -412,6 +417,29 @@ mod tests {
         assert!(packets.iter().any(|p| p.3[0] & 0x1f == FU_A));
         let events = depacketize(&packets);
         assert_eq!(events[0], H264Event::ParameterSets { sps: sets[0].clone(), pps: sets[1].clone() });
+        let expected: Vec<Bytes> = frames.iter().map(|f| f.0.clone()).collect();
+        assert_eq!(pictures(&events), expected);
+    }
+
+    /// Every packet followed by a padding-only one (no payload) carrying the previous picture's
+    /// timestamp, as Chromium's bandwidth probes on the media SSRC: the same pictures come out and
+    /// no keyframe is asked for.
+    #[test]
+    fn padding_only_packets_are_passed_over() {
+        let frames: Vec<(Bytes, bool)> =
+            (0..6).map(|i| (frame(&[nal(if i == 0 { 5 } else { 1 }, 2500)]), i == 0)).collect();
+        let mut padded = Vec::new();
+        let mut seq = 65_000u16;
+        for (_, timestamp, marker, payload) in packets(&frames, &[], 0) {
+            padded.push((seq, timestamp, marker, payload));
+            padded.push((seq.wrapping_add(1), timestamp.wrapping_sub(3000), false, Bytes::new()));
+            seq = seq.wrapping_add(2);
+        }
+        let events = depacketize(&padded);
+        assert!(
+            !events.iter().any(|e| matches!(e, H264Event::Damaged(_) | H264Event::NeedKeyframe)),
+            "{events:?}"
+        );
         let expected: Vec<Bytes> = frames.iter().map(|f| f.0.clone()).collect();
         assert_eq!(pictures(&events), expected);
     }

@@ -227,6 +227,11 @@ impl H265Depacketizer {
     }
 
     fn packet(&mut self, timestamp: u32, marker: bool, payload: Bytes, out: &mut Vec<H265Event>) {
+        // Padding only (a sender probing bandwidth, as Chromium does on the media SSRC when no RTX
+        // is negotiated): it holds a sequence number, which the window has counted, and no media.
+        if payload.is_empty() {
+            return;
+        }
         if self.current.as_ref().is_some_and(|c| c.timestamp != timestamp) {
             self.finish(out);
         }
@@ -397,6 +402,28 @@ mod tests {
         let expected =
             H265Event::ParameterSets { vps: sets[0].clone(), sps: sets[1].clone(), pps: sets[2].clone() };
         assert_eq!(events[0], expected);
+        let expected: Vec<Bytes> = frames.iter().map(|f| f.0.clone()).collect();
+        assert_eq!(pictures(&events), expected);
+    }
+
+    /// Every packet followed by a padding-only one (no payload) carrying the previous picture's
+    /// timestamp, as Chromium's bandwidth probes on the media SSRC: the same pictures come out and
+    /// no keyframe is asked for.
+    #[test]
+    fn padding_only_packets_are_passed_over() {
+        let (sets, frames) = clip();
+        let mut padded = Vec::new();
+        let mut seq = 65_000u16;
+        for (_, timestamp, marker, payload) in packets(&frames, &sets, 0) {
+            padded.push((seq, timestamp, marker, payload));
+            padded.push((seq.wrapping_add(1), timestamp.wrapping_sub(3000), false, Bytes::new()));
+            seq = seq.wrapping_add(2);
+        }
+        let events = depacketize(&padded);
+        assert!(
+            !events.iter().any(|e| matches!(e, H265Event::Damaged(_) | H265Event::NeedKeyframe)),
+            "{events:?}"
+        );
         let expected: Vec<Bytes> = frames.iter().map(|f| f.0.clone()).collect();
         assert_eq!(pictures(&events), expected);
     }
