@@ -1,6 +1,7 @@
-//! The churn soak (`scripts/soak`) for one minute, as CI can afford: flapping publishers (killed
-//! mid-GOP), RTMP, HTTP-FLV and HLS players coming and going, garbage connections and API polling
-//! against the debug server. Its own pass rules decide: the server alive, no player starved (no
+//! The churn soak (`scripts/soak`) for one minute, as CI can afford: flapping publishers (ffmpeg
+//! over RTMP killed mid-GOP, and headless Chromium over WHIP killed without a DELETE), RTMP,
+//! HTTP-FLV, HLS and WHEP players coming and going, garbage connections and API polling against
+//! the debug server. Its own pass rules decide: the server alive, no player starved (no
 //! media for over 5 s while its stream was live), file descriptors back to the baseline, RSS after
 //! 12 s of idle within 10 % of the post-warm-up figure (memory a churn leaks stays held after the
 //! clients leave). The growth slope is judged on the hour-long run, by hand (fuzz/RUNS.md): over
@@ -36,6 +37,9 @@ fn a_minute_of_churn_passes_the_soak_rules() {
     let publishes: u64 =
         line("publishes").split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(plays >= 6 && publishes >= 2, "churn happened: {plays} plays, {publishes} publishes");
+    let whip_live: u64 =
+        line("whip publishes live").split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(whip_live >= 1, "a WHIP publish went live: {}", line("whip publishes live"));
     let csv = std::fs::read_to_string(&samples).unwrap_or_default();
     let _ = std::fs::remove_file(&samples);
     assert!(csv.lines().count() > 5, "RSS sampled through the run:\n{csv}");
