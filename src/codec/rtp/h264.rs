@@ -2,16 +2,16 @@
 //!
 //! The packetizer turns one access unit (4-byte length-prefixed NAL units, the frames of graph
 //! edges) into MTU-bounded payloads, with the stream's SPS and PPS in a STAP-A before each
-//! keyframe so a player can start at any keyframe. The depacketizer puts packets back in order
-//! (a bounded reorder window), rebuilds access units, reports parameter sets apart (they become the
+//! keyframe so a player can start at any keyframe. The depacketizer (`depacketizer`'s state
+//! machine, shared with H.265) puts packets back in order, rebuilds access units, reports parameter sets apart (they become the
 //! AVC sequence header) and, after a loss or a damaged packet, drops pictures until the next
 //! keyframe and says it needs one.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use thiserror::Error;
 
-use super::reorder::{Ordered, Packet, ReorderWindow};
-use super::units::{self, FuAssembler, UnitError};
+use super::depacketizer::{Assembly, Depacketizer, Event, NalRole, VideoPayloadFormat};
+use super::units::{self, UnitError};
 use super::RtpPayload;
 use crate::codec::nal::{self, NalError};
 
@@ -147,35 +147,39 @@ pub enum H264Event {
     Damaged(H264Error),
 }
 
-/// The access unit being rebuilt.
+/// H.264's part of depacketizing: how payloads add NAL units and what each one is.
 #[derive(Debug, Default)]
-struct Assembly {
-    timestamp: u32,
-    nals: Vec<Bytes>,
-    fragment: FuAssembler,
-    size: usize,
-    broken: bool,
+pub struct H264Format;
+
+impl VideoPayloadFormat for H264Format {
+    type Error = H264Error;
+    const PARAMETER_SETS: usize = 2;
+
+    fn lost(packets: u64) -> H264Error {
+        H264Error::Lost(packets)
+    }
+
+    fn add_payload(assembly: &mut Assembly, payload: Bytes) -> Result<(), H264Error> {
+        add_payload(assembly, payload)
+    }
+
+    fn role(nal: &[u8]) -> NalRole {
+        match nal.first().map_or(0, |b| b & 0x1f) {
+            NAL_SPS => NalRole::ParameterSet(0),
+            NAL_PPS => NalRole::ParameterSet(1),
+            NAL_AUD => NalRole::Delimiter,
+            kind => NalRole::Picture { keyframe: kind == NAL_IDR },
+        }
+    }
 }
 
 /// Rebuilds access units from RTP packets.
 #[derive(Debug, Default)]
-pub struct H264Depacketizer {
-    window: ReorderWindow,
-    ordered: Vec<Ordered>,
-    current: Option<Assembly>,
-    /// No keyframe since the start or the last loss: pictures are dropped.
-    waiting: bool,
-    /// `NeedKeyframe` was said since `waiting` began.
-    asked: bool,
-    /// The parameter sets last given out.
-    announced: Option<(Bytes, Bytes)>,
-    sps: Option<Bytes>,
-    pps: Option<Bytes>,
-}
+pub struct H264Depacketizer(Depacketizer<H264Format>);
 
 impl H264Depacketizer {
     pub fn new() -> H264Depacketizer {
-        H264Depacketizer { waiting: true, ..H264Depacketizer::default() }
+        H264Depacketizer::default()
     }
 
     /// Takes one packet's sequence number, timestamp, marker and payload; appends what follows to `out`.
@@ -187,104 +191,34 @@ impl H264Depacketizer {
         payload: Bytes,
         out: &mut Vec<H264Event>,
     ) {
-        let mut ordered = std::mem::take(&mut self.ordered);
-        self.window.push(sequence, Packet { timestamp, marker, payload }, &mut ordered);
-        for item in ordered.drain(..) {
-            match item {
-                Ordered::Packet(p) => self.packet(p.timestamp, p.marker, p.payload, out),
-                Ordered::Lost(n) => {
-                    out.push(H264Event::Damaged(H264Error::Lost(n)));
-                    self.lose(out);
-                }
-            }
-        }
-        self.ordered = ordered;
+        self.0.push(sequence, timestamp, marker, payload, &mut |event| out.extend(h264_event(event)));
     }
 
     /// Closes the access unit in progress (the sender stopped); a complete one is given out.
     pub fn flush(&mut self, out: &mut Vec<H264Event>) {
-        self.finish(out);
-    }
-
-    fn lose(&mut self, out: &mut Vec<H264Event>) {
-        if let Some(current) = self.current.as_mut() {
-            current.broken = true;
-        }
-        self.wait_for_keyframe(out);
-    }
-
-    fn wait_for_keyframe(&mut self, out: &mut Vec<H264Event>) {
-        self.waiting = true;
-        if !self.asked {
-            self.asked = true;
-            out.push(H264Event::NeedKeyframe);
-        }
-    }
-
-    fn packet(&mut self, timestamp: u32, marker: bool, payload: Bytes, out: &mut Vec<H264Event>) {
-        // Padding only (a sender probing bandwidth, as Chromium does on the media SSRC when no RTX
-        // is negotiated): it holds a sequence number, which the window has counted, and no media.
-        if payload.is_empty() {
-            return;
-        }
-        if self.current.as_ref().is_some_and(|c| c.timestamp != timestamp) {
-            self.finish(out);
-        }
-        let current = self.current.get_or_insert_with(|| Assembly { timestamp, ..Assembly::default() });
-        if let Err(e) = add_payload(current, payload) {
-            current.broken = true;
-            out.push(H264Event::Damaged(e));
-        }
-        if marker {
-            self.finish(out);
-        }
-    }
-
-    fn finish(&mut self, out: &mut Vec<H264Event>) {
-        let Some(assembly) = self.current.take() else { return };
-        if assembly.broken || assembly.fragment.in_progress() {
-            return self.wait_for_keyframe(out);
-        }
-        let mut keyframe = false;
-        let mut picture = Vec::with_capacity(assembly.nals.len());
-        for nal in assembly.nals {
-            match nal[0] & 0x1f {
-                NAL_SPS => self.sps = Some(nal),
-                NAL_PPS => self.pps = Some(nal),
-                NAL_AUD => {}
-                kind => {
-                    keyframe |= kind == NAL_IDR;
-                    picture.push(nal);
-                }
-            }
-        }
-        self.announce_parameter_sets(out);
-        if picture.is_empty() {
-            return;
-        }
-        if self.waiting && !keyframe {
-            return self.wait_for_keyframe(out);
-        }
-        if keyframe {
-            self.waiting = false;
-            self.asked = false;
-        }
-        let data = nal::to_length_prefixed(picture.iter().map(|n| n.as_ref()));
-        out.push(H264Event::AccessUnit { timestamp: assembly.timestamp, keyframe, data });
-    }
-
-    fn announce_parameter_sets(&mut self, out: &mut Vec<H264Event>) {
-        let Some(current) = self.parameter_sets() else { return };
-        if self.announced.as_ref() != Some(&current) {
-            out.push(H264Event::ParameterSets { sps: current.0.clone(), pps: current.1.clone() });
-            self.announced = Some(current);
-        }
+        self.0.flush(&mut |event| out.extend(h264_event(event)));
     }
 
     /// The latest SPS and PPS received.
     pub fn parameter_sets(&self) -> Option<(Bytes, Bytes)> {
-        Some((self.sps.clone()?, self.pps.clone()?))
+        match self.0.parameter_sets()?.as_slice() {
+            [sps, pps] => Some((sps.clone(), pps.clone())),
+            _ => None,
+        }
     }
+}
+
+fn h264_event(event: Event<'_, H264Error>) -> Option<H264Event> {
+    Some(match event {
+        Event::ParameterSets([sps, pps]) => H264Event::ParameterSets { sps: sps.clone(), pps: pps.clone() },
+        // Always two (`H264Format::PARAMETER_SETS`).
+        Event::ParameterSets(_) => return None,
+        Event::AccessUnit { timestamp, keyframe, data } => {
+            H264Event::AccessUnit { timestamp, keyframe, data }
+        }
+        Event::NeedKeyframe => H264Event::NeedKeyframe,
+        Event::Damaged(e) => H264Event::Damaged(e),
+    })
 }
 
 /// Adds one payload's NAL units (or a fragment of one) to the access unit.

@@ -3,7 +3,7 @@
 //!
 //! The packetizer turns one access unit (4-byte length-prefixed NAL units) into MTU-bounded
 //! payloads, with the stream's VPS, SPS and PPS in one AP before each keyframe (IRAP picture). The
-//! depacketizer puts packets back in order (`reorder`'s window, as H.264's), rebuilds access units
+//! depacketizer (`depacketizer`'s state machine, as H.264's) puts packets back in order, rebuilds access units
 //! (`units`' FU assembler and AP splitter, as H.264's), reports parameter sets apart (they become
 //! the HEVC sequence header) and, after a loss or a damaged packet, drops pictures until the next
 //! keyframe and says it needs one.
@@ -11,8 +11,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use thiserror::Error;
 
-use super::reorder::{Ordered, Packet, ReorderWindow};
-use super::units::{self, FuAssembler, UnitError};
+use super::depacketizer::{Assembly, Depacketizer, Event, NalRole, VideoPayloadFormat};
+use super::units::{self, UnitError};
 use super::RtpPayload;
 use crate::codec::nal::{self, NalError};
 
@@ -158,33 +158,38 @@ pub enum H265Event {
     Damaged(H265Error),
 }
 
-/// The access unit being rebuilt.
+/// H.265's part of depacketizing: how payloads add NAL units and what each one is.
 #[derive(Debug, Default)]
-struct Assembly {
-    timestamp: u32,
-    nals: Vec<Bytes>,
-    fragment: FuAssembler,
-    size: usize,
-    broken: bool,
+pub struct H265Format;
+
+impl VideoPayloadFormat for H265Format {
+    type Error = H265Error;
+    const PARAMETER_SETS: usize = 3;
+
+    fn lost(packets: u64) -> H265Error {
+        H265Error::Lost(packets)
+    }
+
+    fn add_payload(assembly: &mut Assembly, payload: Bytes) -> Result<(), H265Error> {
+        add_payload(assembly, payload)
+    }
+
+    fn role(nal: &[u8]) -> NalRole {
+        match nal_type(nal).unwrap_or(0) {
+            kind @ NAL_VPS..=NAL_PPS => NalRole::ParameterSet(usize::from(kind - NAL_VPS)),
+            NAL_AUD => NalRole::Delimiter,
+            kind => NalRole::Picture { keyframe: is_irap(kind) },
+        }
+    }
 }
 
 /// Rebuilds access units from RTP packets.
 #[derive(Debug, Default)]
-pub struct H265Depacketizer {
-    window: ReorderWindow,
-    ordered: Vec<Ordered>,
-    current: Option<Assembly>,
-    /// No keyframe since the start or the last loss: pictures are dropped.
-    waiting: bool,
-    /// `NeedKeyframe` was said since `waiting` began.
-    asked: bool,
-    sets: [Option<Bytes>; 3],
-    announced: Option<[Bytes; 3]>,
-}
+pub struct H265Depacketizer(Depacketizer<H265Format>);
 
 impl H265Depacketizer {
     pub fn new() -> H265Depacketizer {
-        H265Depacketizer { waiting: true, ..H265Depacketizer::default() }
+        H265Depacketizer::default()
     }
 
     /// Takes one packet's sequence number, timestamp, marker and payload; appends what follows to `out`.
@@ -196,92 +201,28 @@ impl H265Depacketizer {
         payload: Bytes,
         out: &mut Vec<H265Event>,
     ) {
-        let mut ordered = std::mem::take(&mut self.ordered);
-        self.window.push(sequence, Packet { timestamp, marker, payload }, &mut ordered);
-        for item in ordered.drain(..) {
-            match item {
-                Ordered::Packet(p) => self.packet(p.timestamp, p.marker, p.payload, out),
-                Ordered::Lost(n) => {
-                    out.push(H265Event::Damaged(H265Error::Lost(n)));
-                    if let Some(current) = self.current.as_mut() {
-                        current.broken = true;
-                    }
-                    self.wait_for_keyframe(out);
-                }
-            }
-        }
-        self.ordered = ordered;
+        self.0.push(sequence, timestamp, marker, payload, &mut |event| out.extend(h265_event(event)));
     }
 
     /// Closes the access unit in progress (the sender stopped); a complete one is given out.
     pub fn flush(&mut self, out: &mut Vec<H265Event>) {
-        self.finish(out);
+        self.0.flush(&mut |event| out.extend(h265_event(event)));
     }
+}
 
-    fn wait_for_keyframe(&mut self, out: &mut Vec<H265Event>) {
-        self.waiting = true;
-        if !self.asked {
-            self.asked = true;
-            out.push(H265Event::NeedKeyframe);
+fn h265_event(event: Event<'_, H265Error>) -> Option<H265Event> {
+    Some(match event {
+        Event::ParameterSets([vps, sps, pps]) => {
+            H265Event::ParameterSets { vps: vps.clone(), sps: sps.clone(), pps: pps.clone() }
         }
-    }
-
-    fn packet(&mut self, timestamp: u32, marker: bool, payload: Bytes, out: &mut Vec<H265Event>) {
-        // Padding only (a sender probing bandwidth, as Chromium does on the media SSRC when no RTX
-        // is negotiated): it holds a sequence number, which the window has counted, and no media.
-        if payload.is_empty() {
-            return;
+        // Always three (`H265Format::PARAMETER_SETS`).
+        Event::ParameterSets(_) => return None,
+        Event::AccessUnit { timestamp, keyframe, data } => {
+            H265Event::AccessUnit { timestamp, keyframe, data }
         }
-        if self.current.as_ref().is_some_and(|c| c.timestamp != timestamp) {
-            self.finish(out);
-        }
-        let current = self.current.get_or_insert_with(|| Assembly { timestamp, ..Assembly::default() });
-        if let Err(e) = add_payload(current, payload) {
-            current.broken = true;
-            out.push(H265Event::Damaged(e));
-        }
-        if marker {
-            self.finish(out);
-        }
-    }
-
-    fn finish(&mut self, out: &mut Vec<H265Event>) {
-        let Some(assembly) = self.current.take() else { return };
-        if assembly.broken || assembly.fragment.in_progress() {
-            return self.wait_for_keyframe(out);
-        }
-        let mut keyframe = false;
-        let mut picture = Vec::with_capacity(assembly.nals.len());
-        for unit in assembly.nals {
-            match nal_type(&unit).unwrap_or(0) {
-                kind @ NAL_VPS..=NAL_PPS => self.sets[usize::from(kind - NAL_VPS)] = Some(unit),
-                NAL_AUD => {}
-                kind => {
-                    keyframe |= is_irap(kind);
-                    picture.push(unit);
-                }
-            }
-        }
-        if let [Some(vps), Some(sps), Some(pps)] = &self.sets {
-            let current = [vps.clone(), sps.clone(), pps.clone()];
-            if self.announced.as_ref() != Some(&current) {
-                out.push(H265Event::ParameterSets { vps: vps.clone(), sps: sps.clone(), pps: pps.clone() });
-                self.announced = Some(current);
-            }
-        }
-        if picture.is_empty() {
-            return;
-        }
-        if self.waiting && !keyframe {
-            return self.wait_for_keyframe(out);
-        }
-        if keyframe {
-            self.waiting = false;
-            self.asked = false;
-        }
-        let data = nal::to_length_prefixed(picture.iter().map(|n| n.as_ref()));
-        out.push(H265Event::AccessUnit { timestamp: assembly.timestamp, keyframe, data });
-    }
+        Event::NeedKeyframe => H265Event::NeedKeyframe,
+        Event::Damaged(e) => H265Event::Damaged(e),
+    })
 }
 
 /// Adds one payload's NAL units (or a fragment of one) to the access unit.

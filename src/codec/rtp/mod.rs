@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod demux;
+pub mod depacketizer;
 pub mod h264;
 pub mod h264_filter;
 pub mod h265;
