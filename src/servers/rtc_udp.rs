@@ -28,6 +28,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -39,6 +40,7 @@ use tokio::sync::mpsc;
 use super::rtc_directory::{Directory, WorkerIndex};
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::rtc_slim::{Slim, SlimInput, SLIM_AFTER};
 use super::rtc_srtp_keys::KeyTap;
 use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
@@ -351,7 +353,13 @@ fn ntp_now() -> u64 {
 }
 
 struct Peer {
-    connection: RTCPeerConnection,
+    /// The crate's peer connection: ICE, DTLS, and until the player leaves it (`slim`) its
+    /// consent checks and RTCP. Boxed so a slim player gives its kilobytes back.
+    connection: Option<Box<RTCPeerConnection>>,
+    /// A player's state of our own once it left the crate (`rtc_slim`).
+    slim: Option<Box<Slim>>,
+    /// Our ICE password, for the slim state's consent checks.
+    password: String,
     handler: Arc<dyn PeerHandler>,
     stats: Arc<RtcPeerStats>,
     ufrag: String,
@@ -373,6 +381,8 @@ struct Peer {
     /// The SSRC of received audio, for telling its sender reports apart.
     audio_ssrc: Option<u32>,
     connected: bool,
+    /// When ICE and DTLS completed.
+    connected_at: Option<Instant>,
     created: Instant,
     last_heard: Instant,
     timeout: Option<Instant>,
@@ -458,9 +468,14 @@ impl Worker {
             return;
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.slim.is_some() {
+            self.slim_input(id, data, from, false);
+            return;
+        }
         let new_address = kind == Datagram::Stun && peer.remote != Some(from);
         let message = peer.heard(data, from, TransportProtocol::UDP);
-        match peer.connection.handle_read(message) {
+        let Some(connection) = peer.connection.as_mut() else { return };
+        match connection.handle_read(message) {
             Ok(()) if new_address => {
                 // A binding that passed ICE's integrity check from a new address: the session
                 // is there now (its first address, or a client whose address changed).
@@ -509,6 +524,56 @@ impl Worker {
         }
     }
 
+    /// A datagram (or ICE-TCP frame) from a player that left the crate.
+    fn slim_input(&mut self, id: SessionId, data: &[u8], from: SocketAddr, over_tcp: bool) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let Some(slim) = peer.slim.as_mut() else { return };
+        let input = match slim.read(data, &peer.ufrag, from) {
+            Ok(input) => input,
+            Err(e) => {
+                self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(conn = id, %from, "rtc datagram refused: {e}");
+                return;
+            }
+        };
+        peer.last_heard = Instant::now();
+        match input {
+            SlimInput::Binding(answer) => {
+                if over_tcp {
+                    if let Some(link) = &peer.tcp {
+                        let _ = link.sender.try_send(BytesMut::from(&answer[..]));
+                    }
+                    return;
+                }
+                if peer.remote != Some(from) {
+                    // A valid binding from a new address: the client's address changed.
+                    if let Some(old) = peer.remote.replace(from) {
+                        tracing::info!(conn = id, %old, new = %from, "webrtc peer address changed");
+                    }
+                    self.addresses.retain(|_, session| *session != id);
+                    self.addresses.insert(from, id);
+                }
+                self.outbox.push(BytesMut::from(&answer[..]), from);
+            }
+            SlimInput::Rtcp(packets) => {
+                peer.stats.slim_rtcp.fetch_add(1, Ordering::Relaxed);
+                for packet in &packets {
+                    let any = packet.as_any();
+                    if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                        peer.stats.plis.fetch_add(1, Ordering::Relaxed);
+                        peer.handler.on_event(id, PeerEvent::KeyframeRequest);
+                    } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                        peer.resend(nack, &self.stats, &mut self.outbox);
+                    } else if any.is::<ReceiverReport>() {
+                        peer.stats.receiver_reports.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            SlimInput::Closed(why) => self.close(id, why),
+            SlimInput::Ignored => {}
+        }
+    }
+
     /// A frame from the ICE-TCP connection of session `id` (a moved session's frame is lost).
     fn tcp_frame(&mut self, id: SessionId, frame: &[u8], from: SocketAddr, link: Option<TcpLink>) {
         self.stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
@@ -517,8 +582,13 @@ impl Worker {
             peer.tcp = link;
             peer.stats.tcp.store(true, Ordering::Relaxed);
         }
+        if peer.slim.is_some() {
+            self.slim_input(id, frame, from, true);
+            return;
+        }
         let message = peer.heard(frame, from, TransportProtocol::TCP);
-        if let Err(e) = peer.connection.handle_read(message) {
+        let Some(connection) = peer.connection.as_mut() else { return };
+        if let Err(e) = connection.handle_read(message) {
             self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(session = id, %from, "rtc tcp frame refused: {e}");
         }
@@ -599,11 +669,13 @@ impl Worker {
     fn add(&mut self, session: NewSession) {
         let NewSession { id, peer, candidate, handler, stats } = session;
         let now = Instant::now();
-        let NewPeer { connection, local_ufrag, video, audio, keys, .. } = peer;
+        let NewPeer { connection, local_ufrag, local_pwd, video, audio, keys, .. } = peer;
         self.keep(
             id,
             Box::new(Peer {
-                connection,
+                connection: Some(Box::new(connection)),
+                slim: None,
+                password: local_pwd,
                 handler,
                 stats,
                 ufrag: local_ufrag,
@@ -619,6 +691,7 @@ impl Worker {
                 video_receiver: None,
                 audio_ssrc: None,
                 connected: false,
+                connected_at: None,
                 created: now,
                 last_heard: now,
                 timeout: None,
@@ -639,7 +712,8 @@ impl Worker {
         for id in due {
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.timeout = None;
-                if let Err(e) = peer.connection.handle_timeout(now) {
+                let Some(connection) = peer.connection.as_mut() else { continue };
+                if let Err(e) = connection.handle_timeout(now) {
                     tracing::debug!(session = id, "rtc timer: {e}");
                 }
             }
@@ -665,18 +739,27 @@ impl Worker {
         for (id, why) in stale {
             self.close(id, why);
         }
+        for peer in self.peers.values_mut() {
+            if peer.slim.is_none() && peer.connected_at.is_some_and(|at| now - at >= SLIM_AFTER) {
+                peer.leave_crate();
+            }
+        }
     }
 
     /// Writes what the peer has to send, and hands its events and media to its handler.
     fn drive(&mut self, id: SessionId) {
         let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.connection.is_none() {
+            return;
+        }
         queue_writes(&mut self.outbox, peer);
         let mut closed = None;
-        while let Some(event) = peer.connection.poll_event() {
+        while let Some(event) = peer.connection.as_mut().and_then(|c| c.poll_event()) {
             match event {
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                     RTCPeerConnectionState::Connected => {
                         peer.connected = true;
+                        peer.connected_at = Some(Instant::now());
                         peer.srtp = peer
                             .keys
                             .as_ref()
@@ -703,7 +786,9 @@ impl Worker {
                 },
                 RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                     let receiver = init.receiver_id;
-                    if let Some(rtp_receiver) = peer.connection.rtp_receiver(receiver) {
+                    if let Some(rtp_receiver) =
+                        peer.connection.as_mut().and_then(|c| c.rtp_receiver(receiver))
+                    {
                         let track = rtp_receiver.track();
                         let kind = match track.kind() {
                             RtpCodecKind::Video => MediaKind::Video,
@@ -718,7 +803,7 @@ impl Worker {
                 _ => {}
             }
         }
-        while let Some(message) = peer.connection.poll_read() {
+        while let Some(message) = peer.connection.as_mut().and_then(|c| c.poll_read()) {
             match message.message {
                 RTCMessage::RtpPacket(track_id, packet) => {
                     let Some(&kind) = peer.track_kinds.get(&track_id.to_string()) else { continue };
@@ -770,7 +855,7 @@ impl Worker {
         }
         // Retransmissions answering NACKs were written while reading.
         queue_writes(&mut self.outbox, peer);
-        let timeout = peer.connection.poll_timeout();
+        let timeout = peer.connection.as_mut().and_then(|c| c.poll_timeout());
         if timeout != peer.timeout {
             peer.timeout = timeout;
             if let Some(at) = timeout {
@@ -799,9 +884,11 @@ impl Worker {
     /// Ends a session no longer in this worker's tables.
     fn finish(&mut self, id: SessionId, mut peer: Box<Peer>, why: &str) {
         self.directory.remove(&peer.ufrag);
-        let _ = peer.connection.close();
-        while let Some(out) = peer.connection.poll_write() {
-            let _ = self.socket.try_send_to(&out.message, out.transport.peer_addr);
+        if let Some(connection) = peer.connection.as_mut() {
+            let _ = connection.close();
+            while let Some(out) = connection.poll_write() {
+                let _ = self.socket.try_send_to(&out.message, out.transport.peer_addr);
+            }
         }
         peer.handler.on_event(id, PeerEvent::Closed(why.to_owned()));
     }
@@ -813,7 +900,8 @@ impl Worker {
 /// What goes over the peer's ICE-TCP pair goes to its connection's queue (full: dropped).
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     let moved_to = peer.remote.filter(|_| peer.connected);
-    while let Some(out) = peer.connection.poll_write() {
+    let Some(connection) = peer.connection.as_mut() else { return };
+    while let Some(out) = connection.poll_write() {
         let tcp = out.transport.transport_protocol == TransportProtocol::TCP;
         // STUN answers go where bindings came from; DTLS and RTCP show the selected pair.
         if classify(&out.message) != Datagram::Stun {
@@ -873,7 +961,9 @@ enum Way<'a> {
 /// How one player's packets are written: protected by the worker into its outbox (or the
 /// player's TCP queue) when it has the key, through the peer connection otherwise.
 struct Path<'a> {
-    connection: &'a mut RTCPeerConnection,
+    connection: Option<&'a mut Box<RTCPeerConnection>>,
+    /// A slim player's SRTCP for our sender reports.
+    slim: Option<&'a mut Slim>,
     own: Option<(&'a mut SrtpSender, Way<'a>)>,
     outbox: &'a mut Outbox,
     stats: &'a RtcPeerStats,
@@ -900,10 +990,13 @@ impl Path<'_> {
                 }
                 written
             }
-            None => {
-                self.used_connection = true;
-                write_packet(self.connection, &sending.track, sequence, packet, now)
-            }
+            None => match self.connection.as_deref_mut() {
+                Some(connection) => {
+                    self.used_connection = true;
+                    write_packet(connection, &sending.track, sequence, packet, now)
+                }
+                None => false,
+            },
         };
         if written {
             sending.report.sent(packet, fresh, now);
@@ -918,8 +1011,23 @@ impl Path<'_> {
             return;
         }
         let Some(report) = sending.report.due(sending.track.ssrc, now) else { return };
-        let message = RTCMessage::RtcpPacket(String::new(), vec![Box::new(report)]);
-        match self.connection.handle_write(TaggedRTCMessage { now, message }) {
+        let packets: Vec<Box<dyn rtc::rtcp::Packet>> = vec![Box::new(report)];
+        if let Some(slim) = self.slim.as_deref_mut() {
+            match (slim.protect(&packets), &self.own) {
+                (Ok(datagram), Some((_, Way::Udp(to)))) => {
+                    self.outbox.push(BytesMut::from(&datagram[..]), *to)
+                }
+                (Ok(datagram), Some((_, Way::Tcp(link)))) => {
+                    let _ = link.sender.try_send(BytesMut::from(&datagram[..]));
+                }
+                (Ok(_), None) => {}
+                (Err(e), _) => tracing::debug!("rtc sender report not protected: {e}"),
+            }
+            return;
+        }
+        let Some(connection) = self.connection.as_deref_mut() else { return };
+        let message = RTCMessage::RtcpPacket(String::new(), packets);
+        match connection.handle_write(TaggedRTCMessage { now, message }) {
             Ok(()) => self.used_connection = true,
             Err(e) => tracing::debug!("rtc sender report refused: {e}"),
         }
@@ -969,10 +1077,14 @@ fn write_protected(
 impl Peer {
     /// The way a player's packets are written this turn.
     fn path<'a>(&'a mut self, outbox: &'a mut Outbox) -> (Path<'a>, [Option<&'a mut Sending>; 2]) {
-        let Peer { connection, srtp, video, audio, remote, tcp, media_over_tcp, stats, .. } = self;
+        let Peer { connection, slim, srtp, video, audio, remote, tcp, media_over_tcp, stats, .. } = self;
         let way = if *media_over_tcp { tcp.as_ref().map(Way::Tcp) } else { remote.map(Way::Udp) };
         let own = srtp.as_mut().zip(way);
-        (Path { connection, own, outbox, stats, used_connection: false }, [video.as_mut(), audio.as_mut()])
+        let (connection, slim) = (connection.as_mut(), slim.as_deref_mut());
+        (
+            Path { connection, slim, own, outbox, stats, used_connection: false },
+            [video.as_mut(), audio.as_mut()],
+        )
     }
 
     /// Bytes the peer sent from `from` over `protocol`: it was heard now, and this is the
@@ -1063,9 +1175,27 @@ impl Peer {
         }
     }
 
+    /// Moves a connected player off the crate (`rtc_slim`) once both SRTP keys are known; a
+    /// publisher, or a player whose keys were not seen, stays.
+    fn leave_crate(&mut self) {
+        let Some(keys) = self.keys.as_ref() else { return };
+        let (Some(local), Some(remote)) = (keys.local_key(), keys.remote_key()) else { return };
+        if self.srtp.is_none() {
+            return;
+        }
+        self.slim = Some(Box::new(Slim::new(std::mem::take(&mut self.password), &local, &remote)));
+        // Dropped without closing: a close would send the player a DTLS alert.
+        self.connection = None;
+        self.keys = None;
+        self.timeout = None;
+        self.track_kinds = HashMap::new();
+        self.stats.slim.store(true, Ordering::Relaxed);
+    }
+
     fn request_keyframe(&mut self) {
         let Some((receiver, ssrc)) = self.video_receiver else { return };
-        if let Some(mut rtp_receiver) = self.connection.rtp_receiver(receiver) {
+        let Some(connection) = self.connection.as_mut() else { return };
+        if let Some(mut rtp_receiver) = connection.rtp_receiver(receiver) {
             let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
             if rtp_receiver.write_rtcp(Instant::now(), vec![Box::new(pli)]).is_ok() {
                 self.stats.plis.fetch_add(1, Ordering::Relaxed);
