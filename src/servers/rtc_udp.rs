@@ -15,7 +15,7 @@
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -67,6 +67,14 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 const FLUSH_AT: usize = 128 * 1024;
 /// How often a player is sent an RTCP sender report per track (as the crate's interceptor).
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// A joining player's replay (the stream since its last keyframe, ~100 packets at 1 Mbit/s) is
+/// paced: this many packets per track now and at each pacing tick, the rest held in order with
+/// what the stream sends meanwhile. One burst into the socket loses packets at the receiver
+/// under load, and their resends then arrive too late for its replay window.
+const PACE_PACKETS: usize = 12;
+const PACE_INTERVAL: Duration = Duration::from_millis(2);
+/// A backlog past this is sent at once (a player that cannot keep up is not held for).
+const MAX_BACKLOG: usize = 2048;
 
 /// What a peer tells the node that owns it. Called on the worker: it must not block.
 #[derive(Debug)]
@@ -214,6 +222,8 @@ impl RtcUdp {
                     ufrags: HashMap::new(),
                     addresses: HashMap::new(),
                     deadlines: BTreeSet::new(),
+                    pacing: BTreeSet::new(),
+                    next_pace: None,
                 }
                 .run(queue)
             })
@@ -291,6 +301,8 @@ struct Sending {
     offset: u16,
     /// The player's last sequence number sent.
     last: u16,
+    /// Packets of the stream held back while the join burst is paced, in order.
+    backlog: VecDeque<OutPacket>,
     /// What the sender reports of packets we protect ourselves say (RFC 3550 section 6.4.1).
     report: Report,
 }
@@ -301,7 +313,14 @@ impl Sending {
             MediaKind::Video => 90_000,
             MediaKind::Audio => 48_000,
         };
-        Sending { track, ring: None, offset: 0, last: 0, report: Report { clock_rate, ..Report::default() } }
+        Sending {
+            track,
+            ring: None,
+            offset: 0,
+            last: 0,
+            backlog: VecDeque::new(),
+            report: Report { clock_rate, ..Report::default() },
+        }
     }
 }
 
@@ -405,6 +424,9 @@ struct Worker {
     /// The peers' timer deadlines in order, so a turn does not walk every peer for the next
     /// one. An entry whose peer has since another deadline (or is gone) is skipped when due.
     deadlines: BTreeSet<(Instant, SessionId)>,
+    /// Players with a paced backlog, and the next pacing tick.
+    pacing: BTreeSet<SessionId>,
+    next_pace: Option<Instant>,
 }
 
 impl Worker {
@@ -420,7 +442,15 @@ impl Worker {
                     None => std::future::pending().await,
                 }
             };
+            let next_pace = self.next_pace;
+            let pace = async {
+                match next_pace {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                _ = pace => self.pace(),
                 received = self.socket.recv_from(&mut buffer) => match received {
                     Ok((n, from)) => self.datagram(&buffer[..n], from),
                     Err(e) => tracing::debug!("rtc udp receive failed: {e}"),
@@ -503,7 +533,11 @@ impl Worker {
                     if let Some(peer) = self.peers.get_mut(&id) {
                         // Only what went through the connection (its own SRTP, or a sender
                         // report) needs it driven.
-                        if peer.send(kind, &ring, &packets, now, &mut self.outbox) {
+                        let used_connection = peer.send(kind, &ring, &packets, now, &mut self.outbox);
+                        if peer.has_backlog() && self.pacing.insert(id) && self.next_pace.is_none() {
+                            self.next_pace = Some(now + PACE_INTERVAL);
+                        }
+                        if used_connection {
                             self.drive(id);
                         }
                     }
@@ -522,6 +556,25 @@ impl Worker {
             Command::Adopt { id, peer, datagram, from } => self.adopt(id, peer, &datagram, from),
             Command::TcpFrame { id, frame, from, link } => self.tcp_frame(id, &frame, from, link),
         }
+    }
+
+    /// A pacing tick: each player with a backlog is sent its next packets.
+    fn pace(&mut self) {
+        let now = Instant::now();
+        for id in std::mem::take(&mut self.pacing) {
+            let Some(peer) = self.peers.get_mut(&id) else { continue };
+            let used_connection = peer.pace(now, &mut self.outbox);
+            if peer.has_backlog() {
+                self.pacing.insert(id);
+            }
+            if used_connection {
+                self.drive(id);
+            }
+            if self.outbox.len_bytes() >= FLUSH_AT {
+                self.send_outbox();
+            }
+        }
+        self.next_pace = (!self.pacing.is_empty()).then(|| now + PACE_INTERVAL);
     }
 
     /// A datagram (or ICE-TCP frame) from a player that left the crate.
@@ -1074,6 +1127,18 @@ fn write_protected(
     }
 }
 
+/// Writes up to `budget` packets of the track's backlog; a write that fails drops the rest.
+fn drain(path: &mut Path<'_>, sending: &mut Sending, budget: usize, now: Instant) {
+    for _ in 0..budget {
+        let Some(packet) = sending.backlog.pop_front() else { return };
+        sending.last = packet.sequence.wrapping_add(sending.offset);
+        if !path.write(sending, sending.last, &packet, true, now) {
+            sending.backlog.clear();
+            return;
+        }
+    }
+}
+
 impl Peer {
     /// The way a player's packets are written this turn.
     fn path<'a>(&'a mut self, outbox: &'a mut Outbox) -> (Path<'a>, [Option<&'a mut Sending>; 2]) {
@@ -1125,6 +1190,8 @@ impl Peer {
         let Some(first) = packets.first() else { return false };
         let mut replay = Vec::new();
         if !sending.ring.as_ref().is_some_and(|r| Arc::ptr_eq(r, ring)) {
+            // A republish: what the old stream still held back goes first, under its numbering.
+            drain(&mut path, sending, usize::MAX, now);
             // A player's first video starts at the stream's last keyframe: the packets since
             // then go first (the first picture comes now, not at the next keyframe).
             if sending.ring.is_none() && kind == MediaKind::Video {
@@ -1135,13 +1202,34 @@ impl Peer {
             sending.offset = sending.last.wrapping_add(1).wrapping_sub(start);
             sending.ring = Some(Arc::clone(ring));
         }
-        for packet in replay.iter().chain(packets) {
-            sending.last = packet.sequence.wrapping_add(sending.offset);
-            if !path.write(sending, sending.last, packet, true, now) {
-                break;
+        if replay.is_empty() && sending.backlog.is_empty() {
+            for packet in packets {
+                sending.last = packet.sequence.wrapping_add(sending.offset);
+                if !path.write(sending, sending.last, packet, true, now) {
+                    break;
+                }
             }
+        } else {
+            // A join burst, or packets behind one: in order, paced.
+            sending.backlog.extend(replay);
+            sending.backlog.extend(packets.iter().cloned());
+            let budget = if sending.backlog.len() > MAX_BACKLOG { usize::MAX } else { PACE_PACKETS };
+            drain(&mut path, sending, budget, now);
         }
         path.report(sending, now);
+        path.used_connection
+    }
+
+    fn has_backlog(&self) -> bool {
+        [&self.video, &self.audio].into_iter().flatten().any(|s| !s.backlog.is_empty())
+    }
+
+    /// A pacing tick's packets of each track; `true` when the connection has something to write.
+    fn pace(&mut self, now: Instant, outbox: &mut Outbox) -> bool {
+        let (mut path, tracks) = self.path(outbox);
+        for sending in tracks.into_iter().flatten() {
+            drain(&mut path, sending, PACE_PACKETS, now);
+        }
         path.used_connection
     }
 
