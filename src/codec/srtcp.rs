@@ -110,6 +110,13 @@ impl Srtcp {
         Srtcp { cipher, profile: master.profile, next_index: 0, windows: Vec::new() }
     }
 
+    /// Our next packets take indexes from `index` on: a context taking over from another one of
+    /// the same key must not reuse the indexes it sent (the receiver refuses them as replays,
+    /// and the keystream would repeat).
+    pub fn continue_from(&mut self, index: u32) {
+        self.next_index = index & !ENCRYPTED;
+    }
+
     /// The (compound) RTCP packet `rtcp`, encrypted and tagged under our next index.
     pub fn protect(&mut self, rtcp: &[u8]) -> Result<Vec<u8>, SrtcpError> {
         if rtcp.len() < HEADER {
@@ -264,6 +271,10 @@ mod tests {
                 assert_ne!(protected[HEADER..compound().len()], compound()[HEADER..]);
                 assert_eq!(crate_side.decrypt_rtcp(&protected).unwrap().to_vec(), compound());
             }
+            // Taking over from another context of the key: indexes jump ahead, still taken.
+            ours.continue_from(1 << 16);
+            let protected = ours.protect(&compound()).unwrap();
+            assert_eq!(crate_side.decrypt_rtcp(&protected).unwrap().to_vec(), compound());
             let mut receiver = Srtcp::new(&master);
             let mut crate_sender = crate_context(&master, theirs);
             for _ in 0..3 {

@@ -25,6 +25,10 @@ use crate::codec::srtp::MasterKey;
 /// How long after DTLS completes a player leaves the crate.
 pub const SLIM_AFTER: Duration = Duration::from_secs(3);
 
+/// The first SRTCP index of ours: the crate's SRTCP context, of the same key, sent a few
+/// packets a second (sender reports) before the player left it, from index 0.
+const FIRST_OWN_SRTCP_INDEX: u32 = 1 << 16;
+
 /// DTLS record content types (RFC 6347): an alert ends the session.
 const DTLS_ALERT: u8 = 21;
 
@@ -60,7 +64,9 @@ pub struct Slim {
 
 impl Slim {
     pub fn new(password: String, local: &MasterKey, remote: &MasterKey) -> Slim {
-        Slim { password, receive: Srtcp::new(remote), send: Srtcp::new(local) }
+        let mut send = Srtcp::new(local);
+        send.continue_from(FIRST_OWN_SRTCP_INDEX);
+        Slim { password, receive: Srtcp::new(remote), send }
     }
 
     /// Reads one datagram (or ICE-TCP frame) the player sent from `from`.

@@ -1130,12 +1130,16 @@ fn write_protected(
 /// Writes up to `budget` packets of the track's backlog; a write that fails drops the rest.
 fn drain(path: &mut Path<'_>, sending: &mut Sending, budget: usize, now: Instant) {
     for _ in 0..budget {
-        let Some(packet) = sending.backlog.pop_front() else { return };
+        let Some(packet) = sending.backlog.pop_front() else { break };
         sending.last = packet.sequence.wrapping_add(sending.offset);
         if !path.write(sending, sending.last, &packet, true, now) {
             sending.backlog.clear();
-            return;
+            break;
         }
+    }
+    if sending.backlog.is_empty() && sending.backlog.capacity() > 0 {
+        // The burst is over: its few KB go back.
+        sending.backlog = VecDeque::new();
     }
 }
 
