@@ -63,6 +63,19 @@ fn chromium_plays_over_ice_tcp() {
     // What it decodes, the server's worker SRTP-protected itself and queued to the connection.
     let protected = player["rtc"]["srtp_packets"].as_u64().unwrap_or(0);
     assert!(protected > 50, "{protected} packets protected by the worker: {player}");
+    // Off the `rtc` crate after DTLS (`servers::rtc_slim`): Chromium's consent checks and
+    // reports over the TCP pair are the server's own to read, and the picture goes on.
+    let slim = || {
+        let clients = common::api_get(api, "/api/v1/clients/");
+        let list = clients["clients"].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .any(|c| c["rtc"]["slim"] == true && c["rtc"]["receiver_reports"].as_u64().unwrap_or(0) > 0)
+    };
+    assert!(common::wait_until(15, slim), "the tcp player's rtcp read off the crate");
+    let now = decoded(&log).map_or(0, |d| d.0);
+    wait_for(20, "chromium decodes over tcp off the crate", || {
+        decoded(&log).filter(|(frames, _)| *frames > now + 50).map(|d| d.0)
+    });
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     drop(pages);

@@ -186,7 +186,7 @@ fn lost_packets_are_resent_from_the_shared_ring() {
         format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=loss&eip=127.0.0.1:{}", relay.port);
     // The API is read while the players play: the stream's and its players' NACK counters.
     let bench = std::thread::spawn(move || run_bench(bench_config(url, LOSSY_PLAYERS, 8)));
-    let (mut stream_counts, mut client_nacks) = ((0, 0), 0);
+    let (mut stream_counts, mut client_nacks, mut slim_rtcp) = ((0, 0), 0, 0);
     while !bench.is_finished() {
         let streams = common::api_get(api, "/api/v1/streams/");
         if let Some(stream) = streams["streams"].as_array().and_then(|s| s.first()) {
@@ -196,6 +196,8 @@ fn lost_packets_are_resent_from_the_shared_ring() {
         }
         let nacks = rtc_play_clients(api).iter().filter_map(|c| c["rtc"]["nacks"].as_u64()).sum::<u64>();
         client_nacks = client_nacks.max(nacks);
+        let read = rtc_play_clients(api).iter().filter_map(|c| c["rtc"]["slim_rtcp"].as_u64()).sum::<u64>();
+        slim_rtcp = slim_rtcp.max(read);
         std::thread::sleep(Duration::from_millis(300));
     }
     let report = bench.join().expect("bench");
@@ -208,6 +210,9 @@ fn lost_packets_are_resent_from_the_shared_ring() {
     // in the API while they played, and in /metrics' totals after they left.
     assert!(stream_counts.0 > 0 && stream_counts.1 > 0, "stream nacks/retransmits {stream_counts:?}");
     assert!(client_nacks > 0, "the players' nacks in /api/v1/clients");
+    // Past their first seconds the players' RTCP (NACKs, reports) is read by the server's own
+    // state, off the `rtc` crate (`servers::rtc_slim`).
+    assert!(slim_rtcp > 0, "rtcp packets read by the slim state: {slim_rtcp}");
     assert!(
         nacks >= stream_counts.0 && retransmits >= stream_counts.1 && retransmits <= nacks,
         "{nacks}/{retransmits}"
@@ -324,7 +329,9 @@ fn players_whose_address_changes_keep_their_sessions() {
         format!("http://127.0.0.1:{api}/rtc/v1/whep/?app=live&stream=move&eip=127.0.0.1:{}", relay.port);
     let bench = std::thread::spawn(move || run_bench(bench_config(url, MOVING, 12)));
     assert!(wait_until(20, || rtc_players(api) == MOVING), "players connect: {}", rtc_players(api));
-    std::thread::sleep(Duration::from_secs(2));
+    // The players have left the `rtc` crate (`servers::rtc_slim`): their own consent checks move them.
+    let slim = || rtc_play_clients(api).iter().filter(|c| c["rtc"]["slim"] == true).count() == MOVING;
+    assert!(wait_until(10, slim), "players on the slim state: {:?}", rtc_play_clients(api));
     let before = player_workers(api);
 
     // Every player's address changes (a NAT rebinding): the next binding from the new address

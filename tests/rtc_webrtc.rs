@@ -66,6 +66,22 @@ fn assert_own_srtp(api: u16, packets: u64) {
     }
 }
 
+/// Every WebRTC player left the `rtc` crate after DTLS (`servers::rtc_slim`), and its RTCP
+/// (Chromium's receiver reports) was decrypted and read by the server's own state since.
+fn assert_slim(api: u16) {
+    let clients = common::api_get(api, "/api/v1/clients/");
+    let list = clients["clients"].as_array().expect("clients");
+    let players: Vec<_> = list.iter().filter(|c| c["type"] == "rtc-play").collect();
+    assert!(!players.is_empty(), "no rtc-play client: {clients}");
+    for player in players {
+        let rtc = &player["rtc"];
+        assert_eq!(rtc["slim"], true, "the player still on the crate: {player}");
+        let (rtcp, reports) =
+            (rtc["slim_rtcp"].as_u64().unwrap_or(0), rtc["receiver_reports"].as_u64().unwrap_or(0));
+        assert!(rtcp > 0 && reports > 0, "{rtcp} rtcp packets, {reports} receiver reports read: {player}");
+    }
+}
+
 fn graph(api: u16, udp: u16, flv: u16, max_connections: u64) -> String {
     format!(
         r#"let rtc = {{ listen = "127.0.0.1:{udp}", api = "127.0.0.1:{api}", candidate = "127.0.0.1", max_connections = {max_connections}, workers = 2, tcp = False, protocol = "udp" }}
@@ -169,6 +185,7 @@ fn whip_publish_plays_with_whep_json_and_http_flv() {
     let players = types.iter().filter(|t| *t == "rtc-play").count();
     assert!(types.contains(&"rtc-publish".to_owned()) && players == 2, "{types:?}");
     assert_own_srtp(api, 50);
+    assert_slim(api);
 
     // A player kicked through the API leaves (its session ends); the other keeps decoding.
     let clients = common::api_get(api, "/api/v1/clients/");
@@ -307,6 +324,8 @@ fn chromium_keeps_decoding_through_five_percent_loss() {
     assert!(dropped >= 10, "the relay dropped {dropped} RTP packets");
     assert!(nacks > 0, "Chromium NACKed the {dropped} packets dropped (stats {report})");
     assert!(lost * 4 < dropped, "Chromium still misses {lost} of {dropped} dropped packets (stats {report})");
+    // Past its first seconds the player's NACKs reach the server's own state (`rtc_slim`).
+    assert_slim(api);
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     drop(pages);

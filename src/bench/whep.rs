@@ -43,6 +43,13 @@ const MAX_RESPONSE: u64 = 256 * 1024;
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Time the signalling exchange may take.
 const SIGNALLING_TIMEOUT: Duration = Duration::from_secs(10);
+/// SRTP replay window of a player, in packets: a join burst (a GOP, ~100 packets at 1 Mbit/s)
+/// whose losses are resent after its end must still be taken; the crate's default 64 refused
+/// them as replays under load.
+const SRTP_REPLAY_WINDOW: usize = 1024;
+/// Receive buffer asked of a player's socket (the kernel caps it at `net.core.rmem_max`): a
+/// player's task may wait its turn on a loaded machine while its join burst arrives.
+const RECEIVE_BUFFER: usize = 1 << 20;
 
 /// Plays the WHEP `url` until `stop` turns true (then DELETEs the session) or the task is aborted;
 /// a failure marks the player failed.
@@ -135,7 +142,10 @@ fn offerer(local: SocketAddr) -> Result<RTCPeerConnection, rtc::shared::error::E
     let mut media_engine = MediaEngine::default();
     media_engine.register_default_codecs()?;
     let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
-    let settings = SettingEngineBuilder::new().with_include_loopback_candidate(true).build();
+    let settings = SettingEngineBuilder::new()
+        .with_include_loopback_candidate(true)
+        .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW)
+        .build();
     let mut peer = RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_setting_engine(settings)
@@ -172,6 +182,10 @@ async fn play(url: &str, stats: &PlayerStats, mut stop: watch::Receiver<bool>) -
     let started = Instant::now();
     let (address, path) = split_http_url(url)?;
     let socket = UdpSocket::bind((local_ip_towards(&address)?, 0)).await.map_err(|e| e.to_string())?;
+    if let Err(e) = nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBuf, &RECEIVE_BUFFER)
+    {
+        tracing::debug!("whep player: receive buffer not raised: {e}");
+    }
     let local = socket.local_addr().map_err(|e| e.to_string())?;
     let stack = |e: rtc::shared::error::Error| format!("webrtc: {e}");
     let mut peer = offerer(local).map_err(stack)?;

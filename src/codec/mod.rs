@@ -29,5 +29,6 @@ pub mod rtmp;
 pub mod rtp;
 pub mod sip;
 pub mod srt_streamid;
+pub mod srtcp;
 pub mod srtp;
 pub mod xorshift;

@@ -3,9 +3,9 @@
 //! appended. Two profiles, those browsers negotiate: AEAD_AES_128_GCM (RFC 7714) and
 //! AES_CM_128_HMAC_SHA1_80 (RFC 3711).
 //!
-//! Only the sending half: what the peer sends us (and every RTCP packet) is still the `rtc`
-//! crate's, whose SRTP context keeps its own per-SSRC state; SRTP and SRTCP use separate session
-//! keys and counters, so the two never share a keystream. Session keys come from the DTLS-SRTP
+//! Only the sending half of SRTP: what a publisher sends us is still the `rtc` crate's. RTCP both
+//! ways is `codec::srtcp`; SRTP and SRTCP use separate session keys and counters, so the two
+//! never share a keystream. Session keys come from the DTLS-SRTP
 //! master key and salt (RFC 5764) through the AES-CM PRF with a key derivation rate of 0.
 
 use aes::Aes128;
@@ -75,7 +75,7 @@ const LABEL_SALT: u8 = 0x02;
 /// The AES-CM PRF (RFC 3711 section 4.3.3, key derivation rate 0): `out` filled with the
 /// keystream of the master key at IV = (salt XOR label) * 2^16. The salt sits at the front of the
 /// 14-byte field, the label at byte 7, as RFC 7714 and libsrtp do for a 12-byte salt too.
-fn derive(master: &Aes128, salt: &[u8], label: u8, out: &mut [u8]) {
+pub(super) fn derive(master: &Aes128, salt: &[u8], label: u8, out: &mut [u8]) {
     let mut input = [0u8; 16];
     input[..salt.len()].copy_from_slice(salt);
     input[7] ^= label;
@@ -88,7 +88,7 @@ fn derive(master: &Aes128, salt: &[u8], label: u8, out: &mut [u8]) {
     }
 }
 
-enum Cipher {
+pub(super) enum Cipher {
     Gcm {
         aead: Box<ring::aead::LessSafeKey>,
         salt: [u8; 12],
@@ -257,14 +257,14 @@ impl SrtpSender {
 }
 
 impl Cipher {
-    fn gcm(key: &[u8; 16], salt: [u8; 12]) -> Cipher {
+    pub(super) fn gcm(key: &[u8; 16], salt: [u8; 12]) -> Cipher {
         // A 16-byte key is what AES-128-GCM takes: this cannot fail.
         let key =
             ring::aead::UnboundKey::new(&ring::aead::AES_128_GCM, key).unwrap_or_else(|_| unreachable!());
         Cipher::Gcm { aead: Box::new(ring::aead::LessSafeKey::new(key)), salt }
     }
 
-    fn cm_sha1(key: &[u8; 16], salt: [u8; 14], auth: &[u8]) -> Cipher {
+    pub(super) fn cm_sha1(key: &[u8; 16], salt: [u8; 14], auth: &[u8]) -> Cipher {
         // HMAC takes a key of any length: this cannot fail.
         let mac = <Hmac<Sha1> as Mac>::new_from_slice(auth).unwrap_or_else(|_| unreachable!());
         Cipher::CmSha1 { aes: Box::new(Aes128::new(key.into())), salt, mac: Box::new(mac) }

@@ -199,6 +199,9 @@ impl Snapshot {
             value["rtc"] = json!({
                 "nacks": nacks, "retransmits": retransmits, "plis": plis, "worker": worker, "transport": transport,
                 "srtp_packets": srtp_packets,
+                "slim": client.rtc.slim.load(Ordering::Relaxed),
+                "slim_rtcp": client.rtc.slim_rtcp.load(Ordering::Relaxed),
+                "receiver_reports": client.rtc.receiver_reports.load(Ordering::Relaxed),
             });
         }
         value

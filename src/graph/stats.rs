@@ -95,6 +95,13 @@ pub struct RtcPeerStats {
     /// RTP packets the UDP worker SRTP-protected itself for a player (the send path of prebuilt
     /// packets; 0 when they went through the `rtc` crate's pipeline).
     pub srtp_packets: AtomicU64,
+    /// A player's session left the `rtc` crate after DTLS (`servers::rtc_slim`): its consent
+    /// checks and RTCP are the worker's own.
+    pub slim: std::sync::atomic::AtomicBool,
+    /// RTCP packets (compound) of a player the slim state decrypted and acted on, and the
+    /// receiver reports among them.
+    pub slim_rtcp: AtomicU64,
+    pub receiver_reports: AtomicU64,
 }
 
 impl RtcPeerStats {

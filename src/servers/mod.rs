@@ -12,6 +12,7 @@ pub mod rtc_directory;
 pub mod rtc_feedback;
 pub mod rtc_peer;
 pub mod rtc_ring;
+pub mod rtc_slim;
 pub mod rtc_srtp_keys;
 pub mod rtc_tcp;
 pub mod rtc_udp;

@@ -71,6 +71,9 @@ pub struct NewPeer {
     pub answer: String,
     /// Our ICE username fragment: the STUN username's first half.
     pub local_ufrag: String,
+    /// Our ICE password: bindings are checked with it once a player leaves the crate
+    /// (`rtc_slim`).
+    pub local_pwd: String,
     pub video: Option<OutTrack>,
     pub audio: Option<OutTrack>,
     /// Where a player's SRTP master key shows up once DTLS is done (`rtc_srtp_keys`): the worker
@@ -189,9 +192,10 @@ pub fn answer(
     media_engine.register_codec(codec(MediaKind::Audio, video_codec), RtpCodecKind::Audio)?;
     let registry = interceptors(&mut media_engine)?;
     let local_ufrag = random_text(8);
+    let local_pwd = random_text(24);
     let mut settings = SettingEngineBuilder::new()
         .with_lite(true)
-        .with_ice_credentials(local_ufrag.clone(), random_text(24))
+        .with_ice_credentials(local_ufrag.clone(), local_pwd.clone())
         .with_include_loopback_candidate(true)
         .with_srtp_protection_profiles(offered_profiles());
     let keys = if direction == Direction::Play { KeyTap::new() } else { None };
@@ -265,5 +269,5 @@ pub fn answer(
     if crate::codec::rtp::sdp::ice_ufrag(&answer) != Some(local_ufrag.as_str()) {
         return Err(RtcPeerError::NoUfrag);
     }
-    Ok(NewPeer { connection, answer, local_ufrag, video, audio, keys })
+    Ok(NewPeer { connection, answer, local_ufrag, local_pwd, video, audio, keys })
 }

@@ -10,7 +10,8 @@
 //! derivation is its encryption key (label 0), whose PRF input block is the master salt as is
 //! (zeros after a 12-byte salt); the cipher the context then makes (AES-GCM or AES-CTR) names
 //! the profile. The crate builds the local (our sending) context before the remote one, so the
-//! first master key seen is ours. That order is the crate's (`update_srtp_contexts`, rtc 0.21):
+//! first master key seen is ours, the second the peer's (its RTCP, once the session leaves the
+//! crate: `rtc_slim`). That order is the crate's (`update_srtp_contexts`, rtc 0.21):
 //! a change would show as players that decrypt nothing (`tests/rtc_webrtc.rs`,
 //! `tests/rtc_load.rs` decode through this path), and without a key the worker keeps to the
 //! crate's own path.
@@ -57,6 +58,14 @@ impl KeyTap {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let first = seen.first()?;
         Some(MasterKey { profile: first.profile?, key: first.key, salt: first.salt })
+    }
+
+    /// The player's sending direction's master key (what it sends us: its SRTCP), the second
+    /// context the crate derives.
+    pub fn remote_key(&self) -> Option<MasterKey> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let second = seen.get(1)?;
+        Some(MasterKey { profile: second.profile?, key: second.key, salt: second.salt })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Seen>> {
@@ -191,6 +200,9 @@ mod tests {
                 Context::new(&key, &salt[..salt_len], theirs, None, None, tap.crypto()).unwrap();
             }
             let got = tap.local_key().unwrap();
+            let theirs_key = tap.remote_key().unwrap();
+            assert_eq!((theirs_key.profile, theirs_key.key), (profile, remote.0));
+            assert_eq!(theirs_key.salt[..salt_len], remote.1[..salt_len]);
             assert_eq!(got.profile, profile);
             assert_eq!(got.key, local.0);
             assert_eq!(got.salt[..salt_len], local.1[..salt_len]);

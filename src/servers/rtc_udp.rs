@@ -15,7 +15,7 @@
 //! media to send from the nodes through one command queue, a packet list built once per stream
 //! for all the players it names.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -39,6 +40,7 @@ use tokio::sync::mpsc;
 use super::rtc_directory::{Directory, WorkerIndex};
 use super::rtc_peer::{NewPeer, OutTrack};
 pub use super::rtc_ring::{OutPacket, SentRing};
+use super::rtc_slim::{Slim, SlimInput, SLIM_AFTER};
 use super::rtc_srtp_keys::KeyTap;
 use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
@@ -65,6 +67,14 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 const FLUSH_AT: usize = 128 * 1024;
 /// How often a player is sent an RTCP sender report per track (as the crate's interceptor).
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// A joining player's replay (the stream since its last keyframe, ~100 packets at 1 Mbit/s) is
+/// paced: this many packets per track now and at each pacing tick, the rest held in order with
+/// what the stream sends meanwhile. One burst into the socket loses packets at the receiver
+/// under load, and their resends then arrive too late for its replay window.
+const PACE_PACKETS: usize = 12;
+const PACE_INTERVAL: Duration = Duration::from_millis(2);
+/// A backlog past this is sent at once (a player that cannot keep up is not held for).
+const MAX_BACKLOG: usize = 2048;
 
 /// What a peer tells the node that owns it. Called on the worker: it must not block.
 #[derive(Debug)]
@@ -212,6 +222,8 @@ impl RtcUdp {
                     ufrags: HashMap::new(),
                     addresses: HashMap::new(),
                     deadlines: BTreeSet::new(),
+                    pacing: BTreeSet::new(),
+                    next_pace: None,
                 }
                 .run(queue)
             })
@@ -289,6 +301,8 @@ struct Sending {
     offset: u16,
     /// The player's last sequence number sent.
     last: u16,
+    /// Packets of the stream held back while the join burst is paced, in order.
+    backlog: VecDeque<OutPacket>,
     /// What the sender reports of packets we protect ourselves say (RFC 3550 section 6.4.1).
     report: Report,
 }
@@ -299,7 +313,14 @@ impl Sending {
             MediaKind::Video => 90_000,
             MediaKind::Audio => 48_000,
         };
-        Sending { track, ring: None, offset: 0, last: 0, report: Report { clock_rate, ..Report::default() } }
+        Sending {
+            track,
+            ring: None,
+            offset: 0,
+            last: 0,
+            backlog: VecDeque::new(),
+            report: Report { clock_rate, ..Report::default() },
+        }
     }
 }
 
@@ -351,7 +372,13 @@ fn ntp_now() -> u64 {
 }
 
 struct Peer {
-    connection: RTCPeerConnection,
+    /// The crate's peer connection: ICE, DTLS, and until the player leaves it (`slim`) its
+    /// consent checks and RTCP. Boxed so a slim player gives its kilobytes back.
+    connection: Option<Box<RTCPeerConnection>>,
+    /// A player's state of our own once it left the crate (`rtc_slim`).
+    slim: Option<Box<Slim>>,
+    /// Our ICE password, for the slim state's consent checks.
+    password: String,
     handler: Arc<dyn PeerHandler>,
     stats: Arc<RtcPeerStats>,
     ufrag: String,
@@ -373,6 +400,8 @@ struct Peer {
     /// The SSRC of received audio, for telling its sender reports apart.
     audio_ssrc: Option<u32>,
     connected: bool,
+    /// When ICE and DTLS completed.
+    connected_at: Option<Instant>,
     created: Instant,
     last_heard: Instant,
     timeout: Option<Instant>,
@@ -395,6 +424,9 @@ struct Worker {
     /// The peers' timer deadlines in order, so a turn does not walk every peer for the next
     /// one. An entry whose peer has since another deadline (or is gone) is skipped when due.
     deadlines: BTreeSet<(Instant, SessionId)>,
+    /// Players with a paced backlog, and the next pacing tick.
+    pacing: BTreeSet<SessionId>,
+    next_pace: Option<Instant>,
 }
 
 impl Worker {
@@ -410,7 +442,15 @@ impl Worker {
                     None => std::future::pending().await,
                 }
             };
+            let next_pace = self.next_pace;
+            let pace = async {
+                match next_pace {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                _ = pace => self.pace(),
                 received = self.socket.recv_from(&mut buffer) => match received {
                     Ok((n, from)) => self.datagram(&buffer[..n], from),
                     Err(e) => tracing::debug!("rtc udp receive failed: {e}"),
@@ -458,9 +498,14 @@ impl Worker {
             return;
         };
         let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.slim.is_some() {
+            self.slim_input(id, data, from, false);
+            return;
+        }
         let new_address = kind == Datagram::Stun && peer.remote != Some(from);
         let message = peer.heard(data, from, TransportProtocol::UDP);
-        match peer.connection.handle_read(message) {
+        let Some(connection) = peer.connection.as_mut() else { return };
+        match connection.handle_read(message) {
             Ok(()) if new_address => {
                 // A binding that passed ICE's integrity check from a new address: the session
                 // is there now (its first address, or a client whose address changed).
@@ -488,7 +533,11 @@ impl Worker {
                     if let Some(peer) = self.peers.get_mut(&id) {
                         // Only what went through the connection (its own SRTP, or a sender
                         // report) needs it driven.
-                        if peer.send(kind, &ring, &packets, now, &mut self.outbox) {
+                        let used_connection = peer.send(kind, &ring, &packets, now, &mut self.outbox);
+                        if peer.has_backlog() && self.pacing.insert(id) && self.next_pace.is_none() {
+                            self.next_pace = Some(now + PACE_INTERVAL);
+                        }
+                        if used_connection {
                             self.drive(id);
                         }
                     }
@@ -509,6 +558,75 @@ impl Worker {
         }
     }
 
+    /// A pacing tick: each player with a backlog is sent its next packets.
+    fn pace(&mut self) {
+        let now = Instant::now();
+        for id in std::mem::take(&mut self.pacing) {
+            let Some(peer) = self.peers.get_mut(&id) else { continue };
+            let used_connection = peer.pace(now, &mut self.outbox);
+            if peer.has_backlog() {
+                self.pacing.insert(id);
+            }
+            if used_connection {
+                self.drive(id);
+            }
+            if self.outbox.len_bytes() >= FLUSH_AT {
+                self.send_outbox();
+            }
+        }
+        self.next_pace = (!self.pacing.is_empty()).then(|| now + PACE_INTERVAL);
+    }
+
+    /// A datagram (or ICE-TCP frame) from a player that left the crate.
+    fn slim_input(&mut self, id: SessionId, data: &[u8], from: SocketAddr, over_tcp: bool) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let Some(slim) = peer.slim.as_mut() else { return };
+        let input = match slim.read(data, &peer.ufrag, from) {
+            Ok(input) => input,
+            Err(e) => {
+                self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(conn = id, %from, "rtc datagram refused: {e}");
+                return;
+            }
+        };
+        peer.last_heard = Instant::now();
+        match input {
+            SlimInput::Binding(answer) => {
+                if over_tcp {
+                    if let Some(link) = &peer.tcp {
+                        let _ = link.sender.try_send(BytesMut::from(&answer[..]));
+                    }
+                    return;
+                }
+                if peer.remote != Some(from) {
+                    // A valid binding from a new address: the client's address changed.
+                    if let Some(old) = peer.remote.replace(from) {
+                        tracing::info!(conn = id, %old, new = %from, "webrtc peer address changed");
+                    }
+                    self.addresses.retain(|_, session| *session != id);
+                    self.addresses.insert(from, id);
+                }
+                self.outbox.push(BytesMut::from(&answer[..]), from);
+            }
+            SlimInput::Rtcp(packets) => {
+                peer.stats.slim_rtcp.fetch_add(1, Ordering::Relaxed);
+                for packet in &packets {
+                    let any = packet.as_any();
+                    if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                        peer.stats.plis.fetch_add(1, Ordering::Relaxed);
+                        peer.handler.on_event(id, PeerEvent::KeyframeRequest);
+                    } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                        peer.resend(nack, &self.stats, &mut self.outbox);
+                    } else if any.is::<ReceiverReport>() {
+                        peer.stats.receiver_reports.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            SlimInput::Closed(why) => self.close(id, why),
+            SlimInput::Ignored => {}
+        }
+    }
+
     /// A frame from the ICE-TCP connection of session `id` (a moved session's frame is lost).
     fn tcp_frame(&mut self, id: SessionId, frame: &[u8], from: SocketAddr, link: Option<TcpLink>) {
         self.stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
@@ -517,8 +635,13 @@ impl Worker {
             peer.tcp = link;
             peer.stats.tcp.store(true, Ordering::Relaxed);
         }
+        if peer.slim.is_some() {
+            self.slim_input(id, frame, from, true);
+            return;
+        }
         let message = peer.heard(frame, from, TransportProtocol::TCP);
-        if let Err(e) = peer.connection.handle_read(message) {
+        let Some(connection) = peer.connection.as_mut() else { return };
+        if let Err(e) = connection.handle_read(message) {
             self.stats.refused_by_peer.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(session = id, %from, "rtc tcp frame refused: {e}");
         }
@@ -599,11 +722,13 @@ impl Worker {
     fn add(&mut self, session: NewSession) {
         let NewSession { id, peer, candidate, handler, stats } = session;
         let now = Instant::now();
-        let NewPeer { connection, local_ufrag, video, audio, keys, .. } = peer;
+        let NewPeer { connection, local_ufrag, local_pwd, video, audio, keys, .. } = peer;
         self.keep(
             id,
             Box::new(Peer {
-                connection,
+                connection: Some(Box::new(connection)),
+                slim: None,
+                password: local_pwd,
                 handler,
                 stats,
                 ufrag: local_ufrag,
@@ -619,6 +744,7 @@ impl Worker {
                 video_receiver: None,
                 audio_ssrc: None,
                 connected: false,
+                connected_at: None,
                 created: now,
                 last_heard: now,
                 timeout: None,
@@ -639,7 +765,8 @@ impl Worker {
         for id in due {
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.timeout = None;
-                if let Err(e) = peer.connection.handle_timeout(now) {
+                let Some(connection) = peer.connection.as_mut() else { continue };
+                if let Err(e) = connection.handle_timeout(now) {
                     tracing::debug!(session = id, "rtc timer: {e}");
                 }
             }
@@ -665,18 +792,27 @@ impl Worker {
         for (id, why) in stale {
             self.close(id, why);
         }
+        for peer in self.peers.values_mut() {
+            if peer.slim.is_none() && peer.connected_at.is_some_and(|at| now - at >= SLIM_AFTER) {
+                peer.leave_crate();
+            }
+        }
     }
 
     /// Writes what the peer has to send, and hands its events and media to its handler.
     fn drive(&mut self, id: SessionId) {
         let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.connection.is_none() {
+            return;
+        }
         queue_writes(&mut self.outbox, peer);
         let mut closed = None;
-        while let Some(event) = peer.connection.poll_event() {
+        while let Some(event) = peer.connection.as_mut().and_then(|c| c.poll_event()) {
             match event {
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                     RTCPeerConnectionState::Connected => {
                         peer.connected = true;
+                        peer.connected_at = Some(Instant::now());
                         peer.srtp = peer
                             .keys
                             .as_ref()
@@ -703,7 +839,9 @@ impl Worker {
                 },
                 RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                     let receiver = init.receiver_id;
-                    if let Some(rtp_receiver) = peer.connection.rtp_receiver(receiver) {
+                    if let Some(rtp_receiver) =
+                        peer.connection.as_mut().and_then(|c| c.rtp_receiver(receiver))
+                    {
                         let track = rtp_receiver.track();
                         let kind = match track.kind() {
                             RtpCodecKind::Video => MediaKind::Video,
@@ -718,7 +856,7 @@ impl Worker {
                 _ => {}
             }
         }
-        while let Some(message) = peer.connection.poll_read() {
+        while let Some(message) = peer.connection.as_mut().and_then(|c| c.poll_read()) {
             match message.message {
                 RTCMessage::RtpPacket(track_id, packet) => {
                     let Some(&kind) = peer.track_kinds.get(&track_id.to_string()) else { continue };
@@ -770,7 +908,7 @@ impl Worker {
         }
         // Retransmissions answering NACKs were written while reading.
         queue_writes(&mut self.outbox, peer);
-        let timeout = peer.connection.poll_timeout();
+        let timeout = peer.connection.as_mut().and_then(|c| c.poll_timeout());
         if timeout != peer.timeout {
             peer.timeout = timeout;
             if let Some(at) = timeout {
@@ -799,9 +937,11 @@ impl Worker {
     /// Ends a session no longer in this worker's tables.
     fn finish(&mut self, id: SessionId, mut peer: Box<Peer>, why: &str) {
         self.directory.remove(&peer.ufrag);
-        let _ = peer.connection.close();
-        while let Some(out) = peer.connection.poll_write() {
-            let _ = self.socket.try_send_to(&out.message, out.transport.peer_addr);
+        if let Some(connection) = peer.connection.as_mut() {
+            let _ = connection.close();
+            while let Some(out) = connection.poll_write() {
+                let _ = self.socket.try_send_to(&out.message, out.transport.peer_addr);
+            }
         }
         peer.handler.on_event(id, PeerEvent::Closed(why.to_owned()));
     }
@@ -813,7 +953,8 @@ impl Worker {
 /// What goes over the peer's ICE-TCP pair goes to its connection's queue (full: dropped).
 fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     let moved_to = peer.remote.filter(|_| peer.connected);
-    while let Some(out) = peer.connection.poll_write() {
+    let Some(connection) = peer.connection.as_mut() else { return };
+    while let Some(out) = connection.poll_write() {
         let tcp = out.transport.transport_protocol == TransportProtocol::TCP;
         // STUN answers go where bindings came from; DTLS and RTCP show the selected pair.
         if classify(&out.message) != Datagram::Stun {
@@ -873,7 +1014,9 @@ enum Way<'a> {
 /// How one player's packets are written: protected by the worker into its outbox (or the
 /// player's TCP queue) when it has the key, through the peer connection otherwise.
 struct Path<'a> {
-    connection: &'a mut RTCPeerConnection,
+    connection: Option<&'a mut Box<RTCPeerConnection>>,
+    /// A slim player's SRTCP for our sender reports.
+    slim: Option<&'a mut Slim>,
     own: Option<(&'a mut SrtpSender, Way<'a>)>,
     outbox: &'a mut Outbox,
     stats: &'a RtcPeerStats,
@@ -900,10 +1043,13 @@ impl Path<'_> {
                 }
                 written
             }
-            None => {
-                self.used_connection = true;
-                write_packet(self.connection, &sending.track, sequence, packet, now)
-            }
+            None => match self.connection.as_deref_mut() {
+                Some(connection) => {
+                    self.used_connection = true;
+                    write_packet(connection, &sending.track, sequence, packet, now)
+                }
+                None => false,
+            },
         };
         if written {
             sending.report.sent(packet, fresh, now);
@@ -918,8 +1064,23 @@ impl Path<'_> {
             return;
         }
         let Some(report) = sending.report.due(sending.track.ssrc, now) else { return };
-        let message = RTCMessage::RtcpPacket(String::new(), vec![Box::new(report)]);
-        match self.connection.handle_write(TaggedRTCMessage { now, message }) {
+        let packets: Vec<Box<dyn rtc::rtcp::Packet>> = vec![Box::new(report)];
+        if let Some(slim) = self.slim.as_deref_mut() {
+            match (slim.protect(&packets), &self.own) {
+                (Ok(datagram), Some((_, Way::Udp(to)))) => {
+                    self.outbox.push(BytesMut::from(&datagram[..]), *to)
+                }
+                (Ok(datagram), Some((_, Way::Tcp(link)))) => {
+                    let _ = link.sender.try_send(BytesMut::from(&datagram[..]));
+                }
+                (Ok(_), None) => {}
+                (Err(e), _) => tracing::debug!("rtc sender report not protected: {e}"),
+            }
+            return;
+        }
+        let Some(connection) = self.connection.as_deref_mut() else { return };
+        let message = RTCMessage::RtcpPacket(String::new(), packets);
+        match connection.handle_write(TaggedRTCMessage { now, message }) {
             Ok(()) => self.used_connection = true,
             Err(e) => tracing::debug!("rtc sender report refused: {e}"),
         }
@@ -966,13 +1127,33 @@ fn write_protected(
     }
 }
 
+/// Writes up to `budget` packets of the track's backlog; a write that fails drops the rest.
+fn drain(path: &mut Path<'_>, sending: &mut Sending, budget: usize, now: Instant) {
+    for _ in 0..budget {
+        let Some(packet) = sending.backlog.pop_front() else { break };
+        sending.last = packet.sequence.wrapping_add(sending.offset);
+        if !path.write(sending, sending.last, &packet, true, now) {
+            sending.backlog.clear();
+            break;
+        }
+    }
+    if sending.backlog.is_empty() && sending.backlog.capacity() > 0 {
+        // The burst is over: its few KB go back.
+        sending.backlog = VecDeque::new();
+    }
+}
+
 impl Peer {
     /// The way a player's packets are written this turn.
     fn path<'a>(&'a mut self, outbox: &'a mut Outbox) -> (Path<'a>, [Option<&'a mut Sending>; 2]) {
-        let Peer { connection, srtp, video, audio, remote, tcp, media_over_tcp, stats, .. } = self;
+        let Peer { connection, slim, srtp, video, audio, remote, tcp, media_over_tcp, stats, .. } = self;
         let way = if *media_over_tcp { tcp.as_ref().map(Way::Tcp) } else { remote.map(Way::Udp) };
         let own = srtp.as_mut().zip(way);
-        (Path { connection, own, outbox, stats, used_connection: false }, [video.as_mut(), audio.as_mut()])
+        let (connection, slim) = (connection.as_mut(), slim.as_deref_mut());
+        (
+            Path { connection, slim, own, outbox, stats, used_connection: false },
+            [video.as_mut(), audio.as_mut()],
+        )
     }
 
     /// Bytes the peer sent from `from` over `protocol`: it was heard now, and this is the
@@ -1013,6 +1194,8 @@ impl Peer {
         let Some(first) = packets.first() else { return false };
         let mut replay = Vec::new();
         if !sending.ring.as_ref().is_some_and(|r| Arc::ptr_eq(r, ring)) {
+            // A republish: what the old stream still held back goes first, under its numbering.
+            drain(&mut path, sending, usize::MAX, now);
             // A player's first video starts at the stream's last keyframe: the packets since
             // then go first (the first picture comes now, not at the next keyframe).
             if sending.ring.is_none() && kind == MediaKind::Video {
@@ -1023,13 +1206,34 @@ impl Peer {
             sending.offset = sending.last.wrapping_add(1).wrapping_sub(start);
             sending.ring = Some(Arc::clone(ring));
         }
-        for packet in replay.iter().chain(packets) {
-            sending.last = packet.sequence.wrapping_add(sending.offset);
-            if !path.write(sending, sending.last, packet, true, now) {
-                break;
+        if replay.is_empty() && sending.backlog.is_empty() {
+            for packet in packets {
+                sending.last = packet.sequence.wrapping_add(sending.offset);
+                if !path.write(sending, sending.last, packet, true, now) {
+                    break;
+                }
             }
+        } else {
+            // A join burst, or packets behind one: in order, paced.
+            sending.backlog.extend(replay);
+            sending.backlog.extend(packets.iter().cloned());
+            let budget = if sending.backlog.len() > MAX_BACKLOG { usize::MAX } else { PACE_PACKETS };
+            drain(&mut path, sending, budget, now);
         }
         path.report(sending, now);
+        path.used_connection
+    }
+
+    fn has_backlog(&self) -> bool {
+        [&self.video, &self.audio].into_iter().flatten().any(|s| !s.backlog.is_empty())
+    }
+
+    /// A pacing tick's packets of each track; `true` when the connection has something to write.
+    fn pace(&mut self, now: Instant, outbox: &mut Outbox) -> bool {
+        let (mut path, tracks) = self.path(outbox);
+        for sending in tracks.into_iter().flatten() {
+            drain(&mut path, sending, PACE_PACKETS, now);
+        }
         path.used_connection
     }
 
@@ -1063,9 +1267,27 @@ impl Peer {
         }
     }
 
+    /// Moves a connected player off the crate (`rtc_slim`) once both SRTP keys are known; a
+    /// publisher, or a player whose keys were not seen, stays.
+    fn leave_crate(&mut self) {
+        let Some(keys) = self.keys.as_ref() else { return };
+        let (Some(local), Some(remote)) = (keys.local_key(), keys.remote_key()) else { return };
+        if self.srtp.is_none() {
+            return;
+        }
+        self.slim = Some(Box::new(Slim::new(std::mem::take(&mut self.password), &local, &remote)));
+        // Dropped without closing: a close would send the player a DTLS alert.
+        self.connection = None;
+        self.keys = None;
+        self.timeout = None;
+        self.track_kinds = HashMap::new();
+        self.stats.slim.store(true, Ordering::Relaxed);
+    }
+
     fn request_keyframe(&mut self) {
         let Some((receiver, ssrc)) = self.video_receiver else { return };
-        if let Some(mut rtp_receiver) = self.connection.rtp_receiver(receiver) {
+        let Some(connection) = self.connection.as_mut() else { return };
+        if let Some(mut rtp_receiver) = connection.rtp_receiver(receiver) {
             let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
             if rtp_receiver.write_rtcp(Instant::now(), vec![Box::new(pli)]).is_ok() {
                 self.stats.plis.fetch_add(1, Ordering::Relaxed);

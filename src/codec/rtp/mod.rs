@@ -16,6 +16,7 @@ pub mod header;
 pub mod opus;
 pub mod reorder;
 pub mod sdp;
+pub mod stun;
 pub mod sync;
 pub mod units;
 
