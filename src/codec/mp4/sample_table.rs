@@ -11,8 +11,12 @@ use super::error::Mp4Error;
 /// More samples than this in one track is refused (about 77 hours of 60 fps video).
 pub(crate) const MAX_SAMPLES_PER_TRACK: u64 = 1 << 24;
 
-/// One sample of a track, wherever it came from (sample tables or fragments).
+/// One sample of a track, wherever it came from (sample tables or fragments). Packed: an MP4
+/// input's index holds one per sample for the whole run (an hour of 25 fps video and 44.1 kHz AAC
+/// is 250 000), and 25 bytes each instead of 32 (alignment padding after `sync`) is a fifth less.
+/// Fields are copied out, never borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed)]
 pub(crate) struct SampleInfo {
     pub(crate) offset: u64,
     pub(crate) decode_ticks: i64,
