@@ -11,7 +11,7 @@ mod gb28181;
 mod rtc;
 
 pub use gb28181::{gb28181_media, ps_demux, sip_message, sip_registrar};
-pub use rtc::{rtc_udp, rtp_h264, rtp_h265, sdp};
+pub use rtc::{rtc_player, rtc_udp, rtp_h264, rtp_h265, sdp};
 
 use std::path::Path;
 
@@ -51,6 +51,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("rtp_h264", rtp_h264),
     ("rtp_h265", rtp_h265),
     ("rtc_udp", rtc_udp),
+    ("rtc_player", rtc_player),
     ("sdp", sdp),
     ("ps_demux", ps_demux),
     ("gb28181_media", gb28181_media),

@@ -195,3 +195,104 @@ pub fn sdp(data: &[u8]) {
         );
     }
 }
+
+/// Our ICE ufrag and password for `rtc_player`: a player of the session knows both (the answer
+/// gives them), so bindings with a right integrity are input a peer controls too.
+const PLAYER_UFRAG: &str = "fuzzufrag";
+const PLAYER_PASSWORD: &str = "fuzzpasswordfuzzpassword";
+
+/// CRC-32 (IEEE, reflected) for STUN's FINGERPRINT.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A binding request as a player sends it for consent: a USERNAME (ours, a colon and the input's
+/// bytes, or only the input's), attributes from the input, then a right MESSAGE-INTEGRITY and,
+/// mostly, a right FINGERPRINT.
+fn binding_request(input: &mut Input) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let flags = input.u8();
+    let mut attributes = Vec::new();
+    let mut attribute = |kind: u16, value: &[u8]| {
+        attributes.extend_from_slice(&kind.to_be_bytes());
+        attributes.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        attributes.extend_from_slice(value);
+        attributes.resize(attributes.len().next_multiple_of(4), 0);
+    };
+    let mut username = if flags & 1 == 0 { format!("{PLAYER_UFRAG}:").into_bytes() } else { Vec::new() };
+    username.extend_from_slice(input.sized(false));
+    attribute(0x0006, &username);
+    for _ in 0..(flags >> 5) {
+        let kind = input.u16();
+        let value = input.sized(false).to_vec();
+        attribute(kind, &value);
+    }
+    let mut message = vec![0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+    message.extend_from_slice(&input.u32().to_be_bytes());
+    message.extend_from_slice(&input.u32().to_be_bytes());
+    message.extend_from_slice(&input.u32().to_be_bytes());
+    let integrity_at = attributes.len();
+    message[2..4].copy_from_slice(&((integrity_at + 24) as u16).to_be_bytes());
+    message.extend_from_slice(&attributes);
+    let Ok(mut mac) = <Hmac<sha1::Sha1> as Mac>::new_from_slice(PLAYER_PASSWORD.as_bytes()) else {
+        return message;
+    };
+    mac.update(&message);
+    message.extend_from_slice(&[0x00, 0x08, 0, 20]);
+    message.extend_from_slice(&mac.finalize().into_bytes());
+    if flags & 2 == 0 {
+        message[2..4].copy_from_slice(&((integrity_at + 32) as u16).to_be_bytes());
+        let fingerprint = crc32(&message) ^ 0x5354_554e;
+        message.extend_from_slice(&[0x80, 0x28, 0, 4]);
+        message.extend_from_slice(&fingerprint.to_be_bytes());
+    }
+    message
+}
+
+/// What a WebRTC player sends once its session has left the `rtc` crate (`servers::rtc_slim`):
+/// raw datagrams (STUN, DTLS, SRTCP that fails its tag), its RTCP from the input protected with
+/// its key (so the RTCP parser and the replay window see any plaintext), sometimes sent twice,
+/// and consent bindings with a right integrity and fingerprint.
+pub fn rtc_player(data: &[u8]) {
+    use srs::codec::srtcp::Srtcp;
+    use srs::codec::srtp::{MasterKey, Profile};
+    use srs::servers::rtc_slim::Slim;
+    let mut input = Input::new(data);
+    let profile = if input.u8() & 1 == 0 { Profile::AeadAes128Gcm } else { Profile::Aes128CmHmacSha1_80 };
+    let ours = MasterKey { profile, key: [1; 16], salt: [2; 14] };
+    let theirs = MasterKey { profile, key: [3; 16], salt: [4; 14] };
+    let mut slim = Slim::new(PLAYER_PASSWORD.to_owned(), &ours, &theirs);
+    let mut player = Srtcp::new(&theirs);
+    let from = std::net::SocketAddr::from(([127, 0, 0, 1], input.u16()));
+    let mut steps = 0;
+    while !input.is_empty() && steps < MAX_PACKETS {
+        steps += 1;
+        let op = input.u8();
+        match op % 3 {
+            0 => {
+                let _ = slim.read(input.sized(true), PLAYER_UFRAG, from);
+            }
+            1 => {
+                let Ok(protected) = player.protect(input.sized(true)) else { continue };
+                let _ = slim.read(&protected, PLAYER_UFRAG, from);
+                if op & 0x80 != 0 {
+                    assert!(
+                        slim.read(&protected, PLAYER_UFRAG, from).is_err(),
+                        "a replayed SRTCP packet is refused"
+                    );
+                }
+            }
+            _ => {
+                let request = binding_request(&mut input);
+                let _ = slim.read(&request, PLAYER_UFRAG, from);
+            }
+        }
+    }
+}
