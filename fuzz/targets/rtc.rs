@@ -263,7 +263,7 @@ fn binding_request(input: &mut Input) -> Vec<u8> {
 pub fn rtc_player(data: &[u8]) {
     use srs::codec::srtcp::Srtcp;
     use srs::codec::srtp::{MasterKey, Profile};
-    use srs::servers::rtc_slim::Slim;
+    use srs::servers::rtc_slim::{Slim, SlimInput};
     let mut input = Input::new(data);
     let profile = if input.u8() & 1 == 0 { Profile::AeadAes128Gcm } else { Profile::Aes128CmHmacSha1_80 };
     let ours = MasterKey { profile, key: [1; 16], salt: [2; 14] };
@@ -281,8 +281,10 @@ pub fn rtc_player(data: &[u8]) {
             }
             1 => {
                 let Ok(protected) = player.protect(input.sized(true)) else { continue };
-                let _ = slim.read(&protected, PLAYER_UFRAG, from);
-                if op & 0x80 != 0 {
+                let read = slim.read(&protected, PLAYER_UFRAG, from);
+                // RTCP that was read once is refused the second time (what is not RTCP by its
+                // first bytes is ignored both times).
+                if op & 0x80 != 0 && matches!(read, Ok(SlimInput::Rtcp(_))) {
                     assert!(
                         slim.read(&protected, PLAYER_UFRAG, from).is_err(),
                         "a replayed SRTCP packet is refused"
