@@ -201,18 +201,6 @@ pub fn sdp(data: &[u8]) {
 const PLAYER_UFRAG: &str = "fuzzufrag";
 const PLAYER_PASSWORD: &str = "fuzzpasswordfuzzpassword";
 
-/// CRC-32 (IEEE, reflected) for STUN's FINGERPRINT.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for byte in data {
-        crc ^= u32::from(*byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
 /// A binding request as a player sends it for consent: a USERNAME (ours, a colon and the input's
 /// bytes, or only the input's), attributes from the input, then a right MESSAGE-INTEGRITY and,
 /// mostly, a right FINGERPRINT.
@@ -249,7 +237,7 @@ fn binding_request(input: &mut Input) -> Vec<u8> {
     message.extend_from_slice(&mac.finalize().into_bytes());
     if flags & 2 == 0 {
         message[2..4].copy_from_slice(&((integrity_at + 32) as u16).to_be_bytes());
-        let fingerprint = crc32(&message) ^ 0x5354_554e;
+        let fingerprint = srs::codec::rtp::stun::crc32(&message) ^ 0x5354_554e;
         message.extend_from_slice(&[0x80, 0x28, 0, 4]);
         message.extend_from_slice(&fingerprint.to_be_bytes());
     }

@@ -8,16 +8,12 @@
 //! HMAC-SHA1 tag after it. Received packets go through a 64-packet replay window per SSRC.
 
 use aes::Aes128;
-use ctr::cipher::{InnerIvInit, KeyInit, StreamCipher};
+use ctr::cipher::{InnerIvInit, StreamCipher};
 use hmac::Mac;
 use thiserror::Error;
 
-use super::srtp::{derive, Cipher, MasterKey, Profile};
+use super::srtp::{Cipher, MasterKey, Profile, SRTCP_LABELS};
 
-/// RFC 3711 labels (section 4.3.2) of the SRTCP session keys.
-const LABEL_ENCRYPTION: u8 = 0x03;
-const LABEL_AUTHENTICATION: u8 = 0x04;
-const LABEL_SALT: u8 = 0x05;
 /// The RTCP header left in the clear: first word and the sender's SSRC.
 const HEADER: usize = 8;
 /// The E flag and SRTCP index.
@@ -89,24 +85,7 @@ impl std::fmt::Debug for Srtcp {
 impl Srtcp {
     /// The SRTCP of `master`'s direction: its session keys derived.
     pub fn new(master: &MasterKey) -> Srtcp {
-        let prf = Aes128::new(&master.key.into());
-        let salt = &master.salt[..master.profile.salt_len()];
-        let mut key = [0u8; 16];
-        derive(&prf, salt, LABEL_ENCRYPTION, &mut key);
-        let cipher = match master.profile {
-            Profile::AeadAes128Gcm => {
-                let mut session_salt = [0u8; 12];
-                derive(&prf, salt, LABEL_SALT, &mut session_salt);
-                Cipher::gcm(&key, session_salt)
-            }
-            Profile::Aes128CmHmacSha1_80 => {
-                let mut session_salt = [0u8; 14];
-                derive(&prf, salt, LABEL_SALT, &mut session_salt);
-                let mut auth = [0u8; 20];
-                derive(&prf, salt, LABEL_AUTHENTICATION, &mut auth);
-                Cipher::cm_sha1(&key, session_salt, &auth)
-            }
-        };
+        let cipher = Cipher::session(master, SRTCP_LABELS);
         Srtcp { cipher, profile: master.profile, next_index: 0, windows: Vec::new() }
     }
 

@@ -67,10 +67,16 @@ pub enum SrtpError {
     TooLong,
 }
 
-/// RFC 3711 labels (section 4.3.1) of the SRTP session keys.
-const LABEL_ENCRYPTION: u8 = 0x00;
-const LABEL_AUTHENTICATION: u8 = 0x01;
-const LABEL_SALT: u8 = 0x02;
+/// RFC 3711 labels of one direction's session keys: SRTP's (section 4.3.1) or SRTCP's (4.3.2).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Labels {
+    encryption: u8,
+    authentication: u8,
+    salt: u8,
+}
+
+pub(super) const SRTP_LABELS: Labels = Labels { encryption: 0x00, authentication: 0x01, salt: 0x02 };
+pub(super) const SRTCP_LABELS: Labels = Labels { encryption: 0x03, authentication: 0x04, salt: 0x05 };
 
 /// The AES-CM PRF (RFC 3711 section 4.3.3, key derivation rate 0): `out` filled with the
 /// keystream of the master key at IV = (salt XOR label) * 2^16. The salt sits at the front of the
@@ -170,24 +176,7 @@ fn header_len(packet: &[u8]) -> Result<usize, SrtpError> {
 impl SrtpSender {
     /// The sender of `master`'s direction: its session keys derived.
     pub fn new(master: &MasterKey) -> SrtpSender {
-        let prf = Aes128::new(&master.key.into());
-        let salt = &master.salt[..master.profile.salt_len()];
-        let mut key = [0u8; 16];
-        derive(&prf, salt, LABEL_ENCRYPTION, &mut key);
-        let cipher = match master.profile {
-            Profile::AeadAes128Gcm => {
-                let mut session_salt = [0u8; 12];
-                derive(&prf, salt, LABEL_SALT, &mut session_salt);
-                Cipher::gcm(&key, session_salt)
-            }
-            Profile::Aes128CmHmacSha1_80 => {
-                let mut session_salt = [0u8; 14];
-                derive(&prf, salt, LABEL_SALT, &mut session_salt);
-                let mut auth = [0u8; 20];
-                derive(&prf, salt, LABEL_AUTHENTICATION, &mut auth);
-                Cipher::cm_sha1(&key, session_salt, &auth)
-            }
-        };
+        let cipher = Cipher::session(master, SRTP_LABELS);
         SrtpSender { cipher, profile: master.profile, streams: Vec::with_capacity(2) }
     }
 
@@ -257,6 +246,28 @@ impl SrtpSender {
 }
 
 impl Cipher {
+    /// The session cipher of `master` under `labels`: its keys derived by the AES-CM PRF.
+    pub(super) fn session(master: &MasterKey, labels: Labels) -> Cipher {
+        let prf = Aes128::new(&master.key.into());
+        let salt = &master.salt[..master.profile.salt_len()];
+        let mut key = [0u8; 16];
+        derive(&prf, salt, labels.encryption, &mut key);
+        match master.profile {
+            Profile::AeadAes128Gcm => {
+                let mut session_salt = [0u8; 12];
+                derive(&prf, salt, labels.salt, &mut session_salt);
+                Cipher::gcm(&key, session_salt)
+            }
+            Profile::Aes128CmHmacSha1_80 => {
+                let mut session_salt = [0u8; 14];
+                derive(&prf, salt, labels.salt, &mut session_salt);
+                let mut auth = [0u8; 20];
+                derive(&prf, salt, labels.authentication, &mut auth);
+                Cipher::cm_sha1(&key, session_salt, &auth)
+            }
+        }
+    }
+
     pub(super) fn gcm(key: &[u8; 16], salt: [u8; 12]) -> Cipher {
         // A 16-byte key is what AES-128-GCM takes: this cannot fail.
         let key =
@@ -290,13 +301,13 @@ mod tests {
         let prf = Aes128::new(&array::<16>("E1F97A0D3E018BE0D64FA32C06DE4139").into());
         let salt = hex("0EC675AD498AFEEBB6960B3AABE6");
         let mut key = [0u8; 16];
-        derive(&prf, &salt, LABEL_ENCRYPTION, &mut key);
+        derive(&prf, &salt, SRTP_LABELS.encryption, &mut key);
         assert_eq!(key.to_vec(), hex("C61E7A93744F39EE10734AFE3FF7A087"));
         let mut session_salt = [0u8; 14];
-        derive(&prf, &salt, LABEL_SALT, &mut session_salt);
+        derive(&prf, &salt, SRTP_LABELS.salt, &mut session_salt);
         assert_eq!(session_salt.to_vec(), hex("30CBBC08863D8C85D49DB34A9AE1"));
         let mut auth = [0u8; 20];
-        derive(&prf, &salt, LABEL_AUTHENTICATION, &mut auth);
+        derive(&prf, &salt, SRTP_LABELS.authentication, &mut auth);
         assert_eq!(auth.to_vec(), hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
     }
 

@@ -274,9 +274,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn mdat_patch_and_chunk_offsets_point_at_the_payloads() {
-        let description = StreamDescription {
+    /// One MP3 track at a 1 kHz clock.
+    fn mp3_description() -> StreamDescription {
+        StreamDescription {
             video: None,
             audio: Some(AudioTrack {
                 codec: Codec::Mp3,
@@ -285,7 +285,12 @@ mod tests {
                 channels: 1,
                 profile: String::new(),
             }),
-        };
+        }
+    }
+
+    #[test]
+    fn mdat_patch_and_chunk_offsets_point_at_the_payloads() {
+        let description = mp3_description();
         let (mut writer, header) = ClassicWriter::new(&description).unwrap();
         let mut file = header.to_vec();
         for dts in [0, 26, 52] {
@@ -309,16 +314,7 @@ mod tests {
 
     #[test]
     fn a_room_in_front_of_mdat_takes_the_moov_and_a_free_box() {
-        let description = StreamDescription {
-            video: None,
-            audio: Some(AudioTrack {
-                codec: Codec::Mp3,
-                config: Bytes::new(),
-                sample_rate: 1000,
-                channels: 1,
-                profile: String::new(),
-            }),
-        };
+        let description = mp3_description();
         let (mut writer, start) = ClassicWriter::with_room(&description, 1000, Some(4096)).unwrap();
         let mut file = start.head.to_vec();
         file.resize(file.len() + start.zeros as usize, 0);

@@ -36,7 +36,7 @@ pub enum StunError {
 
 /// CRC-32 (IEEE, reflected), as STUN's FINGERPRINT takes it; bindings are ~100 bytes, once a
 /// second or so per peer, so bit by bit is enough.
-fn crc32(data: &[u8]) -> u32 {
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for byte in data {
         crc ^= u32::from(*byte);
