@@ -1,8 +1,9 @@
 --| `Ingest`: pulls a source and publishes it as `stream` (SRS's `ingest` block).
 --  Native: local FLV/TS/MP4 files (`input_type = "file"`, real time, looping with `repeat`),
 --  `rtmp://`, `http://….flv`, `srt://`, `http://….ts` (live MPEG-TS) and `http://….m3u8` (HLS
---  with TS segments: live, or VOD in real time looping with `repeat`; a master playlist's
---  highest-bandwidth variant); anything else (RTSP, lavfi, devices, https), or any FFmpeg
+--  with TS segments: live, or VOD in real time looping with `repeat`; of a master playlist,
+--  the highest variant within `hls_max_bandwidth` bit/s, 0: the highest); anything else (RTSP,
+--  lavfi, devices, https), or any FFmpeg
 --  arguments (`ffmpeg_input` before `-i`, `ffmpeg_output` codecs etc. before `-f flv`; none: copy)
 --  goes through a supervised FFmpeg (`ffmpeg`) whose FLV this node reads from a pipe.
 --  A source that fails or ends is pulled again with backoff.
@@ -17,6 +18,7 @@
     , ffmpeg_output : List Text
     , native : Bool
     , repeat : Bool
+    , hls_max_bandwidth : Natural
     , max_processes : Natural
     }
 , default =
@@ -27,6 +29,7 @@
   , ffmpeg_output = [] : List Text
   , native = True
   , repeat = True
+  , hls_max_bandwidth = 0
   , max_processes = 0
   }
 }

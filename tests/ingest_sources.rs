@@ -265,8 +265,9 @@ fn live_hls_and_ts_over_http_of_another_server_are_ingested_natively() {
 }
 
 /// A VOD HLS (1 s TS segments) of a 4 s clip made by ffmpeg in `dir/vod/`, a master playlist
-/// `dir/master.m3u8` whose best variant is it (the other variant does not exist), and the clip
-/// as fMP4 HLS in `dir/fmp4/`.
+/// `dir/master.m3u8` whose highest variant is it (the other variant does not exist),
+/// `dir/master_low.m3u8` where it is the lowest (the higher does not exist), and the clip as
+/// fMP4 HLS in `dir/fmp4/`.
 fn make_vod_hls(dir: &std::path::Path) {
     let clip = dir.join("clip.flv");
     common::make_h264_aac(&clip, "flv", 4);
@@ -296,6 +297,12 @@ fn make_vod_hls(dir: &std::path::Path) {
          #EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x240\nvod/index.m3u8\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.join("master_low.m3u8"),
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\nmissing/index.m3u8\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=320x240\nvod/index.m3u8\n",
+    )
+    .unwrap();
 }
 
 #[test]
@@ -313,10 +320,29 @@ fn vod_hls_through_a_master_playlist_is_ingested_in_real_time_looping_or_once() 
             format!(r#"url = "{}", stream = "live/vod_once", repeat = False"#, files.url("vod/index.m3u8")),
         ),
         ("vod_fmp4", format!(r#"url = "{}", stream = "live/vod_fmp4""#, files.url("fmp4/index.m3u8"))),
+        (
+            "vod_capped",
+            format!(
+                r#"url = "{}", stream = "live/vod_capped", hls_max_bandwidth = 1000000"#,
+                files.url("master_low.m3u8")
+            ),
+        ),
     ];
     let server = run_graph(&dir, &ingest_graph(http, api, &ingests), &[http, api]);
     assert!(wait_until(20, || published_count(&server, "vod_loop") == 1), "{}", server.log());
-    assert!(server.log().contains("hls pull takes the highest-bandwidth variant"), "{}", server.log());
+    assert!(
+        server.log().contains("variant=vod/index.m3u8 bandwidth=900000 max_bandwidth=0"),
+        "{}",
+        server.log()
+    );
+    // A bandwidth limit takes the highest variant within it, not the (missing) highest one.
+    assert!(wait_until(20, || published_count(&server, "vod_capped") == 1), "{}", server.log());
+    assert!(
+        server.log().contains("variant=vod/index.m3u8 bandwidth=900000 max_bandwidth=1000000"),
+        "{}",
+        server.log()
+    );
+    assert_serves(&server, http, "vod_capped", true, "vod hls within a bandwidth limit");
     // Paced in real time: the 4 s clip is still playing one second later, and loops after it.
     std::thread::sleep(Duration::from_secs(1));
     assert_serves(&server, http, "vod_loop", true, "vod hls");

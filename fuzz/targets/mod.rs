@@ -550,8 +550,10 @@ pub fn srt_streamid(data: &[u8]) {
 pub fn hls_playlist(data: &[u8]) {
     match hls::Playlist::parse(data) {
         Ok(hls::Playlist::Master(variants)) => {
-            if let Some(best) = hls::best_variant(&variants) {
-                let _ = hls::resolve_uri("http://h:1/live/index.m3u8?t=1", &best.uri);
+            for max_bandwidth in [0, 1_000_000] {
+                if let Some(chosen) = hls::choose_variant(&variants, max_bandwidth) {
+                    let _ = hls::resolve_uri("http://h:1/live/index.m3u8?t=1", &chosen.uri);
+                }
             }
         }
         Ok(hls::Playlist::Media(media)) => {

@@ -523,6 +523,7 @@ mod tests {
                     ffmpeg_output: Vec::new(),
                     native: true,
                     repeat: true,
+                    hls_max_bandwidth: 0,
                     max_processes: 0,
                 },
             }],

@@ -277,6 +277,7 @@ fn ingest_engine(
         ffmpeg_output: if copies { Vec::new() } else { engine.codec_args() },
         native: true,
         repeat: true,
+        hls_max_bandwidth: 0,
         max_processes: 0,
     })
 }

@@ -57,6 +57,9 @@ pub struct Config {
     pub native: bool,
     /// Start a file again at its end.
     pub repeat: bool,
+    /// Of an HLS master playlist, the highest variant whose `BANDWIDTH` is at most this many
+    /// bits per second (the lowest when none fits; 0: the highest variant).
+    pub hls_max_bandwidth: u64,
     /// Child processes the graph runs at most (the smallest any node names wins; 0: the default, 64).
     pub max_processes: u64,
 }
@@ -233,7 +236,16 @@ async fn pull_forever(
             Puller::HttpTs | Puller::Hls => {
                 let mut out = TsPull::new(engine, node, key, url.to_owned());
                 let result = match puller {
-                    Puller::Hls => pull_hls(url, config.repeat, &mut last_live_segment, &mut out).await,
+                    Puller::Hls => {
+                        pull_hls(
+                            url,
+                            config.repeat,
+                            config.hls_max_bandwidth,
+                            &mut last_live_segment,
+                            &mut out,
+                        )
+                        .await
+                    }
                     _ => pull_http_ts(url, &mut out).await.map(|()| HlsEnd::Live),
                 };
                 let published = out.published();
@@ -313,6 +325,7 @@ mod tests {
             ffmpeg_output: Vec::new(),
             native: true,
             repeat: true,
+            hls_max_bandwidth: 0,
             max_processes: 0,
         }
     }

@@ -233,19 +233,21 @@ fn not_native(error: HlsPullError) -> Result<HlsEnd, String> {
     }
 }
 
-/// Pulls the HLS playlist `url` (a master playlist's best variant) into `out`: a live stream as
+/// Pulls the HLS playlist `url` (of a master playlist, the highest variant within `max_bandwidth`,
+/// 0: no limit) into `out`: a live stream as
 /// its segments appear, a VOD one in real time, again from its start while `repeat`.
 /// `last_live_segment` is kept across the pulls of one ingest: a live stream is joined again
 /// after the segment read last, so a stalled source is not replayed at each reconnect.
 pub async fn pull_hls(
     url: &str,
     repeat: bool,
+    max_bandwidth: u64,
     last_live_segment: &mut Option<u64>,
     out: &mut TsPull,
 ) -> Result<HlsEnd, String> {
     let mut pass = 0u64;
     loop {
-        let mut pull = match HlsPull::open(url, CONNECT_TIMEOUT, *last_live_segment).await {
+        let mut pull = match HlsPull::open(url, CONNECT_TIMEOUT, *last_live_segment, max_bandwidth).await {
             Ok(pull) => pull,
             Err(e) => return not_native(e),
         };

@@ -1,5 +1,5 @@
 //! Pulling an HLS stream over HTTP, used by `Ingest`: the playlist is fetched (a master playlist's
-//! highest-bandwidth variant is taken), then its segments in order, each body handed on as it
+//! highest variant within the ingest's `hls_max_bandwidth` is taken), then its segments in order, each body handed on as it
 //! arrives; a live playlist is reloaded every half target duration for new segments.
 //!
 //! The caller drives it (`next`), so a caller that paces a VOD stream in real time also paces
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use super::http_pull::{HttpBody, HttpClient, HttpPullError};
 use crate::codec::hls::{
-    best_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, MAX_PLAYLIST_BYTES,
+    choose_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, MAX_PLAYLIST_BYTES,
 };
 
 impl HlsPullError {
@@ -90,20 +90,24 @@ pub struct HlsPull {
 }
 
 impl HlsPull {
-    /// Fetches the playlist at `url` (each HTTP step answering within `limit`). `resume_after`:
+    /// Fetches the playlist at `url` (each HTTP step answering within `limit`); of a master
+    /// playlist, the highest variant within `max_bandwidth` (0: the highest). `resume_after`:
     /// the last segment an earlier pull of the same live stream read, so a reconnect goes on
     /// after it (and a playlist that has not moved since gives nothing again).
     pub async fn open(
         url: &str,
         limit: Duration,
         resume_after: Option<u64>,
+        max_bandwidth: u64,
     ) -> Result<HlsPull, HlsPullError> {
         let mut client = HttpClient::default();
         let (mut playlist, mut url) = fetch(&mut client, url, limit).await?;
         if let Playlist::Master(variants) = &playlist {
-            let Some(best) = best_variant(variants) else { return Err(HlsPullError::NestedMaster(url)) };
-            tracing::info!(%url, variant = %best.uri, bandwidth = best.bandwidth, "hls pull takes the highest-bandwidth variant");
-            (playlist, url) = fetch(&mut client, &resolve_uri(&url, &best.uri), limit).await?;
+            let Some(chosen) = choose_variant(variants, max_bandwidth) else {
+                return Err(HlsPullError::NestedMaster(url));
+            };
+            tracing::info!(%url, variant = %chosen.uri, bandwidth = chosen.bandwidth, max_bandwidth, "hls pull takes a variant");
+            (playlist, url) = fetch(&mut client, &resolve_uri(&url, &chosen.uri), limit).await?;
         }
         let Playlist::Media(media) = playlist else { return Err(HlsPullError::NestedMaster(url)) };
         if media.has_map {

@@ -27,7 +27,7 @@ pub use playlist::{
     target_duration, LowLatencyInfo, MediaPlaylist, PlaylistEntry, PlaylistKey, PlaylistPart,
 };
 pub use reader::{
-    best_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, VariantEntry,
+    choose_variant, resolve_uri, MediaPlaylistText, Playlist, PlaylistError, SegmentEntry, VariantEntry,
     MAX_PLAYLIST_BYTES,
 };
 pub use segmenter::{Closed, Segment, Segmenter, SegmenterConfig, Step, MIN_SEGMENT_DURATION};

@@ -188,9 +188,12 @@ impl MediaPlaylistText {
     }
 }
 
-/// The variant a puller takes when none is named: the highest bandwidth (the first of equals).
-pub fn best_variant(variants: &[VariantEntry]) -> Option<&VariantEntry> {
-    variants.iter().rev().max_by_key(|v| v.bandwidth)
+/// The variant a puller takes: the highest bandwidth within `max_bandwidth` (bits per second;
+/// 0: no limit), or the lowest when none fits. The first of equals.
+pub fn choose_variant(variants: &[VariantEntry], max_bandwidth: u64) -> Option<&VariantEntry> {
+    let fits = |v: &&VariantEntry| max_bandwidth == 0 || v.bandwidth <= max_bandwidth;
+    let highest_fitting = variants.iter().rev().filter(fits).max_by_key(|v| v.bandwidth);
+    highest_fitting.or_else(|| variants.iter().min_by_key(|v| v.bandwidth))
 }
 
 /// `reference` resolved against the URL `base` it was read from (RFC 3986 §5.2, for the forms
@@ -315,8 +318,12 @@ mod tests {
                     low/index.m3u8\n#EXT-X-STREAM-INF:RESOLUTION=1280x720,BANDWIDTH=2500000\nhttp://cdn/hi.m3u8\n";
         let Playlist::Master(variants) = Playlist::parse(text.as_bytes()).unwrap() else { panic!() };
         assert_eq!(variants[0].resolution, Some((640, 360)));
-        assert_eq!(best_variant(&variants).map(|v| v.uri.as_str()), Some("http://cdn/hi.m3u8"));
-        assert_eq!(best_variant(&[]), None);
+        let chosen = |max| choose_variant(&variants, max).map(|v| v.uri.as_str());
+        assert_eq!(chosen(0), Some("http://cdn/hi.m3u8"));
+        assert_eq!(chosen(2_500_000), Some("http://cdn/hi.m3u8"));
+        assert_eq!(chosen(2_499_999), Some("low/index.m3u8"), "the highest that fits the limit");
+        assert_eq!(chosen(1000), Some("low/index.m3u8"), "none fits: the lowest");
+        assert_eq!(choose_variant(&[], 0), None);
     }
 
     #[test]
