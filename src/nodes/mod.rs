@@ -59,6 +59,7 @@ pub mod serve;
 pub mod srt_in;
 pub mod srt_out;
 pub mod transcode;
+pub mod transcode_master;
 pub mod ts_source;
 pub mod urls;
 pub mod vhost;

@@ -22,10 +22,11 @@ use tokio::sync::mpsc;
 
 use super::ffmpeg_engine;
 use super::process_vars::{rtmp_url_stream as output_key, ProcessVars};
-use crate::codec::hls::{master_playlist, Variant};
+use super::transcode_master::{Master, Rendition, WINDOW};
+use crate::codec::hls::Variant;
 use crate::control::process::{supervise, ProcessSpec, Supervised};
 use crate::control::process_table::ProcessTable;
-use crate::graph::engine::Outputs;
+use crate::graph::engine::{LiveStream, Outputs};
 use crate::graph::stream_key::DEFAULT_VHOST;
 use crate::graph::{Caps, Ports, StreamKey};
 use crate::media::MediaEvent;
@@ -116,7 +117,7 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     let outputs = ctx.engine.shared::<TranscodedOutputs>();
     let mut children: Vec<Supervised> = Vec::new();
     let mut mine: Vec<StreamKey> = Vec::new();
-    let mut master: Option<PathBuf> = None;
+    let mut master: Option<(PathBuf, Master)> = None;
     if !in_scope(&config.scope, &ctx.key) {
         tracing::debug!(node = ctx.name(), stream = %ctx.key, "out of the transcode scope");
     } else if outputs.lock().contains(&ctx.key) {
@@ -125,14 +126,17 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
         let vars = ProcessVars::for_stream(&ctx);
         let source = input_url(&ctx.key, vars.port);
         let table = ctx.engine.shared::<ProcessTable>();
+        let mut renditions = Vec::new();
         for engine in config.engines.iter().filter(|e| e.enabled) {
             let template = if engine.output.is_empty() { DEFAULT_OUTPUT } else { &engine.output };
             let vars = ProcessVars { engine: engine.name.clone(), ..vars.clone() };
             let output = vars.fill(template, SystemTime::now());
-            if let Some(key) = output_key(&output) {
+            let key = output_key(&output);
+            if let Some(key) = &key {
                 outputs.lock().insert(key.clone());
-                mine.push(key);
+                mine.push(key.clone());
             }
+            renditions.push(rendition(&config, engine, &vars, key));
             let spec = ProcessSpec {
                 program: config.ffmpeg.clone(),
                 args: engine.args(&source, &output),
@@ -148,18 +152,34 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
             }
         }
         if !config.hls_master.is_empty() {
-            master = write_master(&ctx, &config, &vars).await;
+            let path = PathBuf::from(ctx.key.fill(&config.hls_master));
+            let mut renditions = Master::new(renditions);
+            if write_master(&ctx, &path, &mut renditions).await {
+                master = Some((path, renditions));
+            }
         }
     }
-    while let Some(event) = input.recv().await {
-        if matches!(event, MediaEvent::End) {
-            break;
+    let mut measure = tokio::time::interval(WINDOW);
+    loop {
+        tokio::select! {
+            event = input.recv() => {
+                if matches!(event, None | Some(MediaEvent::End)) {
+                    break;
+                }
+            }
+            _ = measure.tick(), if master.is_some() => {
+                if let Some((path, renditions)) = &mut master {
+                    let live = ctx.engine.publications();
+                    renditions.observe(std::time::Instant::now(), |key| look(&live, key));
+                    write_master(&ctx, path, renditions).await;
+                }
+            }
         }
     }
     for child in children {
         child.stop().await;
     }
-    if let Some(path) = master {
+    if let Some((path, _)) = master {
         let _ = tokio::fs::remove_file(&path).await;
     }
     let mut published = outputs.lock();
@@ -168,42 +188,48 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
     }
 }
 
-/// The renditions' master playlist: bandwidth and size from each engine's settings.
-fn master_text(config: &Config, vars: &ProcessVars) -> String {
-    let mut variants: Vec<Variant> = config
-        .engines
-        .iter()
-        .filter(|e| e.enabled)
-        .map(|engine| {
-            let vars = ProcessVars { engine: engine.name.clone(), ..vars.clone() };
-            let video = engine.video_codec() != "vn" && engine.vwidth > 0 && engine.vheight > 0;
-            Variant {
-                uri: vars.fill(&config.hls_variant, SystemTime::now()),
-                bandwidth: (engine.vbitrate + engine.abitrate) * 1000,
-                resolution: video.then_some((engine.vwidth, engine.vheight)),
-            }
-        })
-        .collect();
-    variants.sort_by_key(|v| std::cmp::Reverse(v.bandwidth));
-    master_playlist(&variants)
+/// An engine's rendition as the master playlist lists it: its stream `key` (when it is one of
+/// ours), with its settings' bandwidth and size until the stream is measured.
+fn rendition(
+    config: &Config,
+    engine: &ffmpeg_engine::Config,
+    vars: &ProcessVars,
+    key: Option<StreamKey>,
+) -> Rendition {
+    let video = engine.video_codec() != "vn" && engine.vwidth > 0 && engine.vheight > 0;
+    let configured = Variant {
+        uri: vars.fill(&config.hls_variant, SystemTime::now()),
+        bandwidth: (engine.vbitrate + engine.abitrate) * 1000,
+        resolution: video.then_some((engine.vwidth, engine.vheight)),
+    };
+    Rendition::new(key, configured)
 }
 
-/// Writes the master playlist atomically; the path written, for removal at unpublish.
-async fn write_master(ctx: &StreamCtx, config: &Config, vars: &ProcessVars) -> Option<PathBuf> {
-    let path = PathBuf::from(ctx.key.fill(&config.hls_master));
+/// A live stream's payload bytes so far and its picture size, as a rendition is measured.
+fn look(live: &[LiveStream], key: &StreamKey) -> Option<(u64, Option<(u64, u64)>)> {
+    let stream = live.iter().find(|l| &l.key == key)?;
+    let video = stream.stats.description().and_then(|d| d.video.as_ref().map(|v| (v.width, v.height)));
+    let bytes = stream.stats.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    Some((bytes, video.map(|(width, height)| (u64::from(width), u64::from(height)))))
+}
+
+/// Writes the master playlist atomically when it changed; whether the playlist is in place.
+async fn write_master(ctx: &StreamCtx, path: &std::path::Path, master: &mut Master) -> bool {
+    let Some(text) = master.text_to_write() else { return true };
     let temporary = path.with_extension("m3u8.tmp");
     let write = async {
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
-        tokio::fs::write(&temporary, master_text(config, vars)).await?;
-        tokio::fs::rename(&temporary, &path).await
+        tokio::fs::write(&temporary, text).await?;
+        tokio::fs::rename(&temporary, path).await
     };
     match write.await {
-        Ok(()) => Some(path),
+        Ok(()) => true,
         Err(e) => {
             tracing::warn!(node = ctx.name(), stream = %ctx.key, path = %path.display(), "cannot write the master playlist: {e}");
-            None
+            master.unwritten();
+            false
         }
     }
 }
