@@ -70,7 +70,8 @@ struct FoundFrame {
     samples: u32,
     sample_rate: u32,
     channels: u8,
-    asc: Option<Bytes>,
+    /// An ADTS frame's configuration, compared with the last one's and encoded only when it changes.
+    asc: Option<aac::AudioSpecificConfig>,
 }
 
 /// Splits the PES payloads of one audio track into frames.
@@ -81,12 +82,21 @@ pub(crate) struct AudioReader {
     pending: BytesMut,
     pending_pts: i64,
     facts: Option<AudioFacts>,
+    /// The ASC `facts.config` encodes (AAC), to compare frames with.
+    last_asc: Option<aac::AudioSpecificConfig>,
     changed: bool,
 }
 
 impl AudioReader {
     pub fn new(codec: Codec) -> AudioReader {
-        AudioReader { codec, pending: BytesMut::new(), pending_pts: 0, facts: None, changed: false }
+        AudioReader {
+            codec,
+            pending: BytesMut::new(),
+            pending_pts: 0,
+            facts: None,
+            last_asc: None,
+            changed: false,
+        }
     }
 
     fn find(&self, data: &[u8]) -> Result<FoundFrame, String> {
@@ -99,7 +109,7 @@ impl AudioReader {
                     samples: adts.config.samples_per_frame(),
                     sample_rate: adts.config.sample_rate,
                     channels: adts.config.channels,
-                    asc: Some(adts.config.encode()),
+                    asc: Some(adts.config),
                 })
             }
             _ => {
@@ -193,15 +203,22 @@ impl AudioReader {
         data.windows(2).position(|w| self.looks_like_sync(w))
     }
 
+    /// Notes a frame's facts; the configuration is built (an ASC encoded, an MP3 frame copied)
+    /// only when they change, not for every frame.
     fn note_facts(&mut self, found: &FoundFrame, frame: &[u8]) {
-        let config = found.asc.clone().unwrap_or_else(|| Bytes::copy_from_slice(frame));
-        let same = self.facts.as_ref().is_some_and(|facts| match self.codec {
-            Codec::Aac => facts.config == config,
-            _ => facts.sample_rate == found.sample_rate && facts.channels == found.channels,
+        let same = self.facts.as_ref().is_some_and(|facts| {
+            facts.sample_rate == found.sample_rate
+                && facts.channels == found.channels
+                && (found.asc.is_none() || self.last_asc == found.asc)
         });
         if !same {
+            let config = match &found.asc {
+                Some(asc) => asc.encode(),
+                None => Bytes::copy_from_slice(frame),
+            };
             self.facts =
                 Some(AudioFacts { config, sample_rate: found.sample_rate, channels: found.channels });
+            self.last_asc = found.asc;
             self.changed = true;
         }
     }
