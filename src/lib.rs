@@ -10,12 +10,10 @@
 //! - [`cli`]: the command line.
 //! - [`bench`]: the load harness and kernel-floor server behind `srs bench`.
 
-// Unsafe is denied everywhere but three places. `control::process::sys`: the fork/exec and signal glue of
+// Unsafe is denied everywhere but two places. `control::process::sys`: the fork/exec and signal glue of
 // supervised children, which std and tokio only offer as `unsafe` (`pre_exec`) or not at all (`killpg`);
 // and `codec::audio::aac_lc_encoder`: fdk-aac's C API, opened with its AAC module alone, which the
-// `fdk-aac` crate cannot do (its metadata module adds 9.3 ms to the WebRTC audio bridge); and
-// `nodes::file_map`: a batch remux maps its input file, so unchanged FLV tags go to the output
-// with `copy_file_range` and never through the process.
+// `fdk-aac` crate cannot do (its metadata module adds 9.3 ms to the WebRTC audio bridge).
 #![deny(unsafe_code)]
 
 pub mod bench;

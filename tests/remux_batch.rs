@@ -141,6 +141,66 @@ fn flv_to_flv_copies_the_unchanged_tags_from_the_input() {
     }
 }
 
+/// The closing log line's `bytes` and `copied_from_input` of `srs remux IN OUT`.
+fn remux_copied(input: &Path, out: &Path) -> (u64, u64) {
+    let result = Command::new(srs_bin())
+        .env("RUST_LOG", "srs::nodes::file_writer=debug")
+        .args(["remux", input.to_str().unwrap(), out.to_str().unwrap()])
+        .output()
+        .expect("srs runs");
+    let log = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{log}");
+    let line = log.lines().find(|l| l.contains("file closed")).unwrap_or_else(|| panic!("{log}"));
+    let field = |name: &str| -> u64 {
+        let value = line.split(&format!("{name}=")).nth(1).and_then(|v| v.split(' ').next());
+        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    (field("bytes"), field("copied_from_input"))
+}
+
+/// A batch run reads an FLV input a block (1 MiB) at a time, each block starting at the tag the one
+/// before tore, and copies unchanged tags from the input at the offsets the blocks came from. On an
+/// input of several blocks, `srs remux` writes the bytes that a live run of the same graph writes
+/// (`srs run`: the streamed reader, every tag written by the muxer), and copies all but the first
+/// tags from the input.
+#[test]
+fn a_flv_input_of_many_blocks_gives_the_bytes_a_live_run_writes() {
+    let dir = temp_dir("remux-batch-blocks");
+    let clip = dir.join("clip.flv");
+    make_clip(&clip, "flv", 4, "libx264");
+    let input = dir.join("in.flv");
+    ffmpeg(&["-stream_loop", "59", "-i", clip.to_str().unwrap(), "-c", "copy", input.to_str().unwrap()]);
+    let input_len = std::fs::metadata(&input).unwrap().len();
+    assert!(input_len > 3 << 20, "{input_len} bytes: several blocks");
+    let batch = dir.join("batch.flv");
+    let (bytes, copied) = remux_copied(&input, &batch);
+    assert_eq!(bytes, std::fs::metadata(&batch).unwrap().len());
+    // Written: the file header, the onMetaData and the sequence headers (libx264's SEI included).
+    assert!(bytes - copied < 8192, "{copied} of {bytes} bytes copied from the input");
+    let live = dir.join("live.flv");
+    let graph = common::write_graph(
+        &dir,
+        "live.dhall",
+        &format!(
+            r#"srs.Graph::{{
+  nodes =
+    [ srs.node "in" (srs.Node.FileIn srs.FileIn::{{ path = "{}", stream = "remux/file" }})
+    , srs.node "out" (srs.Node.FileOut srs.FileOut::{{ path = "{}" }})
+    ]
+, edges = [ srs.edge "in" "out" ]
+}}"#,
+            input.display(),
+            live.display()
+        ),
+    );
+    let run = Command::new(srs_bin()).arg("run").arg(&graph).output().expect("srs runs");
+    assert!(run.status.success(), "srs run: {}", String::from_utf8_lossy(&run.stderr));
+    let (batch_bytes, live_bytes) = (std::fs::read(&batch).unwrap(), std::fs::read(&live).unwrap());
+    assert_eq!(batch_bytes.len(), live_bytes.len());
+    assert!(batch_bytes == live_bytes, "the batch output differs from the live run's");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Peak RSS in MB of `srs remux args`, from `/usr/bin/time`.
 /// Top-level boxes of an MP4 file: (type, offset, size).
 fn top_level_boxes(file: &[u8]) -> Vec<(String, usize, usize)> {

@@ -23,7 +23,6 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
 use super::file_io::{FileIo, FileIoMode, IoSettings};
-use super::file_map::MappedFile;
 use super::flv_frames::FlvToFrames;
 use super::FileFormat;
 use crate::codec::flv::FlvReader;
@@ -112,10 +111,7 @@ pub(crate) async fn run(engine: Engine, node: NodeIndex, config: Config) {
     loop {
         let pass = async {
             match format {
-                FileFormat::Flv => {
-                    let map = io.in_place && !config.repeat;
-                    publish_flv(&engine, &config.path, io, map, &mut emitter).await
-                }
+                FileFormat::Flv => publish_flv(&engine, &config.path, io, &mut emitter).await,
                 FileFormat::Ts => publish_ts(&engine, &config.path, io, &mut emitter).await,
                 FileFormat::Mp4 => publish_mp4(&engine, &config.path, io, &mut emitter).await,
                 FileFormat::Hls | FileFormat::Dash => {
@@ -178,17 +174,16 @@ impl Emitter {
     }
 }
 
-/// FLV, streamed: a damaged tag ends the pass after every good tag before it. A batch run maps
-/// the file instead (`publish_flv_mapped`), unless it repeats.
+/// FLV, streamed: a damaged tag ends the pass after every good tag before it. A batch run reads
+/// in blocks that frames share instead (`publish_flv_blocks`).
 async fn publish_flv(
     engine: &Engine,
     path: &str,
     io: IoSettings,
-    map: bool,
     emitter: &mut Emitter,
 ) -> Result<(), String> {
-    if map {
-        return publish_flv_mapped(engine, path, io, emitter).await;
+    if io.in_place {
+        return publish_flv_blocks(engine, path, io, emitter).await;
     }
     let mut file = FileIo::open(path, io.in_place).await.map_err(|e| e.to_string())?;
     let mut tags = FlvTags::new(FlvReader::default());
@@ -201,42 +196,44 @@ async fn publish_flv(
             tags.reader.push(&buffer[..n]);
             engine.add_progress(n as u64);
         }
-        tags.publish_ready(path, emitter, |_| {}).await?;
+        tags.publish_ready(path, emitter).await?;
         if n == 0 {
             return Ok(());
         }
     }
 }
 
-/// A batch run's FLV input, mapped (`file_map`): tag bodies are slices of the mapping, so an FLV
-/// sink can copy unchanged tags from the file (`InputMaps`). Pages behind the reader are dropped
-/// every `BATCH_BLOCK`s, which is also when progress is counted.
-async fn publish_flv_mapped(
+/// A batch run's FLV input, read a block at a time with positioned reads (`file_blocks`): each
+/// block starts at the first tag the one before did not hold whole, so every tag body is a slice
+/// of a block (no copy), and an FLV sink finds where the input holds it and copies unchanged tags
+/// from the file (`InputBlocks::find_unchanged`). The bytes read again at each block's start (the
+/// torn tag) are one tag's, a block is `BATCH_BLOCK` (or a tag, when larger).
+async fn publish_flv_blocks(
     engine: &Engine,
     path: &str,
     io: IoSettings,
     emitter: &mut Emitter,
 ) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let Some(mapped) = MappedFile::map(file).map_err(|e| e.to_string())? else { return Ok(()) };
-    let mapped = Arc::new(mapped);
-    engine.shared::<FileIoMode>().inputs().add(&mapped);
-    let mut tags = FlvTags::new(FlvReader::whole(mapped.bytes()));
-    let mut counted = 0u64;
-    let step = io.block as u64;
-    let result = tags
-        .publish_ready(path, emitter, |offset| {
-            if offset >= counted + step {
-                engine.add_progress(offset - counted);
-                counted = offset;
-                // Frames in flight (an edge's worth, under a block at a few Mbit/s) may still be
-                // read: two blocks are kept (a page read again after all is mapped back).
-                mapped.release_before(usize::try_from(offset.saturating_sub(2 * step)).unwrap_or(0));
-            }
-        })
-        .await;
-    engine.add_progress(mapped.as_ref().as_ref().len() as u64 - counted);
-    result
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let blocks = Arc::clone(engine.shared::<FileIoMode>().inputs());
+    let mut tags = FlvTags::new(FlvReader::default());
+    let mut counted = 0;
+    loop {
+        let at = tags.reader.resume_offset();
+        let wanted = io.block.max(tags.reader.needed());
+        let block = blocks.read(&file, at, wanted).map_err(|e| format!("byte {at}: {e}"))?;
+        let end = at + block.len() as u64;
+        engine.add_progress(end.saturating_sub(counted));
+        counted = counted.max(end);
+        // A short read is the end of the file, whatever its length was at the start.
+        let ended = end >= len || block.len() < wanted;
+        tags.reader.next_block(block, ended);
+        tags.publish_ready(path, emitter).await?;
+        if ended {
+            return Ok(());
+        }
+    }
 }
 
 /// Tags to frames, for both ways of reading FLV.
@@ -257,16 +254,10 @@ impl FlvTags {
         }
     }
 
-    /// Publishes the events of every complete tag; `at_tag` sees each tag's file offset.
-    async fn publish_ready(
-        &mut self,
-        path: &str,
-        emitter: &mut Emitter,
-        mut at_tag: impl FnMut(u64),
-    ) -> Result<(), String> {
+    /// Publishes the events of every complete tag.
+    async fn publish_ready(&mut self, path: &str, emitter: &mut Emitter) -> Result<(), String> {
         while let Some(tag) = self.reader.next_tag() {
             let tag = tag.map_err(|e| e.to_string())?;
-            at_tag(tag.offset);
             let ts = self.unwrapper.unwrap(tag.timestamp_ms);
             if let Err(e) = self.frames.push_into(tag.tag_type, ts, tag.body, &mut self.events) {
                 tracing::warn!(file = %path, offset = tag.offset, "skipping a bad tag: {e}");

@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
-use super::file_map::{InputMaps, InputRange};
+use super::file_blocks::InputBlocks;
 
 /// Bytes read or written at once in a batch run.
 pub const BATCH_BLOCK: usize = 1 << 20;
@@ -27,8 +27,8 @@ pub const BATCH_BLOCK: usize = 1 << 20;
 #[derive(Debug, Default)]
 pub struct FileIoMode {
     batch: OnceLock<BatchIo>,
-    /// Inputs a batch run mapped, where FLV sinks look for tags to copy unchanged.
-    inputs: Arc<InputMaps>,
+    /// Blocks of a batch run's inputs, where FLV sinks look for tags to copy unchanged.
+    inputs: Arc<InputBlocks>,
 }
 
 /// A batch run's file I/O.
@@ -65,7 +65,7 @@ impl FileIoMode {
         let _ = self.batch.set(batch);
     }
 
-    pub fn inputs(&self) -> &Arc<InputMaps> {
+    pub fn inputs(&self) -> &Arc<InputBlocks> {
         &self.inputs
     }
 
@@ -135,33 +135,15 @@ impl FileIo {
         }
     }
 
-    /// Appends `range` of an input file at this file's position, copied by the kernel
-    /// (`copy_file_range`; a read and a write where it cannot). In place only.
-    pub fn copy_range(&mut self, range: &InputRange) -> std::io::Result<()> {
-        let FileIo::InPlace(target) = self else {
-            return Err(std::io::Error::other("an in-place copy to a pooled file"));
-        };
-        let mut offset = i64::try_from(range.offset).map_err(std::io::Error::other)?;
-        let mut left = range.len;
-        while left > 0 {
-            let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
-            match nix::fcntl::copy_file_range(range.file.as_ref(), Some(&mut offset), &*target, None, chunk) {
-                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => left -= n as u64,
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(nix::errno::Errno::EXDEV | nix::errno::Errno::ENOSYS | nix::errno::Errno::EINVAL) => {
-                    let mut source = range.file.as_ref();
-                    source.seek(SeekFrom::Start(u64::try_from(offset).unwrap_or(0)))?;
-                    let copied = std::io::copy(&mut source.take(left), target)?;
-                    if copied < left {
-                        return Err(std::io::ErrorKind::UnexpectedEof.into());
-                    }
-                    left = 0;
-                }
-                Err(errno) => return Err(errno.into()),
+    /// Another handle on this file, sharing its position, for a thread that writes to it (a
+    /// batch output's runs of input bytes, `file_behind`). In place only.
+    pub fn try_clone_in_place(&self) -> std::io::Result<std::fs::File> {
+        match self {
+            FileIo::InPlace(file) => file.try_clone(),
+            FileIo::Pooled(_) => {
+                Err(std::io::Error::other("a pooled file is not written from another thread"))
             }
         }
-        Ok(())
     }
 
     /// Inserts `len` bytes (reading as zeros) at `offset`, moving what follows without copying it

@@ -13,8 +13,8 @@ use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_dhall::StaticType;
 
+use super::file_blocks::{InputBlocks, InputRun};
 use super::file_io::BLOCK_ALIGN;
-use super::file_map::{InputMaps, InputRange};
 use super::flv_frames::FramesToFlv;
 use super::FileFormat;
 use crate::codec::amf0::Amf0Value;
@@ -335,9 +335,10 @@ impl FileMuxer {
     }
 
     /// An FLV frame whose whole tag (header, body, size field) an input holds byte for byte as
-    /// `push` would write it: the input range to copy instead, with the muxer's state advanced as
-    /// if the tag had been pushed. `None` for anything else (push it).
-    pub fn copy_unchanged(&mut self, event: &MediaEvent, inputs: &InputMaps) -> Option<InputRange> {
+    /// `push` would write it: those bytes (a run of the block that holds them) to write instead,
+    /// with the muxer's state advanced as if the tag had been pushed. `None` for anything else
+    /// (push it).
+    pub fn copy_unchanged(&mut self, event: &MediaEvent, inputs: &InputBlocks) -> Option<InputRun> {
         let MediaEvent::Frame(frame) = event else { return None };
         let Container::Flv(to_flv) = &mut self.container else { return None };
         let start = self.timeline_start.filter(|_| self.started)?;
@@ -346,10 +347,10 @@ impl FileMuxer {
         }
         let rebased = Frame { dts: frame.dts - start, pts: frame.pts - start, ..frame.clone() };
         let after = to_flv.frame_tag_around(&rebased, &mut self.around)?;
-        let range = inputs.find_unchanged(&self.around, &frame.data, &after)?;
+        let run = inputs.find_unchanged(&self.around, &frame.data, &after)?;
         note_flv_frame(&mut self.last_frames, &mut self.presented, &rebased);
-        self.n_bytes += range.len;
-        Some(range)
+        self.n_bytes += run.len() as u64;
+        Some(run)
     }
 
     fn dropped(&mut self, frame: &Frame, reason: &str) {

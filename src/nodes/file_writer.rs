@@ -14,8 +14,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
+use super::file_behind::WriteBehind;
+use super::file_blocks::{InputBlocks, InputRun};
 use super::file_io::{FileIo, IoSettings, BLOCK_ALIGN};
-use super::file_map::{InputMaps, InputRange};
 use super::file_muxer::{FileMuxer, Mp4Layout};
 use super::FileFormat;
 use crate::codec::mp4::{faststart_insert, faststart_moov, room_after_moov, ClassicFinish};
@@ -47,12 +48,14 @@ pub struct MediaFileWriter {
     muxer: FileMuxer,
     mp4_layout: Mp4Layout,
     chunks: Vec<Bytes>,
-    /// A batch run's mapped inputs, from which unchanged FLV tags are copied.
-    inputs: Option<Arc<InputMaps>>,
-    /// Input bytes to copy before anything else is written (consecutive tags joined).
-    pending_copy: Option<InputRange>,
+    /// A batch run's input blocks, whose unchanged FLV tags are written as they were read.
+    inputs: Option<Arc<InputBlocks>>,
+    /// Unchanged input bytes to write before anything else (consecutive tags of a block joined).
+    pending_copy: Option<InputRun>,
+    /// The thread writing runs of unchanged input bytes, once there was one.
+    behind: Option<WriteBehind>,
     n_bytes: u64,
-    /// Of `n_bytes`, those copied from an input.
+    /// Of `n_bytes`, those written as runs of an input's bytes.
     n_copied: u64,
     n_frames: u64,
     first_dts: Option<MediaTime>,
@@ -93,6 +96,7 @@ impl MediaFileWriter {
             chunks: Vec::new(),
             inputs: None,
             pending_copy: None,
+            behind: None,
             n_bytes: 0,
             n_copied: 0,
             n_frames: 0,
@@ -101,9 +105,10 @@ impl MediaFileWriter {
         })
     }
 
-    /// Copies FLV tags that `inputs` hold unchanged from the input file rather than writing them
-    /// (`FileMuxer::copy_unchanged`); batch runs only (files in place).
-    pub fn copy_unchanged_from(&mut self, inputs: Arc<InputMaps>) {
+    /// Writes FLV tags that `inputs` hold unchanged as the input's bytes rather than building them
+    /// (`FileMuxer::copy_unchanged`), from a thread of their own (`file_behind`); batch runs only
+    /// (files in place).
+    pub fn copy_unchanged_from(&mut self, inputs: Arc<InputBlocks>) {
         if self.io.in_place {
             self.inputs = Some(inputs);
         }
@@ -158,6 +163,7 @@ impl MediaFileWriter {
         let muxer = std::mem::replace(&mut self.muxer, FileMuxer::new(FileFormat::Flv, self.mp4_layout));
         let finish = muxer.finish(&mut self.chunks);
         self.copy_pending().await?;
+        self.settle()?;
         self.write_chunks().await?;
         self.file.flush().await?;
         if !finish.patches.is_empty() {
@@ -189,8 +195,10 @@ impl MediaFileWriter {
     /// of the recording, playable up to its last whole tag or fragment) takes the final name;
     /// a file that holds nothing is removed. Gives the path kept, if any.
     pub async fn abandon(self) -> Option<PathBuf> {
-        let MediaFileWriter { path, temporary, file, io, .. } = self;
-        // Unflushed bytes are dropped with the buffer: there is no room for them.
+        let MediaFileWriter { path, temporary, file, io, behind, .. } = self;
+        // Unflushed bytes are dropped with the buffer: there is no room for them. Queued runs are
+        // written (or fail) before the thread ends.
+        drop(behind);
         drop(file);
         let on_disk = tokio::fs::metadata(&temporary).await.map(|m| m.len()).unwrap_or(0);
         if on_disk > 0 && rename(&temporary, &path, io).await.is_ok() {
@@ -200,19 +208,29 @@ impl MediaFileWriter {
         None
     }
 
-    /// Has the kernel copy the input bytes waiting to be copied, after what is buffered.
+    /// Queues the unchanged input bytes waiting to be written, after what is buffered (written
+    /// now: nothing is queued before it, see `write_chunks`).
     async fn copy_pending(&mut self) -> std::io::Result<()> {
-        let Some(range) = self.pending_copy.take() else { return Ok(()) };
+        let Some(run) = self.pending_copy.take() else { return Ok(()) };
         self.file.flush().await?;
-        self.file.get_mut().copy_range(&range)?;
-        self.n_bytes += range.len;
-        self.n_copied += range.len;
-        Ok(())
+        let behind = match &mut self.behind {
+            Some(behind) => behind,
+            None => self.behind.insert(WriteBehind::start(self.file.get_ref().try_clone_in_place()?)?),
+        };
+        self.n_bytes += run.len() as u64;
+        self.n_copied += run.len() as u64;
+        behind.write(run)
+    }
+
+    /// Waits until the runs queued are in the file: only then may this thread write to it.
+    fn settle(&mut self) -> std::io::Result<()> {
+        self.behind.as_mut().map_or(Ok(()), WriteBehind::settle)
     }
 
     async fn write_chunks(&mut self) -> std::io::Result<()> {
         if !self.chunks.is_empty() {
             self.copy_pending().await?;
+            self.settle()?;
         }
         for chunk in self.chunks.drain(..) {
             self.n_bytes += chunk.len() as u64;

@@ -22,19 +22,19 @@ enum ReaderState {
     Failed,
 }
 
-/// Bytes not yet returned as tags: pushed pieces gathered, or a whole file given at once (whose
-/// tag bodies are then slices of it, not copies).
+/// Bytes not yet returned as tags: pushed pieces gathered, or a block of the input holding whole
+/// tags (whose bodies are then slices of it, not copies).
 #[derive(Debug)]
 enum Buffer {
     Growing(BytesMut),
-    Whole(Bytes),
+    Block(Bytes),
 }
 
 impl Buffer {
     fn as_slice(&self) -> &[u8] {
         match self {
             Buffer::Growing(bytes) => bytes,
-            Buffer::Whole(bytes) => bytes,
+            Buffer::Block(bytes) => bytes,
         }
     }
 
@@ -53,14 +53,14 @@ impl Buffer {
     fn advance(&mut self, n: usize) {
         match self {
             Buffer::Growing(bytes) => bytes.advance(n),
-            Buffer::Whole(bytes) => bytes.advance(n),
+            Buffer::Block(bytes) => bytes.advance(n),
         }
     }
 
     fn split_to(&mut self, n: usize) -> Bytes {
         match self {
             Buffer::Growing(bytes) => bytes.split_to(n).freeze(),
-            Buffer::Whole(bytes) => bytes.split_to(n),
+            Buffer::Block(bytes) => bytes.split_to(n),
         }
     }
 }
@@ -91,12 +91,37 @@ impl Default for FlvReader {
 }
 
 impl FlvReader {
-    /// A reader of a whole file, already ended: tag bodies are slices of `file`, not copies.
-    pub fn whole(file: Bytes) -> FlvReader {
-        FlvReader { buffer: Buffer::Whole(file), input_ended: true, ..FlvReader::default() }
+    /// Where the bytes not yet returned as tags start in the file: a reader fed in blocks
+    /// (`next_block`) is given its next block from here.
+    pub fn resume_offset(&self) -> u64 {
+        self.buffer_offset
     }
 
-    /// Appends input. Ignored after an error or after `finish` (and by a `whole` reader).
+    /// The least a block given to `next_block` must hold for the reader to get on: the whole
+    /// tag (with its size field) that starts at `resume_offset` once its header is known, else a
+    /// header's length.
+    pub fn needed(&self) -> usize {
+        match self.state {
+            ReaderState::Tags => match self.buffer.get(..TAG_HEADER_LEN) {
+                Some(head) => TAG_HEADER_LEN + u24(&head[1..4]) as usize + PREVIOUS_TAG_SIZE_LEN,
+                None => TAG_HEADER_LEN,
+            },
+            _ => HEADER_LEN,
+        }
+    }
+
+    /// Feeds the input in blocks that each hold whole tags: `block` is the input from
+    /// `resume_offset` on (the bytes not yet returned as tags again, then more), and replaces them,
+    /// so each tag body is a slice of the one block that holds the whole tag, never a copy.
+    /// `ended`: the block reaches the end of the input. Ignored after an error.
+    pub fn next_block(&mut self, block: Bytes, ended: bool) {
+        if self.state != ReaderState::Failed {
+            self.buffer = Buffer::Block(block);
+            self.input_ended = ended;
+        }
+    }
+
+    /// Appends input. Ignored after an error or after `finish` (and once fed in blocks).
     pub fn push(&mut self, data: &[u8]) {
         if self.state != ReaderState::Failed && !self.input_ended {
             if let Buffer::Growing(buffer) = &mut self.buffer {
@@ -397,29 +422,40 @@ mod tests {
         }
     }
 
+    /// Blocks that start where the reader asks (`resume_offset`) give the same tags as the whole
+    /// file, every body a slice of the block that holds its tag, whatever the block size (down to
+    /// less than one tag: the reader asks for `needed`), and the same error for a torn file.
     #[test]
-    fn a_whole_file_gives_the_same_tags_as_pieces_with_bodies_sharing_its_bytes() {
-        for file in [H264_AAC, HEVC] {
-            let whole = Bytes::from_static(file);
-            let (expected, error) = read_all(file);
-            assert!(error.is_none());
-            let mut reader = FlvReader::whole(whole.clone());
-            let mut tags = Vec::new();
-            while let Some(tag) = reader.next_tag() {
-                tags.push(tag.unwrap());
-            }
-            assert_eq!(tags, expected);
-            let start = whole.as_ptr() as usize;
-            for tag in &tags {
-                let at = tag.body.as_ptr() as usize - start;
-                assert_eq!(at as u64, tag.offset + TAG_HEADER_LEN as u64, "a slice of the file, not a copy");
+    fn blocks_from_the_resume_offset_give_the_same_tags_as_the_whole_file() {
+        for file in [H264_AAC, HEVC, &H264_AAC[..H264_AAC.len() - 100]] {
+            let (expected, expected_error) = read_all(file);
+            for block_len in [1, 7, 100, 4096, file.len()] {
+                let mut reader = FlvReader::default();
+                let mut tags = Vec::new();
+                let mut error = None;
+                loop {
+                    let at = reader.resume_offset() as usize;
+                    let end = (at + block_len.max(reader.needed())).min(file.len());
+                    let block = Bytes::copy_from_slice(&file[at..end]);
+                    let start = block.as_ptr() as usize;
+                    reader.next_block(block, end == file.len());
+                    while let Some(tag) = reader.next_tag() {
+                        match tag {
+                            Ok(tag) => {
+                                let in_block = tag.body.as_ptr() as usize - start + at;
+                                assert_eq!(in_block as u64, tag.offset + TAG_HEADER_LEN as u64);
+                                tags.push(tag);
+                            }
+                            Err(e) => error = Some(e),
+                        }
+                    }
+                    if end == file.len() || error.is_some() {
+                        break;
+                    }
+                }
+                assert_eq!(tags, expected, "blocks of {block_len}");
+                assert_eq!(error, expected_error, "blocks of {block_len}");
             }
         }
-        // A torn last tag: the same error at the same offset.
-        let torn = &H264_AAC[..H264_AAC.len() - 100];
-        let (_, error) = read_all(torn);
-        let mut reader = FlvReader::whole(Bytes::copy_from_slice(torn));
-        let last = std::iter::from_fn(|| reader.next_tag()).last().unwrap();
-        assert_eq!(last.err(), error);
     }
 }
