@@ -76,6 +76,8 @@ const PACE_PACKETS: usize = 12;
 const PACE_INTERVAL: Duration = Duration::from_millis(2);
 /// A backlog past this is sent at once (a player that cannot keep up is not held for).
 const MAX_BACKLOG: usize = 2048;
+/// Datagrams a worker reads in one turn when the socket holds several.
+const RECEIVE_BATCH: usize = 64;
 /// Receive and send buffer asked of each shared socket. Every peer's bindings, DTLS flights and
 /// RTCP arrive on these few sockets: a worker that is late (a fan-out turn, a busy core) must not
 /// lose a handshake flight to a full buffer, which the peer would send again only after its
@@ -495,7 +497,10 @@ impl Worker {
             tokio::select! {
                 _ = pace => self.pace(),
                 received = self.socket.recv_from(&mut buffer) => match received {
-                    Ok((n, from)) => self.datagram(&buffer[..n], from),
+                    Ok((n, from)) => {
+                        self.datagram(&buffer[..n], from);
+                        self.read_queued(&mut buffer);
+                    }
                     Err(e) => tracing::debug!("rtc udp receive failed: {e}"),
                 },
                 command = queue.recv() => match command {
@@ -509,6 +514,20 @@ impl Worker {
         }
         for id in self.peers.keys().copied().collect::<Vec<_>>() {
             self.close(id, "server stopped");
+        }
+    }
+
+    /// Reads what else the socket holds (up to `RECEIVE_BATCH` datagrams) in the same turn. A
+    /// turn is one datagram or one command; with a stream fanned out to hundreds of players the
+    /// commands are always ready, and one datagram a turn let the socket overflow (1000 players:
+    /// 10 853 datagrams dropped, bindings and DTLS flights among them, even with 4 MiB buffers).
+    fn read_queued(&mut self, buffer: &mut [u8]) {
+        for _ in 1..RECEIVE_BATCH {
+            match self.socket.try_recv_from(buffer) {
+                Ok((n, from)) => self.datagram(&buffer[..n], from),
+                // Nothing more (or an error the next turn's receive reports).
+                Err(_) => break,
+            }
         }
     }
 
