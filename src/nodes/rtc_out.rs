@@ -245,9 +245,11 @@ impl TrackClock {
     }
 }
 
-/// Most frames held while no player takes video (a longer picture group is not replayed: its
-/// first player waits for the next keyframe).
+/// Most frames, and bytes, held while no player takes video. A longer picture group is not
+/// replayed (its first player waits for the next keyframe): the worker replays at most half the
+/// stream's ring, 512 packets of up to 1200 bytes.
 const MAX_HELD: usize = 600;
+const MAX_HELD_BYTES: usize = 512 * 1200;
 
 /// The video frames since the last keyframe while no player takes video, so the first player to
 /// come is replayed the picture group so far (it would otherwise wait up to a whole GOP for the
@@ -256,6 +258,8 @@ const MAX_HELD: usize = 600;
 #[derive(Default)]
 struct Held {
     frames: Vec<Frame>,
+    /// The frames' bytes.
+    bytes: usize,
     /// Frames were lost since the last keyframe (too many held, a new description): the ring
     /// and what is held do not continue each other until the next keyframe.
     broken: bool,
@@ -265,13 +269,14 @@ impl Held {
     fn hold(&mut self, frame: Frame) {
         if frame.keyframe {
             self.frames.clear();
+            self.bytes = 0;
             self.broken = false;
-        } else if self.frames.len() >= MAX_HELD {
-            self.frames = Vec::new();
-            self.broken = true;
+        } else if self.frames.len() >= MAX_HELD || self.bytes + frame.data.len() > MAX_HELD_BYTES {
+            self.break_off();
             return;
         }
         if !self.broken {
+            self.bytes += frame.data.len();
             self.frames.push(frame);
         }
     }
@@ -284,6 +289,7 @@ impl Held {
     /// The frames held do not follow what was packetized before (new parameter sets).
     fn break_off(&mut self) {
         self.frames = Vec::new();
+        self.bytes = 0;
         self.broken = true;
     }
 
@@ -294,6 +300,7 @@ impl Held {
     }
 
     fn take(&mut self) -> Vec<Frame> {
+        self.bytes = 0;
         std::mem::take(&mut self.frames)
     }
 }
@@ -439,6 +446,12 @@ mod tests {
             held.hold(video(false));
         }
         assert!(!held.can_start(true) && held.take().is_empty(), "too many: nothing held");
+        held.hold(video(true));
+        assert!(held.can_start(false), "a keyframe mends it");
+        let big = Frame { data: Bytes::from(vec![0; MAX_HELD_BYTES / 2]), ..video(false) };
+        held.hold(big.clone());
+        held.hold(big);
+        assert!(!held.can_start(true) && held.take().is_empty(), "too many bytes: nothing held");
         held.hold(video(true));
         assert!(held.can_start(false), "a keyframe mends it");
         held.break_off();
