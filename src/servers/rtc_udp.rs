@@ -76,6 +76,8 @@ const PACE_PACKETS: usize = 12;
 const PACE_INTERVAL: Duration = Duration::from_millis(2);
 /// A backlog past this is sent at once (a player that cannot keep up is not held for).
 const MAX_BACKLOG: usize = 2048;
+/// Bindings kept for sessions not taken yet (see `Worker::early`).
+const MAX_EARLY: usize = 64;
 /// Datagrams a worker reads in one turn when the socket holds several.
 const RECEIVE_BATCH: usize = 64;
 /// Receive and send buffer asked of each shared socket. Every peer's bindings, DTLS flights and
@@ -247,6 +249,7 @@ impl RtcUdp {
                     pacing: BTreeSet::new(),
                     next_pace: None,
                     unreported_send_drops: 0,
+                    early: Vec::new(),
                 }
                 .run(queue)
             })
@@ -472,6 +475,10 @@ struct Worker {
     next_pace: Option<Instant>,
     /// Datagrams the socket did not take since the last sweep (logged there).
     unreported_send_drops: u64,
+    /// Bindings for sessions this worker owns but has not taken yet (its `Add` or `Adopt` is
+    /// still queued behind them), read again once it has: dropping them made the client check
+    /// again one check interval later (200 ms in the `rtc` crate). When it arrived, for expiry.
+    early: Vec<(SessionId, Bytes, SocketAddr, Instant)>,
 }
 
 impl Worker {
@@ -547,8 +554,8 @@ impl Worker {
         let session = match self.addresses.get(&from) {
             Some(&id) => Some(id),
             None if kind == Datagram::Stun => match binding_local_ufrag(data) {
-                Some(ufrag) => match self.ufrags.get(ufrag) {
-                    Some(&id) => Some(id),
+                Some(ufrag) => match self.ufrags.get(ufrag).copied() {
+                    Some(id) => Some(id),
                     None if self.claim(ufrag, data, from) => return,
                     None => None,
                 },
@@ -724,10 +731,14 @@ impl Worker {
 
     /// A binding for a session another worker owns reached this socket: asks the owner to hand
     /// it over, with the binding. `false` when no worker has the session.
-    fn claim(&self, ufrag: &str, data: &[u8], from: SocketAddr) -> bool {
+    fn claim(&mut self, ufrag: &str, data: &[u8], from: SocketAddr) -> bool {
         let Some((id, owner)) = self.directory.get(ufrag) else { return false };
         if owner == self.index {
-            // On its way here: the client sends the binding again.
+            // On its way here (added or handed over, still queued): read again when it is.
+            if self.early.len() >= MAX_EARLY {
+                self.early.remove(0);
+            }
+            self.early.push((id, Bytes::copy_from_slice(data), from, Instant::now()));
             return true;
         }
         let Some(queue) = self.siblings.get(owner).and_then(mpsc::WeakSender::upgrade) else { return false };
@@ -774,6 +785,19 @@ impl Worker {
         }
         self.keep(id, peer);
         self.datagram(datagram, from);
+        self.read_early(id);
+    }
+
+    /// Reads the bindings for session `id` that arrived before it did.
+    fn read_early(&mut self, id: SessionId) {
+        if !self.early.iter().any(|(early, ..)| *early == id) {
+            return;
+        }
+        let (mine, rest) = std::mem::take(&mut self.early).into_iter().partition(|(early, ..)| *early == id);
+        self.early = rest;
+        for (_, datagram, from, _) in mine {
+            self.datagram(&datagram, from);
+        }
     }
 
     /// Makes `peer` one of this worker's sessions.
@@ -827,6 +851,7 @@ impl Worker {
             }),
         );
         self.drive(id);
+        self.read_early(id);
     }
 
     fn timers(&mut self) {
@@ -851,6 +876,8 @@ impl Worker {
     }
 
     fn sweep(&mut self) {
+        // Bindings whose session never came (removed meanwhile) are forgotten.
+        self.early.retain(|(.., at)| at.elapsed() < SWEEP_INTERVAL);
         if self.unreported_send_drops > 0 {
             tracing::warn!(
                 worker = self.index,
