@@ -31,6 +31,7 @@ fn config(url: String, flv_url: String, publishers: usize, server_pid: u32) -> B
         warmup: Duration::from_secs(1),
         cooldown: Duration::from_millis(500),
         ramp_per_second: 50,
+        whep_ice_check_interval: srs::bench::whep::ICE_CHECK_INTERVAL,
         server_pid: Some(server_pid),
         progress: false,
     }

@@ -68,6 +68,7 @@ fn bench_config(whep_url: String, players: usize, seconds: u64) -> BenchConfig {
         warmup: Duration::from_secs(3),
         cooldown: Duration::from_millis(500),
         ramp_per_second: 50,
+        whep_ice_check_interval: srs::bench::whep::ICE_CHECK_INTERVAL,
         server_pid: None,
         progress: false,
     }
@@ -133,6 +134,7 @@ fn twenty_whep_bench_players_receive_the_stream() {
         warmup: Duration::from_secs(3),
         cooldown: Duration::from_millis(500),
         ramp_per_second: 50,
+        whep_ice_check_interval: srs::bench::whep::ICE_CHECK_INTERVAL,
         server_pid: None,
         progress: false,
     };
@@ -168,8 +170,36 @@ fn twenty_whep_bench_players_receive_the_stream() {
         "the {PLAYERS} players are spread over the 4 UDP workers: on {workers:?}"
     );
     println!("{report}");
+    assert_start_is_timed(&report);
     // The players' DELETEs end their sessions: the registry forgets them.
     assert!(wait_until(10, || rtc_players(api) == 0), "rtc-play clients left: {}", rtc_players(api));
+}
+
+/// Every player's start is timed phase by phase, in order, and both sides counted the same DTLS
+/// flights: the players theirs and the server's (read by the bench from `/api/v1/clients`, whose
+/// per-session counters these are).
+fn assert_start_is_timed(report: &bench::BenchReport) {
+    use srs::bench::whep_phases::PHASES;
+    let start = report.whep_start.as_ref().expect("the players' start reported");
+    let mut previous = 0;
+    for (phase, times, reached) in &start.phases {
+        assert_eq!(*reached, PLAYERS, "players reaching {}\n{report}", phase.name());
+        // Each player's phases come in order, so their medians do.
+        let [p50, _, _] = times.expect("timed");
+        assert!(p50 >= previous, "{} p50 {p50} µs before the phase before it\n{report}", phase.name());
+        previous = p50;
+    }
+    assert_eq!(start.phases.len(), PHASES.len());
+    // ClientHello, ClientHello with the cookie, flight 5; HelloVerifyRequest, flight 4, flight 6.
+    let players = PLAYERS as u64;
+    assert!(start.flights_out >= 2 * players && start.flights_in >= 2 * players, "{report}");
+    let server = start.server.as_ref().expect("the server's counters from its API");
+    assert_eq!(server.sessions, PLAYERS, "{report}");
+    assert_eq!((server.flights_in, server.flights_out), (start.flights_out, start.flights_in), "{report}");
+    let (binding, connected) = (server.first_binding.expect("bindings"), server.connected.expect("dtls"));
+    assert!(binding[0] > 0 && binding[0] <= connected[0], "{report}");
+    let drops = start.drops.expect("udp drops read");
+    assert!(drops.bench.is_some() && drops.machine.is_some(), "{report}");
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub mod source;
 pub mod stamp;
 pub mod stats;
 pub mod whep;
+pub mod whep_phases;
+pub mod whep_server;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -55,6 +57,8 @@ pub struct BenchConfig {
     pub cooldown: Duration,
     /// Players started per second.
     pub ramp_per_second: u32,
+    /// The WebRTC players' ICE check interval (`whep::ICE_CHECK_INTERVAL` by default).
+    pub whep_ice_check_interval: Duration,
     /// The server process to read CPU and memory of.
     pub server_pid: Option<u32>,
     /// Print a line every second.
@@ -101,6 +105,7 @@ pub async fn run(config: BenchConfig) -> Result<BenchReport, String> {
     let idle = sample();
     let mut reporter = report::Reporter::new(config.progress, config.server_pid);
 
+    let machine_drops = whep_server::machine_rcvbuf_errors();
     let players = start_players(&config, &mut reporter).await;
     tokio::time::sleep(config.warmup).await;
     reporter.tick(&players.stats, &publisher_stats);
@@ -113,6 +118,20 @@ pub async fn run(config: BenchConfig) -> Result<BenchReport, String> {
         reporter.tick(&players.stats, &publisher_stats);
     }
     let steady_end = reporter.snapshot(&players.stats, sample());
+    // The server's view of the WebRTC players' start and the sockets' drops, all players still on.
+    let whep_start = match config.players_whep {
+        0 => None,
+        _ => Some((
+            whep_server::fetch(&config.whep_url).await,
+            whep_server::UdpDrops {
+                server: config.server_pid.and_then(whep_server::process_drops),
+                bench: whep_server::process_drops(std::process::id()),
+                machine: whep_server::machine_rcvbuf_errors()
+                    .zip(machine_drops)
+                    .map(|(after, before)| after.saturating_sub(before)),
+            },
+        )),
+    };
 
     // WebRTC players end their sessions (DELETE) when told; the others are cut off.
     let _ = players.stop.send(true);
@@ -127,7 +146,13 @@ pub async fn run(config: BenchConfig) -> Result<BenchReport, String> {
     publishers.abort_all();
     while publishers.join_next().await.is_some() {}
 
-    Ok(report::final_report(&players.stats, &publisher_stats, idle, &steady_start, &steady_end, after))
+    let mut report =
+        report::final_report(&players.stats, &publisher_stats, idle, &steady_start, &steady_end, after);
+    if let (Some(start), Some((server, drops))) = (report.whep_start.as_mut(), whep_start) {
+        start.server = server;
+        start.drops = Some(drops);
+    }
+    Ok(report)
 }
 
 struct Players {
@@ -165,7 +190,8 @@ async fn start_players(config: &BenchConfig, reporter: &mut report::Reporter) ->
             }
             PlayerKind::Whep => {
                 let url = whep::whep_stream_url(&config.whep_url, stream, config.publishers);
-                players.tasks.spawn(whep::whep_player(url, Arc::clone(&stats), stopped.clone()));
+                let interval = config.whep_ice_check_interval;
+                players.tasks.spawn(whep::whep_player(url, Arc::clone(&stats), stopped.clone(), interval));
             }
         }
         players.stats.push(stats);

@@ -11,6 +11,7 @@ use super::process::ProcessSample;
 use super::stats::{
     format_millis, percentiles, rate_spread, PlayerKind, PlayerStats, PublisherStats, RateSpread,
 };
+use super::whep_phases::WhepStart;
 
 /// Players within this fraction of the median rate count as even.
 pub const RATE_TOLERANCE: f64 = 0.03;
@@ -183,6 +184,8 @@ pub struct BenchReport {
     pub server: Option<ServerReport>,
     pub publisher_failures: usize,
     pub frames_stamped: u64,
+    /// The WebRTC players' start: phases, DTLS flights, the server's counters, UDP drops.
+    pub whep_start: Option<WhepStart>,
 }
 
 pub fn final_report(
@@ -260,6 +263,7 @@ pub fn final_report(
         server,
         publisher_failures: publishers.failed.load(Ordering::Relaxed),
         frames_stamped: publishers.frames_stamped.load(Ordering::Relaxed),
+        whep_start: WhepStart::of(players),
     }
 }
 
@@ -308,6 +312,9 @@ impl fmt::Display for BenchReport {
                 )?;
             }
             writeln!(f, "  first video frame p50/p90/p99 {}", format_millis(kind.first_frame))?;
+            if let (PlayerKind::Whep, Some(start)) = (kind.kind, &self.whep_start) {
+                write!(f, "{start}")?;
+            }
             writeln!(
                 f,
                 "  server-added latency p50/p90/p99 {} ({} samples)",

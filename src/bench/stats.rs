@@ -35,6 +35,8 @@ pub struct PlayerStats {
     pub lost: AtomicU64,
     /// Microseconds from TCP connect to the first video frame, plus one (0: none yet).
     first_frame: AtomicU64,
+    /// WebRTC players: the phases of the start and the DTLS flights (`whep_phases`).
+    pub phases: super::whep_phases::Phases,
     /// Server-added latency samples in microseconds, not yet drained.
     latencies: Mutex<Vec<u32>>,
 }
@@ -52,6 +54,7 @@ impl PlayerStats {
             connected: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             first_frame: AtomicU64::new(0),
+            phases: Default::default(),
             latencies: Mutex::new(Vec::new()),
         }
     }

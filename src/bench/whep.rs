@@ -4,11 +4,13 @@
 //! socket by this player's task.
 //!
 //! It counts RTP packets and bytes, video frames (marker bits) and keyframes, the time from the
-//! POST to the end of the first keyframe, and, from the peer's statistics, the NACKs it sent and
-//! the packets it never got. When told to stop it DELETEs its session's `Location`.
+//! player's start to the end of the first keyframe and to each phase before it (`whep_phases`),
+//! the DTLS flights both sides sent (`codec::rtp::dtls_flights`), and, from the peer's
+//! statistics, the NACKs it sent and the packets it never got. When told to stop it DELETEs its
+//! session's `Location`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +23,7 @@ use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -33,12 +35,16 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::watch;
 
 use super::stats::PlayerStats;
+use super::whep_phases::Phase;
+use crate::codec::rtp::demux::{classify, Datagram};
+use crate::codec::rtp::dtls_flights::{FlightEvent, FlightLog};
 use crate::codec::rtp::h264::starts_keyframe;
 
 /// Largest datagram read.
 const MAX_DATAGRAM: usize = 2048;
-/// Largest signalling response read (an answer SDP is a few KB).
-const MAX_RESPONSE: u64 = 256 * 1024;
+/// Largest HTTP response read (an answer SDP is a few KB; the API's client list at the end of a
+/// run about 1 KB per player).
+const MAX_RESPONSE: u64 = 16 << 20;
 /// How often the peer's NACK and loss counters are copied to the player's stats.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Time the signalling exchange may take.
@@ -50,11 +56,24 @@ const SRTP_REPLAY_WINDOW: usize = 1024;
 /// Receive buffer asked of a player's socket (the kernel caps it at `net.core.rmem_max`): a
 /// player's task may wait its turn on a loaded machine while its join burst arrives.
 const RECEIVE_BUFFER: usize = 1 << 20;
+/// How long the crate's ICE agent keeps checking a candidate pair before giving it up (its
+/// default: 7 checks 200 ms apart), whatever the check interval.
+const ICE_CHECKING: Duration = Duration::from_millis(1400);
+/// The bench's default ICE check interval. The crate's controlling agent nominates the pair one
+/// check interval after its first check succeeded (200 ms by default, so every player's start
+/// waited 200 ms there); a browser paces the checks of a connection that is not yet writable
+/// about 50 ms apart (Chromium's weak ping interval, 48 ms).
+pub const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(48);
 
 /// Plays the WHEP `url` until `stop` turns true (then DELETEs the session) or the task is aborted;
-/// a failure marks the player failed.
-pub async fn whep_player(url: String, stats: Arc<PlayerStats>, stop: watch::Receiver<bool>) {
-    if let Err(why) = play(&url, &stats, stop).await {
+/// a failure marks the player failed. The ICE agent checks every `ice_check_interval`.
+pub async fn whep_player(
+    url: String,
+    stats: Arc<PlayerStats>,
+    stop: watch::Receiver<bool>,
+    ice_check_interval: Duration,
+) {
+    if let Err(why) = play(&url, &stats, stop, ice_check_interval).await {
         tracing::debug!(%url, "whep player failed: {why}");
         stats.failed.store(true, Ordering::Relaxed);
     }
@@ -77,7 +96,7 @@ pub fn whep_stream_url(url: &str, index: usize, count: usize) -> String {
 }
 
 /// `host:port` and the path (with query) of an `http://` URL.
-fn split_http_url(url: &str) -> Result<(String, String), String> {
+pub(super) fn split_http_url(url: &str) -> Result<(String, String), String> {
     let rest = url.strip_prefix("http://").ok_or_else(|| format!("not an http:// URL: {url}"))?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
     if authority.is_empty() {
@@ -89,10 +108,10 @@ fn split_http_url(url: &str) -> Result<(String, String), String> {
 
 /// A signalling response: status, `Location` header, body.
 #[derive(Debug)]
-struct Response {
-    status: u16,
+pub(super) struct Response {
+    pub status: u16,
     location: Option<String>,
-    body: String,
+    pub body: String,
 }
 
 fn parse_response(raw: &[u8]) -> Result<Response, String> {
@@ -112,7 +131,7 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
 }
 
 /// One HTTP/1.1 exchange on a fresh connection (`Connection: close`, body read to the end).
-async fn http(address: &str, method: &str, path: &str, body: &str) -> Result<Response, String> {
+pub(super) async fn http(address: &str, method: &str, path: &str, body: &str) -> Result<Response, String> {
     let exchange = async {
         let mut socket = TcpStream::connect(address).await.map_err(|e| e.to_string())?;
         let request = format!(
@@ -136,15 +155,21 @@ fn local_ip_towards(server: &str) -> Result<IpAddr, String> {
 }
 
 /// A receive-only peer offering H.264 and Opus (the crate's default codecs), with `local` as
-/// its one host candidate.
-fn offerer(local: SocketAddr) -> Result<RTCPeerConnection, rtc::shared::error::Error> {
+/// its one host candidate, its ICE checks `ice_check_interval` apart.
+fn offerer(
+    local: SocketAddr,
+    ice_check_interval: Duration,
+) -> Result<RTCPeerConnection, rtc::shared::error::Error> {
     let now = Instant::now();
     let mut media_engine = MediaEngine::default();
     media_engine.register_default_codecs()?;
     let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let interval = ice_check_interval.max(Duration::from_millis(1));
+    let checks = (ICE_CHECKING.as_millis() / interval.as_millis()).clamp(7, u128::from(u16::MAX)) as u16;
     let settings = SettingEngineBuilder::new()
         .with_include_loopback_candidate(true)
         .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW)
+        .with_ice_connection_attempts(Some(interval), Some(checks))
         .build();
     let mut peer = RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
@@ -178,8 +203,14 @@ struct VideoCount {
     keyframe: bool,
 }
 
-async fn play(url: &str, stats: &PlayerStats, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+async fn play(
+    url: &str,
+    stats: &PlayerStats,
+    mut stop: watch::Receiver<bool>,
+    ice_check_interval: Duration,
+) -> Result<(), String> {
     let started = Instant::now();
+    let mark = |phase: Phase| stats.phases.mark(phase, started.elapsed().as_micros() as u64);
     let (address, path) = split_http_url(url)?;
     let socket = UdpSocket::bind((local_ip_towards(&address)?, 0)).await.map_err(|e| e.to_string())?;
     if let Err(e) = nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBuf, &RECEIVE_BUFFER)
@@ -188,9 +219,11 @@ async fn play(url: &str, stats: &PlayerStats, mut stop: watch::Receiver<bool>) -
     }
     let local = socket.local_addr().map_err(|e| e.to_string())?;
     let stack = |e: rtc::shared::error::Error| format!("webrtc: {e}");
-    let mut peer = offerer(local).map_err(stack)?;
+    let mut peer = offerer(local, ice_check_interval).map_err(stack)?;
     let offer = peer.local_description().map(|d| d.sdp).ok_or("no local description")?;
+    mark(Phase::Offer);
     let answer = http(&address, "POST", &path, &offer).await?;
+    mark(Phase::Answer);
     if answer.status != 201 && answer.status != 200 {
         return Err(format!("whep answered {}: {}", answer.status, answer.body.trim()));
     }
@@ -221,15 +254,33 @@ async fn drive(
     let mut video_tracks = std::collections::HashSet::new();
     let mut video = VideoCount::default();
     let mut stats_tick = tokio::time::interval(STATS_INTERVAL);
+    let mark = |phase: Phase| stats.phases.mark(phase, started.elapsed().as_micros() as u64);
+    let (mut flights_out, mut flights_in) = (FlightLog::default(), FlightLog::default());
     loop {
         while let Some(out) = peer.poll_write() {
+            if classify(&out.message) == Datagram::Dtls {
+                count_flight(
+                    &mut flights_out,
+                    &out.message,
+                    &stats.phases.flights_out,
+                    &stats.phases.repeats_out,
+                );
+            }
             // A full socket buffer loses the datagram, as the network would.
             let _ = socket.try_send_to(&out.message, out.transport.peer_addr);
         }
+        let mut ice_connected = false;
         while let Some(event) = peer.poll_event() {
             match event {
+                RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(RTCIceConnectionState::Connected) => {
+                    mark(Phase::IceConnected);
+                    ice_connected = true;
+                }
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
-                    RTCPeerConnectionState::Connected => stats.connected.store(true, Ordering::Relaxed),
+                    RTCPeerConnectionState::Connected => {
+                        mark(Phase::DtlsDone);
+                        stats.connected.store(true, Ordering::Relaxed)
+                    }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
                         return Err(format!("connection {state}"))
                     }
@@ -246,8 +297,19 @@ async fn drive(
                 _ => {}
             }
         }
+        if ice_connected {
+            // When this player is the DTLS client (a server answering `setup:passive`, as SRS
+            // does), the crate makes its ClientHello when ICE selects the pair but hands it out
+            // only at its next timer, 200 ms later once connected: a timer turn now sends it (a
+            // browser starts DTLS as soon as the pair is writable). Our server answers active.
+            if let Err(e) = peer.handle_timeout(Instant::now()) {
+                tracing::debug!("whep player timer: {e}");
+            }
+            continue;
+        }
         while let Some(message) = peer.poll_read() {
             if let RTCMessage::RtpPacket(track, packet) = message.message {
+                mark(Phase::FirstRtp);
                 stats.packets.fetch_add(1, Ordering::Relaxed);
                 stats.add_bytes(packet.payload.len() + 12);
                 if !video_tracks.contains(&track.to_string()) {
@@ -259,6 +321,7 @@ async fn drive(
                     if std::mem::take(&mut video.keyframe) {
                         stats.keyframes.fetch_add(1, Ordering::Relaxed);
                         stats.first_frame(started.elapsed().as_micros() as u64);
+                        mark(Phase::FirstFrame);
                     }
                 }
             }
@@ -273,6 +336,15 @@ async fn drive(
         tokio::select! {
             received = socket.recv_from(&mut buffer) => {
                 let (n, from) = received.map_err(|e| e.to_string())?;
+                match classify(&buffer[..n]) {
+                    Datagram::Stun => mark(Phase::FirstStun),
+                    Datagram::Dtls => {
+                        mark(Phase::FirstDtls);
+                        let phases = &stats.phases;
+                        count_flight(&mut flights_in, &buffer[..n], &phases.flights_in, &phases.repeats_in);
+                    }
+                    _ => {}
+                }
                 let message = TaggedBytesMut {
                     now: Instant::now(),
                     transport: TransportContext {
@@ -284,6 +356,7 @@ async fn drive(
                     message: BytesMut::from(&buffer[..n]),
                 };
                 if let Err(e) = peer.handle_read(message) {
+                    stats.phases.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%from, "whep player: datagram refused: {e}");
                 }
             }
@@ -296,6 +369,15 @@ async fn drive(
             _ = stop.changed() => return Ok(()),
         }
     }
+}
+
+/// Counts a DTLS datagram in its direction's flight log and the player's counters.
+fn count_flight(log: &mut FlightLog, datagram: &[u8], flights: &AtomicU64, repeats: &AtomicU64) {
+    match log.observe(datagram) {
+        Some(FlightEvent::New) => flights.fetch_add(1, Ordering::Relaxed),
+        Some(FlightEvent::Repeat) => repeats.fetch_add(1, Ordering::Relaxed),
+        None => 0,
+    };
 }
 
 /// NACKs sent and packets lost, summed over the inbound streams.

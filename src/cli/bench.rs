@@ -43,6 +43,10 @@ pub struct BenchArgs {
     /// Players started per second.
     #[arg(long, default_value_t = 200)]
     pub ramp: u32,
+    /// Milliseconds between a WebRTC player's ICE checks (the `rtc` crate's default is 200; a
+    /// browser's is about 50). The pair is nominated one interval after its first check passed.
+    #[arg(long, default_value_t = bench::whep::ICE_CHECK_INTERVAL.as_millis() as u64)]
+    pub whep_ice_check_ms: u64,
     /// Seconds between the last player started and the steady window.
     #[arg(long, default_value_t = 3)]
     pub warmup: u64,
@@ -162,6 +166,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         warmup: Duration::from_secs(args.warmup),
         cooldown: Duration::from_secs(3),
         ramp_per_second: args.ramp,
+        whep_ice_check_interval: Duration::from_millis(args.whep_ice_check_ms),
         server_pid: args.server_pid,
         progress: true,
     };

@@ -202,6 +202,14 @@ impl Snapshot {
                 "slim": client.rtc.slim.load(Ordering::Relaxed),
                 "slim_rtcp": client.rtc.slim_rtcp.load(Ordering::Relaxed),
                 "receiver_reports": client.rtc.receiver_reports.load(Ordering::Relaxed),
+                "dtls": {
+                    "flights_in": client.rtc.dtls_flights_in.load(Ordering::Relaxed),
+                    "repeats_in": client.rtc.dtls_repeats_in.load(Ordering::Relaxed),
+                    "flights_out": client.rtc.dtls_flights_out.load(Ordering::Relaxed),
+                    "repeats_out": client.rtc.dtls_repeats_out.load(Ordering::Relaxed),
+                },
+                "first_binding_us": client.rtc.first_binding_us.load(Ordering::Relaxed),
+                "connected_us": client.rtc.connected_us.load(Ordering::Relaxed),
             });
         }
         value

@@ -102,6 +102,16 @@ pub struct RtcPeerStats {
     /// receiver reports among them.
     pub slim_rtcp: AtomicU64,
     pub receiver_reports: AtomicU64,
+    /// DTLS handshake flights (`codec::rtp::dtls_flights`) the peer sent, and those it sent again
+    /// (one of ours was lost or late, or its own); ours, and ours sent again.
+    pub dtls_flights_in: AtomicU64,
+    pub dtls_repeats_in: AtomicU64,
+    pub dtls_flights_out: AtomicU64,
+    pub dtls_repeats_out: AtomicU64,
+    /// Microseconds from the session's start (its offer answered) to the peer's first valid
+    /// binding, and to ICE and DTLS done; 0 until then.
+    pub first_binding_us: AtomicU64,
+    pub connected_us: AtomicU64,
 }
 
 impl RtcPeerStats {

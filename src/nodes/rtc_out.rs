@@ -2,8 +2,10 @@
 //!
 //! Each frame is packetized once per stream (`codec::rtp`); the packet list goes to the UDP
 //! worker in one command naming every player, and per player only the sequence number, SSRC,
-//! payload type and SRTP differ. A new player gets video from the next keyframe on (and the
-//! stream's WebRTC publisher, if any, is asked for one at once), audio at once. Players may come
+//! payload type and SRTP differ. A new player's video starts at the stream's last keyframe (the
+//! picture group so far, replayed from the stream's ring by the worker; while no player takes
+//! video the frames since the last keyframe are held, unpacketized, for the first one to come),
+//! audio at once; the stream's WebRTC publisher, if any, is asked for a keyframe. Players may come
 //! before the publisher; a republish continues their sessions. Admission as any player
 //! (security, refer, `on_play`), registered as `rtc-play` clients; `on_stop` when they leave.
 //! The answer's video codec is the played stream's (H.264 or H.265); a player that does not offer
@@ -41,7 +43,7 @@ use crate::control::registry::{ClientGuard, ClientKind};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::Outputs;
 use crate::graph::{Listen, Ports, StreamKey, Transport};
-use crate::media::{Codec, MediaEvent, MediaKind};
+use crate::media::{Codec, Frame, MediaEvent, MediaKind};
 use crate::nodes::scope::{ScopeNode, ScopePlan};
 use crate::nodes::{Engine, NodeKind, StreamCtx};
 use crate::servers::rtc_peer::{self, Direction};
@@ -243,6 +245,66 @@ impl TrackClock {
     }
 }
 
+/// Most frames, and bytes, held while no player takes video. A longer picture group is not
+/// replayed (its first player waits for the next keyframe): the worker replays at most half the
+/// stream's ring, 512 packets of up to 1200 bytes.
+const MAX_HELD: usize = 600;
+const MAX_HELD_BYTES: usize = 512 * 1200;
+
+/// The video frames since the last keyframe while no player takes video, so the first player to
+/// come is replayed the picture group so far (it would otherwise wait up to a whole GOP for the
+/// next keyframe: the ring holds only what was packetized for players). The frames share the
+/// stream's buffers; nothing is packetized until a player comes.
+#[derive(Default)]
+struct Held {
+    frames: Vec<Frame>,
+    /// The frames' bytes.
+    bytes: usize,
+    /// Frames were lost since the last keyframe (too many held, a new description): the ring
+    /// and what is held do not continue each other until the next keyframe.
+    broken: bool,
+}
+
+impl Held {
+    fn hold(&mut self, frame: Frame) {
+        if frame.keyframe {
+            self.frames.clear();
+            self.bytes = 0;
+            self.broken = false;
+        } else if self.frames.len() >= MAX_HELD || self.bytes + frame.data.len() > MAX_HELD_BYTES {
+            self.break_off();
+            return;
+        }
+        if !self.broken {
+            self.bytes += frame.data.len();
+            self.frames.push(frame);
+        }
+    }
+
+    /// A frame went into the ring: a keyframe there mends a break.
+    fn packetized(&mut self, keyframe: bool) {
+        self.broken &= !keyframe;
+    }
+
+    /// The frames held do not follow what was packetized before (new parameter sets).
+    fn break_off(&mut self) {
+        self.frames = Vec::new();
+        self.bytes = 0;
+        self.broken = true;
+    }
+
+    /// Whether a player can start now: from a keyframe held, or from the ring's last keyframe
+    /// when what is held continues it.
+    fn can_start(&self, ring_has_keyframe: bool) -> bool {
+        !self.broken && (ring_has_keyframe || self.frames.first().is_some_and(|f| f.keyframe))
+    }
+
+    fn take(&mut self) -> Vec<Frame> {
+        self.bytes = 0;
+        std::mem::take(&mut self.frames)
+    }
+}
+
 /// Packetizes the stream once and hands each frame's packets to the worker for every player.
 async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Option<std::net::SocketAddr>) {
     let Some(udp) = udp_addr.and_then(|addr| ctx.engine.shared::<RtcSockets>().get(addr)) else {
@@ -260,32 +322,43 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
     let mut payloads: Vec<RtpPayload> = Vec::new();
     // Sent packets are kept once per track for every player's NACKs.
     let (video_ring, audio_ring) = (SentRing::new(), SentRing::new());
+    let mut held = Held::default();
     while let Some(event) = input.recv().await {
         match event {
             MediaEvent::Description(description) => {
-                parameter_sets = description.video.as_ref().map(video_parameter_sets).unwrap_or_default();
+                let sets = description.video.as_ref().map(video_parameter_sets).unwrap_or_default();
+                if sets != parameter_sets {
+                    parameter_sets = sets;
+                    held.break_off();
+                }
             }
             MediaEvent::Frame(frame) if matches!(frame.codec, Codec::H264 | Codec::H265) => {
-                payloads.clear();
-                let packetized = if frame.codec == Codec::H265 {
-                    h265.packetize(&frame.data, frame.keyframe, &parameter_sets, &mut payloads)
-                } else {
-                    h264.packetize(&frame.data, frame.keyframe, &parameter_sets, &mut payloads)
-                };
-                if let Err(e) = packetized {
-                    tracing::debug!(stream = %ctx.key, codec = frame.codec.name(), "webrtc: bad frame skipped: {e}");
-                    continue;
-                }
-                // With a keyframe in the ring every player takes video now: the worker sends a
-                // joining player the picture group so far first.
-                let started = frame.keyframe || video_ring.has_keyframe();
+                // With a keyframe in the ring (or held) every player takes video now: the worker
+                // sends a joining player the picture group so far first.
+                let started = frame.keyframe || held.can_start(video_ring.has_keyframe());
                 let targets = streams.video_targets(&ctx.key, frame.codec, started);
                 if !frame.keyframe && streams.waiting_players(&ctx.key, frame.codec) {
                     streams.request_keyframe(&ctx.key);
                 }
                 if targets.is_empty() {
+                    held.hold(frame);
                     continue;
                 }
+                // What was held goes into the ring first, unsent: the new players' join burst
+                // takes it from there.
+                for old in held.take() {
+                    let packetize = Packetize { h264: &h264, h265: &h265, parameter_sets: &parameter_sets };
+                    if packetize.frame(&old, &mut payloads, &ctx.key) {
+                        let timestamp = video_clock.stamp(old.pts);
+                        video_ring
+                            .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), old.keyframe);
+                    }
+                }
+                let packetize = Packetize { h264: &h264, h265: &h265, parameter_sets: &parameter_sets };
+                if !packetize.frame(&frame, &mut payloads, &ctx.key) {
+                    continue;
+                }
+                held.packetized(frame.keyframe);
                 let timestamp = video_clock.stamp(frame.pts);
                 let packets = video_ring
                     .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), frame.keyframe);
@@ -308,6 +381,31 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
     streams.set_resume(&ctx.key, (video_clock.next(), audio_clock.next()));
 }
 
+/// The stream's video packetizers and the parameter sets sent before each keyframe.
+struct Packetize<'a> {
+    h264: &'a H264Packetizer,
+    h265: &'a H265Packetizer,
+    parameter_sets: &'a [Bytes],
+}
+
+impl Packetize<'_> {
+    /// The payloads of `frame` into `payloads` (cleared first); `false` for a frame that cannot
+    /// be packetized (skipped, logged).
+    fn frame(&self, frame: &Frame, payloads: &mut Vec<RtpPayload>, key: &StreamKey) -> bool {
+        payloads.clear();
+        let packetized = if frame.codec == Codec::H265 {
+            self.h265.packetize(&frame.data, frame.keyframe, self.parameter_sets, payloads)
+        } else {
+            self.h264.packetize(&frame.data, frame.keyframe, self.parameter_sets, payloads)
+        };
+        if let Err(e) = packetized {
+            tracing::debug!(stream = %key, codec = frame.codec.name(), "webrtc: bad frame skipped: {e}");
+            return false;
+        }
+        true
+    }
+}
+
 /// The parameter sets sent before each keyframe: SPS, PPS (H.264) or VPS, SPS, PPS (H.265).
 fn video_parameter_sets(track: &crate::media::VideoTrack) -> Vec<Bytes> {
     match track.codec {
@@ -324,6 +422,45 @@ fn video_parameter_sets(track: &crate::media::VideoTrack) -> Vec<Bytes> {
 mod tests {
     use super::*;
     use crate::media::MediaTime;
+
+    fn video(keyframe: bool) -> Frame {
+        let time = MediaTime::from_millis(0);
+        Frame { codec: Codec::H264, dts: time, pts: time, keyframe, data: Bytes::from_static(b"f") }
+    }
+
+    /// While no player takes video the picture group so far is held for the first one to come,
+    /// from its keyframe on; when frames were lost (too many, new parameter sets) a player
+    /// waits for the next keyframe.
+    #[test]
+    fn the_picture_group_so_far_is_held_for_the_first_player() {
+        let mut held = Held::default();
+        held.hold(video(false));
+        assert!(!held.can_start(false), "no keyframe yet");
+        assert!(held.can_start(true), "the ring's keyframe, continued by what is held");
+        held.hold(video(true));
+        held.hold(video(false));
+        assert!(held.can_start(false));
+        let frames = held.take();
+        assert_eq!(frames.iter().map(|f| f.keyframe).collect::<Vec<_>>(), [true, false]);
+        for _ in 0..=MAX_HELD {
+            held.hold(video(false));
+        }
+        assert!(!held.can_start(true) && held.take().is_empty(), "too many: nothing held");
+        held.hold(video(true));
+        assert!(held.can_start(false), "a keyframe mends it");
+        let big = Frame { data: Bytes::from(vec![0; MAX_HELD_BYTES / 2]), ..video(false) };
+        held.hold(big.clone());
+        held.hold(big);
+        assert!(!held.can_start(true) && held.take().is_empty(), "too many bytes: nothing held");
+        held.hold(video(true));
+        assert!(held.can_start(false), "a keyframe mends it");
+        held.break_off();
+        assert!(!held.can_start(true));
+        held.packetized(false);
+        assert!(!held.can_start(true));
+        held.packetized(true);
+        assert!(held.can_start(true), "a keyframe sent mends it too");
+    }
 
     #[test]
     fn a_republish_continues_the_rtp_timestamps() {

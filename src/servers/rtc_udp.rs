@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
-use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -45,6 +45,7 @@ use super::rtc_srtp_keys::KeyTap;
 use super::rtc_tcp::TcpLink;
 use super::udp_batch::Outbox;
 use crate::codec::rtp::demux::{binding_local_ufrag, classify, Datagram};
+use crate::codec::rtp::dtls_flights::{FlightEvent, FlightLog};
 use crate::codec::srtp::SrtpSender;
 use crate::graph::stats::RtcPeerStats;
 use crate::media::MediaKind;
@@ -75,6 +76,15 @@ const PACE_PACKETS: usize = 12;
 const PACE_INTERVAL: Duration = Duration::from_millis(2);
 /// A backlog past this is sent at once (a player that cannot keep up is not held for).
 const MAX_BACKLOG: usize = 2048;
+/// Bindings kept for sessions not taken yet (see `Worker::early`).
+const MAX_EARLY: usize = 64;
+/// Datagrams a worker reads in one turn when the socket holds several.
+const RECEIVE_BATCH: usize = 64;
+/// Receive and send buffer asked of each shared socket. Every peer's bindings, DTLS flights and
+/// RTCP arrive on these few sockets: a worker that is late (a fan-out turn, a busy core) must not
+/// lose a handshake flight to a full buffer, which the peer would send again only after its
+/// retransmission timer (1 s in the `rtc` crate and in browsers). The kernel's default is 208 KiB.
+const SOCKET_BUFFER: usize = 4 << 20;
 
 /// What a peer tells the node that owns it. Called on the worker: it must not block.
 #[derive(Debug)]
@@ -199,6 +209,20 @@ impl RtcUdp {
             .first()
             .and_then(|s| s.local_addr().ok())
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        if let Some(socket) = sockets.first() {
+            let granted: Vec<_> = sockets.iter().map(raise_buffers).collect();
+            let (receive, send) = granted[0];
+            if receive < SOCKET_BUFFER || send < SOCKET_BUFFER {
+                tracing::warn!(
+                    addr = ?socket.local_addr().ok(),
+                    receive, send, asked = SOCKET_BUFFER,
+                    "webrtc udp socket buffers below the size asked (net.core.rmem_max / wmem_max cap them; \
+                     SO_RCVBUFFORCE needs CAP_NET_ADMIN): handshakes may be lost under load"
+                );
+            } else {
+                tracing::info!(addr = ?socket.local_addr().ok(), receive, send, "webrtc udp socket buffers");
+            }
+        }
         let stats = Arc::new(RtcUdpStats::new(sockets.len()));
         let directory = Arc::new(Directory::default());
         let (senders, queues): (Vec<_>, Vec<_>) =
@@ -224,6 +248,8 @@ impl RtcUdp {
                     deadlines: BTreeSet::new(),
                     pacing: BTreeSet::new(),
                     next_pace: None,
+                    unreported_send_drops: 0,
+                    early: Vec::new(),
                 }
                 .run(queue)
             })
@@ -290,6 +316,22 @@ impl RtcUdp {
             let _ = queue.try_send(Command::RequestKeyframe(session));
         }
     }
+}
+
+/// Raises a shared socket's receive and send buffers to `SOCKET_BUFFER`, past the system's cap when
+/// the process may (`SO_RCVBUFFORCE`, root or CAP_NET_ADMIN); the sizes granted (the kernel counts
+/// twice what is asked, half of it for its bookkeeping: the halves are returned).
+fn raise_buffers(socket: &UdpSocket) -> (usize, usize) {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    if setsockopt(socket, sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(socket, sockopt::RcvBuf, &SOCKET_BUFFER);
+    }
+    if setsockopt(socket, sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(socket, sockopt::SndBuf, &SOCKET_BUFFER);
+    }
+    let receive = getsockopt(socket, sockopt::RcvBuf).unwrap_or(0) / 2;
+    let send = getsockopt(socket, sockopt::SndBuf).unwrap_or(0) / 2;
+    (receive, send)
 }
 
 /// A sending track's per-player state: the player's sequence numbers are the stream's (in
@@ -402,6 +444,10 @@ struct Peer {
     connected: bool,
     /// When ICE and DTLS completed.
     connected_at: Option<Instant>,
+    /// The DTLS flights the peer sent and ours, for its retransmission counters (emptied once
+    /// the handshake is long over).
+    flights_in: FlightLog,
+    flights_out: FlightLog,
     created: Instant,
     last_heard: Instant,
     timeout: Option<Instant>,
@@ -427,6 +473,12 @@ struct Worker {
     /// Players with a paced backlog, and the next pacing tick.
     pacing: BTreeSet<SessionId>,
     next_pace: Option<Instant>,
+    /// Datagrams the socket did not take since the last sweep (logged there).
+    unreported_send_drops: u64,
+    /// Bindings for sessions this worker owns but has not taken yet (its `Add` or `Adopt` is
+    /// still queued behind them), read again once it has: dropping them made the client check
+    /// again one check interval later (200 ms in the `rtc` crate). When it arrived, for expiry.
+    early: Vec<(SessionId, Bytes, SocketAddr, Instant)>,
 }
 
 impl Worker {
@@ -452,7 +504,10 @@ impl Worker {
             tokio::select! {
                 _ = pace => self.pace(),
                 received = self.socket.recv_from(&mut buffer) => match received {
-                    Ok((n, from)) => self.datagram(&buffer[..n], from),
+                    Ok((n, from)) => {
+                        self.datagram(&buffer[..n], from);
+                        self.read_queued(&mut buffer);
+                    }
                     Err(e) => tracing::debug!("rtc udp receive failed: {e}"),
                 },
                 command = queue.recv() => match command {
@@ -469,6 +524,20 @@ impl Worker {
         }
     }
 
+    /// Reads what else the socket holds (up to `RECEIVE_BATCH` datagrams) in the same turn. A
+    /// turn is one datagram or one command; with a stream fanned out to hundreds of players the
+    /// commands are always ready, and one datagram a turn let the socket overflow (1000 players:
+    /// 10 853 datagrams dropped, bindings and DTLS flights among them, even with 4 MiB buffers).
+    fn read_queued(&mut self, buffer: &mut [u8]) {
+        for _ in 1..RECEIVE_BATCH {
+            match self.socket.try_recv_from(buffer) {
+                Ok((n, from)) => self.datagram(&buffer[..n], from),
+                // Nothing more (or an error the next turn's receive reports).
+                Err(_) => break,
+            }
+        }
+    }
+
     fn send_outbox(&mut self) {
         if self.outbox.is_empty() {
             return;
@@ -476,6 +545,7 @@ impl Worker {
         let done = self.outbox.flush(&self.socket);
         self.stats.datagrams_out.fetch_add(done.sent, Ordering::Relaxed);
         self.stats.send_dropped.fetch_add(done.dropped, Ordering::Relaxed);
+        self.unreported_send_drops += done.dropped;
     }
 
     fn datagram(&mut self, data: &[u8], from: SocketAddr) {
@@ -484,8 +554,8 @@ impl Worker {
         let session = match self.addresses.get(&from) {
             Some(&id) => Some(id),
             None if kind == Datagram::Stun => match binding_local_ufrag(data) {
-                Some(ufrag) => match self.ufrags.get(ufrag) {
-                    Some(&id) => Some(id),
+                Some(ufrag) => match self.ufrags.get(ufrag).copied() {
+                    Some(id) => Some(id),
                     None if self.claim(ufrag, data, from) => return,
                     None => None,
                 },
@@ -503,14 +573,18 @@ impl Worker {
             return;
         }
         let new_address = kind == Datagram::Stun && peer.remote != Some(from);
+        if kind == Datagram::Dtls {
+            count_flight(&mut peer.flights_in, &peer.stats, data, true);
+        }
         let message = peer.heard(data, from, TransportProtocol::UDP);
         let Some(connection) = peer.connection.as_mut() else { return };
         match connection.handle_read(message) {
             Ok(()) if new_address => {
                 // A binding that passed ICE's integrity check from a new address: the session
                 // is there now (its first address, or a client whose address changed).
-                if let Some(old) = peer.remote.replace(from) {
-                    tracing::info!(conn = id, %old, new = %from, "webrtc peer address changed");
+                match peer.remote.replace(from) {
+                    Some(old) => tracing::info!(conn = id, %old, new = %from, "webrtc peer address changed"),
+                    None => peer.stats.first_binding_us.store(micros_since(peer.created), Ordering::Relaxed),
                 }
                 self.addresses.insert(from, id);
             }
@@ -634,10 +708,17 @@ impl Worker {
         if link.is_some() {
             peer.tcp = link;
             peer.stats.tcp.store(true, Ordering::Relaxed);
+            if peer.remote.is_none() && peer.stats.first_binding_us.load(Ordering::Relaxed) == 0 {
+                // The connection's first frame was a binding naming the session (`rtc_tcp`).
+                peer.stats.first_binding_us.store(micros_since(peer.created), Ordering::Relaxed);
+            }
         }
         if peer.slim.is_some() {
             self.slim_input(id, frame, from, true);
             return;
+        }
+        if classify(frame) == Datagram::Dtls {
+            count_flight(&mut peer.flights_in, &peer.stats, frame, true);
         }
         let message = peer.heard(frame, from, TransportProtocol::TCP);
         let Some(connection) = peer.connection.as_mut() else { return };
@@ -650,10 +731,14 @@ impl Worker {
 
     /// A binding for a session another worker owns reached this socket: asks the owner to hand
     /// it over, with the binding. `false` when no worker has the session.
-    fn claim(&self, ufrag: &str, data: &[u8], from: SocketAddr) -> bool {
+    fn claim(&mut self, ufrag: &str, data: &[u8], from: SocketAddr) -> bool {
         let Some((id, owner)) = self.directory.get(ufrag) else { return false };
         if owner == self.index {
-            // On its way here: the client sends the binding again.
+            // On its way here (added or handed over, still queued): read again when it is.
+            if self.early.len() >= MAX_EARLY {
+                self.early.remove(0);
+            }
+            self.early.push((id, Bytes::copy_from_slice(data), from, Instant::now()));
             return true;
         }
         let Some(queue) = self.siblings.get(owner).and_then(mpsc::WeakSender::upgrade) else { return false };
@@ -700,6 +785,19 @@ impl Worker {
         }
         self.keep(id, peer);
         self.datagram(datagram, from);
+        self.read_early(id);
+    }
+
+    /// Reads the bindings for session `id` that arrived before it did.
+    fn read_early(&mut self, id: SessionId) {
+        if !self.early.iter().any(|(early, ..)| *early == id) {
+            return;
+        }
+        let (mine, rest) = std::mem::take(&mut self.early).into_iter().partition(|(early, ..)| *early == id);
+        self.early = rest;
+        for (_, datagram, from, _) in mine {
+            self.datagram(&datagram, from);
+        }
     }
 
     /// Makes `peer` one of this worker's sessions.
@@ -745,12 +843,15 @@ impl Worker {
                 audio_ssrc: None,
                 connected: false,
                 connected_at: None,
+                flights_in: FlightLog::default(),
+                flights_out: FlightLog::default(),
                 created: now,
                 last_heard: now,
                 timeout: None,
             }),
         );
         self.drive(id);
+        self.read_early(id);
     }
 
     fn timers(&mut self) {
@@ -775,6 +876,15 @@ impl Worker {
     }
 
     fn sweep(&mut self) {
+        // Bindings whose session never came (removed meanwhile) are forgotten.
+        self.early.retain(|(.., at)| at.elapsed() < SWEEP_INTERVAL);
+        if self.unreported_send_drops > 0 {
+            tracing::warn!(
+                worker = self.index,
+                dropped = std::mem::take(&mut self.unreported_send_drops),
+                "webrtc udp: datagrams not sent in the last second (socket send buffer full)"
+            );
+        }
         let now = Instant::now();
         let stale: Vec<(SessionId, &'static str)> = self
             .peers
@@ -807,12 +917,27 @@ impl Worker {
         }
         queue_writes(&mut self.outbox, peer);
         let mut closed = None;
+        let mut ice_connected = false;
         while let Some(event) = peer.connection.as_mut().and_then(|c| c.poll_event()) {
             match event {
+                RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(RTCIceConnectionState::Connected) => {
+                    ice_connected = true;
+                }
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
                     RTCPeerConnectionState::Connected => {
                         peer.connected = true;
                         peer.connected_at = Some(Instant::now());
+                        peer.stats.connected_us.store(micros_since(peer.created), Ordering::Relaxed);
+                        tracing::debug!(
+                            conn = id,
+                            first_binding_us = peer.stats.first_binding_us.load(Ordering::Relaxed),
+                            connected_us = peer.stats.connected_us.load(Ordering::Relaxed),
+                            dtls_flights_in = peer.flights_in.flights,
+                            dtls_repeats_in = peer.flights_in.repeats,
+                            dtls_flights_out = peer.flights_out.flights,
+                            dtls_repeats_out = peer.flights_out.repeats,
+                            "webrtc peer: ice and dtls done"
+                        );
                         peer.srtp = peer
                             .keys
                             .as_ref()
@@ -906,7 +1031,18 @@ impl Worker {
                 _ => {}
             }
         }
-        // Retransmissions answering NACKs were written while reading.
+        if ice_connected {
+            // We answer as the DTLS client (the crate's default role for an answerer): the crate
+            // makes our ClientHello when ICE selects the pair but hands it out only at its next
+            // timer, the ICE agent's 200 ms later, which every player's first frame waited for.
+            // A timer turn now sends it.
+            if let Some(connection) = peer.connection.as_mut() {
+                if let Err(e) = connection.handle_timeout(Instant::now()) {
+                    tracing::debug!(conn = id, "rtc timer: {e}");
+                }
+            }
+        }
+        // Retransmissions answering NACKs were written while reading; the ClientHello above.
         queue_writes(&mut self.outbox, peer);
         let timeout = peer.connection.as_mut().and_then(|c| c.poll_timeout());
         if timeout != peer.timeout {
@@ -957,8 +1093,12 @@ fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
     while let Some(out) = connection.poll_write() {
         let tcp = out.transport.transport_protocol == TransportProtocol::TCP;
         // STUN answers go where bindings came from; DTLS and RTCP show the selected pair.
-        if classify(&out.message) != Datagram::Stun {
+        let class = classify(&out.message);
+        if class != Datagram::Stun {
             peer.media_over_tcp = tcp;
+        }
+        if class == Datagram::Dtls {
+            count_flight(&mut peer.flights_out, &peer.stats, &out.message, false);
         }
         if tcp {
             if let Some(link) = &peer.tcp {
@@ -968,6 +1108,23 @@ fn queue_writes(outbox: &mut Outbox, peer: &mut Peer) {
         }
         outbox.push(out.message, moved_to.unwrap_or(out.transport.peer_addr));
     }
+}
+
+/// Counts a DTLS datagram of the peer (`inbound`) or ours in its flight log and counters.
+fn count_flight(log: &mut FlightLog, stats: &RtcPeerStats, datagram: &[u8], inbound: bool) {
+    let counter = match (log.observe(datagram), inbound) {
+        (None, _) => return,
+        (Some(FlightEvent::New), true) => &stats.dtls_flights_in,
+        (Some(FlightEvent::Repeat), true) => &stats.dtls_repeats_in,
+        (Some(FlightEvent::New), false) => &stats.dtls_flights_out,
+        (Some(FlightEvent::Repeat), false) => &stats.dtls_repeats_out,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Microseconds since `at`, at least 1 (0 means "not yet" in the counters).
+fn micros_since(at: Instant) -> u64 {
+    (at.elapsed().as_micros() as u64).max(1)
 }
 
 /// Hands one packet with the player's header fields to the peer connection (SRTP is added
@@ -1281,6 +1438,8 @@ impl Peer {
         self.keys = None;
         self.timeout = None;
         self.track_kinds = HashMap::new();
+        self.flights_in = FlightLog::default();
+        self.flights_out = FlightLog::default();
         self.stats.slim.store(true, Ordering::Relaxed);
     }
 

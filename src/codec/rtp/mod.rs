@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod demux;
 pub mod depacketizer;
+pub mod dtls_flights;
 pub mod h264;
 pub mod h264_filter;
 pub mod h265;
