@@ -7,6 +7,9 @@
 #   The source is server A's stream over RTMP (default), HLS (`hls`: 2 s TS segments served by
 #   A's HttpStatic) or MPEG-TS over HTTP (`ts`: A's HttpRemux).
 # Usage: scripts/bench/ingest-native-vs-ffmpeg.sh [SRS_BIN] [SECONDS] [STREAMS] [rtmp|hls|ts]
+#   WARMUP=S (default 1): seconds between the last ingest publishing and the measurement, the same
+#   for both sides. A long-running ingest is in its steady state after about 30 s (the HTTP-FLV
+#   hub holds 30 s of packets; after that the frames' memory is reused), so WARMUP=35 measures that.
 set -euo pipefail
 SRS=${1:-target/release/srs}
 SECS=${2:-20}
@@ -74,7 +77,7 @@ measure() { # $1: side; prints CPU ms per stream per second and first-frame time
         [ "$(grep -c "ingest publishing" "$1.log" || true)" -ge "$N" ] && break
         sleep 0.1
     done
-    sleep 1
+    sleep "${WARMUP:-1}"
     local before after
     before=$(cpu_ns "$pid")
     sleep "$SECS"

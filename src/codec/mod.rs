@@ -13,6 +13,7 @@ pub mod dash;
 pub mod describe;
 pub mod description_gate;
 pub mod flv;
+pub mod frame_blocks;
 pub mod gb28181;
 pub mod hevc;
 pub mod hls;

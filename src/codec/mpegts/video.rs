@@ -8,6 +8,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::TsError;
+use crate::codec::frame_blocks::FrameBlocks;
 use crate::codec::{avc, hevc, nal};
 use crate::media::{Codec, VideoTrack};
 
@@ -127,7 +128,7 @@ pub(crate) struct AccessUnit {
 }
 
 /// Reads Annex-B PES payloads of one track, remembering the latest parameter sets.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct AnnexbReader {
     codec: Codec,
     vps: Vec<Bytes>,
@@ -135,12 +136,9 @@ pub(crate) struct AnnexbReader {
     pps: Vec<Bytes>,
     /// Set when a parameter set differs from the one before; cleared by `take_changed_config`.
     changed: bool,
-    /// Length-prefixed access units are written here and split off: one allocation per block of
-    /// frames, not per frame.
-    out: BytesMut,
-    /// The next block's size: it doubles up to `OUT_BLOCK`, so a demuxer that reads one frame
-    /// (a probe, a fuzz input, a stream that ends at once) does not pay for a whole block.
-    block: usize,
+    /// Length-prefixed access units are written here and split off: one block for many frames,
+    /// reused once they are gone.
+    out: FrameBlocks,
 }
 
 /// Bytes reserved at a time for the access units `AnnexbReader` writes, once warmed up.
@@ -156,8 +154,7 @@ impl AnnexbReader {
             sps: Vec::new(),
             pps: Vec::new(),
             changed: false,
-            out: BytesMut::new(),
-            block: FIRST_BLOCK,
+            out: FrameBlocks::new(FIRST_BLOCK, OUT_BLOCK),
         }
     }
 
@@ -167,10 +164,8 @@ impl AnnexbReader {
         let mut keyframe = false;
         let mut has_picture = false;
         let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
-        if self.out.capacity() - self.out.len() < payload.len() + 64 {
-            self.out.reserve(self.block.max(payload.len() * 2));
-            self.block = (self.block * 2).min(OUT_BLOCK);
-        }
+        // Length prefixes take at most the start codes' room, plus a little for a 3-byte one.
+        let out = self.out.room(payload.len() + 64);
         for unit in nal::annexb(payload) {
             let Some(unit_type) = nal_type(codec, unit) else { continue };
             if is_aud(codec, unit_type) {
@@ -185,11 +180,11 @@ impl AnnexbReader {
             keyframe |= is_keyframe_nal(codec, unit_type);
             // A unit longer than `u32::MAX` bytes cannot be framed and is left out.
             let Ok(length) = u32::try_from(unit.len()) else { continue };
-            self.out.put_u32(length);
-            self.out.put_slice(unit);
+            out.put_u32(length);
+            out.put_slice(unit);
         }
+        let data = out.split().freeze();
         self.remember(vps, sps, pps);
-        let data = self.out.split().freeze();
         has_picture.then_some(AccessUnit { data, keyframe })
     }
 
