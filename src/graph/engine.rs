@@ -294,6 +294,11 @@ impl<N: Catalogue> Engine<N> {
         Some(lock(&self.inner.instances).get(&id).is_some_and(|i| i.inboxes.contains_key(name)))
     }
 
+    /// The live publication of `key`, with its counters and description.
+    pub fn publication(&self, key: &StreamKey) -> Option<LiveStream> {
+        lock(&self.inner.publishers).get(key).cloned()
+    }
+
     /// Streams being published now, with their counters and description.
     pub fn publications(&self) -> Vec<LiveStream> {
         lock(&self.inner.publishers).values().cloned().collect()

@@ -169,8 +169,7 @@ async fn run(ctx: StreamCtx, config: Config, mut input: mpsc::Receiver<MediaEven
             }
             _ = measure.tick(), if master.is_some() => {
                 if let Some((path, renditions)) = &mut master {
-                    let live = ctx.engine.publications();
-                    renditions.observe(std::time::Instant::now(), |key| look(&live, key));
+                    renditions.observe(std::time::Instant::now(), |key| ctx.engine.publication(key).map(look));
                     write_master(&ctx, path, renditions).await;
                 }
             }
@@ -206,11 +205,10 @@ fn rendition(
 }
 
 /// A live stream's payload bytes so far and its picture size, as a rendition is measured.
-fn look(live: &[LiveStream], key: &StreamKey) -> Option<(u64, Option<(u64, u64)>)> {
-    let stream = live.iter().find(|l| &l.key == key)?;
+fn look(stream: LiveStream) -> (u64, Option<(u64, u64)>) {
     let video = stream.stats.description().and_then(|d| d.video.as_ref().map(|v| (v.width, v.height)));
     let bytes = stream.stats.bytes.load(std::sync::atomic::Ordering::Relaxed);
-    Some((bytes, video.map(|(width, height)| (u64::from(width), u64::from(height)))))
+    (bytes, video.map(|(width, height)| (u64::from(width), u64::from(height))))
 }
 
 /// Writes the master playlist atomically when it changed; whether the playlist is in place.

@@ -85,10 +85,6 @@ impl Master {
         Master { renditions, written: Vec::new() }
     }
 
-    pub fn renditions_mut(&mut self) -> &mut [Rendition] {
-        &mut self.renditions
-    }
-
     /// One look at every rendition: `seen` gives a stream's payload bytes and picture size.
     pub fn observe(&mut self, now: Instant, seen: impl Fn(&StreamKey) -> Option<(u64, Option<(u64, u64)>)>) {
         for rendition in &mut self.renditions {
@@ -176,15 +172,15 @@ mod tests {
         let start = Instant::now();
         let mut master = Master::new(vec![rendition("sd", 100, (320, 180))]);
         assert!(master.text_to_write().is_some());
-        let sd = &mut master.renditions_mut()[0];
+        let sd = &mut master.renditions[0];
         sd.observe(start, Some((0, None)));
         sd.observe(start + WINDOW, Some((26_000, None))); // 104 kbit/s + 10 % = 114 400: moved 14 %
         let text = master.text_to_write().unwrap();
         assert!(text.contains("BANDWIDTH=114400,RESOLUTION=320x180"), "{text}");
-        let sd = &mut master.renditions_mut()[0];
+        let sd = &mut master.renditions[0];
         sd.observe(start + WINDOW * 2, Some((53_000, None))); // 108 kbit/s: moved 4 %
         assert_eq!(master.text_to_write(), None);
-        let sd = &mut master.renditions_mut()[0];
+        let sd = &mut master.renditions[0];
         sd.observe(start + WINDOW * 3, Some((53_000, Some((640, 360)))));
         assert!(master.text_to_write().unwrap().contains("RESOLUTION=640x360"));
     }
