@@ -346,15 +346,14 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 }
                 // What was held goes into the ring first, unsent: the new players' join burst
                 // takes it from there.
+                let packetize = Packetize { h264: &h264, h265: &h265, parameter_sets: &parameter_sets };
                 for old in held.take() {
-                    let packetize = Packetize { h264: &h264, h265: &h265, parameter_sets: &parameter_sets };
                     if packetize.frame(&old, &mut payloads, &ctx.key) {
                         let timestamp = video_clock.stamp(old.pts);
                         video_ring
                             .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), old.keyframe);
                     }
                 }
-                let packetize = Packetize { h264: &h264, h265: &h265, parameter_sets: &parameter_sets };
                 if !packetize.frame(&frame, &mut payloads, &ctx.key) {
                     continue;
                 }
