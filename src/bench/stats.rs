@@ -124,6 +124,14 @@ pub fn rate_spread(rates: &mut [f64], tolerance: f64) -> Option<RateSpread> {
     })
 }
 
+/// `p50/p99` in whole milliseconds (of µs percentiles), or `-`.
+pub fn format_p50_p99_millis(percentiles: Option<[u64; 3]>) -> String {
+    match percentiles {
+        Some([p50, _, p99]) => format!("{:.0}/{:.0}", p50 as f64 / 1e3, p99 as f64 / 1e3),
+        None => "-".into(),
+    }
+}
+
 /// `p50/p90/p99` in milliseconds, or `-`.
 pub fn format_millis(percentiles: Option<[u64; 3]>) -> String {
     match percentiles {

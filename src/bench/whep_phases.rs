@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::stats::{percentiles, PlayerKind, PlayerStats};
+use super::stats::{format_p50_p99_millis as p50_p99, percentiles, PlayerKind, PlayerStats};
 use super::whep_server::{ServerStart, UdpDrops};
 
 /// One phase of a player's start, in the order they happen.
@@ -158,13 +158,6 @@ impl WhepStart {
 
 fn millis(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |v| format!("{:.0}", v as f64 / 1e3))
-}
-
-fn p50_p99(value: Option<[u64; 3]>) -> String {
-    match value {
-        Some([p50, _, p99]) => format!("{}/{}", millis(Some(p50)), millis(Some(p99))),
-        None => "-".to_owned(),
-    }
 }
 
 impl fmt::Display for WhepStart {

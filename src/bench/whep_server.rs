@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::stats::percentiles;
+use super::stats::{format_p50_p99_millis as p50_p99, percentiles};
 
 /// The server's view of the WebRTC players' start, summed or in percentiles over its sessions.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,13 +53,6 @@ impl ServerStart {
         start.first_binding = percentiles(&mut bindings);
         start.connected = percentiles(&mut connected);
         Some(start)
-    }
-}
-
-fn p50_p99(value: Option<[u64; 3]>) -> String {
-    match value {
-        Some([p50, _, p99]) => format!("{:.0}/{:.0}", p50 as f64 / 1e3, p99 as f64 / 1e3),
-        None => "-".to_owned(),
     }
 }
 
