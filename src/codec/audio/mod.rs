@@ -5,8 +5,8 @@
 //! (Opus decode, AAC-LC encode with fdk-aac); `timeline` stamps the output from samples counted,
 //! so it stays continuous and monotonic whatever the input's clock does.
 
-pub mod aac_lc_encoder;
 pub mod aac_to_opus;
+pub mod fdk;
 pub mod opus_to_aac;
 pub mod resample;
 pub mod timeline;

@@ -1,12 +1,12 @@
 //! Opus frames (as WebRTC carries them, 48 kHz) to raw AAC-LC frames at 48 kHz stereo.
 //!
-//! libopus decodes to stereo PCM, fdk-aac (`aac_lc_encoder`: its AAC module alone, 1600 samples
+//! libopus decodes to stereo PCM, fdk-aac (`fdk::encoder`: its AAC module alone, 1600 samples
 //! of delay) encodes 1024-sample frames at the asked bitrate; the
 //! AudioSpecificConfig (the AAC sequence header) is known before the first frame. Output times
 //! come from a `Timeline` fed with each Opus frame's time, less the encoder's delay, so the
 //! decoded AAC lines up with the input and never goes back.
 
-use super::aac_lc_encoder::AacLcEncoder;
+use super::fdk::AacLcEncoder;
 use super::timeline::Timeline;
 use super::{TranscodeError, CHANNELS, OPUS_RATE};
 use crate::media::MediaTime;

@@ -4,10 +4,6 @@
 //! frames) although no metadata is ever written; a live bridge pays that as latency. Raw AAC
 //! frames out (no ADTS), constant bit rate, 1024 samples a frame.
 
-// The encoder is C++ behind a C API: the calls below are its whole use, each with buffers that
-// outlive the call and sizes taken from the Rust slices.
-#![allow(unsafe_code)]
-
 use std::ffi::c_void;
 use std::os::raw::c_int;
 
