@@ -8,8 +8,9 @@
 #   A's HttpStatic) or MPEG-TS over HTTP (`ts`: A's HttpRemux).
 # Usage: scripts/bench/ingest-native-vs-ffmpeg.sh [SRS_BIN] [SECONDS] [STREAMS] [rtmp|hls|ts]
 #   WARMUP=S (default 1): seconds between the last ingest publishing and the measurement, the same
-#   for both sides. A long-running ingest is in its steady state after about 30 s (the HTTP-FLV
-#   hub holds 30 s of packets; after that the frames' memory is reused), so WARMUP=35 measures that.
+#   for both sides. WARMUP=35 measures a long-running ingest's steady state (until session 10 an
+#   unwatched stream's hub held 30 s of packets, and the frames' memory was reused only after that;
+#   it now holds its gop cache, so the two agree).
 set -euo pipefail
 SRS=${1:-target/release/srs}
 SECS=${2:-20}

@@ -4,8 +4,8 @@
 //! Writing each frame into fresh memory costs a page fault per 4 KiB: in `perf` of native HLS
 //! ingests, faults under the Annex-B conversion were the largest single cost. A block whose frames
 //! are gone is still mapped, so writing into it again costs nothing more. Blocks still shared with
-//! frames wait in a queue (a live stream's HTTP-FLV hub keeps 30 s of packets, so a block may wait
-//! that long), and a block found unused when another is already being reused goes back to the
+//! frames wait in a queue (a watched stream's hub keeps `queue_length`, 30 s, of packets, so a block
+//! may wait that long; an unwatched one keeps its gop cache), and a block found unused when another is already being reused goes back to the
 //! allocator: no block but the one in use is ever kept idle.
 
 use std::collections::VecDeque;

@@ -237,7 +237,17 @@ impl State {
         Some(joined.freeze())
     }
 
-    fn trim(&mut self, config: &HubConfig) {
+    /// Drops what no consumer can still read. `watched`: whether any consumer is attached. With
+    /// none, only the gop cache is kept (a new consumer starts there), as SRS, whose queue is per
+    /// consumer: an unwatched stream holds one picture group, not `queue_length` of packets, and
+    /// its frames' memory is freed (and reused) a picture group after it was written.
+    fn trim(&mut self, config: &HubConfig, watched: bool) {
+        if !watched {
+            let keep_from = self.gop_start.unwrap_or_else(|| self.end_seq());
+            let drop = keep_from.saturating_sub(self.first_seq).min(self.ring.len() as u64);
+            self.ring.drain(..drop as usize);
+            self.first_seq += drop;
+        }
         let newest = self.ring.back().map_or(0, |p| p.time_ms);
         while let Some(front) = self.ring.front() {
             let protected = self.gop_start.is_some_and(|gop| self.first_seq >= gop);
@@ -299,10 +309,15 @@ impl Hub {
         wakers.into_iter().flatten().chain(handed_back).for_each(Waker::wake);
     }
 
+    /// Whether anyone reads the stream (a consumer exists, or a player is written directly).
+    fn watched(&self, state: &State) -> bool {
+        self.stats.consumers.load(Ordering::Relaxed) > 0 || state.direct.attached() > 0
+    }
+
     /// `State::flush`, joining only when someone reads.
     fn flush_state(&self, state: &mut State) -> bool {
-        let readers = self.stats.consumers.load(Ordering::Relaxed) > 0 || state.direct.attached() > 0;
-        state.flush(readers)
+        let watched = self.watched(state);
+        state.flush(watched)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -424,7 +439,8 @@ impl Hub {
             state.unflushed_since = Some(tokio::time::Instant::now());
         }
         state.ring.push_back(packet);
-        state.trim(&self.config);
+        let watched = self.watched(&state);
+        state.trim(&self.config, watched);
         let batched = self.config.merge_ms > 0 && state.flush_due(&self.config);
         let full = state.unflushed() >= MAX_UNFLUSHED;
         if (batched || full) && self.flush_state(&mut state) {
@@ -438,8 +454,9 @@ impl Hub {
         let next_seq =
             if state.publishing { state.gop_start.unwrap_or(state.end_seq()) } else { state.end_seq() };
         let first_take = Some(state.end_seq());
-        drop(state);
+        // Counted before the lock goes, so no push trims the gop cache from under this consumer.
         self.stats.consumers.fetch_add(1, Ordering::Relaxed);
+        drop(state);
         let cursor = Cursor { next_seq, headers_due: true, skips: 0, limit: None, first_take };
         Consumer { hub: Arc::clone(self), cursor, waker_slot: None, direct_sink: None, direct_slot: None }
     }
@@ -788,6 +805,46 @@ mod tests {
         // The player read every packet as it came and was never made to skip.
         assert_eq!(player.skips(), 0);
         assert_eq!(hub.stats.packets.load(Ordering::Relaxed), 220);
+    }
+
+    #[test]
+    fn an_unwatched_stream_holds_its_gop_cache_only_and_a_player_holds_the_queue() {
+        let hub = Hub::new(HubConfig::default());
+        hub.start_publish();
+        hub.push(packet(PacketClass::VideoHeader, 0, "vsh"));
+        // Three 1 s picture groups of 25 frames, well within the 30 s queue.
+        let push_gop = |gop: i64, name: &str| {
+            for i in 0..25 {
+                let class = if i == 0 { PacketClass::VideoKeyframe } else { PacketClass::Video };
+                hub.push(packet(class, gop * 1000 + i * 40, name));
+            }
+            hub.end_burst();
+        };
+        push_gop(0, "g0");
+        push_gop(1, "g1");
+        assert_eq!(hub.lock().ring.len(), 25, "nobody watches: only the last picture group stays");
+        let mut player = hub.subscribe();
+        let mut out = Vec::new();
+        player.poll_batch(&mut out, 1000);
+        assert_eq!(names(&out)[1..], vec!["g1"; 25][..], "the joiner gets the header, then the cached gop");
+        // With a player attached, the ring keeps the queue (what a slow player may still read).
+        push_gop(2, "g2");
+        push_gop(3, "g3");
+        assert_eq!(hub.lock().ring.len(), 75);
+        drop(player);
+        push_gop(4, "g4");
+        assert_eq!(hub.lock().ring.len(), 25, "the last player left: back to the gop cache");
+        // Without a gop cache, an unwatched stream holds nothing at all.
+        let hub = Hub::new(HubConfig { gop_cache: false, ..HubConfig::default() });
+        hub.start_publish();
+        for i in 0..50 {
+            hub.push(packet(
+                if i % 25 == 0 { PacketClass::VideoKeyframe } else { PacketClass::Video },
+                i * 40,
+                "f",
+            ));
+        }
+        assert_eq!(hub.lock().ring.len(), 0);
     }
 
     fn batched() -> HubConfig {
