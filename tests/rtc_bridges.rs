@@ -11,6 +11,9 @@
 //! - Our own WHIP publisher (`rtc_client/whip.rs`) sends a clip with a flash and a beep at the same
 //!   instants, its video 150 ms late: in the DVR file each beep is within a video frame of its
 //!   flash (151 ms off without sender reports).
+//! - ffmpeg publishes a flash-and-beep clip (H.264 + AAC) over RTMP, recorded as published and
+//!   through `AacToOpus` (Opus in MP4): each beep keeps its place against its flash within a video
+//!   frame (43 ms late with fdk-aac's default decoder, 3-7 ms now: the Opus encoder's look-ahead).
 //! - With srs.conf's `rtmp_to_rtc off; rtc_to_rtmp off;`, WHEP refuses an RTMP stream and a WHIP
 //!   stream reaches no HTTP-FLV player, DVR or HLS. The time from the WHIP answer to the
 //!   first keyframe at an HTTP-FLV player that waited for the stream is measured and printed (and
@@ -507,6 +510,99 @@ fn whip_sender_reports_align_audio_and_video() {
     assert!((video_span.1 - audio_span.1).abs() <= 0.034, "ends {video_span:?} {audio_span:?}");
     let arrival = &offsets[1].0;
     assert!(arrival.iter().all(|ms| (100..=200).contains(&ms.abs())), "by arrival {arrival:?} ms");
+}
+
+/// An RTMP publish of a clip with a flash and a beep at the same instants (H.264 + AAC 44.1 kHz,
+/// as ffmpeg makes it) recorded twice: as it is (AAC, FLV) and through `AacToOpus` (Opus, MP4,
+/// as WebRTC players get it). The bridge keeps each beep where the AAC stream has it, within one
+/// video frame: fdk-aac's default decoder settings held the audio back 38 ms (15 ms of limiter
+/// look-ahead and a whole frame for concealment), which the output's times did not show.
+#[test]
+fn aac_to_opus_keeps_audio_with_its_video() {
+    let dir = temp_dir("rtc_bridges_rtmp_sync");
+    let clip = dir.join("flash_beep.flv");
+    let beep = "aevalsrc=exprs='if(gte(t\\,1)*lt(mod(t\\,1)\\,0.1)\\,0.3*sin(2*PI*1000*t)\\,0)':s=44100:c=stereo:d=6";
+    common::ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c=black:s=320x240:r=30:d={SYNC_CLIP_S}"),
+        "-f",
+        "lavfi",
+        "-i",
+        beep,
+        "-vf",
+        "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='gt(n\\,0)*eq(mod(n\\,30)\\,0)'",
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "baseline",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "30",
+        "-bf",
+        "0",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-f",
+        "flv",
+        clip.to_str().expect("path"),
+    ]);
+    let rtmp = free_port();
+    let dvr = dir.join("dvr");
+    let graph = format!(
+        r#"let vhost = "__defaultVhost__"
+in srs.Graph::{{
+    , nodes =
+      [ srs.node "rtmp" (srs.Node.RtmpIn srs.RtmpIn::{{ listen = "127.0.0.1:{rtmp}" }})
+      , srs.node vhost (srs.Node.Vhost srs.Vhost::{{=}})
+      , srs.node "rtmp_to_rtc" (srs.Node.AacToOpus srs.AacToOpus::{{=}})
+      , srs.node "as_published" (srs.Node.Dvr srs.Dvr::{{ dvr_path = "{dvr}/aac/[stream].flv" }})
+      , srs.node "as_webrtc_gets_it" (srs.Node.Dvr srs.Dvr::{{ dvr_path = "{dvr}/opus/[stream].mp4" }})
+      ]
+    , edges =
+      [ srs.edge "rtmp" vhost
+      , srs.edge vhost "as_published"
+      , srs.edge vhost "rtmp_to_rtc"
+      , srs.edge "rtmp_to_rtc" "as_webrtc_gets_it"
+      ]
+    }}"#,
+        dvr = dvr.display()
+    );
+    let srs = run_graph(&dir, &graph, &[rtmp]);
+    common::ffmpeg(&[
+        "-re",
+        "-i",
+        clip.to_str().expect("path"),
+        "-c",
+        "copy",
+        "-f",
+        "flv",
+        &format!("rtmp://127.0.0.1:{rtmp}/live/sync"),
+    ]);
+    let (aac, opus) = (dvr.join("aac/sync.flv"), dvr.join("opus/sync.mp4"));
+    let closed = common::wait_until(20, || {
+        aac.exists()
+            && opus.exists()
+            && !aac.with_extension("flv.tmp").exists()
+            && !opus.with_extension("mp4.tmp").exists()
+    });
+    assert!(closed, "both recordings are closed: {}", srs.log());
+    let codecs: Vec<String> = probe(opus.to_str().expect("path")).into_iter().map(|s| s.codec).collect();
+    assert_eq!(codecs, ["h264", "opus"], "the recording WebRTC players' stream makes");
+    let (published, bridged) = (av_offsets(&aac), av_offsets(&opus));
+    println!("beep minus flash: as published {published:?} ms, through AacToOpus {bridged:?} ms");
+    assert!(published.len() >= 3 && bridged.len() == published.len(), "{published:?} {bridged:?}");
+    for (before, after) in published.iter().zip(&bridged) {
+        assert!(
+            (after - before).abs() <= 33,
+            "the bridge moved a beep {} ms: {published:?} -> {bridged:?}",
+            after - before
+        );
+    }
 }
 
 /// SRS's switches off (`rtmp_to_rtc off; rtc_to_rtmp off;` in srs.conf): WHEP refuses to play an

@@ -7,26 +7,12 @@
 use std::os::raw::c_int;
 
 use fdk_aac_sys as fdk;
-use thiserror::Error;
+
+use super::{check, FdkError};
 
 /// Concealment by noise substitution: a lost frame is filled from the last good spectrum, with no
 /// frame held back (fdk's `CConcealment_GetDelay` is 0 for it).
 const CONCEAL_NOISE_SUBSTITUTION: c_int = 1;
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("fdk-aac {call} failed with error {code:#06x}")]
-pub struct AacDecodeError {
-    pub call: &'static str,
-    pub code: u32,
-}
-
-fn check(call: &'static str, code: fdk::AAC_DECODER_ERROR) -> Result<(), AacDecodeError> {
-    if code == fdk::AAC_DECODER_ERROR_AAC_DEC_OK {
-        Ok(())
-    } else {
-        Err(AacDecodeError { call, code })
-    }
-}
 
 /// What one decoded frame holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,17 +43,17 @@ impl std::fmt::Debug for AacDecoder {
 impl AacDecoder {
     /// A decoder of the stream whose AudioSpecificConfig is `asc`, down-mixing to at most
     /// `max_channels`.
-    pub fn new(asc: &[u8], max_channels: usize) -> Result<AacDecoder, AacDecodeError> {
+    pub fn new(asc: &[u8], max_channels: usize) -> Result<AacDecoder, FdkError> {
         // fdk takes an empty configuration and fails only at the first frame.
         if asc.len() < 2 {
-            return Err(AacDecodeError {
+            return Err(FdkError {
                 call: "aacDecoder_ConfigRaw",
                 code: fdk::AAC_DECODER_ERROR_AAC_DEC_UNSUPPORTED_FORMAT,
             });
         }
         let handle = unsafe { fdk::aacDecoder_Open(fdk::TRANSPORT_TYPE_TT_MP4_RAW, 1) };
         if handle.is_null() {
-            return Err(AacDecodeError {
+            return Err(FdkError {
                 call: "aacDecoder_Open",
                 code: fdk::AAC_DECODER_ERROR_AAC_DEC_OUT_OF_MEMORY,
             });
@@ -93,7 +79,7 @@ impl AacDecoder {
     }
 
     /// Decodes one raw AAC frame into `pcm` (interleaved).
-    pub fn decode(&mut self, frame: &[u8], pcm: &mut [i16]) -> Result<DecodedFrame, AacDecodeError> {
+    pub fn decode(&mut self, frame: &[u8], pcm: &mut [i16]) -> Result<DecodedFrame, FdkError> {
         let mut data = frame.as_ptr().cast_mut();
         let size = u32::try_from(frame.len()).unwrap_or(u32::MAX);
         let mut valid = size;
@@ -105,7 +91,7 @@ impl AacDecoder {
             fdk::aacDecoder_DecodeFrame(self.handle, pcm.as_mut_ptr(), capacity, 0)
         })?;
         // The decoder's own info block, valid while the handle is; its fields are copied out.
-        let info = unsafe { fdk::aacDecoder_GetStreamInfo(self.handle).as_ref() }.ok_or(AacDecodeError {
+        let info = unsafe { fdk::aacDecoder_GetStreamInfo(self.handle).as_ref() }.ok_or(FdkError {
             call: "aacDecoder_GetStreamInfo",
             code: fdk::AAC_DECODER_ERROR_AAC_DEC_UNKNOWN,
         })?;

@@ -9,27 +9,13 @@ use std::os::raw::c_int;
 
 use bytes::Bytes;
 use fdk_aac_sys as fdk;
-use thiserror::Error;
+
+use super::{check, FdkError};
 
 /// Samples per channel of one AAC-LC frame.
 pub const FRAME_SAMPLES: usize = 1024;
 /// `aacEncOpen`'s module mask for the AAC core alone (no SBR, PS, metadata or MPEG Surround).
 const MODULE_AAC: u32 = 0x01;
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("fdk-aac {call} failed with error {code:#06x}")]
-pub struct AacEncodeError {
-    pub call: &'static str,
-    pub code: u32,
-}
-
-fn check(call: &'static str, code: fdk::AACENC_ERROR) -> Result<(), AacEncodeError> {
-    if code == fdk::AACENC_ERROR_AACENC_OK {
-        Ok(())
-    } else {
-        Err(AacEncodeError { call, code })
-    }
-}
 
 /// One AAC-LC encoder: interleaved 16-bit PCM in, raw AAC frames out.
 pub struct AacLcEncoder {
@@ -50,7 +36,7 @@ impl std::fmt::Debug for AacLcEncoder {
 
 impl AacLcEncoder {
     /// An encoder of `channels` (1 or 2) at `sample_rate`, `bitrate` bit/s constant.
-    pub fn new(sample_rate: u32, channels: u32, bitrate: u32) -> Result<AacLcEncoder, AacEncodeError> {
+    pub fn new(sample_rate: u32, channels: u32, bitrate: u32) -> Result<AacLcEncoder, FdkError> {
         let mut handle: fdk::HANDLE_AACENCODER = std::ptr::null_mut();
         check("aacEncOpen", unsafe { fdk::aacEncOpen(&mut handle, MODULE_AAC, channels) })?;
         // From here `Drop` closes the handle on every error path.
@@ -99,7 +85,7 @@ impl AacLcEncoder {
 
     /// Encodes one frame of interleaved PCM (`FRAME_SAMPLES` per channel) into `out`; gives the
     /// bytes written (0 while the encoder fills its delay).
-    pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, AacEncodeError> {
+    pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, FdkError> {
         let mut in_ptr = pcm.as_ptr() as *mut c_void;
         let mut in_id = fdk::AACENC_BufferIdentifier_IN_AUDIO_DATA as c_int;
         let mut in_size = std::mem::size_of_val(pcm).min(c_int::MAX as usize) as c_int;

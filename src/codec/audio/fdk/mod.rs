@@ -11,5 +11,22 @@
 pub mod decoder;
 pub mod encoder;
 
-pub use decoder::{AacDecodeError, AacDecoder, DecodedFrame};
-pub use encoder::{AacEncodeError, AacLcEncoder};
+pub use decoder::{AacDecoder, DecodedFrame};
+pub use encoder::AacLcEncoder;
+
+/// A call into fdk-aac that failed, with the library's error code (its encoder's and decoder's
+/// codes are both plain numbers, 0 for success).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fdk-aac {call} failed with error {code:#06x}")]
+pub struct FdkError {
+    pub call: &'static str,
+    pub code: u32,
+}
+
+fn check(call: &'static str, code: u32) -> Result<(), FdkError> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(FdkError { call, code })
+    }
+}
