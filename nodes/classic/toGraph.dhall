@@ -545,6 +545,7 @@ let rtcBridgeNodes =
                                   { bitrate = rtc.opus_bitrate
                                   , keep_bframe = rtc.keep_bframe
                                   , keep_avc_nalu_sei = rtc.keep_avc_nalu_sei
+                                  , complexity = 5
                                   }
                               )
                           ]

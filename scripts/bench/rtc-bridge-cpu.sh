@@ -7,6 +7,7 @@
 # and the server's user+system CPU is read from /proc before and after. to_opus - plain is the
 # AAC->Opus bridge, both - to_opus the Opus->AAC bridge, each in % of one core per stream.
 # Usage: scripts/bench/rtc-bridge-cpu.sh [SRS_BIN] [SECONDS] [STREAMS]
+#   OPUS_COMPLEXITY=N (default 5): AacToOpus's libopus complexity.
 set -euo pipefail
 SRS=${1:-target/debug/srs}
 SECS=${2:-20}
@@ -36,9 +37,9 @@ in srs.Graph::{ nodes =
 DHALL
 }
 graph plain 19431 '' ', srs.edge "__defaultVhost__" "rtc_play"'
-graph to_opus 19441 ', srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{=})' \
+graph to_opus 19441 ', srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ complexity = '"${OPUS_COMPLEXITY:-5}"' })' \
     ', srs.edge "__defaultVhost__" "to_opus", srs.edge "to_opus" "rtc_play"'
-graph both 19451 ', srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{=}), srs.node "to_aac" (srs.Node.OpusToAac srs.OpusToAac::{=})' \
+graph both 19451 ', srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ complexity = '"${OPUS_COMPLEXITY:-5}"' }), srs.node "to_aac" (srs.Node.OpusToAac srs.OpusToAac::{=})' \
     ', srs.edge "__defaultVhost__" "to_opus", srs.edge "to_opus" "to_aac", srs.edge "to_aac" "rtc_play"'
 
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }

@@ -7,7 +7,7 @@
 //! H.264 SEI units (`keep_avc_nalu_sei`) as SRS's bridge. Accepts any codec; converts AAC to Opus.
 //!
 //! ```dhall
-//! srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000, keep_bframe = False })
+//! srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000, keep_bframe = False, complexity = 5 })
 //! ```
 
 use bytes::Bytes;
@@ -34,6 +34,9 @@ pub struct Config {
     pub keep_bframe: bool,
     /// Off: SEI NAL units are left out (SRS's `rtc.keep_avc_nalu_sei`).
     pub keep_avc_nalu_sei: bool,
+    /// libopus's complexity, 0 to 10 (default 5; not in SRS, whose FFmpeg encoder runs at 10):
+    /// lower trades quality for streams per core.
+    pub complexity: u64,
 }
 
 impl NodeKind for Config {
@@ -45,6 +48,9 @@ impl NodeKind for Config {
         if !(6_000..=510_000).contains(&self.bitrate) {
             return Err(format!("`bitrate` {} is outside Opus's 6000..510000", self.bitrate));
         }
+        if self.complexity > 10 {
+            return Err(format!("`complexity` {} is outside libopus's 0..10", self.complexity));
+        }
         Ok(())
     }
 
@@ -53,6 +59,7 @@ impl NodeKind for Config {
             ("bitrate", self.bitrate.to_string()),
             ("keep_bframe", self.keep_bframe.to_string()),
             ("keep_avc_nalu_sei", self.keep_avc_nalu_sei.to_string()),
+            ("complexity", self.complexity.to_string()),
         ]
     }
 
@@ -66,6 +73,7 @@ impl NodeKind for Config {
             bitrate: self.bitrate as u32,
             keep_bframe: self.keep_bframe,
             keep_sei: self.keep_avc_nalu_sei,
+            complexity: self.complexity.min(10) as u8,
         };
         Box::pin(audio_bridge::run(bridge, ctx, input, outputs))
     }
@@ -75,6 +83,7 @@ struct ToOpus {
     bitrate: u32,
     keep_bframe: bool,
     keep_sei: bool,
+    complexity: u8,
 }
 
 impl AudioBridge for ToOpus {
@@ -82,7 +91,8 @@ impl AudioBridge for ToOpus {
     const TO: Codec = Codec::Opus;
 
     fn open(&self, track: &AudioTrack) -> Result<(Box<dyn Transcoder>, AudioTrack), TranscodeError> {
-        let transcoder = AacToOpus::new(&track.config, self.bitrate)?;
+        let mut transcoder = AacToOpus::new(&track.config, self.bitrate)?;
+        transcoder.set_complexity(self.complexity)?;
         let output = AudioTrack {
             codec: Codec::Opus,
             config: opus_track_config(),
@@ -131,5 +141,40 @@ impl Transcoder for AacToOpus {
 
     fn flush(&mut self, out: &mut Vec<(Bytes, MediaTime)>) -> Result<(), TranscodeError> {
         AacToOpus::flush(self, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complexity_is_libopus_range_and_reaches_the_encoder() {
+        let config = Config { bitrate: 48_000, keep_bframe: false, keep_avc_nalu_sei: true, complexity: 5 };
+        assert_eq!(config.validate(), Ok(()));
+        let error = Config { complexity: 11, ..config.clone() }.validate().unwrap_err();
+        assert!(error.contains("`complexity` 11"), "{error}");
+        // The same audio at complexity 0 and 5 gives other packets: the setting reached libopus.
+        let (asc, frames) = crate::codec::audio::aac_to_opus::tests::aac_tone(48_000, 1);
+        let track = AudioTrack {
+            codec: Codec::Aac,
+            config: asc,
+            sample_rate: 48_000,
+            channels: 2,
+            profile: String::new(),
+        };
+        let packets = |complexity: u8| {
+            let bridge = ToOpus { bitrate: 48_000, keep_bframe: false, keep_sei: true, complexity };
+            let (mut transcoder, output) = bridge.open(&track).unwrap();
+            assert_eq!((output.codec, output.sample_rate), (Codec::Opus, 48_000));
+            let mut out = Vec::new();
+            for (i, frame) in frames.iter().enumerate() {
+                transcoder.push(frame, MediaTime::from_millis(i as i64 * 21), &mut out).unwrap();
+            }
+            out.into_iter().map(|(data, _)| data).collect::<Vec<_>>()
+        };
+        let (cheap, default) = (packets(0), packets(5));
+        assert_eq!(cheap.len(), default.len());
+        assert_ne!(cheap, default, "the complexity reached libopus");
     }
 }

@@ -28,6 +28,11 @@ struct DecoderDelay {
     at_output_rate: u64,
 }
 
+/// libopus's complexity unless set: about half the CPU of libopus's own default, 10 (what SRS's
+/// FFmpeg encoder runs at), for a loss a listener hardly hears at 48 kbit/s. Below 5 the encoder
+/// leaves out its pitch pre-filter and its last check for transients (`celt_encoder.c`).
+pub const DEFAULT_COMPLEXITY: u8 = 5;
+
 /// One stream's AAC → Opus transcoder.
 pub struct AacToOpus {
     decoder: AacDecoder,
@@ -59,8 +64,7 @@ impl AacToOpus {
         let decoder = AacDecoder::new(asc, CHANNELS).map_err(|e| TranscodeError::AacDecode(e.to_string()))?;
         let mut encoder = opus::Encoder::new(OPUS_RATE, opus::Channels::Stereo, opus::Application::Audio)?;
         encoder.set_bitrate(opus::Bitrate::Bits(bitrate.clamp(6_000, 510_000) as i32))?;
-        // Complexity 5 costs about half of the default 10 for a loss a listener hardly hears at 48 kbit/s.
-        encoder.set_complexity(5)?;
+        encoder.set_complexity(i32::from(DEFAULT_COMPLEXITY))?;
         Ok(AacToOpus {
             decoder,
             encoder,
@@ -72,6 +76,11 @@ impl AacToOpus {
             pending: Vec::new(),
             packet: vec![0; MAX_PACKET],
         })
+    }
+
+    /// libopus's complexity, 0 (cheapest) to 10.
+    pub fn set_complexity(&mut self, complexity: u8) -> Result<(), TranscodeError> {
+        Ok(self.encoder.set_complexity(i32::from(complexity.min(10)))?)
     }
 
     /// Transcodes one AAC frame at `time`, appending the Opus frames it completes to `out`.
