@@ -6,6 +6,8 @@
 //! libopus. Output times come from a `Timeline` fed with each AAC frame's time, so they advance by
 //! exactly 20 ms.
 
+use bytes::Bytes;
+
 use super::fdk::AacDecoder;
 use super::resample::Resampler;
 use super::timeline::Timeline;
@@ -13,7 +15,6 @@ use super::{to_stereo, TranscodeError, CHANNELS, OPUS_FRAME_SAMPLES, OPUS_RATE};
 use crate::codec::aac::AudioSpecificConfig;
 use crate::codec::opus::OpusHead;
 use crate::media::MediaTime;
-use bytes::Bytes;
 
 /// Room for one decoded frame: HE-AAC gives 2048 samples per channel, down-mixed to two.
 const PCM_CAPACITY: usize = 2048 * 8;
