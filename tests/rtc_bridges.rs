@@ -342,18 +342,21 @@ mod whip;
 /// Seconds of the lip-sync clip: a flash and a beep at every whole second from 1 s.
 const SYNC_CLIP_S: u64 = 6;
 
-/// The lip-sync clip's video: black 320x240 at 30 fps, every 30th frame from frame 30 white,
-/// H.264 baseline without B-frames, a keyframe a second; as access units with capture times.
-fn flash_video(dir: &Path) -> (Vec<(Duration, bool, bytes::Bytes)>, Vec<bytes::Bytes>) {
-    let file = dir.join("flash.flv");
-    let filter = "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='gt(n\\,0)*eq(mod(n\\,30)\\,0)'";
-    common::ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("color=c=black:s=320x240:r=30:d={SYNC_CLIP_S}"),
+/// The lip-sync clip as an FLV file: black 320x240 at 30 fps, every 30th frame from frame 30
+/// white, H.264 baseline without B-frames, a keyframe a second; with `beep`, AAC 44.1 kHz stereo
+/// with a 1 kHz beep of 100 ms at every whole second from 1 s.
+fn make_flash_clip(file: &Path, beep: bool) {
+    let video = format!("color=c=black:s=320x240:r=30:d={SYNC_CLIP_S}");
+    let audio = format!(
+        "aevalsrc=exprs='if(gte(t\\,1)*lt(mod(t\\,1)\\,0.1)\\,0.3*sin(2*PI*1000*t)\\,0)':s=44100:c=stereo:d={SYNC_CLIP_S}"
+    );
+    let mut args = vec!["-f", "lavfi", "-i", &video];
+    if beep {
+        args.extend(["-f", "lavfi", "-i", &audio, "-c:a", "aac", "-b:a", "128k"]);
+    }
+    args.extend([
         "-vf",
-        filter,
+        "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='gt(n\\,0)*eq(mod(n\\,30)\\,0)'",
         "-c:v",
         "libx264",
         "-profile:v",
@@ -368,6 +371,14 @@ fn flash_video(dir: &Path) -> (Vec<(Duration, bool, bytes::Bytes)>, Vec<bytes::B
         "flv",
         file.to_str().expect("path"),
     ]);
+    common::ffmpeg(&args);
+}
+
+/// The lip-sync clip's video: black 320x240 at 30 fps, every 30th frame from frame 30 white,
+/// H.264 baseline without B-frames, a keyframe a second; as access units with capture times.
+fn flash_video(dir: &Path) -> (Vec<(Duration, bool, bytes::Bytes)>, Vec<bytes::Bytes>) {
+    let file = dir.join("flash.flv");
+    make_flash_clip(&file, false);
     let data = std::fs::read(&file).expect("flash clip");
     let (tags, _) = srs::codec::flv::read_all(&data);
     let (mut units, mut sets) = (Vec::new(), Vec::new());
@@ -521,36 +532,7 @@ fn whip_sender_reports_align_audio_and_video() {
 fn aac_to_opus_keeps_audio_with_its_video() {
     let dir = temp_dir("rtc_bridges_rtmp_sync");
     let clip = dir.join("flash_beep.flv");
-    let beep = "aevalsrc=exprs='if(gte(t\\,1)*lt(mod(t\\,1)\\,0.1)\\,0.3*sin(2*PI*1000*t)\\,0)':s=44100:c=stereo:d=6";
-    common::ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("color=c=black:s=320x240:r=30:d={SYNC_CLIP_S}"),
-        "-f",
-        "lavfi",
-        "-i",
-        beep,
-        "-vf",
-        "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='gt(n\\,0)*eq(mod(n\\,30)\\,0)'",
-        "-c:v",
-        "libx264",
-        "-profile:v",
-        "baseline",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "30",
-        "-bf",
-        "0",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "128k",
-        "-f",
-        "flv",
-        clip.to_str().expect("path"),
-    ]);
+    make_flash_clip(&clip, true);
     let rtmp = free_port();
     let dvr = dir.join("dvr");
     let graph = format!(

@@ -6,14 +6,13 @@
 //! come from a `Timeline` fed with each Opus frame's time, less the encoder's delay, so the
 //! decoded AAC lines up with the input and never goes back.
 
+use super::fdk::encoder::FRAME_SAMPLES as AAC_FRAME_SAMPLES;
 use super::fdk::AacLcEncoder;
 use super::timeline::Timeline;
 use super::{TranscodeError, CHANNELS, OPUS_RATE};
 use crate::media::MediaTime;
 use bytes::Bytes;
 
-/// Samples per channel of one AAC-LC frame.
-pub const AAC_FRAME_SAMPLES: usize = 1024;
 /// The longest Opus packet decodes to 120 ms.
 const MAX_OPUS_SAMPLES: usize = 5760;
 
