@@ -115,17 +115,13 @@ impl Drop for AacDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::audio::fdk::encoder::tests::click_pcm;
     use crate::codec::audio::fdk::encoder::{AacLcEncoder, FRAME_SAMPLES};
 
     /// Frames of a click at `click_at` (stereo, 48 kHz), through the AAC-only encoder.
     fn click_frames(click_at: usize) -> (bytes::Bytes, Vec<Vec<u8>>, u32) {
         let mut encoder = AacLcEncoder::new(48_000, 2, 128_000).unwrap();
-        let pcm: Vec<i16> = (0..FRAME_SAMPLES * 12)
-            .flat_map(|n| {
-                let s = if (click_at..click_at + 48).contains(&n) { 20_000 } else { 0 };
-                [s, s]
-            })
-            .collect();
+        let pcm = click_pcm(click_at);
         let mut out = vec![0u8; 8192];
         let frames = pcm
             .chunks_exact(FRAME_SAMPLES * 2)

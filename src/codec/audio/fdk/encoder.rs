@@ -129,7 +129,7 @@ impl Drop for AacLcEncoder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec::aac::AudioSpecificConfig;
 
@@ -156,18 +156,22 @@ mod tests {
         assert!(sizes.iter().all(|&n| n < 1024), "{sizes:?}");
     }
 
+    /// Twelve frames of stereo silence but for a click of 48 samples at sample `click_at`.
+    pub(crate) fn click_pcm(click_at: usize) -> Vec<i16> {
+        (0..FRAME_SAMPLES * 12)
+            .flat_map(|n| {
+                let s = if (click_at..click_at + 48).contains(&n) { 20_000 } else { 0 };
+                [s, s]
+            })
+            .collect()
+    }
+
     /// Where a click at a known input sample comes out of fdk's decoder, for frames made by
     /// `encode` (one call per 1024-sample stereo frame).
     fn click_onset(asc: &[u8], mut encode: impl FnMut(&[i16], &mut [u8]) -> usize) -> usize {
         let mut decoder = fdk_aac::dec::Decoder::new(fdk_aac::dec::Transport::Raw);
         decoder.config_raw(asc).unwrap();
-        let click_at = 5 * FRAME_SAMPLES + 300;
-        let pcm: Vec<i16> = (0..FRAME_SAMPLES * 12)
-            .flat_map(|n| {
-                let s = if (click_at..click_at + 48).contains(&n) { 20_000 } else { 0 };
-                [s, s]
-            })
-            .collect();
+        let pcm = click_pcm(5 * FRAME_SAMPLES + 300);
         let (mut out, mut frame, mut decoded) = (vec![0u8; 8192], vec![0i16; FRAME_SAMPLES * 2], Vec::new());
         for chunk in pcm.chunks_exact(FRAME_SAMPLES * 2) {
             let n = encode(chunk, &mut out);
