@@ -70,7 +70,9 @@ fn assert_plays(url: &str, out: &std::path::Path, what: &str) {
 }
 
 /// How long an HTTP-FLV GET of `path` takes to deliver its first H.264 keyframe (the FLV body is
-/// raw, ending with the connection); why not, when none came within 10 s.
+/// raw, ending with the connection); why not, when none came within 10 s: with what the body held
+/// (tags by type, the first bytes of each video tag's body, where parsing stopped), and the body
+/// saved beside the system's temp files.
 fn first_keyframe_after(port: u16, path: &str) -> Result<Duration, String> {
     let started = Instant::now();
     let mut socket = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
@@ -79,25 +81,45 @@ fn first_keyframe_after(port: u16, path: &str) -> Result<Duration, String> {
     let mut data = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let mut body_at = None;
+    // Parsed so far: where the next tag starts, and what the tags were.
+    let mut at = 0;
+    let mut seen: Vec<String> = Vec::new();
     loop {
-        let n =
-            socket.read(&mut chunk).map_err(|e| format!("no keyframe after {:?}: {e}", started.elapsed()))?;
+        let n = socket.read(&mut chunk).map_err(|e| {
+            let dump = std::env::temp_dir().join(format!("first-keyframe-{port}.bin"));
+            let _ = std::fs::write(&dump, &data);
+            let head = seen.iter().take(40).cloned().collect::<Vec<_>>().join(" ");
+            format!(
+                "no keyframe after {:?}: {e}; {} bytes ({}), {} tags, parsed up to {at}: {head}",
+                started.elapsed(),
+                data.len(),
+                dump.display(),
+                seen.len()
+            )
+        })?;
         if n == 0 {
             return Err("the edge closed before a keyframe".into());
         }
         data.extend_from_slice(&chunk[..n]);
         if body_at.is_none() {
             body_at = data.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4);
+            // FLV header (9) + PreviousTagSize0 (4), then tags: type, size(3), time(4), stream id(3).
+            at = body_at.map_or(0, |body| body + 13);
         }
-        let Some(body) = body_at else { continue };
-        // FLV header (9) + PreviousTagSize0 (4), then tags: type, size(3), time(4), stream id(3).
-        let mut at = body + 13;
+        if body_at.is_none() {
+            continue;
+        }
         while at + 11 <= data.len() {
             let size = u32::from_be_bytes([0, data[at + 1], data[at + 2], data[at + 3]]) as usize;
             if at + 11 + size > data.len() {
                 break;
             }
             let tag = &data[at + 11..at + 11 + size];
+            seen.push(match data[at] {
+                9 => format!("v{:02x}{:02x}", tag.first().unwrap_or(&0), tag.get(1).unwrap_or(&0)),
+                8 => "a".into(),
+                other => format!("t{other}:{size}"),
+            });
             // Video, keyframe, AVC NALU (not the sequence header).
             if data[at] == 9 && tag.len() > 1 && tag[0] >> 4 == 1 && tag[1] == 1 {
                 return Ok(started.elapsed());

@@ -17,6 +17,7 @@
 //! ```
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -43,7 +44,7 @@ use crate::control::registry::{ClientGuard, ClientKind};
 use crate::control::security::RuleMethod;
 use crate::graph::engine::Outputs;
 use crate::graph::{Listen, Ports, StreamKey, Transport};
-use crate::media::{Codec, Frame, MediaEvent, MediaKind};
+use crate::media::{Codec, Frame, MediaEvent, MediaKind, MediaTime};
 use crate::nodes::scope::{ScopeNode, ScopePlan};
 use crate::nodes::{Engine, NodeKind, StreamCtx};
 use crate::servers::rtc_peer::{self, Direction};
@@ -245,6 +246,39 @@ impl TrackClock {
     }
 }
 
+/// When each media time of a stream is due on the wall clock: one line for audio and video, which
+/// the tracks' sender reports follow (`SentRing::media_clock`), so a player lines the tracks up by
+/// media time even when one is sent later than the other (the audio transcoder holds samples
+/// for a whole frame). Drawn again when the stream strays from it by more than `MAX_STRAY` (a
+/// pause, a jump, a burst): both tracks move together.
+#[derive(Default)]
+struct DueClock {
+    anchor: Option<(Instant, MediaTime)>,
+}
+
+const MAX_STRAY: Duration = Duration::from_secs(1);
+
+fn micros(time: MediaTime) -> i64 {
+    let hz = i128::from(time.timebase().hz().max(1));
+    (i128::from(time.ticks()) * 1_000_000 / hz) as i64
+}
+
+impl DueClock {
+    fn due(&mut self, time: MediaTime, now: Instant) -> Instant {
+        if let Some((at, base)) = self.anchor {
+            let offset_us = micros(time).saturating_sub(micros(base));
+            let step = Duration::from_micros(offset_us.unsigned_abs());
+            let due = if offset_us >= 0 { at.checked_add(step) } else { at.checked_sub(step) };
+            let strays = |due: Instant| due.max(now).duration_since(due.min(now)) > MAX_STRAY;
+            if let Some(due) = due.filter(|due| !strays(*due)) {
+                return due;
+            }
+        }
+        self.anchor = Some((now, time));
+        now
+    }
+}
+
 /// Most frames, and bytes, held while no player takes video. A longer picture group is not
 /// replayed (its first player waits for the next keyframe): the worker replays at most half the
 /// stream's ring, 512 packets of up to 1200 bytes.
@@ -323,6 +357,7 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
     // Sent packets are kept once per track for every player's NACKs.
     let (video_ring, audio_ring) = (SentRing::new(), SentRing::new());
     let mut held = Held::default();
+    let mut due_clock = DueClock::default();
     while let Some(event) = input.recv().await {
         match event {
             MediaEvent::Description(description) => {
@@ -347,11 +382,16 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 // What was held goes into the ring first, unsent: the new players' join burst
                 // takes it from there.
                 let packetize = Packetize { h264: &h264, h265: &h265, parameter_sets: &parameter_sets };
+                let now = Instant::now();
                 for old in held.take() {
                     if packetize.frame(&old, &mut payloads, &ctx.key) {
                         let timestamp = video_clock.stamp(old.pts);
-                        video_ring
-                            .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), old.keyframe);
+                        let due = due_clock.due(old.pts, now);
+                        video_ring.push(
+                            payloads.drain(..).map(|p| (p.marker, timestamp, p.data)),
+                            old.keyframe,
+                            due,
+                        );
                     }
                 }
                 if !packetize.frame(&frame, &mut payloads, &ctx.key) {
@@ -359,8 +399,12 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 }
                 held.packetized(frame.keyframe);
                 let timestamp = video_clock.stamp(frame.pts);
-                let packets = video_ring
-                    .push(payloads.drain(..).map(|p| (p.marker, timestamp, p.data)), frame.keyframe);
+                let due = due_clock.due(frame.pts, now);
+                let packets = video_ring.push(
+                    payloads.drain(..).map(|p| (p.marker, timestamp, p.data)),
+                    frame.keyframe,
+                    due,
+                );
                 udp.send(MediaKind::Video, targets, Arc::clone(&video_ring), packets).await;
             }
             MediaEvent::Frame(frame) if frame.codec == Codec::Opus => {
@@ -370,7 +414,8 @@ async fn run(ctx: StreamCtx, mut input: mpsc::Receiver<MediaEvent>, udp_addr: Op
                 }
                 let payload = opus::packetize(&frame.data);
                 let timestamp = audio_clock.stamp(frame.pts);
-                let packets = audio_ring.push([(payload.marker, timestamp, payload.data)], false);
+                let due = due_clock.due(frame.pts, Instant::now());
+                let packets = audio_ring.push([(payload.marker, timestamp, payload.data)], false, due);
                 udp.send(MediaKind::Audio, targets, Arc::clone(&audio_ring), packets).await;
             }
             MediaEvent::Frame(_) | MediaEvent::Metadata(_) => {}
@@ -420,7 +465,25 @@ fn video_parameter_sets(track: &crate::media::VideoTrack) -> Vec<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::MediaTime;
+
+    /// Audio and video of one instant are due at one wall time, whenever each was sent; a stream
+    /// that strays more than a second from its line draws a new one.
+    #[test]
+    fn both_tracks_of_an_instant_are_due_together() {
+        let mut clock = DueClock::default();
+        let start = Instant::now();
+        let video = clock.due(MediaTime::from_millis(1000), start);
+        assert_eq!(video, start);
+        // The transcoded audio of the same instant, sent 20 ms later.
+        let audio = clock.due(MediaTime::from_millis(1000), start + Duration::from_millis(20));
+        assert_eq!(audio, video);
+        let earlier = clock.due(MediaTime::from_millis(960), start + Duration::from_millis(30));
+        assert_eq!(video.duration_since(earlier), Duration::from_millis(40));
+        // A jump of 10 s in the stream's times: a new line from now.
+        let jumped = start + Duration::from_millis(40);
+        assert_eq!(clock.due(MediaTime::from_millis(11_000), jumped), jumped);
+        assert_eq!(clock.due(MediaTime::from_millis(11_040), jumped), jumped + Duration::from_millis(40));
+    }
 
     fn video(keyframe: bool) -> Frame {
         let time = MediaTime::from_millis(0);

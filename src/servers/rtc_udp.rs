@@ -386,18 +386,24 @@ impl Report {
         }
     }
 
-    /// The sender report due at `now`, if one is.
-    fn due(&mut self, ssrc: u32, now: Instant) -> Option<SenderReport> {
-        let (timestamp, at) = self.last?;
+    /// The sender report due at `now`, if one is. `media_clock`: the track's RTP time against
+    /// the stream's wall-clock line (`SentRing::media_clock`), the same for its audio and video;
+    /// without one, the newest packet's timestamp against when it was sent.
+    fn due(&mut self, ssrc: u32, now: Instant, media_clock: Option<(u32, Instant)>) -> Option<SenderReport> {
+        let (timestamp, at) = media_clock.or(self.last)?;
         if self.next.is_some_and(|next| now < next) {
             return None;
         }
         self.next = Some(now + REPORT_INTERVAL);
-        let since = now.saturating_duration_since(at).as_secs_f64();
+        // A frame may be due after `now` (a publisher ahead of its clock): signed seconds.
+        let since = match now.checked_duration_since(at) {
+            Some(after) => after.as_secs_f64(),
+            None => -at.duration_since(now).as_secs_f64(),
+        };
         Some(SenderReport {
             ssrc,
             ntp_time: ntp_now(),
-            rtp_time: timestamp.wrapping_add((since * f64::from(self.clock_rate)) as u32),
+            rtp_time: timestamp.wrapping_add((since * f64::from(self.clock_rate)) as i64 as u32),
             packet_count: self.packets,
             octet_count: self.octets,
             ..Default::default()
@@ -1220,7 +1226,8 @@ impl Path<'_> {
         if self.own.is_none() {
             return;
         }
-        let Some(report) = sending.report.due(sending.track.ssrc, now) else { return };
+        let media_clock = sending.ring.as_ref().and_then(|ring| ring.media_clock());
+        let Some(report) = sending.report.due(sending.track.ssrc, now, media_clock) else { return };
         let packets: Vec<Box<dyn rtc::rtcp::Packet>> = vec![Box::new(report)];
         if let Some(slim) = self.slim.as_deref_mut() {
             match (slim.protect(&packets), &self.own) {
@@ -1470,16 +1477,32 @@ mod tests {
     fn sender_reports_count_what_was_sent_and_carry_the_clock_on() {
         let mut report = Report { clock_rate: 90_000, ..Report::default() };
         let start = Instant::now();
-        assert!(report.due(7, start).is_none(), "nothing sent, nothing to report");
+        assert!(report.due(7, start, None).is_none(), "nothing sent, nothing to report");
         report.sent(&packet(1000, 1200), true, start);
         report.sent(&packet(1000, 300), true, start);
         report.sent(&packet(500, 1200), false, start + Duration::from_millis(50));
-        let first = report.due(7, start + Duration::from_millis(100)).expect("a report");
+        let first = report.due(7, start + Duration::from_millis(100), None).expect("a report");
         assert_eq!((first.ssrc, first.packet_count, first.octet_count), (7, 3, 2700));
         // 100 ms after the newest fresh packet: 9000 ticks of 90 kHz later.
         assert_eq!(first.rtp_time, 1000 + 9000);
         assert!(first.ntp_time >> 32 > 3_900_000_000, "NTP seconds since 1900");
-        assert!(report.due(7, start + Duration::from_millis(600)).is_none(), "one a second");
-        assert!(report.due(7, start + Duration::from_millis(1100)).is_some());
+        assert!(report.due(7, start + Duration::from_millis(600), None).is_none(), "one a second");
+        assert!(report.due(7, start + Duration::from_millis(1100), None).is_some());
+    }
+
+    /// With the stream's media clock, a report maps RTP time to wall time by when the newest
+    /// frame's media time is due, not by when it was sent: ahead of it or behind.
+    #[test]
+    fn sender_reports_follow_the_media_clock() {
+        let mut report = Report { clock_rate: 48_000, ..Report::default() };
+        let start = Instant::now();
+        report.sent(&packet(1000, 100), true, start + Duration::from_millis(20));
+        let late = report.due(7, start + Duration::from_millis(100), Some((1000, start))).expect("a report");
+        assert_eq!(late.rtp_time, 1000 + 4800, "100 ms after the frame was due");
+        let mut report = Report { clock_rate: 48_000, ..Report::default() };
+        report.sent(&packet(1000, 100), true, start);
+        let due_later = Some((1000, start + Duration::from_millis(50)));
+        let early = report.due(7, start, due_later).expect("a report");
+        assert_eq!(early.rtp_time, 1000u32.wrapping_sub(2400), "50 ms before the frame is due");
     }
 }
