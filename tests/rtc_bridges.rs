@@ -14,6 +14,9 @@
 //! - ffmpeg publishes a flash-and-beep clip (H.264 + AAC) over RTMP, recorded as published and
 //!   through `AacToOpus` (Opus in MP4): each beep keeps its place against its flash within a video
 //!   frame (43 ms late with fdk-aac's default decoder, 3-7 ms now: the Opus encoder's look-ahead).
+//! - Chromium plays that clip over WHEP (through `AacToOpus`) and measures lip sync in the page
+//!   (`player/whep_sync.html`): flash display time against beep onset; once its A/V sync settled
+//!   the median offset is under 100 ms.
 //! - With srs.conf's `rtmp_to_rtc off; rtc_to_rtmp off;`, WHEP refuses an RTMP stream and a WHIP
 //!   stream reaches no HTTP-FLV player, DVR or HLS. The time from the WHIP answer to the
 //!   first keyframe at an HTTP-FLV player that waited for the stream is measured and printed (and
