@@ -113,9 +113,49 @@ fn measure(
     );
 }
 
+fn adts(path: &str) -> (Vec<u8>, Vec<Bytes>) {
+    let data = std::fs::read(path).unwrap();
+    let mut frames = Vec::new();
+    let mut at = 0;
+    let mut asc = Vec::new();
+    while at + 7 <= data.len() {
+        let h = &data[at..];
+        let len = ((usize::from(h[3]) & 3) << 11) | (usize::from(h[4]) << 3) | (usize::from(h[5]) >> 5);
+        if asc.is_empty() {
+            let aot = u16::from((h[2] >> 6) + 1);
+            let sr = u16::from((h[2] >> 2) & 0xf);
+            let ch = u16::from(((h[2] & 1) << 2) | (h[3] >> 6));
+            asc = ((aot << 11) | (sr << 7) | (ch << 3)).to_be_bytes().to_vec();
+        }
+        frames.push(Bytes::copy_from_slice(&data[at + 7..at + len]));
+        at += len;
+    }
+    let n = frames.len();
+    let frames = (0..44_100 * SECONDS / 1024).map(|i| frames[i % n].clone()).collect();
+    (asc, frames)
+}
+
 fn main() {
-    let (asc, aac) = aac_frames(44_100);
+    let (asc, aac) = match std::env::var("SRS_EXP_AAC") {
+        Ok(p) => adts(&p),
+        Err(_) => aac_frames(44_100),
+    };
     let mut to_opus = AacToOpus::new(&asc, 48_000).expect("aac to opus");
+    if let Ok(c) = std::env::var("SRS_EXP_C") {
+        to_opus.set_complexity(c.parse().unwrap()).unwrap();
+    }
+    if std::env::var("SRS_EXP_ONLY").is_ok() {
+        measure(
+            "x",
+            &aac,
+            Duration::from_nanos(1024 * 1_000_000_000 / 44_100),
+            Duration::from_millis(20),
+            |frame, time, out| {
+                to_opus.push(frame, time, out).expect("t");
+            },
+        );
+        return;
+    }
     measure(
         "AacToOpus (AAC-LC 44.1 kHz stereo -> Opus 48 kbit/s)",
         &aac,

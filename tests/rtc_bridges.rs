@@ -130,6 +130,10 @@ fn rtmp_aac_plays_as_opus_over_whep() {
     let log = dir.join("page.log");
     let server = StaticServer::start_logging(&page_dir, Some(&log));
     let mut ffmpeg = common::publish_test_stream(&format!("rtmp://127.0.0.1:{rtmp}/live/tone"), 60);
+    // Nobody plays it over WebRTC yet: the bridge passes video on and transcodes no audio.
+    common::wait_for_log(&srs, "publish started");
+    let idle = bridge_output_share(api, Duration::from_secs(3));
+    assert!(idle < 0.6, "the bridge outputs {idle:.2} frames per frame in (video only is ~0.37)");
     let url = format!(
         "http://127.0.0.1:{}/whep/whep.html?api=http://127.0.0.1:{api}&stream=tone&unmuted=1",
         server.port
@@ -153,6 +157,10 @@ fn rtmp_aac_plays_as_opus_over_whep() {
     assert!(later.frames > first.frames, "{first:?} -> {later:?}");
     let level = wait_for(20, "an audio level for the tone", || stats(&log, "whep").filter(|s| s.level > 0));
     println!("whep player: {level:?}");
+    // With a player, every AAC frame is transcoded: 50 Opus frames a second against 43 AAC.
+    let playing = bridge_output_share(api, Duration::from_secs(3));
+    println!("bridge frames out per frame in: {idle:.2} without a WebRTC player, {playing:.2} with one");
+    assert!(playing > 0.9, "the bridge outputs {playing:.2} frames per frame in");
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
     drop(server);
@@ -203,6 +211,27 @@ fn rtmp_to_whep_keeps_lip_sync_in_chromium() {
     let median = settled[settled.len() / 2];
     assert!(median.abs() < 100, "median offset {median} ms over the last ten flashes: {offsets:?}");
     drop(server);
+}
+
+/// Frames the `rtmp_to_rtc` bridge sent on over `window` per frame it got (`/api/v1/graph`'s
+/// edge counters): 25 video frames a second pass, and 43 AAC frames become 50 Opus frames only
+/// while the stream has a WebRTC player.
+fn bridge_output_share(api: u16, window: Duration) -> f64 {
+    let frames = |from: &str, to: &str| -> u64 {
+        let graph = common::api_get(api, "/api/v1/graph");
+        let edges = graph["graph"]["edges"].as_array().cloned().unwrap_or_default();
+        edges
+            .iter()
+            .find(|e| e["from"] == from && e["to"] == to)
+            .and_then(|e| e["frames"].as_u64())
+            .unwrap_or(0)
+    };
+    let counts = || (frames("__defaultVhost__", "rtmp_to_rtc"), frames("rtmp_to_rtc", "rtc_play"));
+    let (in_before, out_before) = counts();
+    std::thread::sleep(window);
+    let (in_after, out_after) = counts();
+    assert!(in_after > in_before + 50, "frames reach the bridge: {in_before} -> {in_after}");
+    (out_after - out_before) as f64 / (in_after - in_before) as f64
 }
 
 /// Reads an HTTP-FLV response from `port` until its first video keyframe (not the sequence

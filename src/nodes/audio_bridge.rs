@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use crate::codec::audio::TranscodeError;
 use crate::graph::engine::Outputs;
 use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription};
-use crate::nodes::StreamCtx;
+use crate::nodes::rtc_shared::RtcStreams;
+use crate::nodes::{CheckedGraph, NodeSpec, StreamCtx};
 
 /// One direction of audio transcoding.
 pub trait AudioBridge: Send + 'static {
@@ -40,6 +41,37 @@ pub trait Transcoder: Send {
 /// Frames whose errors are logged again after this many more.
 const ERROR_LOG_EVERY: u64 = 100;
 
+/// Whether anyone takes the transcoded audio now. WebRTC players take audio live only (`RtcOut`
+/// caches none for a joiner), so while every child of the bridge is an `RtcOut` and the stream
+/// has no WebRTC player, transcoding would be thrown away: an RTMP stream that nobody watches over
+/// WebRTC costs no AAC decode and Opus encode (SRS transcodes every stream of a vhost with
+/// `rtmp_to_rtc on`). Any other child (HTTP-FLV, HLS, DVR...) always takes it. The graph is read
+/// again after a reload (it may have given the bridge other children).
+struct Demand {
+    graph: Option<Arc<CheckedGraph>>,
+    only_webrtc: bool,
+    players: Arc<RtcStreams>,
+}
+
+impl Demand {
+    fn new(ctx: &StreamCtx) -> Demand {
+        Demand { graph: None, only_webrtc: false, players: ctx.engine.shared::<RtcStreams>() }
+    }
+
+    fn wanted(&mut self, ctx: &StreamCtx) -> bool {
+        let engine = ctx.engine.current();
+        if !self.graph.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, engine.graph())) {
+            let graph = engine.graph();
+            let children: Vec<_> =
+                graph.index_of(ctx.name()).map(|n| graph.children(n).collect()).unwrap_or_default();
+            self.only_webrtc = !children.is_empty()
+                && children.iter().all(|c| matches!(engine.spec(*c), NodeSpec::RtcOut(_)));
+            self.graph = Some(Arc::clone(graph));
+        }
+        !self.only_webrtc || self.players.has_players(&ctx.key)
+    }
+}
+
 /// Runs one stream through `bridge` until its end.
 pub async fn run<B: AudioBridge>(
     bridge: B,
@@ -51,13 +83,30 @@ pub async fn run<B: AudioBridge>(
     let mut out = Vec::new();
     let mut errors = 0u64;
     let mut source: Option<Arc<StreamDescription>> = None;
+    let mut demand = Demand::new(&ctx);
+    // Closed while nobody took the audio; opened again (a fresh timeline) when someone does.
+    let mut idle = false;
     while let Some(event) = input.recv().await {
         let event = match event {
             MediaEvent::Description(description) => {
                 source = Some(Arc::clone(&description));
+                idle = false;
                 MediaEvent::Description(describe(&bridge, &ctx, &description, &mut transcoder))
             }
             MediaEvent::Frame(frame) if frame.codec == B::FROM => {
+                if !demand.wanted(&ctx) {
+                    if transcoder.take().is_some() {
+                        idle = true;
+                        tracing::debug!(node = ctx.name(), stream = %ctx.key, "no one takes the {} audio: transcoding paused", B::TO.name());
+                    }
+                    continue;
+                }
+                if idle {
+                    idle = false;
+                    let track = source.as_ref().and_then(|s| s.audio.as_ref()).filter(|a| a.codec == B::FROM);
+                    transcoder = track.and_then(|track| bridge.open(track).ok()).map(|(opened, _)| opened);
+                    tracing::debug!(node = ctx.name(), stream = %ctx.key, "transcoding to {} again", B::TO.name());
+                }
                 let Some(transcoder) = transcoder.as_mut() else { continue };
                 if let Err(e) = transcoder.push(&frame.data, frame.dts, &mut out) {
                     errors += 1;

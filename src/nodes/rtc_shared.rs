@@ -163,6 +163,11 @@ impl RtcStreams {
         )
     }
 
+    /// Whether the stream has a WebRTC player.
+    pub fn has_players(&self, key: &StreamKey) -> bool {
+        lock(&self.0).get(key).is_some_and(|p| !p.players.is_empty())
+    }
+
     /// Whether a player that took `codec` waits for its first keyframe.
     pub fn waiting_players(&self, key: &StreamKey, codec: Codec) -> bool {
         lock(&self.0).get(key).is_some_and(|p| p.players.iter().any(|p| p.video == codec && !p.video_started))
