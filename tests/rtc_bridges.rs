@@ -3,7 +3,8 @@
 //!
 //! - ffmpeg publishes H.264 + AAC (a 440 Hz tone) over RTMP; headless Chromium plays it with WHEP:
 //!   video frames decode and the audio arrives as Opus and decodes (packets and samples received
-//!   rising, a non-zero audio level for the tone).
+//!   rising, a non-zero audio level for the tone). Before the player comes the bridge transcodes
+//!   nothing (its output is the video alone), and with it every AAC frame.
 //! - Chromium publishes its fake camera and microphone with WHIP: ffprobe reads the HTTP-FLV stream
 //!   as H.264 640x480 + AAC 48 kHz stereo, an HLS segment has AAC audio, and the DVR FLV file has
 //!   both tracks, starting within 100 ms and ending within 50 ms of each other, placed by

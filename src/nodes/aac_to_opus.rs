@@ -5,6 +5,8 @@
 //! (`codec::audio::aac_to_opus`); metadata and audio in other codecs (a WHIP publisher's Opus) pass
 //! through untouched, and so does video, but for B-frames of H.264 and H.265 (`keep_bframe`) and
 //! H.264 SEI units (`keep_avc_nalu_sei`) as SRS's bridge. Accepts any codec; converts AAC to Opus.
+//! Feeding only `RtcOut` nodes, it transcodes only while the stream has a WebRTC player
+//! (`audio_bridge::Demand`).
 //!
 //! ```dhall
 //! srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000, keep_bframe = False, complexity = 5 })
