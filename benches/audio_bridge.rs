@@ -10,7 +10,9 @@
 //!   moment minus the capture of the output's last sample: what the bridge holds back (a whole
 //!   output frame, the encoder's delay) plus its compute time. p50/p99 over the minute.
 //!
-//! `cargo bench --bench audio_bridge` (or `scripts/bench/rtc-bridge-latency.sh`).
+//! `cargo bench --bench audio_bridge` (or `scripts/bench/rtc-bridge-latency.sh`);
+//! `AUDIO_BRIDGE_AAC=<file.aac>` feeds `AacToOpus` an ADTS file (e.g. `../shared/media/avatar.aac`)
+//! instead of the tone, `OPUS_COMPLEXITY=N` sets libopus's complexity.
 
 use std::time::{Duration, Instant};
 
@@ -113,53 +115,42 @@ fn measure(
     );
 }
 
-fn adts(path: &str) -> (Vec<u8>, Vec<Bytes>) {
-    let data = std::fs::read(path).unwrap();
-    let mut frames = Vec::new();
+/// AAC frames of an ADTS file (a real soundtrack: libopus works harder on it than on a tone),
+/// looped to `SECONDS`, and its AudioSpecificConfig.
+fn adts_frames(path: &str) -> (Vec<u8>, Vec<Bytes>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (mut asc, mut frames) = (Vec::new(), Vec::new());
     let mut at = 0;
-    let mut asc = Vec::new();
-    while at + 7 <= data.len() {
-        let h = &data[at..];
-        let len = ((usize::from(h[3]) & 3) << 11) | (usize::from(h[4]) << 3) | (usize::from(h[5]) >> 5);
+    while let Ok(header) = srs::codec::aac::parse_adts(&data[at..]) {
+        let Some(payload) = data.get(at + header.header_len..at + header.frame_len) else { break };
         if asc.is_empty() {
-            let aot = u16::from((h[2] >> 6) + 1);
-            let sr = u16::from((h[2] >> 2) & 0xf);
-            let ch = u16::from(((h[2] & 1) << 2) | (h[3] >> 6));
-            asc = ((aot << 11) | (sr << 7) | (ch << 3)).to_be_bytes().to_vec();
+            asc = header.config.encode().to_vec();
         }
-        frames.push(Bytes::copy_from_slice(&data[at + 7..at + len]));
-        at += len;
+        frames.push(Bytes::copy_from_slice(payload));
+        at += header.frame_len;
     }
-    let n = frames.len();
-    let frames = (0..44_100 * SECONDS / 1024).map(|i| frames[i % n].clone()).collect();
-    (asc, frames)
+    assert!(!frames.is_empty(), "{path}: no ADTS frames");
+    let rate = srs::codec::aac::AudioSpecificConfig::parse(&asc).map_or(44_100, |c| c.sample_rate as usize);
+    let count = rate * SECONDS / 1024;
+    (asc, frames.iter().cycle().take(count).cloned().collect())
 }
 
 fn main() {
-    let (asc, aac) = match std::env::var("SRS_EXP_AAC") {
-        Ok(p) => adts(&p),
+    // `AUDIO_BRIDGE_AAC=<file.aac>`: AacToOpus fed that ADTS file instead of the tone.
+    let (asc, aac) = match std::env::var("AUDIO_BRIDGE_AAC") {
+        Ok(path) => adts_frames(&path),
         Err(_) => aac_frames(44_100),
     };
     let mut to_opus = AacToOpus::new(&asc, 48_000).expect("aac to opus");
-    if let Ok(c) = std::env::var("SRS_EXP_C") {
-        to_opus.set_complexity(c.parse().unwrap()).unwrap();
+    // `OPUS_COMPLEXITY=N`: libopus's complexity (the node's default otherwise).
+    if let Some(complexity) = std::env::var("OPUS_COMPLEXITY").ok().and_then(|c| c.parse().ok()) {
+        to_opus.set_complexity(complexity).expect("complexity");
     }
-    if std::env::var("SRS_EXP_ONLY").is_ok() {
-        measure(
-            "x",
-            &aac,
-            Duration::from_nanos(1024 * 1_000_000_000 / 44_100),
-            Duration::from_millis(20),
-            |frame, time, out| {
-                to_opus.push(frame, time, out).expect("t");
-            },
-        );
-        return;
-    }
+    let rate = srs::codec::aac::AudioSpecificConfig::parse(&asc).map_or(44_100, |c| u64::from(c.sample_rate));
     measure(
-        "AacToOpus (AAC-LC 44.1 kHz stereo -> Opus 48 kbit/s)",
+        &format!("AacToOpus (AAC-LC {rate} Hz stereo -> Opus 48 kbit/s)"),
         &aac,
-        Duration::from_nanos(1024 * 1_000_000_000 / 44_100),
+        Duration::from_nanos(1024 * 1_000_000_000 / rate),
         Duration::from_millis(20),
         |frame, time, out| {
             to_opus.push(frame, time, out).expect("transcode");
