@@ -10,9 +10,12 @@
 # HttpRemux child (no players: it serializes video once and drops Opus) keeps the bridges busy.
 # to_opus - plain is the AAC->Opus bridge, both - to_opus the Opus->AAC bridge, idle - rtc_only
 # the AAC->Opus bridge of a stream nobody plays over WebRTC; in % of one core per stream.
-# Usage: scripts/bench/rtc-bridge-cpu.sh [SRS_BIN] [SECONDS] [STREAMS] [SOURCE.flv]
+# Usage: scripts/bench/rtc-bridge-cpu.sh [SRS_BIN] [SECONDS] [STREAMS] [SOURCE]
 #   OPUS_COMPLEXITY=N (default 5): AacToOpus's libopus complexity.
-#   SOURCE.flv: what each stream publishes (default: testsrc2 640x360 800 kbit/s + a 440 Hz tone).
+#   SOURCE: what each stream publishes. Default: testsrc2 640x360 800 kbit/s + a 440 Hz tone in
+#   AAC 96 kbit/s; an .flv: that file as it is; an .aac (ADTS, e.g. ../shared/media/avatar.aac, a
+#   film's soundtrack, on which libopus works harder than on a tone): that audio, looped and
+#   encoded to AAC 96 kbit/s stereo, under the default video.
 set -euo pipefail
 SRS=${1:-target/debug/srs}
 SECS=${2:-20}
@@ -28,10 +31,13 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 HZ=$(getconf CLK_TCK)
 
-if [ -n "$SOURCE" ]; then
-    cp "$SOURCE" source.flv
-else
-    ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100 \
+case "$SOURCE" in
+    *.flv) cp "$SOURCE" source.flv ;;
+    *.aac) AUDIO=(-stream_loop -1 -i "$SOURCE") ;;
+    *) AUDIO=(-f lavfi -i sine=frequency=440:sample_rate=44100) ;;
+esac
+if [ ! -f source.flv ]; then
+    ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=25 "${AUDIO[@]}" -map 0:v -map 1:a \
         -t 30 -c:v libx264 -preset veryfast -b:v 800k -g 50 -pix_fmt yuv420p -ac 2 -c:a aac -b:a 96k source.flv
 fi
 
