@@ -390,7 +390,9 @@ impl Report {
     /// the stream's wall-clock line (`SentRing::media_clock`), the same for its audio and video;
     /// without one, the newest packet's timestamp against when it was sent.
     fn due(&mut self, ssrc: u32, now: Instant, media_clock: Option<(u32, Instant)>) -> Option<SenderReport> {
-        let (timestamp, at) = media_clock.or(self.last)?;
+        // Nothing sent to this player yet: nothing to report.
+        let sent = self.last?;
+        let (timestamp, at) = media_clock.unwrap_or(sent);
         if self.next.is_some_and(|next| now < next) {
             return None;
         }
@@ -1496,6 +1498,7 @@ mod tests {
     fn sender_reports_follow_the_media_clock() {
         let mut report = Report { clock_rate: 48_000, ..Report::default() };
         let start = Instant::now();
+        assert!(report.due(7, start, Some((1000, start))).is_none(), "nothing sent to this player yet");
         report.sent(&packet(1000, 100), true, start + Duration::from_millis(20));
         let late = report.due(7, start + Duration::from_millis(100), Some((1000, start))).expect("a report");
         assert_eq!(late.rtp_time, 1000 + 4800, "100 ms after the frame was due");
