@@ -62,7 +62,8 @@ fn flv_ts_and_aac_players_get_the_live_stream() {
 
 /// A live FLV stream is answered past hyper (the hub writes to the socket itself): SRS's content
 /// type, no chunked framing (the body ends with the connection), the FLV signature, then tags whose
-/// timestamps never go back, several players at once.
+/// timestamps never go back, several players at once; one of them writes its request line and
+/// its headers apart, 50 ms between them, and is answered the same way.
 #[test]
 fn raw_flv_responses_carry_a_clean_tag_stream_to_every_player() {
     use std::io::{Read, Write};
@@ -76,13 +77,20 @@ fn raw_flv_responses_carry_a_clean_tag_stream_to_every_player() {
     let port = free_port();
     let server = run_graph(&dir, &live_graph(input.to_str().unwrap(), port), &[port]);
     let players: Vec<_> = (0..3)
-        .map(|_| {
+        .map(|i| {
             std::thread::spawn(move || {
                 let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
                 socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                socket
-                    .write_all(b"GET /live/livestream.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                    .expect("request");
+                socket.set_nodelay(true).unwrap();
+                let request: &[u8] = b"GET /live/livestream.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+                if i == 2 {
+                    let (line, headers) = request.split_at(34);
+                    socket.write_all(line).expect("request line");
+                    std::thread::sleep(Duration::from_millis(50));
+                    socket.write_all(headers).expect("headers");
+                } else {
+                    socket.write_all(request).expect("request");
+                }
                 let mut received = Vec::new();
                 let mut buffer = [0u8; 16 * 1024];
                 let until = Instant::now() + Duration::from_secs(3);
