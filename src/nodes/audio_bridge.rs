@@ -103,15 +103,10 @@ pub async fn run<B: AudioBridge>(
                 }
                 if idle {
                     idle = false;
-                    let track = source.as_ref().and_then(|s| s.audio.as_ref()).filter(|a| a.codec == B::FROM);
-                    transcoder = match track.map(|track| bridge.open(track)) {
-                        Some(Ok((opened, _))) => Some(opened),
-                        Some(Err(e)) => {
-                            tracing::warn!(node = ctx.name(), stream = %ctx.key, "cannot transcode {} audio again: {e}", B::FROM.name());
-                            None
-                        }
-                        None => None,
-                    };
+                    // Opened as for the description, which went downstream already (the same track).
+                    if let Some(source) = &source {
+                        describe(&bridge, &ctx, source, &mut transcoder);
+                    }
                     tracing::debug!(node = ctx.name(), stream = %ctx.key, "transcoding to {} again", B::TO.name());
                 }
                 let Some(transcoder) = transcoder.as_mut() else { continue };
