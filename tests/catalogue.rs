@@ -74,7 +74,7 @@ fn dhall_vhost_defaults_equal_srs_defaults_in_rust() {
 }
 
 fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("srs-catalogue-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("srs-test-{}-catalogue", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }

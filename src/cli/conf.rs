@@ -27,7 +27,7 @@ pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::
         super::init_logging_quiet();
         let loaded = conf::load(&sources, &FileSystem)?;
         log_warnings(&loaded);
-        let (file, _) = build_graph(&loaded, &super::embedded::catalogue_for_this_process()?)?;
+        let (file, _) = build_graph(&loaded, &super::embedded::catalogue()?)?;
         println!(
             "srs: configuration {label}: ok ({} nodes, {} edges), test is successful",
             file.nodes.len(),
@@ -43,7 +43,7 @@ pub fn run_server(file: Option<PathBuf>, env_only: bool, test: bool) -> anyhow::
     super::process::enter_work_dir(&loaded.process)?;
     super::process::init_logging(&loaded.process)?;
     log_warnings(&loaded);
-    let catalogue = super::embedded::catalogue_for_this_process()?;
+    let catalogue = super::embedded::catalogue()?;
     let (_, checked) = build_graph(&loaded, &catalogue)?;
     let _pid_file = super::process::PidFile::write(&loaded.process.pid)?;
     // SIGHUP and `raw?rpc=reload` read the configuration again, as SRS does (settings of the
@@ -66,7 +66,7 @@ pub fn import(file: Option<PathBuf>, env_only: bool, catalogue: Option<PathBuf>)
     let loaded = conf::load(&sources, &FileSystem)?;
     let catalogue = match catalogue {
         Some(path) => path,
-        None => super::embedded::lasting_catalogue()?,
+        None => super::embedded::catalogue()?,
     };
     let text = print::graph_text(&loaded.config, &catalogue, &comments(&sources, &loaded));
     // A relative catalogue resolves from the current directory, as inline Dhall text does.

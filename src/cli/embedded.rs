@@ -6,35 +6,53 @@ use anyhow::Context;
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
-/// Writes the embedded files under a fresh temporary directory; returns the default graph's path.
+/// The embedded default graph, unpacked (see [`unpacked_root`]); returns its path.
 pub fn unpack_default_graph() -> anyhow::Result<PathBuf> {
-    let root = std::env::temp_dir().join(format!("srs-embedded-{}", std::process::id()));
-    unpack_to(&root)?;
-    Ok(root.join("graphs/live.dhall"))
+    Ok(unpacked_root()?.join("graphs/live.dhall"))
 }
 
-/// The embedded catalogue's `package.dhall`, unpacked for this process.
-pub fn catalogue_for_this_process() -> anyhow::Result<PathBuf> {
-    let root = std::env::temp_dir().join(format!("srs-embedded-{}", std::process::id()));
-    unpack_to(&root)?;
-    Ok(root.join("nodes/package.dhall"))
+/// The embedded catalogue's `package.dhall` (see [`unpacked_root`]), which graphs built from an
+/// `srs.conf` or `SRS_*` and graph files written by `srs conf import` import.
+pub fn catalogue() -> anyhow::Result<PathBuf> {
+    Ok(unpacked_root()?.join("nodes/package.dhall"))
 }
 
-/// The embedded catalogue's `package.dhall` in a lasting place, for graph files written for the
-/// user (`srs conf import`): `$XDG_DATA_HOME/srs/` (or `~/.local/share/srs/`, else the temp dir),
-/// in a directory named by the catalogue's content, so a newer binary never rewrites an older one.
-pub fn lasting_catalogue() -> anyhow::Result<PathBuf> {
+/// Where the embedded files live on disk: `$XDG_DATA_HOME/srs/` (or `~/.local/share/srs/`, else
+/// the temp dir), in a directory named by their content. It lasts, since a graph written for the
+/// user (`srs conf import`) imports from it and a running server reads it again at each reload;
+/// it is unpacked once per build, not once per process (which left a directory behind at every
+/// start), and a newer binary never rewrites an older one's.
+fn unpacked_root() -> anyhow::Result<PathBuf> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
-    let root = base.join("srs").join(format!("catalogue-{:016x}", content_hash()));
-    let package = root.join("nodes/package.dhall");
-    if !package.is_file() {
-        unpack_to(&root)?;
-    }
-    Ok(package)
+    unpack_once(&base.join("srs"))
 }
+
+/// `parent/catalogue-<content hash>`, unpacked unless it already is.
+fn unpack_once(parent: &Path) -> anyhow::Result<PathBuf> {
+    let root = parent.join(format!("catalogue-{:016x}", content_hash()));
+    if root.join(COMPLETE_FILE).is_file() {
+        return Ok(root);
+    }
+    // Unpacked beside, then renamed into place: a reader never sees half of it, and two first
+    // starts at once both succeed.
+    let partial = parent.join(format!(".catalogue-{:016x}-{}", content_hash(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    unpack_to(&partial)?;
+    if std::fs::rename(&partial, &root).is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+        if !root.join(COMPLETE_FILE).is_file() {
+            // An older binary's unpacking, without the marker: complete it in place.
+            unpack_to(&root)?;
+        }
+    }
+    Ok(root)
+}
+
+/// Marks an unpacked directory as whole.
+const COMPLETE_FILE: &str = ".complete";
 
 fn unpack_to(root: &Path) -> anyhow::Result<()> {
     for (path, contents) in EMBEDDED {
@@ -44,7 +62,8 @@ fn unpack_to(root: &Path) -> anyhow::Result<()> {
         }
         std::fs::write(&target, contents).with_context(|| format!("writing {}", target.display()))?;
     }
-    Ok(())
+    let complete = root.join(COMPLETE_FILE);
+    std::fs::write(&complete, b"").with_context(|| format!("writing {}", complete.display()))
 }
 
 /// FNV-1a over every embedded path and file: stable across runs and builds of the same files.
@@ -57,4 +76,35 @@ fn content_hash() -> u64 {
         }
     }
     hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_are_unpacked_once_whole_and_found_again() {
+        let parent = std::env::temp_dir().join(format!("srs-unpack-once-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let root = unpack_once(&parent).expect("unpacks");
+        for (path, contents) in EMBEDDED {
+            assert_eq!(std::fs::read_to_string(root.join(path)).expect("unpacked file"), *contents, "{path}");
+        }
+        let written =
+            std::fs::metadata(root.join("graphs/live.dhall")).and_then(|m| m.modified()).expect("mtime");
+        assert_eq!(unpack_once(&parent).expect("found again"), root);
+        let again =
+            std::fs::metadata(root.join("graphs/live.dhall")).and_then(|m| m.modified()).expect("mtime");
+        assert_eq!(written, again, "not written a second time");
+        let names: Vec<_> =
+            std::fs::read_dir(&parent).expect("parent").flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names.len(), 1, "no partial directory left beside it: {names:?}");
+
+        // A directory an older binary left without the marker is completed in place.
+        std::fs::remove_file(root.join(COMPLETE_FILE)).expect("marker");
+        std::fs::remove_file(root.join("graphs/live.dhall")).expect("a file");
+        assert_eq!(unpack_once(&parent).expect("completed"), root);
+        assert!(root.join("graphs/live.dhall").is_file() && root.join(COMPLETE_FILE).is_file());
+        let _ = std::fs::remove_dir_all(&parent);
+    }
 }

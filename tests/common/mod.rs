@@ -11,12 +11,28 @@ pub mod udp_relay;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A fresh directory under the system temp dir, unique per test.
+/// A fresh directory under the system temp dir, unique per test. It stays after the test, for a
+/// look at a failure; the next test binary to start removes those of processes that are gone.
 pub fn temp_dir(name: &str) -> PathBuf {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(remove_dirs_of_ended_tests);
     let dir = std::env::temp_dir().join(format!("srs-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Removes `srs-test-<pid>-*` directories whose test process has ended.
+fn remove_dirs_of_ended_tests() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|name| name.strip_prefix("srs-test-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs ffmpeg with `args`, panicking with its stderr on failure.
