@@ -6,7 +6,7 @@
 //! through untouched, and so does video, but for B-frames of H.264 and H.265 (`keep_bframe`) and
 //! H.264 SEI units (`keep_avc_nalu_sei`) as SRS's bridge. Accepts any codec; converts AAC to Opus.
 //! Feeding only `RtcOut` nodes, it transcodes only while the stream has a WebRTC player
-//! (`audio_bridge::Demand`).
+//! (`audio_bridge::Demand`, `NodeKind::takes_media_now`).
 //!
 //! ```dhall
 //! srs.node "to_opus" (srs.Node.AacToOpus srs.AacToOpus::{ bitrate = 48000, keep_bframe = False, complexity = 5 })

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use petgraph::graph::NodeIndex;
 use tokio::sync::mpsc;
 
 use crate::codec::audio::TranscodeError;
 use crate::graph::engine::Outputs;
 use crate::media::{AudioTrack, Codec, Frame, MediaEvent, MediaKind, MediaTime, StreamDescription};
-use crate::nodes::rtc_shared::RtcStreams;
-use crate::nodes::{CheckedGraph, NodeSpec, StreamCtx};
+use crate::nodes::{CheckedGraph, StreamCtx};
 
 /// One direction of audio transcoding.
 pub trait AudioBridge: Send + 'static {
@@ -41,34 +41,31 @@ pub trait Transcoder: Send {
 /// Frames whose errors are logged again after this many more.
 const ERROR_LOG_EVERY: u64 = 100;
 
-/// Whether anyone takes the transcoded audio now. WebRTC players take audio live only (`RtcOut`
-/// caches none for a joiner), so while every child of the bridge is an `RtcOut` and the stream
-/// has no WebRTC player, transcoding would be thrown away: an RTMP stream that nobody watches over
-/// WebRTC costs no AAC decode and Opus encode (SRS transcodes every stream of a vhost with
-/// `rtmp_to_rtc on`). Any other child (HTTP-FLV, HLS, DVR...) always takes it. The graph is read
-/// again after a reload (it may have given the bridge other children).
+/// Whether anyone takes the transcoded audio now: any child that takes media at this moment
+/// (`NodeKind::takes_media_now`). WebRTC players take audio live only, so while every child of
+/// the bridge is an `RtcOut` and the stream has no WebRTC player, transcoding would be thrown
+/// away: an RTMP stream that nobody watches over WebRTC costs no AAC decode and Opus encode (SRS
+/// transcodes every stream of a vhost with `rtmp_to_rtc on`). Any other child (HTTP-FLV, HLS,
+/// DVR...) always takes it. The children are read again after a reload.
 struct Demand {
     graph: Option<Arc<CheckedGraph>>,
-    only_webrtc: bool,
-    players: Arc<RtcStreams>,
+    children: Vec<NodeIndex>,
 }
 
 impl Demand {
-    fn new(ctx: &StreamCtx) -> Demand {
-        Demand { graph: None, only_webrtc: false, players: ctx.engine.shared::<RtcStreams>() }
-    }
-
     fn wanted(&mut self, ctx: &StreamCtx) -> bool {
         let engine = ctx.engine.current();
         if !self.graph.as_ref().is_some_and(|seen| Arc::ptr_eq(seen, engine.graph())) {
             let graph = engine.graph();
-            let children: Vec<_> =
+            self.children =
                 graph.index_of(ctx.name()).map(|n| graph.children(n).collect()).unwrap_or_default();
-            self.only_webrtc = !children.is_empty()
-                && children.iter().all(|c| matches!(engine.spec(*c), NodeSpec::RtcOut(_)));
             self.graph = Some(Arc::clone(graph));
         }
-        !self.only_webrtc || self.players.has_players(&ctx.key)
+        self.children.is_empty()
+            || self
+                .children
+                .iter()
+                .any(|child| engine.spec(*child).kind().1.takes_media_now(&engine, &ctx.key))
     }
 }
 
@@ -83,7 +80,7 @@ pub async fn run<B: AudioBridge>(
     let mut out = Vec::new();
     let mut errors = 0u64;
     let mut source: Option<Arc<StreamDescription>> = None;
-    let mut demand = Demand::new(&ctx);
+    let mut demand = Demand { graph: None, children: Vec::new() };
     // Closed while nobody took the audio; opened again (a fresh timeline) when someone does.
     let mut idle = false;
     while let Some(event) = input.recv().await {

@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 
 use super::scope::{ScopeNode, ScopePlan};
 use super::urls::ServedUrl;
-use super::StreamCtx;
+use super::{Engine, StreamCtx};
 use crate::graph::engine::Outputs;
-use crate::graph::{Listen, Ports};
+use crate::graph::{Listen, Ports, StreamKey};
 use crate::media::MediaEvent;
 
 pub trait NodeKind: Send + Sync {
@@ -48,6 +48,14 @@ pub trait NodeKind: Send + Sync {
     /// file readers) to `plan`; `start_graph_scope` binds and starts it, once per address.
     fn plan_graph_scope(&self, _node: &ScopeNode<'_>, _plan: &mut ScopePlan) -> anyhow::Result<()> {
         Ok(())
+    }
+
+    /// Whether this node takes the stream `key`'s media at this moment. Most nodes always do: a gop
+    /// cache, a recording, a segmenter keep what comes for later. A WebRTC sink keeps nothing for
+    /// a player still to come, so it takes media only while the stream has one. A costly transform
+    /// (an audio bridge) asks its children and pauses while none takes its output.
+    fn takes_media_now(&self, _engine: &Engine, _key: &StreamKey) -> bool {
+        true
     }
 
     /// One instance for one live stream, until its input ends. Sources and services are never

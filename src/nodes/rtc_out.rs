@@ -86,6 +86,11 @@ impl NodeKind for Config {
         super::rtc_in::rtc_summary(&self.listen, &self.api, &self.candidate)
     }
 
+    /// Players take media live from their join (at the next keyframe): nothing is kept for them.
+    fn takes_media_now(&self, engine: &Engine, key: &StreamKey) -> bool {
+        engine.shared::<RtcStreams>().has_players(key)
+    }
+
     fn plan_graph_scope(&self, node: &ScopeNode<'_>, plan: &mut ScopePlan) -> anyhow::Result<()> {
         let transports = super::rtc_in::transports(&self.protocol, self.tcp).map_err(anyhow::Error::msg)?;
         let Some((endpoint, http)) =
