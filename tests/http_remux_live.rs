@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{free_port, make_h264_aac, probe, record, run_graph, temp_dir};
+use common::{ffmpeg, free_port, make_h264_aac, probe, record, run_graph, temp_dir};
 
 fn live_graph(input: &str, port: u16) -> String {
     format!(
@@ -130,4 +130,67 @@ fn raw_flv_responses_carry_a_clean_tag_stream_to_every_player() {
         assert!(video >= 60, "about 3 s of 25 fps video (gop cache first), got {video} tags");
     }
     assert!(server.log().contains("http play"), "{}", server.log());
+}
+
+/// The first bytes of a raw HTTP-FLV answer: the response head, then at least the FLV header.
+fn flv_header_of(port: u16) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    socket.write_all(b"GET /live/livestream.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            if received.len() >= end + 4 + 9 {
+                return received[end + 4..end + 4 + 9].to_vec();
+            }
+        }
+        let n = socket.read(&mut buffer).expect("the answer comes");
+        assert!(n > 0, "closed before the FLV header: {}", String::from_utf8_lossy(&received));
+        received.extend_from_slice(&buffer[..n]);
+    }
+}
+
+/// As SRS's `guess_has_av`: a stream without audio is announced as video only in the FLV header,
+/// so FFmpeg does not read 5 MB looking for audio before it starts; with both, both.
+#[test]
+fn the_flv_header_announces_only_the_tracks_the_stream_has() {
+    let dir = temp_dir("http-remux-flags");
+    let video_only = dir.join("video-only.flv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-g",
+        "25",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "flv",
+        video_only.to_str().unwrap(),
+    ]);
+    let both = dir.join("both.flv");
+    make_h264_aac(&both, "flv", 4);
+    for (input, flags) in [(&video_only, 0x01), (&both, 0x05)] {
+        let port = free_port();
+        let _server = run_graph(&dir, &live_graph(input.to_str().unwrap(), port), &[port]);
+        // Once the stream runs (a player that comes first is told both, as nothing is known).
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let header = flv_header_of(port);
+        assert_eq!(&header[..3], b"FLV");
+        assert_eq!(header[4], flags, "{input:?}: FLV header flags (4 audio, 1 video)");
+        let out = dir.join(format!("played-{flags}.flv"));
+        record(&format!("http://127.0.0.1:{port}/live/livestream.flv"), 2, &out);
+        let streams = probe(out.to_str().unwrap());
+        let codecs: Vec<_> = streams.iter().map(|s| s.codec.as_str()).collect();
+        let expected: &[&str] = if flags == 0x01 { &["h264"] } else { &["h264", "aac"] };
+        assert_eq!(codecs, expected, "{input:?}");
+        assert!(streams[0].frames >= 40, "about 2 s of 25 fps video, got {}", streams[0].frames);
+    }
 }

@@ -464,6 +464,41 @@ impl Hub {
     pub fn consumer_count(&self) -> usize {
         self.stats.consumers.load(Ordering::Relaxed)
     }
+
+    /// The media a consumer joining now gets first (the sequence headers and the gop cache), for
+    /// a format whose header announces its tracks before any of them (FLV).
+    pub fn tracks_at_join(&self) -> Tracks {
+        let state = self.lock();
+        let mut tracks = Tracks { audio: false, video: false };
+        if !state.publishing {
+            return tracks;
+        }
+        tracks.audio = state.headers.audio.is_some();
+        tracks.video = state.headers.video.is_some();
+        if let Some(gop_start) = state.gop_start {
+            let start = gop_start.saturating_sub(state.first_seq) as usize;
+            for packet in state.ring.iter().skip(start) {
+                match packet.class {
+                    PacketClass::Audio | PacketClass::AudioHeader => tracks.audio = true,
+                    PacketClass::Video | PacketClass::VideoKeyframe | PacketClass::VideoHeader => {
+                        tracks.video = true
+                    }
+                    PacketClass::Metadata => {}
+                }
+                if tracks.audio && tracks.video {
+                    break;
+                }
+            }
+        }
+        tracks
+    }
+}
+
+/// Whether a stream has shown audio and video (`Hub::tracks_at_join`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracks {
+    pub audio: bool,
+    pub video: bool,
 }
 
 /// The hub was closed and everything in it was read.
@@ -745,6 +780,28 @@ mod tests {
         let mut out = Vec::new();
         consumer.poll_batch(&mut out, 100);
         assert_eq!(names(&out), ["ash"]);
+    }
+
+    #[test]
+    fn a_joiner_learns_which_tracks_the_stream_has_shown() {
+        let hub = Hub::new(HubConfig::default());
+        assert_eq!(hub.tracks_at_join(), Tracks { audio: false, video: false }, "not publishing");
+        hub.start_publish();
+        hub.push(packet(PacketClass::VideoHeader, 0, "vsh"));
+        hub.push(packet(PacketClass::VideoKeyframe, 0, "k1"));
+        hub.end_burst();
+        assert_eq!(hub.tracks_at_join(), Tracks { audio: false, video: true }, "video only");
+        // Audio without a sequence header (MP3) shows in the gop cache.
+        hub.push(packet(PacketClass::Audio, 10, "mp3"));
+        hub.end_burst();
+        assert_eq!(hub.tracks_at_join(), Tracks { audio: true, video: true });
+
+        let audio_only = Hub::new(HubConfig::default());
+        audio_only.start_publish();
+        audio_only.push(packet(PacketClass::AudioHeader, 0, "ash"));
+        audio_only.push(packet(PacketClass::Audio, 0, "a1"));
+        audio_only.end_burst();
+        assert_eq!(audio_only.tracks_at_join(), Tracks { audio: true, video: false });
     }
 
     #[test]
